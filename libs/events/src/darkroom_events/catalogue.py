@@ -1,0 +1,163 @@
+"""Every event Darkroom publishes, and every request/reply message of its RPCs.
+
+This module is the public contract that integrations subscribe to (see docs/events.md, generated
+from :data:`darkroom_events.registry.REGISTRY`). Rules (../shared/STYLE.md):
+
+- every event is a frozen, ``kw_only`` msgspec Struct with a ``version`` field;
+- fields are only ever added, with defaults; never renamed or retyped. A breaking change is a new
+  type on a new subject, published alongside the old one until consumers move;
+- JSON on the wire, field names in snake_case; timestamps are RFC 3339 strings with offset;
+- the subject is ``darkroom.<entity>.<past-tense verb>``; the JetStream message id
+  (``Nats-Msg-Id``) is ``<subject>:<asset id>`` so that a repeated publish is de-duplicated.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+import msgspec
+
+AssetType = Literal["IMAGE", "VIDEO", "AUDIO", "OTHER"]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every event. ``subject`` is the NATS subject it is published on."""
+
+    subject: ClassVar[str]
+    version: int = 1
+
+    def dedupe_key(self) -> str:
+        """The id that makes a repeated publish of the same fact a duplicate (the asset id)."""
+        return str(getattr(self, "asset_id"))
+
+
+class AssetCreated(Event, frozen=True, kw_only=True):
+    """A new asset exists: its original is stored and its row committed. Published by ingest."""
+
+    subject: ClassVar[str] = "darkroom.asset.created"
+    asset_id: str
+    owner_id: str
+    type: AssetType
+    original_key: str
+    original_file_name: str
+    mime_type: str
+    checksum: str  # SHA-1 of the original, hex
+    file_size: int  # bytes
+    file_created_at: datetime
+    file_modified_at: datetime
+    sidecar_key: str | None = None
+
+
+class AssetMetadataExtracted(Event, frozen=True, kw_only=True):
+    """EXIF/XMP/video metadata of an asset is stored in asset_exif. Published by metadata."""
+
+    subject: ClassVar[str] = "darkroom.asset.metadata.extracted"
+    asset_id: str
+    owner_id: str
+    type: AssetType
+    original_key: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None  # EXIF orientation 1..8
+    captured_at: datetime | None = None
+
+
+class AssetThumbnailGenerated(Event, frozen=True, kw_only=True):
+    """The preview (JPEG) and thumbnail (WebP) of an asset are stored. Published by thumbnail."""
+
+    subject: ClassVar[str] = "darkroom.asset.thumbnail.generated"
+    asset_id: str
+    owner_id: str
+    type: AssetType
+    preview_key: str
+    thumbnail_key: str
+    preview_width: int
+    preview_height: int
+
+
+class AssetVideoTranscoded(Event, frozen=True, kw_only=True):
+    """A video's playable encoding is stored. Published by transcode."""
+
+    subject: ClassVar[str] = "darkroom.asset.video.transcoded"
+    asset_id: str
+    owner_id: str
+    encoded_key: str
+
+
+class AssetEmbeddingComputed(Event, frozen=True, kw_only=True):
+    """The CLIP embedding of an asset's preview is stored in smart_search. Published by embedding."""
+
+    subject: ClassVar[str] = "darkroom.asset.embedding.computed"
+    asset_id: str
+    owner_id: str
+    model: str
+
+
+class AssetFacesDetected(Event, frozen=True, kw_only=True):
+    """Faces of an asset are detected and stored in asset_faces. Published by face."""
+
+    subject: ClassVar[str] = "darkroom.asset.faces.detected"
+    asset_id: str
+    owner_id: str
+    face_count: int
+
+
+class AssetFailed(Event, frozen=True, kw_only=True):
+    """A processing step gave up on an asset for good (corrupt file, or retries exhausted).
+
+    Published by the bus of whichever service failed; the failure is also recorded in
+    job_failures and on the asset's job status.
+    """
+
+    subject: ClassVar[str] = "darkroom.asset.failed"
+    asset_id: str
+    owner_id: str | None = None
+    step: str  # the consumer (durable) that failed, e.g. "thumbnail"
+    reason: str
+    permanent: bool = True  # False when retries were exhausted on a transient error
+
+
+class AssetDeleted(Event, frozen=True, kw_only=True):
+    """An asset and its files were removed for good. Published by ingest."""
+
+    subject: ClassVar[str] = "darkroom.asset.deleted"
+    asset_id: str
+    owner_id: str
+
+
+# --- request/reply (NATS core, not stored in the stream) ---------------------------------------
+
+
+class IngestUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Gateway -> ingest: make an asset of a file the gateway streamed to a staging key.
+
+    The staging object is owned by ingest from then on: it is moved into place or deleted.
+    """
+
+    subject: ClassVar[str] = "darkroom.rpc.ingest.upload"
+    version: int = 1
+    owner_id: str
+    staging_key: str
+    checksum: str  # SHA-1 hex computed while streaming
+    file_size: int
+    original_file_name: str
+    device_asset_id: str
+    device_id: str
+    file_created_at: datetime
+    file_modified_at: datetime
+    is_favorite: bool = False
+    duration: str | None = None
+    sidecar_staging_key: str | None = None
+    trace_id: str | None = None
+
+
+class IngestUploadReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Ingest -> gateway. ``status`` is "created" or "duplicate" (then ``asset_id`` is the
+    existing asset), or "rejected" with a human-readable ``error``."""
+
+    version: int = 1
+    status: Literal["created", "duplicate", "rejected"]
+    asset_id: str | None = None
+    error: str | None = None

@@ -1,0 +1,106 @@
+"""The registry: subject -> event type -> producers and consumers.
+
+The bus provisions the stream and the durable consumers from it, and docs/events.md is generated
+from it (``python -m darkroom_events.docs``), so the catalogue cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from darkroom_events.catalogue import (
+    AssetCreated,
+    AssetDeleted,
+    AssetEmbeddingComputed,
+    AssetFacesDetected,
+    AssetFailed,
+    AssetMetadataExtracted,
+    AssetThumbnailGenerated,
+    AssetVideoTranscoded,
+    Event,
+    IngestUploadReply,
+    IngestUploadRequest,
+)
+
+#: The one JetStream stream that holds every event (limits retention, 7 days).
+STREAM_NAME = "DARKROOM"
+#: Subjects the stream captures. RPC subjects (``darkroom.rpc.>``) are deliberately outside it:
+#: a stream capturing a request subject would answer the request with its own publish ack.
+STREAM_SUBJECTS = ("darkroom.asset.>", "darkroom.album.>", "darkroom.person.>")
+#: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
+DUPLICATE_WINDOW_S = 120.0
+#: Maximum age of events in the stream, seconds (7 days).
+MAX_AGE_S = 7 * 24 * 3600.0
+
+
+class EventSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the registry."""
+
+    type: type[Event]
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    description: str
+
+
+class RpcSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One request/reply endpoint (NATS core request, queue group = the serving service)."""
+
+    subject: str
+    request: type[msgspec.Struct]
+    reply: type[msgspec.Struct]
+    server: str
+    clients: tuple[str, ...]
+    description: str
+
+
+REGISTRY: tuple[EventSpec, ...] = (
+    EventSpec(type=AssetCreated, producers=("ingest",), consumers=("metadata",),
+              description="A new asset's original is stored and its row committed."),
+    EventSpec(type=AssetMetadataExtracted, producers=("metadata",),
+              consumers=("thumbnail", "transcode"),
+              description="EXIF/XMP/video metadata is in asset_exif; capture time is known."),
+    EventSpec(type=AssetThumbnailGenerated, producers=("thumbnail",),
+              consumers=("embedding", "face"),
+              description="Preview (1440 px JPEG), thumbnail (250 px WebP) and thumbhash stored."),
+    EventSpec(type=AssetVideoTranscoded, producers=("transcode",), consumers=(),
+              description="A video's H.264/AAC MP4 encoding is stored."),
+    EventSpec(type=AssetEmbeddingComputed, producers=("embedding",), consumers=(),
+              description="The CLIP embedding of the preview is in smart_search."),
+    EventSpec(type=AssetFacesDetected, producers=("face",), consumers=(),
+              description="Faces are detected and stored in asset_faces."),
+    EventSpec(type=AssetFailed, producers=("metadata", "thumbnail", "transcode", "embedding",
+                                           "face"), consumers=(),
+              description="A processing step gave up on an asset (see job_failures)."),
+    EventSpec(type=AssetDeleted, producers=("ingest",), consumers=(),
+              description="An asset and its files were removed for good."),
+)
+
+RPCS: tuple[RpcSpec, ...] = (
+    RpcSpec(subject=IngestUploadRequest.subject, request=IngestUploadRequest,
+            reply=IngestUploadReply, server="ingest", clients=("gateway",),
+            description="Create an asset from a file streamed to a staging key."),
+)
+
+
+def spec_for(event_type: type[Event]) -> EventSpec:
+    """The registry entry of ``event_type``.
+
+    Raises:
+        KeyError: The type is not registered.
+    """
+    for spec in REGISTRY:
+        if spec.type is event_type:
+            return spec
+    raise KeyError(f"{event_type.__name__} is not in the event registry")
+
+
+def type_for_subject(subject: str) -> type[Event]:
+    """The event type published on ``subject``.
+
+    Raises:
+        KeyError: No registered event has that subject.
+    """
+    for spec in REGISTRY:
+        if spec.type.subject == subject:
+            return spec.type
+    raise KeyError(f"no event is registered for subject {subject!r}")

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import darkroom_events as ev
+from darkroom_events.docs import render
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"
+
+# One example payload per registered event, as an integration would receive it.
+EXAMPLES: dict[str, bytes] = {
+    "darkroom.asset.created": b'{"version":1,"asset_id":"6f0c7c8e-1b1a-4a8e-9d3e-0c5f6f3f7c1a",'
+    b'"owner_id":"0b6f1c2e-0000-4000-8000-000000000001","type":"IMAGE",'
+    b'"original_key":"upload/0b6f/6f/0c/6f0c7c8e.jpg","original_file_name":"IMG_0001.jpg",'
+    b'"mime_type":"image/jpeg","checksum":"a9993e364706816aba3e25717850c26c9cd0d89d",'
+    b'"file_size":123456,"file_created_at":"2024-05-01T12:00:00Z",'
+    b'"file_modified_at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.metadata.extracted": b'{"asset_id":"a","owner_id":"o","type":"VIDEO",'
+    b'"original_key":"k","mime_type":"video/quicktime","width":1920,"height":1080,'
+    b'"orientation":6,"captured_at":"2024-05-01T14:00:00+02:00"}',
+    "darkroom.asset.thumbnail.generated": b'{"asset_id":"a","owner_id":"o","type":"IMAGE",'
+    b'"preview_key":"p","thumbnail_key":"t","preview_width":1920,"preview_height":1440}',
+    "darkroom.asset.video.transcoded": b'{"asset_id":"a","owner_id":"o","encoded_key":"e"}',
+    "darkroom.asset.embedding.computed": b'{"asset_id":"a","owner_id":"o","model":"ViT-B-32"}',
+    "darkroom.asset.faces.detected": b'{"asset_id":"a","owner_id":"o","face_count":2}',
+    "darkroom.asset.failed": b'{"asset_id":"a","step":"thumbnail","reason":"corrupt JPEG"}',
+    "darkroom.asset.deleted": b'{"asset_id":"a","owner_id":"o"}',
+}
+
+
+def test_every_event_is_frozen_versioned_and_subject_unique() -> None:
+    subjects = [spec.type.subject for spec in ev.REGISTRY]
+    assert len(subjects) == len(set(subjects))
+    for spec in ev.REGISTRY:
+        assert spec.type.__struct_config__.frozen, spec.type
+        with pytest.raises(TypeError):  # kw_only: no positional construction
+            spec.type("positional")
+        assert "version" in spec.type.__struct_fields__
+        assert spec.type.subject.startswith("darkroom.")
+        assert any(spec.type.subject.startswith(s.rstrip(">")) for s in ev.STREAM_SUBJECTS)
+    for rpc in ev.RPCS:  # requests must stay outside the stream (else JetStream acks them)
+        assert not any(rpc.subject.startswith(s.rstrip(">")) for s in ev.STREAM_SUBJECTS)
+
+
+@pytest.mark.parametrize("spec", ev.REGISTRY, ids=lambda s: s.type.subject)
+def test_example_payload_decodes_and_round_trips(spec: ev.EventSpec) -> None:
+    event = msgspec.json.decode(EXAMPLES[spec.type.subject], type=spec.type)
+    assert event.version == 1
+    assert msgspec.json.decode(msgspec.json.encode(event), type=spec.type) == event
+    assert ev.type_for_subject(spec.type.subject) is spec.type
+    assert ev.spec_for(spec.type) is spec
+
+
+def test_unknown_fields_are_ignored_so_producers_may_add_fields() -> None:
+    payload = b'{"asset_id":"a","owner_id":"o","face_count":1,"added_later":true}'
+    assert msgspec.json.decode(payload, type=ev.AssetFacesDetected).face_count == 1
+
+
+def test_dedupe_key_is_the_asset_id() -> None:
+    e = ev.AssetVideoTranscoded(asset_id="a1", owner_id="o", encoded_key="k")
+    assert e.dedupe_key() == "a1"
+    now = datetime.now(UTC)
+    assert ev.AssetCreated(asset_id="x", owner_id="o", type="IMAGE", original_key="k",
+                           original_file_name="n", mime_type="m", checksum="c", file_size=1,
+                           file_created_at=now, file_modified_at=now).dedupe_key() == "x"
+
+
+def test_docs_are_current() -> None:
+    assert DOC.read_text() == render(), "docs/events.md is stale: run `make docs`"

@@ -1,0 +1,1 @@
+"""structlog JSON logging, OpenTelemetry tracing and Prometheus metrics for every service."""

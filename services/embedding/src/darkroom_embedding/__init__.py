@@ -1,0 +1,1 @@
+"""CLIP image embeddings into pgvector (not built yet: issue 4)."""

@@ -1,0 +1,1 @@
+"""Face detection, recognition and clustering into people (not built yet: issue 5)."""

@@ -1,0 +1,1 @@
+"""EXIF/XMP/video metadata extraction and offline reverse geocoding."""

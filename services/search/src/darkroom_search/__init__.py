@@ -1,0 +1,1 @@
+"""Smart, metadata and place search over RPC (not built yet: issue 4)."""

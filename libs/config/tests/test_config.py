@@ -4,7 +4,6 @@ from typing import Literal
 
 import msgspec
 import pytest
-
 from darkroom_config import ConfigError, env_names, load_settings
 
 
@@ -24,9 +23,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def test_defaults_and_types_from_strings() -> None:
-    s = load_settings(Settings, {"DARKROOM_TOKEN": "t", "DARKROOM_PORT": "9000",
-                                 "DARKROOM_DEBUG": "true", "DARKROOM_RATIO": "1.5",
-                                 "DARKROOM_TAGS": "a, b"})
+    s = load_settings(
+        Settings,
+        {
+            "DARKROOM_TOKEN": "t",
+            "DARKROOM_PORT": "9000",
+            "DARKROOM_DEBUG": "true",
+            "DARKROOM_RATIO": "1.5",
+            "DARKROOM_TAGS": "a, b",
+        },
+    )
     assert (s.port, s.debug, s.ratio, s.tags, s.token) == (9000, True, 1.5, ("a", "b"), "t")
     assert s.nats_url == "nats://127.0.0.1:4222"
     assert s.storage == Inner()
@@ -35,8 +41,14 @@ def test_defaults_and_types_from_strings() -> None:
 def test_nested_struct_and_file_secret(tmp_path) -> None:
     secret = tmp_path / "secret"
     secret.write_text("s3cr3t\n")
-    s = load_settings(Settings, {"DARKROOM_TOKEN": "t", "DARKROOM_STORAGE_BACKEND": "s3",
-                                 "DARKROOM_STORAGE_SECRET_FILE": str(secret)})
+    s = load_settings(
+        Settings,
+        {
+            "DARKROOM_TOKEN": "t",
+            "DARKROOM_STORAGE_BACKEND": "s3",
+            "DARKROOM_STORAGE_SECRET_FILE": str(secret),
+        },
+    )
     assert s.storage.backend == "s3"
     assert s.storage.secret == "s3cr3t"
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-
 from darkroom_db import assets, create_pool, exif, jobs, migrate, pending, users
 from darkroom_stack.testing import fresh_database
 
@@ -32,16 +31,27 @@ def test_migrate_is_idempotent(db_url) -> None:
 
 
 async def _user(pool, email: str | None = None) -> users.User:
-    return await users.create_user(pool, email=email or f"{uuid.uuid4().hex}@x.test", name="U",
-                                   password_hash="h")
+    return await users.create_user(
+        pool, email=email or f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
+    )
 
 
 def _new(owner: uuid.UUID, data: bytes) -> assets.NewAsset:
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    return assets.NewAsset(id=uuid.uuid4(), owner_id=owner, device_asset_id="d1", device_id="dev",
-                           type="IMAGE", original_path="upload/x.jpg", original_file_name="x.jpg",
-                           original_mime_type="image/jpeg", checksum=hashlib.sha1(data).digest(),
-                           file_size=len(data), file_created_at=now, file_modified_at=now)
+    return assets.NewAsset(
+        id=uuid.uuid4(),
+        owner_id=owner,
+        device_asset_id="d1",
+        device_id="dev",
+        type="IMAGE",
+        original_path="upload/x.jpg",
+        original_file_name="x.jpg",
+        original_mime_type="image/jpeg",
+        checksum=hashlib.sha1(data).digest(),
+        file_size=len(data),
+        file_created_at=now,
+        file_modified_at=now,
+    )
 
 
 async def test_first_admin_only_once_even_when_racing(postgres_server) -> None:
@@ -50,8 +60,12 @@ async def test_first_admin_only_once_even_when_racing(postgres_server) -> None:
     pool = await create_pool(url, max_size=4)
     try:
         results = await asyncio.gather(
-            *[users.create_first_admin(pool, email=f"a{i}@x.test", name="A", password_hash="h")
-              for i in range(4)], return_exceptions=True)
+            *[
+                users.create_first_admin(pool, email=f"a{i}@x.test", name="A", password_hash="h")
+                for i in range(4)
+            ],
+            return_exceptions=True,
+        )
         created = [r for r in results if isinstance(r, users.User)]
         assert len(created) == 1 and created[0].is_admin
         assert all(isinstance(r, users.AlreadyInitialised) for r in results if r not in created)
@@ -67,8 +81,9 @@ async def test_email_unique_case_insensitive(pool) -> None:
 
 async def test_api_key_and_session_auth_by_hash(pool) -> None:
     u = await _user(pool)
-    await users.create_api_key(pool, owner_id=u.id, name="k", key_hash="kh-" + u.email,
-                               permissions=["all"])
+    await users.create_api_key(
+        pool, owner_id=u.id, name="k", key_hash="kh-" + u.email, permissions=["all"]
+    )
     found = await users.authenticate_api_key(pool, "kh-" + u.email)
     assert found is not None and found[0].id == u.id and found[1].permissions == ["all"]
     assert await users.authenticate_api_key(pool, "nope") is None
@@ -86,9 +101,12 @@ async def test_insert_asset_dedupes_per_owner(pool) -> None:
     assert await assets.insert_asset(pool, _new(a.id, b"photo")) is None  # duplicate for a
     assert await assets.insert_asset(pool, _new(b.id, b"photo")) is not None  # b may own it too
     assert await assets.find_by_checksum(pool, a.id, hashlib.sha1(b"photo").digest()) == (
-        first.id, False)
-    found = await assets.find_by_checksums(pool, a.id, [hashlib.sha1(b"photo").digest(),
-                                                        hashlib.sha1(b"other").digest()])
+        first.id,
+        False,
+    )
+    found = await assets.find_by_checksums(
+        pool, a.id, [hashlib.sha1(b"photo").digest(), hashlib.sha1(b"other").digest()]
+    )
     assert list(found.values()) == [(first.id, False)]
     # owner filtering: b cannot read a's asset
     assert await assets.get_asset(pool, a.id, first.id) is not None
@@ -102,9 +120,17 @@ async def test_files_exif_and_steps_are_idempotent_upserts(pool) -> None:
     a = await assets.insert_asset(pool, _new(u.id, b"files"))
     assert a is not None
     for size in (100, 200):
-        await assets.upsert_file(pool, asset_id=a.id, owner_id=u.id, type="preview",
-                                 path="thumbs/p.jpeg", mime_type="image/jpeg", width=1440,
-                                 height=1080, size=size)
+        await assets.upsert_file(
+            pool,
+            asset_id=a.id,
+            owner_id=u.id,
+            type="preview",
+            path="thumbs/p.jpeg",
+            mime_type="image/jpeg",
+            width=1440,
+            height=1080,
+            size=size,
+        )
     f = await assets.get_file(pool, u.id, a.id, "preview")
     assert f is not None and f.size == 200
     other = await _user(pool)
@@ -125,9 +151,17 @@ async def test_dead_letter_marks_asset_failed(pool) -> None:
     u = await _user(pool)
     a = await assets.insert_asset(pool, _new(u.id, b"bad"))
     assert a is not None
-    fid = await jobs.record_failure(pool, subject="darkroom.asset.created", durable="metadata",
-                                    stream_seq=7, deliveries=1, error="corrupt JPEG",
-                                    permanent=True, payload=b"{}", asset_id=a.id)
+    fid = await jobs.record_failure(
+        pool,
+        subject="darkroom.asset.created",
+        durable="metadata",
+        stream_seq=7,
+        deliveries=1,
+        error="corrupt JPEG",
+        permanent=True,
+        payload=b"{}",
+        asset_id=a.id,
+    )
     st = await assets.get_job_status(pool, a.id)
     assert st is not None and (st.failed_step, st.failed_reason) == ("metadata", "corrupt JPEG")
     failures = await jobs.list_failures(pool)
@@ -139,7 +173,15 @@ async def test_dead_letter_marks_asset_failed(pool) -> None:
     await assets.mark_step_done(pool, a.id, "metadata_extracted")
     st = await assets.get_job_status(pool, a.id)
     assert st is not None and st.failed_step is None and st.failed_reason is None
-    gone = await jobs.record_failure(pool, subject="s", durable="d", stream_seq=None,
-                                     deliveries=5, error="e", permanent=False, payload=b"",
-                                     asset_id=uuid.uuid4())
+    gone = await jobs.record_failure(
+        pool,
+        subject="s",
+        durable="d",
+        stream_seq=None,
+        deliveries=5,
+        error="e",
+        permanent=False,
+        payload=b"",
+        asset_id=uuid.uuid4(),
+    )
     assert gone > fid

@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import darkroom_events as ev
 import msgspec
 import pytest
-
-import darkroom_events as ev
 from darkroom_events.docs import render
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"
@@ -64,9 +63,21 @@ def test_dedupe_key_is_the_asset_id() -> None:
     e = ev.AssetVideoTranscoded(asset_id="a1", owner_id="o", encoded_key="k")
     assert e.dedupe_key() == "a1"
     now = datetime.now(UTC)
-    assert ev.AssetCreated(asset_id="x", owner_id="o", type="IMAGE", original_key="k",
-                           original_file_name="n", mime_type="m", checksum="c", file_size=1,
-                           file_created_at=now, file_modified_at=now).dedupe_key() == "x"
+    assert (
+        ev.AssetCreated(
+            asset_id="x",
+            owner_id="o",
+            type="IMAGE",
+            original_key="k",
+            original_file_name="n",
+            mime_type="m",
+            checksum="c",
+            file_size=1,
+            file_created_at=now,
+            file_modified_at=now,
+        ).dedupe_key()
+        == "x"
+    )
 
 
 def test_docs_are_current() -> None:

@@ -1,1 +1,34 @@
-"""A thin layer over nats-py JetStream: stream provisioning, typed handlers, retries, dead letters, RPC."""
+"""A thin layer over nats-py JetStream: streams, typed handlers, retries, dead letters, RPC.
+
+Example::
+
+    @subscribe(AssetCreated, durable="metadata", max_deliver=5, backoff=(1, 5, 30))
+    async def extract(event: AssetCreated, ctx: Context) -> None: ...
+
+    bus = await Bus.connect(settings.nats_url, name="metadata")
+    await bus.ensure_stream()
+    await bus.run([extract], ctx, on_dead_letter=record_failure, stop=stop)
+"""
+
+from __future__ import annotations
+
+from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
+from darkroom_bus.errors import PermanentError, PublishError, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus.handlers import HandlerSpec, handler_spec, subscribe
+from darkroom_bus.runner import DeadLetter, DeadLetterHook, Metrics
+
+__all__ = [
+    "RPC_ERROR_HEADER",
+    "Bus",
+    "DeadLetter",
+    "DeadLetterHook",
+    "HandlerSpec",
+    "Metrics",
+    "PermanentError",
+    "PublishError",
+    "RpcError",
+    "RpcTimeout",
+    "RpcUnavailable",
+    "handler_spec",
+    "subscribe",
+]

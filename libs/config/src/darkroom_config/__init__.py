@@ -77,8 +77,10 @@ def _raw(cls: type[msgspec.Struct], environ: Mapping[str, str], prefix: str) -> 
         value = _read(environ, var)
         if value is None:
             continue
-        is_seq = isinstance(ftype, msgspec.inspect.ListType | msgspec.inspect.TupleType |
-                            msgspec.inspect.VarTupleType)
+        is_seq = isinstance(
+            ftype,
+            msgspec.inspect.ListType | msgspec.inspect.TupleType | msgspec.inspect.VarTupleType,
+        )
         if is_seq:
             raw[name] = [v.strip() for v in value.split(",") if v.strip()]
         elif value == "" and not isinstance(ftype, msgspec.inspect.StrType):
@@ -88,8 +90,9 @@ def _raw(cls: type[msgspec.Struct], environ: Mapping[str, str], prefix: str) -> 
     return raw
 
 
-def load_settings(cls: type[S], environ: Mapping[str, str] | None = None,
-                  prefix: str = PREFIX) -> S:
+def load_settings(
+    cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = PREFIX
+) -> S:
     """Build settings of type ``cls`` from the environment.
 
     Args:

@@ -1,4 +1,4 @@
-"""asyncpg pool with pgvector, numbered SQL migrations (yoyo) and one repository module per aggregate.
+"""asyncpg pool with pgvector, numbered SQL migrations (yoyo), one repository per aggregate.
 
 Repository modules (plain SQL, asyncpg): :mod:`darkroom_db.users` (users, API keys, sessions),
 :mod:`darkroom_db.assets` (assets, asset files, job status), :mod:`darkroom_db.exif`,

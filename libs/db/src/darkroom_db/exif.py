@@ -46,8 +46,9 @@ class Exif(msgspec.Struct, frozen=True, kw_only=True):
 _COLS = list(Exif.__struct_fields__)
 
 
-async def upsert_exif(pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID,
-                      owner_id: uuid.UUID, exif: Exif) -> None:
+async def upsert_exif(
+    pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID, owner_id: uuid.UUID, exif: Exif
+) -> None:
     """Insert or replace the EXIF row of an asset (idempotent)."""
     values = [getattr(exif, c) for c in _COLS]
     placeholders = ", ".join(f"${i + 3}" for i in range(len(_COLS)))
@@ -55,12 +56,18 @@ async def upsert_exif(pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UU
     await pool.execute(
         f"INSERT INTO asset_exif (asset_id, owner_id, {', '.join(_COLS)}) "
         f"VALUES ($1, $2, {placeholders}) ON CONFLICT (asset_id) DO UPDATE SET {updates}, "
-        "updated_at = now()", asset_id, owner_id, *values)
+        "updated_at = now()",
+        asset_id,
+        owner_id,
+        *values,
+    )
 
 
 async def get_exif(pool: asyncpg.Pool, owner_id: uuid.UUID, asset_id: uuid.UUID) -> Exif | None:
     """The EXIF row of ``owner_id``'s asset, or None when not extracted yet."""
     row = await pool.fetchrow(
         f"SELECT {', '.join(_COLS)} FROM asset_exif WHERE asset_id = $1 AND owner_id = $2",
-        asset_id, owner_id)
+        asset_id,
+        owner_id,
+    )
     return None if row is None else Exif(**dict(row))

@@ -27,9 +27,18 @@ class JobFailure(msgspec.Struct, frozen=True, kw_only=True):
     retried_at: datetime | None
 
 
-async def record_failure(pool: asyncpg.Pool, *, subject: str, durable: str,
-                         stream_seq: int | None, deliveries: int, error: str, permanent: bool,
-                         payload: bytes, asset_id: uuid.UUID | None) -> int:
+async def record_failure(
+    pool: asyncpg.Pool,
+    *,
+    subject: str,
+    durable: str,
+    stream_seq: int | None,
+    deliveries: int,
+    error: str,
+    permanent: bool,
+    payload: bytes,
+    asset_id: uuid.UUID | None,
+) -> int:
     """Write a dead letter, and mark the asset failed at step ``durable`` when there is one.
 
     Both happen in one transaction. An asset id that no longer exists is stored as NULL.
@@ -46,18 +55,29 @@ async def record_failure(pool: asyncpg.Pool, *, subject: str, durable: str,
         failure_id = await conn.fetchval(
             "INSERT INTO job_failures (asset_id, owner_id, subject, durable, stream_seq, "
             "deliveries, error, permanent, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-            "RETURNING id", asset_id, owner_id, subject, durable, stream_seq, deliveries, error,
-            permanent, payload)
+            "RETURNING id",
+            asset_id,
+            owner_id,
+            subject,
+            durable,
+            stream_seq,
+            deliveries,
+            error,
+            permanent,
+            payload,
+        )
         if asset_id is not None:
             await mark_failed(conn, asset_id, step=durable, reason=error)
     return int(failure_id)
 
 
-async def list_failures(pool: asyncpg.Pool, *, open_only: bool = True,
-                        limit: int = 100) -> list[JobFailure]:
+async def list_failures(
+    pool: asyncpg.Pool, *, open_only: bool = True, limit: int = 100
+) -> list[JobFailure]:
     """Newest dead letters first; ``open_only`` leaves out those already retried."""
     cols = ", ".join(JobFailure.__struct_fields__)
     where = "WHERE retried_at IS NULL" if open_only else ""
     rows = await pool.fetch(
-        f"SELECT {cols} FROM job_failures {where} ORDER BY created_at DESC LIMIT $1", limit)
+        f"SELECT {cols} FROM job_failures {where} ORDER BY created_at DESC LIMIT $1", limit
+    )
     return [JobFailure(**dict(r)) for r in rows]

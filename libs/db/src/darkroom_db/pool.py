@@ -24,7 +24,6 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
     Raises:
         OSError / asyncpg.PostgresError: the server is unreachable or refused us.
     """
-    pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size,
-                                     init=_init)
+    pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=_init)
     assert pool is not None
     return pool

@@ -62,12 +62,15 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None
 
 
-_USER_COLS = ("id, email, name, password_hash, is_admin, should_change_password, avatar_color, "
-              "profile_image_path, profile_changed_at, storage_label, quota_size_in_bytes, "
-              "quota_usage_in_bytes, oauth_id, status, created_at, updated_at, deleted_at")
+_USER_COLS = (
+    "id, email, name, password_hash, is_admin, should_change_password, avatar_color, "
+    "profile_image_path, profile_changed_at, storage_label, quota_size_in_bytes, "
+    "quota_usage_in_bytes, oauth_id, status, created_at, updated_at, deleted_at"
+)
 _KEY_COLS = "id, owner_id, name, permissions, created_at, updated_at"
-_SESSION_COLS = ("id, owner_id, device_type, device_os, app_version, created_at, updated_at, "
-                 "expires_at")
+_SESSION_COLS = (
+    "id, owner_id, device_type, device_os, app_version, created_at, updated_at, expires_at"
+)
 
 
 def _user(row: asyncpg.Record | None) -> User | None:
@@ -78,8 +81,9 @@ class AlreadyInitialised(Exception):
     """Admin sign-up was asked for but a user already exists."""
 
 
-async def create_first_admin(pool: asyncpg.Pool, *, email: str, name: str,
-                             password_hash: str) -> User:
+async def create_first_admin(
+    pool: asyncpg.Pool, *, email: str, name: str, password_hash: str
+) -> User:
     """Create the first user as admin (Immich's admin sign-up), atomically.
 
     Raises:
@@ -92,15 +96,26 @@ async def create_first_admin(pool: asyncpg.Pool, *, email: str, name: str,
         row = await conn.fetchrow(
             f"INSERT INTO users (id, email, name, password_hash, is_admin) "
             f"VALUES ($1, $2, $3, $4, true) RETURNING {_USER_COLS}",
-            uuid.uuid4(), email, name, password_hash)
+            uuid.uuid4(),
+            email,
+            name,
+            password_hash,
+        )
     user = _user(row)
     assert user is not None
     return user
 
 
-async def create_user(pool: asyncpg.Pool, *, email: str, name: str, password_hash: str,
-                      is_admin: bool = False, should_change_password: bool = False,
-                      quota_size_in_bytes: int | None = None) -> User:
+async def create_user(
+    pool: asyncpg.Pool,
+    *,
+    email: str,
+    name: str,
+    password_hash: str,
+    is_admin: bool = False,
+    should_change_password: bool = False,
+    quota_size_in_bytes: int | None = None,
+) -> User:
     """Insert a user.
 
     Raises:
@@ -109,8 +124,14 @@ async def create_user(pool: asyncpg.Pool, *, email: str, name: str, password_has
     row = await pool.fetchrow(
         f"INSERT INTO users (id, email, name, password_hash, is_admin, should_change_password, "
         f"quota_size_in_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_USER_COLS}",
-        uuid.uuid4(), email, name, password_hash, is_admin, should_change_password,
-        quota_size_in_bytes)
+        uuid.uuid4(),
+        email,
+        name,
+        password_hash,
+        is_admin,
+        should_change_password,
+        quota_size_in_bytes,
+    )
     user = _user(row)
     assert user is not None
     return user
@@ -128,18 +149,27 @@ async def get_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None:
 
 async def get_user_by_email(pool: asyncpg.Pool, email: str) -> User | None:
     """The (not deleted) user with this e-mail, case-insensitively, or None."""
-    return _user(await pool.fetchrow(
-        f"SELECT {_USER_COLS} FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL",
-        email))
+    return _user(
+        await pool.fetchrow(
+            f"SELECT {_USER_COLS} FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL",
+            email,
+        )
+    )
 
 
-async def create_api_key(pool: asyncpg.Pool, *, owner_id: uuid.UUID, name: str, key_hash: str,
-                         permissions: list[str]) -> ApiKey:
+async def create_api_key(
+    pool: asyncpg.Pool, *, owner_id: uuid.UUID, name: str, key_hash: str, permissions: list[str]
+) -> ApiKey:
     """Store a new API key (its hash only) for ``owner_id``."""
     row = await pool.fetchrow(
         f"INSERT INTO api_keys (id, owner_id, name, key_hash, permissions) "
         f"VALUES ($1, $2, $3, $4, $5) RETURNING {_KEY_COLS}",
-        uuid.uuid4(), owner_id, name, key_hash, permissions)
+        uuid.uuid4(),
+        owner_id,
+        name,
+        key_hash,
+        permissions,
+    )
     return ApiKey(**dict(row))
 
 
@@ -147,50 +177,76 @@ async def authenticate_api_key(pool: asyncpg.Pool, key_hash: str) -> tuple[User,
     """The active user and key whose hash is ``key_hash``, or None."""
     row = await pool.fetchrow(
         "SELECT k.id AS k_id, k.name AS k_name, k.permissions, k.created_at AS k_created, "
-        f"k.updated_at AS k_updated, u.* FROM api_keys k JOIN users u ON u.id = k.owner_id "
-        "WHERE k.key_hash = $1 AND u.deleted_at IS NULL", key_hash)
+        "k.updated_at AS k_updated, u.* FROM api_keys k JOIN users u ON u.id = k.owner_id "
+        "WHERE k.key_hash = $1 AND u.deleted_at IS NULL",
+        key_hash,
+    )
     if row is None:
         return None
     data = dict(row)
-    key = ApiKey(id=data.pop("k_id"), owner_id=data["id"], name=data.pop("k_name"),
-                 permissions=list(data.pop("permissions")), created_at=data.pop("k_created"),
-                 updated_at=data.pop("k_updated"))
+    key = ApiKey(
+        id=data.pop("k_id"),
+        owner_id=data["id"],
+        name=data.pop("k_name"),
+        permissions=list(data.pop("permissions")),
+        created_at=data.pop("k_created"),
+        updated_at=data.pop("k_updated"),
+    )
     return User(**data), key
 
 
-async def create_session(pool: asyncpg.Pool, *, owner_id: uuid.UUID, token_hash: str,
-                         device_type: str = "", device_os: str = "",
-                         app_version: str | None = None) -> Session:
+async def create_session(
+    pool: asyncpg.Pool,
+    *,
+    owner_id: uuid.UUID,
+    token_hash: str,
+    device_type: str = "",
+    device_os: str = "",
+    app_version: str | None = None,
+) -> Session:
     """Store a login session (its token's hash only)."""
     row = await pool.fetchrow(
         f"INSERT INTO sessions (id, owner_id, token_hash, device_type, device_os, app_version) "
         f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SESSION_COLS}",
-        uuid.uuid4(), owner_id, token_hash, device_type, device_os, app_version)
+        uuid.uuid4(),
+        owner_id,
+        token_hash,
+        device_type,
+        device_os,
+        app_version,
+    )
     return Session(**dict(row))
 
 
-async def authenticate_session(pool: asyncpg.Pool,
-                               token_hash: str) -> tuple[User, Session] | None:
+async def authenticate_session(pool: asyncpg.Pool, token_hash: str) -> tuple[User, Session] | None:
     """The active user and unexpired session whose token hash is ``token_hash``, or None."""
     row = await pool.fetchrow(
         "SELECT s.id AS s_id, s.device_type, s.device_os, s.app_version, "
         "s.created_at AS s_created, s.updated_at AS s_updated, s.expires_at, u.* "
         "FROM sessions s JOIN users u ON u.id = s.owner_id "
         "WHERE s.token_hash = $1 AND u.deleted_at IS NULL "
-        "AND (s.expires_at IS NULL OR s.expires_at > now())", token_hash)
+        "AND (s.expires_at IS NULL OR s.expires_at > now())",
+        token_hash,
+    )
     if row is None:
         return None
     data = dict(row)
-    session = Session(id=data.pop("s_id"), owner_id=data["id"], device_type=data.pop("device_type"),
-                      device_os=data.pop("device_os"), app_version=data.pop("app_version"),
-                      created_at=data.pop("s_created"), updated_at=data.pop("s_updated"),
-                      expires_at=data.pop("expires_at"))
+    session = Session(
+        id=data.pop("s_id"),
+        owner_id=data["id"],
+        device_type=data.pop("device_type"),
+        device_os=data.pop("device_os"),
+        app_version=data.pop("app_version"),
+        created_at=data.pop("s_created"),
+        updated_at=data.pop("s_updated"),
+        expires_at=data.pop("expires_at"),
+    )
     return User(**data), session
 
 
-async def delete_session(pool: asyncpg.Pool, *, owner_id: uuid.UUID,
-                         session_id: uuid.UUID) -> bool:
+async def delete_session(pool: asyncpg.Pool, *, owner_id: uuid.UUID, session_id: uuid.UUID) -> bool:
     """Delete one of ``owner_id``'s sessions; True when it existed."""
-    result = await pool.execute("DELETE FROM sessions WHERE id = $1 AND owner_id = $2",
-                                session_id, owner_id)
+    result = await pool.execute(
+        "DELETE FROM sessions WHERE id = $1 AND owner_id = $2", session_id, owner_id
+    )
     return bool(result.endswith(" 1"))

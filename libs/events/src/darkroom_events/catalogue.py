@@ -29,7 +29,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
     def dedupe_key(self) -> str:
         """The id that makes a repeated publish of the same fact a duplicate (the asset id)."""
-        return str(getattr(self, "asset_id"))
+        return str(self.asset_id)
 
 
 class AssetCreated(Event, frozen=True, kw_only=True):
@@ -87,7 +87,7 @@ class AssetVideoTranscoded(Event, frozen=True, kw_only=True):
 
 
 class AssetEmbeddingComputed(Event, frozen=True, kw_only=True):
-    """The CLIP embedding of an asset's preview is stored in smart_search. Published by embedding."""
+    """The CLIP embedding of the preview is stored in smart_search. Published by embedding."""
 
     subject: ClassVar[str] = "darkroom.asset.embedding.computed"
     asset_id: str
@@ -148,7 +148,7 @@ class IngestUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
     file_created_at: datetime
     file_modified_at: datetime
     is_favorite: bool = False
-    duration: str | None = None
+    duration_ms: int | None = None  # as the client reported it
     sidecar_staging_key: str | None = None
     trace_id: str | None = None
 

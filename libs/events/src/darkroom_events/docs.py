@@ -25,9 +25,12 @@ def _type_name(t: msgspec.inspect.Type) -> str:
     if isinstance(t, msgspec.inspect.LiteralType):
         return " or ".join(f"`{v}`" for v in t.values)
     names = {
-        msgspec.inspect.StrType: "string", msgspec.inspect.IntType: "integer",
-        msgspec.inspect.BoolType: "boolean", msgspec.inspect.FloatType: "number",
-        msgspec.inspect.NoneType: "null", msgspec.inspect.DateTimeType: "RFC 3339 date-time",
+        msgspec.inspect.StrType: "string",
+        msgspec.inspect.IntType: "integer",
+        msgspec.inspect.BoolType: "boolean",
+        msgspec.inspect.FloatType: "number",
+        msgspec.inspect.NoneType: "null",
+        msgspec.inspect.DateTimeType: "RFC 3339 date-time",
     }
     return names.get(type(t), type(t).__name__.removesuffix("Type").lower())
 
@@ -37,7 +40,9 @@ def _fields(cls: type[msgspec.Struct]) -> list[str]:
     assert isinstance(info, msgspec.inspect.StructType)
     rows = ["| field | type | required |", "|---|---|---|"]
     for f in info.fields:
-        rows.append(f"| `{f.encode_name}` | {_type_name(f.type)} | {'yes' if f.required else 'no'} |")
+        rows.append(
+            f"| `{f.encode_name}` | {_type_name(f.type)} | {'yes' if f.required else 'no'} |"
+        )
     return rows
 
 
@@ -53,7 +58,8 @@ def render() -> str:
         f"`{STREAM_NAME}` (subjects {', '.join(f'`{s}`' for s in STREAM_SUBJECTS)};",
         f"file storage, limits retention, max age {int(MAX_AGE_S // 86400)} days). Each message "
         "carries `Nats-Msg-Id: <subject>:<asset id>`",
-        f"(duplicates within {int(DUPLICATE_WINDOW_S)} s are dropped) and W3C `traceparent` headers.",
+        f"(duplicates within {int(DUPLICATE_WINDOW_S)} s are dropped) and W3C `traceparent` "
+        "headers.",
         "Delivery is at least once: consumers must be idempotent. To integrate, create your own",
         "durable pull consumer on the stream with a filter subject. Fields are only ever added",
         "(with defaults); a breaking change is a new event type on a new subject.",

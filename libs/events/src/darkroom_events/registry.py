@@ -54,31 +54,65 @@ class RpcSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 
 REGISTRY: tuple[EventSpec, ...] = (
-    EventSpec(type=AssetCreated, producers=("ingest",), consumers=("metadata",),
-              description="A new asset's original is stored and its row committed."),
-    EventSpec(type=AssetMetadataExtracted, producers=("metadata",),
-              consumers=("thumbnail", "transcode"),
-              description="EXIF/XMP/video metadata is in asset_exif; capture time is known."),
-    EventSpec(type=AssetThumbnailGenerated, producers=("thumbnail",),
-              consumers=("embedding", "face"),
-              description="Preview (1440 px JPEG), thumbnail (250 px WebP) and thumbhash stored."),
-    EventSpec(type=AssetVideoTranscoded, producers=("transcode",), consumers=(),
-              description="A video's H.264/AAC MP4 encoding is stored."),
-    EventSpec(type=AssetEmbeddingComputed, producers=("embedding",), consumers=(),
-              description="The CLIP embedding of the preview is in smart_search."),
-    EventSpec(type=AssetFacesDetected, producers=("face",), consumers=(),
-              description="Faces are detected and stored in asset_faces."),
-    EventSpec(type=AssetFailed, producers=("metadata", "thumbnail", "transcode", "embedding",
-                                           "face"), consumers=(),
-              description="A processing step gave up on an asset (see job_failures)."),
-    EventSpec(type=AssetDeleted, producers=("ingest",), consumers=(),
-              description="An asset and its files were removed for good."),
+    EventSpec(
+        type=AssetCreated,
+        producers=("ingest",),
+        consumers=("metadata",),
+        description="A new asset's original is stored and its row committed.",
+    ),
+    EventSpec(
+        type=AssetMetadataExtracted,
+        producers=("metadata",),
+        consumers=("thumbnail", "transcode"),
+        description="EXIF/XMP/video metadata is in asset_exif; capture time is known.",
+    ),
+    EventSpec(
+        type=AssetThumbnailGenerated,
+        producers=("thumbnail",),
+        consumers=("embedding", "face"),
+        description="Preview (1440 px JPEG), thumbnail (250 px WebP) and thumbhash stored.",
+    ),
+    EventSpec(
+        type=AssetVideoTranscoded,
+        producers=("transcode",),
+        consumers=(),
+        description="A video's H.264/AAC MP4 encoding is stored.",
+    ),
+    EventSpec(
+        type=AssetEmbeddingComputed,
+        producers=("embedding",),
+        consumers=(),
+        description="The CLIP embedding of the preview is in smart_search.",
+    ),
+    EventSpec(
+        type=AssetFacesDetected,
+        producers=("face",),
+        consumers=(),
+        description="Faces are detected and stored in asset_faces.",
+    ),
+    EventSpec(
+        type=AssetFailed,
+        producers=("metadata", "thumbnail", "transcode", "embedding", "face"),
+        consumers=(),
+        description="A processing step gave up on an asset (see job_failures).",
+    ),
+    EventSpec(
+        type=AssetDeleted,
+        producers=("ingest",),
+        consumers=(),
+        description="An asset and its files were removed for good.",
+    ),
 )
 
 RPCS: tuple[RpcSpec, ...] = (
-    RpcSpec(subject=IngestUploadRequest.subject, request=IngestUploadRequest,
-            reply=IngestUploadReply, server="ingest", clients=("gateway",),
-            description="Create an asset from a file streamed to a staging key."),
+    RpcSpec(
+        subject=IngestUploadRequest.subject,
+        request=IngestUploadRequest,
+        reply=IngestUploadReply,
+        server="ingest",
+        clients=("gateway",),
+        description="Create an asset from a file streamed to a staging key.",
+    ),
 )
 
 

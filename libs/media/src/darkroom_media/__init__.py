@@ -1,4 +1,4 @@
-"""What Darkroom accepts: supported media types and sniffing a file's real type from its first bytes."""
+"""What Darkroom accepts: supported media types, and sniffing a file's real type from its head."""
 
 from __future__ import annotations
 
@@ -8,5 +8,38 @@ from darkroom_media.errors import (
     MediaTooLargeError,
     UnsupportedMediaError,
 )
+from darkroom_media.sniff import SNIFF_BYTES, MediaKind, sniff
+from darkroom_media.types import (
+    IMAGE_TYPES,
+    MEDIA_TYPES,
+    SIDECAR_TYPES,
+    VIDEO_TYPES,
+    AssetType,
+    MediaType,
+    asset_type_for,
+    extension_of,
+    is_sidecar,
+    media_type_for,
+    server_media_types,
+)
 
-__all__ = ["CorruptMediaError", "MediaError", "MediaTooLargeError", "UnsupportedMediaError"]
+__all__ = [
+    "IMAGE_TYPES",
+    "MEDIA_TYPES",
+    "SIDECAR_TYPES",
+    "SNIFF_BYTES",
+    "VIDEO_TYPES",
+    "AssetType",
+    "CorruptMediaError",
+    "MediaError",
+    "MediaKind",
+    "MediaTooLargeError",
+    "MediaType",
+    "UnsupportedMediaError",
+    "asset_type_for",
+    "extension_of",
+    "is_sidecar",
+    "media_type_for",
+    "server_media_types",
+    "sniff",
+]

@@ -1,1 +1,3 @@
-"""The `darkroom` command: migrate, run the embedded stack (NATS, PostgreSQL, every service) and the demo."""
+"""The `darkroom` command: migrate, run the embedded stack (NATS, PostgreSQL, every service)
+and the demo.
+"""

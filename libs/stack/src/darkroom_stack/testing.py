@@ -19,7 +19,7 @@ from darkroom_stack.servers import RunningServer, start_nanio, start_nats, start
 
 
 def samples_dir() -> Path | None:
-    """The shared sample media folder (env ``DARKROOM_SAMPLES`` or ``../shared/samples``), or None."""
+    """The shared sample media (env ``DARKROOM_SAMPLES`` or ``../shared/samples``), or None."""
     env = os.environ.get("DARKROOM_SAMPLES")
     path = Path(env) if env else Path(__file__).resolve().parents[4] / ".." / "shared" / "samples"
     path = path.resolve()
@@ -65,8 +65,17 @@ def fresh_database(server: RunningServer, prefix: str = "t") -> str:
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     subprocess.run(
-        [str(Path(POSTGRES_BIN_PATH) / "createdb"), "-h", server.host, "-p", str(server.port),
-         "-U", "postgres", name],
-        check=True, capture_output=True,
+        [
+            str(Path(POSTGRES_BIN_PATH) / "createdb"),
+            "-h",
+            server.host,
+            "-p",
+            str(server.port),
+            "-U",
+            "postgres",
+            name,
+        ],
+        check=True,
+        capture_output=True,
     )
     return f"postgresql://postgres@{server.host}:{server.port}/{name}"

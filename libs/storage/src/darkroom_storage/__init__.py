@@ -1,1 +1,69 @@
-"""Object storage for originals and derived files: local filesystem and S3 (minio client) back ends."""
+"""Object storage for originals and derived files: local filesystem and S3 (minio client) back ends.
+
+One asynchronous interface, :class:`Storage`, two back ends chosen by :class:`StorageSettings`::
+
+    storage = open_storage(settings.storage)
+    async with storage:
+        await storage.put("upload/u1/ab/cd/a1.jpg", chunks, content_type="image/jpeg")
+        async with await storage.open("upload/u1/ab/cd/a1.jpg", start=0, end=1024) as stream:
+            async for chunk in stream:
+                ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from darkroom_storage.base import DEFAULT_CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
+from darkroom_storage.errors import AccessDenied, NotFound, StorageError, StorageUnavailable
+from darkroom_storage.filesystem import FilesystemStorage
+from darkroom_storage.keys import validate_key, validate_prefix
+from darkroom_storage.s3 import S3Storage
+from darkroom_storage.settings import StorageSettings
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "AccessDenied",
+    "FilesystemStorage",
+    "NotFound",
+    "ObjectInfo",
+    "ObjectStream",
+    "S3Storage",
+    "Storage",
+    "StorageError",
+    "StorageSettings",
+    "StorageUnavailable",
+    "open_storage",
+    "validate_key",
+    "validate_prefix",
+]
+
+
+def open_storage(settings: StorageSettings) -> Storage:
+    """Build the back end the settings ask for.
+
+    Blocking: the S3 back end checks the bucket (creating it when missing) with one or two
+    requests, so call this at start-up, not per request. The filesystem back end creates its
+    root directory.
+
+    Args:
+        settings: Which back end, and its parameters.
+
+    Returns:
+        A :class:`FilesystemStorage` or an :class:`S3Storage`; close it when done.
+
+    Raises:
+        AccessDenied: S3 rejected the credentials (the message names the access key, the
+            endpoint and the server's reason, e.g. ``SignatureDoesNotMatch``).
+        StorageUnavailable: S3 could not be reached after retries.
+        ValueError: Malformed ``s3_endpoint``.
+    """
+    if settings.backend == "filesystem":
+        return FilesystemStorage(Path(settings.root))
+    storage = S3Storage(settings)
+    try:
+        storage.ensure_bucket()
+    except BaseException:
+        storage._http.clear()
+        raise
+    return storage

@@ -69,7 +69,7 @@ CREATE TABLE assets (
     is_offline boolean NOT NULL DEFAULT false,
     is_external boolean NOT NULL DEFAULT false,
     live_photo_video_id uuid REFERENCES assets (id) ON DELETE SET NULL,
-    duration text,
+    duration_ms integer,                 -- videos and animations, milliseconds
     thumbhash bytea,
     width integer,
     height integer,

@@ -1,0 +1,482 @@
+"""The bus: one NATS connection with JetStream, for publishing, consuming and request/reply.
+
+Events go through the one JetStream stream (:data:`darkroom_events.registry.STREAM_NAME`);
+RPCs are NATS core request/reply in queue groups, outside the stream (see ARCHITECTURE.md).
+OpenTelemetry trace context travels in message headers (W3C ``traceparent``) both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import msgspec
+import nats
+import nats.errors
+import structlog
+from darkroom_events.catalogue import Event
+from darkroom_events.registry import (
+    DUPLICATE_WINDOW_S,
+    MAX_AGE_S,
+    STREAM_NAME,
+    STREAM_SUBJECTS,
+)
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import Header, PubAck, RetentionPolicy, StorageType, StreamConfig, StreamInfo
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError, NoStreamResponseError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from darkroom_bus.errors import PublishError, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus.handlers import handler_spec
+from darkroom_bus.runner import Consumer, DeadLetterHook, Metrics
+
+log = structlog.get_logger()
+
+ReqT = TypeVar("ReqT", bound=msgspec.Struct)
+ReplyT = TypeVar("ReplyT", bound=msgspec.Struct)
+
+#: Reply header that marks an RPC error reply; its value is the remote exception type name.
+RPC_ERROR_HEADER = "Darkroom-Rpc-Error"
+#: JetStream API error code "stream name already in use with a different configuration".
+_STREAM_NAME_IN_USE = 10058
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class _RpcFault(msgspec.Struct, frozen=True):
+    """Body of an RPC error reply."""
+
+    type: str
+    message: str
+
+
+class Bus:
+    """A connection to NATS for events (JetStream) and RPC (core request/reply).
+
+    Create it with :meth:`connect`; close it with :meth:`close` (or ``async with``).
+
+    Attributes:
+        nc: The nats-py client.
+        js: Its JetStream context.
+        namespace: Prefix isolating this bus's stream and subjects ("" in production).
+        stream_name: ``DARKROOM``, or ``DARKROOM_<namespace>``.
+        tracer: The OpenTelemetry tracer for publish/consume/RPC spans.
+    """
+
+    def __init__(
+        self, nc: Client, *, namespace: str = "", tracer_provider: TracerProvider | None = None
+    ) -> None:
+        """Wrap a connected client; prefer :meth:`connect`."""
+        if namespace and not _NAMESPACE_RE.match(namespace):
+            raise ValueError(f"namespace must match [A-Za-z0-9_-]+, got {namespace!r}")
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.namespace = namespace
+        self.stream_name = f"{STREAM_NAME}_{namespace}" if namespace else STREAM_NAME
+        self.tracer: Tracer = trace.get_tracer("darkroom_bus", tracer_provider=tracer_provider)
+        self._encoder = msgspec.json.Encoder()
+        self._rpc_subs: list[Subscription] = []
+        self._rpc_tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        name: str,
+        namespace: str = "",
+        tracer_provider: TracerProvider | None = None,
+        connect_timeout: float = 5.0,
+    ) -> Bus:
+        """Connect to NATS; reconnects forever after a lost connection.
+
+        Args:
+            url: ``nats://host:port`` (several may be given comma-separated).
+            name: Client name shown in server monitoring (the service name).
+            namespace: Isolates the stream and all subjects: stream ``DARKROOM_<namespace>``,
+                subjects ``<namespace>.<subject>``. Empty in production; tests and side-by-side
+                installations on one NATS use it. ``[A-Za-z0-9_-]+``.
+            tracer_provider: Where spans go; the global OpenTelemetry provider when None.
+            connect_timeout: Seconds for the first connection.
+
+        Returns:
+            The connected bus.
+
+        Raises:
+            nats.errors.NoServersError: No server could be reached.
+            ValueError: ``namespace`` has characters not allowed in stream names.
+        """
+        blog = log.bind(client=name)
+
+        async def on_error(exc: Exception) -> None:
+            blog.warning("nats.error", error=f"{type(exc).__name__}: {exc}")
+
+        async def on_disconnected() -> None:
+            blog.info("nats.disconnected")
+
+        async def on_reconnected() -> None:
+            blog.info("nats.reconnected")
+
+        nc = await nats.connect(
+            url.split(","),
+            name=name,
+            connect_timeout=connect_timeout,
+            max_reconnect_attempts=-1,
+            error_cb=on_error,
+            disconnected_cb=on_disconnected,
+            reconnected_cb=on_reconnected,
+        )
+        return cls(nc, namespace=namespace, tracer_provider=tracer_provider)
+
+    def subject(self, subject: str) -> str:
+        """The wire subject of ``subject``: prefixed with the namespace when there is one."""
+        return f"{self.namespace}.{subject}" if self.namespace else subject
+
+    def stream_config(self) -> StreamConfig:
+        """The stream's configuration, from :mod:`darkroom_events.registry`."""
+        return StreamConfig(
+            name=self.stream_name,
+            subjects=[self.subject(s) for s in STREAM_SUBJECTS],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            max_age=MAX_AGE_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            description="Darkroom events (see docs/events.md)",
+        )
+
+    async def ensure_stream(self) -> StreamInfo:
+        """Create the stream, or update it to :meth:`stream_config` when it exists.
+
+        Idempotent and safe to call from every replica at start-up.
+
+        Returns:
+            The stream's info after the call.
+
+        Raises:
+            nats.js.errors.APIError: The server refused the configuration (e.g. an existing
+                stream with memory storage, which cannot be changed in place).
+        """
+        config = self.stream_config()
+        try:
+            return await self.js.add_stream(config)
+        except BadRequestError as exc:
+            if exc.err_code != _STREAM_NAME_IN_USE:
+                raise
+        info = await self.js.update_stream(config)
+        log.info("bus.stream_updated", stream=self.stream_name)
+        return info
+
+    async def publish(
+        self,
+        event: Event,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the JetStream ack wait per try, not a deadline
+    ) -> PubAck:
+        """Store ``event`` in the stream on ``event.subject`` (JSON), de-duplicated by id.
+
+        The message id (``Nats-Msg-Id``) is ``msg_id`` or ``<subject>:<event.dedupe_key()>``
+        (the asset id), so publishing the same fact twice within the duplicate window
+        (:data:`~darkroom_events.registry.DUPLICATE_WINDOW_S`) stores it once. That also makes
+        retrying a publish safe: a timed-out publish is retried up to 3 times.
+
+        Args:
+            event: The event to publish.
+            msg_id: Overrides the de-duplication id.
+            headers: Extra headers; the current trace context is added to them.
+            timeout: Seconds to wait for the stream's acknowledgement, per try.
+
+        Returns:
+            The stream's ack: ``seq``, and ``duplicate`` True when the id was seen already.
+
+        Raises:
+            PublishError: No stream captures the subject (call :meth:`ensure_stream`).
+            nats.errors.TimeoutError: The stream did not acknowledge after 3 tries.
+        """
+        subject = self.subject(event.subject)
+        payload = self._encoder.encode(event)
+        with self.tracer.start_as_current_span(
+            f"publish {event.subject}",
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": subject},
+        ):
+            hdrs = dict(headers or {})
+            propagate.inject(hdrs)
+            hdrs[Header.MSG_ID.value] = msg_id or f"{event.subject}:{event.dedupe_key()}"
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(nats.errors.TimeoutError),
+                    stop=stop_after_attempt(3),
+                    wait=wait_exponential(multiplier=0.2, max=2.0),
+                    reraise=True,
+                ):
+                    with attempt:
+                        ack = await self.js.publish(subject, payload, timeout=timeout, headers=hdrs)
+            except (nats.errors.NoRespondersError, NoStreamResponseError) as exc:
+                raise PublishError(
+                    f"no stream captures {subject!r}; call Bus.ensure_stream() first"
+                ) from exc
+        return ack
+
+    async def run(
+        self,
+        handlers: Sequence[Callable[..., Awaitable[None]]],
+        ctx: Any,
+        *,
+        on_dead_letter: DeadLetterHook | None = None,
+        stop: asyncio.Event | None = None,
+        metrics: Metrics | None = None,
+        publish_failures: bool = True,
+        fetch_timeout: float = 1.0,
+        drain_timeout: float = 30.0,
+    ) -> None:
+        """Consume events with ``handlers`` until ``stop`` is set or the task is cancelled.
+
+        Creates or updates each handler's durable pull consumer first, then runs one fetch
+        loop per handler (up to its ``concurrency`` messages at once). The per-message
+        contract (ack / nak with backoff / dead-letter and term, heartbeats, tracing, logs)
+        is described in :mod:`darkroom_bus.runner`.
+
+        Args:
+            handlers: Functions decorated with :func:`~darkroom_bus.subscribe`.
+            ctx: The second argument of every handler (the service's dependencies).
+            on_dead_letter: ``async (DeadLetter) -> None``, e.g. an upsert into
+                ``job_failures``; if it raises, the message is nak-ed and dead-lettering is
+                retried later. None to only log.
+            stop: Set it to stop: fetching ends, in-flight handlers get ``drain_timeout``
+                seconds, the rest are cancelled and their messages nak-ed for redelivery.
+            metrics: Receives ``observe(handler, seconds, ok)`` for every attempt.
+            publish_failures: Publish :class:`~darkroom_events.catalogue.AssetFailed` for every
+                dead letter that has an ``asset_id``.
+            fetch_timeout: Seconds one pull waits for messages (bounds the stop latency).
+            drain_timeout: Seconds in-flight handlers may take to finish after ``stop``.
+
+        Raises:
+            TypeError: A handler is not decorated with ``@subscribe``.
+            ValueError: Two handlers map to the same consumer (same durable and subject).
+            nats.js.errors.APIError: A consumer could not be created.
+            nats.errors.ConnectionClosedError: The bus was closed while running.
+        """
+        specs = [handler_spec(h) for h in handlers]
+        names = [s.consumer_name for s in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two handlers share a consumer: {sorted(names)}")
+        consumers = [
+            Consumer(
+                self,
+                spec,
+                ctx,
+                on_dead_letter=on_dead_letter,
+                metrics=metrics,
+                publish_failures=publish_failures,
+                fetch_timeout=fetch_timeout,
+                drain_timeout=drain_timeout,
+            )
+            for spec in specs
+        ]
+        for consumer in consumers:
+            await consumer.provision()
+        stop = stop if stop is not None else asyncio.Event()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for consumer in consumers:
+                    group.create_task(consumer.run(stop))
+        except BaseExceptionGroup as group_error:
+            if len(group_error.exceptions) == 1:  # the usual case: raise the error itself
+                raise group_error.exceptions[0] from None
+            raise
+
+    async def request(
+        self,
+        subject: str,
+        req: msgspec.Struct,
+        reply_type: type[ReplyT],
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109 - NATS request timeout, raises RpcTimeout
+    ) -> ReplyT:
+        """Send ``req`` to whoever serves ``subject`` (NATS core request) and decode the reply.
+
+        Args:
+            subject: Request subject, e.g. ``darkroom.rpc.ingest.upload``.
+            req: The request Struct (JSON on the wire).
+            reply_type: Struct type the reply decodes into.
+            timeout: Seconds to wait for the reply.
+
+        Returns:
+            The decoded reply.
+
+        Raises:
+            RpcUnavailable: Nobody serves ``subject``.
+            RpcTimeout: No reply within ``timeout``.
+            RpcError: The serving handler raised (``remote_type`` names its exception), or the
+                reply did not decode into ``reply_type``.
+        """
+        wire = self.subject(subject)
+        with self.tracer.start_as_current_span(
+            f"request {subject}",
+            kind=SpanKind.CLIENT,
+            attributes={"rpc.system": "nats", "messaging.destination.name": wire},
+        ) as span:
+            headers: dict[str, str] = {}
+            propagate.inject(headers)
+            try:
+                msg = await self.nc.request(
+                    wire, self._encoder.encode(req), timeout=timeout, headers=headers
+                )
+            except nats.errors.NoRespondersError as exc:
+                span.set_status(Status(StatusCode.ERROR, "no responders"))
+                raise RpcUnavailable(f"nobody serves {subject!r}", subject=subject) from exc
+            except nats.errors.TimeoutError as exc:
+                span.set_status(Status(StatusCode.ERROR, "timeout"))
+                raise RpcTimeout(
+                    f"no reply from {subject!r} within {timeout} s", subject=subject
+                ) from exc
+            remote_type = (msg.headers or {}).get(RPC_ERROR_HEADER)
+            if remote_type is not None:
+                try:
+                    fault = msgspec.json.decode(msg.data, type=_RpcFault)
+                    message = fault.message
+                except msgspec.DecodeError:
+                    message = msg.data.decode(errors="replace")
+                span.set_status(Status(StatusCode.ERROR, f"{remote_type}: {message}"))
+                raise RpcError(
+                    f"{subject} failed: {remote_type}: {message}",
+                    subject=subject,
+                    remote_type=remote_type,
+                )
+            try:
+                return msgspec.json.decode(msg.data, type=reply_type)
+            except msgspec.DecodeError as exc:
+                span.set_status(Status(StatusCode.ERROR, "bad reply"))
+                raise RpcError(
+                    f"{subject}: reply is not a {reply_type.__name__}: {exc}", subject=subject
+                ) from exc
+
+    async def serve(
+        self,
+        subject: str,
+        handler: Callable[[ReqT], Awaitable[msgspec.Struct]],
+        req_type: type[ReqT],
+        *,
+        queue: str,
+        concurrency: int = 16,
+    ) -> Subscription:
+        """Answer requests on ``subject`` with ``handler``, sharing them with the queue group.
+
+        Every replica serving with the same ``queue`` (the service name) gets a share of the
+        requests. Requests are handled concurrently, up to ``concurrency`` at once. If the
+        request does not decode or the handler raises, the reply is an error reply (header
+        :data:`RPC_ERROR_HEADER`) that :meth:`request` raises as :class:`RpcError`.
+
+        Args:
+            subject: Request subject, e.g. ``darkroom.rpc.ingest.upload``.
+            handler: ``async (request) -> reply Struct``.
+            req_type: Struct type requests decode into.
+            queue: Queue group name (the serving service).
+            concurrency: Requests handled at once by this replica.
+
+        Returns:
+            The subscription (unsubscribe to stop serving; :meth:`close` does it too). The
+            server has registered it by the time this returns.
+        """
+        wire = self.subject(subject)
+        decoder = msgspec.json.Decoder(req_type)
+        slots = asyncio.Semaphore(concurrency)
+
+        async def on_request(msg: Msg) -> None:
+            await slots.acquire()
+            task = asyncio.create_task(self._answer(msg, subject, handler, decoder))
+            self._rpc_tasks.add(task)
+
+            def done(t: asyncio.Task[None]) -> None:
+                self._rpc_tasks.discard(t)
+                slots.release()
+
+            task.add_done_callback(done)
+
+        sub = await self.nc.subscribe(wire, queue=queue, cb=on_request)
+        self._rpc_subs.append(sub)
+        await self.nc.flush()  # the server knows the interest when serve() returns
+        log.info("rpc.serving", subject=subject, queue=queue)
+        return sub
+
+    async def _answer(
+        self,
+        msg: Msg,
+        subject: str,
+        handler: Callable[[Any], Awaitable[msgspec.Struct]],
+        decoder: msgspec.json.Decoder[Any],
+    ) -> None:
+        started = time.perf_counter()
+        parent = propagate.extract(msg.headers or {})
+        with self.tracer.start_as_current_span(
+            f"serve {subject}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"rpc.system": "nats", "messaging.destination.name": msg.subject},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            headers: dict[str, str] | None = None
+            try:
+                req = decoder.decode(msg.data)
+                body = self._encoder.encode(await handler(req))
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                kind = "BadRequest" if isinstance(exc, msgspec.DecodeError) else type(exc).__name__
+                headers = {RPC_ERROR_HEADER: kind}
+                body = self._encoder.encode(_RpcFault(type=kind, message=str(exc)))
+                log.warning("rpc.failed", subject=subject, error=f"{kind}: {exc}")
+            if not msg.reply:
+                log.warning("rpc.no_reply_subject", subject=subject)
+                return
+            try:
+                await self.nc.publish(msg.reply, body, headers=headers)
+            except nats.errors.Error as exc:
+                log.warning("rpc.reply_failed", subject=subject, error=str(exc))
+                return
+        log.info("rpc.served", subject=subject, ok=headers is None, ms=_ms(started))
+
+    async def close(self, *, drain_timeout: float = 30.0) -> None:
+        """Stop serving RPCs, let answers in flight finish (up to ``drain_timeout`` s), close."""
+        for sub in self._rpc_subs:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+        self._rpc_subs.clear()
+        if self._rpc_tasks:
+            await asyncio.wait(set(self._rpc_tasks), timeout=drain_timeout)
+        if not self.nc.is_closed:
+            with contextlib.suppress(nats.errors.Error):
+                await self.nc.flush(timeout=2)
+            await self.nc.close()
+
+    async def __aenter__(self) -> Bus:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,40 @@
+"""The exceptions of the bus: one that means "do not retry", and those of request/reply."""
+
+from __future__ import annotations
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help (a corrupt file, an asset that is gone).
+
+    The runner dead-letters the message at once (``DeadLetter.permanent`` is True) and
+    terminates it, so it is never redelivered. Every other exception is treated as transient:
+    the message is redelivered with backoff until ``max_deliver`` attempts, then dead-lettered.
+    The split follows Sentry's arroyo (``InvalidMessage`` vs. everything else).
+    """
+
+
+class PublishError(Exception):
+    """An event could not be stored in the stream (e.g. no stream captures its subject)."""
+
+
+class RpcError(Exception):
+    """A request/reply call failed: the server raised, or its reply could not be decoded.
+
+    Attributes:
+        subject: The request subject (without the bus namespace).
+        remote_type: Name of the exception class raised by the serving handler, when the
+            failure happened there; None for failures on the client side.
+    """
+
+    def __init__(self, message: str, *, subject: str, remote_type: str | None = None) -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.remote_type = remote_type
+
+
+class RpcUnavailable(RpcError):
+    """Nobody serves the request subject (NATS answered "no responders")."""
+
+
+class RpcTimeout(RpcError):
+    """No reply arrived within the timeout (the server may still be working on it)."""

@@ -1,0 +1,428 @@
+"""The consumer loop behind :meth:`darkroom_bus.Bus.run`: pull, handle, ack / nak / term.
+
+Contract of one message (one attempt):
+
+1. Decode the JSON payload into the handler's event type. A payload that does not decode is
+   permanent: dead-letter (``permanent=True``) and ``term``.
+2. If the message was already delivered more than ``max_deliver`` times (earlier attempts never
+   settled: a crashed replica, a failing dead-letter hook), do not run the handler again:
+   dead-letter (``permanent=False``) and ``term``.
+3. Run the handler in a span named after it, child of the trace context in the message headers,
+   with ``asset_id`` bound in structlog's context vars. While it runs, an in-progress heartbeat
+   goes out every ``ack_wait / 3`` seconds so JetStream does not redeliver a slow job.
+4. Success: ``ack``. :class:`~darkroom_bus.PermanentError`: dead-letter (``permanent=True``) and
+   ``term``. Any other exception: if this was attempt ``max_deliver``, dead-letter
+   (``permanent=False``) and ``term``; else ``nak`` with the backoff delay.
+5. Dead-lettering calls ``on_dead_letter`` and (with ``publish_failures``) publishes
+   :class:`~darkroom_events.catalogue.AssetFailed`; if either fails the message is ``nak``-ed
+   instead of terminated, so it comes back and dead-lettering is tried again: nothing is lost.
+
+Because a failed dead-letter must be able to come back after attempt ``max_deliver``, the
+consumer is created with the server-side ``max_deliver`` unlimited (-1) and the limit is
+enforced here (steps 2 and 4): JetStream silently stops redelivering a message that is
+``nak``-ed on its last allowed delivery. For the same reason the consumer-level ``backoff``
+list is not used: JetStream then replaces ``ack_wait`` with ``backoff[0]`` (nats-server
+``setConsumerConfigDefaults``), which would redeliver any job slower than one second; retry
+delays are given per message with ``nak(delay=...)`` instead.
+
+Stopping: when ``stop`` is set the loop stops fetching, waits up to ``drain_timeout`` for the
+handlers in flight, then cancels the rest; a cancelled handler's message is ``nak``-ed (no
+delay), so another replica takes it at once. Cancelling ``run`` cancels the handlers in
+flight the same way. Only messages fetched in the last instant before a stop may wait for
+``ack_wait`` before redelivery; none is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+import nats.errors
+import structlog
+from darkroom_events.catalogue import AssetFailed
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from darkroom_bus.errors import PermanentError
+from darkroom_bus.handlers import HandlerSpec
+
+if TYPE_CHECKING:
+    from nats.js.client import JetStreamContext
+
+    from darkroom_bus.bus import Bus
+
+log = structlog.get_logger()
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    """A message the bus gave up on, handed to the ``on_dead_letter`` hook.
+
+    Attributes:
+        subject: Event subject (without bus namespace), e.g. ``darkroom.asset.created``.
+        durable: The service (``@subscribe(durable=...)``) whose handler gave up.
+        stream_seq: Sequence of the message in the stream (look it up to re-publish).
+        deliveries: Times it was delivered to this consumer, this attempt included.
+        error: ``"<ExceptionType>: <message>"`` of the last failure.
+        permanent: True for PermanentError or an undecodable payload; False when retries
+            of a transient error ran out.
+        payload: The raw JSON message body.
+        asset_id: The payload's ``asset_id`` when it has a string one, else None.
+        owner_id: The payload's ``owner_id`` when it has a string one, else None.
+    """
+
+    subject: str
+    durable: str
+    stream_seq: int
+    deliveries: int
+    error: str
+    permanent: bool
+    payload: bytes
+    asset_id: str | None = None
+    owner_id: str | None = None
+
+
+class Metrics(Protocol):
+    """What the runner reports per handled message (e.g. a Prometheus histogram + counter)."""
+
+    def observe(self, handler: str, seconds: float, ok: bool) -> None:
+        """Record one attempt of ``handler``: wall time in seconds, and whether it succeeded."""
+
+
+DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
+
+
+class _Ids(msgspec.Struct):
+    """The identifying fields of any event payload, read leniently for dead letters."""
+
+    asset_id: str | None = None
+    owner_id: str | None = None
+
+
+def _ids(payload: bytes) -> _Ids:
+    try:
+        return msgspec.json.decode(payload, type=_Ids)
+    except msgspec.DecodeError:
+        return _Ids()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Consumer:
+    """One handler's durable pull consumer and its fetch/handle loop (used by ``Bus.run``).
+
+    Args:
+        bus: The connected bus (stream, namespace, tracer, publishing).
+        spec: The handler's spec.
+        ctx: Passed as the handler's second argument.
+        on_dead_letter: Called with each :class:`DeadLetter`; None to only log and terminate.
+        metrics: Receives ``observe(handler, seconds, ok)`` per attempt, or None.
+        publish_failures: Publish :class:`AssetFailed` for dead letters that have an asset id.
+        fetch_timeout: Seconds one fetch waits for messages (also the stop latency).
+        drain_timeout: Seconds to let in-flight handlers finish after ``stop`` is set.
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        spec: HandlerSpec[Any, Any],
+        ctx: Any,
+        *,
+        on_dead_letter: DeadLetterHook | None,
+        metrics: Metrics | None,
+        publish_failures: bool,
+        fetch_timeout: float,
+        drain_timeout: float,
+    ) -> None:
+        self._bus = bus
+        self._spec = spec
+        self._ctx = ctx
+        self._on_dead_letter = on_dead_letter
+        self._metrics = metrics
+        self._publish_failures = publish_failures
+        self._fetch_timeout = fetch_timeout
+        self._drain_timeout = drain_timeout
+        self._decoder = msgspec.json.Decoder(spec.event_type)
+        self._log = log.bind(handler=spec.name, durable=spec.durable, subject=spec.subject)
+
+    @property
+    def _js(self) -> JetStreamContext:
+        return self._bus.js
+
+    def consumer_config(self) -> ConsumerConfig:
+        """The JetStream consumer configuration (see the module docstring for max_deliver=-1)."""
+        spec = self._spec
+        return ConsumerConfig(
+            name=spec.consumer_name,
+            durable_name=spec.consumer_name,
+            description=f"{spec.durable}: {spec.name} (max_deliver {spec.max_deliver} by the bus)",
+            filter_subject=self._bus.subject(spec.subject),
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=spec.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=spec.max_ack_pending,
+        )
+
+    async def provision(self) -> None:
+        """Create the durable consumer, or update it to this spec (idempotent, replica-safe)."""
+        await self._js.add_consumer(self._bus.stream_name, config=self.consumer_config())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and handle messages until ``stop`` is set (then drain) or until cancelled."""
+        psub = await self._js.pull_subscribe_bind(
+            durable=self._spec.consumer_name, stream=self._bus.stream_name
+        )
+        inflight: set[asyncio.Task[None]] = set()
+        fetch: asyncio.Task[list[Msg]] | None = None
+        self._log.info("consumer.started", consumer=self._spec.consumer_name)
+        try:
+            while not stop.is_set():
+                free = self._spec.concurrency - len(inflight)
+                if free <= 0:
+                    await _wait_first(inflight, stop)
+                    continue
+                fetch = asyncio.create_task(psub.fetch(batch=free, timeout=self._fetch_timeout))
+                try:
+                    # Shielded: a cancelled run lets the pull request run out (see finally).
+                    msgs = await asyncio.shield(fetch)
+                    fetch = None
+                except TimeoutError:  # nothing to do (nats.errors.TimeoutError is one too)
+                    fetch = None
+                    continue
+                except nats.errors.ConnectionClosedError:
+                    fetch = None
+                    raise
+                except nats.errors.Error as exc:  # reconnecting, consumer briefly unavailable
+                    fetch = None
+                    self._log.warning("consumer.fetch_failed", error=_describe(exc))
+                    await _sleep_or_stop(stop, 1.0)
+                    continue
+                for msg in msgs:
+                    task = asyncio.create_task(self._handle(msg))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+            if inflight:
+                _, late = await asyncio.wait(set(inflight), timeout=self._drain_timeout)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+        finally:
+            # Cancelled, or the connection is gone. First let a pending pull request expire:
+            # a message nak-ed while it is open would be redelivered into it, to an inbox
+            # nobody reads any more, and wait ack_wait. Then hand everything back.
+            if fetch is not None:  # interrupted while fetching: its messages were never handled
+                await self._hand_back_fetch(fetch)
+            leftover = list(inflight)
+            for task in leftover:
+                task.cancel()
+            await asyncio.gather(*leftover, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await psub.unsubscribe()
+            with contextlib.suppress(Exception):
+                await self._bus.nc.flush(timeout=2)
+            self._log.info("consumer.stopped", consumer=self._spec.consumer_name)
+
+    async def _hand_back_fetch(self, fetch: asyncio.Task[list[Msg]]) -> None:
+        """Wait for an interrupted fetch to end, then nak what it brought (not yet handled)."""
+        if not fetch.done():
+            await asyncio.wait({fetch}, timeout=self._fetch_timeout + 1.0)
+        if not fetch.done():
+            fetch.cancel()
+            return
+        if fetch.cancelled() or fetch.exception() is not None:
+            return
+        for msg in fetch.result():
+            with contextlib.suppress(Exception):
+                await msg.nak()
+
+    async def _handle(self, msg: Msg) -> None:
+        """One attempt at one message; always settles it (ack, nak or term)."""
+        started = time.perf_counter()
+        meta = msg.metadata
+        deliveries = meta.num_delivered
+        seq = meta.sequence.stream
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        settled = False
+        try:
+            with structlog.contextvars.bound_contextvars(
+                handler=self._spec.name, stream_seq=seq, deliveries=deliveries
+            ):
+                await self._attempt(msg, deliveries, seq, started)
+            settled = True
+        except asyncio.CancelledError:
+            self._log.warning("job.interrupted", stream_seq=seq, deliveries=deliveries)
+            raise
+        except Exception as exc:  # a bug in the bus itself: do not lose the message
+            self._log.exception("job.bus_error", stream_seq=seq, error=_describe(exc))
+        finally:
+            heartbeat.cancel()
+            if not settled:
+                with contextlib.suppress(Exception):
+                    await msg.nak()
+
+    async def _attempt(self, msg: Msg, deliveries: int, seq: int, started: float) -> None:
+        spec = self._spec
+        try:
+            event = self._decoder.decode(msg.data)
+        except msgspec.DecodeError as exc:
+            error = f"undecodable {spec.event_type.__name__}: {exc}"
+            await self._give_up(msg, deliveries, seq, error, permanent=True, started=started)
+            return
+        asset_id = getattr(event, "asset_id", None)
+        if asset_id is not None:
+            structlog.contextvars.bind_contextvars(asset_id=asset_id)
+        if deliveries > spec.max_deliver:
+            error = (
+                f"delivered {deliveries} times without settling (max_deliver {spec.max_deliver})"
+            )
+            await self._give_up(msg, deliveries, seq, error, permanent=False, started=started)
+            return
+
+        failure: Exception | None = None
+        parent = propagate.extract(msg.headers or {})
+        with self._bus.tracer.start_as_current_span(
+            spec.name,
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": spec.consumer_name,
+                "messaging.message.delivery_count": deliveries,
+                "darkroom.asset_id": str(asset_id) if asset_id is not None else "",
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                await spec.fn(event, self._ctx)
+            except Exception as exc:
+                failure = exc
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+
+        if failure is None:
+            await msg.ack()
+            self._observe(started, ok=True)
+            self._log.info("job.done", asset_id=asset_id, ms=_ms(started), deliveries=deliveries)
+            return
+        permanent = isinstance(failure, PermanentError)
+        if permanent or deliveries >= spec.max_deliver:
+            await self._give_up(
+                msg, deliveries, seq, _describe(failure), permanent=permanent, started=started
+            )
+            return
+        delay = spec.retry_delay(deliveries)
+        await msg.nak(delay=delay)
+        self._observe(started, ok=False)
+        self._log.warning(
+            "job.retry",
+            asset_id=asset_id,
+            ms=_ms(started),
+            deliveries=deliveries,
+            delay_s=delay,
+            error=_describe(failure),
+        )
+
+    async def _give_up(
+        self, msg: Msg, deliveries: int, seq: int, error: str, *, permanent: bool, started: float
+    ) -> None:
+        """Dead-letter then ``term``; if dead-lettering fails, ``nak`` so it is tried again."""
+        ids = _ids(msg.data)
+        letter = DeadLetter(
+            subject=self._spec.subject,
+            durable=self._spec.durable,
+            stream_seq=seq,
+            deliveries=deliveries,
+            error=error,
+            permanent=permanent,
+            payload=msg.data,
+            asset_id=ids.asset_id,
+            owner_id=ids.owner_id,
+        )
+        self._observe(started, ok=False)
+        try:
+            if self._on_dead_letter is not None:
+                await self._on_dead_letter(letter)
+            if self._publish_failures and letter.asset_id is not None:
+                await self._publish_failed(letter)
+        except Exception as exc:
+            delay = self._spec.retry_delay(self._spec.max_deliver)
+            await msg.nak(delay=delay)
+            self._log.error(
+                "job.dead_letter_failed",
+                asset_id=letter.asset_id,
+                deliveries=deliveries,
+                error=error,
+                hook_error=_describe(exc),
+                delay_s=delay,
+            )
+            return
+        await msg.term()
+        self._log.error(
+            "job.dead_lettered",
+            asset_id=letter.asset_id,
+            ms=_ms(started),
+            deliveries=deliveries,
+            permanent=permanent,
+            error=error,
+        )
+
+    async def _publish_failed(self, letter: DeadLetter) -> None:
+        assert letter.asset_id is not None
+        event = AssetFailed(
+            asset_id=letter.asset_id,
+            owner_id=letter.owner_id,
+            step=letter.durable,
+            reason=letter.error[:1000],
+            permanent=letter.permanent,
+        )
+        # One AssetFailed per (asset, step, failed message): the default id (subject:asset id)
+        # would swallow a second step's failure of the same asset within the duplicate window.
+        msg_id = f"{AssetFailed.subject}:{letter.asset_id}:{letter.durable}:{letter.stream_seq}"
+        await self._bus.publish(event, msg_id=msg_id)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        """Tell JetStream the message is still being worked on, every ``ack_wait / 3`` s."""
+        every = self._spec.ack_wait / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await msg.in_progress()
+            except Exception as exc:
+                self._log.warning("job.heartbeat_failed", error=_describe(exc))
+
+    def _observe(self, started: float, *, ok: bool) -> None:
+        if self._metrics is None:
+            return
+        try:
+            self._metrics.observe(self._spec.name, time.perf_counter() - started, ok)
+        except Exception as exc:
+            self._log.warning("metrics.failed", error=_describe(exc))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+async def _wait_first(tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Return when one of ``tasks`` finishes or ``stop`` is set."""
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,132 @@
+"""Run a pipeline service: settings -> logging/tracing -> connections -> consume until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import structlog
+from darkroom_bus import Bus, DeadLetter
+from darkroom_config import load_settings
+from darkroom_db import create_pool, jobs
+from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
+from darkroom_storage import open_storage
+
+from darkroom_runtime.context import Context
+from darkroom_runtime.settings import ServiceSettings
+
+log = structlog.get_logger()
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def dead_letter_recorder(ctx: Context) -> Callable[[DeadLetter], Awaitable[None]]:
+    """A bus dead-letter hook that writes ``job_failures`` and marks the asset failed."""
+
+    async def record(letter: DeadLetter) -> None:
+        asset_id = None
+        if letter.asset_id:
+            try:
+                asset_id = uuid.UUID(letter.asset_id)
+            except ValueError:
+                asset_id = None
+        await jobs.record_failure(
+            ctx.pool,
+            subject=letter.subject,
+            durable=ctx.service,
+            stream_seq=letter.stream_seq,
+            deliveries=letter.deliveries,
+            error=letter.error,
+            permanent=letter.permanent,
+            payload=letter.payload,
+            asset_id=asset_id,
+        )
+
+    return record
+
+
+async def serve(
+    name: str,
+    settings: ServiceSettings,
+    handlers: Sequence[Callable[..., Any]],
+    *,
+    setup: Callable[[Context], Awaitable[None]] | None = None,
+    rpc: Callable[[Context], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Connect everything, then consume with ``handlers`` until ``stop`` is set.
+
+    Args:
+        name: Service name: durable consumer name, log and metrics label.
+        settings: Its settings.
+        handlers: ``@subscribe``-decorated handlers.
+        setup: Called once with the context before consuming (load models, build caches).
+        rpc: Called once to register request/reply responders (``ctx.bus.serve(...)``).
+        stop: Set it to stop gracefully; in-flight jobs finish or go back to the stream.
+
+    Raises:
+        Connection errors at start-up (the supervisor restarts the process).
+    """
+    metrics = Metrics(name)
+    metrics_server = None
+    if settings.metrics_port:
+        metrics_server = await serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
+    bus = await Bus.connect(settings.nats_url, name=name)
+    storage = open_storage(settings.storage)
+    executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)
+    ctx = Context(
+        service=name, settings=settings, bus=bus, pool=pool, storage=storage, executor=executor
+    )
+    stop = stop or asyncio.Event()
+    try:
+        await bus.ensure_stream()
+        if setup is not None:
+            await setup(ctx)
+        if rpc is not None:
+            await rpc(ctx)
+        log.info("service.started", service=name, handlers=[h.__name__ for h in handlers])
+        if handlers:
+            await bus.run(
+                handlers, ctx, on_dead_letter=dead_letter_recorder(ctx), stop=stop, metrics=metrics
+            )
+        else:
+            await stop.wait()
+    finally:
+        log.info("service.stopping", service=name)
+        await bus.close()
+        await pool.close()
+        await storage.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+        if metrics_server is not None:
+            metrics_server.close()
+
+
+def run_service(
+    name: str,
+    settings_type: type[S],
+    handlers: Sequence[Callable[..., Any]],
+    *,
+    setup: Callable[[Context], Awaitable[None]] | None = None,
+    rpc: Callable[[Context], Awaitable[None]] | None = None,
+) -> None:
+    """Process entry point: read settings, configure logging/tracing, serve until SIGTERM/SIGINT.
+
+    Raises:
+        darkroom_config.ConfigError: A ``DARKROOM_*`` variable is bad (names it).
+    """
+    settings = load_settings(settings_type)
+    configure_logging(name, settings.log_level)
+    configure_tracing(name, exporter=settings.tracing_exporter or None)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(name, settings, handlers, setup=setup, rpc=rpc, stop=stop)
+
+    asyncio.run(main())

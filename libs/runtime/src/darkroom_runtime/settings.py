@@ -1,0 +1,32 @@
+"""Settings every service has (``DARKROOM_*``); a service extends them by subclassing."""
+
+from __future__ import annotations
+
+import msgspec
+from darkroom_storage import StorageSettings
+
+
+class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Common settings of a pipeline service.
+
+    Attributes:
+        nats_url: NATS server (``DARKROOM_NATS_URL``).
+        database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
+        storage: Object storage (``DARKROOM_STORAGE_*``).
+        log_level: Level name for structlog (``DARKROOM_LOG_LEVEL``).
+        metrics_host: Address of the Prometheus ``/metrics`` and ``/healthz`` endpoint.
+        metrics_port: Its port; 0 turns it off (``DARKROOM_METRICS_PORT``).
+        tracing_exporter: "console", "otlp" or empty for none (``DARKROOM_TRACING_EXPORTER``).
+        db_pool_size: Most database connections this process opens.
+        workers: Threads for blocking work (decoding, rendering) (``DARKROOM_WORKERS``).
+    """
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"
+    storage: StorageSettings = StorageSettings()
+    log_level: str = "INFO"
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 0
+    tracing_exporter: str | None = None
+    db_pool_size: int = 5
+    workers: int = 2

@@ -1,0 +1,97 @@
+"""The ``darkroom`` command: ``up`` (the embedded stack), ``migrate`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+
+from darkroom_stack.supervisor import Stack, StackConfig
+
+log = structlog.get_logger()
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("DARKROOM_DATA_DIR", "data"))
+
+
+def stack_config(*, log_to_files: bool = False) -> StackConfig:
+    """The embedded stack's configuration from ``DARKROOM_*`` (defaults: ./data, port 2283)."""
+    return StackConfig(
+        data_dir=_data_dir(),
+        host=os.environ.get("DARKROOM_HOST", "0.0.0.0"),
+        gateway_port=int(os.environ.get("DARKROOM_PORT", "2283")),
+        nats_port=int(os.environ.get("DARKROOM_NATS_PORT", "4222")),
+        postgres_port=int(os.environ.get("DARKROOM_POSTGRES_PORT", "5433")),
+        log_to_files=log_to_files,
+    )
+
+
+def cmd_up(_: argparse.Namespace) -> int:
+    """Run the embedded stack in the foreground until Ctrl-C (or SIGTERM)."""
+    stack = Stack(stack_config())
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        log.info(
+            "darkroom.up",
+            url=f"http://localhost:{stack.config.gateway_port}",
+            data=str(stack.config.data_dir.resolve()),
+        )
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("darkroom.stopping")
+        stack.stop()
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    """Apply pending migrations to ``DARKROOM_DATABASE_URL``."""
+    from darkroom_db import migrate
+
+    url = os.environ.get("DARKROOM_DATABASE_URL")
+    if not url:
+        log.error("migrate.no_database", hint="set DARKROOM_DATABASE_URL")
+        return 2
+    migrate(url)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Upload sample media to a running stack (or one started here) and print a report."""
+    from darkroom_stack.demo import run_demo
+
+    return run_demo(directory=args.dir, url=args.url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``darkroom`` console script."""
+    from darkroom_observability import configure_logging
+
+    configure_logging(
+        "darkroom", os.environ.get("DARKROOM_LOG_LEVEL", "INFO"), json=not sys.stdout.isatty()
+    )
+    parser = argparse.ArgumentParser(prog="darkroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run NATS, PostgreSQL and every service (Ctrl-C stops)")
+    sub.add_parser("migrate", help="apply database migrations to DARKROOM_DATABASE_URL")
+    demo = sub.add_parser("demo", help="upload sample media and report what each asset got")
+    demo.add_argument(
+        "--dir", type=Path, default=None, help="media folder (default: the shared samples)"
+    )
+    demo.add_argument(
+        "--url", default=None, help="a running server (default: start the embedded stack)"
+    )
+    args = parser.parse_args(argv)
+    handlers = {"up": cmd_up, "migrate": cmd_migrate, "demo": cmd_demo}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,396 @@
+"""Filesystem back end: objects are files under one root directory.
+
+Writes go to a temporary file ``.<name>.tmp-<uuid>`` in the target's directory, are fsynced,
+then renamed over the target with ``os.replace`` (atomic on POSIX), and the directory is
+fsynced so the rename survives a power cut. A reader therefore sees the old file or the whole
+new one, and a crash leaves at most a temporary file, which listings skip and
+:meth:`FilesystemStorage.sweep_temp` removes. Empty directories are left in place on delete
+(removing them would race with a concurrent put into the same directory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+import os
+import shutil
+import stat
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import structlog
+
+from darkroom_storage.base import (
+    DEFAULT_CHUNK_SIZE,
+    ObjectInfo,
+    ObjectStream,
+    Storage,
+    check_range,
+)
+from darkroom_storage.errors import NotFound, StorageError
+from darkroom_storage.keys import is_temp_name, temp_name, validate_key, validate_prefix
+
+__all__ = ["FilesystemStorage"]
+
+log = structlog.get_logger()
+
+_LIST_BATCH = 1000
+
+
+def _info(key: str, st: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(
+        key=key,
+        size=st.st_size,
+        etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+        modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
+        content_type=mimetypes.guess_type(key, strict=False)[0],
+    )
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _makedirs(path: Path, key: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise StorageError(f"cannot store {key!r}: a parent path is an existing object") from exc
+
+
+class FilesystemStorage(Storage):
+    """Objects as files under ``root`` (the embedded default back end).
+
+    Args:
+        root: Directory holding the objects; created when missing.
+        fsync: Flush file data and the directory entry to disk before a write returns. Turn it
+            off only for scratch data.
+    """
+
+    def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"FilesystemStorage(root={str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file (``root/key``), whether or not it exists.
+
+        Raises:
+            ValueError: Invalid key.
+        """
+        return self._path(key)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _open_temp(self, path: Path, key: str) -> tuple[Path, BinaryIO]:
+        _makedirs(path.parent, key)
+        tmp = path.with_name(temp_name(path.name))
+        return tmp, tmp.open("xb")
+
+    def _commit(self, tmp: Path, f: BinaryIO, path: Path, key: str) -> ObjectInfo:
+        f.flush()
+        if self._fsync:
+            os.fsync(f.fileno())
+        f.close()
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError as exc:
+            raise StorageError(f"cannot store {key!r}: it is a prefix of other objects") from exc
+        if self._fsync:
+            _fsync_dir(path.parent)
+        return _info(key, path.stat())
+
+    @staticmethod
+    def _discard(tmp: Path, f: BinaryIO) -> None:
+        f.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+    def _write_all(self, path: Path, key: str, data: bytes | bytearray | memoryview) -> ObjectInfo:
+        tmp, f = self._open_temp(path, key)
+        try:
+            f.write(data)
+            return self._commit(tmp, f, path, key)
+        except BaseException:
+            self._discard(tmp, f)
+            raise
+
+    async def put(
+        self,
+        key: str,
+        data: bytes | AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+    ) -> ObjectInfo:
+        """Write a file atomically (temporary file, fsync, rename); see :meth:`Storage.put`.
+
+        ``content_type`` is not stored: :meth:`head` guesses it from the key's extension.
+        """
+        path = self._path(key)
+        started = time.perf_counter()
+        if isinstance(data, bytes | bytearray | memoryview):
+            info = await asyncio.to_thread(self._write_all, path, key, data)
+        else:
+            tmp, f = await asyncio.to_thread(self._open_temp, path, key)
+            try:
+                async for chunk in data:
+                    await asyncio.to_thread(f.write, chunk)
+                info = await asyncio.to_thread(self._commit, tmp, f, path, key)
+            except BaseException:
+                # Synchronous on purpose: it must run even while the task is being cancelled.
+                self._discard(tmp, f)
+                log.warning("storage.put_aborted", backend="filesystem", key=key)
+                raise
+        log.debug(
+            "storage.put",
+            backend="filesystem",
+            key=key,
+            size=info.size,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return info
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _open_fd(path: Path, key: str) -> tuple[int, os.stat_result]:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound(key) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise NotFound(key)
+        return fd, st
+
+    async def open(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ObjectStream:
+        """Open the file and stream ``[start, end)`` with ``pread``; see :meth:`Storage.open`.
+
+        The open file keeps reading the version it opened even if the key is replaced meanwhile.
+        """
+        check_range(start, end, chunk_size)
+        path = self._path(key)
+        fd, st = await asyncio.to_thread(self._open_fd, path, key)
+        # A file object, not a bare descriptor, so a stream dropped unread is closed by the GC.
+        file = os.fdopen(fd, "rb", buffering=0)
+        stop = st.st_size if end is None else min(end, st.st_size)
+
+        async def release() -> None:
+            file.close()  # idempotent
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            pos = start
+            try:
+                while pos < stop:
+                    data = await asyncio.to_thread(os.pread, fd, min(chunk_size, stop - pos), pos)
+                    if not data:  # the file was truncated in place (never done by this library)
+                        break
+                    pos += len(data)
+                    yield data
+            finally:
+                await release()
+
+        return ObjectStream(chunks(), release)
+
+    async def get_bytes(self, key: str) -> bytes:
+        """Read the whole file (small objects only); see :meth:`Storage.get_bytes`."""
+        path = self._path(key)
+
+        def read() -> bytes:
+            fd, _ = self._open_fd(path, key)
+            with os.fdopen(fd, "rb") as f:
+                return f.read()
+
+        return await asyncio.to_thread(read)
+
+    async def head(self, key: str) -> ObjectInfo:
+        """Stat the file; see :meth:`Storage.head`."""
+        path = self._path(key)
+        try:
+            st = await asyncio.to_thread(path.stat)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(key) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise NotFound(key)
+        return _info(key, st)
+
+    async def download_to(self, key: str, path: Path) -> None:
+        """Copy the file with the kernel's copy (``shutil.copyfile``), then rename into place."""
+        src = self._path(key)
+        path = Path(path)
+
+        def copy() -> None:
+            fd, _ = self._open_fd(src, key)  # reports a missing object as NotFound
+            os.close(fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(temp_name(path.name))
+            try:
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, path)
+            except FileNotFoundError:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                if not src.exists():
+                    raise NotFound(key) from None
+                raise
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise
+
+        await asyncio.to_thread(copy)
+
+    # -- deleting and moving ------------------------------------------------------------------
+
+    async def delete(self, key: str) -> None:
+        """Unlink the file; missing is fine. See :meth:`Storage.delete`."""
+        path = self._path(key)
+
+        def unlink() -> None:
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return
+            if self._fsync:
+                _fsync_dir(path.parent)
+
+        await asyncio.to_thread(unlink)
+        log.debug("storage.deleted", backend="filesystem", key=key)
+
+    async def move(self, src: str, dst: str) -> ObjectInfo:
+        """Rename the file (``os.replace``, parents created); see :meth:`Storage.move`."""
+        src_path, dst_path = self._path(src), self._path(dst)
+
+        def rename() -> ObjectInfo:
+            try:
+                st = src_path.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotFound(src) from None
+            if not stat.S_ISREG(st.st_mode):
+                raise NotFound(src)
+            if src_path != dst_path:
+                _makedirs(dst_path.parent, dst)
+                try:
+                    os.replace(src_path, dst_path)
+                except FileNotFoundError:
+                    raise NotFound(src) from None
+                except IsADirectoryError as exc:
+                    raise StorageError(
+                        f"cannot move to {dst!r}: it is a prefix of other objects"
+                    ) from exc
+                if self._fsync:
+                    _fsync_dir(dst_path.parent)
+                    if src_path.parent != dst_path.parent:
+                        _fsync_dir(src_path.parent)
+            return _info(dst, dst_path.stat())
+
+        info = await asyncio.to_thread(rename)
+        log.debug("storage.moved", backend="filesystem", src=src, dst=dst)
+        return info
+
+    # -- listing and housekeeping --------------------------------------------------------------
+
+    def _walk(self, prefix: str) -> Generator[list[ObjectInfo], None, None]:
+        base = self.root / prefix.rpartition("/")[0]
+        batch: list[ObjectInfo] = []
+        for dirpath, _dirnames, filenames in os.walk(base):
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                if is_temp_name(name):
+                    continue
+                key = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    st = os.stat(Path(dirpath, name))
+                except FileNotFoundError:  # deleted while we walk
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    batch.append(_info(key, st))
+                if len(batch) >= _LIST_BATCH:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    async def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+        """Walk the directory tree under ``prefix``; see :meth:`Storage.list_objects`."""
+        validate_prefix(prefix)
+        batches = self._walk(prefix)
+        try:
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                for info in batch:
+                    yield info
+        finally:
+            batches.close()
+
+    async def sweep_temp(self, older_than: timedelta = timedelta(hours=24)) -> int:
+        """Remove temporary files left by interrupted writes (a crash, a killed process).
+
+        Args:
+            older_than: Only files last modified longer ago than this are removed, so writes
+                in progress are never touched.
+
+        Returns:
+            How many files were removed.
+        """
+        cutoff = time.time() - older_than.total_seconds()
+
+        def sweep() -> int:
+            removed = 0
+            for dirpath, _dirnames, filenames in os.walk(self.root):
+                for name in filenames:
+                    if not is_temp_name(name):
+                        continue
+                    path = Path(dirpath, name)
+                    with contextlib.suppress(FileNotFoundError):
+                        if path.stat().st_mtime < cutoff:
+                            path.unlink()
+                            removed += 1
+            return removed
+
+        removed = await asyncio.to_thread(sweep)
+        log.info(
+            "storage.temp_swept",
+            backend="filesystem",
+            removed=removed,
+            older_than_s=older_than.total_seconds(),
+        )
+        return removed
+
+    # -- the rest ------------------------------------------------------------------------------
+
+    async def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
+        """Always None: files are served by the gateway. The key is still validated."""
+        validate_key(key)
+        return None
+
+    async def presigned_put_url(self, key: str, expires: timedelta) -> str | None:
+        """Always None: uploads go through the gateway. The key is still validated."""
+        validate_key(key)
+        return None
+
+    async def close(self) -> None:
+        """Nothing to release."""

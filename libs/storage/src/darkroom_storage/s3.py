@@ -1,0 +1,584 @@
+"""S3 back end on the ``minio`` client (MinIO in compose/Helm; any SigV4 S3 service).
+
+The minio client is blocking, so every call runs in a worker thread. Transient failures
+(connection errors, timeouts, 5xx, throttling) are retried with tenacity, with exponential
+backoff; everything else (``NoSuchKey``, access denied, bad requests) fails at once. urllib3's
+own retries are switched off so that there is one retry policy, and it is logged.
+
+Streamed puts use a multipart upload whose parts are buffered one at a time (so memory is
+bounded by the part size, whatever the object size) and retried part by part; a failure or
+cancellation aborts the upload, so nothing appears at the key. Puts of ``bytes`` use minio's
+public ``put_object``. The multipart calls are minio's low-level ``_create_multipart_upload``,
+``_upload_part``, ``_complete_multipart_upload`` and ``_abort_multipart_upload`` (unchanged
+through minio 7.x; the pin ``minio<8`` and the streaming tests guard them), because minio's
+public ``put_object`` holds up to three copies of a part in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import mimetypes
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import structlog
+import tenacity
+import urllib3
+from minio import Minio
+from minio.commonconfig import CopySource
+from minio.datatypes import Part
+from minio.error import InvalidResponseError, S3Error, ServerError
+from urllib3 import BaseHTTPResponse
+
+from darkroom_storage.base import (
+    DEFAULT_CHUNK_SIZE,
+    ObjectInfo,
+    ObjectStream,
+    Storage,
+    check_range,
+)
+from darkroom_storage.errors import AccessDenied, NotFound, StorageError, StorageUnavailable
+from darkroom_storage.keys import validate_key, validate_prefix
+from darkroom_storage.settings import MIN_PART_SIZE, StorageSettings
+
+__all__ = ["S3Storage", "is_transient"]
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+#: S3 error codes worth retrying (AWS S3 API reference, "Error responses"; MinIO's start-up code).
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "RequestTimeout",
+        "OperationAborted",
+        "XMinioServerNotInitialized",
+    }
+)
+#: S3 error codes meaning "these credentials may not do this".
+ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "ExpiredToken",
+        "AllAccessDisabled",
+    }
+)
+#: S3 allows at most 10,000 parts per upload (AWS S3 user guide, "multipart upload limits").
+MAX_PARTS = 10_000
+_LIST_BATCH = 1000
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error from the minio client is worth retrying.
+
+    Transient: network errors (urllib3 errors, ``OSError``), HTTP 5xx/408/429 without an S3
+    error body, and S3 errors whose code is in :data:`TRANSIENT_CODES`. Never ``NoSuchKey``,
+    access errors or other client errors.
+    """
+    if isinstance(exc, S3Error):
+        return exc.code in TRANSIENT_CODES
+    if isinstance(exc, ServerError | InvalidResponseError):
+        status = exc.status_code if isinstance(exc, ServerError) else exc._code
+        return status >= 500 or status in (408, 429)
+    return isinstance(exc, urllib3.exceptions.HTTPError | OSError)
+
+
+def _endpoint(settings: StorageSettings) -> tuple[str, bool]:
+    """Split ``s3_endpoint`` into minio's ``host:port`` and the TLS flag."""
+    endpoint = settings.s3_endpoint or ""
+    if "://" not in endpoint:
+        return endpoint.rstrip("/"), settings.s3_secure
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or parts.path not in ("", "/"):
+        raise ValueError(f"s3_endpoint must be host:port or http(s)://host:port, got {endpoint!r}")
+    return parts.netloc, parts.scheme == "https"
+
+
+class S3Storage(Storage):
+    """Objects in one S3 bucket.
+
+    Build it with :func:`darkroom_storage.open_storage` (which also creates the bucket), or
+    directly for tests of retry behaviour.
+
+    Args:
+        settings: Endpoint, credentials, bucket, region, part size.
+        attempts: Tries per operation (and per multipart part) before giving up.
+        backoff: First wait between tries in seconds; doubles each time, capped at 10 s.
+        connect_timeout: Seconds to open a connection.
+        read_timeout: Seconds to wait for response bytes.
+    """
+
+    def __init__(
+        self,
+        settings: StorageSettings,
+        *,
+        attempts: int = 4,
+        backoff: float = 0.2,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+    ) -> None:
+        endpoint, secure = _endpoint(settings)
+        self.bucket = settings.s3_bucket
+        self.endpoint = endpoint
+        self._access_key = settings.s3_access_key or ""
+        self._part_size = settings.s3_part_size
+        self._attempts = attempts
+        self._backoff = backoff
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            retries=False,  # one retry policy, ours (tenacity)
+            maxsize=32,
+        )
+        self._client = Minio(
+            endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=secure,
+            region=settings.s3_region,
+            http_client=self._http,
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Storage(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
+
+    # -- calling minio -------------------------------------------------------------------------
+
+    def _policy(self, op: str) -> dict[str, Any]:
+        """Tenacity arguments: ``attempts`` tries, exponential backoff, transient errors only."""
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "storage.retry",
+                backend="s3",
+                op=op,
+                attempt=state.attempt_number,
+                error=repr(exc),
+                wait_s=round(state.upcoming_sleep, 3),
+            )
+
+        return {
+            "stop": tenacity.stop_after_attempt(self._attempts),
+            "wait": tenacity.wait_exponential(multiplier=self._backoff, max=10),
+            "retry": tenacity.retry_if_exception(is_transient),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+    async def _raw(self, op: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking minio call in a thread, retrying transient errors; errors unmapped."""
+        async for attempt in tenacity.AsyncRetrying(**self._policy(op)):
+            with attempt:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _translate(self, exc: Exception, op: str, key: str | None) -> Exception:
+        """Map a minio/urllib3 error to this library's errors (for ``raise ... from exc``)."""
+        target = "" if key is None else f" of {key!r}"
+        where = f"S3 {op}{target} in bucket {self.bucket!r} at {self.endpoint}"
+        if isinstance(exc, S3Error):
+            if exc.code == "NoSuchKey" and key is not None:
+                return NotFound(key)
+            if exc.code in ACCESS_CODES:
+                return AccessDenied(
+                    f"{where}: {exc.code}: {exc.message} (check the access key "
+                    f"{self._access_key!r}, its secret key and its permissions)"
+                )
+            if exc.code in TRANSIENT_CODES:
+                return StorageUnavailable(f"{where}: {exc.code}: {exc.message}")
+            return StorageError(f"{where}: {exc.code}: {exc.message}")
+        if is_transient(exc):
+            return StorageUnavailable(f"{where} failed after {self._attempts} tries: {exc!r}")
+        return StorageError(f"{where}: {exc!r}")
+
+    async def _call(
+        self, op: str, key: str | None, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """:meth:`_raw`, with errors mapped by :meth:`_translate`."""
+        try:
+            return await self._raw(op, fn, *args, **kwargs)
+        except (
+            S3Error,
+            ServerError,
+            InvalidResponseError,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as exc:
+            raise self._translate(exc, op, key) from exc
+
+    # -- bucket --------------------------------------------------------------------------------
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it is missing (blocking; called once by ``open_storage``).
+
+        Raises:
+            AccessDenied: The credentials were rejected; the message has the server's reason.
+            StorageUnavailable: The server could not be reached.
+        """
+
+        def ensure() -> None:
+            if not self._client.bucket_exists(self.bucket):
+                try:
+                    self._client.make_bucket(self.bucket)
+                except S3Error as exc:  # another process made it first
+                    if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+                log.info("storage.bucket_created", backend="s3", bucket=self.bucket)
+
+        try:
+            tenacity.Retrying(**self._policy("ensure bucket"))(ensure)
+        except S3Error as exc:
+            if exc.code == "AccessDenied":
+                # HEAD responses carry no error body; a GET tells us the server's real reason.
+                try:
+                    next(iter(self._client.list_objects(self.bucket)), None)
+                except S3Error as detail:
+                    exc = detail
+                except Exception:  # noqa: BLE001 - keep the first error
+                    pass
+            raise self._translate(exc, "bucket check", None) from exc
+        except (ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._translate(exc, "bucket check", None) from exc
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def put(
+        self,
+        key: str,
+        data: bytes | AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+    ) -> ObjectInfo:
+        """Upload an object; see :meth:`Storage.put`.
+
+        ``bytes`` go up with one PUT (minio switches to multipart past the part size). An async
+        iterable is buffered into parts of ``s3_part_size`` bytes (a part may run over by less
+        than one chunk); an object smaller than one part is sent with one PUT, a larger one by
+        multipart upload, each part retried on its own. After part 1,000 the part size grows by
+        one ``s3_part_size`` every 1,000 parts, so 10,000 parts reach 55,000 times the part
+        size (430 GiB at 8 MiB).
+        """
+        validate_key(key)
+        ctype = content_type or mimetypes.guess_type(key, strict=False)[0]
+        ctype = ctype or "application/octet-stream"
+        started = time.perf_counter()
+        if isinstance(data, bytes | bytearray | memoryview):
+            await self._put_bytes(key, bytes(data), ctype)
+        else:
+            await self._put_stream(key, data, ctype)
+        info = await self.head(key)
+        log.debug(
+            "storage.put",
+            backend="s3",
+            key=key,
+            size=info.size,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return info
+
+    async def _put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        def put() -> None:
+            self._client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                part_size=max(self._part_size, MIN_PART_SIZE),
+            )
+
+        await self._call("put", key, put)
+
+    async def _put_stream(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> None:
+        client = self._client
+        buf = bytearray()
+        parts: list[Part] = []
+        upload_id: str | None = None
+
+        async def flush() -> None:
+            nonlocal buf, upload_id
+            if upload_id is None:
+                upload_id = await self._call(
+                    "create multipart upload",
+                    key,
+                    client._create_multipart_upload,
+                    self.bucket,
+                    key,
+                    {"Content-Type": content_type},
+                )
+            number = len(parts) + 1
+            if number > MAX_PARTS:
+                raise StorageError(f"cannot put {key!r}: more than {MAX_PARTS} parts")
+            # A bytearray body is sent as is (urllib3 takes any bytes-like), no copy.
+            body, buf = buf, bytearray()
+            etag = await self._call(
+                "upload part",
+                key,
+                client._upload_part,
+                self.bucket,
+                key,
+                body,
+                None,
+                upload_id,
+                number,
+            )
+            parts.append(Part(number, etag))
+
+        try:
+            async for chunk in chunks:
+                buf += chunk
+                if len(buf) >= self._part_size * (1 + len(parts) // 1000):
+                    await flush()
+            if upload_id is None:
+                await self._put_bytes(key, bytes(buf), content_type)
+                return
+            if buf:
+                await flush()
+            await self._call(
+                "complete multipart upload",
+                key,
+                client._complete_multipart_upload,
+                self.bucket,
+                key,
+                upload_id,
+                parts,
+            )
+        except BaseException:
+            if upload_id is not None:
+                await self._abort(key, upload_id)
+            raise
+
+    async def _abort(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload, even while the caller is being cancelled; log failures."""
+        try:
+            await asyncio.shield(
+                self._raw(
+                    "abort multipart upload",
+                    self._client._abort_multipart_upload,
+                    self.bucket,
+                    key,
+                    upload_id,
+                )
+            )
+            log.warning("storage.put_aborted", backend="s3", key=key, upload_id=upload_id)
+        except BaseException as exc:  # noqa: BLE001 - the original error matters more
+            log.error(
+                "storage.abort_failed", backend="s3", key=key, upload_id=upload_id, error=repr(exc)
+            )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def open(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ObjectStream:
+        """GET the object (with a ``Range`` header when ranged); see :meth:`Storage.open`.
+
+        Opening is retried; an error in the middle of the body is raised as
+        :class:`StorageUnavailable` (re-open with ``start`` at the bytes already read).
+        """
+        validate_key(key)
+        check_range(start, end, chunk_size)
+        if end == start:
+            await self.head(key)  # still report a missing object
+            return _empty_stream()
+        try:
+            response = await self._get(key, start, end)
+        except S3Error as exc:
+            if exc.code not in ("InvalidRange", "InvalidArgument"):
+                raise self._translate(exc, "get", key) from exc
+            # S3 answers 416 InvalidRange when start is past the end and cuts a range that
+            # runs past the end short (RFC 9110, 14.1.2); some servers (nanio) refuse both.
+            size = (await self.head(key)).size
+            if start >= size:
+                return _empty_stream()
+            try:
+                response = await self._get(key, start, size if end is None else min(end, size))
+            except S3Error as again:
+                raise self._translate(again, "get", key) from again
+        except (ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._translate(exc, "get", key) from exc
+
+        closed = False
+
+        async def release() -> None:
+            nonlocal closed
+            if not closed:
+                closed = True
+                response.close()
+                response.release_conn()
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            try:
+                while True:
+                    try:
+                        data = await asyncio.to_thread(response.read, chunk_size)
+                    except (urllib3.exceptions.HTTPError, OSError) as exc:
+                        raise StorageUnavailable(f"S3 read of {key!r} broke off: {exc!r}") from exc
+                    if not data:
+                        break
+                    yield data
+            finally:
+                await release()
+
+        return ObjectStream(chunks(), release)
+
+    async def _get(self, key: str, start: int, end: int | None) -> BaseHTTPResponse:
+        """GET ``[start, end)`` (retried), returning the unread response; S3 errors unmapped."""
+        length = 0 if end is None else end - start  # minio: 0 means "to the end"
+        try:
+            return await self._raw(
+                "get", self._client.get_object, self.bucket, key, offset=start, length=length
+            )
+        except S3Error:
+            raise
+        except (ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._translate(exc, "get", key) from exc
+
+    async def get_bytes(self, key: str) -> bytes:
+        """GET the whole object into memory (small objects only); retried as a whole."""
+        validate_key(key)
+
+        def get() -> bytes:
+            response = self._client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._call("get", key, get)
+
+    async def head(self, key: str) -> ObjectInfo:
+        """HEAD the object; see :meth:`Storage.head`."""
+        validate_key(key)
+        st = await self._call("head", key, self._client.stat_object, self.bucket, key)
+        return ObjectInfo(
+            key=key,
+            size=int(st.size or 0),
+            etag=st.etag,
+            modified=st.last_modified,
+            content_type=st.content_type,
+        )
+
+    # -- deleting and moving ---------------------------------------------------------------------
+
+    async def delete(self, key: str) -> None:
+        """DELETE the object (S3 answers 204 for a missing one); see :meth:`Storage.delete`."""
+        validate_key(key)
+        await self._call("delete", key, self._client.remove_object, self.bucket, key)
+        log.debug("storage.deleted", backend="s3", key=key)
+
+    async def move(self, src: str, dst: str) -> ObjectInfo:
+        """Server-side copy then delete; see :meth:`Storage.move`.
+
+        minio's ``copy_object`` switches to a multipart copy (``compose_object``) for sources
+        over 5 GiB, the single-request copy limit.
+        """
+        validate_key(src)
+        validate_key(dst)
+        if src != dst:
+            await self._call(
+                "copy",
+                src,
+                self._client.copy_object,
+                self.bucket,
+                dst,
+                CopySource(self.bucket, src),
+            )
+            await self.delete(src)
+            log.debug("storage.moved", backend="s3", src=src, dst=dst)
+        return await self.head(dst)
+
+    # -- listing -------------------------------------------------------------------------------
+
+    async def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+        """ListObjectsV2 under ``prefix``; ``content_type`` is None in listings.
+
+        A transient error restarts the listing after the last key already yielded.
+        """
+        validate_prefix(prefix)
+        state: dict[str, Any] = {"it": None, "last": None}
+
+        def next_batch() -> list[ObjectInfo]:
+            if state["it"] is None:
+                state["it"] = iter(
+                    self._client.list_objects(
+                        self.bucket,
+                        prefix=prefix or None,
+                        recursive=True,
+                        start_after=state["last"],
+                    )
+                )
+            batch: list[ObjectInfo] = []
+            try:
+                for obj in state["it"]:
+                    if obj.is_dir:
+                        continue
+                    batch.append(
+                        ObjectInfo(
+                            key=obj.object_name,
+                            size=int(obj.size or 0),
+                            etag=obj.etag,
+                            modified=obj.last_modified,
+                        )
+                    )
+                    if len(batch) >= _LIST_BATCH:
+                        break
+            except BaseException:
+                state["it"] = None  # a generator that raised is finished: start again
+                raise
+            if batch:
+                state["last"] = batch[-1].key
+            return batch
+
+        while batch := await self._call("list", prefix, next_batch):
+            for info in batch:
+                yield info
+
+    # -- URLs ----------------------------------------------------------------------------------
+
+    async def presigned_get_url(self, key: str, expires: timedelta) -> str | None:
+        """A SigV4 presigned GET URL (computed locally, no request); see the base class."""
+        validate_key(key)
+        return self._client.presigned_get_object(self.bucket, key, expires=expires)
+
+    async def presigned_put_url(self, key: str, expires: timedelta) -> str | None:
+        """A SigV4 presigned PUT URL (computed locally, no request); see the base class."""
+        validate_key(key)
+        return self._client.presigned_put_object(self.bucket, key, expires=expires)
+
+    def local_path(self, key: str) -> Path | None:
+        """Always None: objects are not local files. The key is still validated."""
+        validate_key(key)
+        return None
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        self._http.clear()
+
+
+def _empty_stream() -> ObjectStream:
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    async def release() -> None:
+        return None
+
+    return ObjectStream(chunks(), release)

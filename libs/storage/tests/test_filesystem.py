@@ -1,0 +1,59 @@
+"""Filesystem-only behaviour: temporary files, their sweeping, and on-disk layout."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from darkroom_storage import FilesystemStorage, StorageError, StorageSettings, open_storage
+from darkroom_storage.keys import temp_name
+
+
+@pytest.fixture
+def fs(tmp_path: Path) -> FilesystemStorage:
+    store = open_storage(StorageSettings(root=str(tmp_path / "root")))
+    assert isinstance(store, FilesystemStorage)
+    return store
+
+
+async def test_objects_are_plain_files_under_the_root(fs: FilesystemStorage) -> None:
+    await fs.put("upload/u1/ab/cd/a1.jpg", b"jpeg")
+    assert (fs.root / "upload/u1/ab/cd/a1.jpg").read_bytes() == b"jpeg"
+    assert fs.root.is_absolute()
+
+
+async def test_sweep_temp_removes_only_stale_temp_files(fs: FilesystemStorage) -> None:
+    await fs.put("a/b/photo.jpg", b"kept")
+    directory = fs.root / "a" / "b"
+    stale = directory / temp_name("photo.jpg")
+    fresh = directory / temp_name("other.jpg")
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"in progress")
+    old = time.time() - 3 * 3600
+    os.utime(stale, (old, old))
+    assert [i.key async for i in fs.list_objects()] == ["a/b/photo.jpg"]  # temp files hidden
+    assert await fs.sweep_temp(older_than=timedelta(hours=2)) == 1
+    assert not stale.exists() and fresh.exists()
+    assert (directory / "photo.jpg").read_bytes() == b"kept"
+
+
+async def test_key_clashing_with_a_directory_is_a_storage_error(fs: FilesystemStorage) -> None:
+    await fs.put("a/b.jpg", b"x")
+    with pytest.raises(StorageError):
+        await fs.put("a/b.jpg/c.jpg", b"y")  # a parent is an existing object
+    with pytest.raises(StorageError):
+        await fs.put("a", b"z")  # the key is a prefix of other objects
+    assert sorted(os.listdir(fs.root / "a")) == ["b.jpg"]
+
+
+async def test_open_keeps_reading_the_version_it_opened(fs: FilesystemStorage) -> None:
+    await fs.put("v.bin", b"A" * 100)
+    stream = await fs.open("v.bin", chunk_size=10)
+    first = await anext(stream)
+    await fs.put("v.bin", b"B" * 50)
+    rest = b"".join([c async for c in stream])
+    assert first + rest == b"A" * 100
+    assert await fs.get_bytes("v.bin") == b"B" * 50

@@ -1,0 +1,28 @@
+"""``python -m darkroom_gateway``: serve the Immich-compatible API (and later the web app)."""
+
+from __future__ import annotations
+
+import uvicorn
+from darkroom_config import load_settings
+from darkroom_observability import configure_logging
+
+from darkroom_gateway.app import create_app
+from darkroom_gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    """Read ``DARKROOM_*`` settings and serve until stopped (SIGINT/SIGTERM)."""
+    settings = load_settings(GatewaySettings)
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Who is asking: session tokens, API keys, passwords and permissions.
+
+Credentials are accepted where Immich's clients send them (OpenAPI security schemes of the spec):
+``x-api-key`` header (API key), ``Authorization: Bearer <token>``, ``x-immich-user-token`` header
+and the ``immich_access_token`` cookie (session token). Tokens and API key secrets are random
+32-byte values; only their SHA-256 is stored. Passwords are hashed with bcrypt (cost 10, the
+library default is 12; Immich uses 10 as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+
+import bcrypt
+import msgspec
+from darkroom_db import users
+from litestar import Request
+
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import Forbidden, Unauthorized
+
+BCRYPT_ROUNDS = 10
+COOKIE_NAME = "immich_access_token"
+
+
+class Auth(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated caller: a user, through a session or through an API key."""
+
+    user: users.User
+    session: users.Session | None = None
+    api_key: users.ApiKey | None = None
+
+    def require(self, permission: str) -> None:
+        """Check an API key's permission (sessions may do everything their user may).
+
+        Raises:
+            Forbidden: The API key lacks ``permission`` and ``all``.
+        """
+        if self.api_key is None:
+            return
+        perms = self.api_key.permissions
+        if "all" not in perms and permission not in perms:
+            raise Forbidden(f"Missing required permission: {permission}")
+
+    def require_admin(self) -> None:
+        """Raises:
+        Forbidden: The caller is not an admin.
+        """
+        if not self.user.is_admin:
+            raise Forbidden("Forbidden")
+
+
+def new_secret() -> str:
+    """A fresh random token for a session or API key (43 URL-safe characters, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(token: str) -> str:
+    """SHA-256 hex of a token: what the database stores and looks up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    """bcrypt hash of ``password`` (run off the event loop; ~50 ms)."""
+    return (
+        await asyncio.to_thread(
+            bcrypt.hashpw, password.encode()[:72], bcrypt.gensalt(BCRYPT_ROUNDS)
+        )
+    ).decode()
+
+
+async def check_password(password: str, password_hash: str) -> bool:
+    """Whether ``password`` matches the bcrypt ``password_hash`` (False for an empty hash)."""
+    if not password_hash:
+        return False
+    return await asyncio.to_thread(bcrypt.checkpw, password.encode()[:72], password_hash.encode())
+
+
+def _session_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-immich-user-token") or request.cookies.get(COOKIE_NAME)
+
+
+async def authenticate(request: Request, deps: Deps) -> Auth:
+    """Resolve the caller of ``request``.
+
+    Raises:
+        Unauthorized: No credentials, or unknown/expired ones.
+    """
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        found = await users.authenticate_api_key(deps.pool, hash_secret(api_key))
+        if found is None:
+            raise Unauthorized("Invalid API key")
+        return Auth(user=found[0], api_key=found[1])
+    token = _session_token(request)
+    if token:
+        session = await users.authenticate_session(deps.pool, hash_secret(token))
+        if session is None:
+            raise Unauthorized("Invalid user token")
+        return Auth(user=session[0], session=session[1])
+    raise Unauthorized("Authentication required")

@@ -1,0 +1,390 @@
+"""Assets: upload (streamed), bulk upload check, asset info, original and thumbnail downloads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+import structlog
+from darkroom_bus import RpcError
+from darkroom_db import assets, exif
+from darkroom_events import IngestUploadReply, IngestUploadRequest
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import ApiError, BadRequest, NotFound
+from darkroom_gateway.media import serve_object
+from darkroom_gateway.upload import stream_upload
+
+log = structlog.get_logger()
+
+#: Original types browsers display as they are (served for size=fullsize).
+WEB_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"})
+
+
+class AssetMediaResponse(msgspec.Struct, frozen=True):
+    """Spec: AssetMediaResponseDto."""
+
+    id: str
+    status: Literal["created", "duplicate"]
+
+
+class BulkUploadCheckItem(msgspec.Struct, frozen=True):
+    """Spec: AssetBulkUploadCheckItem (checksum is hex or base64 SHA-1)."""
+
+    id: str
+    checksum: str
+
+
+class BulkUploadCheck(msgspec.Struct, frozen=True):
+    """Spec: AssetBulkUploadCheckDto."""
+
+    assets: list[BulkUploadCheckItem]
+
+
+class BulkUploadCheckResult(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
+):
+    """Spec: AssetBulkUploadCheckResult."""
+
+    id: str
+    action: Literal["accept", "reject"]
+    reason: Literal["duplicate", "unsupported-format"] | None = None
+    asset_id: str | None = None
+    is_trashed: bool | None = None
+
+
+class BulkUploadCheckResponse(msgspec.Struct, frozen=True):
+    """Spec: AssetBulkUploadCheckResponseDto."""
+
+    results: list[BulkUploadCheckResult]
+
+
+class ExifResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ExifResponseDto."""
+
+    make: str | None = None
+    model: str | None = None
+    exif_image_width: int | None = None
+    exif_image_height: int | None = None
+    file_size_in_byte: int | None = None
+    orientation: str | None = None
+    date_time_original: datetime | None = None
+    modify_date: datetime | None = None
+    time_zone: str | None = None
+    lens_model: str | None = None
+    f_number: float | None = msgspec.field(default=None, name="fNumber")
+    focal_length: float | None = None
+    iso: int | None = None
+    exposure_time: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    description: str | None = None
+    projection_type: str | None = None
+    rating: int | None = None
+
+
+class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetResponseDto (the fields Darkroom has so far)."""
+
+    id: str
+    owner_id: str
+    type: str
+    checksum: str
+    original_file_name: str
+    original_mime_type: str
+    original_path: str
+    file_created_at: datetime
+    file_modified_at: datetime
+    local_date_time: datetime
+    created_at: datetime
+    updated_at: datetime
+    duration: int | None
+    width: int | None
+    height: int | None
+    thumbhash: str | None
+    is_favorite: bool
+    is_archived: bool
+    is_trashed: bool
+    is_offline: bool
+    is_edited: bool
+    has_metadata: bool
+    visibility: str
+    live_photo_video_id: str | None
+    duplicate_id: str | None = None
+    exif_info: ExifResponse | None = None
+    resized: bool = False
+    people: list[dict[str, object]] = msgspec.field(default_factory=list)
+    tags: list[dict[str, object]] = msgspec.field(default_factory=list)
+
+
+def parse_checksum(value: str) -> bytes:
+    """A SHA-1 given as 40 hex digits or as base64 -> 20 raw bytes.
+
+    Raises:
+        BadRequest: Neither form decodes to 20 bytes.
+    """
+    value = value.strip()
+    try:
+        raw = bytes.fromhex(value) if len(value) == 40 else base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise BadRequest(f"Invalid checksum {value!r}") from exc
+    if len(raw) != 20:
+        raise BadRequest(f"Invalid checksum {value!r}: not a SHA-1")
+    return raw
+
+
+def parse_date(fields: dict[str, str], name: str) -> datetime:
+    """An ISO 8601 date-time form field, timezone-aware.
+
+    Raises:
+        BadRequest: Missing or not a date-time.
+    """
+    raw = fields.get(name)
+    if not raw:
+        raise BadRequest(f"{name} must be a Date instance")
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a Date instance") from exc
+    return value if value.tzinfo else value.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+def _bool(fields: dict[str, str], name: str) -> bool:
+    return fields.get(name, "").strip().lower() in ("true", "1")
+
+
+def asset_response(asset: assets.Asset, exif_row: exif.Exif | None) -> AssetResponse:
+    """Map an asset row (and its EXIF row, if extracted) to AssetResponseDto."""
+    exif_info = None
+    if exif_row is not None:
+        exif_info = ExifResponse(
+            make=exif_row.make,
+            model=exif_row.model,
+            exif_image_width=exif_row.exif_image_width,
+            exif_image_height=exif_row.exif_image_height,
+            file_size_in_byte=exif_row.file_size_in_byte,
+            orientation=exif_row.orientation,
+            date_time_original=exif_row.date_time_original,
+            modify_date=exif_row.modify_date,
+            time_zone=exif_row.time_zone,
+            lens_model=exif_row.lens_model,
+            f_number=exif_row.f_number,
+            focal_length=exif_row.focal_length,
+            iso=exif_row.iso,
+            exposure_time=exif_row.exposure_time,
+            latitude=exif_row.latitude,
+            longitude=exif_row.longitude,
+            city=exif_row.city,
+            state=exif_row.state,
+            country=exif_row.country,
+            description=exif_row.description,
+            projection_type=exif_row.projection_type,
+            rating=exif_row.rating,
+        )
+    return AssetResponse(
+        id=str(asset.id),
+        owner_id=str(asset.owner_id),
+        type=asset.type,
+        checksum=base64.b64encode(asset.checksum).decode(),
+        original_file_name=asset.original_file_name,
+        original_mime_type=asset.original_mime_type,
+        original_path=asset.original_path,
+        file_created_at=asset.file_created_at,
+        file_modified_at=asset.file_modified_at,
+        local_date_time=asset.local_date_time,
+        created_at=asset.created_at,
+        updated_at=asset.updated_at,
+        duration=asset.duration_ms,
+        width=asset.width,
+        height=asset.height,
+        thumbhash=base64.b64encode(asset.thumbhash).decode() if asset.thumbhash else None,
+        is_favorite=asset.is_favorite,
+        is_archived=asset.visibility == "archive",
+        is_trashed=asset.status == "trashed",
+        is_offline=asset.is_offline,
+        is_edited=False,
+        has_metadata=exif_row is not None,
+        visibility=asset.visibility,
+        live_photo_video_id=str(asset.live_photo_video_id) if asset.live_photo_video_id else None,
+        exif_info=exif_info,
+    )
+
+
+async def _own_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset:
+    asset = await assets.get_asset(deps.pool, auth.user.id, asset_id)
+    if asset is None:
+        raise NotFound("Asset not found")
+    return asset
+
+
+class AssetController(Controller):
+    """/api/assets."""
+
+    path = "/api/assets"
+
+    @post("/", status_code=201, request_max_body_size=None)
+    async def upload_asset(
+        self,
+        request: Request,
+        auth: Auth,
+        deps: Deps,
+        x_immich_checksum: str | None = Parameter(
+            header="x-immich-checksum", default=None, required=False
+        ),
+    ) -> Response[AssetMediaResponse]:
+        """Upload an original (multipart ``assetData``), streamed to storage while hashing.
+
+        201 with the new asset's id, or 200 ``duplicate`` with the existing one's when the
+        caller already has a file with the same SHA-1.
+        """
+        auth.require("asset.upload")
+        if x_immich_checksum:
+            found = await assets.find_by_checksum(
+                deps.pool, auth.user.id, parse_checksum(x_immich_checksum)
+            )
+            if found is not None:
+                return Response(
+                    AssetMediaResponse(id=str(found[0]), status="duplicate"), status_code=200
+                )
+        parsed = await stream_upload(
+            request.stream(),
+            request.headers.get("content-type", ""),
+            deps.storage,
+            staging_prefix=f"staging/{auth.user.id}",
+            queue_chunks=deps.settings.upload_queue_chunks,
+        )
+        staged = [f.key for f in parsed.files.values()]
+        try:
+            data = parsed.files.get("assetData")
+            if data is None:
+                raise BadRequest("assetData is required")
+            fields = parsed.fields
+            sidecar = parsed.files.get("sidecarData")
+            duration = fields.get("duration", "")
+            request_msg = IngestUploadRequest(
+                owner_id=str(auth.user.id),
+                staging_key=data.key,
+                checksum=data.sha1,
+                file_size=data.size,
+                original_file_name=fields.get("filename") or data.filename or "upload",
+                device_asset_id=fields.get("deviceAssetId") or f"web-{data.sha1}",
+                device_id=fields.get("deviceId") or "WEB",
+                file_created_at=parse_date(fields, "fileCreatedAt"),
+                file_modified_at=parse_date(fields, "fileModifiedAt"),
+                is_favorite=_bool(fields, "isFavorite"),
+                duration_ms=int(duration) if duration.isdigit() else None,
+                sidecar_staging_key=sidecar.key if sidecar else None,
+            )
+            try:
+                reply = await deps.bus.request(
+                    IngestUploadRequest.subject,
+                    request_msg,
+                    IngestUploadReply,
+                    timeout=deps.settings.rpc_timeout_s,
+                )
+            except RpcError as exc:
+                log.error("upload.ingest_failed", error=str(exc))
+                raise ApiError("The server could not store the upload; try again") from exc
+            staged = []  # ingest owns the staged objects now
+        finally:
+            for key in staged:
+                await deps.storage.delete(key)
+        if reply.status == "rejected" or reply.asset_id is None:
+            raise BadRequest(reply.error or "Upload rejected")
+        code = 201 if reply.status == "created" else 200
+        return Response(
+            AssetMediaResponse(id=reply.asset_id, status=reply.status), status_code=code
+        )
+
+    @post("/bulk-upload-check", status_code=200)
+    async def check_bulk_upload(
+        self, data: BulkUploadCheck, auth: Auth, deps: Deps
+    ) -> BulkUploadCheckResponse:
+        """Which of these files (by SHA-1) the caller already has."""
+        auth.require("asset.upload")
+        checksums = [parse_checksum(item.checksum) for item in data.assets]
+        existing = await assets.find_by_checksums(deps.pool, auth.user.id, checksums)
+        results = []
+        for item, checksum in zip(data.assets, checksums, strict=True):
+            hit = existing.get(checksum)
+            if hit is None:
+                results.append(BulkUploadCheckResult(id=item.id, action="accept"))
+            else:
+                results.append(
+                    BulkUploadCheckResult(
+                        id=item.id,
+                        action="reject",
+                        reason="duplicate",
+                        asset_id=str(hit[0]),
+                        is_trashed=hit[1],
+                    )
+                )
+        return BulkUploadCheckResponse(results=results)
+
+    @get("/{asset_id:uuid}")
+    async def get_asset_info(self, asset_id: uuid.UUID, auth: Auth, deps: Deps) -> AssetResponse:
+        """One of the caller's assets, with its EXIF once extracted."""
+        auth.require("asset.read")
+        asset = await _own_asset(deps, auth, asset_id)
+        return asset_response(asset, await exif.get_exif(deps.pool, auth.user.id, asset_id))
+
+    @get("/{asset_id:uuid}/original")
+    async def download_asset(
+        self, asset_id: uuid.UUID, request: Request, auth: Auth, deps: Deps
+    ) -> Response[bytes] | Stream:
+        """The original file, byte for byte (Range and ETag supported)."""
+        auth.require("asset.download")
+        asset = await _own_asset(deps, auth, asset_id)
+        return await serve_object(
+            request,
+            deps.storage,
+            asset.original_path,
+            media_type=asset.original_mime_type,
+            size=asset.file_size,
+            etag=asset.checksum.hex(),
+            filename=asset.original_file_name,
+        )
+
+    @get("/{asset_id:uuid}/thumbnail")
+    async def view_asset(
+        self,
+        asset_id: uuid.UUID,
+        request: Request,
+        auth: Auth,
+        deps: Deps,
+        size: Literal["original", "fullsize", "preview", "thumbnail"] = "thumbnail",
+    ) -> Response[bytes] | Stream:
+        """The thumbnail (WebP, 250 px) or preview (JPEG, 1440 px) of an asset.
+
+        ``fullsize``/``original`` give the original when browsers can show it, else the preview.
+        """
+        auth.require("asset.view")
+        asset = await _own_asset(deps, auth, asset_id)
+        if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
+            return await serve_object(
+                request,
+                deps.storage,
+                asset.original_path,
+                media_type=asset.original_mime_type,
+                size=asset.file_size,
+                etag=asset.checksum.hex(),
+            )
+        kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
+        file = await assets.get_file(deps.pool, auth.user.id, asset_id, kind)
+        if file is None or file.size is None:
+            raise NotFound("Asset media not found")
+        etag = f"{file.type}-{int(file.updated_at.timestamp() * 1000)}-{file.size}"
+        return await serve_object(
+            request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
+        )

@@ -1,0 +1,98 @@
+"""Serve a stored object over HTTP: streaming, ``Range`` (RFC 9110 §14), ``ETag`` revalidation."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from darkroom_storage import Storage
+from litestar import Request
+from litestar.response import Response, Stream
+
+from darkroom_gateway.errors import ApiError
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(ApiError):
+    """416: the requested byte range lies outside the object."""
+
+    status = 416
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Parse a single-range ``Range`` header into an inclusive (start, end) byte range.
+
+    Multi-range and malformed headers are ignored (the whole object is served), as RFC 9110
+    allows.
+
+    Raises:
+        RangeNotSatisfiable: The range starts at or past the end of the object.
+    """
+    if not header:
+        return None
+    m = _RANGE.match(header.strip())
+    if m is None or (not m.group(1) and not m.group(2)):
+        return None
+    if not m.group(1):  # suffix range: the last N bytes
+        n = int(m.group(2))
+        if n == 0:
+            raise RangeNotSatisfiable("Range not satisfiable")
+        return max(size - n, 0), size - 1
+    start = int(m.group(1))
+    end = int(m.group(2)) if m.group(2) else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable("Range not satisfiable")
+    return start, min(end, size - 1)
+
+
+async def serve_object(
+    request: Request,
+    storage: Storage,
+    key: str,
+    *,
+    media_type: str,
+    size: int,
+    etag: str,
+    filename: str | None = None,
+    cache_control: str = "private, max-age=86400, no-transform",
+) -> Response[bytes] | Stream:
+    """Stream ``key`` (``size`` bytes) with Range, ETag and Content-Disposition support.
+
+    Args:
+        request: For the Range and If-None-Match headers.
+        storage: Where the object lives.
+        key: Object key.
+        media_type: Content-Type to send.
+        size: Object size in bytes.
+        etag: Strong validator (without quotes), e.g. the checksum.
+        filename: When given, sent as an attachment with this name.
+        cache_control: Cache-Control header.
+
+    Returns:
+        200 with the whole object, 206 with a part, or 304 when the client's copy is current.
+
+    Raises:
+        RangeNotSatisfiable: 416 for a range past the end.
+    """
+    quoted = f'"{etag}"'
+    headers = {"ETag": quoted, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
+    if filename is not None:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    inm = request.headers.get("if-none-match")
+    if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
+        return Response(b"", status_code=304, headers=headers)
+    byte_range = parse_range(request.headers.get("range"), size)
+    if byte_range is None:
+        headers["Content-Length"] = str(size)
+        return Stream(await storage.open(key), media_type=media_type, headers=headers)
+    start, end = byte_range
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    # storage ranges are [start, end) like slices; HTTP ranges are inclusive
+    return Stream(
+        await storage.open(key, start=start, end=end + 1),
+        media_type=media_type,
+        status_code=206,
+        headers=headers,
+    )

@@ -1,0 +1,32 @@
+"""Gateway settings (``DARKROOM_*``), built once at start-up by ``load_settings``."""
+
+from __future__ import annotations
+
+import msgspec
+from darkroom_storage import StorageSettings
+
+
+class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Settings of the gateway process.
+
+    Attributes:
+        host: Listen address (``DARKROOM_HOST``).
+        port: Listen port; 2283 as Immich (``DARKROOM_PORT``).
+        nats_url: NATS server (``DARKROOM_NATS_URL``).
+        database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
+        storage: Object storage (``DARKROOM_STORAGE_*``).
+        log_level: structlog level name.
+        metrics_port: Prometheus /metrics port; 0 turns it off.
+        rpc_timeout_s: How long to wait for ingest to answer an upload.
+        upload_queue_chunks: Chunks buffered between the request body and storage (backpressure).
+    """
+
+    host: str = "0.0.0.0"
+    port: int = 2283
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"
+    storage: StorageSettings = StorageSettings()
+    log_level: str = "INFO"
+    metrics_port: int = 0
+    rpc_timeout_s: float = 120.0
+    upload_queue_chunks: int = 8

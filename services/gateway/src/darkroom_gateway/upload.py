@@ -1,0 +1,244 @@
+"""Stream a multipart/form-data upload into object storage while computing its SHA-1.
+
+The request body is never held in memory: python-multipart parses it as it arrives, each file
+part's bytes go through a small bounded queue into ``Storage.put`` (so a slow store slows the
+client down instead of filling memory) and through ``hashlib.sha1``. Form fields are small and
+kept as text. A body that ends before the multipart terminator is a truncated upload: every object
+written for it is deleted and :class:`TruncatedUpload` is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from darkroom_storage import Storage
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from darkroom_gateway.errors import BadRequest
+
+#: Fields larger than this are refused (they are dates, names and flags).
+MAX_FIELD_BYTES = 64 * 1024
+#: Headers of one part larger than this are refused.
+MAX_PART_HEADER_BYTES = 16 * 1024
+
+
+class TruncatedUpload(BadRequest):
+    """The body ended before the multipart terminator (client went away or sent less)."""
+
+
+class StagedFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A file part stored at ``key``; ``sha1`` is hex; ``size`` in bytes."""
+
+    field: str
+    filename: str
+    key: str
+    sha1: str
+    size: int
+
+
+class ParsedUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """The form fields (text) and the staged file parts of one upload, by field name."""
+
+    fields: dict[str, str]
+    files: dict[str, StagedFile]
+
+
+class _Part:
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.header_bytes = 0
+        self.name = ""
+        self.filename: str | None = None
+        self.text = bytearray()
+        self.sha1 = hashlib.sha1()  # noqa: S324 - SHA-1 is Immich's checksum, not a security hash
+        self.size = 0
+        self.queue: asyncio.Queue[bytes | None] | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.key = ""
+
+
+async def _chunks(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
+    while (chunk := await queue.get()) is not None:
+        yield chunk
+
+
+async def stream_upload(
+    body: AsyncIterator[bytes],
+    content_type: str,
+    storage: Storage,
+    *,
+    staging_prefix: str,
+    queue_chunks: int = 8,
+) -> ParsedUpload:
+    """Parse a multipart body, streaming each file part to ``<staging_prefix>/<uuid>``.
+
+    Args:
+        body: The raw request body as it arrives.
+        content_type: The request's Content-Type header (must carry the boundary).
+        storage: Where file parts go.
+        staging_prefix: Key prefix for staged parts, e.g. ``staging/<userId>``.
+        queue_chunks: Chunks buffered per file part before the reader waits for storage.
+
+    Returns:
+        The fields and staged files. The caller owns the staged objects (moves or deletes them).
+
+    Raises:
+        BadRequest: Not multipart, no boundary, malformed, or a field too large.
+        TruncatedUpload: The body ended early; nothing staged is left behind.
+    """
+    ctype, params = parse_options_header(content_type)
+    if ctype != b"multipart/form-data" or b"boundary" not in params:
+        raise BadRequest("Expected multipart/form-data with a boundary")
+    events: list[tuple[str, Any]] = []
+    current: _Part | None = None
+    done: list[_Part] = []
+    ended = False
+
+    def on_part_begin() -> None:
+        events.append(("begin", None))
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        events.append(("hfield", data[start:end]))
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        events.append(("hvalue", data[start:end]))
+
+    def on_header_end() -> None:
+        events.append(("hend", None))
+
+    def on_headers_finished() -> None:
+        events.append(("headers", None))
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        events.append(("data", bytes(data[start:end])))
+
+    def on_part_end() -> None:
+        events.append(("end", None))
+
+    def on_end() -> None:
+        events.append(("finish", None))
+
+    parser = MultipartParser(
+        params[b"boundary"],
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        },
+    )
+
+    async def handle(kind: str, value: Any) -> None:
+        nonlocal current, ended
+        if kind == "begin":
+            current = _Part()
+            return
+        part = current
+        if part is None:
+            if kind == "finish":
+                ended = True
+            return
+        if kind == "hfield":
+            part.header_field += value
+            part.header_bytes += len(value)
+        elif kind == "hvalue":
+            part.header_value += value
+            part.header_bytes += len(value)
+        elif kind == "hend":
+            part.headers[part.header_field.decode("latin-1").lower()] = part.header_value.decode(
+                "utf-8", "replace"
+            )
+            part.header_field.clear()
+            part.header_value.clear()
+        elif kind == "headers":
+            _, disp = parse_options_header(part.headers.get("content-disposition", ""))
+            part.name = disp.get(b"name", b"").decode("utf-8", "replace")
+            raw_filename = disp.get(b"filename")
+            part.filename = (
+                None if raw_filename is None else raw_filename.decode("utf-8", "replace")
+            )
+            if part.filename is not None:
+                part.key = f"{staging_prefix}/{uuid.uuid4()}"
+                part.queue = asyncio.Queue(maxsize=queue_chunks)
+                part.task = asyncio.create_task(storage.put(part.key, _chunks(part.queue)))
+        elif kind == "data":
+            if part.queue is not None:
+                part.sha1.update(value)
+                part.size += len(value)
+                await _feed(part, value)
+            else:
+                part.text += value
+                if len(part.text) > MAX_FIELD_BYTES:
+                    raise BadRequest(f"Form field {part.name!r} is too large")
+        elif kind == "end":
+            if part.queue is not None and part.task is not None:
+                await _feed(part, None)
+                await part.task
+            done.append(part)
+            current = None
+        if part.header_bytes > MAX_PART_HEADER_BYTES:
+            raise BadRequest("Multipart part headers are too large")
+
+    try:
+        async for chunk in body:
+            try:
+                parser.write(chunk)
+            except Exception as exc:  # python-multipart raises its own errors on bad framing
+                raise BadRequest(f"Malformed multipart body: {exc}") from exc
+            batch, events[:] = list(events), []
+            for kind, value in batch:
+                await handle(kind, value)
+        parser.finalize()
+        batch, events[:] = list(events), []
+        for kind, value in batch:
+            await handle(kind, value)
+        if not ended:
+            raise TruncatedUpload("The upload ended before the multipart body was complete")
+    except BaseException:
+        await _abort([*done, *([current] if current else [])], storage)
+        raise
+    fields = {p.name: p.text.decode("utf-8", "replace") for p in done if p.queue is None}
+    files = {
+        p.name: StagedFile(
+            field=p.name, filename=p.filename or "", key=p.key, sha1=p.sha1.hexdigest(), size=p.size
+        )
+        for p in done
+        if p.queue is not None
+    }
+    return ParsedUpload(fields=fields, files=files)
+
+
+async def _feed(part: _Part, value: bytes | None) -> None:
+    """Put a chunk (or the end marker) on the part's queue unless its writer already failed."""
+    assert part.queue is not None and part.task is not None
+    put = asyncio.ensure_future(part.queue.put(value))
+    finished, _ = await asyncio.wait({put, part.task}, return_when=asyncio.FIRST_COMPLETED)
+    if part.task in finished and put not in finished:
+        put.cancel()
+        part.task.result()  # raises the storage error
+        raise BadRequest("Storage stopped accepting the upload")
+
+
+async def _abort(parts: list[_Part], storage: Storage) -> None:
+    """Stop writers and delete every object this upload staged."""
+    for part in parts:
+        if part.task is None:
+            continue
+        if not part.task.done():
+            part.task.cancel()
+        try:
+            await part.task
+        except BaseException:  # noqa: BLE001,S110 - the writer's own failure is not ours to raise
+            pass
+        await storage.delete(part.key)

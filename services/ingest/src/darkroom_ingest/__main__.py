@@ -1,0 +1,27 @@
+"""``python -m darkroom_ingest``: serve ``darkroom.rpc.ingest.upload`` (queue group "ingest")."""
+
+from __future__ import annotations
+
+from darkroom_events import IngestUploadRequest
+from darkroom_runtime import Context, run_service
+
+from darkroom_ingest.handlers import ingest_upload
+from darkroom_ingest.settings import IngestSettings
+
+
+async def register_rpc(ctx: Context) -> None:
+    """Answer upload requests; every replica joins the queue group so they share the work."""
+
+    async def handle(req: IngestUploadRequest):  # type: ignore[no-untyped-def]
+        return await ingest_upload(req, ctx)
+
+    await ctx.bus.serve(IngestUploadRequest.subject, handle, IngestUploadRequest, queue="ingest")
+
+
+def main() -> None:
+    """Run the ingest service until SIGTERM/SIGINT."""
+    run_service("ingest", IngestSettings, handlers=[], rpc=register_rpc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Ingest: make an asset of an uploaded file. The only code that creates assets.
+
+Steps for one upload (request/reply from the gateway, which has streamed the file to a staging
+key and computed its SHA-1):
+
+1. sniff the real type from the first bytes; unsupported -> "rejected", staged file deleted;
+2. de-duplicate per owner by checksum -> "duplicate" with the existing asset's id;
+3. move the original to its final key, then insert the asset row (a unique index on
+   (owner, checksum) settles a race between two identical uploads: the loser deletes its copy);
+4. publish ``darkroom.asset.created`` (message id ``darkroom.asset.created:<asset id>``).
+
+The staged objects are always gone when the reply is sent. A crash between 3 and 4 leaves an
+asset whose metadata step is missing, which the jobs admin's "run missing" re-publishes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from darkroom_db import assets
+from darkroom_events import AssetCreated, IngestUploadReply, IngestUploadRequest
+from darkroom_media import MediaError
+from darkroom_media.sniff import SNIFF_BYTES, sniff
+from darkroom_runtime import Context
+from darkroom_storage import NotFound
+
+from darkroom_ingest.keys import original_key, sidecar_key
+
+log = structlog.get_logger()
+
+
+async def _head(ctx: Context, key: str) -> bytes:
+    stream = await ctx.storage.open(key, start=0, end=SNIFF_BYTES)
+    return await stream.read_all()
+
+
+async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadReply:
+    """Create an asset from a staged upload (see the module docstring for the steps).
+
+    Returns:
+        "created" or "duplicate" with the asset id, or "rejected" with a readable reason.
+
+    Raises:
+        StorageError / asyncpg errors: infrastructure failures (the gateway answers 500 and the
+            client retries; staged objects are deleted either way).
+    """
+    owner_id = uuid.UUID(req.owner_id)
+    staged = [k for k in (req.staging_key, req.sidecar_staging_key) if k]
+    placed: list[str] = []
+    try:
+        try:
+            head = await _head(ctx, req.staging_key)
+        except NotFound:
+            return IngestUploadReply(status="rejected", error="The uploaded file is missing")
+        try:
+            kind = sniff(head, req.original_file_name)
+        except MediaError as exc:
+            log.info(
+                "ingest.rejected",
+                owner_id=req.owner_id,
+                file=req.original_file_name,
+                reason=str(exc),
+            )
+            return IngestUploadReply(status="rejected", error=str(exc))
+        checksum = bytes.fromhex(req.checksum)
+        existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
+        if existing is not None:
+            return IngestUploadReply(status="duplicate", asset_id=str(existing[0]))
+
+        asset_id = uuid.uuid4()
+        key = original_key(owner_id, asset_id, kind.extension)
+        await ctx.storage.move(req.staging_key, key)
+        placed.append(key)
+        sidecar = None
+        if req.sidecar_staging_key:
+            sidecar = sidecar_key(key)
+            await ctx.storage.move(req.sidecar_staging_key, sidecar)
+            placed.append(sidecar)
+        row = await assets.insert_asset(
+            ctx.pool,
+            assets.NewAsset(
+                id=asset_id,
+                owner_id=owner_id,
+                device_asset_id=req.device_asset_id,
+                device_id=req.device_id,
+                type=kind.asset_type,
+                original_path=key,
+                original_file_name=req.original_file_name,
+                original_mime_type=kind.mime_type,
+                checksum=checksum,
+                file_size=req.file_size,
+                file_created_at=req.file_created_at,
+                file_modified_at=req.file_modified_at,
+                is_favorite=req.is_favorite,
+                duration_ms=req.duration_ms,
+                sidecar_path=sidecar,
+            ),
+        )
+        if row is None:  # an identical upload won the race
+            existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
+            assert existing is not None
+            return IngestUploadReply(status="duplicate", asset_id=str(existing[0]))
+        placed = []  # the asset owns them now
+        await ctx.bus.publish(
+            AssetCreated(
+                asset_id=str(asset_id),
+                owner_id=req.owner_id,
+                type=kind.asset_type,
+                original_key=key,
+                original_file_name=req.original_file_name,
+                mime_type=kind.mime_type,
+                checksum=req.checksum,
+                file_size=req.file_size,
+                file_created_at=req.file_created_at,
+                file_modified_at=req.file_modified_at,
+                sidecar_key=sidecar,
+            )
+        )
+        log.info(
+            "ingest.created",
+            asset_id=str(asset_id),
+            owner_id=req.owner_id,
+            type=kind.asset_type,
+            mime_type=kind.mime_type,
+            bytes=req.file_size,
+        )
+        return IngestUploadReply(status="created", asset_id=str(asset_id))
+    finally:
+        for key in [*staged, *placed]:
+            await ctx.storage.delete(key)

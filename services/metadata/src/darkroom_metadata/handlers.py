@@ -1,0 +1,132 @@
+"""Metadata handler: read EXIF/XMP/video metadata of a new asset and store it."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from datetime import UTC
+from pathlib import Path, PurePosixPath
+
+import structlog
+from darkroom_bus import PermanentError, subscribe
+from darkroom_db import assets, exif
+from darkroom_events import AssetCreated, AssetMetadataExtracted
+from darkroom_media import MediaError
+from darkroom_runtime import Context
+
+from darkroom_metadata.extract import ExtractedMetadata, extract_metadata
+
+log = structlog.get_logger()
+
+#: EXIF orientations whose display swaps width and height (TIFF 6.0 / EXIF 2.32, tag 0x0112).
+_TRANSPOSED = {5, 6, 7, 8}
+
+
+def exif_row(meta: ExtractedMetadata, file_size: int) -> exif.Exif:
+    """Map extracted metadata to the asset_exif row."""
+    return exif.Exif(
+        make=meta.make,
+        model=meta.model,
+        lens_model=meta.lens_model,
+        exif_image_width=meta.width,
+        exif_image_height=meta.height,
+        file_size_in_byte=file_size,
+        orientation=str(meta.orientation) if meta.orientation else None,
+        date_time_original=meta.date_time_original,
+        modify_date=meta.modify_date,
+        time_zone=meta.time_zone,
+        latitude=meta.latitude,
+        longitude=meta.longitude,
+        city=meta.city,
+        state=meta.state,
+        country=meta.country,
+        description=meta.description or "",
+        rating=meta.rating,
+        projection_type=meta.projection_type,
+        f_number=meta.f_number,
+        focal_length=meta.focal_length,
+        iso=meta.iso,
+        exposure_time=meta.exposure_time,
+        live_photo_cid=meta.live_photo_cid,
+        fps=meta.fps,
+        duration_s=meta.duration,
+        video_codec=meta.video_codec,
+        audio_codec=meta.audio_codec,
+        bitrate=meta.bitrate,
+        rotation=meta.rotation,
+    )
+
+
+def displayed_size(meta: ExtractedMetadata) -> tuple[int | None, int | None]:
+    """(width, height) as shown, i.e. after EXIF orientation."""
+    if meta.orientation in _TRANSPOSED:
+        return meta.height, meta.width
+    return meta.width, meta.height
+
+
+@subscribe(AssetCreated, durable="metadata", max_deliver=5, backoff=(1, 5, 30), concurrency=4)
+async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
+    """Extract and store an asset's metadata, then publish asset.metadata.extracted.
+
+    Idempotent: the EXIF row is upserted and the step timestamp overwritten on redelivery.
+
+    Raises:
+        PermanentError: The original cannot be read as media (the asset is marked failed).
+    """
+    asset_id = uuid.UUID(event.asset_id)
+    asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
+    if asset is None:
+        log.info("metadata.skipped", asset_id=event.asset_id, reason="asset deleted")
+        return
+    scratch = getattr(ctx.settings, "scratch_dir", "") or None
+    with tempfile.TemporaryDirectory(prefix="darkroom-meta-", dir=scratch) as tmp:
+        path = Path(tmp) / f"original{PurePosixPath(event.original_key).suffix}"
+        await ctx.storage.download_to(event.original_key, path)
+        sidecar = (await ctx.storage.get_bytes(event.sidecar_key)) if event.sidecar_key else None
+        try:
+            meta = await ctx.run_blocking(
+                extract_metadata,
+                path,
+                mime_type=event.mime_type,
+                sidecar=sidecar,
+                file_modified_at=event.file_modified_at,
+                geocoder=ctx.extra.get("geocoder"),
+            )
+        except MediaError as exc:
+            raise PermanentError(str(exc)) from exc
+    width, height = displayed_size(meta)
+    local = meta.local_date_time.replace(tzinfo=UTC) if meta.local_date_time else None
+    duration_ms = round(meta.duration * 1000) if meta.duration is not None else None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await exif.upsert_exif(conn, asset_id, asset.owner_id, exif_row(meta, asset.file_size))
+        await assets.update_from_metadata(
+            conn,
+            asset_id,
+            local_date_time=local,
+            file_created_at=meta.date_time_original,
+            width=width,
+            height=height,
+            duration_ms=duration_ms,
+        )
+        await assets.mark_step_done(conn, asset_id, "metadata_extracted")
+    await ctx.bus.publish(
+        AssetMetadataExtracted(
+            asset_id=event.asset_id,
+            owner_id=event.owner_id,
+            type=event.type,
+            original_key=event.original_key,
+            mime_type=event.mime_type,
+            width=meta.width,
+            height=meta.height,
+            orientation=meta.orientation,
+            captured_at=meta.date_time_original,
+        )
+    )
+    log.info(
+        "metadata.extracted",
+        asset_id=event.asset_id,
+        make=meta.make,
+        model=meta.model,
+        city=meta.city,
+        captured_at=str(meta.date_time_original),
+    )

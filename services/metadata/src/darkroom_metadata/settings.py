@@ -1,0 +1,18 @@
+"""Metadata service settings (``DARKROOM_*``)."""
+
+from __future__ import annotations
+
+from darkroom_runtime import ServiceSettings
+
+
+class MetadataSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Settings of the metadata service.
+
+    Attributes:
+        reverse_geocoding: Fill city/state/country from GPS with the offline GeoNames data
+            (``DARKROOM_REVERSE_GEOCODING``; Immich's "reverse geocoding" setting, on by default).
+        scratch_dir: Where originals are downloaded for reading; the system temp dir when empty.
+    """
+
+    reverse_geocoding: bool = True
+    scratch_dir: str = ""

@@ -1,0 +1,88 @@
+"""Thumbnail handler: render an asset's preview, thumbnail and thumbhash, and store them."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+
+import structlog
+from darkroom_bus import PermanentError, subscribe
+from darkroom_db import assets
+from darkroom_events import AssetMetadataExtracted, AssetThumbnailGenerated
+from darkroom_media import MediaError
+from darkroom_runtime import Context
+
+from darkroom_thumbnail.keys import thumbs_key
+from darkroom_thumbnail.render import RenderSettings, render
+
+log = structlog.get_logger()
+
+
+@subscribe(
+    AssetMetadataExtracted, durable="thumbnail", max_deliver=5, backoff=(1, 5, 30), concurrency=2
+)
+async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> None:
+    """Render the preview (1440 px JPEG) and thumbnail (250 px WebP) of one asset.
+
+    Idempotent: objects are overwritten at fixed keys and rows upserted on redelivery.
+
+    Raises:
+        PermanentError: The original cannot be decoded (the asset is marked failed).
+    """
+    asset_id = uuid.UUID(event.asset_id)
+    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
+        log.info("thumbnail.skipped", asset_id=event.asset_id, reason="asset deleted")
+        return
+    started = time.perf_counter()
+    settings: RenderSettings = getattr(ctx.settings, "render", RenderSettings())
+    scratch = getattr(ctx.settings, "scratch_dir", "") or None
+    with tempfile.TemporaryDirectory(prefix="darkroom-thumb-", dir=scratch) as tmp:
+        path = Path(tmp) / f"original{PurePosixPath(event.original_key).suffix}"
+        await ctx.storage.download_to(event.original_key, path)
+        try:
+            out = await ctx.run_blocking(render, path, mime_type=event.mime_type, settings=settings)
+        except MediaError as exc:
+            raise PermanentError(str(exc)) from exc
+    preview_key = thumbs_key(event.owner_id, event.asset_id, "preview", "jpeg")
+    thumbnail_key = thumbs_key(event.owner_id, event.asset_id, "thumbnail", "webp")
+    await ctx.storage.put(preview_key, out.preview.data, content_type=out.preview.mime_type)
+    await ctx.storage.put(thumbnail_key, out.thumbnail.data, content_type=out.thumbnail.mime_type)
+    owner_id = uuid.UUID(event.owner_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        for kind, key, image in (
+            ("preview", preview_key, out.preview),
+            ("thumbnail", thumbnail_key, out.thumbnail),
+        ):
+            await assets.upsert_file(
+                conn,
+                asset_id=asset_id,
+                owner_id=owner_id,
+                type=kind,
+                path=key,
+                mime_type=image.mime_type,
+                width=image.width,
+                height=image.height,
+                size=len(image.data),
+            )
+        await assets.set_thumbhash(conn, asset_id, out.thumbhash)
+        await assets.mark_step_done(conn, asset_id, "thumbnail")
+    await ctx.bus.publish(
+        AssetThumbnailGenerated(
+            asset_id=event.asset_id,
+            owner_id=event.owner_id,
+            type=event.type,
+            preview_key=preview_key,
+            thumbnail_key=thumbnail_key,
+            preview_width=out.preview.width,
+            preview_height=out.preview.height,
+        )
+    )
+    log.info(
+        "thumbnail.generated",
+        asset_id=event.asset_id,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        preview=f"{out.preview.width}x{out.preview.height}",
+        thumbnail=f"{out.thumbnail.width}x{out.thumbnail.height}",
+    )

@@ -291,15 +291,22 @@ def test_corrupt_jpeg_fails_with_reason_and_next_upload_works(stack: Stack, admi
     assert r.status_code == 201, r.text
     bad_id = r.json()["id"]
     deadline = time.monotonic() + 30
-    status: dict[str, object] = {}
-    while time.monotonic() < deadline:
-        status = job_status(stack, bad_id)
-        if status.get("failed_at"):
-            break
+    failed: dict[str, object] = {}
+    while time.monotonic() < deadline and not failed:
+        for queue in ("metadataExtraction", "thumbnailGeneration"):
+            jobs = admin.client.get(f"/api/queues/{queue}/jobs", params={"status": "failed"})
+            assert jobs.status_code == 200, jobs.text
+            failed.update({job["data"]["id"]: job for job in jobs.json()})
+        failed = {k: v for k, v in failed.items() if k == bad_id}
         time.sleep(0.3)
-    assert status.get("failed_step") in ("metadata", "thumbnail"), status
-    reason = str(status.get("failed_reason"))
+    assert bad_id in failed, "the corrupt JPEG was not reported as a failed job"
+    reason = str(failed[bad_id]["data"]["error"])  # type: ignore[index]
     assert reason and "Traceback" not in reason and len(reason) < 500, reason
+    assert job_status(stack, bad_id)["failed_reason"] == reason
+    queues = {q["name"]: q for q in admin.client.get("/api/queues").json()}
+    assert queues["thumbnailGeneration"]["statistics"]["failed"] + queues[
+        "metadataExtraction"]["statistics"]["failed"] >= 1
+    assert queues["thumbnailGeneration"]["statistics"]["completed"] >= 1
     ok = upload(admin, good)
     assert ok.status_code in (200, 201)
     assert wait_for_thumbnails(admin, [ok.json()["id"]], timeout=30)
@@ -331,3 +338,11 @@ def test_kill_9_thumbnail_service_loses_no_job(stack: Stack, other_user: User) -
     assert 1 <= done_at_kill < len(ids), "the kill did not land during the batch"
     done = wait_for_thumbnails(other_user, ids, timeout=90)
     assert len(done) == len(ids)
+
+
+def test_jobs_admin_is_for_admins_only(admin: User, other_user: User) -> None:
+    assert other_user.client.get("/api/queues").status_code == 403
+    assert other_user.client.get("/api/queues/thumbnailGeneration/jobs").status_code == 403
+    assert admin.client.get("/api/queues/nonsense").status_code == 404
+    names = [q["name"] for q in admin.client.get("/api/queues").json()]
+    assert "metadataExtraction" in names and "thumbnailGeneration" in names

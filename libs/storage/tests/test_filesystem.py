@@ -57,3 +57,19 @@ async def test_open_keeps_reading_the_version_it_opened(fs: FilesystemStorage) -
     rest = b"".join([c async for c in stream])
     assert first + rest == b"A" * 100
     assert await fs.get_bytes("v.bin") == b"B" * 50
+
+
+async def test_put_cancelled_at_once_leaves_no_temp_file(fs: FilesystemStorage) -> None:
+    import asyncio
+
+    async def never_ending():  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()
+        yield b""
+
+    for _ in range(20):  # cancel at the earliest moments a writer can be cancelled
+        task = asyncio.create_task(fs.put("a/b/c.jpg", never_ending()))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [p for p in fs.root.rglob("*") if p.is_file()] == []

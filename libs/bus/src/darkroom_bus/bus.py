@@ -411,7 +411,7 @@ class Bus:
 
         sub = await self.nc.subscribe(wire, queue=queue, cb=on_request)
         self._rpc_subs.append(sub)
-        await self.nc.flush()  # the server knows the interest when serve() returns
+        await _flush_subscriptions(self.nc)  # the server knows the interest on return
         log.info("rpc.serving", subject=subject, queue=queue)
         return sub
 
@@ -476,6 +476,21 @@ class Bus:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _flush_subscriptions(nc: Client) -> None:
+    """Return once the server has registered every subscription made so far on ``nc``.
+
+    ``Client.flush()`` alone is not enough in nats-py 2.16: it writes its PING straight to the
+    socket, ahead of commands (our SUB) still queued for the client's flusher task, so the
+    PONG can arrive before the server saw the SUB and a request sent right after gets "no
+    responders". Waiting for the flusher first (its queue is FIFO) puts the SUB on the wire
+    before the PING.
+    """
+    flush_pending = getattr(nc, "_flush_pending", None)
+    if flush_pending is not None:
+        await flush_pending(force_flush=True)
+    await nc.flush()
 
 
 def _ms(started: float) -> float:

@@ -62,7 +62,7 @@ class HandlerSpec(Generic[EventT, CtxT]):
 
         One per service per subject, e.g. ``thumbnail_darkroom_asset_metadata_extracted``.
         """
-        return f"{self.durable}_{self.subject.replace('.', '_')}"
+        return consumer_name(self.durable, self.subject)
 
     def retry_delay(self, deliveries: int) -> float | None:
         """Seconds before the redelivery that follows failed attempt number ``deliveries``.
@@ -72,6 +72,15 @@ class HandlerSpec(Generic[EventT, CtxT]):
         if not self.backoff:
             return None
         return self.backoff[min(max(deliveries, 1) - 1, len(self.backoff) - 1)]
+
+
+def consumer_name(durable: str, subject: str) -> str:
+    """The JetStream durable consumer name of service ``durable`` on ``subject``.
+
+    ``<durable>_<subject with dots as _>``, e.g. ``thumbnail_darkroom_asset_metadata_extracted``;
+    the jobs admin uses it to read a queue's counts.
+    """
+    return f"{durable}_{subject.replace('.', '_')}"
 
 
 def subscribe(

@@ -27,9 +27,11 @@ delays are given per message with ``nak(delay=...)`` instead.
 
 Stopping: when ``stop`` is set the loop stops fetching, waits up to ``drain_timeout`` for the
 handlers in flight, then cancels the rest; a cancelled handler's message is ``nak``-ed (no
-delay), so another replica takes it at once. Cancelling ``run`` cancels the handlers in
-flight the same way. Only messages fetched in the last instant before a stop may wait for
-``ack_wait`` before redelivery; none is lost.
+delay), so another replica takes it at once. Cancelling ``run`` first lets a pending pull
+request run out (at most ``fetch_timeout``; a message nak-ed while it is open would be
+redelivered into an inbox nobody reads any more), naks what it brought, then cancels the
+handlers in flight the same way. Only a replica that dies without closing its connection
+leaves messages to be redelivered after ``ack_wait``; none is lost.
 """
 
 from __future__ import annotations

@@ -332,3 +332,16 @@ async def get_job_status(pool: asyncpg.Pool, asset_id: uuid.UUID) -> JobStatus |
         f"SELECT {_STATUS_COLS} FROM asset_job_status WHERE asset_id = $1", asset_id
     )
     return None if row is None else JobStatus(**dict(row))
+
+
+async def count_steps_done(pool: asyncpg.Pool, step: Step) -> int:
+    """Number of assets for which pipeline ``step`` has finished.
+
+    Raises:
+        ValueError: ``step`` is not a pipeline step.
+    """
+    if step not in SERVICE_OF_STEP:
+        raise ValueError(f"unknown pipeline step {step!r}")
+    return int(
+        await pool.fetchval(f"SELECT count(*) FROM asset_job_status WHERE {step}_at IS NOT NULL")
+    )

@@ -72,12 +72,31 @@ async def record_failure(
 
 
 async def list_failures(
-    pool: asyncpg.Pool, *, open_only: bool = True, limit: int = 100
+    pool: asyncpg.Pool, *, durable: str | None = None, open_only: bool = True, limit: int = 100
 ) -> list[JobFailure]:
-    """Newest dead letters first; ``open_only`` leaves out those already retried."""
+    """Newest dead letters first.
+
+    Args:
+        pool: Database pool.
+        durable: Only those of this consumer (service), e.g. "thumbnail".
+        open_only: Leave out those already retried.
+        limit: Most rows returned.
+    """
     cols = ", ".join(JobFailure.__struct_fields__)
-    where = "WHERE retried_at IS NULL" if open_only else ""
     rows = await pool.fetch(
-        f"SELECT {cols} FROM job_failures {where} ORDER BY created_at DESC LIMIT $1", limit
+        f"SELECT {cols} FROM job_failures WHERE ($1::text IS NULL OR durable = $1) "
+        "AND (NOT $2 OR retried_at IS NULL) ORDER BY created_at DESC LIMIT $3",
+        durable,
+        open_only,
+        limit,
     )
     return [JobFailure(**dict(r)) for r in rows]
+
+
+async def count_failures(pool: asyncpg.Pool, durable: str) -> int:
+    """Number of open (not retried) dead letters of consumer ``durable``."""
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM job_failures WHERE durable = $1 AND retried_at IS NULL", durable
+        )
+    )

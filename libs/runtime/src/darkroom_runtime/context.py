@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
-from collections.abc import Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -48,3 +51,27 @@ class Context:
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    @contextlib.asynccontextmanager
+    async def local_file(self, key: str) -> AsyncIterator[Path]:
+        """A local path holding object ``key``, for libraries that read files (exiv2, PyAV...).
+
+        On the filesystem back end this is the stored file itself (no copy; read it, never
+        write it); on S3 the object is streamed to a temporary file that is removed afterwards.
+
+        Raises:
+            darkroom_storage.NotFound: No object at ``key``.
+        """
+        path = self.storage.local_path(key)
+        if path is not None:
+            if not path.is_file():
+                from darkroom_storage import NotFound
+
+                raise NotFound(key)
+            yield path
+            return
+        scratch = getattr(self.settings, "scratch_dir", "") or None
+        with tempfile.TemporaryDirectory(prefix=f"darkroom-{self.service}-", dir=scratch) as tmp:
+            local = Path(tmp) / f"original{PurePosixPath(key).suffix}"
+            await self.storage.download_to(key, local)
+            yield local

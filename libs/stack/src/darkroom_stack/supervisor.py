@@ -70,6 +70,8 @@ class Stack:
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._started_at: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
 
     @property
     def url(self) -> str:
@@ -141,6 +143,7 @@ class Stack:
         )
         with self._lock:
             self.processes[name] = proc
+            self._started_at[name] = time.monotonic()
             self._expected_exit.discard(name)
         sink: IO[bytes]
         if self.config.log_to_files:
@@ -179,9 +182,12 @@ class Stack:
                 if not self.config.restart or self._stopping.is_set():
                     continue
                 code = self.processes[name].returncode
-                log.warning("service.exited", service=name, code=code, action="restart")
-                time.sleep(1.0)
-                if not self._stopping.is_set():
+                # a process that dies right after starting backs off (1 s doubling to 30 s)
+                quick = time.monotonic() - self._started_at.get(name, 0.0) < 10.0
+                delay = min(self._delay.get(name, 0.5) * 2, 30.0) if quick else 1.0
+                self._delay[name] = delay
+                log.warning("service.exited", service=name, code=code, restart_in_s=delay)
+                if not self._stopping.wait(delay):
                     self.spawn(name)
 
     def stop(self, timeout: float = 20.0) -> None:

@@ -145,7 +145,9 @@ class FilesystemStorage(Storage):
         if isinstance(data, bytes | bytearray | memoryview):
             info = await asyncio.to_thread(self._write_all, path, key, data)
         else:
-            tmp, f = await asyncio.to_thread(self._open_temp, path, key)
+            # Synchronous on purpose (a mkdir and an open): a cancellation while a thread made
+            # the temporary file would lose track of it and leave it behind.
+            tmp, f = self._open_temp(path, key)
             try:
                 async for chunk in data:
                     await asyncio.to_thread(f.write, chunk)

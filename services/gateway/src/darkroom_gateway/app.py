@@ -18,6 +18,7 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.api_keys import ApiKeyController
 from darkroom_gateway.domain.assets import AssetController
 from darkroom_gateway.domain.auth import AuthController
+from darkroom_gateway.domain.queues import QueueController
 from darkroom_gateway.domain.server import ServerController, well_known
 from darkroom_gateway.domain.users import UserController
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
@@ -79,6 +80,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             UserController,
             ApiKeyController,
             AssetController,
+            QueueController,
             well_known,
         ],
         dependencies={

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from datetime import UTC
-from pathlib import Path, PurePosixPath
 
 import structlog
 from darkroom_bus import PermanentError, subscribe
@@ -78,11 +76,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
     if asset is None:
         log.info("metadata.skipped", asset_id=event.asset_id, reason="asset deleted")
         return
-    scratch = getattr(ctx.settings, "scratch_dir", "") or None
-    with tempfile.TemporaryDirectory(prefix="darkroom-meta-", dir=scratch) as tmp:
-        path = Path(tmp) / f"original{PurePosixPath(event.original_key).suffix}"
-        await ctx.storage.download_to(event.original_key, path)
-        sidecar = (await ctx.storage.get_bytes(event.sidecar_key)) if event.sidecar_key else None
+    sidecar = (await ctx.storage.get_bytes(event.sidecar_key)) if event.sidecar_key else None
+    async with ctx.local_file(event.original_key) as path:
         try:
             meta = await ctx.run_blocking(
                 extract_metadata,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
-from pathlib import Path, PurePosixPath
 
 import structlog
 from darkroom_bus import PermanentError, subscribe
@@ -37,10 +35,7 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
         return
     started = time.perf_counter()
     settings: RenderSettings = getattr(ctx.settings, "render", RenderSettings())
-    scratch = getattr(ctx.settings, "scratch_dir", "") or None
-    with tempfile.TemporaryDirectory(prefix="darkroom-thumb-", dir=scratch) as tmp:
-        path = Path(tmp) / f"original{PurePosixPath(event.original_key).suffix}"
-        await ctx.storage.download_to(event.original_key, path)
+    async with ctx.local_file(event.original_key) as path:
         try:
             out = await ctx.run_blocking(render, path, mime_type=event.mime_type, settings=settings)
         except MediaError as exc:

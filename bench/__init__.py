@@ -1,0 +1,1 @@
+"""Darkroom benchmarks (``make bench``): each writes a JSON report to bench/results/."""

@@ -1,0 +1,21 @@
+"""``python -m bench [NAME ...]``: run the benchmarks (all by default)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import ingest
+
+BENCHES = {"ingest": ingest.main}
+
+
+def main(argv: list[str]) -> int:
+    """Run the named benchmarks, or all of them."""
+    names = argv or list(BENCHES)
+    for name in names:
+        BENCHES[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,164 @@
+"""Jobs admin: Immich's queues API over Darkroom's JetStream consumers and dead letters.
+
+Each Immich queue is one durable consumer of the DARKROOM stream (one per service and subject).
+Its counts come from the consumer (waiting = pending in the stream, active = delivered and not yet
+acknowledged, delayed = redelivered), the completed count from asset_job_status, and the failed
+count and list from job_failures (the dead-letter table).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from darkroom_bus.handlers import consumer_name
+from darkroom_db import assets, jobs
+from darkroom_events import (
+    AssetCreated,
+    AssetMetadataExtracted,
+    AssetThumbnailGenerated,
+)
+from litestar import Controller, get
+from nats.js.errors import NotFoundError
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest, NotFound
+
+
+class QueueSpec(msgspec.Struct, frozen=True):
+    """How an Immich queue maps onto Darkroom: consumer, subject, step and job name."""
+
+    durable: str
+    subject: str
+    step: assets.Step
+    job_name: str
+
+
+#: Immich queue name -> Darkroom consumer. Queues of services not built yet are absent.
+QUEUES: dict[str, QueueSpec] = {
+    "metadataExtraction": QueueSpec(
+        "metadata", AssetCreated.subject, "metadata_extracted", "AssetExtractMetadata"
+    ),
+    "thumbnailGeneration": QueueSpec(
+        "thumbnail", AssetMetadataExtracted.subject, "thumbnail", "AssetGenerateThumbnails"
+    ),
+    "videoConversion": QueueSpec(
+        "transcode", AssetMetadataExtracted.subject, "transcoded", "AssetEncodeVideo"
+    ),
+    "smartSearch": QueueSpec("embedding", AssetThumbnailGenerated.subject, "embedding", "SmartSearch"),
+    "faceDetection": QueueSpec("face", AssetThumbnailGenerated.subject, "faces", "AssetDetectFaces"),
+}
+
+
+class QueueStatistics(msgspec.Struct, frozen=True):
+    """Spec: QueueStatisticsDto."""
+
+    active: int
+    completed: int
+    delayed: int
+    failed: int
+    paused: int
+    waiting: int
+
+
+class QueueResponse(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: QueueResponseDto."""
+
+    name: str
+    is_paused: bool
+    statistics: QueueStatistics
+
+
+class QueueJobResponse(msgspec.Struct, frozen=True):
+    """Spec: QueueJobResponseDto; ``data`` has the asset id, the error and the delivery count."""
+
+    id: str
+    name: str
+    data: dict[str, object]
+    timestamp: int
+
+
+async def _queue(deps: Deps, name: str, spec: QueueSpec) -> QueueResponse:
+    waiting = active = delayed = 0
+    try:
+        info = await deps.bus.js.consumer_info(
+            deps.bus.stream_name, consumer_name(spec.durable, deps.bus.subject(spec.subject))
+        )
+        waiting = info.num_pending or 0
+        active = info.num_ack_pending or 0
+        delayed = info.num_redelivered or 0
+    except NotFoundError:
+        pass  # the service has never run: nothing is queued for it yet
+    return QueueResponse(
+        name=name,
+        is_paused=False,
+        statistics=QueueStatistics(
+            active=active,
+            completed=await assets.count_steps_done(deps.pool, spec.step),
+            delayed=delayed,
+            failed=await jobs.count_failures(deps.pool, spec.durable),
+            paused=0,
+            waiting=waiting,
+        ),
+    )
+
+
+def _spec(name: str) -> QueueSpec:
+    spec = QUEUES.get(name)
+    if spec is None:
+        raise NotFound(f"Unknown queue {name!r}")
+    return spec
+
+
+class QueueController(Controller):
+    """/api/queues (admin only)."""
+
+    path = "/api/queues"
+
+    @get("/")
+    async def get_queues(self, auth: Auth, deps: Deps) -> list[QueueResponse]:
+        """Every queue with its counts."""
+        auth.require("queue.read")
+        auth.require_admin()
+        return [await _queue(deps, name, spec) for name, spec in QUEUES.items()]
+
+    @get("/{name:str}")
+    async def get_queue(self, name: str, auth: Auth, deps: Deps) -> QueueResponse:
+        """One queue with its counts."""
+        auth.require("queue.read")
+        auth.require_admin()
+        return await _queue(deps, name, _spec(name))
+
+    @get("/{name:str}/jobs")
+    async def get_queue_jobs(
+        self,
+        name: str,
+        auth: Auth,
+        deps: Deps,
+        status: list[Literal["active", "failed", "completed", "delayed", "waiting", "paused"]]
+        | None = None,
+    ) -> list[QueueJobResponse]:
+        """Jobs of a queue. Only ``status=failed`` lists jobs (the dead letters, newest first);
+        the other states live inside JetStream and are only counted, by ``GET /api/queues``."""
+        auth.require("queueJob.read")
+        auth.require_admin()
+        spec = _spec(name)
+        wanted = set(status or ["failed"])
+        if wanted - {"failed"}:
+            raise BadRequest("Only status=failed jobs can be listed; GET /api/queues counts the rest")
+        failures = await jobs.list_failures(deps.pool, durable=spec.durable, limit=1000)
+        return [
+            QueueJobResponse(
+                id=str(f.id),
+                name=spec.job_name,
+                data={
+                    "id": str(f.asset_id) if f.asset_id else None,
+                    "error": f.error,
+                    "deliveries": f.deliveries,
+                    "permanent": f.permanent,
+                },
+                timestamp=int(f.created_at.timestamp() * 1000),
+            )
+            for f in failures
+        ]

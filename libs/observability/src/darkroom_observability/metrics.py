@@ -82,6 +82,17 @@ class Metrics:
             {"service": service}
         )
 
+    def observe(self, handler: str, seconds: float, ok: bool) -> None:
+        """Record one finished job attempt (the hook the bus calls for every message).
+
+        Args:
+            handler: The handler's name.
+            seconds: How long the attempt took.
+            ok: Whether it succeeded.
+        """
+        (self.jobs_done if ok else self.jobs_failed).labels(handler).inc()
+        self.handler_seconds.labels(handler).observe(seconds)
+
     @contextmanager
     def job(self, handler: str) -> Iterator[None]:
         """Time one job of a handler and count it as done, or failed if it raises.

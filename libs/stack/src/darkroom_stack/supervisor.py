@@ -45,6 +45,8 @@ class StackConfig:
         log_to_files: Service output to ``data_dir/logs/<name>.log`` instead of our stdout.
         restart: Start a service again when it exits unexpectedly.
         env: Extra environment for every service (e.g. ``DARKROOM_LOG_LEVEL``).
+        metrics: Give every service a Prometheus ``/metrics`` + ``/healthz`` port (free ports,
+            in :attr:`Stack.metrics_ports`).
     """
 
     data_dir: Path
@@ -56,6 +58,7 @@ class StackConfig:
     log_to_files: bool = False
     restart: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    metrics: bool = True
 
 
 class Stack:
@@ -66,6 +69,7 @@ class Stack:
         self.nats: RunningServer | None = None
         self.postgres: RunningServer | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}
         self._expected_exit: set[str] = set()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -110,6 +114,9 @@ class Stack:
             data / "postgres", port=self.config.postgres_port or free_port()
         )
         migrate(self.postgres.url)
+        if self.config.metrics:
+            self.metrics_ports = {name: free_port() for name in self.config.services}
+            log.info("stack.metrics", ports=self.metrics_ports)
         for name in self.config.services:
             self.spawn(name)
         self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
@@ -133,7 +140,9 @@ class Stack:
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output."""
-        env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1",
+               "DARKROOM_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
+               "DARKROOM_METRICS_HOST": "127.0.0.1"}
         proc = subprocess.Popen(
             [sys.executable, "-m", f"darkroom_{name}"],
             env=env,

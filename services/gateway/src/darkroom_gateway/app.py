@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from darkroom_bus import Bus
 from darkroom_db import create_pool
+from darkroom_observability import Metrics, serve_metrics
 from darkroom_storage import open_storage
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.api_keys import ApiKeyController
-from darkroom_gateway.domain.assets import AssetController
-from darkroom_gateway.domain.auth import AuthController
-from darkroom_gateway.domain.queues import QueueController
-from darkroom_gateway.domain.server import ServerController, well_known
-from darkroom_gateway.domain.users import UserController
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.settings import GatewaySettings
 
@@ -41,6 +39,15 @@ async def close_deps(deps: Deps) -> None:
     await deps.bus.close()
     await deps.pool.close()
     await deps.storage.close()
+
+
+def route_handlers() -> list[object]:
+    """Every controller and route of the API: the ``ROUTES`` list of each module in
+    :mod:`darkroom_gateway.domain` (a new domain module only has to define ``ROUTES``)."""
+    routes: list[object] = []
+    for module in sorted(pkgutil.iter_modules(domain.__path__), key=lambda m: m.name):
+        routes += getattr(importlib.import_module(f"{domain.__name__}.{module.name}"), "ROUTES", [])
+    return routes
 
 
 def _provide_deps(state: State) -> Deps:
@@ -67,22 +74,20 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = deps is None
         app.state.deps = await open_deps(settings) if own else deps
+        metrics_server = None
+        if settings.metrics_port:
+            metrics_server = await serve_metrics(Metrics("gateway"), settings.metrics_host,
+                                                 settings.metrics_port)
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.close()
             if own:
                 await close_deps(app.state.deps)
 
     return Litestar(
-        route_handlers=[
-            ServerController,
-            AuthController,
-            UserController,
-            ApiKeyController,
-            AssetController,
-            QueueController,
-            well_known,
-        ],
+        route_handlers=route_handlers(),
         dependencies={
             "deps": Provide(_provide_deps, sync_to_thread=False),
             "auth": Provide(_provide_auth),

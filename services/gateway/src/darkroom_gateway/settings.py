@@ -16,7 +16,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
         storage: Object storage (``DARKROOM_STORAGE_*``).
         log_level: structlog level name.
-        metrics_port: Prometheus /metrics port; 0 turns it off.
+        metrics_host: Address of the Prometheus ``/metrics`` and ``/healthz`` endpoint.
+        metrics_port: Its port; 0 turns it off.
         rpc_timeout_s: How long to wait for ingest to answer an upload.
         upload_queue_chunks: Chunks buffered between the request body and storage (backpressure).
     """
@@ -27,6 +28,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"
     storage: StorageSettings = StorageSettings()
     log_level: str = "INFO"
+    metrics_host: str = "0.0.0.0"
     metrics_port: int = 0
     rpc_timeout_s: float = 120.0
     upload_queue_chunks: int = 8

@@ -85,3 +85,6 @@ class ApiKeyController(Controller):
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))
+
+
+ROUTES = [ApiKeyController]

@@ -388,3 +388,6 @@ class AssetController(Controller):
         return await serve_object(
             request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
         )
+
+
+ROUTES = [AssetController]

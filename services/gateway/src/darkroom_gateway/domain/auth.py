@@ -153,3 +153,6 @@ class AuthController(Controller):
             LogoutResponse(successful=True, redirect_uri="/auth/login"),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],
         )
+
+
+ROUTES = [AuthController]

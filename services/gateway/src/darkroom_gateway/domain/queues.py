@@ -46,8 +46,12 @@ QUEUES: dict[str, QueueSpec] = {
     "videoConversion": QueueSpec(
         "transcode", AssetMetadataExtracted.subject, "transcoded", "AssetEncodeVideo"
     ),
-    "smartSearch": QueueSpec("embedding", AssetThumbnailGenerated.subject, "embedding", "SmartSearch"),
-    "faceDetection": QueueSpec("face", AssetThumbnailGenerated.subject, "faces", "AssetDetectFaces"),
+    "smartSearch": QueueSpec(
+        "embedding", AssetThumbnailGenerated.subject, "embedding", "SmartSearch"
+    ),
+    "faceDetection": QueueSpec(
+        "face", AssetThumbnailGenerated.subject, "faces", "AssetDetectFaces"
+    ),
 }
 
 
@@ -146,7 +150,9 @@ class QueueController(Controller):
         spec = _spec(name)
         wanted = set(status or ["failed"])
         if wanted - {"failed"}:
-            raise BadRequest("Only status=failed jobs can be listed; GET /api/queues counts the rest")
+            raise BadRequest(
+                "Only status=failed jobs can be listed; GET /api/queues counts the rest"
+            )
         failures = await jobs.list_failures(deps.pool, durable=spec.durable, limit=1000)
         return [
             QueueJobResponse(
@@ -162,3 +168,6 @@ class QueueController(Controller):
             )
             for f in failures
         ]
+
+
+ROUTES = [QueueController]

@@ -71,3 +71,6 @@ class ServerController(Controller):
 async def well_known() -> WellKnown:
     """Tells clients that the API lives under /api."""
     return WellKnown(api=WellKnownApi(endpoint="/api"))
+
+
+ROUTES = [ServerController, well_known]

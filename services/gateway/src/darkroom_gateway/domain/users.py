@@ -85,3 +85,6 @@ class UserController(Controller):
         """The caller's account."""
         auth.require("user.read")
         return user_admin_response(auth.user)
+
+
+ROUTES = [UserController]

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pyvips
-
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, upload
@@ -33,10 +32,16 @@ def test_trace_id_follows_an_upload_through_every_service(stack: Stack, admin: U
     assert wait_for_thumbnails(admin, [asset_id], timeout=30)
     time.sleep(0.5)  # the last log line is written after the thumbnail is stored
     trace_ids = {}
-    for service, event in (("ingest", "ingest.created"), ("metadata", "metadata.extracted"),
-                           ("thumbnail", "thumbnail.generated")):
-        hits = [line for line in _log_lines(stack, service)
-                if line.get("event") == event and line.get("asset_id") == asset_id]
+    for service, event in (
+        ("ingest", "ingest.created"),
+        ("metadata", "metadata.extracted"),
+        ("thumbnail", "thumbnail.generated"),
+    ):
+        hits = [
+            line
+            for line in _log_lines(stack, service)
+            if line.get("event") == event and line.get("asset_id") == asset_id
+        ]
         assert hits, f"no {event} log line for the asset in {service}"
         assert hits[0]["level"] == "info" and hits[0]["service"] == service
         trace_ids[service] = hits[0].get("trace_id")
@@ -51,6 +56,9 @@ def test_every_service_serves_metrics_and_health(stack: Stack, admin: User) -> N
         text = httpx.get(f"{base}/metrics", timeout=5).text
         assert f'service_info{{service="{service}"}}' in text, service
     thumbs = httpx.get(f"http://127.0.0.1:{stack.metrics_ports['thumbnail']}/metrics").text
-    done = [line for line in thumbs.splitlines()
-            if line.startswith('jobs_done_total{handler="generate_thumbnails"}')]
+    done = [
+        line
+        for line in thumbs.splitlines()
+        if line.startswith('jobs_done_total{handler="generate_thumbnails"}')
+    ]
     assert done and float(done[0].split()[-1]) >= 1

@@ -62,7 +62,14 @@ def displayed_size(meta: ExtractedMetadata) -> tuple[int | None, int | None]:
     return meta.width, meta.height
 
 
-@subscribe(AssetCreated, durable="metadata", max_deliver=5, backoff=(1, 5, 30), concurrency=4)
+@subscribe(
+    AssetCreated,
+    durable="metadata",
+    ack_wait=10.0,
+    max_deliver=5,
+    backoff=(1, 5, 30),
+    concurrency=4,
+)
 async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
     """Extract and store an asset's metadata, then publish asset.metadata.extracted.
 

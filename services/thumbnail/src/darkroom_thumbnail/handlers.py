@@ -19,7 +19,12 @@ log = structlog.get_logger()
 
 
 @subscribe(
-    AssetMetadataExtracted, durable="thumbnail", max_deliver=5, backoff=(1, 5, 30), concurrency=2
+    AssetMetadataExtracted,
+    durable="thumbnail",
+    ack_wait=10.0,
+    max_deliver=5,
+    backoff=(1, 5, 30),
+    concurrency=2,
 )
 async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> None:
     """Render the preview (1440 px JPEG) and thumbnail (250 px WebP) of one asset.

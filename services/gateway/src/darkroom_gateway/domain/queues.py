@@ -87,7 +87,7 @@ async def _queue(deps: Deps, name: str, spec: QueueSpec) -> QueueResponse:
     waiting = active = delayed = 0
     try:
         info = await deps.bus.js.consumer_info(
-            deps.bus.stream_name, consumer_name(spec.durable, deps.bus.subject(spec.subject))
+            deps.bus.stream_name, consumer_name(spec.durable, spec.subject)
         )
         waiting = info.num_pending or 0
         active = info.num_ack_pending or 0

@@ -7,6 +7,8 @@ hook retries) cannot interleave.
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib.resources import files
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,3 +57,18 @@ def pending(database_url: str) -> list[str]:
     """Ids of migrations not yet applied to ``database_url``."""
     backend = get_backend(_yoyo_url(database_url))
     return [m.id for m in backend.to_apply(read_migrations(migrations_dir()))]
+
+
+def main() -> int:
+    """``darkroom-migrate``: apply pending migrations to ``DARKROOM_DATABASE_URL`` (the Helm hook
+    and compose's one-shot ``migrate`` service run this)."""
+    url = os.environ.get("DARKROOM_DATABASE_URL")
+    if not url:
+        log.error("migrate.no_database", hint="set DARKROOM_DATABASE_URL")
+        return 2
+    migrate(url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -53,14 +53,9 @@ def cmd_up(_: argparse.Namespace) -> int:
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     """Apply pending migrations to ``DARKROOM_DATABASE_URL``."""
-    from darkroom_db import migrate
+    from darkroom_db.migrate import main as migrate_main
 
-    url = os.environ.get("DARKROOM_DATABASE_URL")
-    if not url:
-        log.error("migrate.no_database", hint="set DARKROOM_DATABASE_URL")
-        return 2
-    migrate(url)
-    return 0
+    return migrate_main()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

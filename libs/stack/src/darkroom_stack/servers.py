@@ -128,6 +128,7 @@ def start_nats(
     Raises:
         ServerStartError: It exited or did not listen in time.
     """
+    data_dir = data_dir.resolve()  # servers change directory: relative paths would break
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     log_path = data_dir / "nats.log"
@@ -204,6 +205,7 @@ def start_postgres(
     Raises:
         ServerStartError: initdb or start-up failed (message has the log tail).
     """
+    data_dir = data_dir.resolve()  # servers change directory: relative paths would break
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
     port = port or free_port(host)
@@ -313,6 +315,7 @@ def start_nanio(
     Raises:
         ServerStartError: It exited or did not listen in time.
     """
+    data_dir = data_dir.resolve()  # servers change directory: relative paths would break
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
     log_path = data_dir / "nanio.log"

@@ -34,7 +34,12 @@ def stack_config(*, log_to_files: bool = False) -> StackConfig:
 def cmd_up(_: argparse.Namespace) -> int:
     """Run the embedded stack in the foreground until Ctrl-C (or SIGTERM)."""
     stack = Stack(stack_config())
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # explicit for both: a shell starting us in the background may have left SIGINT ignored
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()
         log.info(

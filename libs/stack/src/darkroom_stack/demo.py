@@ -59,15 +59,21 @@ def login(client: httpx.Client) -> str:
     """
     email = os.environ.get("DARKROOM_DEMO_EMAIL", DEMO_EMAIL)
     password = os.environ.get("DARKROOM_DEMO_PASSWORD", DEMO_PASSWORD)
-    client.post("/api/auth/admin-sign-up",
-                json={"email": email, "password": password, "name": "Demo Admin"})
+    client.post(
+        "/api/auth/admin-sign-up", json={"email": email, "password": password, "name": "Demo Admin"}
+    )
     r = client.post("/api/auth/login", json={"email": email, "password": password})
     if r.status_code != 201:
-        raise SystemExit(f"cannot log in as {email}: {r.json().get('message')} (set "
-                         "DARKROOM_DEMO_EMAIL / DARKROOM_DEMO_PASSWORD)")
+        raise SystemExit(
+            f"cannot log in as {email}: {r.json().get('message')} (set "
+            "DARKROOM_DEMO_EMAIL / DARKROOM_DEMO_PASSWORD)"
+        )
     token = r.json()["accessToken"]
-    key = client.post("/api/api-keys", json={"name": "demo", "permissions": ["all"]},
-                      headers={"Authorization": f"Bearer {token}"})
+    key = client.post(
+        "/api/api-keys",
+        json={"name": "demo", "permissions": ["all"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     key.raise_for_status()
     return str(key.json()["secret"])
 
@@ -87,9 +93,17 @@ def upload_all(client: httpx.Client, files: list[Path], console: Console) -> lis
             stat = path.stat()
             when = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
             with path.open("rb") as fh:
-                r = client.post("/api/assets", files={"assetData": (path.name, fh)}, data={
-                    "deviceAssetId": f"demo-{path.name}-{stat.st_size}", "deviceId": "demo",
-                    "fileCreatedAt": when, "fileModifiedAt": when, "isFavorite": "false"})
+                r = client.post(
+                    "/api/assets",
+                    files={"assetData": (path.name, fh)},
+                    data={
+                        "deviceAssetId": f"demo-{path.name}-{stat.st_size}",
+                        "deviceId": "demo",
+                        "fileCreatedAt": when,
+                        "fileModifiedAt": when,
+                        "isFavorite": "false",
+                    },
+                )
             row.uploaded_at = time.monotonic()
             if r.status_code in (200, 201):
                 row.asset_id, row.status = r.json()["id"], r.json()["status"]
@@ -116,8 +130,9 @@ def wait_for_pipeline(client: httpx.Client, rows: list[Row], timeout: float) -> 
             if thumb.status_code == 200:
                 row.done_in = time.monotonic() - row.uploaded_at
                 row.thumb = _size(thumb.content)
-                preview = client.get(f"/api/assets/{asset_id}/thumbnail", params={"size":
-                                                                                  "preview"})
+                preview = client.get(
+                    f"/api/assets/{asset_id}/thumbnail", params={"size": "preview"}
+                )
                 row.preview = _size(preview.content) if preview.status_code == 200 else "-"
                 row.info = client.get(f"/api/assets/{asset_id}").json()
                 del pending[asset_id]
@@ -129,8 +144,17 @@ def wait_for_pipeline(client: httpx.Client, rows: list[Row], timeout: float) -> 
 def report(rows: list[Row], console: Console) -> Table:
     """The table of what each asset got."""
     table = Table(title="Darkroom demo: what each asset got", show_lines=False)
-    for column in ("file", "type", "captured", "camera", "place", "thumbnail", "preview",
-                   "seconds", "status"):
+    for column in (
+        "file",
+        "type",
+        "captured",
+        "camera",
+        "place",
+        "thumbnail",
+        "preview",
+        "seconds",
+        "status",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         info = row.info or {}
@@ -139,19 +163,27 @@ def report(rows: list[Row], console: Console) -> Table:
         camera = " ".join(str(exif[k]) for k in ("make", "model") if exif.get(k))
         place = ", ".join(str(exif[k]) for k in ("city", "country") if exif.get(k))
         status = row.error or row.status
-        table.add_row(row.path.name, str(info.get("type", "")),
-                      str(exif.get("dateTimeOriginal") or "")[:19], camera, place, row.thumb,
-                      row.preview, f"{row.done_in:.1f}" if row.done_in is not None else "",
-                      status)
+        table.add_row(
+            row.path.name,
+            str(info.get("type", "")),
+            str(exif.get("dateTimeOriginal") or "")[:19],
+            camera,
+            place,
+            row.thumb,
+            row.preview,
+            f"{row.done_in:.1f}" if row.done_in is not None else "",
+            status,
+        )
     console.print(table)
     done = [r for r in rows if r.done_in is not None]
-    console.print(f"{len(rows)} files: {len(done)} processed, "
-                  f"{sum(1 for r in rows if r.error)} failed or rejected.")
+    console.print(
+        f"{len(rows)} files: {len(done)} processed, "
+        f"{sum(1 for r in rows if r.error)} failed or rejected."
+    )
     return table
 
 
-def run_demo(directory: Path | None = None, url: str | None = None,
-             timeout: float = 600.0) -> int:
+def run_demo(directory: Path | None = None, url: str | None = None, timeout: float = 600.0) -> int:
     """Run the demo against ``url`` (or a stack started here); returns the exit status."""
     from darkroom_stack.cli import stack_config
     from darkroom_stack.supervisor import Stack

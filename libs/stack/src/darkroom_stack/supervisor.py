@@ -104,6 +104,13 @@ class Stack:
             ServerStartError: NATS or PostgreSQL did not start.
             TimeoutError: The gateway did not answer /api/server/ping in ``timeout`` seconds.
         """
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()  # never leave half a stack running
+            raise
+
+    def _start(self, timeout: float) -> None:
         from darkroom_db import migrate
 
         data = self.config.data_dir
@@ -140,15 +147,20 @@ class Stack:
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output."""
-        env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1",
-               "DARKROOM_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
-               "DARKROOM_METRICS_HOST": "127.0.0.1"}
+        env = {
+            **os.environ,
+            **self.env(),
+            "PYTHONUNBUFFERED": "1",
+            "DARKROOM_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
+            "DARKROOM_METRICS_HOST": "127.0.0.1",
+        }
         proc = subprocess.Popen(
             [sys.executable, "-m", f"darkroom_{name}"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         with self._lock:
             self.processes[name] = proc
@@ -225,6 +237,16 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the supervisor dies, even by SIGKILL
+    (Linux prctl PR_SET_PDEATHSIG), so no service outlives its supervisor."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _pump(proc: subprocess.Popen[bytes], name: str, sink: IO[bytes]) -> None:

@@ -44,30 +44,16 @@ class User:
 
 
 def _new_user(stack: Stack, admin: User | None) -> User:
+    """Sign up the admin (when ``admin`` is None) or have the admin create a user, over HTTP;
+    then log in and make an API key with every permission."""
     email = f"{uuid.uuid4().hex[:10]}@darkroom.test"
     password = "correct horse battery staple"
     anon = httpx.Client(base_url=stack.url, timeout=60)
+    body = {"email": email, "password": password, "name": "Admin" if admin is None else "Other"}
     if admin is None:
-        r = anon.post(
-            "/api/auth/admin-sign-up", json={"email": email, "password": password, "name": "Admin"}
-        )
-    else:  # until admin user management exists (issue 3) a second user is made in the database
-        import asyncio
-
-        from darkroom_db import create_pool, users
-        from darkroom_gateway.auth import hash_password
-
-        async def make() -> None:
-            pool = await create_pool(stack.env()["DARKROOM_DATABASE_URL"])
-            try:
-                await users.create_user(
-                    pool, email=email, name="Other", password_hash=await hash_password(password)
-                )
-            finally:
-                await pool.close()
-
-        asyncio.run(make())
-        r = httpx.Response(201)
+        r = anon.post("/api/auth/admin-sign-up", json=body)
+    else:
+        r = admin.client.post("/api/admin/users", json=body)
     assert r.status_code == 201, r.text
     login = anon.post("/api/auth/login", json={"email": email, "password": password})
     assert login.status_code == 201, login.text
@@ -83,6 +69,11 @@ def _new_user(stack: Stack, admin: User | None) -> User:
     return User(
         id=login.json()["userId"], email=email, password=password, api_key=secret, client=client
     )
+
+
+def make_user(stack: Stack, admin: User) -> User:
+    """A new ordinary user created by the admin through POST /api/admin/users."""
+    return _new_user(stack, admin)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,13 @@ from darkroom_stack.testing import fresh_database
 @pytest.fixture(scope="module")
 def db_url(postgres_server) -> str:
     url = fresh_database(postgres_server, "repo")
-    assert migrate(url) == ["0001_initial"]
+    from pathlib import Path
+
+    from darkroom_db.migrate import migrations_dir
+
+    every = sorted(p.stem for p in Path(migrations_dir()).glob("*.sql"))
+    assert every[0] == "0001_initial"
+    assert migrate(url) == every  # all, in number order
     return url
 
 

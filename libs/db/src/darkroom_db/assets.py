@@ -345,3 +345,325 @@ async def count_steps_done(pool: asyncpg.Pool, step: Step) -> int:
     return int(
         await pool.fetchval(f"SELECT count(*) FROM asset_job_status WHERE {step}_at IS NOT NULL")
     )
+
+
+# --- lifecycle: edits, trash, deletion for good (issue 3) --------------------------------------
+
+Visibility = Literal["archive", "timeline", "hidden", "locked"]
+
+
+class ExifEdit(msgspec.Struct, frozen=True, kw_only=True):
+    """User edits of an asset's EXIF row; ``UNSET`` fields are left as they are.
+
+    ``latitude``/``longitude`` clear ``city``/``state``/``country`` (the place is re-derived by
+    the metadata service, not by the gateway).
+    """
+
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    rating: int | None | msgspec.UnsetType = msgspec.UNSET
+    latitude: float | msgspec.UnsetType = msgspec.UNSET
+    longitude: float | msgspec.UnsetType = msgspec.UNSET
+    date_time_original: datetime | msgspec.UnsetType = msgspec.UNSET
+    time_zone: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class DeletedAsset(msgspec.Struct, frozen=True, kw_only=True):
+    """An asset removed for good: its id, owner and every storage key it used."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    keys: list[str]
+
+
+async def owned_ids(
+    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``ids`` are assets of ``owner_id`` (trashed included)."""
+    rows = await pool.fetch(
+        "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
+        "AND status <> 'deleted'",
+        owner_id,
+        ids,
+    )
+    return {r["id"] for r in rows}
+
+
+async def get_assets(pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Asset]:
+    """``owner_id``'s assets among ``ids`` (trashed included), in no particular order."""
+    rows = await pool.fetch(
+        f"SELECT {_ASSET_COLS} FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
+        "AND status <> 'deleted'",
+        owner_id,
+        ids,
+    )
+    return [Asset(**dict(r)) for r in rows]
+
+
+async def update_assets(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    *,
+    is_favorite: bool | None = None,
+    visibility: Visibility | None = None,
+    local_date_time: datetime | None = None,
+    file_created_at: datetime | None = None,
+    shift_minutes: int | None = None,
+    time_zone: str | None = None,
+) -> int:
+    """Change flags and capture time of ``owner_id``'s assets ``ids``; None leaves a field as is.
+
+    Args:
+        pool: Pool or connection (to run inside a transaction).
+        owner_id: Only this user's assets are touched.
+        ids: Asset ids.
+        is_favorite: New favourite flag.
+        visibility: New visibility.
+        local_date_time: New capture wall-clock time (stored as if UTC).
+        file_created_at: New capture instant.
+        shift_minutes: Move both capture times by this many minutes (after the two above).
+        time_zone: IANA zone: when ``local_date_time`` is None, re-derive it as the wall clock
+            of the capture instant in this zone (the instant does not move).
+
+    Returns:
+        Number of assets updated.
+    """
+    status = await pool.execute(
+        "UPDATE assets SET is_favorite = coalesce($3, is_favorite), "
+        "visibility = coalesce($4, visibility), "
+        "local_date_time = CASE WHEN $5::timestamptz IS NULL AND $8::text IS NOT NULL "
+        "THEN (coalesce($6, file_created_at) AT TIME ZONE $8) AT TIME ZONE 'UTC' "
+        "ELSE coalesce($5, local_date_time) END + make_interval(mins => $7), "
+        "file_created_at = coalesce($6, file_created_at) + make_interval(mins => $7), "
+        "updated_at = now() "
+        "WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status <> 'deleted'",
+        owner_id,
+        ids,
+        is_favorite,
+        visibility,
+        local_date_time,
+        file_created_at,
+        shift_minutes or 0,
+        time_zone,
+    )
+    return int(status.split()[-1])
+
+
+async def edit_exif(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    edit: ExifEdit,
+    *,
+    shift_minutes: int | None = None,
+) -> None:
+    """Apply ``edit`` to the EXIF rows of ``owner_id``'s assets ``ids`` (created when missing).
+
+    Args:
+        pool: Pool or connection.
+        owner_id: Only this user's assets are touched.
+        ids: Asset ids.
+        edit: The fields to set (``UNSET`` ones are kept).
+        shift_minutes: Also move ``date_time_original`` by this many minutes.
+    """
+    sets: list[str] = []
+    values: list[object] = []
+    for name in ExifEdit.__struct_fields__:
+        value = getattr(edit, name)
+        if value is not msgspec.UNSET:
+            values.append("" if name == "description" and value is None else value)
+            sets.append(f"{name} = ${len(values) + 2}")
+    if edit.latitude is not msgspec.UNSET or edit.longitude is not msgspec.UNSET:
+        sets += ["city = NULL", "state = NULL", "country = NULL"]
+    if shift_minutes:
+        values.append(shift_minutes)
+        sets.append(
+            f"date_time_original = date_time_original + make_interval(mins => ${len(values) + 2})"
+        )
+    if not sets:
+        return
+    await pool.execute(
+        "INSERT INTO asset_exif (asset_id, owner_id) SELECT id, owner_id FROM assets "
+        "WHERE owner_id = $1 AND id = ANY($2::uuid[]) ON CONFLICT (asset_id) DO NOTHING",
+        owner_id,
+        ids,
+    )
+    await pool.execute(
+        f"UPDATE asset_exif SET {', '.join(sets)}, updated_at = now() "
+        "WHERE owner_id = $1 AND asset_id = ANY($2::uuid[])",
+        owner_id,
+        ids,
+        *values,
+    )
+
+
+async def set_live_photo_video(
+    conn: asyncpg.Connection,
+    owner_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    video_id: uuid.UUID | None,
+) -> bool:
+    """Link (or with None, unlink) the motion part of a live photo.
+
+    The linked video is hidden from the timeline; an unlinked one shows again. Run in a
+    transaction.
+
+    Returns:
+        False when ``video_id`` is not a video of ``owner_id`` (nothing changed).
+    """
+    if video_id is not None:
+        is_video = await conn.fetchval(
+            "SELECT type = 'VIDEO' FROM assets WHERE id = $1 AND owner_id = $2 "
+            "AND status <> 'deleted'",
+            video_id,
+            owner_id,
+        )
+        if not is_video or video_id == asset_id:
+            return False
+    old = await conn.fetchval(
+        "SELECT live_photo_video_id FROM assets WHERE id = $1 AND owner_id = $2",
+        asset_id,
+        owner_id,
+    )
+    if old is not None and old != video_id:
+        await conn.execute(
+            "UPDATE assets SET visibility = 'timeline', updated_at = now() "
+            "WHERE id = $1 AND owner_id = $2 AND visibility = 'hidden'",
+            old,
+            owner_id,
+        )
+    await conn.execute(
+        "UPDATE assets SET live_photo_video_id = $3, updated_at = now() "
+        "WHERE id = $1 AND owner_id = $2",
+        asset_id,
+        owner_id,
+        video_id,
+    )
+    if video_id is not None:
+        await conn.execute(
+            "UPDATE assets SET visibility = 'hidden', updated_at = now() "
+            "WHERE id = $1 AND owner_id = $2",
+            video_id,
+            owner_id,
+        )
+    return True
+
+
+async def trash_assets(
+    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, ids: list[uuid.UUID]
+) -> int:
+    """Move ``owner_id``'s active assets ``ids`` to the trash (``deleted_at`` = now).
+
+    Returns:
+        Number of assets trashed now.
+    """
+    status = await pool.execute(
+        "UPDATE assets SET status = 'trashed', deleted_at = now(), updated_at = now() "
+        "WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status = 'active'",
+        owner_id,
+        ids,
+    )
+    return int(status.split()[-1])
+
+
+async def restore_assets(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Bring ``owner_id``'s trashed assets ``ids`` (all of them when None) back.
+
+    Returns:
+        Number of assets restored.
+    """
+    status = await pool.execute(
+        "UPDATE assets SET status = 'active', deleted_at = NULL, updated_at = now() "
+        "WHERE owner_id = $1 AND status = 'trashed' AND ($2::uuid[] IS NULL OR id = ANY($2))",
+        owner_id,
+        ids,
+    )
+    return int(status.split()[-1])
+
+
+async def trashed_ids(pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int) -> list[uuid.UUID]:
+    """Up to ``limit`` ids of ``owner_id``'s trashed assets, oldest trashed first."""
+    rows = await pool.fetch(
+        "SELECT id FROM assets WHERE owner_id = $1 AND status = 'trashed' "
+        "ORDER BY deleted_at, id LIMIT $2",
+        owner_id,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def delete_for_good(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[DeletedAsset]:
+    """Remove ``owner_id``'s assets ``ids`` and everything hanging off them, in one transaction.
+
+    Rows in asset_exif, asset_files, asset_job_status, job_failures and album_assets go with
+    the asset (ON DELETE CASCADE); one ``asset_audit`` row per asset records the deletion. The
+    caller deletes the returned storage keys afterwards (objects outlive rows on failure, never
+    the reverse).
+
+    Returns:
+        The deleted assets with their storage keys (original, sidecar, derived files).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "DELETE FROM assets a WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
+            "RETURNING id, owner_id, original_path, sidecar_path, is_external, "
+            "(SELECT coalesce(array_agg(f.path), '{}') FROM asset_files f "
+            " WHERE f.asset_id = a.id) AS files",
+            owner_id,
+            ids,
+        )
+        if rows:
+            await conn.execute(
+                "INSERT INTO asset_audit (asset_id, owner_id) SELECT unnest($1::uuid[]), $2",
+                [r["id"] for r in rows],
+                owner_id,
+            )
+    deleted = []
+    for r in rows:
+        keys = list(r["files"])
+        if not r["is_external"]:  # files of external libraries are the user's, never ours
+            keys.append(r["original_path"])
+            if r["sidecar_path"]:
+                keys.append(r["sidecar_path"])
+        deleted.append(DeletedAsset(id=r["id"], owner_id=r["owner_id"], keys=keys))
+    return deleted
+
+
+async def statistics(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    *,
+    is_favorite: bool | None = None,
+    is_trashed: bool | None = None,
+    visibility: Visibility | None = None,
+) -> tuple[int, int, int]:
+    """(images, videos, total) of ``owner_id``'s assets.
+
+    Args:
+        pool: Pool.
+        owner_id: Whose assets.
+        is_favorite: Only favourites (True) or only others (False); None: both.
+        is_trashed: Count the trash instead of the library when True.
+        visibility: Only this visibility; None: archive and timeline (Immich's default).
+    """
+    row = await pool.fetchrow(
+        "SELECT count(*) FILTER (WHERE type = 'IMAGE') AS images, "
+        "count(*) FILTER (WHERE type = 'VIDEO') AS videos, count(*) AS total "
+        "FROM assets WHERE owner_id = $1 AND status = $2 "
+        "AND visibility = ANY($3::text[]) AND ($4::boolean IS NULL OR is_favorite = $4)",
+        owner_id,
+        "trashed" if is_trashed else "active",
+        [visibility] if visibility else ["archive", "timeline"],
+        is_favorite,
+    )
+    return int(row["images"]), int(row["videos"]), int(row["total"])
+
+
+#: The ``assets`` columns that make an :class:`Asset`, comma-separated (for other repositories).
+ASSET_COLUMNS = _ASSET_COLS

@@ -36,6 +36,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    is_onboarded: bool = False
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,16 +61,20 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     expires_at: datetime | None
+    is_pending_sync_reset: bool = False
 
 
 _USER_COLS = (
     "id, email, name, password_hash, is_admin, should_change_password, avatar_color, "
     "profile_image_path, profile_changed_at, storage_label, quota_size_in_bytes, "
-    "quota_usage_in_bytes, oauth_id, status, created_at, updated_at, deleted_at"
+    "quota_usage_in_bytes, oauth_id, status, created_at, updated_at, deleted_at, is_onboarded"
 )
+#: The user columns prefixed with ``u.``, for joins.
+_U_COLS = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
 _KEY_COLS = "id, owner_id, name, permissions, created_at, updated_at"
 _SESSION_COLS = (
-    "id, owner_id, device_type, device_os, app_version, created_at, updated_at, expires_at"
+    "id, owner_id, device_type, device_os, app_version, created_at, updated_at, expires_at, "
+    "is_pending_sync_reset"
 )
 
 
@@ -177,7 +182,7 @@ async def authenticate_api_key(pool: asyncpg.Pool, key_hash: str) -> tuple[User,
     """The active user and key whose hash is ``key_hash``, or None."""
     row = await pool.fetchrow(
         "SELECT k.id AS k_id, k.name AS k_name, k.permissions, k.created_at AS k_created, "
-        "k.updated_at AS k_updated, u.* FROM api_keys k JOIN users u ON u.id = k.owner_id "
+        f"k.updated_at AS k_updated, {_U_COLS} FROM api_keys k JOIN users u ON u.id = k.owner_id "
         "WHERE k.key_hash = $1 AND u.deleted_at IS NULL",
         key_hash,
     )
@@ -203,17 +208,33 @@ async def create_session(
     device_type: str = "",
     device_os: str = "",
     app_version: str | None = None,
+    expires_at: datetime | None = None,
+    parent_id: uuid.UUID | None = None,
 ) -> Session:
-    """Store a login session (its token's hash only)."""
+    """Store a login session (its token's hash only).
+
+    Args:
+        pool: Database.
+        owner_id: The user.
+        token_hash: SHA-256 hex of the session token.
+        device_type: Client description (e.g. the User-Agent).
+        device_os: Client operating system.
+        app_version: Client app version, when known.
+        expires_at: When the session stops working; None for never.
+        parent_id: The session that created this one (it ends with its parent).
+    """
     row = await pool.fetchrow(
-        f"INSERT INTO sessions (id, owner_id, token_hash, device_type, device_os, app_version) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SESSION_COLS}",
+        f"INSERT INTO sessions (id, owner_id, token_hash, device_type, device_os, app_version, "
+        f"expires_at, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        f"RETURNING {_SESSION_COLS}",
         uuid.uuid4(),
         owner_id,
         token_hash,
         device_type,
         device_os,
         app_version,
+        expires_at,
+        parent_id,
     )
     return Session(**dict(row))
 
@@ -222,7 +243,8 @@ async def authenticate_session(pool: asyncpg.Pool, token_hash: str) -> tuple[Use
     """The active user and unexpired session whose token hash is ``token_hash``, or None."""
     row = await pool.fetchrow(
         "SELECT s.id AS s_id, s.device_type, s.device_os, s.app_version, "
-        "s.created_at AS s_created, s.updated_at AS s_updated, s.expires_at, u.* "
+        "s.created_at AS s_created, s.updated_at AS s_updated, s.expires_at, "
+        f"s.is_pending_sync_reset, {_U_COLS} "
         "FROM sessions s JOIN users u ON u.id = s.owner_id "
         "WHERE s.token_hash = $1 AND u.deleted_at IS NULL "
         "AND (s.expires_at IS NULL OR s.expires_at > now())",
@@ -240,6 +262,7 @@ async def authenticate_session(pool: asyncpg.Pool, token_hash: str) -> tuple[Use
         created_at=data.pop("s_created"),
         updated_at=data.pop("s_updated"),
         expires_at=data.pop("expires_at"),
+        is_pending_sync_reset=data.pop("is_pending_sync_reset"),
     )
     return User(**data), session
 
@@ -250,3 +273,432 @@ async def delete_session(pool: asyncpg.Pool, *, owner_id: uuid.UUID, session_id:
         "DELETE FROM sessions WHERE id = $1 AND owner_id = $2", session_id, owner_id
     )
     return bool(result.endswith(" 1"))
+
+
+# --- users: listing, updates, deletion --------------------------------------------------------
+
+#: Columns an update may set (the keys of ``changes`` in :func:`update_user`).
+UPDATABLE_USER_COLUMNS = frozenset(
+    {
+        "email",
+        "name",
+        "password_hash",
+        "is_admin",
+        "should_change_password",
+        "avatar_color",
+        "storage_label",
+        "quota_size_in_bytes",
+        "is_onboarded",
+    }
+)
+
+
+async def list_users(
+    pool: asyncpg.Pool, *, with_deleted: bool = False, user_id: uuid.UUID | None = None
+) -> list[User]:
+    """Users, oldest first.
+
+    Args:
+        pool: Database.
+        with_deleted: Include soft-deleted users.
+        user_id: Only this user (an empty list when it does not exist or is filtered out).
+    """
+    rows = await pool.fetch(
+        f"SELECT {_USER_COLS} FROM users WHERE ($1 OR deleted_at IS NULL) "
+        f"AND ($2::uuid IS NULL OR id = $2) ORDER BY created_at, id",
+        with_deleted,
+        user_id,
+    )
+    return [User(**dict(r)) for r in rows]
+
+
+async def update_user(
+    pool: asyncpg.Pool, user_id: uuid.UUID, changes: dict[str, object]
+) -> User | None:
+    """Set some columns of a user (and ``updated_at``); a changed avatar or name also bumps
+    ``profile_changed_at``.
+
+    Args:
+        pool: Database.
+        user_id: The user.
+        changes: Column -> new value; keys must be in :data:`UPDATABLE_USER_COLUMNS`.
+
+    Returns:
+        The updated user, or None when there is no such user.
+
+    Raises:
+        ValueError: A key is not an updatable column.
+        asyncpg.UniqueViolationError: The new e-mail is taken.
+    """
+    bad = set(changes) - UPDATABLE_USER_COLUMNS
+    if bad:
+        raise ValueError(f"not updatable: {sorted(bad)}")
+    sets = [f"{col} = ${i}" for i, col in enumerate(changes, start=2)]
+    if "avatar_color" in changes:
+        sets.append("profile_changed_at = now()")
+    sets.append("updated_at = now()")
+    row = await pool.fetchrow(
+        f"UPDATE users SET {', '.join(sets)} WHERE id = $1 RETURNING {_USER_COLS}",
+        user_id,
+        *changes.values(),
+    )
+    return _user(row)
+
+
+async def soft_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None:
+    """Mark a user deleted (``deleted_at``, status ``deleted``), end their sessions and write
+    ``user_audit``. Their assets and keys stay until a permanent delete; they can be restored.
+
+    Returns:
+        The user as now stored, or None when there is no such user.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            f"UPDATE users SET deleted_at = COALESCE(deleted_at, now()), status = 'deleted', "
+            f"updated_at = now() WHERE id = $1 RETURNING {_USER_COLS}",
+            user_id,
+        )
+        if row is None:
+            return None
+        await conn.execute("DELETE FROM sessions WHERE owner_id = $1", user_id)
+        await conn.execute("INSERT INTO user_audit (user_id) VALUES ($1)", user_id)
+    return _user(row)
+
+
+async def hard_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[User, list[str]] | None:
+    """Delete a user for good with everything they own (rows cascade) and write ``user_audit``.
+
+    Returns:
+        The user as it was, and the storage keys of their objects (originals that are not
+        external, sidecars, derived files, profile image) for the caller to delete; None when
+        there is no such user.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            f"SELECT {_USER_COLS} FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        if row is None:
+            return None
+        keys: list[str] = [
+            r["key"]
+            for r in await conn.fetch(
+                "SELECT original_path AS key FROM assets WHERE owner_id = $1 AND NOT is_external "
+                "UNION SELECT sidecar_path FROM assets WHERE owner_id = $1 "
+                "AND sidecar_path IS NOT NULL AND NOT is_external "
+                "UNION SELECT path FROM asset_files WHERE owner_id = $1",
+                user_id,
+            )
+        ]
+        if row["profile_image_path"]:
+            keys.append(row["profile_image_path"])
+        await conn.execute("DELETE FROM users WHERE id = $1", user_id)
+        await conn.execute("INSERT INTO user_audit (user_id) VALUES ($1)", user_id)
+    user = _user(row)
+    assert user is not None
+    return user, keys
+
+
+async def restore_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None:
+    """Undo a soft delete. Returns the user, or None when there is no such user."""
+    return _user(
+        await pool.fetchrow(
+            f"UPDATE users SET deleted_at = NULL, status = 'active', updated_at = now() "
+            f"WHERE id = $1 RETURNING {_USER_COLS}",
+            user_id,
+        )
+    )
+
+
+async def set_profile_image(
+    pool: asyncpg.Pool, user_id: uuid.UUID, path: str
+) -> tuple[User, str] | None:
+    """Point the user's profile image at storage key ``path`` ('' removes it).
+
+    Returns:
+        The updated user and the previous key ('' when there was none), or None for no user.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        old = await conn.fetchval(
+            "SELECT profile_image_path FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        if old is None:
+            return None
+        row = await conn.fetchrow(
+            f"UPDATE users SET profile_image_path = $2, profile_changed_at = now(), "
+            f"updated_at = now() WHERE id = $1 RETURNING {_USER_COLS}",
+            user_id,
+            path,
+        )
+    user = _user(row)
+    assert user is not None
+    return user, str(old)
+
+
+async def set_password(
+    pool: asyncpg.Pool,
+    user_id: uuid.UUID,
+    password_hash: str,
+    *,
+    keep_session_id: uuid.UUID | None = None,
+    end_sessions: bool = False,
+) -> User | None:
+    """Store a new password hash and clear ``should_change_password``.
+
+    Args:
+        pool: Database.
+        user_id: The user.
+        password_hash: bcrypt hash of the new password.
+        keep_session_id: With ``end_sessions``: the one session to keep (the caller's).
+        end_sessions: Delete the user's other sessions.
+
+    Returns:
+        The updated user, or None when there is no such user.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            f"UPDATE users SET password_hash = $2, should_change_password = false, "
+            f"updated_at = now() WHERE id = $1 RETURNING {_USER_COLS}",
+            user_id,
+            password_hash,
+        )
+        if row is not None and end_sessions:
+            await conn.execute(
+                "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2",
+                user_id,
+                keep_session_id,
+            )
+    return _user(row)
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+def _merge(base: dict[str, object], patch: dict[str, object]) -> dict[str, object]:
+    out = dict(base)
+    for key, value in patch.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _merge(current, value)
+        else:
+            out[key] = value
+    return out
+
+
+async def get_preferences(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, object] | None:
+    """The user's stored (sparse) preferences, or None when there is no such user."""
+    raw = await pool.fetchval("SELECT preferences::text FROM users WHERE id = $1", user_id)
+    return None if raw is None else dict(msgspec.json.decode(raw))
+
+
+async def update_preferences(
+    pool: asyncpg.Pool, user_id: uuid.UUID, patch: dict[str, object]
+) -> dict[str, object] | None:
+    """Deep-merge ``patch`` (nested dicts merge, other values replace) into the stored
+    preferences, atomically.
+
+    Returns:
+        The stored preferences after the merge, or None when there is no such user.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        raw = await conn.fetchval(
+            "SELECT preferences::text FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        if raw is None:
+            return None
+        merged = _merge(dict(msgspec.json.decode(raw)), patch)
+        await conn.execute(
+            "UPDATE users SET preferences = $2::jsonb, updated_at = now() WHERE id = $1",
+            user_id,
+            msgspec.json.encode(merged).decode(),
+        )
+    return merged
+
+
+# --- quota and statistics ---------------------------------------------------------------------
+
+
+async def get_quota(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int | None, int] | None:
+    """(quota in bytes or None for unlimited, bytes used now), or None when no such user.
+
+    Usage is ``users.quota_usage_in_bytes``, kept current by the ``assets_quota_usage`` trigger
+    (migration 0002): the sum of ``file_size`` of the user's assets not permanently deleted.
+    """
+    row = await pool.fetchrow(
+        "SELECT quota_size_in_bytes, quota_usage_in_bytes FROM users WHERE id = $1", user_id
+    )
+    return None if row is None else (row[0], int(row[1]))
+
+
+class UsageByUser(msgspec.Struct, frozen=True, kw_only=True):
+    """Counts and bytes of one user's assets that are not permanently deleted."""
+
+    user_id: uuid.UUID
+    user_name: str
+    quota_size_in_bytes: int | None
+    photos: int
+    videos: int
+    usage: int
+    usage_photos: int
+    usage_videos: int
+
+
+async def usage_by_user(pool: asyncpg.Pool) -> list[UsageByUser]:
+    """Per-user asset counts and bytes (images / videos) for every user not deleted, oldest
+    user first. Assets in the trash count (they still use disk); permanently deleted ones
+    do not."""
+    rows = await pool.fetch(
+        "SELECT u.id AS user_id, u.name AS user_name, u.quota_size_in_bytes, "
+        "count(a.id) FILTER (WHERE a.type = 'IMAGE') AS photos, "
+        "count(a.id) FILTER (WHERE a.type = 'VIDEO') AS videos, "
+        "COALESCE(sum(a.file_size), 0)::bigint AS usage, "
+        "COALESCE(sum(a.file_size) FILTER (WHERE a.type = 'IMAGE'), 0)::bigint AS usage_photos, "
+        "COALESCE(sum(a.file_size) FILTER (WHERE a.type = 'VIDEO'), 0)::bigint AS usage_videos "
+        "FROM users u LEFT JOIN assets a ON a.owner_id = u.id AND a.status <> 'deleted' "
+        "WHERE u.deleted_at IS NULL GROUP BY u.id ORDER BY u.created_at, u.id"
+    )
+    return [UsageByUser(**dict(r)) for r in rows]
+
+
+async def asset_counts(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int, int]:
+    """(images, videos, total) of the user's assets that are neither trashed nor deleted."""
+    row = await pool.fetchrow(
+        "SELECT count(*) FILTER (WHERE type = 'IMAGE'), count(*) FILTER (WHERE type = 'VIDEO'), "
+        "count(*) FROM assets WHERE owner_id = $1 AND status = 'active'",
+        user_id,
+    )
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def stored_bytes(pool: asyncpg.Pool) -> int:
+    """Bytes of every stored object the database knows of: originals (not external) and
+    derived files. What the S3 back end can tell of its disk use."""
+    return int(
+        await pool.fetchval(
+            "SELECT COALESCE((SELECT sum(file_size) FROM assets WHERE NOT is_external), 0) "
+            "+ COALESCE((SELECT sum(size) FROM asset_files), 0)"
+        )
+    )
+
+
+async def first_user_created_at(pool: asyncpg.Pool) -> datetime | None:
+    """When the first user signed up (the server's setup time), or None before that."""
+    value = await pool.fetchval("SELECT min(created_at) FROM users")
+    return value if isinstance(value, datetime) else None
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+async def list_api_keys(pool: asyncpg.Pool, owner_id: uuid.UUID) -> list[ApiKey]:
+    """The owner's API keys, oldest first."""
+    rows = await pool.fetch(
+        f"SELECT {_KEY_COLS} FROM api_keys WHERE owner_id = $1 ORDER BY created_at, id", owner_id
+    )
+    return [ApiKey(**dict(r)) for r in rows]
+
+
+async def get_api_key(pool: asyncpg.Pool, owner_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    """One of the owner's API keys, or None (also when it is someone else's)."""
+    row = await pool.fetchrow(
+        f"SELECT {_KEY_COLS} FROM api_keys WHERE id = $1 AND owner_id = $2", key_id, owner_id
+    )
+    return None if row is None else ApiKey(**dict(row))
+
+
+async def update_api_key(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    key_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    permissions: list[str] | None = None,
+) -> ApiKey | None:
+    """Rename and/or re-scope one of the owner's keys (None leaves a field as it is).
+
+    Returns:
+        The key, or None when the owner has no such key.
+    """
+    row = await pool.fetchrow(
+        f"UPDATE api_keys SET name = COALESCE($3, name), permissions = COALESCE($4, permissions), "
+        f"updated_at = now() WHERE id = $1 AND owner_id = $2 RETURNING {_KEY_COLS}",
+        key_id,
+        owner_id,
+        name,
+        permissions,
+    )
+    return None if row is None else ApiKey(**dict(row))
+
+
+async def delete_api_key(pool: asyncpg.Pool, owner_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+    """Delete one of the owner's keys; True when it existed."""
+    result = await pool.execute(
+        "DELETE FROM api_keys WHERE id = $1 AND owner_id = $2", key_id, owner_id
+    )
+    return bool(result.endswith(" 1"))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+async def list_sessions(pool: asyncpg.Pool, owner_id: uuid.UUID) -> list[Session]:
+    """The owner's unexpired sessions, most recently used first."""
+    rows = await pool.fetch(
+        f"SELECT {_SESSION_COLS} FROM sessions WHERE owner_id = $1 "
+        f"AND (expires_at IS NULL OR expires_at > now()) ORDER BY updated_at DESC, id",
+        owner_id,
+    )
+    return [Session(**dict(r)) for r in rows]
+
+
+async def update_session(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, session_id: uuid.UUID, *, is_pending_sync_reset: bool
+) -> Session | None:
+    """Set a session's sync-reset flag. Returns it, or None when the owner has no such one."""
+    row = await pool.fetchrow(
+        f"UPDATE sessions SET is_pending_sync_reset = $3, updated_at = now() "
+        f"WHERE id = $1 AND owner_id = $2 RETURNING {_SESSION_COLS}",
+        session_id,
+        owner_id,
+        is_pending_sync_reset,
+    )
+    return None if row is None else Session(**dict(row))
+
+
+async def delete_other_sessions(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, keep_id: uuid.UUID | None
+) -> int:
+    """Delete every session of the owner except ``keep_id``; returns how many went."""
+    result = await pool.execute(
+        "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2", owner_id, keep_id
+    )
+    return int(result.split()[-1])
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+async def count_login_failures(pool: asyncpg.Pool, key: str, window_s: float) -> int:
+    """Failed logins recorded for ``key`` in the last ``window_s`` seconds."""
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM login_failures WHERE key = $1 "
+            "AND failed_at > now() - make_interval(secs => $2)",
+            key,
+            window_s,
+        )
+    )
+
+
+async def record_login_failure(pool: asyncpg.Pool, key: str) -> None:
+    """Record a failed login for ``key`` and prune its rows older than an hour."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "DELETE FROM login_failures WHERE key = $1 AND failed_at < now() - interval '1 hour'",
+            key,
+        )
+        await conn.execute("INSERT INTO login_failures (key) VALUES ($1)", key)
+
+
+async def clear_login_failures(pool: asyncpg.Pool, key: str) -> None:
+    """Forget ``key``'s failed logins (after a successful one)."""
+    await pool.execute("DELETE FROM login_failures WHERE key = $1", key)

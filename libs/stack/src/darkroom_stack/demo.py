@@ -188,7 +188,7 @@ def run_demo(directory: Path | None = None, url: str | None = None, timeout: flo
     from darkroom_stack.cli import stack_config
     from darkroom_stack.supervisor import Stack
 
-    console = Console()
+    console = Console(width=max(Console().width, 160))  # a readable table in logs and CI too
     folder = directory or samples_dir()
     if folder is None or not folder.is_dir():
         console.print("[red]No media folder: pass DIR=... or place ../shared/samples[/red]")

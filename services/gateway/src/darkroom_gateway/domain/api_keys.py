@@ -1,17 +1,19 @@
-"""API keys: create, list and inspect the caller's keys."""
+"""API keys: create, list, inspect, rename/re-scope and delete the caller's keys (another
+user's key is answered 404, as if it did not exist)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import get_args
 
 import msgspec
 from darkroom_db import users
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post, put
 
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, Forbidden
+from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
 from darkroom_gateway.permissions import Permission
 
 
@@ -20,6 +22,13 @@ class ApiKeyCreate(msgspec.Struct, frozen=True, kw_only=True):
 
     permissions: list[Permission]
     name: str | None = None
+
+
+class ApiKeyUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: ApiKeyUpdateDto (absent fields are left as they are)."""
+
+    name: str | None = None
+    permissions: list[Permission] | None = None
 
 
 class ApiKeyResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -37,6 +46,21 @@ class ApiKeyCreateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
 
     api_key: ApiKeyResponse
     secret: str
+
+
+def _check_grant(auth: Auth, permissions: list[str]) -> None:
+    """A key may only grant permissions its creator holds.
+
+    Raises:
+        BadRequest: ``permissions`` is empty.
+        Forbidden: The caller is an API key without some of ``permissions``.
+    """
+    if not permissions:
+        raise BadRequest("permissions should not be empty")
+    if auth.api_key is not None and "all" not in auth.api_key.permissions:
+        extra = set(permissions) - set(auth.api_key.permissions)
+        if extra:
+            raise Forbidden(f"Cannot grant permissions you do not have: {sorted(extra)}")
 
 
 def _response(key: users.ApiKey) -> ApiKeyResponse:
@@ -60,12 +84,7 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreateResponse:
         """Create an API key; a key may only grant permissions its creator holds."""
         auth.require("apiKey.create")
-        if not data.permissions:
-            raise BadRequest("permissions should not be empty")
-        if auth.api_key is not None and "all" not in auth.api_key.permissions:
-            extra = set(data.permissions) - set(auth.api_key.permissions)
-            if extra:
-                raise Forbidden(f"Cannot grant permissions you do not have: {sorted(extra)}")
+        _check_grant(auth, list(data.permissions))
         secret = new_secret()
         key = await users.create_api_key(
             deps.pool,
@@ -82,6 +101,45 @@ class ApiKeyController(Controller):
         if auth.api_key is None:
             raise Forbidden("Not authenticated with an API key")
         return _response(auth.api_key)
+
+    @get("/")
+    async def get_api_keys(self, auth: Auth, deps: Deps) -> list[ApiKeyResponse]:
+        """The caller's API keys, oldest first (never their secrets)."""
+        auth.require("apiKey.read")
+        return [_response(k) for k in await users.list_api_keys(deps.pool, auth.user.id)]
+
+    @get("/{key_id:uuid}")
+    async def get_api_key(self, key_id: uuid.UUID, auth: Auth, deps: Deps) -> ApiKeyResponse:
+        """One of the caller's API keys."""
+        auth.require("apiKey.read")
+        key = await users.get_api_key(deps.pool, auth.user.id, key_id)
+        if key is None:
+            raise NotFound("API Key not found")
+        return _response(key)
+
+    @put("/{key_id:uuid}")
+    async def update_api_key(
+        self, key_id: uuid.UUID, data: ApiKeyUpdate, auth: Auth, deps: Deps
+    ) -> ApiKeyResponse:
+        """Rename or re-scope one of the caller's API keys."""
+        auth.require("apiKey.update")
+        permissions: list[str] | None = None
+        if data.permissions is not None:
+            _check_grant(auth, list(data.permissions))
+            permissions = sorted(set(data.permissions))
+        key = await users.update_api_key(
+            deps.pool, auth.user.id, key_id, name=data.name, permissions=permissions
+        )
+        if key is None:
+            raise NotFound("API Key not found")
+        return _response(key)
+
+    @delete("/{key_id:uuid}", status_code=204)
+    async def delete_api_key(self, key_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+        """Delete one of the caller's API keys; it stops working at once."""
+        auth.require("apiKey.delete")
+        if not await users.delete_api_key(deps.pool, auth.user.id, key_id):
+            raise NotFound("API Key not found")
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))

@@ -1,4 +1,5 @@
-"""Assets: upload (streamed), bulk upload check, asset info, original and thumbnail downloads."""
+"""Assets: upload (streamed), bulk upload check, asset info, original and thumbnail downloads;
+edits, trash/delete, statistics and video playback (helpers in ``asset_edits`` and ``trash``)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,30 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 import structlog
 from darkroom_bus import RpcError
-from darkroom_db import assets, exif
+from darkroom_db import albums, assets, exif
 from darkroom_events import IngestUploadReply, IngestUploadRequest
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.asset_edits import (
+    UNSET,
+    AssetStats,
+    BulkDelete,
+    BulkUpdate,
+    UpdateAsset,
+    Visibility,
+    apply_edits,
+)
+from darkroom_gateway.domain.trash import purge_assets, require_owned
+from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound
 from darkroom_gateway.media import serve_object
 from darkroom_gateway.upload import stream_upload
@@ -228,6 +240,14 @@ async def _own_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asse
     return asset
 
 
+async def _viewable_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset:
+    """An asset the caller owns or sees through an album they own or are a member of."""
+    asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
+    if asset is None:
+        raise NotFound("Asset not found")
+    return asset
+
+
 class AssetController(Controller):
     """/api/assets."""
 
@@ -269,6 +289,7 @@ class AssetController(Controller):
             data = parsed.files.get("assetData")
             if data is None:
                 raise BadRequest("assetData is required")
+            await check_quota(deps.pool, auth.user.id, data.size)
             fields = parsed.fields
             sidecar = parsed.files.get("sidecarData")
             duration = fields.get("duration", "")
@@ -334,10 +355,10 @@ class AssetController(Controller):
 
     @get("/{asset_id:uuid}")
     async def get_asset_info(self, asset_id: uuid.UUID, auth: Auth, deps: Deps) -> AssetResponse:
-        """One of the caller's assets, with its EXIF once extracted."""
+        """An asset the caller owns or sees in an album, with its EXIF once extracted."""
         auth.require("asset.read")
-        asset = await _own_asset(deps, auth, asset_id)
-        return asset_response(asset, await exif.get_exif(deps.pool, auth.user.id, asset_id))
+        asset = await _viewable_asset(deps, auth, asset_id)
+        return asset_response(asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id))
 
     @get("/{asset_id:uuid}/original")
     async def download_asset(
@@ -345,7 +366,7 @@ class AssetController(Controller):
     ) -> Response[bytes] | Stream:
         """The original file, byte for byte (Range and ETag supported)."""
         auth.require("asset.download")
-        asset = await _own_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id)
         return await serve_object(
             request,
             deps.storage,
@@ -370,7 +391,7 @@ class AssetController(Controller):
         ``fullsize``/``original`` give the original when browsers can show it, else the preview.
         """
         auth.require("asset.view")
-        asset = await _own_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id)
         if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
             return await serve_object(
                 request,
@@ -381,12 +402,130 @@ class AssetController(Controller):
                 etag=asset.checksum.hex(),
             )
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
-        file = await assets.get_file(deps.pool, auth.user.id, asset_id, kind)
+        file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
         if file is None or file.size is None:
             raise NotFound("Asset media not found")
         etag = f"{file.type}-{int(file.updated_at.timestamp() * 1000)}-{file.size}"
         return await serve_object(
             request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
+        )
+
+    @put("/{asset_id:uuid}")
+    async def update_asset(
+        self, asset_id: uuid.UUID, data: UpdateAsset, auth: Auth, deps: Deps
+    ) -> AssetResponse:
+        """Edit one of the caller's assets; the asset as it is now."""
+        auth.require("asset.update")
+        await _own_asset(deps, auth, asset_id)
+        await apply_edits(
+            deps,
+            auth.user.id,
+            [asset_id],
+            is_favorite=data.is_favorite,
+            visibility=data.visibility,
+            description=data.description,
+            date_time_original=data.date_time_original,
+            time_zone=UNSET,
+            shift_minutes=UNSET,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            rating=data.rating,
+        )
+        if data.live_photo_video_id is not UNSET:
+            async with deps.pool.acquire() as conn, conn.transaction():
+                if not await assets.set_live_photo_video(
+                    conn, auth.user.id, asset_id, data.live_photo_video_id
+                ):
+                    raise BadRequest("livePhotoVideoId must be one of your videos")
+        asset = await _own_asset(deps, auth, asset_id)
+        return asset_response(asset, await exif.get_exif(deps.pool, auth.user.id, asset_id))
+
+    @put("/", status_code=204)
+    async def update_assets(self, data: BulkUpdate, auth: Auth, deps: Deps) -> None:
+        """Edit many of the caller's assets at once (400 when one is not theirs)."""
+        auth.require("asset.update")
+        await require_owned(deps, auth, data.ids, "asset.update")
+        if not data.ids:
+            return
+        await apply_edits(
+            deps,
+            auth.user.id,
+            data.ids,
+            is_favorite=data.is_favorite,
+            visibility=data.visibility,
+            description=data.description,
+            date_time_original=data.date_time_original,
+            time_zone=data.time_zone,
+            shift_minutes=data.date_time_relative,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            rating=data.rating,
+        )
+
+    @delete("/", status_code=204)
+    async def delete_assets(self, data: BulkDelete, auth: Auth, deps: Deps) -> None:
+        """Move assets to the trash, or with ``force`` delete them and their files for good."""
+        auth.require("asset.delete")
+        await require_owned(deps, auth, data.ids, "asset.delete")
+        if data.force:
+            await purge_assets(deps, auth.user.id, data.ids)
+        else:
+            await assets.trash_assets(deps.pool, auth.user.id, data.ids)
+
+    @get("/statistics")
+    async def get_asset_statistics(
+        self,
+        auth: Auth,
+        deps: Deps,
+        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
+        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
+        visibility: Visibility | None = None,
+    ) -> AssetStats:
+        """How many images and videos the caller has (trash, favourites, visibility filters)."""
+        auth.require("asset.statistics")
+        images, videos, total = await assets.statistics(
+            deps.pool,
+            auth.user.id,
+            is_favorite=is_favorite,
+            is_trashed=is_trashed,
+            visibility=visibility,
+        )
+        return AssetStats(images=images, videos=videos, total=total)
+
+    @get("/{asset_id:uuid}/video/playback")
+    async def play_asset_video(
+        self, asset_id: uuid.UUID, request: Request, auth: Auth, deps: Deps
+    ) -> Response[bytes] | Stream:
+        """A video for the player: the transcoded MP4 once there is one, else the original.
+
+        Range requests are answered with 206 (players seek with them).
+
+        Raises:
+            NotFound: Not the caller's asset.
+            BadRequest: The asset is not a video.
+        """
+        auth.require("asset.view")
+        asset = await _own_asset(deps, auth, asset_id)
+        if asset.type != "VIDEO":
+            raise BadRequest("Asset is not a video")
+        encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")
+        if encoded is not None and encoded.size is not None:
+            etag = f"{encoded.type}-{int(encoded.updated_at.timestamp() * 1000)}-{encoded.size}"
+            return await serve_object(
+                request,
+                deps.storage,
+                encoded.path,
+                media_type=encoded.mime_type,
+                size=encoded.size,
+                etag=etag,
+            )
+        return await serve_object(
+            request,
+            deps.storage,
+            asset.original_path,
+            media_type=asset.original_mime_type,
+            size=asset.file_size,
+            etag=asset.checksum.hex(),
         )
 
 

@@ -1,10 +1,19 @@
-"""Authentication routes: admin sign-up, login, logout."""
+"""Authentication routes: admin sign-up, login (rate limited), logout, token validation,
+password change and auth status.
+
+Login rate limit: at most :data:`LOGIN_MAX_FAILURES` failed logins per (e-mail, client address)
+in :data:`LOGIN_WINDOW_S` seconds; further attempts, right or wrong, get 429 until the oldest
+failure leaves the window. Failures are counted in PostgreSQL (``login_failures``), so the limit
+holds across gateway replicas; a successful login forgets the key's failures. The client address
+is the TCP peer (put a proxy's X-Forwarded-For handling in front if there is one).
+"""
 
 from __future__ import annotations
 
 import msgspec
+import structlog
 from darkroom_db import users
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 
 from darkroom_gateway.auth import (
@@ -16,8 +25,23 @@ from darkroom_gateway.auth import (
     new_secret,
 )
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.users import UserAdminResponse, user_admin_response
-from darkroom_gateway.errors import BadRequest, Unauthorized
+from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_response
+from darkroom_gateway.errors import ApiError, BadRequest, Unauthorized
+
+log = structlog.get_logger()
+
+#: Failed logins allowed per (e-mail, client address) within LOGIN_WINDOW_S.
+LOGIN_MAX_FAILURES = 5
+#: Window of the login rate limit, seconds.
+LOGIN_WINDOW_S = 60.0
+#: Shortest new password (spec: ChangePasswordDto.newPassword minLength).
+MIN_PASSWORD_LENGTH = 8
+
+
+class TooManyRequests(ApiError):
+    """429: too many failed logins; try again later."""
+
+    status = 429
 
 
 class SignUp(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,18 +72,36 @@ class LoginResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     is_onboarded: bool
 
 
+class ChangePassword(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ChangePasswordDto."""
+
+    password: str
+    new_password: str
+    invalidate_sessions: bool = False
+
+
+class ValidateAccessTokenResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ValidateAccessTokenResponseDto."""
+
+    auth_status: bool
+
+
+class AuthStatusResponse(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
+):
+    """Spec: AuthStatusResponseDto (Darkroom has no PIN codes or elevated sessions yet)."""
+
+    is_elevated: bool
+    password: bool
+    pin_code: bool
+    expires_at: str | None = None
+
+
 class LogoutResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Spec: LogoutResponseDto."""
 
     successful: bool
     redirect_uri: str
-
-
-def _check_email(email: str) -> str:
-    email = email.strip()
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise BadRequest("email must be an email")
-    return email
 
 
 class AuthController(Controller):
@@ -75,7 +117,7 @@ class AuthController(Controller):
         try:
             user = await users.create_first_admin(
                 deps.pool,
-                email=_check_email(data.email),
+                email=check_email(data.email),
                 name=data.name,
                 password_hash=await hash_password(data.password),
             )
@@ -89,9 +131,20 @@ class AuthController(Controller):
     ) -> Response[LoginResponse]:
         """Start a session; the token comes back in the body and as the immich_access_token
         cookie."""
-        user = await users.get_user_by_email(deps.pool, data.email.strip())
+        email = data.email.strip()
+        client = request.client.host if request.client else ""
+        throttle_key = f"{email.lower()}|{client}"
+        failures = await users.count_login_failures(deps.pool, throttle_key, LOGIN_WINDOW_S)
+        if failures >= LOGIN_MAX_FAILURES:
+            log.warning("auth.login_throttled", email=email, client=client)
+            raise TooManyRequests("Too many failed login attempts; try again in a minute")
+        user = await users.get_user_by_email(deps.pool, email)
         if user is None or not await check_password(data.password, user.password_hash):
+            await users.record_login_failure(deps.pool, throttle_key)
+            log.info("auth.login_failed", email=email, client=client)
             raise Unauthorized("Incorrect email or password")
+        if failures:
+            await users.clear_login_failures(deps.pool, throttle_key)
         token = new_secret()
         await users.create_session(
             deps.pool,
@@ -108,7 +161,7 @@ class AuthController(Controller):
             is_admin=user.is_admin,
             profile_image_path=user.profile_image_path,
             should_change_password=user.should_change_password,
-            is_onboarded=True,
+            is_onboarded=user.is_onboarded,
         )
         secure = request.url.scheme == "https"
         return Response(
@@ -153,6 +206,49 @@ class AuthController(Controller):
             LogoutResponse(successful=True, redirect_uri="/auth/login"),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],
         )
+
+    @post("/validateToken", status_code=200)
+    async def validate_access_token(self, auth: Auth) -> ValidateAccessTokenResponse:
+        """Whether the caller's credentials are valid (401 is answered before we get here)."""
+        return ValidateAccessTokenResponse(auth_status=True)
+
+    @get("/status")
+    async def get_auth_status(self, auth: Auth) -> AuthStatusResponse:
+        """What the caller's account has set up (password, PIN code) and when the session ends."""
+        expires = auth.session.expires_at if auth.session else None
+        return AuthStatusResponse(
+            is_elevated=False,
+            password=bool(auth.user.password_hash),
+            pin_code=False,
+            expires_at=expires.isoformat() if expires else None,
+        )
+
+    @post("/change-password", status_code=200)
+    async def change_password(
+        self, data: ChangePassword, auth: Auth, deps: Deps
+    ) -> UserAdminResponse:
+        """Change the caller's password after checking the current one; with
+        ``invalidateSessions`` every other session of theirs is signed out."""
+        auth.require("auth.changePassword")
+        if len(data.new_password) < MIN_PASSWORD_LENGTH:
+            raise BadRequest(
+                f"newPassword must be longer than or equal to {MIN_PASSWORD_LENGTH} characters"
+            )
+        if not await check_password(data.password, auth.user.password_hash):
+            raise BadRequest("Wrong password")
+        user = await users.set_password(
+            deps.pool,
+            auth.user.id,
+            await hash_password(data.new_password),
+            keep_session_id=auth.session.id if auth.session else None,
+            end_sessions=data.invalidate_sessions,
+        )
+        if user is None:
+            raise Unauthorized("Authentication required")
+        log.info(
+            "auth.password_changed", user_id=str(user.id), ended_sessions=data.invalidate_sessions
+        )
+        return user_admin_response(user)
 
 
 ROUTES = [AuthController]

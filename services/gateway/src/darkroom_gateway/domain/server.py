@@ -1,13 +1,36 @@
-"""Server discovery and facts: ping, version, supported media types, /.well-known/immich."""
+"""Server discovery and facts: ping, version(s), features, config, media types, about, storage,
+statistics, licence and /.well-known/immich."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import uuid
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
+
 import msgspec
+from darkroom_db import users
 from darkroom_media.types import server_media_types
 from litestar import Controller, get
 
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import NotFound
+
 #: The Immich API version whose spec the gateway implements (shared/reference, info.version).
 API_VERSION = (3, 1, 0)
+#: Days a trashed asset stays before it is deleted for good (Immich's default, trash.days).
+TRASH_DAYS = 30
+#: Days before a deleted user is removed for good (Immich's default, user.deleteDelay).
+USER_DELETE_DELAY_DAYS = 7
+#: Map styles the web and mobile apps load (Immich's defaults, map.lightStyle / map.darkStyle).
+MAP_LIGHT_STYLE_URL = "https://tiles.immich.cloud/v1/style/light.json"
+MAP_DARK_STYLE_URL = "https://tiles.immich.cloud/v1/style/dark.json"
+#: Fixed id of the one version-history entry (uuid5 of the version in the URL namespace).
+_VERSION_HISTORY_ID = uuid.uuid5(uuid.NAMESPACE_URL, "darkroom:immich-api:3.1.0")
 
 
 class ServerPingResponse(msgspec.Struct, frozen=True):
@@ -31,6 +54,143 @@ class ServerMediaTypesResponse(msgspec.Struct, frozen=True):
     image: list[str]
     video: list[str]
     sidecar: list[str]
+
+
+class ServerVersionHistoryResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ServerVersionHistoryResponseDto."""
+
+    id: str
+    created_at: datetime
+    version: str
+
+
+class ServerFeaturesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ServerFeaturesDto: what this server can do, so clients hide what it cannot."""
+
+    config_file: bool = False
+    duplicate_detection: bool = False
+    email: bool = False
+    facial_recognition: bool = False
+    import_faces: bool = False
+    map: bool = True
+    oauth: bool = False
+    oauth_auto_launch: bool = False
+    ocr: bool = False
+    password_login: bool = True
+    realtime_transcoding: bool = False
+    reverse_geocoding: bool = True
+    search: bool = True
+    sidecar: bool = True
+    smart_search: bool = False
+    trash: bool = True
+
+
+class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ServerConfigDto."""
+
+    external_domain: str
+    is_initialized: bool
+    is_onboarded: bool
+    login_page_message: str
+    maintenance_mode: bool
+    map_dark_style_url: str
+    map_light_style_url: str
+    min_faces: int
+    oauth_button_text: str
+    public_users: bool
+    trash_days: int
+    user_delete_delay: int
+
+
+class ServerAboutResponse(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
+):
+    """Spec: ServerAboutResponseDto (the optional fields Darkroom can fill)."""
+
+    version: str
+    version_url: str
+    licensed: bool
+    build: str | None = None
+    repository: str | None = None
+    source_ref: str | None = None
+    libvips: str | None = None
+
+
+class UsageByUserResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: UsageByUserDto."""
+
+    user_id: str
+    user_name: str
+    photos: int
+    videos: int
+    usage: int
+    usage_photos: int
+    usage_videos: int
+    quota_size_in_bytes: int | None
+
+
+class ServerStatsResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ServerStatsResponseDto."""
+
+    photos: int
+    videos: int
+    usage: int
+    usage_photos: int
+    usage_videos: int
+    usage_by_user: list[UsageByUserResponse]
+
+
+class ServerStorageResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ServerStorageResponseDto (sizes in bytes, and human-readable)."""
+
+    disk_size: str
+    disk_use: str
+    disk_available: str
+    disk_size_raw: int
+    disk_use_raw: int
+    disk_available_raw: int
+    disk_usage_percentage: float
+
+
+class VersionCheckStateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: VersionCheckStateResponseDto (Darkroom never checks for releases: both null)."""
+
+    checked_at: str | None
+    release_version: str | None
+
+
+def human_bytes(n: int) -> str:
+    """``n`` bytes in binary units with one decimal, as Immich shows sizes ("1.5 GiB").
+
+    Args:
+        n: Bytes (>= 0).
+    """
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _disk_usage(root: str) -> shutil._ntuple_diskusage:
+    """``shutil.disk_usage`` of ``root``, or of its nearest existing parent (blocking)."""
+    path = Path(root).resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path)
+
+
+def _version_string() -> str:
+    major, minor, patch = API_VERSION
+    return f"v{major}.{minor}.{patch}"
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return package_version(name)
+    except PackageNotFoundError:
+        return None
 
 
 class WellKnownApi(msgspec.Struct, frozen=True):
@@ -65,6 +225,122 @@ class ServerController(Controller):
     async def media_types(self) -> ServerMediaTypesResponse:
         """File extensions the server accepts, by kind."""
         return msgspec.convert(server_media_types(), ServerMediaTypesResponse)
+
+    @get("/version-history")
+    async def version_history(self, deps: Deps) -> list[ServerVersionHistoryResponse]:
+        """The versions this server has run: the one it runs, since it was set up."""
+        since = await users.first_user_created_at(deps.pool) or datetime.now(UTC)
+        return [
+            ServerVersionHistoryResponse(
+                id=str(_VERSION_HISTORY_ID), created_at=since, version=_version_string()[1:]
+            )
+        ]
+
+    @get("/features")
+    async def features(self) -> ServerFeaturesResponse:
+        """Features on this server (no ML yet: no smart search, faces, duplicates or OCR)."""
+        return ServerFeaturesResponse()
+
+    @get("/config")
+    async def config(self, deps: Deps) -> ServerConfigResponse:
+        """Public server configuration the login page and apps read before signing in."""
+        initialized = await users.count_users(deps.pool) > 0
+        admins = [u for u in await users.list_users(deps.pool) if u.is_admin]
+        return ServerConfigResponse(
+            external_domain="",
+            is_initialized=initialized,
+            is_onboarded=any(u.is_onboarded for u in admins),
+            login_page_message="",
+            maintenance_mode=False,
+            map_dark_style_url=MAP_DARK_STYLE_URL,
+            map_light_style_url=MAP_LIGHT_STYLE_URL,
+            min_faces=3,
+            oauth_button_text="Login with OAuth",
+            public_users=True,
+            trash_days=TRASH_DAYS,
+            user_delete_delay=USER_DELETE_DELAY_DAYS,
+        )
+
+    @get("/about")
+    async def about(self, auth: Auth) -> ServerAboutResponse:
+        """Which software this is and its versions."""
+        auth.require("server.about")
+        return ServerAboutResponse(
+            version=_version_string(),
+            version_url="https://github.com/immich-app/immich/releases/tag/" + _version_string(),
+            licensed=False,
+            build=_dist_version("darkroom-gateway"),
+            repository="darkroom",
+            libvips=_dist_version("pyvips"),
+        )
+
+    @get("/version-check")
+    async def version_check(self, auth: Auth) -> VersionCheckStateResponse:
+        """Release check state: Darkroom does not phone home, so nothing was ever checked."""
+        auth.require("server.versionCheck")
+        return VersionCheckStateResponse(checked_at=None, release_version=None)
+
+    @get("/storage")
+    async def storage(self, auth: Auth, deps: Deps) -> ServerStorageResponse:
+        """Disk use of the storage. Filesystem back end: the filesystem holding the storage root
+        (``shutil.disk_usage``). S3: the bucket's size is not knowable cheaply, so ``diskUse`` is
+        the bytes Darkroom stored (originals and derived files, from the database) and the size,
+        availability and percentage are 0 (unknown)."""
+        auth.require("server.storage")
+        settings = deps.settings.storage
+        if settings.backend == "filesystem":
+            usage = await asyncio.to_thread(_disk_usage, settings.root)
+            size, used, free = usage.total, usage.used, usage.free
+            percent = round(used / size * 100, 2) if size else 0.0
+        else:
+            used = await users.stored_bytes(deps.pool)
+            size, free, percent = 0, 0, 0.0
+        return ServerStorageResponse(
+            disk_size=human_bytes(size),
+            disk_use=human_bytes(used),
+            disk_available=human_bytes(free),
+            disk_size_raw=size,
+            disk_use_raw=used,
+            disk_available_raw=free,
+            disk_usage_percentage=percent,
+        )
+
+    @get("/statistics")
+    async def statistics(self, auth: Auth, deps: Deps) -> ServerStatsResponse:
+        """Photos, videos and bytes per user and in total (admin only). Trashed assets count,
+        permanently deleted ones do not."""
+        auth.require_admin()
+        auth.require("server.statistics")
+        rows = await users.usage_by_user(deps.pool)
+        per_user = [
+            UsageByUserResponse(
+                user_id=str(r.user_id),
+                user_name=r.user_name,
+                photos=r.photos,
+                videos=r.videos,
+                usage=r.usage,
+                usage_photos=r.usage_photos,
+                usage_videos=r.usage_videos,
+                quota_size_in_bytes=r.quota_size_in_bytes,
+            )
+            for r in rows
+        ]
+        return ServerStatsResponse(
+            photos=sum(r.photos for r in rows),
+            videos=sum(r.videos for r in rows),
+            usage=sum(r.usage for r in rows),
+            usage_photos=sum(r.usage_photos for r in rows),
+            usage_videos=sum(r.usage_videos for r in rows),
+            usage_by_user=per_user,
+        )
+
+    @get("/license")
+    async def license(self, auth: Auth) -> None:
+        """The server licence (admin only): Darkroom is never licensed, so 404 as an unlicensed
+        Immich server answers."""
+        auth.require_admin()
+        auth.require("serverLicense.read")
+        raise NotFound("License not found")
 
 
 @get("/.well-known/immich", include_in_schema=True)

@@ -1,0 +1,227 @@
+"""Repository: the timeline, i.e. a user's (or an album's) assets grouped by month.
+
+Two queries back Immich's virtual-scrolling timeline: :func:`time_buckets` (one row per month
+with its asset count) and :func:`time_bucket` (the assets of one month, as columns). Months are
+those of ``local_date_time``, the capture wall-clock time stored as if it were UTC, so the
+grouping is done in UTC. Both are served by ``assets_timeline_bucket_idx`` (migration 0004);
+bench/timeline.py times them on 200k assets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+from darkroom_db import assets
+
+Visibility = Literal["archive", "timeline", "hidden", "locked"]
+
+
+class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What a timeline shows (Immich's TimeBucketDto query).
+
+    Attributes:
+        viewer_id: Who asks; without ``album_id`` the timeline is theirs.
+        album_id: Only this album's assets (whoever owns them); the caller checks access with
+            :func:`can_read_album` first.
+        person_id: Only assets showing this person (no faces yet: matches nothing).
+        tag_id: Only assets with this tag (no tags yet: matches nothing).
+        is_favorite: Only favourites (True) or non-favourites (False).
+        is_trashed: The trash (True) instead of the library.
+        visibility: One visibility; None means ``timeline`` for the main timeline and
+            ``archive`` + ``timeline`` inside an album/person/tag.
+        bbox: (west, south, east, north) in degrees: only assets located inside.
+        order: ``desc`` (newest first, the default) or ``asc``.
+        order_by: ``takenAt`` (capture time) or ``createdAt`` (upload time).
+    """
+
+    viewer_id: uuid.UUID
+    album_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    tag_id: uuid.UUID | None = None
+    is_favorite: bool | None = None
+    is_trashed: bool | None = None
+    visibility: Visibility | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    order: Literal["asc", "desc"] = "desc"
+    order_by: Literal["takenAt", "createdAt"] = "takenAt"
+
+
+class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
+    """One asset of a bucket, with what the timeline grid draws."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    type: str
+    status: str
+    visibility: str
+    is_favorite: bool
+    width: int | None
+    height: int | None
+    orientation: str | None
+    thumbhash: bytes | None
+    file_created_at: datetime
+    local_date_time: datetime
+    created_at: datetime
+    duration_ms: int | None
+    live_photo_video_id: uuid.UUID | None
+    projection_type: str | None
+    city: str | None
+    country: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+def _where(f: TimelineFilter) -> tuple[str, list[object]]:
+    """SQL conditions on ``a`` (assets) and ``e`` (asset_exif) for ``f``, with their values.
+
+    Placeholders start at $1; the caller appends its own after them.
+    """
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    scoped = f.album_id is not None or f.person_id is not None or f.tag_id is not None
+    conds = [f"a.status = {arg('trashed' if f.is_trashed else 'active')}"]
+    if f.album_id is not None:
+        conds.append(
+            f"a.id IN (SELECT asset_id FROM album_assets WHERE album_id = {arg(f.album_id)})"
+        )
+    else:
+        conds.append(f"a.owner_id = {arg(f.viewer_id)}")
+    if f.person_id is not None or f.tag_id is not None:
+        conds.append("false")  # people and tags do not exist yet
+    if f.visibility is not None:
+        if scoped and f.visibility in ("hidden", "locked"):
+            conds.append("false")  # never shown inside shared scopes
+        else:
+            conds.append(f"a.visibility = {arg(f.visibility)}")
+    elif scoped:
+        conds.append("a.visibility IN ('archive', 'timeline')")
+    else:
+        conds.append("a.visibility = 'timeline'")
+    if f.is_favorite is not None:
+        conds.append(f"a.is_favorite = {arg(f.is_favorite)}")
+    if f.bbox is not None:
+        west, south, east, north = f.bbox
+        lon = (
+            f"e.longitude BETWEEN {arg(west)} AND {arg(east)}"
+            if west <= east  # a box across the antimeridian wraps around
+            else f"(e.longitude >= {arg(west)} OR e.longitude <= {arg(east)})"
+        )
+        conds.append(f"e.latitude BETWEEN {arg(south)} AND {arg(north)} AND {lon}")
+    return " AND ".join(conds), args
+
+
+def _time_col(f: TimelineFilter) -> str:
+    return "a.created_at" if f.order_by == "createdAt" else "a.local_date_time"
+
+
+async def can_read_album(pool: asyncpg.Pool, user_id: uuid.UUID, album_id: uuid.UUID) -> bool:
+    """Whether ``user_id`` owns album ``album_id`` or is one of its members."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM albums WHERE id = $1 AND owner_id = $2) "
+            "OR EXISTS (SELECT 1 FROM album_users WHERE album_id = $1 AND user_id = $2)",
+            album_id,
+            user_id,
+        )
+    )
+
+
+async def time_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date, int]]:
+    """Months that hold assets matching ``f``, with their counts.
+
+    Returns:
+        (first day of the month, number of assets), newest month first unless ``f.order`` is
+        ``asc``.
+    """
+    where, args = _where(f)
+    join = "JOIN asset_exif e ON e.asset_id = a.id" if f.bbox is not None else ""
+    rows = await pool.fetch(
+        f"SELECT date_trunc('month', {_time_col(f)} AT TIME ZONE 'UTC')::date AS bucket, "
+        f"count(*) AS n FROM assets a {join} WHERE {where} "
+        f"GROUP BY 1 ORDER BY 1 {'ASC' if f.order == 'asc' else 'DESC'}",
+        *args,
+    )
+    return [(r["bucket"], int(r["n"])) for r in rows]
+
+
+def month_range(bucket: date) -> tuple[datetime, datetime]:
+    """[start, end) of the month of ``bucket`` as UTC datetimes (see the module docstring)."""
+    start = datetime(bucket.year, bucket.month, 1, tzinfo=UTC)
+    end = (
+        datetime(bucket.year + 1, 1, 1, tzinfo=UTC)
+        if bucket.month == 12
+        else datetime(bucket.year, bucket.month + 1, 1, tzinfo=UTC)
+    )
+    return start, end
+
+
+async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> list[TimelineAsset]:
+    """The assets matching ``f`` in the month of ``bucket``, in timeline order.
+
+    Returns:
+        Assets by capture (or upload, for ``order_by=createdAt``) time, newest first unless
+        ``f.order`` is ``asc``; ties broken by id.
+    """
+    where, args = _where(f)
+    start, end = month_range(bucket)
+    n = len(args)
+    col = _time_col(f)
+    direction = "ASC" if f.order == "asc" else "DESC"
+    rows = await pool.fetch(
+        "SELECT a.id, a.owner_id, a.type, a.status, a.visibility, a.is_favorite, a.width, "
+        "a.height, e.orientation, a.thumbhash, a.file_created_at, a.local_date_time, "
+        "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
+        "e.country, e.latitude, e.longitude "
+        f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
+        f"WHERE {where} AND {col} >= ${n + 1} AND {col} < ${n + 2} "
+        f"ORDER BY {col} {direction}, a.id {direction}",
+        *args,
+        start,
+        end,
+    )
+    return [TimelineAsset(**dict(r)) for r in rows]
+
+
+async def album_asset_ids(
+    pool: asyncpg.Pool, album_id: uuid.UUID, *, include_archived: bool = True
+) -> list[uuid.UUID]:
+    """Ids of the active assets of album ``album_id`` (check :func:`can_read_album` first)."""
+    visibilities = ["timeline", "archive"] if include_archived else ["timeline"]
+    rows = await pool.fetch(
+        "SELECT a.id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id "
+        "WHERE aa.album_id = $1 AND a.status = 'active' AND a.visibility = ANY($2::text[]) "
+        "ORDER BY a.local_date_time, a.id",
+        album_id,
+        visibilities,
+    )
+    return [r["id"] for r in rows]
+
+
+async def downloadable_assets(
+    pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[assets.Asset]:
+    """The assets among ``ids`` that ``viewer_id`` may download: theirs (trash included), and
+    active ones in albums they own or are a member of.
+
+    Returns:
+        Asset rows in no particular order; ids the viewer may not touch are left out.
+    """
+    rows = await pool.fetch(
+        f"SELECT {assets.ASSET_COLUMNS} FROM assets WHERE id = ANY($2::uuid[]) "
+        "AND status <> 'deleted' AND (owner_id = $1 OR (status = 'active' AND EXISTS ("
+        " SELECT 1 FROM album_assets aa JOIN albums al ON al.id = aa.album_id "
+        " WHERE aa.asset_id = assets.id AND (al.owner_id = $1 OR EXISTS ("
+        "  SELECT 1 FROM album_users au WHERE au.album_id = al.id AND au.user_id = $1)))))",
+        viewer_id,
+        ids,
+    )
+    return [assets.Asset(**dict(r)) for r in rows]

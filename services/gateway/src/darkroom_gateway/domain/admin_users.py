@@ -1,0 +1,282 @@
+"""Admin user management (/api/admin/users): list, create, update, delete, restore, and a
+user's sessions, preferences and statistics. Every route is admin-only (403 otherwise)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+import asyncpg
+import msgspec
+import structlog
+from darkroom_db import users
+from litestar import Controller, delete, get, post, put
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth, hash_password
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.sessions import SessionResponse, session_response
+from darkroom_gateway.domain.users import (
+    AvatarColor,
+    UserAdminResponse,
+    UserPreferencesResponse,
+    UserPreferencesUpdate,
+    apply_user_changes,
+    check_email,
+    preferences_response,
+    update_preferences,
+    user_admin_response,
+)
+from darkroom_gateway.errors import BadRequest, NotFound
+
+log = structlog.get_logger()
+
+
+class UserAdminCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: UserAdminCreateDto (``notify`` and ``pinCode`` are accepted and ignored: Darkroom
+    sends no e-mail and has no PIN codes yet)."""
+
+    email: str
+    name: str
+    password: str
+    avatar_color: AvatarColor | None = None
+    is_admin: bool = False
+    notify: bool = False
+    pin_code: str | None = None
+    quota_size_in_bytes: int | None = None
+    should_change_password: bool = False
+    storage_label: str | None = None
+
+
+class UserAdminUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: UserAdminUpdateDto; absent fields are left as they are, ``null`` clears the
+    nullable ones (quota null = unlimited)."""
+
+    avatar_color: AvatarColor | None | msgspec.UnsetType = msgspec.UNSET
+    email: str | msgspec.UnsetType = msgspec.UNSET
+    is_admin: bool | msgspec.UnsetType = msgspec.UNSET
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    password: str | msgspec.UnsetType = msgspec.UNSET
+    pin_code: str | None | msgspec.UnsetType = msgspec.UNSET
+    quota_size_in_bytes: int | None | msgspec.UnsetType = msgspec.UNSET
+    should_change_password: bool | msgspec.UnsetType = msgspec.UNSET
+    storage_label: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserAdminDelete(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: UserAdminDeleteDto."""
+
+    force: bool = False
+
+
+class AssetStatsResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: AssetStatsResponseDto."""
+
+    images: int
+    videos: int
+    total: int
+
+
+def _check_quota_value(quota: int | None) -> None:
+    if quota is not None and quota < 0:
+        raise BadRequest("quotaSizeInBytes must not be less than 0")
+
+
+async def _user(deps: Deps, user_id: uuid.UUID) -> users.User:
+    user = await users.get_user(deps.pool, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+class AdminUserController(Controller):
+    """/api/admin/users."""
+
+    path = "/api/admin/users"
+
+    @get("/")
+    async def search_users_admin(
+        self,
+        auth: Auth,
+        deps: Deps,
+        user_id: Annotated[uuid.UUID | None, Parameter(query="id")] = None,
+        with_deleted: Annotated[bool, Parameter(query="withDeleted")] = False,
+    ) -> list[UserAdminResponse]:
+        """Every user (optionally one ``id``; soft-deleted ones with ``withDeleted``)."""
+        auth.require_admin()
+        auth.require("adminUser.read")
+        found = await users.list_users(deps.pool, with_deleted=with_deleted, user_id=user_id)
+        return [user_admin_response(u) for u in found]
+
+    @post("/", status_code=201)
+    async def create_user_admin(
+        self, data: UserAdminCreate, auth: Auth, deps: Deps
+    ) -> UserAdminResponse:
+        """Create a user with a password (and optionally admin rights, a quota...)."""
+        auth.require_admin()
+        auth.require("adminUser.create")
+        if not data.password:
+            raise BadRequest("password should not be empty")
+        if not data.name.strip():
+            raise BadRequest("name should not be empty")
+        _check_quota_value(data.quota_size_in_bytes)
+        try:
+            user = await users.create_user(
+                deps.pool,
+                email=check_email(data.email),
+                name=data.name.strip(),
+                password_hash=await hash_password(data.password),
+                is_admin=data.is_admin,
+                should_change_password=data.should_change_password,
+                quota_size_in_bytes=data.quota_size_in_bytes,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise BadRequest("User exists") from exc
+        extra: dict[str, object] = {}
+        if data.avatar_color is not None:
+            extra["avatar_color"] = data.avatar_color
+        if data.storage_label:
+            extra["storage_label"] = data.storage_label
+        if extra:
+            user = await apply_user_changes(deps, user.id, extra)
+        log.info("user.created", user_id=str(user.id), by=str(auth.user.id))
+        return user_admin_response(user)
+
+    @get("/{user_id:uuid}")
+    async def get_user_admin(self, user_id: uuid.UUID, auth: Auth, deps: Deps) -> UserAdminResponse:
+        """One user, deleted or not."""
+        auth.require_admin()
+        auth.require("adminUser.read")
+        return user_admin_response(await _user(deps, user_id))
+
+    @put("/{user_id:uuid}")
+    async def update_user_admin(
+        self, user_id: uuid.UUID, data: UserAdminUpdate, auth: Auth, deps: Deps
+    ) -> UserAdminResponse:
+        """Change a user's profile, password, admin rights, quota or storage label.
+
+        An admin cannot take their own admin rights away (the server would risk having none).
+        """
+        auth.require_admin()
+        auth.require("adminUser.update")
+        await _user(deps, user_id)
+        changes: dict[str, object] = {}
+        if not isinstance(data.email, msgspec.UnsetType):
+            changes["email"] = check_email(data.email)
+        if not isinstance(data.name, msgspec.UnsetType):
+            if not data.name.strip():
+                raise BadRequest("name should not be empty")
+            changes["name"] = data.name.strip()
+        if not isinstance(data.password, msgspec.UnsetType):
+            if not data.password:
+                raise BadRequest("password should not be empty")
+            changes["password_hash"] = await hash_password(data.password)
+        if not isinstance(data.is_admin, msgspec.UnsetType):
+            if not data.is_admin and user_id == auth.user.id:
+                raise BadRequest("Admins cannot remove their own admin status")
+            changes["is_admin"] = data.is_admin
+        if not isinstance(data.should_change_password, msgspec.UnsetType):
+            changes["should_change_password"] = data.should_change_password
+        if not isinstance(data.quota_size_in_bytes, msgspec.UnsetType):
+            _check_quota_value(data.quota_size_in_bytes)
+            changes["quota_size_in_bytes"] = data.quota_size_in_bytes
+        if not isinstance(data.storage_label, msgspec.UnsetType):
+            changes["storage_label"] = data.storage_label or None
+        if not isinstance(data.avatar_color, msgspec.UnsetType):
+            changes["avatar_color"] = data.avatar_color
+        user = await apply_user_changes(deps, user_id, changes)
+        log.info("user.updated", user_id=str(user_id), by=str(auth.user.id), fields=sorted(changes))
+        return user_admin_response(user)
+
+    @delete("/{user_id:uuid}", status_code=200)
+    async def delete_user_admin(
+        self, user_id: uuid.UUID, auth: Auth, deps: Deps, data: UserAdminDelete | None = None
+    ) -> UserAdminResponse:
+        """Delete a user: soft (restorable; they can no longer sign in) or, with ``force``, for
+        good with all their assets, files and keys. An admin cannot delete themselves."""
+        auth.require_admin()
+        auth.require("adminUser.delete")
+        if user_id == auth.user.id:
+            raise BadRequest("Admins cannot delete their own account")
+        force = data.force if data is not None else False
+        if not force:
+            user = await users.soft_delete_user(deps.pool, user_id)
+            if user is None:
+                raise NotFound("User not found")
+            log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=False)
+            return user_admin_response(user)
+        result = await users.hard_delete_user(deps.pool, user_id)
+        if result is None:
+            raise NotFound("User not found")
+        user, keys = result
+        for key in keys:
+            try:
+                await deps.storage.delete(key)
+            except Exception as exc:  # noqa: BLE001 - the user is gone; log and go on
+                log.warning("user.delete_object_failed", key=key, error=repr(exc))
+        log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=True)
+        return user_admin_response(
+            msgspec.structs.replace(
+                user, status="deleted", deleted_at=user.deleted_at or datetime.now(UTC)
+            )
+        )
+
+    @post("/{user_id:uuid}/restore", status_code=200)
+    async def restore_user_admin(
+        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> UserAdminResponse:
+        """Bring a soft-deleted user back."""
+        auth.require_admin()
+        auth.require("adminUser.delete")
+        user = await users.restore_user(deps.pool, user_id)
+        if user is None:
+            raise NotFound("User not found")
+        log.info("user.restored", user_id=str(user_id), by=str(auth.user.id))
+        return user_admin_response(user)
+
+    @get("/{user_id:uuid}/preferences")
+    async def get_user_preferences_admin(
+        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> UserPreferencesResponse:
+        """A user's preferences."""
+        auth.require_admin()
+        auth.require("adminUser.read")
+        stored = await users.get_preferences(deps.pool, user_id)
+        if stored is None:
+            raise NotFound("User not found")
+        return preferences_response(stored)
+
+    @put("/{user_id:uuid}/preferences")
+    async def update_user_preferences_admin(
+        self, user_id: uuid.UUID, data: UserPreferencesUpdate, auth: Auth, deps: Deps
+    ) -> UserPreferencesResponse:
+        """Change some of a user's preferences."""
+        auth.require_admin()
+        auth.require("adminUser.update")
+        return await update_preferences(deps, await _user(deps, user_id), data)
+
+    @get("/{user_id:uuid}/sessions")
+    async def get_user_sessions_admin(
+        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> list[SessionResponse]:
+        """A user's sessions."""
+        auth.require_admin()
+        auth.require("adminSession.read")
+        await _user(deps, user_id)
+        current = auth.session.id if auth.session else None
+        return [session_response(s, current) for s in await users.list_sessions(deps.pool, user_id)]
+
+    @get("/{user_id:uuid}/statistics")
+    async def get_user_statistics_admin(
+        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> AssetStatsResponse:
+        """How many images and videos a user has (not in the trash)."""
+        auth.require_admin()
+        auth.require("adminUser.read")
+        await _user(deps, user_id)
+        images, videos, total = await users.asset_counts(deps.pool, user_id)
+        return AssetStatsResponse(images=images, videos=videos, total=total)
+
+
+ROUTES = [AdminUserController]

@@ -1,0 +1,542 @@
+"""Albums and album sharing: /api/albums.
+
+Who may do what (the spec's permissions, Immich's album roles):
+- the owner: everything (update, delete, share, change roles, add and remove any asset);
+- an editor: see the album, add assets they can view, remove assets they own, leave;
+- a viewer: see the album and its assets, leave;
+- anyone else: 404, as if the album did not exist.
+A member who lacks the right for an action gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+import structlog
+from darkroom_db import albums
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.users import UserResponse, user_response
+from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+
+log = structlog.get_logger()
+
+BulkIdError = Literal["duplicate", "no_permission", "not_found", "unknown", "validation"]
+MemberRole = Literal["editor", "viewer"]
+
+
+class AlbumUserResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: AlbumUserResponseDto."""
+
+    role: Literal["editor", "owner", "viewer"]
+    user: UserResponse
+
+
+class ContributorCount(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: ContributorCountResponseDto."""
+
+    user_id: str
+    asset_count: int
+
+
+class AlbumResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """Spec: AlbumResponseDto (optional fields are left out when unknown)."""
+
+    id: str
+    album_name: str
+    description: str
+    album_thumbnail_asset_id: str | None
+    album_users: list[AlbumUserResponse]
+    asset_count: int
+    created_at: datetime
+    updated_at: datetime
+    has_shared_link: bool
+    is_activity_enabled: bool
+    shared: bool
+    order: Literal["asc", "desc"] | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    last_modified_asset_timestamp: datetime | None = None
+    contributor_counts: list[ContributorCount] | None = None
+
+
+class AlbumUserCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AlbumUserCreateDto."""
+
+    user_id: uuid.UUID
+    role: MemberRole
+
+
+class CreateAlbum(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: CreateAlbumDto."""
+
+    album_name: str
+    description: str = ""
+    asset_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    album_users: list[AlbumUserCreate] = msgspec.field(default_factory=list)
+
+
+class UpdateAlbum(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: UpdateAlbumDto (absent fields stay as they are)."""
+
+    album_name: str | None = None
+    description: str | None = None
+    album_thumbnail_asset_id: uuid.UUID | None = None
+    is_activity_enabled: bool | None = None
+    order: Literal["asc", "desc"] | None = None
+
+
+class AlbumUserAdd(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AlbumUserAddDto."""
+
+    user_id: uuid.UUID
+    role: MemberRole = "editor"
+
+
+class AddUsers(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AddUsersDto."""
+
+    album_users: list[AlbumUserAdd]
+
+
+class UpdateAlbumUser(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: UpdateAlbumUserDto (``owner`` is not a role one can be given)."""
+
+    role: MemberRole
+
+
+class BulkIds(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: BulkIdsDto."""
+
+    ids: list[uuid.UUID]
+
+
+class BulkIdResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """Spec: BulkIdResponseDto."""
+
+    id: str
+    success: bool
+    error: BulkIdError | None = None
+    error_message: str | None = None
+
+
+class AlbumsAddAssets(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AlbumsAddAssetsDto."""
+
+    album_ids: list[uuid.UUID]
+    asset_ids: list[uuid.UUID]
+
+
+class AlbumsAddAssetsResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Spec: AlbumsAddAssetsResponseDto."""
+
+    success: bool
+    error: BulkIdError | None = None
+
+
+class AlbumStatistics(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AlbumStatisticsResponseDto."""
+
+    owned: int
+    shared: int
+    not_shared: int
+
+
+class MapMarkerResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: MapMarkerResponseDto."""
+
+    id: str
+    lat: float
+    lon: float
+    city: str | None
+    state: str | None
+    country: str | None
+
+
+def album_response(
+    album: albums.Album,
+    members: list[albums.Member],
+    viewer_id: uuid.UUID,
+    contributor_counts: dict[uuid.UUID, int] | None = None,
+) -> AlbumResponse:
+    """Map an album to AlbumResponseDto.
+
+    ``albumUsers`` lists the owner first, then the caller (when not the owner), then the rest
+    alphabetically, as the spec describes.
+    """
+    ordered = sorted(
+        members, key=lambda m: (m.role != "owner", m.user.id != viewer_id)
+    )  # stable: the repository already sorted the rest by name
+    return AlbumResponse(
+        id=str(album.id),
+        album_name=album.album_name,
+        description=album.description,
+        album_thumbnail_asset_id=(
+            str(album.album_thumbnail_asset_id) if album.album_thumbnail_asset_id else None
+        ),
+        album_users=[AlbumUserResponse(role=m.role, user=user_response(m.user)) for m in ordered],
+        asset_count=album.asset_count,
+        created_at=album.created_at,
+        updated_at=album.updated_at,
+        has_shared_link=False,
+        is_activity_enabled=album.is_activity_enabled,
+        shared=album.shared,
+        order="asc" if album.order == "asc" else "desc",
+        start_date=album.start_date,
+        end_date=album.end_date,
+        last_modified_asset_timestamp=album.last_modified_asset_timestamp,
+        contributor_counts=(
+            None
+            if contributor_counts is None
+            else [
+                ContributorCount(user_id=str(user_id), asset_count=n)
+                for user_id, n in sorted(contributor_counts.items(), key=lambda kv: -kv[1])
+            ]
+        ),
+    )
+
+
+async def _role(deps: Deps, auth: Auth, album_id: uuid.UUID) -> albums.Role:
+    """The caller's role in the album.
+
+    Raises:
+        NotFound: The caller does not see the album.
+    """
+    role = await albums.get_role(deps.pool, auth.user.id, album_id)
+    if role is None:
+        raise NotFound("Album not found")
+    return role
+
+
+async def _require_owner(deps: Deps, auth: Auth, album_id: uuid.UUID) -> None:
+    """Raises:
+    NotFound: The caller does not see the album.
+    Forbidden: The caller is a member, not the owner.
+    """
+    if await _role(deps, auth, album_id) != "owner":
+        raise Forbidden("Only the album owner may do this")
+
+
+async def _detail(deps: Deps, auth: Auth, album_id: uuid.UUID) -> AlbumResponse:
+    detail = await albums.get_album_detail(deps.pool, auth.user.id, album_id)
+    if detail is None:
+        raise NotFound("Album not found")
+    return album_response(detail.album, detail.members, auth.user.id, detail.contributor_counts)
+
+
+async def _add_results(
+    deps: Deps, auth: Auth, album_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[BulkIdResponse]:
+    """Add assets to one album the caller may edit; one result per requested id, in order."""
+    present = await albums.has_assets(deps.pool, album_id, ids)
+    allowed = await albums.addable_assets(deps.pool, auth.user.id, ids)
+    to_add = [i for i in dict.fromkeys(ids) if i not in present and i in allowed]
+    added = {asset for _, asset in await albums.add_assets(deps.pool, [album_id], to_add)}
+    results: list[BulkIdResponse] = []
+    for asset_id in ids:
+        if asset_id in added:
+            results.append(BulkIdResponse(id=str(asset_id), success=True))
+            added.discard(asset_id)  # a repeated id is a duplicate the second time
+        elif asset_id in allowed or asset_id in present:
+            results.append(BulkIdResponse(id=str(asset_id), success=False, error="duplicate"))
+        else:
+            results.append(BulkIdResponse(id=str(asset_id), success=False, error="no_permission"))
+    return results
+
+
+class AlbumController(Controller):
+    """/api/albums."""
+
+    path = "/api/albums"
+
+    @get("/")
+    async def get_all_albums(
+        self,
+        auth: Auth,
+        deps: Deps,
+        asset_id: Annotated[uuid.UUID | None, Parameter(query="assetId")] = None,
+        album_id: Annotated[uuid.UUID | None, Parameter(query="id")] = None,
+        is_owned: bool | None = Parameter(query="isOwned", default=None, required=False),
+        is_shared: bool | None = Parameter(query="isShared", default=None, required=False),
+        name: str | None = Parameter(query="name", default=None, required=False),
+    ) -> list[AlbumResponse]:
+        """Albums the caller owns or that are shared with them, newest first.
+
+        ``isOwned``/``isShared`` narrow the list (see :func:`darkroom_db.albums.list_albums`);
+        ``assetId`` keeps the albums holding that asset.
+        """
+        auth.require("album.read")
+        found = await albums.list_albums(
+            deps.pool,
+            auth.user.id,
+            is_owned=is_owned,
+            is_shared=is_shared,
+            asset_id=asset_id,
+            album_id=album_id,
+            name=name,
+        )
+        members = await albums.members_of(deps.pool, found)
+        return [album_response(a, members[a.id], auth.user.id) for a in found]
+
+    @post("/", status_code=201)
+    async def create_album(self, data: CreateAlbum, auth: Auth, deps: Deps) -> AlbumResponse:
+        """A new album of the caller's, with initial assets (those they may add) and members.
+
+        Raises:
+            BadRequest: A member is the caller, unknown, or listed twice.
+        """
+        auth.require("album.create")
+        member_ids = [u.user_id for u in data.album_users]
+        if auth.user.id in member_ids:
+            raise BadRequest("Cannot share album with owner")
+        if len(set(member_ids)) != len(member_ids):
+            raise BadRequest("Duplicate album user")
+        if set(member_ids) - await albums.existing_users(deps.pool, member_ids):
+            raise BadRequest("User not found")
+        album_id = await albums.create_album(
+            deps.pool,
+            owner_id=auth.user.id,
+            album_name=data.album_name,
+            description=data.description,
+            members=[(u.user_id, u.role) for u in data.album_users],
+        )
+        if data.asset_ids:
+            allowed = await albums.addable_assets(deps.pool, auth.user.id, data.asset_ids)
+            await albums.add_assets(
+                deps.pool, [album_id], [i for i in dict.fromkeys(data.asset_ids) if i in allowed]
+            )
+        log.info("album.created", album_id=str(album_id), owner_id=str(auth.user.id))
+        return await _detail(deps, auth, album_id)
+
+    @get("/statistics")
+    async def get_album_statistics(self, auth: Auth, deps: Deps) -> AlbumStatistics:
+        """How many albums the caller owns, has shared or sees shared, and keeps unshared."""
+        auth.require("album.statistics")
+        stats = await albums.statistics(deps.pool, auth.user.id)
+        return AlbumStatistics(owned=stats.owned, shared=stats.shared, not_shared=stats.not_shared)
+
+    @put("/assets")
+    async def add_assets_to_albums(
+        self, data: AlbumsAddAssets, auth: Auth, deps: Deps
+    ) -> AlbumsAddAssetsResponse:
+        """Put many assets in many albums (those the caller may edit, assets they may add).
+
+        ``success`` when at least one asset went into an album; otherwise the reason:
+        ``no_permission`` (no album or asset usable) or ``duplicate`` (all there already).
+        """
+        auth.require("albumAsset.create")
+        editable = [
+            album_id
+            for album_id in dict.fromkeys(data.album_ids)
+            if await albums.get_role(deps.pool, auth.user.id, album_id) in ("owner", "editor")
+        ]
+        allowed = await albums.addable_assets(deps.pool, auth.user.id, data.asset_ids)
+        assets = [i for i in dict.fromkeys(data.asset_ids) if i in allowed]
+        if not editable or not assets:
+            return AlbumsAddAssetsResponse(success=False, error="no_permission")
+        if not await albums.add_assets(deps.pool, editable, assets):
+            return AlbumsAddAssetsResponse(success=False, error="duplicate")
+        return AlbumsAddAssetsResponse(success=True)
+
+    @get("/{album_id:uuid}")
+    async def get_album_info(
+        self,
+        album_id: uuid.UUID,
+        auth: Auth,
+        deps: Deps,
+        key: str | None = Parameter(query="key", default=None, required=False),
+        slug: str | None = Parameter(query="slug", default=None, required=False),
+    ) -> AlbumResponse:
+        """One album the caller owns or is a member of (``key``/``slug`` are for shared links,
+        which Darkroom does not have yet)."""
+        auth.require("album.read")
+        return await _detail(deps, auth, album_id)
+
+    @patch("/{album_id:uuid}")
+    async def update_album_info(
+        self, album_id: uuid.UUID, data: UpdateAlbum, auth: Auth, deps: Deps
+    ) -> AlbumResponse:
+        """Rename, describe, reorder, pick the thumbnail, toggle activity (owner only).
+
+        Raises:
+            BadRequest: The thumbnail asset is not in the album.
+        """
+        auth.require("album.update")
+        await _require_owner(deps, auth, album_id)
+        thumb = data.album_thumbnail_asset_id
+        if thumb is not None and not await albums.has_assets(deps.pool, album_id, [thumb]):
+            raise BadRequest("Invalid album thumbnail")
+        await albums.update_album(
+            deps.pool,
+            album_id,
+            album_name=data.album_name,
+            description=data.description,
+            album_thumbnail_asset_id=thumb,
+            is_activity_enabled=data.is_activity_enabled,
+            order=data.order,
+        )
+        return await _detail(deps, auth, album_id)
+
+    @delete("/{album_id:uuid}", status_code=204)
+    async def delete_album(self, album_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+        """Delete an album (owner only); its assets stay in their owners' libraries."""
+        auth.require("album.delete")
+        await _require_owner(deps, auth, album_id)
+        await albums.delete_album(deps.pool, album_id)
+        log.info("album.deleted", album_id=str(album_id), owner_id=str(auth.user.id))
+
+    @get("/{album_id:uuid}/map-markers")
+    async def get_album_map_markers(
+        self,
+        album_id: uuid.UUID,
+        auth: Auth,
+        deps: Deps,
+        key: str | None = Parameter(query="key", default=None, required=False),
+        slug: str | None = Parameter(query="slug", default=None, required=False),
+    ) -> list[MapMarkerResponse]:
+        """The album's assets that have GPS coordinates."""
+        auth.require("album.read")
+        await _role(deps, auth, album_id)
+        return [
+            MapMarkerResponse(
+                id=str(m.id), lat=m.lat, lon=m.lon, city=m.city, state=m.state, country=m.country
+            )
+            for m in await albums.map_markers(deps.pool, album_id)
+        ]
+
+    @put("/{album_id:uuid}/assets")
+    async def add_assets_to_album(
+        self, album_id: uuid.UUID, data: BulkIds, auth: Auth, deps: Deps
+    ) -> list[BulkIdResponse]:
+        """Add assets (owner or editor); per id: success, ``duplicate`` (already in it) or
+        ``no_permission`` (not an asset the caller may add).
+
+        Raises:
+            Forbidden: The caller is a viewer.
+        """
+        auth.require("albumAsset.create")
+        if await _role(deps, auth, album_id) == "viewer":
+            raise Forbidden("Viewers cannot add assets to the album")
+        return await _add_results(deps, auth, album_id, data.ids)
+
+    @delete("/{album_id:uuid}/assets", status_code=200)
+    async def remove_asset_from_album(
+        self, album_id: uuid.UUID, data: BulkIds, auth: Auth, deps: Deps
+    ) -> list[BulkIdResponse]:
+        """Take assets out of the album; per id: success, ``not_found`` (not in it) or
+        ``no_permission`` (an editor may only remove their own assets).
+
+        Raises:
+            Forbidden: The caller is a viewer.
+        """
+        auth.require("albumAsset.delete")
+        role = await _role(deps, auth, album_id)
+        if role == "viewer":
+            raise Forbidden("Viewers cannot remove assets from the album")
+        present = await albums.has_assets(deps.pool, album_id, data.ids)
+        owners = await albums.owners_of(deps.pool, present)
+        removable = [i for i in present if role == "owner" or owners.get(i) == auth.user.id]
+        removed = await albums.remove_assets(deps.pool, album_id, removable)
+        results: list[BulkIdResponse] = []
+        for asset_id in data.ids:
+            if asset_id in removed:
+                results.append(BulkIdResponse(id=str(asset_id), success=True))
+                removed.discard(asset_id)
+            elif asset_id in present and asset_id not in removable:
+                results.append(
+                    BulkIdResponse(id=str(asset_id), success=False, error="no_permission")
+                )
+            else:
+                results.append(BulkIdResponse(id=str(asset_id), success=False, error="not_found"))
+        return results
+
+    @put("/{album_id:uuid}/users")
+    async def add_users_to_album(
+        self, album_id: uuid.UUID, data: AddUsers, auth: Auth, deps: Deps
+    ) -> AlbumResponse:
+        """Share the album with more users (owner only).
+
+        Raises:
+            BadRequest: No users given, or one is the owner, unknown, or already a member.
+        """
+        auth.require("albumUser.create")
+        await _require_owner(deps, auth, album_id)
+        if not data.album_users:
+            raise BadRequest("albumUsers must contain at least 1 elements")
+        ids = [u.user_id for u in data.album_users]
+        if auth.user.id in ids:
+            raise BadRequest("Cannot be shared with owner")
+        if len(set(ids)) != len(ids):
+            raise BadRequest("Duplicate album user")
+        if set(ids) - await albums.existing_users(deps.pool, ids):
+            raise BadRequest("User not found")
+        detail = await albums.get_album_detail(deps.pool, auth.user.id, album_id)
+        if detail is None:
+            raise NotFound("Album not found")
+        if set(ids) & {m.user.id for m in detail.members}:
+            raise BadRequest("User already added")
+        await albums.add_members(
+            deps.pool, album_id, [(u.user_id, u.role) for u in data.album_users]
+        )
+        log.info("album.shared", album_id=str(album_id), users=[str(i) for i in ids])
+        return await _detail(deps, auth, album_id)
+
+    @put("/{album_id:uuid}/user/{user_id:str}", status_code=204)
+    async def update_album_user(
+        self, album_id: uuid.UUID, user_id: str, data: UpdateAlbumUser, auth: Auth, deps: Deps
+    ) -> None:
+        """Change a member's role (owner only).
+
+        Raises:
+            NotFound: ``userId`` is not a member of the album.
+        """
+        auth.require("albumUser.update")
+        await _require_owner(deps, auth, album_id)
+        member = _user_id(user_id, auth)
+        if not await albums.set_member_role(deps.pool, album_id, member, data.role):
+            raise NotFound("User not found in album")
+
+    @delete("/{album_id:uuid}/user/{user_id:str}", status_code=204)
+    async def remove_user_from_album(
+        self, album_id: uuid.UUID, user_id: str, auth: Auth, deps: Deps
+    ) -> None:
+        """Stop sharing with a member (owner), or leave the album (a member, ``userId`` = me).
+
+        Raises:
+            BadRequest: The owner cannot be removed (delete the album instead).
+            Forbidden: A member tries to remove someone else.
+            NotFound: ``userId`` is not a member of the album.
+        """
+        auth.require("albumUser.delete")
+        role = await _role(deps, auth, album_id)
+        member = _user_id(user_id, auth)
+        if role == "owner" and member == auth.user.id:
+            raise BadRequest("Cannot remove album owner")
+        if role != "owner" and member != auth.user.id:
+            raise Forbidden("Only the album owner may remove other users")
+        if not await albums.remove_member(deps.pool, album_id, member):
+            raise NotFound("User not found in album")
+        log.info("album.user_removed", album_id=str(album_id), user_id=str(member))
+
+
+def _user_id(raw: str, auth: Auth) -> uuid.UUID:
+    """A ``userId`` path value: a UUID or ``me`` (the caller).
+
+    Raises:
+        BadRequest: Neither.
+    """
+    if raw == "me":
+        return auth.user.id
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise BadRequest("userId must be a UUID or 'me'") from exc
+
+
+ROUTES = [AlbumController]

@@ -1,0 +1,215 @@
+"""Downloads of many assets: plan the archives, then stream each as a ZIP.
+
+The ZIP is written with the standard library's :mod:`zipfile` onto a non-seekable sink that
+is drained after every chunk, so the archive is streamed while it is built and never held in
+memory (at most one storage chunk is). Originals are STORED (not compressed: photos and videos
+are compressed already); sizes and CRC-32 go in a data descriptor after each file (APPNOTE
+4.3.9), ZIP64 is used for files over 4 GiB.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import msgspec
+import structlog
+from darkroom_db import assets, timeline
+from darkroom_storage import NotFound as StorageNotFound
+from darkroom_storage import Storage
+from litestar import Controller, post
+from litestar.response import Stream
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest
+
+log = structlog.get_logger()
+
+#: Default archive size limit (Immich's default: 4 GiB per archive).
+DEFAULT_ARCHIVE_SIZE = 4 * 1024**3
+#: Earliest time a ZIP entry can carry (MS-DOS date format).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class DownloadInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: DownloadInfoDto (one of assetIds, albumId, userId)."""
+
+    asset_ids: list[uuid.UUID] | None = None
+    album_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    archive_size: int | None = None
+
+
+class DownloadArchiveInfo(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: DownloadArchiveInfo."""
+
+    asset_ids: list[str]
+    size: int
+
+
+class DownloadResponse(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: DownloadResponseDto."""
+
+    archives: list[DownloadArchiveInfo]
+    total_size: int
+
+
+class DownloadArchive(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: DownloadArchiveDto."""
+
+    asset_ids: list[uuid.UUID]
+    edited: bool = False
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, non-seekable file that keeps what was written until drained."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._parts.append(bytes(b))
+        return len(b)
+
+    def drain(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Make file names unique as Immich does: ``IMG.jpg``, ``IMG+1.jpg``, ``IMG+2.jpg``...
+
+    Names are compared case-insensitively (archives are unpacked on such file systems).
+    """
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate, n = name, 0
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{stem}+{n}.{ext}" if dot else f"{stem}+{n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
+    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    return max(stamp, ZIP_EPOCH)
+
+
+async def zip_stream(storage: Storage, files: list[assets.Asset]) -> AsyncIterator[bytes]:
+    """Yield a ZIP of the originals of ``files`` (stored, in order, names made unique).
+
+    An original missing from storage is left out (logged); the archive stays valid.
+    """
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        names = unique_names([a.original_file_name for a in files])
+        for asset, name in zip(files, names, strict=True):
+            try:
+                source = await storage.open(asset.original_path)
+            except StorageNotFound:
+                log.warning("download.original_missing", asset_id=str(asset.id))
+                continue
+            info = zipfile.ZipInfo(name, date_time=_zip_time(asset.local_date_time))
+            info.compress_type = zipfile.ZIP_STORED
+            info.file_size = asset.file_size  # lets zipfile choose ZIP64 up front
+            async with source:
+                with archive.open(info, "w") as entry:
+                    async for chunk in source:
+                        entry.write(chunk)
+                        yield sink.drain()
+            yield sink.drain()
+    yield sink.drain()
+
+
+class DownloadController(Controller):
+    """/api/download."""
+
+    path = "/api/download"
+
+    @post("/info", status_code=201)
+    async def get_download_info(
+        self, data: DownloadInfo, auth: Auth, deps: Deps
+    ) -> DownloadResponse:
+        """Split the requested assets into archives of at most ``archiveSize`` bytes.
+
+        Live photos bring their motion part along. An archive holds at least one asset, so a
+        single file larger than the limit gets an archive of its own.
+
+        Raises:
+            BadRequest: No selection, or ids/album/user the caller may not download.
+        """
+        auth.require("asset.download")
+        limit = data.archive_size or DEFAULT_ARCHIVE_SIZE
+        if data.asset_ids is not None:
+            ids = data.asset_ids
+        elif data.album_id is not None:
+            if not await timeline.can_read_album(deps.pool, auth.user.id, data.album_id):
+                raise BadRequest("Not found or no album.download access")
+            ids = await timeline.album_asset_ids(deps.pool, data.album_id)
+        elif data.user_id is not None:
+            if data.user_id != auth.user.id:
+                raise BadRequest("Not found or no timeline.download access")
+            ids = [a.id for a in await assets.list_assets(deps.pool, auth.user.id, limit=10**9)]
+        else:
+            raise BadRequest("assetIds, albumId, or userId is required")
+        found = {a.id: a for a in await timeline.downloadable_assets(deps.pool, auth.user.id, ids)}
+        if data.asset_ids is not None and len(found) < len(set(ids)):
+            raise BadRequest("Not found or no asset.download access")
+        motion_ids = [
+            a.live_photo_video_id
+            for a in found.values()
+            if a.live_photo_video_id and a.live_photo_video_id not in found
+        ]
+        motion = await timeline.downloadable_assets(deps.pool, auth.user.id, motion_ids)
+        ordered = [found[i] for i in dict.fromkeys(ids) if i in found] + motion
+        archives: list[DownloadArchiveInfo] = []
+        current: list[str] = []
+        size = 0
+        for asset in ordered:
+            if current and size + asset.file_size > limit:
+                archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
+                current, size = [], 0
+            current.append(str(asset.id))
+            size += asset.file_size
+        if current:
+            archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
+        return DownloadResponse(archives=archives, total_size=sum(a.file_size for a in ordered))
+
+    @post("/archive", status_code=200)
+    async def download_archive(self, data: DownloadArchive, auth: Auth, deps: Deps) -> Stream:
+        """A ZIP of the originals of ``assetIds``, streamed.
+
+        Raises:
+            BadRequest: An id the caller may not download.
+        """
+        auth.require("asset.download")
+        found = {
+            a.id: a
+            for a in await timeline.downloadable_assets(deps.pool, auth.user.id, data.asset_ids)
+        }
+        if len(found) < len(set(data.asset_ids)):
+            raise BadRequest("Not found or no asset.download access")
+        files = [found[i] for i in dict.fromkeys(data.asset_ids)]
+        log.info("download.archive", assets=len(files), owner_id=str(auth.user.id))
+        return Stream(
+            zip_stream(deps.storage, files),
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": 'attachment; filename="immich-download.zip"'},
+        )
+
+
+ROUTES = [DownloadController]

@@ -1,0 +1,146 @@
+"""Sessions (/api/sessions): the caller's signed-in devices; list, create, update, end."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from darkroom_db import users
+from litestar import Controller, Request, delete, get, post, put
+
+from darkroom_gateway.auth import Auth, hash_secret, new_secret
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+
+
+class SessionResponse(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
+):
+    """Spec: SessionResponseDto (``expiresAt`` only when the session expires)."""
+
+    id: str
+    created_at: str
+    updated_at: str
+    current: bool
+    device_os: str = msgspec.field(name="deviceOS")
+    device_type: str
+    app_version: str | None
+    is_pending_sync_reset: bool
+    expires_at: str | None = None
+
+
+class SessionCreateResponse(SessionResponse, frozen=True, kw_only=True):
+    """Spec: SessionCreateResponseDto: a session plus its token, shown this once only."""
+
+    token: str
+
+
+class SessionCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SessionCreateDto (``duration`` in seconds)."""
+
+    device_os: str = msgspec.field(default="", name="deviceOS")
+    device_type: str = ""
+    duration: int | None = None
+
+
+class SessionUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SessionUpdateDto."""
+
+    is_pending_sync_reset: bool | None = None
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def session_response(session: users.Session, current_id: uuid.UUID | None) -> SessionResponse:
+    """Map a sessions row to SessionResponseDto; ``current`` when it is ``current_id``."""
+    return SessionResponse(
+        id=str(session.id),
+        created_at=_iso(session.created_at),
+        updated_at=_iso(session.updated_at),
+        current=session.id == current_id,
+        device_os=session.device_os,
+        device_type=session.device_type,
+        app_version=session.app_version,
+        is_pending_sync_reset=session.is_pending_sync_reset,
+        expires_at=_iso(session.expires_at) if session.expires_at else None,
+    )
+
+
+class SessionController(Controller):
+    """/api/sessions."""
+
+    path = "/api/sessions"
+
+    @get("/")
+    async def get_sessions(self, auth: Auth, deps: Deps) -> list[SessionResponse]:
+        """The caller's sessions, most recently used first; ``current`` marks this one."""
+        auth.require("session.read")
+        current = auth.session.id if auth.session else None
+        found = await users.list_sessions(deps.pool, auth.user.id)
+        return [session_response(s, current) for s in found]
+
+    @post("/", status_code=201)
+    async def create_session(
+        self, data: SessionCreate, auth: Auth, deps: Deps, request: Request
+    ) -> SessionCreateResponse:
+        """Create a session for another device (e.g. a cast receiver) that ends with the
+        caller's session; ``duration`` (seconds) makes it expire."""
+        auth.require("session.create")
+        if auth.session is None:
+            raise Forbidden("A session can only be created from a session")
+        if data.duration is not None and data.duration < 1:
+            raise BadRequest("duration must not be less than 1")
+        token = new_secret()
+        expires = datetime.now(UTC) + timedelta(seconds=data.duration) if data.duration else None
+        session = await users.create_session(
+            deps.pool,
+            owner_id=auth.user.id,
+            token_hash=hash_secret(token),
+            device_type=data.device_type[:200],
+            device_os=data.device_os[:100],
+            expires_at=expires,
+            parent_id=auth.session.id,
+        )
+        base = session_response(session, auth.session.id)
+        return SessionCreateResponse(**msgspec.structs.asdict(base), token=token)
+
+    @put("/{session_id:uuid}")
+    async def update_session(
+        self, session_id: uuid.UUID, data: SessionUpdate, auth: Auth, deps: Deps
+    ) -> SessionResponse:
+        """Set or clear a session's pending sync reset."""
+        auth.require("session.update")
+        if data.is_pending_sync_reset is None:
+            found = [s for s in await users.list_sessions(deps.pool, auth.user.id)]
+            session = next((s for s in found if s.id == session_id), None)
+        else:
+            session = await users.update_session(
+                deps.pool,
+                auth.user.id,
+                session_id,
+                is_pending_sync_reset=data.is_pending_sync_reset,
+            )
+        if session is None:
+            raise NotFound("Session not found")
+        return session_response(session, auth.session.id if auth.session else None)
+
+    @delete("/{session_id:uuid}", status_code=204)
+    async def delete_session(self, session_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+        """End one of the caller's sessions (sign a device out)."""
+        auth.require("session.delete")
+        if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
+            raise NotFound("Session not found")
+
+    @delete("/", status_code=204)
+    async def delete_all_sessions(self, auth: Auth, deps: Deps) -> None:
+        """End every session of the caller except the current one."""
+        auth.require("session.delete")
+        await users.delete_other_sessions(
+            deps.pool, auth.user.id, auth.session.id if auth.session else None
+        )
+
+
+ROUTES = [SessionController]

@@ -1,0 +1,267 @@
+"""The timeline: months with their counts, and one month's assets as columns.
+
+Immich's web and mobile timelines call ``GET /api/timeline/buckets`` once, then
+``GET /api/timeline/bucket?timeBucket=YYYY-MM-01`` for the months scrolled into view. A bucket
+is COLUMNAR (TimeBucketAssetResponseDto): one array per field, index i of every array
+describing the same asset.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from darkroom_db import timeline
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest
+
+Visibility = Literal["archive", "timeline", "hidden", "locked"]
+UNSET = msgspec.UNSET
+#: EXIF orientations that turn the image by 90 degrees (width and height swap on screen).
+ROTATED_ORIENTATIONS = frozenset({"5", "6", "7", "8"})
+
+
+class TimeBucket(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: TimeBucketsResponseDto."""
+
+    time_bucket: str
+    count: int
+
+
+class TimeBucketAssets(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: TimeBucketAssetResponseDto (columnar; optional columns only when asked for)."""
+
+    id: list[str]
+    owner_id: list[str]
+    ratio: list[float]
+    is_favorite: list[bool]
+    visibility: list[str]
+    is_trashed: list[bool]
+    is_image: list[bool]
+    thumbhash: list[str | None]
+    file_created_at: list[datetime]
+    created_at: list[datetime]
+    local_offset_hours: list[float]
+    duration: list[int | None]
+    projection_type: list[str | None]
+    live_photo_video_id: list[str | None]
+    city: list[str | None]
+    country: list[str | None]
+    latitude: list[float | None] | msgspec.UnsetType = UNSET
+    longitude: list[float | None] | msgspec.UnsetType = UNSET
+    stack: list[list[str] | None] | msgspec.UnsetType = UNSET
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    """``west,south,east,north`` in degrees -> a tuple.
+
+    Raises:
+        BadRequest: Not four numbers within range.
+    """
+    if not value:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in value.split(","))
+    except ValueError as exc:
+        raise BadRequest("bbox must be west,south,east,north") from exc
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise BadRequest("bbox must be west,south,east,north")
+    return west, south, east, north
+
+
+def parse_bucket(value: str) -> date:
+    """``2024-05-01`` (or an ISO date-time in that month) -> the first day of its month.
+
+    Raises:
+        BadRequest: Not a date.
+    """
+    try:
+        day = date.fromisoformat(value.strip()[:10])
+    except ValueError as exc:
+        raise BadRequest("timeBucket must be a date like 2024-01-01") from exc
+    return day.replace(day=1)
+
+
+async def _filter(
+    deps: Deps,
+    auth: Auth,
+    *,
+    album_id: uuid.UUID | None,
+    person_id: uuid.UUID | None,
+    tag_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    is_favorite: bool | None,
+    is_trashed: bool | None,
+    visibility: Visibility | None,
+    bbox: str | None,
+    order: Literal["asc", "desc"] | None,
+    order_by: Literal["takenAt", "createdAt"] | None,
+) -> timeline.TimelineFilter:
+    """Check access and build the repository filter of a timeline request.
+
+    Raises:
+        BadRequest: ``userId`` is someone else, or ``albumId`` an album the caller cannot read
+            (Immich answers access errors of query ids with 400).
+    """
+    if user_id is not None and user_id != auth.user.id:
+        raise BadRequest("Not found or no timeline.read access")
+    if album_id is not None and not await timeline.can_read_album(
+        deps.pool, auth.user.id, album_id
+    ):
+        raise BadRequest("Not found or no album.read access")
+    return timeline.TimelineFilter(
+        viewer_id=auth.user.id,
+        album_id=album_id,
+        person_id=person_id,
+        tag_id=tag_id,
+        is_favorite=is_favorite,
+        is_trashed=is_trashed,
+        visibility=visibility,
+        bbox=_bbox(bbox),
+        order=order or "desc",
+        order_by=order_by or "takenAt",
+    )
+
+
+def _ratio(asset: timeline.TimelineAsset) -> float:
+    if not asset.width or not asset.height:
+        return 1.0
+    if asset.orientation in ROTATED_ORIENTATIONS:
+        return asset.height / asset.width
+    return asset.width / asset.height
+
+
+def bucket_columns(
+    rows: list[timeline.TimelineAsset], *, with_coordinates: bool, with_stacked: bool
+) -> TimeBucketAssets:
+    """Turn a bucket's rows into the spec's columns."""
+    return TimeBucketAssets(
+        id=[str(r.id) for r in rows],
+        owner_id=[str(r.owner_id) for r in rows],
+        ratio=[round(_ratio(r), 4) for r in rows],
+        is_favorite=[r.is_favorite for r in rows],
+        visibility=[r.visibility for r in rows],
+        is_trashed=[r.status == "trashed" for r in rows],
+        is_image=[r.type == "IMAGE" for r in rows],
+        thumbhash=[base64.b64encode(r.thumbhash).decode() if r.thumbhash else None for r in rows],
+        file_created_at=[r.file_created_at for r in rows],
+        created_at=[r.created_at for r in rows],
+        local_offset_hours=[
+            round((r.local_date_time - r.file_created_at).total_seconds() / 3600, 2) for r in rows
+        ],
+        duration=[r.duration_ms for r in rows],
+        projection_type=[r.projection_type for r in rows],
+        live_photo_video_id=[
+            str(r.live_photo_video_id) if r.live_photo_video_id else None for r in rows
+        ],
+        city=[r.city for r in rows],
+        country=[r.country for r in rows],
+        latitude=[r.latitude for r in rows] if with_coordinates else UNSET,
+        longitude=[r.longitude for r in rows] if with_coordinates else UNSET,
+        stack=[None for _ in rows] if with_stacked else UNSET,  # no stacks yet
+    )
+
+
+class TimelineController(Controller):
+    """/api/timeline."""
+
+    path = "/api/timeline"
+
+    @get("/buckets")
+    async def get_time_buckets(
+        self,
+        auth: Auth,
+        deps: Deps,
+        album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
+        bbox: str | None = None,
+        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
+        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
+        key: str | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        order_by: Annotated[
+            Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")
+        ] = None,
+        person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
+        slug: str | None = None,
+        tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
+        user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
+        visibility: Visibility | None = None,
+        with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
+        with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
+        with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
+    ) -> list[TimeBucket]:
+        """Months holding matching assets, with their counts (newest first by default)."""
+        auth.require("asset.read")
+        f = await _filter(
+            deps,
+            auth,
+            album_id=album_id,
+            person_id=person_id,
+            tag_id=tag_id,
+            user_id=user_id,
+            is_favorite=is_favorite,
+            is_trashed=is_trashed,
+            visibility=visibility,
+            bbox=bbox,
+            order=order,
+            order_by=order_by,
+        )
+        return [
+            TimeBucket(time_bucket=month.isoformat(), count=count)
+            for month, count in await timeline.time_buckets(deps.pool, f)
+        ]
+
+    @get("/bucket")
+    async def get_time_bucket(
+        self,
+        auth: Auth,
+        deps: Deps,
+        time_bucket: str = Parameter(query="timeBucket"),
+        album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
+        bbox: str | None = None,
+        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
+        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
+        key: str | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        order_by: Annotated[
+            Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")
+        ] = None,
+        person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
+        slug: str | None = None,
+        tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
+        user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
+        visibility: Visibility | None = None,
+        with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
+        with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
+        with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
+    ) -> TimeBucketAssets:
+        """The matching assets of one month, as columns."""
+        auth.require("asset.read")
+        f = await _filter(
+            deps,
+            auth,
+            album_id=album_id,
+            person_id=person_id,
+            tag_id=tag_id,
+            user_id=user_id,
+            is_favorite=is_favorite,
+            is_trashed=is_trashed,
+            visibility=visibility,
+            bbox=bbox,
+            order=order,
+            order_by=order_by,
+        )
+        rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
+        return bucket_columns(
+            rows, with_coordinates=bool(with_coordinates), with_stacked=bool(with_stacked)
+        )
+
+
+ROUTES = [TimelineController]

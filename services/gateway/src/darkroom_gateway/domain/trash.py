@@ -1,0 +1,108 @@
+"""The trash: empty it (delete for good), restore all or some; and the shared purge helper."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import structlog
+from darkroom_db import assets
+from darkroom_events import AssetDeleted
+from darkroom_storage import StorageError
+from litestar import Controller, post
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest
+
+log = structlog.get_logger()
+
+#: Assets deleted per transaction when the trash is emptied.
+PURGE_BATCH = 500
+
+
+class TrashResponse(msgspec.Struct, frozen=True):
+    """Spec: TrashResponseDto."""
+
+    count: int
+
+
+class BulkIds(msgspec.Struct, frozen=True):
+    """Spec: BulkIdsDto."""
+
+    ids: list[uuid.UUID]
+
+
+async def require_owned(deps: Deps, auth: Auth, ids: list[uuid.UUID], permission: str) -> None:
+    """Check that every id is one of the caller's assets (bulk routes: all or nothing).
+
+    Raises:
+        BadRequest: Some id is unknown or someone else's (Immich's bulk access error).
+    """
+    if not ids:
+        return
+    owned = await assets.owned_ids(deps.pool, auth.user.id, ids)
+    if len(owned) < len(set(ids)):
+        raise BadRequest(f"Not found or no {permission} access")
+
+
+async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
+    """Delete ``owner_id``'s assets ``ids`` for good: rows, stored objects, then events.
+
+    Rows go first in one transaction (audited in ``asset_audit``), so the API never points at
+    a missing object; then every object (original, sidecar, previews, thumbnails, encoded
+    video) is deleted; a storage failure leaves an orphan object and is logged. One
+    ``darkroom.asset.deleted`` is published per asset.
+
+    Returns:
+        Number of assets deleted.
+    """
+    deleted = await assets.delete_for_good(deps.pool, owner_id, ids)
+    for asset in deleted:
+        for key in asset.keys:
+            try:
+                await deps.storage.delete(key)
+            except StorageError as exc:
+                log.warning(
+                    "asset.purge_object_failed", asset_id=str(asset.id), key=key, error=str(exc)
+                )
+        try:
+            await deps.bus.publish(AssetDeleted(asset_id=str(asset.id), owner_id=str(owner_id)))
+        except Exception as exc:  # noqa: BLE001 - the deletion stands; consumers reconcile
+            log.warning("asset.deleted_publish_failed", asset_id=str(asset.id), error=str(exc))
+        log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(owner_id))
+    return len(deleted)
+
+
+class TrashController(Controller):
+    """/api/trash."""
+
+    path = "/api/trash"
+
+    @post("/empty", status_code=200)
+    async def empty_trash(self, auth: Auth, deps: Deps) -> TrashResponse:
+        """Delete every trashed asset of the caller for good; the count deleted."""
+        auth.require("asset.delete")
+        total = 0
+        while ids := await assets.trashed_ids(deps.pool, auth.user.id, limit=PURGE_BATCH):
+            count = await purge_assets(deps, auth.user.id, ids)
+            total += count
+            if count == 0:  # raced with another purge: nothing left that we can delete
+                break
+        return TrashResponse(count=total)
+
+    @post("/restore", status_code=200)
+    async def restore_trash(self, auth: Auth, deps: Deps) -> TrashResponse:
+        """Bring every trashed asset of the caller back; the count restored."""
+        auth.require("asset.delete")
+        return TrashResponse(count=await assets.restore_assets(deps.pool, auth.user.id))
+
+    @post("/restore/assets", status_code=200)
+    async def restore_assets(self, data: BulkIds, auth: Auth, deps: Deps) -> TrashResponse:
+        """Bring these trashed assets back (400 when one is not the caller's)."""
+        auth.require("asset.delete")
+        await require_owned(deps, auth, data.ids, "asset.delete")
+        return TrashResponse(count=await assets.restore_assets(deps.pool, auth.user.id, data.ids))
+
+
+ROUTES = [TrashController]

@@ -9,6 +9,7 @@ preview sizes, and the seconds from upload to thumbnail.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -189,6 +190,7 @@ def run_demo(directory: Path | None = None, url: str | None = None, timeout: flo
     from darkroom_stack.supervisor import Stack
 
     console = Console(width=max(Console().width, 160))  # a readable table in logs and CI too
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     folder = directory or samples_dir()
     if folder is None or not folder.is_dir():
         console.print("[red]No media folder: pass DIR=... or place ../shared/samples[/red]")

@@ -1,0 +1,266 @@
+"""Repository: change feeds for the mobile sync stream, and each session's sync checkpoints.
+
+A *source* is one kind of sync line (a SyncEntityType such as ``AssetV1`` or ``AlbumDeleteV1``)
+with the query that finds the caller's changes of that kind. Every change has a position
+``(pos, key)``: ``pos`` is the id of the transaction that made it (migration ``0005_sync.sql``
+explains why that, not a sequence) and ``key`` a text key of the row that breaks ties between
+rows written by one transaction. :func:`changes` pages through a source in position order,
+strictly after a checkpoint and strictly below the cut-off given by :func:`cutoff`.
+
+Visibility (who gets which rows):
+
+* ``AuthUserV1``: the caller's own user row. ``UserV1``/``UserDeleteV1``: every (not deleted)
+  user of the server, as sharing pickers need them, and every user deletion.
+* ``AssetV1``/``AssetV2``/``AssetExifV1``/``AssetDeleteV1``: the caller's own assets only
+  (trashed ones included, with ``deleted_at`` set; permanently deleted ones as deletions).
+* Album sources: albums the caller owns or is a member of; their members and their assets. A
+  row of an album the caller joined later is positioned at the join (``greatest`` of the row's
+  and the membership's position), so joining an album sends its whole content once without a
+  separate backfill pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
+  EXIF) of other owners that the caller sees through such albums.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+# The albums the caller ($1) sees, with the position from which they see them: their own from the
+# beginning, shared ones from the membership row's position.
+_VISIBLE_ALBUMS = (
+    "(SELECT id AS album_id, 0::bigint AS since FROM albums WHERE owner_id = $1 "
+    "UNION ALL SELECT album_id, update_pos AS since FROM album_users WHERE user_id = $1)"
+)
+
+_USER_COLS = (
+    "u.id, u.email, u.name, u.avatar_color, u.profile_image_path, u.profile_changed_at, "
+    "u.deleted_at, u.is_admin, u.oauth_id, u.quota_size_in_bytes, u.quota_usage_in_bytes, "
+    "u.storage_label"
+)
+_ASSET_COLS = (
+    "a.id, a.owner_id, a.type, a.visibility, a.original_file_name, a.checksum, "
+    "a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at, "
+    "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height"
+)
+_EXIF_COLS = (
+    "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "
+    "e.file_size_in_byte, e.orientation, e.date_time_original, e.modify_date, e.time_zone, "
+    "e.latitude, e.longitude, e.city, e.state, e.country, e.description, e.rating, "
+    "e.projection_type, e.f_number, e.focal_length, e.iso, e.exposure_time, e.fps"
+)
+_ALBUM_COLS = (
+    'al.id, al.owner_id, al.album_name, al.description, al.album_thumbnail_asset_id, al."order", '
+    "al.is_activity_enabled, al.created_at, al.updated_at"
+)
+# Assets of other owners that the caller sees through albums, with the position from which they
+# see each (the earliest album path that shows it).
+_ALBUM_ASSET_PATHS = (
+    "(SELECT aa.asset_id, min(greatest(aa.update_pos, v.since)) AS since "
+    f"FROM album_assets aa JOIN {_VISIBLE_ALBUMS} v ON v.album_id = aa.album_id "
+    "GROUP BY aa.asset_id)"
+)
+_AUDIT_KEY = "lpad(x.id::text, 20, '0')"
+
+#: SyncEntityType -> query of the caller's ($1) changes; each row has ``pos`` and ``key``.
+SOURCES: Mapping[str, str] = {
+    "AuthUserV1": (
+        f"SELECT {_USER_COLS}, u.update_pos AS pos, u.id::text AS key FROM users u WHERE u.id = $1"
+    ),
+    "UserDeleteV1": (
+        f"SELECT x.user_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM user_audit x "
+        "WHERE $1::uuid IS NOT NULL"
+    ),
+    "UserV1": (
+        f"SELECT {_USER_COLS}, u.update_pos AS pos, u.id::text AS key FROM users u "
+        "WHERE u.deleted_at IS NULL AND $1::uuid IS NOT NULL"
+    ),
+    "AssetDeleteV1": (
+        f"SELECT x.asset_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM asset_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "AssetV1": (
+        f"SELECT {_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key FROM assets a "
+        "WHERE a.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AssetExifV1": (
+        f"SELECT {_EXIF_COLS}, e.update_pos AS pos, e.asset_id::text AS key "
+        "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        "WHERE e.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AlbumDeleteV1": (
+        f"SELECT x.album_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM album_audit x "
+        "WHERE x.user_id = $1"
+    ),
+    "AlbumV1": (
+        f"SELECT {_ALBUM_COLS}, greatest(al.update_pos, v.since) AS pos, al.id::text AS key "
+        f"FROM albums al JOIN {_VISIBLE_ALBUMS} v ON v.album_id = al.id"
+    ),
+    "AlbumUserDeleteV1": (
+        f"SELECT x.album_id, x.user_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        f"FROM album_user_audit x JOIN {_VISIBLE_ALBUMS} v ON v.album_id = x.album_id"
+    ),
+    "AlbumUserV1": (
+        "SELECT au.album_id, au.user_id, au.role, greatest(au.update_pos, v.since) AS pos, "
+        "au.album_id::text || ':' || au.user_id::text AS key "
+        f"FROM album_users au JOIN {_VISIBLE_ALBUMS} v ON v.album_id = au.album_id"
+    ),
+    "AlbumToAssetDeleteV1": (
+        f"SELECT x.album_id, x.asset_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        f"FROM album_asset_audit x JOIN {_VISIBLE_ALBUMS} v ON v.album_id = x.album_id"
+    ),
+    "AlbumToAssetV1": (
+        "SELECT aa.album_id, aa.asset_id, greatest(aa.update_pos, v.since) AS pos, "
+        "aa.album_id::text || ':' || aa.asset_id::text AS key "
+        f"FROM album_assets aa JOIN {_VISIBLE_ALBUMS} v ON v.album_id = aa.album_id"
+    ),
+    "AlbumAssetCreateV1": (
+        f"SELECT {_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
+        f"FROM assets a JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
+        "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+    ),
+    "AlbumAssetExifCreateV1": (
+        f"SELECT {_EXIF_COLS}, greatest(e.update_pos, p.since) AS pos, e.asset_id::text AS key "
+        f"FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
+        "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+    ),
+}
+
+
+class Position(msgspec.Struct, frozen=True, order=True):
+    """A place in a source's change order: transaction position, then row key."""
+
+    pos: int
+    key: str
+
+
+#: Before every change.
+START = Position(0, "")
+
+
+class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of ``session_sync_checkpoints``: the last ack a session sent for one type."""
+
+    type: str
+    ack: str
+    updated_at: datetime
+
+
+async def cutoff(pool: asyncpg.Pool, *, wait_s: float = 1.0) -> int:
+    """The stream's upper bound: the xmin of a snapshot (every transaction below it has
+    finished, so no change can appear below it later).
+
+    Transactions in flight when this is called hold the bound back; it waits up to ``wait_s``
+    seconds (polling every 20 ms) for them to end so that a stream reflects what was committed
+    just before it, then settles for what it has.
+    """
+    row = await pool.fetchrow(
+        "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint "
+        "AS xmax FROM pg_current_snapshot() s"
+    )
+    xmin, target = int(row["xmin"]), int(row["xmax"])
+    deadline = time.monotonic() + wait_s
+    while xmin < target and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        xmin = int(
+            await pool.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        )
+    return xmin
+
+
+async def changes(
+    pool: asyncpg.Pool,
+    source: str,
+    user_id: uuid.UUID,
+    *,
+    after: Position,
+    below: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of ``user_id``'s changes of ``source``, in position order.
+
+    Args:
+        pool: Pool.
+        source: A key of :data:`SOURCES` (a SyncEntityType).
+        user_id: The caller; every source filters by what they may see.
+        after: Only changes strictly after this position (the acknowledged checkpoint).
+        below: Only changes with ``pos`` strictly below this (see :func:`cutoff`).
+        limit: Page size (rows).
+
+    Returns:
+        Rows as dicts of the source's columns plus ``pos`` (int) and ``key`` (str).
+
+    Raises:
+        KeyError: Unknown ``source``.
+    """
+    rows = await pool.fetch(
+        f"SELECT * FROM ({SOURCES[source]}) q "
+        "WHERE (q.pos, q.key) > ($2, $3) AND q.pos < $4 ORDER BY q.pos, q.key LIMIT $5",
+        user_id,
+        after.pos,
+        after.key,
+        below,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def list_checkpoints(pool: asyncpg.Pool, session_id: uuid.UUID) -> list[Checkpoint]:
+    """Every checkpoint of ``session_id``, by type."""
+    rows = await pool.fetch(
+        "SELECT type, ack, updated_at FROM session_sync_checkpoints WHERE session_id = $1 "
+        "ORDER BY type",
+        session_id,
+    )
+    return [Checkpoint(**dict(r)) for r in rows]
+
+
+async def save_checkpoints(
+    pool: asyncpg.Pool, session_id: uuid.UUID, acks: Mapping[str, str]
+) -> None:
+    """Store ``acks`` (type -> ack string) for ``session_id``, replacing earlier ones."""
+    if not acks:
+        return
+    await pool.execute(
+        "INSERT INTO session_sync_checkpoints (session_id, type, ack) "
+        "SELECT $1, t, a FROM unnest($2::text[], $3::text[]) AS x(t, a) "
+        "ON CONFLICT (session_id, type) DO UPDATE SET ack = EXCLUDED.ack, updated_at = now()",
+        session_id,
+        list(acks.keys()),
+        list(acks.values()),
+    )
+
+
+async def delete_checkpoints(
+    pool: asyncpg.Pool, session_id: uuid.UUID, types: Iterable[str] | None = None
+) -> None:
+    """Forget ``session_id``'s checkpoints of ``types`` (all of them when None)."""
+    await pool.execute(
+        "DELETE FROM session_sync_checkpoints WHERE session_id = $1 "
+        "AND ($2::text[] IS NULL OR type = ANY($2))",
+        session_id,
+        None if types is None else list(types),
+    )
+
+
+async def reset_session(pool: asyncpg.Pool, session_id: uuid.UUID) -> None:
+    """Start ``session_id``'s sync over: forget every checkpoint, clear the pending reset."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM session_sync_checkpoints WHERE session_id = $1", session_id)
+        await conn.execute(
+            "UPDATE sessions SET is_pending_sync_reset = false WHERE id = $1", session_id
+        )
+
+
+async def is_pending_reset(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
+    """Whether ``session_id`` was marked to reset its sync (``sessions.is_pending_sync_reset``)."""
+    return bool(
+        await pool.fetchval("SELECT is_pending_sync_reset FROM sessions WHERE id = $1", session_id)
+    )

@@ -1,0 +1,435 @@
+"""Mobile sync (/api/sync): a JSON-lines stream of changes since each type's checkpoint, and the
+checkpoints themselves (acks).
+
+The mobile app asks for request types (``SyncRequestType``: ``AssetsV1``, ``AlbumsV1``, ...);
+each is answered with lines of one or more entity types (``SyncEntityType``: deletions first,
+then upserts), one JSON object per line: ``{"type": ..., "data": {...}, "ack": "..."}``. The
+ack is ``"<entity type>|<position>|<row key>"``; the app posts the last ack of each type it has
+stored to POST /api/sync/ack and the next stream resumes after it. The stream ends with a
+``SyncCompleteV1`` line. A session marked ``isPendingSyncReset`` gets one ``SyncResetV1`` line
+(and nothing else) until it streams with ``reset: true``, which forgets its checkpoints.
+
+Sync state belongs to a session, so API keys are refused (403), as in Immich. Positions,
+visibility and why no change is ever skipped: :mod:`darkroom_db.sync` and migration
+``0005_sync.sql``. What is served and what is not yet: docs/sync.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+import msgspec
+import structlog
+from darkroom_db import sync
+from litestar import Controller, delete, get, post
+from litestar.response import Stream
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.users import AVATAR_COLORS
+from darkroom_gateway.errors import BadRequest, Forbidden
+
+log = structlog.get_logger()
+
+#: Rows fetched per query while streaming.
+PAGE_SIZE = 500
+MEDIA_TYPE = "application/jsonlines+json"
+
+SyncRequestType = Literal[
+    "AlbumsV1",
+    "AlbumsV2",
+    "AlbumUsersV1",
+    "AlbumToAssetsV1",
+    "AlbumAssetsV1",
+    "AlbumAssetsV2",
+    "AlbumAssetExifsV1",
+    "AssetsV1",
+    "AssetsV2",
+    "AssetExifsV1",
+    "AssetEditsV1",
+    "AssetMetadataV1",
+    "AssetOcrV1",
+    "AuthUsersV1",
+    "MemoriesV1",
+    "MemoryToAssetsV1",
+    "PartnersV1",
+    "PartnerAssetsV1",
+    "PartnerAssetsV2",
+    "PartnerAssetExifsV1",
+    "PartnerStacksV1",
+    "StacksV1",
+    "UsersV1",
+    "PeopleV1",
+    "AssetFacesV1",
+    "AssetFacesV2",
+    "UserMetadataV1",
+]
+
+#: Spec: SyncEntityType (every value; acks must name one).
+ENTITY_TYPES = frozenset(
+    {
+        "AuthUserV1", "UserV1", "UserDeleteV1", "AssetV1", "AssetV2", "AssetDeleteV1",
+        "AssetExifV1", "AssetEditV1", "AssetEditDeleteV1", "AssetMetadataV1",
+        "AssetMetadataDeleteV1", "AssetOcrV1", "AssetOcrDeleteV1", "PartnerV1",
+        "PartnerDeleteV1", "PartnerAssetV1", "PartnerAssetV2", "PartnerAssetBackfillV1",
+        "PartnerAssetBackfillV2", "PartnerAssetDeleteV1", "PartnerAssetExifV1",
+        "PartnerAssetExifBackfillV1", "PartnerStackBackfillV1", "PartnerStackDeleteV1",
+        "PartnerStackV1", "AlbumV1", "AlbumV2", "AlbumDeleteV1", "AlbumUserV1",
+        "AlbumUserBackfillV1", "AlbumUserDeleteV1", "AlbumAssetCreateV1", "AlbumAssetCreateV2",
+        "AlbumAssetUpdateV1", "AlbumAssetUpdateV2", "AlbumAssetBackfillV1",
+        "AlbumAssetBackfillV2", "AlbumAssetExifCreateV1", "AlbumAssetExifUpdateV1",
+        "AlbumAssetExifBackfillV1", "AlbumToAssetV1", "AlbumToAssetDeleteV1",
+        "AlbumToAssetBackfillV1", "MemoryV1", "MemoryDeleteV1", "MemoryToAssetV1",
+        "MemoryToAssetDeleteV1", "StackV1", "StackDeleteV1", "PersonV1", "PersonDeleteV1",
+        "AssetFaceV1", "AssetFaceV2", "AssetFaceDeleteV1", "UserMetadataV1",
+        "UserMetadataDeleteV1", "SyncAckV1", "SyncResetV1", "SyncCompleteV1",
+    }
+)  # fmt: skip
+
+#: Served request types, in the order they are streamed (parents before children, so the app's
+#: local foreign keys hold), each with the entity types it produces (deletions first).
+SERVED: dict[str, tuple[str, ...]] = {
+    "AuthUsersV1": ("AuthUserV1",),
+    "UsersV1": ("UserDeleteV1", "UserV1"),
+    "AssetsV1": ("AssetDeleteV1", "AssetV1"),
+    "AssetsV2": ("AssetDeleteV1", "AssetV2"),
+    "AssetExifsV1": ("AssetExifV1",),
+    "AlbumsV1": ("AlbumDeleteV1", "AlbumV1"),
+    "AlbumsV2": ("AlbumDeleteV1", "AlbumV2"),
+    "AlbumUsersV1": ("AlbumUserDeleteV1", "AlbumUserV1"),
+    "AlbumAssetsV1": ("AlbumAssetCreateV1",),
+    "AlbumAssetsV2": ("AlbumAssetCreateV2",),
+    "AlbumAssetExifsV1": ("AlbumAssetExifCreateV1",),
+    "AlbumToAssetsV1": ("AlbumToAssetDeleteV1", "AlbumToAssetV1"),
+}
+
+
+class SyncStream(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SyncStreamDto."""
+
+    types: list[SyncRequestType]
+    reset: bool = False
+
+
+class SyncAckSet(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SyncAckSetDto (at most 1000 acks)."""
+
+    acks: list[str]
+
+
+class SyncAckDelete(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SyncAckDeleteDto (no ``types``: every type)."""
+
+    types: list[str] | None = None
+
+
+class SyncAck(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SyncAckDto."""
+
+    type: str
+    ack: str
+
+
+# --- line data (field names as the spec's Sync*V1 schemas) ------------------------------------
+
+
+def _duration(ms: int | None) -> str | None:
+    """Milliseconds -> Immich's duration string ``H:MM:SS.ffffff`` (SyncAssetV1.duration)."""
+    if ms is None:
+        return None
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}.{millis * 1000:06d}"
+
+
+def _avatar(row: dict[str, Any]) -> str:
+    user_id: uuid.UUID = row["id"]
+    return row["avatar_color"] or AVATAR_COLORS[user_id.int % len(AVATAR_COLORS)]
+
+
+def _user(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncUserV1."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "email": row["email"],
+        "avatarColor": _avatar(row),
+        "deletedAt": row["deleted_at"],
+        "hasProfileImage": bool(row["profile_image_path"]),
+        "profileChangedAt": row["profile_changed_at"],
+    }
+
+
+def _auth_user(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncAuthUserV1 (no PIN codes in Darkroom: ``pinCode`` is null)."""
+    return _user(row) | {
+        "isAdmin": row["is_admin"],
+        "oauthId": row["oauth_id"],
+        "pinCode": None,
+        "quotaSizeInBytes": row["quota_size_in_bytes"],
+        "quotaUsageInBytes": row["quota_usage_in_bytes"],
+        "storageLabel": row["storage_label"],
+    }
+
+
+def _asset(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
+    """SyncAssetV1 (``duration`` a string) or SyncAssetV2 (``duration`` in milliseconds)."""
+    thumbhash: bytes | None = row["thumbhash"]
+    return {
+        "id": row["id"],
+        "ownerId": row["owner_id"],
+        "originalFileName": row["original_file_name"],
+        "thumbhash": base64.b64encode(thumbhash).decode() if thumbhash else None,
+        "checksum": base64.b64encode(row["checksum"]).decode(),
+        "fileCreatedAt": row["file_created_at"],
+        "fileModifiedAt": row["file_modified_at"],
+        "localDateTime": row["local_date_time"],
+        "createdAt": row["created_at"],
+        "deletedAt": row["deleted_at"],
+        "duration": row["duration_ms"] if v2 else _duration(row["duration_ms"]),
+        "type": row["type"],
+        "visibility": row["visibility"],
+        "isFavorite": row["is_favorite"],
+        "isEdited": False,
+        "livePhotoVideoId": row["live_photo_video_id"],
+        "stackId": None,
+        "libraryId": None,
+        "width": row["width"],
+        "height": row["height"],
+    }
+
+
+def _exif(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncAssetExifV1 (``profileDescription`` is not extracted: null)."""
+    return {
+        "assetId": row["asset_id"],
+        "description": row["description"],
+        "exifImageWidth": row["exif_image_width"],
+        "exifImageHeight": row["exif_image_height"],
+        "fileSizeInByte": row["file_size_in_byte"],
+        "orientation": row["orientation"],
+        "dateTimeOriginal": row["date_time_original"],
+        "modifyDate": row["modify_date"],
+        "timeZone": row["time_zone"],
+        "latitude": row["latitude"],
+        "longitude": row["longitude"],
+        "projectionType": row["projection_type"],
+        "city": row["city"],
+        "state": row["state"],
+        "country": row["country"],
+        "make": row["make"],
+        "model": row["model"],
+        "lensModel": row["lens_model"],
+        "fNumber": row["f_number"],
+        "focalLength": row["focal_length"],
+        "iso": row["iso"],
+        "exposureTime": row["exposure_time"],
+        "profileDescription": None,
+        "rating": row["rating"],
+        "fps": row["fps"],
+    }
+
+
+def _album(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
+    """SyncAlbumV1, or SyncAlbumV2 (the same without ``ownerId``)."""
+    data = {
+        "id": row["id"],
+        "name": row["album_name"],
+        "description": row["description"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "thumbnailAssetId": row["album_thumbnail_asset_id"],
+        "isActivityEnabled": row["is_activity_enabled"],
+        "order": row["order"],
+    }
+    if not v2:
+        data["ownerId"] = row["owner_id"]
+    return data
+
+
+def _fields(**names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A line builder copying row columns to camelCase fields (``albumId="album_id"``)."""
+    return lambda row: {field: row[column] for field, column in names.items()}
+
+
+#: Entity type -> (repository source, line data builder).
+ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "AuthUserV1": ("AuthUserV1", _auth_user),
+    "UserDeleteV1": ("UserDeleteV1", _fields(userId="user_id")),
+    "UserV1": ("UserV1", _user),
+    "AssetDeleteV1": ("AssetDeleteV1", _fields(assetId="asset_id")),
+    "AssetV1": ("AssetV1", _asset),
+    "AssetV2": ("AssetV1", lambda row: _asset(row, v2=True)),
+    "AssetExifV1": ("AssetExifV1", _exif),
+    "AlbumDeleteV1": ("AlbumDeleteV1", _fields(albumId="album_id")),
+    "AlbumV1": ("AlbumV1", _album),
+    "AlbumV2": ("AlbumV1", lambda row: _album(row, v2=True)),
+    "AlbumUserDeleteV1": ("AlbumUserDeleteV1", _fields(albumId="album_id", userId="user_id")),
+    "AlbumUserV1": ("AlbumUserV1", _fields(albumId="album_id", userId="user_id", role="role")),
+    "AlbumAssetCreateV1": ("AlbumAssetCreateV1", _asset),
+    "AlbumAssetCreateV2": ("AlbumAssetCreateV1", lambda row: _asset(row, v2=True)),
+    "AlbumAssetExifCreateV1": ("AlbumAssetExifCreateV1", _exif),
+    "AlbumToAssetDeleteV1": (
+        "AlbumToAssetDeleteV1",
+        _fields(albumId="album_id", assetId="asset_id"),
+    ),
+    "AlbumToAssetV1": ("AlbumToAssetV1", _fields(albumId="album_id", assetId="asset_id")),
+}
+
+
+# --- acks ------------------------------------------------------------------------------------
+
+
+def encode_ack(entity_type: str, position: sync.Position) -> str:
+    """The ack of a line: ``"<entity type>|<position>|<row key>"``."""
+    return f"{entity_type}|{position.pos}|{position.key}"
+
+
+def parse_ack(ack: str) -> tuple[str, sync.Position]:
+    """Split an ack made by :func:`encode_ack`.
+
+    Returns:
+        (entity type, position).
+
+    Raises:
+        BadRequest: Not an ack this server made.
+    """
+    parts = ack.split("|", 2)
+    if (
+        len(parts) != 3
+        or parts[0] not in ENTITY_TYPES
+        or not parts[1].isascii()
+        or not parts[1].isdigit()
+        or int(parts[1]) >= 2**63  # positions are bigint
+    ):
+        raise BadRequest(f"Invalid ack: {ack}")
+    return parts[0], sync.Position(int(parts[1]), parts[2])
+
+
+def _line(encoder: msgspec.json.Encoder, entity_type: str, data: object, ack: str) -> bytes:
+    return encoder.encode({"type": entity_type, "data": data, "ack": ack}) + b"\n"
+
+
+def _session_id(auth: Auth) -> uuid.UUID:
+    """The caller's session.
+
+    Raises:
+        Forbidden: The caller used an API key (sync state lives in a session).
+    """
+    if auth.session is None:
+        raise Forbidden("Sync endpoints cannot be used with API keys")
+    return auth.session.id
+
+
+async def stream_changes(
+    deps: Deps, user_id: uuid.UUID, session_id: uuid.UUID, requested: set[str]
+) -> AsyncIterator[bytes]:
+    """Yield the JSON lines of ``user_id``'s changes of the ``requested`` types.
+
+    Each served entity type resumes after the session's checkpoint of that type and stops at a
+    cut-off taken once at the start (:func:`darkroom_db.sync.cutoff`); a last ``SyncCompleteV1``
+    line carries the cut-off.
+    """
+    encoder = msgspec.json.Encoder()
+    checkpoints = {
+        c.type: parse_ack(c.ack)[1] for c in await sync.list_checkpoints(deps.pool, session_id)
+    }
+    below = await sync.cutoff(deps.pool)
+    counts: dict[str, int] = {}
+    for request_type, entity_types in SERVED.items():
+        if request_type not in requested:
+            continue
+        for entity_type in entity_types:
+            source, build = ENTITIES[entity_type]
+            after = checkpoints.get(entity_type, sync.START)
+            while True:
+                rows = await sync.changes(
+                    deps.pool, source, user_id, after=after, below=below, limit=PAGE_SIZE
+                )
+                for row in rows:
+                    after = sync.Position(row["pos"], row["key"])
+                    yield _line(encoder, entity_type, build(row), encode_ack(entity_type, after))
+                counts[entity_type] = counts.get(entity_type, 0) + len(rows)
+                if len(rows) < PAGE_SIZE:
+                    break
+    yield _line(
+        encoder, "SyncCompleteV1", {}, encode_ack("SyncCompleteV1", sync.Position(below, ""))
+    )
+    log.info("sync.streamed", user_id=str(user_id), session_id=str(session_id), lines=counts)
+
+
+async def _reset_line() -> AsyncIterator[bytes]:
+    yield _line(msgspec.json.Encoder(), "SyncResetV1", {}, "SyncResetV1|0|reset")
+
+
+class SyncController(Controller):
+    """/api/sync."""
+
+    path = "/api/sync"
+
+    @post("/stream", status_code=200)
+    async def get_sync_stream(self, data: SyncStream, auth: Auth, deps: Deps) -> Stream:
+        """Stream the caller's changes as JSON lines (``application/jsonlines+json``).
+
+        Raises:
+            Forbidden: Called with an API key.
+        """
+        auth.require("sync.stream")
+        session_id = _session_id(auth)
+        if data.reset:
+            await sync.reset_session(deps.pool, session_id)
+        if await sync.is_pending_reset(deps.pool, session_id):
+            log.info("sync.reset_requested", session_id=str(session_id))
+            return Stream(_reset_line(), media_type=MEDIA_TYPE)
+        return Stream(
+            stream_changes(deps, auth.user.id, session_id, set(data.types)),
+            media_type=MEDIA_TYPE,
+        )
+
+    @get("/ack")
+    async def get_sync_ack(self, auth: Auth, deps: Deps) -> list[SyncAck]:
+        """The session's checkpoints, one per entity type."""
+        auth.require("syncCheckpoint.read")
+        checkpoints = await sync.list_checkpoints(deps.pool, _session_id(auth))
+        return [SyncAck(type=c.type, ack=c.ack) for c in checkpoints]
+
+    @post("/ack", status_code=204)
+    async def send_sync_ack(self, data: SyncAckSet, auth: Auth, deps: Deps) -> None:
+        """Store acks as the session's checkpoints (the furthest one per type in this request).
+
+        Raises:
+            BadRequest: More than 1000 acks, or one this server did not make.
+        """
+        auth.require("syncCheckpoint.update")
+        session_id = _session_id(auth)
+        if len(data.acks) > 1000:
+            raise BadRequest("acks must contain no more than 1000 elements")
+        best: dict[str, tuple[sync.Position, str]] = {}
+        for ack in data.acks:
+            entity_type, position = parse_ack(ack)
+            if entity_type == "SyncResetV1":
+                continue  # the reset is done by streaming with reset: true
+            if entity_type not in best or best[entity_type][0] < position:
+                best[entity_type] = (position, ack)
+        await sync.save_checkpoints(deps.pool, session_id, {t: a for t, (_, a) in best.items()})
+
+    @delete("/ack", status_code=204)
+    async def delete_sync_ack(self, data: SyncAckDelete, auth: Auth, deps: Deps) -> None:
+        """Forget the session's checkpoints of ``types`` (all when none are given).
+
+        Raises:
+            BadRequest: An unknown entity type.
+        """
+        auth.require("syncCheckpoint.delete")
+        session_id = _session_id(auth)
+        unknown = [t for t in data.types or [] if t not in ENTITY_TYPES]
+        if unknown:
+            raise BadRequest(f"Invalid sync entity type: {unknown[0]}")
+        await sync.delete_checkpoints(deps.pool, session_id, data.types)
+
+
+ROUTES = [SyncController]

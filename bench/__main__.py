@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import ingest, timeline
+from bench import ingest, search, timeline
 
-BENCHES = {"ingest": ingest.main, "timeline": timeline.main}
+BENCHES = {"ingest": ingest.main, "timeline": timeline.main, "search": search.main}
 
 
 def main(argv: list[str]) -> int:

@@ -26,7 +26,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 from darkroom_stack.testing import samples_dir
@@ -61,19 +60,30 @@ def raw_seconds(path: Path, settings: RenderSettings) -> float | None:
 def _client(stack: Stack) -> httpx.Client:
     anon = httpx.Client(base_url=stack.url, timeout=120)
     email, password = f"bench-{uuid.uuid4().hex[:8]}@darkroom.test", "bench-password"
-    anon.post("/api/auth/admin-sign-up", json={"email": email, "password": password,
-                                               "name": "Bench"}).raise_for_status()
+    anon.post(
+        "/api/auth/admin-sign-up", json={"email": email, "password": password, "name": "Bench"}
+    ).raise_for_status()
     token = anon.post("/api/auth/login", json={"email": email, "password": password}).json()
-    key = anon.post("/api/api-keys", json={"name": "bench", "permissions": ["all"]},
-                    headers={"Authorization": f"Bearer {token['accessToken']}"}).json()
+    key = anon.post(
+        "/api/api-keys",
+        json={"name": "bench", "permissions": ["all"]},
+        headers={"Authorization": f"Bearer {token['accessToken']}"},
+    ).json()
     return httpx.Client(base_url=stack.url, timeout=120, headers={"x-api-key": key["secret"]})
 
 
 def _upload(client: httpx.Client, path: Path, tag: str) -> str:
     data = path.read_bytes() + tag.encode()  # a distinct checksum per run: never a duplicate
-    r = client.post("/api/assets", files={"assetData": (path.name, data)}, data={
-        "deviceAssetId": f"{tag}-{path.name}", "deviceId": "bench",
-        "fileCreatedAt": "2020-01-01T00:00:00Z", "fileModifiedAt": "2020-01-01T00:00:00Z"})
+    r = client.post(
+        "/api/assets",
+        files={"assetData": (path.name, data)},
+        data={
+            "deviceAssetId": f"{tag}-{path.name}",
+            "deviceId": "bench",
+            "fileCreatedAt": "2020-01-01T00:00:00Z",
+            "fileModifiedAt": "2020-01-01T00:00:00Z",
+        },
+    )
     r.raise_for_status()
     return str(r.json()["id"])
 
@@ -108,8 +118,14 @@ def main() -> None:
             files.append(path)
             raw[str(path)] = seconds
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
-        stack = Stack(StackConfig(data_dir=Path(tmp), gateway_port=free_port(),
-                                  log_to_files=True, env={"DARKROOM_LOG_LEVEL": "WARNING"}))
+        stack = Stack(
+            StackConfig(
+                data_dir=Path(tmp),
+                gateway_port=free_port(),
+                log_to_files=True,
+                env={"DARKROOM_LOG_LEVEL": "WARNING"},
+            )
+        )
         stack.start(timeout=90)
         try:
             client = _client(stack)
@@ -138,15 +154,20 @@ def main() -> None:
         "raw_ms_per_photo": round(raw_total / len(done) * 1000, 1),
         "pipeline_ms_per_photo": round(pipe_total / len(done) * 1000, 1),
         "pipeline_over_raw": round(pipe_total / raw_total, 3),
-        "pipeline_over_raw_median": round(statistics.median(
-            pipeline[p] / raw[p] for p in done), 3),
+        "pipeline_over_raw_median": round(statistics.median(pipeline[p] / raw[p] for p in done), 3),
         "target_pipeline_over_raw": 1.2,
         "batch_ms_per_photo": round(batch_s / len(files) * 1000, 1),
         "batch_over_raw": round(batch_s / raw_total * len(done) / len(files), 3),
         "batch_all_processed": batch_ok,
         "peak_rss_mib": memory,
-        "per_photo": [{"file": Path(p).name, "raw_ms": round(raw[p] * 1000, 1),
-                       "pipeline_ms": round(pipeline[p] * 1000, 1)} for p in done],
+        "per_photo": [
+            {
+                "file": Path(p).name,
+                "raw_ms": round(raw[p] * 1000, 1),
+                "pipeline_ms": round(pipeline[p] * 1000, 1),
+            }
+            for p in done
+        ],
     }
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "ingest.json"

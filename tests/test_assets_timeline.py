@@ -269,6 +269,23 @@ def test_video_playback(owner: User, placed: list[Asset], video: Asset) -> None:
     assert image.status_code == 400
 
 
+def test_live_photo_link_hides_the_motion_part(
+    owner: User, placed: list[Asset], video: Asset
+) -> None:
+    photo = placed[3]
+    wait_processed(owner, [video.id])
+    body = put_asset(owner, photo.id, {"livePhotoVideoId": video.id})
+    assert body["livePhotoVideoId"] == video.id
+    assert owner.client.get(f"/api/assets/{video.id}").json()["visibility"] == "hidden"
+    assert video.id not in timeline_ids(owner)
+    assert video.id in timeline_ids(owner, visibility="hidden")
+    assert put_asset(owner, photo.id, {"livePhotoVideoId": None})["livePhotoVideoId"] is None
+    assert owner.client.get(f"/api/assets/{video.id}").json()["visibility"] == "timeline"
+    # a photo is no motion part
+    r = owner.client.put(f"/api/assets/{photo.id}", json={"livePhotoVideoId": placed[0].id})
+    assert r.status_code == 400
+
+
 def test_download_archive_unzips_to_originals(owner: User, placed: list[Asset]) -> None:
     chosen = [placed[0], placed[2], placed[3]]  # the last two are both "same.jpg"
     ids = [a.id for a in chosen]

@@ -119,8 +119,18 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
     return " AND ".join(conds), args
 
 
+#: The bucket of an asset: the month of its capture wall-clock time. Must match the expression
+#: of ``assets_timeline_month_idx`` (migration 0004) for the index to serve the queries.
+MONTH_OF_CAPTURE = "date_trunc('month', a.local_date_time AT TIME ZONE 'UTC')"
+MONTH_OF_UPLOAD = "date_trunc('month', a.created_at AT TIME ZONE 'UTC')"
+
+
 def _time_col(f: TimelineFilter) -> str:
     return "a.created_at" if f.order_by == "createdAt" else "a.local_date_time"
+
+
+def _month_expr(f: TimelineFilter) -> str:
+    return MONTH_OF_UPLOAD if f.order_by == "createdAt" else MONTH_OF_CAPTURE
 
 
 async def can_read_album(pool: asyncpg.Pool, user_id: uuid.UUID, album_id: uuid.UUID) -> bool:
@@ -145,12 +155,11 @@ async def time_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date
     where, args = _where(f)
     join = "JOIN asset_exif e ON e.asset_id = a.id" if f.bbox is not None else ""
     rows = await pool.fetch(
-        f"SELECT date_trunc('month', {_time_col(f)} AT TIME ZONE 'UTC')::date AS bucket, "
-        f"count(*) AS n FROM assets a {join} WHERE {where} "
+        f"SELECT {_month_expr(f)} AS month, count(*) AS n FROM assets a {join} WHERE {where} "
         f"GROUP BY 1 ORDER BY 1 {'ASC' if f.order == 'asc' else 'DESC'}",
         *args,
     )
-    return [(r["bucket"], int(r["n"])) for r in rows]
+    return [(r["month"].date(), int(r["n"])) for r in rows]
 
 
 def month_range(bucket: date) -> tuple[datetime, datetime]:
@@ -182,9 +191,11 @@ async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> li
         "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
         "e.country, e.latitude, e.longitude "
         f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
-        f"WHERE {where} AND {col} >= ${n + 1} AND {col} < ${n + 2} "
+        f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
+        f"AND {col} >= ${n + 2} AND {col} < ${n + 3} "
         f"ORDER BY {col} {direction}, a.id {direction}",
         *args,
+        start.replace(tzinfo=None),
         start,
         end,
     )

@@ -161,3 +161,68 @@ class IngestUploadReply(msgspec.Struct, frozen=True, kw_only=True):
     status: Literal["created", "duplicate", "rejected"]
     asset_id: str | None = None
     error: str | None = None
+
+
+class SearchFilters(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Filters of a search request, as Immich's search DTOs name them (snake_case).
+
+    A nullable place/camera field sent as null matches assets where it is unknown; left out it
+    does not filter. Dates are RFC 3339 strings with offset; ids are UUID strings.
+    """
+
+    original_file_name: str | None = None
+    description: str | None = None
+    ocr: str | None = None
+    city: str | None | msgspec.UnsetType = msgspec.UNSET
+    state: str | None | msgspec.UnsetType = msgspec.UNSET
+    country: str | None | msgspec.UnsetType = msgspec.UNSET
+    make: str | None | msgspec.UnsetType = msgspec.UNSET
+    model: str | None | msgspec.UnsetType = msgspec.UNSET
+    lens_model: str | None | msgspec.UnsetType = msgspec.UNSET
+    rating: int | None | msgspec.UnsetType = msgspec.UNSET
+    type: AssetType | None = None
+    is_favorite: bool | None = None
+    is_offline: bool | None = None
+    is_encoded: bool | None = None
+    is_motion: bool | None = None
+    is_not_in_album: bool | None = None
+    visibility: str | None = None
+    with_deleted: bool = False
+    album_ids: list[str] = msgspec.field(default_factory=list)
+    person_ids: list[str] = msgspec.field(default_factory=list)
+    tag_ids: list[str] | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    trashed_after: datetime | None = None
+    trashed_before: datetime | None = None
+
+
+class SmartSearchRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Gateway -> search: one page of an owner's assets nearest to a text query (CLIP), or to
+    an asset's own embedding (``query_asset_id``), narrowed by ``filters``."""
+
+    subject: ClassVar[str] = "darkroom.rpc.search.smart"
+    version: int = 1
+    owner_id: str
+    query: str | None = None
+    query_asset_id: str | None = None
+    language: str | None = None
+    filters: SearchFilters = SearchFilters()
+    page: int = 1
+    size: int = 100
+
+
+class SmartSearchReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Search -> gateway. ``status`` "ok" with ``asset_ids`` nearest first (``has_more`` when a
+    next page exists), "unavailable" when no CLIP model is loaded, or "invalid" (bad request);
+    ``error`` then says why in words a user can act on."""
+
+    version: int = 1
+    status: Literal["ok", "unavailable", "invalid"]
+    asset_ids: list[str] = msgspec.field(default_factory=list)
+    has_more: bool = False
+    error: str | None = None

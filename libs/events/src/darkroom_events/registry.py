@@ -20,6 +20,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    SmartSearchReply,
+    SmartSearchRequest,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -112,6 +114,14 @@ RPCS: tuple[RpcSpec, ...] = (
         server="ingest",
         clients=("gateway",),
         description="Create an asset from a file streamed to a staging key.",
+    ),
+    RpcSpec(
+        subject=SmartSearchRequest.subject,
+        request=SmartSearchRequest,
+        reply=SmartSearchReply,
+        server="search",
+        clients=("gateway",),
+        description="Smart search: an owner's assets nearest to a text query (CLIP), filtered.",
     ),
 )
 

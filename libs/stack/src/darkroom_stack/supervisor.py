@@ -28,7 +28,15 @@ from darkroom_stack.servers import RunningServer, free_port, start_nats, start_p
 log = structlog.get_logger()
 
 #: Services that have a process today, in start order (ingest before the gateway takes uploads).
-SERVICES: tuple[str, ...] = ("ingest", "metadata", "thumbnail", "gateway")
+SERVICES: tuple[str, ...] = (
+    "ingest",
+    "metadata",
+    "thumbnail",
+    "embedding",
+    "search",
+    "face",
+    "gateway",
+)
 
 
 @dataclass
@@ -92,6 +100,7 @@ class Stack:
             "DARKROOM_DATABASE_URL": self.postgres.url,
             "DARKROOM_STORAGE_BACKEND": "filesystem",
             "DARKROOM_STORAGE_ROOT": str(data / "storage"),
+            "DARKROOM_ML_MODEL_DIR": str(data / "models"),
             "DARKROOM_HOST": self.config.host,
             "DARKROOM_PORT": str(self.config.gateway_port),
             **self.config.env,

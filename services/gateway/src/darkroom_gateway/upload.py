@@ -156,9 +156,10 @@ async def stream_upload(
             part.header_value += value
             part.header_bytes += len(value)
         elif kind == "hend":
-            part.headers[part.header_field.decode("latin-1").lower()] = part.header_value.decode(
-                "utf-8", "replace"
-            )
+            # Latin-1 keeps the header's bytes as sent; parse_options_header re-encodes it the
+            # same way, and the UTF-8 name/filename are decoded from its bytes below.
+            name = part.header_field.decode("latin-1").lower()
+            part.headers[name] = part.header_value.decode("latin-1")
             part.header_field.clear()
             part.header_value.clear()
         elif kind == "headers":

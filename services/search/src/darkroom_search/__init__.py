@@ -1,1 +1,1 @@
-"""Smart, metadata and place search over RPC (not built yet: issue 4)."""
+"""Smart search over RPC: CLIP text encoding and pgvector nearest-neighbour queries with filters."""

@@ -12,7 +12,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 import msgspec
-from darkroom_db import users
+from darkroom_db import smart_search, users
 from darkroom_media.types import server_media_types
 from litestar import Controller, get
 
@@ -237,9 +237,18 @@ class ServerController(Controller):
         ]
 
     @get("/features")
-    async def features(self) -> ServerFeaturesResponse:
-        """Features on this server (no ML yet: no smart search, faces, duplicates or OCR)."""
-        return ServerFeaturesResponse()
+    async def features(self, deps: Deps) -> ServerFeaturesResponse:
+        """Features on this server; smart search and duplicate detection as the embedding
+        service last reported its CLIP model (ml_model_status)."""
+        clip = await smart_search.get_model_status(deps.pool, "clip")
+        ready = clip is not None and clip.ready
+        return ServerFeaturesResponse(
+            ocr=True,  # the embedding service reads text in previews with packaged models
+            smart_search=ready,
+            duplicate_detection=clip is not None
+            and clip.ready
+            and bool(clip.options.get("duplicate_detection", True)),
+        )
 
     @get("/config")
     async def config(self, deps: Deps) -> ServerConfigResponse:

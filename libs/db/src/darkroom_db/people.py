@@ -1,0 +1,725 @@
+"""Repository: people, detected faces (asset_faces) and their embeddings (face_search).
+
+Reads made for a user take ``owner_id`` and filter by it (a face or person of someone else reads
+as absent). Reads and writes made by the face service (which acts for the system) are named
+``*_for_worker`` or take a connection inside the recognition transaction.
+
+Distances are Euclidean (L2, pgvector ``<->``) between 128-d descriptors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+import numpy as np
+
+Recognition = Literal["pending", "deferred", "unmatched", "done"]
+SourceType = Literal["machine-learning", "exif", "manual"]
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+class Person(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of ``people``; ``face_asset_id`` is the feature face's id (asset_faces.id)."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    birth_date: date | None
+    is_hidden: bool
+    is_favorite: bool
+    color: str | None
+    face_asset_id: uuid.UUID | None
+    thumbnail_path: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Face(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of ``asset_faces``: a box in original-image pixels (x2/y2 exclusive)."""
+
+    id: uuid.UUID
+    asset_id: uuid.UUID
+    owner_id: uuid.UUID
+    person_id: uuid.UUID | None
+    image_width: int
+    image_height: int
+    bounding_box_x1: int
+    bounding_box_y1: int
+    bounding_box_x2: int
+    bounding_box_y2: int
+    score: float
+    source_type: str
+    recognition: str
+    created_at: datetime
+
+
+class NewFace(msgspec.Struct, frozen=True, kw_only=True):
+    """A face to store: box in original pixels, detector score, 128-d descriptor (or None)."""
+
+    image_width: int
+    image_height: int
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    score: float
+    embedding: Any = None  # numpy (128,) float array, or None for a manual face
+
+
+class Match(msgspec.Struct, frozen=True, kw_only=True):
+    """A neighbour found by :func:`nearest_faces`."""
+
+    face_id: uuid.UUID
+    person_id: uuid.UUID | None
+    distance: float
+
+
+_PERSON_COLS = ", ".join(Person.__struct_fields__)
+_FACE_COLS = ", ".join(Face.__struct_fields__)
+_FACE_COLS_F = ", ".join(f"f.{c}" for c in Face.__struct_fields__)
+_PERSON_COLS_P = ", ".join(f"p.{c}" for c in Person.__struct_fields__)
+
+#: Faces that count for a person: on assets that exist and are not in the trash.
+_LIVE_ASSET = "a.status = 'active' AND a.deleted_at IS NULL"
+
+
+def _person(row: asyncpg.Record | None) -> Person | None:
+    return None if row is None else Person(**dict(row))
+
+
+def _face(row: asyncpg.Record) -> Face:
+    return Face(**dict(row))
+
+
+# --- worker side: faces, embeddings, recognition ------------------------------------------------
+
+
+async def replace_faces(
+    conn: asyncpg.Connection,
+    *,
+    asset_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    faces: list[NewFace],
+) -> list[uuid.UUID]:
+    """Replace the machine-detected faces of an asset (idempotent re-detection).
+
+    Manual faces are kept. People whose feature face disappears get another of their faces as
+    feature face. Call inside a transaction.
+
+    Returns:
+        The new face ids, in the order of ``faces``.
+    """
+    await conn.execute(
+        "DELETE FROM asset_faces WHERE asset_id = $1 AND source_type = 'machine-learning'",
+        asset_id,
+    )
+    ids: list[uuid.UUID] = []
+    for face in faces:
+        face_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO asset_faces (id, asset_id, owner_id, image_width, image_height, "
+            "bounding_box_x1, bounding_box_y1, bounding_box_x2, bounding_box_y2, score) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            face_id,
+            asset_id,
+            owner_id,
+            face.image_width,
+            face.image_height,
+            face.x1,
+            face.y1,
+            face.x2,
+            face.y2,
+            face.score,
+        )
+        if face.embedding is not None:
+            await conn.execute(
+                "INSERT INTO face_search (face_id, owner_id, embedding) VALUES ($1, $2, $3)",
+                face_id,
+                owner_id,
+                np.asarray(face.embedding, dtype=np.float32),
+            )
+        ids.append(face_id)
+    await refresh_feature_faces(conn, owner_id)
+    return ids
+
+
+async def refresh_feature_faces(conn: Conn, owner_id: uuid.UUID) -> list[uuid.UUID]:
+    """Give every person of ``owner_id`` without a feature face their best-scored face.
+
+    Returns:
+        The people whose feature face was set (their thumbnails need rendering).
+    """
+    rows = await conn.fetch(
+        "UPDATE people p SET face_asset_id = ("
+        "  SELECT f.id FROM asset_faces f WHERE f.person_id = p.id"
+        "  ORDER BY f.score DESC, f.id LIMIT 1), thumbnail_path = '', updated_at = now() "
+        "WHERE p.owner_id = $1 AND p.face_asset_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM asset_faces f WHERE f.person_id = p.id) RETURNING p.id",
+        owner_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def get_face_for_worker(conn: Conn, face_id: uuid.UUID) -> Face | None:
+    """A face by id, whoever owns it, or None."""
+    row = await conn.fetchrow(f"SELECT {_FACE_COLS} FROM asset_faces WHERE id = $1", face_id)
+    return None if row is None else _face(row)
+
+
+async def get_embedding(conn: Conn, face_id: uuid.UUID) -> np.ndarray | None:
+    """The descriptor of a face, shape (128,), or None when it has none (manual faces)."""
+    value = await conn.fetchval("SELECT embedding FROM face_search WHERE face_id = $1", face_id)
+    if value is None:
+        return None
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, np.float32)
+
+
+async def nearest_faces(
+    conn: Conn,
+    *,
+    owner_id: uuid.UUID,
+    embedding: np.ndarray,
+    max_distance: float,
+    limit: int,
+    has_person: bool = False,
+) -> list[Match]:
+    """The ``limit`` faces of ``owner_id`` nearest to ``embedding`` within ``max_distance`` (L2).
+
+    Only faces on live assets (not trashed) count. Nearest first; ties by face id so every worker
+    sees the same order. Uses the HNSW index (pgvector) when the planner prefers it.
+
+    Args:
+        embedding: Query descriptor, shape (128,).
+        max_distance: Largest Euclidean distance to include.
+        limit: Most faces returned.
+        has_person: Only faces already assigned to a person.
+    """
+    person_clause = "AND f.person_id IS NOT NULL" if has_person else ""
+    rows = await conn.fetch(
+        "SELECT f.id, f.person_id, (s.embedding <-> $2::vector)::float8 AS distance "
+        "FROM face_search s JOIN asset_faces f ON f.id = s.face_id "
+        "JOIN assets a ON a.id = f.asset_id "
+        f"WHERE s.owner_id = $1 AND {_LIVE_ASSET} {person_clause} "
+        "AND (s.embedding <-> $2::vector) <= $3::float8 "
+        "ORDER BY s.embedding <-> $2::vector, f.id LIMIT $4",
+        owner_id,
+        np.asarray(embedding, dtype=np.float32),
+        max_distance,
+        limit,
+    )
+    return [
+        Match(face_id=r["id"], person_id=r["person_id"], distance=float(r["distance"]))
+        for r in rows
+    ]
+
+
+async def create_person_for_face(
+    conn: Conn, *, owner_id: uuid.UUID, face_id: uuid.UUID
+) -> uuid.UUID:
+    """A new unnamed person of ``owner_id`` whose feature face is ``face_id``."""
+    person_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO people (id, owner_id, face_asset_id) VALUES ($1, $2, $3)",
+        person_id,
+        owner_id,
+        face_id,
+    )
+    return person_id
+
+
+async def set_recognition(
+    conn: Conn, face_id: uuid.UUID, state: Recognition, person_id: uuid.UUID | None = None
+) -> None:
+    """Record the recognition outcome of a face, assigning ``person_id`` when given."""
+    await conn.execute(
+        "UPDATE asset_faces SET recognition = $2, person_id = COALESCE($3, person_id), "
+        "updated_at = now() WHERE id = $1",
+        face_id,
+        state,
+        person_id,
+    )
+
+
+async def unassigned_faces(
+    conn: Conn,
+    *,
+    owner_id: uuid.UUID | None = None,
+    states: tuple[Recognition, ...] = ("pending", "deferred", "unmatched"),
+    older_than_s: float = 0.0,
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(face id, owner id) of machine-detected faces with no person, oldest first.
+
+    Args:
+        owner_id: One owner's faces, or everyone's when None.
+        states: Recognition states to include.
+        older_than_s: Only faces whose state is at least this old (seconds).
+    """
+    rows = await conn.fetch(
+        "SELECT f.id, f.owner_id FROM asset_faces f JOIN face_search s ON s.face_id = f.id "
+        "WHERE f.person_id IS NULL AND f.recognition = ANY($1::text[]) "
+        "AND ($2::uuid IS NULL OR f.owner_id = $2) "
+        "AND f.updated_at <= now() - make_interval(secs => $3) "
+        "ORDER BY f.created_at, f.id",
+        list(states),
+        owner_id,
+        older_than_s,
+    )
+    return [(r["id"], r["owner_id"]) for r in rows]
+
+
+async def people_needing_thumbnails(conn: Conn, owner_id: uuid.UUID | None = None) -> list[Person]:
+    """People with a feature face but no rendered thumbnail."""
+    rows = await conn.fetch(
+        f"SELECT {_PERSON_COLS} FROM people WHERE face_asset_id IS NOT NULL "
+        "AND thumbnail_path = '' AND ($1::uuid IS NULL OR owner_id = $1)",
+        owner_id,
+    )
+    return [Person(**dict(r)) for r in rows]
+
+
+async def set_thumbnail_path(
+    conn: Conn, person_id: uuid.UUID, face_id: uuid.UUID, path: str
+) -> bool:
+    """Store the thumbnail key of a person if its feature face is still ``face_id``."""
+    done = await conn.execute(
+        "UPDATE people SET thumbnail_path = $3, updated_at = now() "
+        "WHERE id = $1 AND face_asset_id = $2",
+        person_id,
+        face_id,
+        path,
+    )
+    return done.endswith(" 1")
+
+
+async def asset_preview_for_worker(conn: Conn, asset_id: uuid.UUID) -> tuple[str, int, int] | None:
+    """(preview key, preview width, preview height) of an asset, or None."""
+    row = await conn.fetchrow(
+        "SELECT path, width, height FROM asset_files WHERE asset_id = $1 AND type = 'preview'",
+        asset_id,
+    )
+    return None if row is None else (row["path"], row["width"] or 0, row["height"] or 0)
+
+
+async def partition_for_owner(conn: Conn, owner_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID]:
+    """face id -> person id of every assigned face of ``owner_id`` (for evaluation and tests)."""
+    rows = await conn.fetch(
+        "SELECT id, person_id FROM asset_faces WHERE owner_id = $1 AND person_id IS NOT NULL",
+        owner_id,
+    )
+    return {r["id"]: r["person_id"] for r in rows}
+
+
+# --- user side: the people API --------------------------------------------------------------------
+
+
+async def list_people(
+    pool: Conn,
+    owner_id: uuid.UUID,
+    *,
+    with_hidden: bool,
+    page: int,
+    size: int,
+) -> tuple[list[Person], int, int, bool]:
+    """One page of ``owner_id``'s people that have faces on live assets, or a name.
+
+    Order (as the Immich web shows them): visible first, favourites, named, most faces.
+
+    Returns:
+        (people, total, hidden, has_next_page); ``total`` and ``hidden`` count all people that
+        are listed (hidden included), whatever ``with_hidden`` says.
+    """
+    base = (
+        "WITH counts AS (SELECT p.id, count(a.id) AS n FROM people p "
+        "LEFT JOIN asset_faces f ON f.person_id = p.id "
+        f"LEFT JOIN assets a ON a.id = f.asset_id AND {_LIVE_ASSET} "
+        "WHERE p.owner_id = $1 GROUP BY p.id) "
+    )
+    listed = "(c.n > 0 OR p.name <> '')"
+    stats = await pool.fetchrow(
+        base + "SELECT count(*) AS total, count(*) FILTER (WHERE p.is_hidden) AS hidden "
+        f"FROM people p JOIN counts c ON c.id = p.id WHERE {listed}",
+        owner_id,
+    )
+    rows = await pool.fetch(
+        base + f"SELECT {_PERSON_COLS_P} FROM people p JOIN counts c ON c.id = p.id "
+        f"WHERE {listed} AND ($2 OR NOT p.is_hidden) "
+        "ORDER BY p.is_hidden, p.is_favorite DESC, (p.name = ''), c.n DESC, p.name, p.created_at, "
+        "p.id LIMIT $3 OFFSET $4",
+        owner_id,
+        with_hidden,
+        size + 1,
+        (page - 1) * size,
+    )
+    people = [Person(**dict(r)) for r in rows]
+    assert stats is not None
+    return people[:size], int(stats["total"]), int(stats["hidden"]), len(people) > size
+
+
+async def get_person(pool: Conn, owner_id: uuid.UUID, person_id: uuid.UUID) -> Person | None:
+    """``owner_id``'s person, or None (someone else's reads as absent)."""
+    return _person(
+        await pool.fetchrow(
+            f"SELECT {_PERSON_COLS} FROM people WHERE id = $1 AND owner_id = $2",
+            person_id,
+            owner_id,
+        )
+    )
+
+
+async def get_people(pool: Conn, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Person]:
+    """Those of ``ids`` that are ``owner_id``'s people."""
+    rows = await pool.fetch(
+        f"SELECT {_PERSON_COLS} FROM people WHERE id = ANY($1::uuid[]) AND owner_id = $2",
+        ids,
+        owner_id,
+    )
+    return [Person(**dict(r)) for r in rows]
+
+
+async def create_person(
+    pool: Conn,
+    owner_id: uuid.UUID,
+    *,
+    name: str = "",
+    birth_date: date | None = None,
+    is_hidden: bool = False,
+    is_favorite: bool = False,
+    color: str | None = None,
+) -> Person:
+    """A new person of ``owner_id`` (no faces yet)."""
+    row = await pool.fetchrow(
+        "INSERT INTO people (id, owner_id, name, birth_date, is_hidden, is_favorite, color) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PERSON_COLS}",
+        uuid.uuid4(),
+        owner_id,
+        name,
+        birth_date,
+        is_hidden,
+        is_favorite,
+        color,
+    )
+    person = _person(row)
+    assert person is not None
+    return person
+
+
+_UPDATABLE = ("name", "birth_date", "is_hidden", "is_favorite", "color")
+
+
+async def update_person(
+    pool: Conn,
+    owner_id: uuid.UUID,
+    person_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    feature_face_asset_id: uuid.UUID | None = None,
+) -> Person | None:
+    """Change some of name, birth_date, is_hidden, is_favorite, color; and the feature face.
+
+    Args:
+        changes: Column -> new value, keys from ``name, birth_date, is_hidden, is_favorite,
+            color`` (others are ignored).
+        feature_face_asset_id: Use this person's face in that asset as feature face.
+
+    Returns:
+        The updated person, or None when it is not ``owner_id``'s.
+
+    Raises:
+        LookupError: The person has no face in ``feature_face_asset_id``.
+    """
+    async with _transaction(pool) as conn:
+        person = await get_person(conn, owner_id, person_id)
+        if person is None:
+            return None
+        cols = [c for c in _UPDATABLE if c in changes]
+        if cols:
+            sets = ", ".join(f"{c} = ${i + 3}" for i, c in enumerate(cols))
+            await conn.execute(
+                f"UPDATE people SET {sets}, updated_at = now() WHERE id = $1 AND owner_id = $2",
+                person_id,
+                owner_id,
+                *[changes[c] for c in cols],
+            )
+        if feature_face_asset_id is not None:
+            face_id = await conn.fetchval(
+                "SELECT id FROM asset_faces WHERE person_id = $1 AND asset_id = $2 "
+                "ORDER BY score DESC, id LIMIT 1",
+                person_id,
+                feature_face_asset_id,
+            )
+            if face_id is None:
+                raise LookupError("person has no face in that asset")
+            if face_id != person.face_asset_id:
+                await conn.execute(
+                    "UPDATE people SET face_asset_id = $2, thumbnail_path = '', "
+                    "updated_at = now() WHERE id = $1",
+                    person_id,
+                    face_id,
+                )
+        return await get_person(conn, owner_id, person_id)
+
+
+async def delete_people(pool: Conn, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Delete ``owner_id``'s people among ``ids``; their faces become unassigned ('done', so
+    recognition does not put them straight back). Returns the ids deleted."""
+    async with _transaction(pool) as conn:
+        await conn.execute(
+            "UPDATE asset_faces SET recognition = 'done', updated_at = now() "
+            "WHERE person_id = ANY($1::uuid[]) AND owner_id = $2",
+            ids,
+            owner_id,
+        )
+        rows = await conn.fetch(
+            "DELETE FROM people WHERE id = ANY($1::uuid[]) AND owner_id = $2 RETURNING id",
+            ids,
+            owner_id,
+        )
+    return {r["id"] for r in rows}
+
+
+async def merge_people(
+    pool: Conn, owner_id: uuid.UUID, target_id: uuid.UUID, source_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Move every face of the source people to ``target_id`` and delete the sources.
+
+    Returns:
+        The source ids merged (those that are ``owner_id``'s and not the target).
+
+    Raises:
+        LookupError: ``target_id`` is not ``owner_id``'s person.
+    """
+    async with _transaction(pool) as conn:
+        if await get_person(conn, owner_id, target_id) is None:
+            raise LookupError("person not found")
+        owned = [p.id for p in await get_people(conn, owner_id, source_ids) if p.id != target_id]
+        if owned:
+            await conn.execute(
+                "UPDATE asset_faces SET person_id = $1, recognition = 'done', updated_at = now() "
+                "WHERE person_id = ANY($2::uuid[])",
+                target_id,
+                owned,
+            )
+            await conn.execute("DELETE FROM people WHERE id = ANY($1::uuid[])", owned)
+            await conn.execute("UPDATE people SET updated_at = now() WHERE id = $1", target_id)
+            await refresh_feature_faces(conn, owner_id)
+    return set(owned)
+
+
+async def reassign_asset_faces(
+    pool: Conn,
+    owner_id: uuid.UUID,
+    target_id: uuid.UUID,
+    items: list[tuple[uuid.UUID, uuid.UUID]],
+) -> bool:
+    """For each (asset id, person id): the faces of that person in that asset go to ``target_id``.
+
+    Returns:
+        True when at least one face moved.
+
+    Raises:
+        LookupError: ``target_id`` is not ``owner_id``'s person.
+    """
+    async with _transaction(pool) as conn:
+        if await get_person(conn, owner_id, target_id) is None:
+            raise LookupError("person not found")
+        moved = 0
+        for asset_id, person_id in items:
+            done = await conn.execute(
+                "UPDATE asset_faces SET person_id = $1, recognition = 'done', updated_at = now() "
+                "WHERE asset_id = $2 AND person_id = $3 AND owner_id = $4",
+                target_id,
+                asset_id,
+                person_id,
+                owner_id,
+            )
+            moved += int(done.split()[-1])
+        await _fix_feature_faces(conn, owner_id)
+    return moved > 0
+
+
+async def _fix_feature_faces(conn: asyncpg.Connection, owner_id: uuid.UUID) -> None:
+    """Clear feature faces that no longer belong to their person, then pick new ones."""
+    await conn.execute(
+        "UPDATE people p SET face_asset_id = NULL, thumbnail_path = '', updated_at = now() "
+        "WHERE p.owner_id = $1 AND p.face_asset_id IS NOT NULL AND NOT EXISTS ("
+        "SELECT 1 FROM asset_faces f WHERE f.id = p.face_asset_id AND f.person_id = p.id)",
+        owner_id,
+    )
+    await refresh_feature_faces(conn, owner_id)
+
+
+async def person_statistics(pool: Conn, owner_id: uuid.UUID, person_id: uuid.UUID) -> int:
+    """How many live assets show ``person_id`` (0 for someone else's person)."""
+    return int(
+        await pool.fetchval(
+            "SELECT count(DISTINCT a.id) FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
+            f"WHERE f.person_id = $1 AND f.owner_id = $2 AND {_LIVE_ASSET}",
+            person_id,
+            owner_id,
+        )
+    )
+
+
+async def person_asset_ids(
+    pool: Conn, owner_id: uuid.UUID, person_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Live assets of ``owner_id`` showing ALL of ``person_ids`` (the timeline/search filter)."""
+    rows = await pool.fetch(
+        "SELECT f.asset_id FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
+        f"WHERE f.owner_id = $1 AND f.person_id = ANY($2::uuid[]) AND {_LIVE_ASSET} "
+        "GROUP BY f.asset_id HAVING count(DISTINCT f.person_id) = $3",
+        owner_id,
+        person_ids,
+        len(set(person_ids)),
+    )
+    return {r["asset_id"] for r in rows}
+
+
+async def asset_people(pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID) -> list[Person]:
+    """The people shown in one of ``owner_id``'s assets (for AssetResponseDto.people)."""
+    rows = await pool.fetch(
+        f"SELECT DISTINCT {_PERSON_COLS_P} FROM asset_faces f JOIN people p ON p.id = f.person_id "
+        "WHERE f.asset_id = $1 AND f.owner_id = $2",
+        asset_id,
+        owner_id,
+    )
+    return [Person(**dict(r)) for r in rows]
+
+
+async def asset_faces(
+    pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID
+) -> list[tuple[Face, Person | None]]:
+    """The faces of ``owner_id``'s asset with their people (empty for someone else's asset)."""
+    rows = await pool.fetch(
+        f"SELECT {_FACE_COLS_F}, p.id AS p_id FROM asset_faces f "
+        "LEFT JOIN people p ON p.id = f.person_id "
+        "WHERE f.asset_id = $1 AND f.owner_id = $2 ORDER BY f.bounding_box_x1, f.id",
+        asset_id,
+        owner_id,
+    )
+    people = {
+        p.id: p for p in await get_people(pool, owner_id, [r["p_id"] for r in rows if r["p_id"]])
+    }
+    out: list[tuple[Face, Person | None]] = []
+    for r in rows:
+        d = dict(r)
+        pid = d.pop("p_id")
+        out.append((Face(**d), people.get(pid) if pid else None))
+    return out
+
+
+async def get_face(pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID) -> Face | None:
+    """``owner_id``'s face, or None."""
+    row = await pool.fetchrow(
+        f"SELECT {_FACE_COLS} FROM asset_faces WHERE id = $1 AND owner_id = $2", face_id, owner_id
+    )
+    return None if row is None else _face(row)
+
+
+async def assign_face(
+    pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID, person_id: uuid.UUID
+) -> Person | None:
+    """Put one of ``owner_id``'s faces on one of their people (PUT /api/faces/{id}).
+
+    Returns:
+        The person, or None when the face or the person is not ``owner_id``'s.
+    """
+    async with _transaction(pool) as conn:
+        person = await get_person(conn, owner_id, person_id)
+        if person is None or await get_face(conn, owner_id, face_id) is None:
+            return None
+        await conn.execute(
+            "UPDATE asset_faces SET person_id = $2, recognition = 'done', updated_at = now() "
+            "WHERE id = $1",
+            face_id,
+            person_id,
+        )
+        await _fix_feature_faces(conn, owner_id)
+        return await get_person(conn, owner_id, person_id)
+
+
+async def delete_face(pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID) -> bool:
+    """Delete one of ``owner_id``'s faces; False when it is not theirs."""
+    async with _transaction(pool) as conn:
+        done = await conn.execute(
+            "DELETE FROM asset_faces WHERE id = $1 AND owner_id = $2", face_id, owner_id
+        )
+        await refresh_feature_faces(conn, owner_id)
+    return done.endswith(" 1")
+
+
+async def create_manual_face(
+    pool: Conn,
+    owner_id: uuid.UUID,
+    *,
+    asset_id: uuid.UUID,
+    person_id: uuid.UUID,
+    box: NewFace,
+) -> uuid.UUID | None:
+    """A face drawn by the user on their asset, assigned to their person.
+
+    Returns:
+        The face id, or None when the asset or the person is not ``owner_id``'s.
+    """
+    async with _transaction(pool) as conn:
+        ok = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM assets WHERE id = $1 AND owner_id = $2) "
+            "AND EXISTS (SELECT 1 FROM people WHERE id = $3 AND owner_id = $2)",
+            asset_id,
+            owner_id,
+            person_id,
+        )
+        if not ok:
+            return None
+        face_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO asset_faces (id, asset_id, owner_id, person_id, image_width, "
+            "image_height, bounding_box_x1, bounding_box_y1, bounding_box_x2, bounding_box_y2, "
+            "score, source_type, recognition) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 'manual', 'done')",
+            face_id,
+            asset_id,
+            owner_id,
+            person_id,
+            box.image_width,
+            box.image_height,
+            box.x1,
+            box.y1,
+            box.x2,
+            box.y2,
+        )
+        await refresh_feature_faces(conn, owner_id)
+    return face_id
+
+
+class _transaction:
+    """``async with _transaction(pool_or_conn) as conn``: a transaction on a pooled connection,
+    or a nested one (savepoint) on a given connection."""
+
+    def __init__(self, db: Conn) -> None:
+        self._db = db
+        self._conn: asyncpg.Connection | None = None
+        self._tx: Any = None
+        self._acquired = False
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        if isinstance(self._db, asyncpg.Pool):
+            self._conn = await self._db.acquire()
+            self._acquired = True
+        else:
+            self._conn = self._db
+        self._tx = self._conn.transaction()
+        await self._tx.__aenter__()
+        return self._conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._tx.__aexit__(*exc)
+        finally:
+            if self._acquired and isinstance(self._db, asyncpg.Pool):
+                assert self._conn is not None
+                await self._db.release(self._conn)

@@ -1,0 +1,566 @@
+"""Repository: asset search (metadata filters, smart search over ``smart_search``, places,
+suggestions, explore, statistics).
+
+Every query is built from one :class:`AssetFilters` by :func:`where_clause`, and every query is
+scoped to ``owner_id``: another user's assets can never match, whatever the filters say.
+Filter semantics follow Immich's search DTOs (``MetadataSearchDto``, ``SmartSearchDto``):
+
+- a nullable place/camera filter (``city``, ``make``...) given as None matches assets where the
+  field is unknown (``IS NULL``); left UNSET it does not filter;
+- ``taken_after``/``taken_before`` compare ``file_created_at`` (the capture time once metadata
+  is extracted); ``created_*`` the upload time; ``trashed_*`` the time it went to the trash;
+- by default the library is searched (visibility timeline or archive, not trashed);
+  ``with_deleted`` adds the trash; ``visibility`` picks one visibility;
+- text filters (file name, description, OCR) are case-insensitive substring matches served by
+  trigram indexes (``0007_search_ocr.sql``); every word of an OCR query must occur.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from darkroom_db.assets import ASSET_COLUMNS, Asset
+from darkroom_db.exif import Exif
+
+Order = Literal["asc", "desc"]
+SuggestionType = Literal[
+    "country", "state", "city", "camera-make", "camera-model", "camera-lens-model"
+]
+
+#: Suggestion type -> asset_exif column.
+SUGGESTION_COLUMNS: dict[str, str] = {
+    "country": "country",
+    "state": "state",
+    "city": "city",
+    "camera-make": "make",
+    "camera-model": "model",
+    "camera-lens-model": "lens_model",
+}
+
+
+class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """What a search narrows to (all optional; see the module docstring for semantics).
+
+    Attributes mirror the search DTOs of the Immich spec in snake_case. ``person_ids`` and
+    ``person_ids``: every listed person must show in the asset (``asset_faces``); ``tag_ids``
+    matches nothing when non-empty until tags exist.
+    """
+
+    id: uuid.UUID | None = None
+    checksum: bytes | None = None
+    original_file_name: str | None = None
+    original_path: str | None = None
+    description: str | None = None
+    ocr: str | None = None
+    city: str | None | UnsetType = UNSET
+    state: str | None | UnsetType = UNSET
+    country: str | None | UnsetType = UNSET
+    make: str | None | UnsetType = UNSET
+    model: str | None | UnsetType = UNSET
+    lens_model: str | None | UnsetType = UNSET
+    rating: int | None | UnsetType = UNSET
+    type: str | None = None
+    is_favorite: bool | None = None
+    is_offline: bool | None = None
+    is_encoded: bool | None = None
+    is_motion: bool | None = None
+    is_not_in_album: bool | None = None
+    visibility: str | None = None
+    with_deleted: bool = False
+    album_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    person_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    tag_ids: list[uuid.UUID] | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    trashed_after: datetime | None = None
+    trashed_before: datetime | None = None
+
+
+class _Sql:
+    """Accumulates WHERE conditions and their positional parameters."""
+
+    def __init__(self, first_param: int = 1) -> None:
+        self.conds: list[str] = []
+        self.params: list[Any] = []
+        self._first = first_param
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${self._first + len(self.params) - 1}"
+
+    def add(self, cond: str) -> None:
+        self.conds.append(cond)
+
+
+def _like(text: str) -> str:
+    """``text`` as an ILIKE substring pattern, with LIKE's wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def where_clause(
+    owner_id: uuid.UUID, f: AssetFilters, *, alias: str = "a", first_param: int = 1
+) -> tuple[str, list[Any]]:
+    """The SQL condition selecting ``owner_id``'s assets that pass ``f``.
+
+    Args:
+        owner_id: Whose assets (always enforced).
+        f: The filters.
+        alias: Alias of ``assets`` in the caller's query; ``asset_exif`` is reached through
+            sub-queries, so the caller needs no join.
+        first_param: Number of the first positional parameter ($n) this clause may use.
+
+    Returns:
+        (condition, parameters): ``condition`` uses ``$first_param`` onwards.
+    """
+    a = alias
+    q = _Sql(first_param)
+    q.add(f"{a}.owner_id = {q.param(owner_id)}")
+    trash_filter = f.trashed_after is not None or f.trashed_before is not None
+    if f.with_deleted or trash_filter:
+        q.add(f"{a}.status IN ('active', 'trashed')")
+    else:
+        q.add(f"{a}.status = 'active'")
+    if f.visibility:
+        q.add(f"{a}.visibility = {q.param(f.visibility)}")
+    else:
+        q.add(f"{a}.visibility IN ('timeline', 'archive')")
+    if f.id is not None:
+        q.add(f"{a}.id = {q.param(f.id)}")
+    if f.checksum is not None:
+        q.add(f"{a}.checksum = {q.param(f.checksum)}")
+    if f.original_file_name:
+        q.add(f"{a}.original_file_name ILIKE {q.param(_like(f.original_file_name))}")
+    if f.original_path:
+        q.add(f"{a}.original_path ILIKE {q.param(_like(f.original_path))}")
+    if f.type:
+        q.add(f"{a}.type = {q.param(f.type)}")
+    if f.is_favorite is not None:
+        q.add(f"{a}.is_favorite = {q.param(f.is_favorite)}")
+    if f.is_offline is not None:
+        q.add(f"{a}.is_offline = {q.param(f.is_offline)}")
+    if f.is_motion is not None:
+        q.add(f"({a}.live_photo_video_id IS NOT NULL) = {q.param(f.is_motion)}")
+    if f.is_encoded is not None:
+        q.add(
+            f"EXISTS (SELECT 1 FROM asset_files af WHERE af.asset_id = {a}.id "
+            f"AND af.type = 'encoded_video') = {q.param(f.is_encoded)}"
+        )
+    if f.is_not_in_album:
+        q.add(f"NOT EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = {a}.id)")
+    if f.album_ids:
+        q.add(
+            f"EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = {a}.id "
+            f"AND aa.album_id = ANY({q.param(f.album_ids)}::uuid[]))"
+        )
+    for person_id in f.person_ids:  # every person must show in the asset (Immich)
+        q.add(
+            f"EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = {a}.id "
+            f"AND af.person_id = {q.param(person_id)})"
+        )
+    if f.tag_ids:
+        q.add("false")  # no tags exist yet: no asset carries them
+    for column, lo, hi in (
+        ("file_created_at", f.taken_after, f.taken_before),
+        ("created_at", f.created_after, f.created_before),
+        ("updated_at", f.updated_after, f.updated_before),
+        ("deleted_at", f.trashed_after, f.trashed_before),
+    ):
+        if lo is not None:
+            q.add(f"{a}.{column} >= {q.param(lo)}")
+        if hi is not None:
+            q.add(f"{a}.{column} <= {q.param(hi)}")
+    exif_conds: list[str] = []
+    for column, value in (
+        ("city", f.city),
+        ("state", f.state),
+        ("country", f.country),
+        ("make", f.make),
+        ("model", f.model),
+        ("lens_model", f.lens_model),
+        ("rating", f.rating),
+    ):
+        if value is UNSET:
+            continue
+        if value is None:
+            exif_conds.append(f"e.{column} IS NULL")
+        else:
+            exif_conds.append(f"e.{column} = {q.param(value)}")
+    if f.description:
+        exif_conds.append(f"e.description ILIKE {q.param(_like(f.description))}")
+    if exif_conds:
+        null_ok = all(c.endswith("IS NULL") for c in exif_conds)
+        sub = f"SELECT 1 FROM asset_exif e WHERE e.asset_id = {a}.id AND " + " AND ".join(
+            exif_conds
+        )
+        if null_ok:  # "unknown city" also holds for an asset whose metadata is not extracted
+            q.add(
+                f"(EXISTS ({sub}) OR NOT EXISTS (SELECT 1 FROM asset_exif e "
+                f"WHERE e.asset_id = {a}.id))"
+            )
+        else:
+            q.add(f"EXISTS ({sub})")
+    for word in (f.ocr or "").split():
+        q.add(
+            f"EXISTS (SELECT 1 FROM asset_ocr o WHERE o.asset_id = {a}.id "
+            f"AND o.text ILIKE {q.param(_like(word))})"
+        )
+    return " AND ".join(q.conds), q.params
+
+
+def _asset_cols(alias: str) -> str:
+    return ", ".join(f"{alias}.{c}" for c in ASSET_COLUMNS.split(", "))
+
+
+_EXIF_COLS = list(Exif.__struct_fields__)
+
+
+async def with_exif(pool: asyncpg.Pool, assets: list[Asset]) -> list[tuple[Asset, Exif | None]]:
+    """Pair each asset with its EXIF row (None when not extracted), keeping the order."""
+    if not assets:
+        return []
+    rows = await pool.fetch(
+        f"SELECT asset_id, {', '.join(_EXIF_COLS)} FROM asset_exif "
+        "WHERE asset_id = ANY($1::uuid[])",
+        [x.id for x in assets],
+    )
+    by_id = {r["asset_id"]: Exif(**{c: r[c] for c in _EXIF_COLS}) for r in rows}
+    return [(x, by_id.get(x.id)) for x in assets]
+
+
+async def search_metadata(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    filters: AssetFilters,
+    *,
+    page: int = 1,
+    size: int = 250,
+    order: Order = "desc",
+) -> tuple[list[Asset], bool]:
+    """One page of ``owner_id``'s assets passing ``filters``, newest capture first.
+
+    Args:
+        pool: Pool.
+        owner_id: Whose assets.
+        filters: The filters.
+        page: 1-based page number.
+        size: Page size (1..1000).
+        order: "desc" (newest first, Immich's default) or "asc", by capture time.
+
+    Returns:
+        (assets, has_more): ``has_more`` is True when a next page exists.
+    """
+    where, params = where_clause(owner_id, filters)
+    direction = "ASC" if order == "asc" else "DESC"
+    rows = await pool.fetch(
+        f"SELECT {_asset_cols('a')} FROM assets a WHERE {where} "
+        f"ORDER BY a.file_created_at {direction}, a.id {direction} "
+        f"LIMIT {int(size) + 1} OFFSET {(int(page) - 1) * int(size)}",
+        *params,
+    )
+    found = [Asset(**dict(r)) for r in rows]
+    return found[:size], len(found) > size
+
+
+async def random_assets(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, filters: AssetFilters, *, size: int = 250
+) -> list[Asset]:
+    """Up to ``size`` of ``owner_id``'s assets passing ``filters``, in random order."""
+    where, params = where_clause(owner_id, filters)
+    rows = await pool.fetch(
+        f"SELECT {_asset_cols('a')} FROM assets a WHERE {where} ORDER BY random() "
+        f"LIMIT {int(size)}",
+        *params,
+    )
+    return [Asset(**dict(r)) for r in rows]
+
+
+async def count_assets(pool: asyncpg.Pool, owner_id: uuid.UUID, filters: AssetFilters) -> int:
+    """How many of ``owner_id``'s assets pass ``filters``."""
+    where, params = where_clause(owner_id, filters)
+    return int(await pool.fetchval(f"SELECT count(*) FROM assets a WHERE {where}", *params))
+
+
+async def filter_ids(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    filters: AssetFilters,
+    ids: list[uuid.UUID],
+) -> set[uuid.UUID]:
+    """Which of ``ids`` are ``owner_id``'s assets passing ``filters``."""
+    if not ids:
+        return set()
+    where, params = where_clause(owner_id, filters, first_param=2)
+    rows = await pool.fetch(
+        f"SELECT a.id FROM assets a WHERE a.id = ANY($1::uuid[]) AND {where}", ids, *params
+    )
+    return {r["id"] for r in rows}
+
+
+async def assets_in_order(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[Asset]:
+    """``owner_id``'s assets among ``ids``, in the order of ``ids`` (others are dropped)."""
+    rows = await pool.fetch(
+        f"SELECT {ASSET_COLUMNS} FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[])",
+        owner_id,
+        ids,
+    )
+    by_id = {r["id"]: Asset(**dict(r)) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def smart_search(
+    conn: asyncpg.Connection,
+    owner_id: uuid.UUID,
+    embedding: Any,
+    filters: AssetFilters,
+    *,
+    offset: int,
+    limit: int,
+    ef_search: int = 100,
+    exclude: list[uuid.UUID] | None = None,
+) -> list[uuid.UUID]:
+    """Ids of ``owner_id``'s assets nearest to ``embedding`` (cosine) that pass ``filters``.
+
+    Runs on the HNSW index of ``smart_search`` with ``hnsw.ef_search`` raised to at least
+    ``offset + limit`` (pgvector returns at most ef_search rows per index scan) and pgvector
+    0.8's iterative scan (``hnsw.iterative_scan = strict_order``) so a selective filter still
+    fills the page instead of returning fewer rows (pgvector README, "Iterative Index Scans").
+
+    Args:
+        conn: A connection (the settings are transaction-local; this opens a transaction).
+        owner_id: Whose assets.
+        embedding: The query vector (numpy float32 array or ``pgvector.Vector``), L2-normalised.
+        filters: The filters.
+        offset: Rows to skip (paging).
+        limit: Rows to return.
+        ef_search: HNSW candidate list size (recall vs. latency; see bench/search.py).
+        exclude: Asset ids to leave out (already shown by another ranking).
+
+    Returns:
+        Asset ids, nearest first.
+    """
+    where, params = where_clause(owner_id, filters, first_param=2)
+    extra = ""
+    if exclude:
+        params.append(exclude)
+        extra = f" AND NOT (a.id = ANY(${len(params) + 1}::uuid[]))"
+    ef = max(int(ef_search), min(1000, offset + limit))
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+        await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        rows = await conn.fetch(
+            "SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
+            f"WHERE s.owner_id = {'$2'} AND {where}{extra} "
+            f"ORDER BY s.embedding <=> $1 LIMIT {int(limit)} OFFSET {int(offset)}",
+            embedding,
+            *params,
+        )
+    return [r["asset_id"] for r in rows]
+
+
+async def asset_embedding(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, asset_id: uuid.UUID
+) -> Any | None:
+    """The stored CLIP embedding of ``owner_id``'s asset (``pgvector.Vector``), or None."""
+    return await pool.fetchval(
+        "SELECT embedding FROM smart_search WHERE asset_id = $1 AND owner_id = $2",
+        asset_id,
+        owner_id,
+    )
+
+
+async def suggestions(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    kind: SuggestionType,
+    *,
+    country: str | None = None,
+    state: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    lens_model: str | None = None,
+    include_null: bool = False,
+) -> list[str | None]:
+    """Distinct values of one EXIF field among ``owner_id``'s assets, narrowed by the others.
+
+    Immich's ``GET /search/suggestions``: states within ``country``, cities within
+    ``country``/``state``, models within ``make``, lenses within ``make``/``model``.
+
+    Args:
+        pool: Pool.
+        owner_id: Whose assets.
+        kind: Which field.
+        country, state, make, model, lens_model: Narrow by these (ignored for the field asked).
+        include_null: Add None when some asset has no value for the field.
+
+    Returns:
+        Sorted values (None last when included).
+    """
+    column = SUGGESTION_COLUMNS[kind]
+    q = _Sql(1)
+    q.add(f"e.owner_id = {q.param(owner_id)}")
+    q.add("a.status = 'active' AND a.visibility IN ('timeline', 'archive')")
+    for col, value in (
+        ("country", country),
+        ("state", state),
+        ("make", make),
+        ("model", model),
+        ("lens_model", lens_model),
+    ):
+        if value and col != column:
+            q.add(f"e.{col} = {q.param(value)}")
+    rows = await pool.fetch(
+        f"SELECT DISTINCT e.{column} AS v FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        f"WHERE {' AND '.join(q.conds)}",
+        *q.params,
+    )
+    values = sorted(r["v"] for r in rows if r["v"])
+    if include_null and any(not r["v"] for r in rows):
+        return [*values, None]
+    return values
+
+
+async def assets_by_city(pool: asyncpg.Pool, owner_id: uuid.UUID) -> list[Asset]:
+    """One asset per city of ``owner_id``'s library (the most recent), cities sorted by name
+    (Immich's ``GET /search/cities``)."""
+    rows = await pool.fetch(
+        f"SELECT DISTINCT ON (e.city) {_asset_cols('a')} FROM assets a "
+        "JOIN asset_exif e ON e.asset_id = a.id "
+        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "AND e.city IS NOT NULL AND e.city <> '' "
+        "ORDER BY e.city, a.file_created_at DESC",
+        owner_id,
+    )
+    return [Asset(**dict(r)) for r in rows]
+
+
+async def explore_cities(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, *, max_fields: int = 12, min_assets: int = 1
+) -> list[tuple[str, Asset]]:
+    """Cities with the most assets of ``owner_id`` and one asset of each, for Explore.
+
+    Args:
+        pool: Pool.
+        owner_id: Whose assets.
+        max_fields: Most cities returned (Immich shows 12).
+        min_assets: Least assets a city needs to be listed.
+
+    Returns:
+        (city, most recent asset there), most photographed city first.
+    """
+    rows = await pool.fetch(
+        "WITH c AS (SELECT e.city, count(*) AS n FROM asset_exif e "
+        "JOIN assets a ON a.id = e.asset_id "
+        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city HAVING count(*) >= $2 "
+        "ORDER BY n DESC, e.city LIMIT $3) "
+        f"SELECT c.city AS city_name, c.n, x.* FROM c CROSS JOIN LATERAL ("
+        f"SELECT {_asset_cols('a')} FROM assets a JOIN asset_exif e ON e.asset_id = a.id "
+        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x "
+        "ORDER BY c.n DESC, c.city",
+        owner_id,
+        min_assets,
+        max_fields,
+    )
+    cols = ASSET_COLUMNS.split(", ")
+    return [(r["city_name"], Asset(**{c: r[c] for c in cols})) for r in rows]
+
+
+class PersonHit(msgspec.Struct, frozen=True, kw_only=True):
+    """A person found by name."""
+
+    id: uuid.UUID
+    name: str
+    birth_date: Any
+    is_hidden: bool
+    is_favorite: bool
+    color: str | None
+    thumbnail_path: str
+    updated_at: datetime
+
+
+async def people_by_name(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    name: str,
+    *,
+    with_hidden: bool = False,
+    limit: int = 100,
+) -> list[PersonHit]:
+    """``owner_id``'s named people whose name starts with ``name`` (or has a word starting with
+    it), case-insensitively; hidden people only when ``with_hidden``."""
+    needle = name.strip()
+    if not needle:
+        return []
+    prefix = _like(needle)[1:]  # "abc%"
+    rows = await pool.fetch(
+        "SELECT id, name, birth_date, is_hidden, is_favorite, color, thumbnail_path, updated_at "
+        "FROM people WHERE owner_id = $1 AND name <> '' "
+        "AND (name ILIKE $2 OR name ILIKE $3) AND ($4 OR NOT is_hidden) "
+        "ORDER BY (name ILIKE $2) DESC, name LIMIT $5",
+        owner_id,
+        prefix,
+        "% " + prefix,
+        with_hidden,
+        limit,
+    )
+    return [PersonHit(**dict(r)) for r in rows]
+
+
+class PlaceHit(msgspec.Struct, frozen=True, kw_only=True):
+    """A place of the owner's library: a city with its state and country and a mean position."""
+
+    name: str
+    state: str | None
+    country: str | None
+    latitude: float
+    longitude: float
+
+
+async def places_by_name(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, name: str, *, limit: int = 20
+) -> list[PlaceHit]:
+    """Cities of ``owner_id``'s geotagged assets whose name (or state/country) starts with
+    ``name``, case-insensitively, most photographed first.
+
+    The position is the mean of the assets' coordinates there.
+    """
+    needle = name.strip()
+    if not needle:
+        return []
+    prefix = _like(needle)[1:]
+    rows = await pool.fetch(
+        "SELECT e.city, e.state, e.country, avg(e.latitude) AS lat, avg(e.longitude) AS lon, "
+        "count(*) AS n FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        "WHERE e.owner_id = $1 AND a.status = 'active' AND e.city IS NOT NULL "
+        "AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL "
+        "AND (e.city ILIKE $2 OR e.state ILIKE $2 OR e.country ILIKE $2) "
+        "GROUP BY e.city, e.state, e.country ORDER BY (e.city ILIKE $2) DESC, n DESC, e.city "
+        "LIMIT $3",
+        owner_id,
+        prefix,
+        limit,
+    )
+    return [
+        PlaceHit(
+            name=r["city"],
+            state=r["state"],
+            country=r["country"],
+            latitude=float(r["lat"]),
+            longitude=float(r["lon"]),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,152 @@
+"""Embedding handler and start-up: CLIP-embed previews, store them, group near-duplicates."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import structlog
+from darkroom_bus import PermanentError, subscribe
+from darkroom_db import assets, smart_search
+from darkroom_events import AssetEmbeddingComputed, AssetThumbnailGenerated
+from darkroom_ml import ModelError, ModelTask, ModelUnavailable, TokenizerError, resolve_model
+from darkroom_runtime import Context
+from darkroom_storage import NotFound
+from PIL import UnidentifiedImageError
+
+from darkroom_embedding.embed import Embedder, load_visual
+from darkroom_embedding.settings import EmbeddingSettings
+
+log = structlog.get_logger()
+
+#: Key of the :class:`Embedder` in ``ctx.extra`` (absent while smart search is disabled).
+EMBEDDER = "embedder"
+
+
+def model_cache(settings: EmbeddingSettings) -> Path:
+    """The model cache directory (``DARKROOM_ML_MODEL_DIR``, default ``./data/models``)."""
+    return Path(settings.ml_model_dir or "data/models")
+
+
+async def setup(ctx: Context) -> None:
+    """Load the CLIP image encoder, size smart_search for it and record the model's status.
+
+    With no model (not in the cache, download off or failing) the service stays up with smart
+    search disabled: it records ``ready = false`` and the reason in ``ml_model_status`` (the
+    gateway then reports ``smartSearch: false``) and acknowledges events without embedding them.
+    """
+    settings = ctx.settings
+    assert isinstance(settings, EmbeddingSettings)
+    name = settings.clip_model
+    providers = [p.strip() for p in settings.ml_providers.split(",") if p.strip()] or None
+    options = {
+        "duplicate_detection": settings.duplicate_detection,
+        "max_distance": settings.duplicate_max_distance,
+    }
+    try:
+        model_dir = await ctx.run_blocking(
+            resolve_model,
+            model_cache(settings),
+            name,
+            download=settings.ml_download,
+            hub_org=settings.ml_hub_org,
+        )
+        model = await ctx.run_blocking(
+            load_visual, model_dir, providers, settings.ml_threads, settings.batch_size
+        )
+    except (ModelUnavailable, ModelError, TokenizerError) as exc:
+        log.warning("smart_search.disabled", model=name, reason=str(exc))
+        await smart_search.set_model_status(
+            ctx.pool,
+            task=ModelTask.SEARCH.value,
+            model=name,
+            ready=False,
+            reason=str(exc),
+            options=options,
+        )
+        return
+    if await smart_search.ensure_dimension(ctx.pool, model.dim):
+        log.warning("smart_search.dimension_changed", model=name, dim=model.dim)
+    embedder = Embedder(
+        model=model,
+        run_blocking=ctx.run_blocking,
+        batch_size=settings.batch_size,
+        batch_wait_s=settings.batch_wait_ms / 1000,
+    )
+    embedder.start()
+    ctx.extra[EMBEDDER] = embedder
+    await smart_search.set_model_status(
+        ctx.pool,
+        task=ModelTask.SEARCH.value,
+        model=model.name,
+        ready=True,
+        dim=model.dim,
+        options=options,
+    )
+    log.info("smart_search.ready", model=model.name, dim=model.dim, batch_size=embedder.batch_size)
+
+
+@subscribe(
+    AssetThumbnailGenerated,
+    durable="embedding",
+    ack_wait=10.0,
+    max_deliver=5,
+    backoff=(1, 5, 30),
+    concurrency=16,
+)
+async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
+    """CLIP-embed an asset's preview into smart_search, group its near-duplicates, and publish
+    ``asset.embedding.computed``.
+
+    Concurrent deliveries are embedded together (one inference call per batch). Idempotent: the
+    embedding is upserted and duplicate grouping converges on redelivery.
+
+    Raises:
+        PermanentError: The preview cannot be decoded.
+    """
+    embedder: Embedder | None = ctx.extra.get(EMBEDDER)
+    if embedder is None:
+        log.info("embedding.skipped", asset_id=event.asset_id, reason="smart search disabled")
+        return
+    settings = ctx.settings
+    assert isinstance(settings, EmbeddingSettings)
+    asset_id = uuid.UUID(event.asset_id)
+    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
+        log.info("embedding.skipped", asset_id=event.asset_id, reason="asset deleted")
+        return
+    started = time.perf_counter()
+    try:
+        preview = await ctx.storage.get_bytes(event.preview_key)
+    except NotFound as exc:
+        raise PermanentError(f"preview {event.preview_key} is missing") from exc
+    try:
+        vector = await embedder.embed(preview)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise PermanentError(f"preview cannot be decoded: {exc}") from exc
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM assets WHERE id = $1", asset_id) is None:
+            log.info("embedding.skipped", asset_id=event.asset_id, reason="asset deleted")
+            return
+        await smart_search.upsert_embeddings(
+            conn,
+            [(asset_id, uuid.UUID(event.owner_id), vector)],
+            model=embedder.model.name,
+        )
+        await assets.mark_step_done(conn, asset_id, "embedding")
+    duplicate_id = None
+    if settings.duplicate_detection:
+        duplicate_id = await smart_search.assign_duplicates(
+            ctx.pool, asset_id, vector, max_distance=settings.duplicate_max_distance
+        )
+    await ctx.bus.publish(
+        AssetEmbeddingComputed(
+            asset_id=event.asset_id, owner_id=event.owner_id, model=embedder.model.name
+        )
+    )
+    log.info(
+        "embedding.computed",
+        asset_id=event.asset_id,
+        duplicate_id=str(duplicate_id) if duplicate_id else None,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )

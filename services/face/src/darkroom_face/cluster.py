@@ -1,0 +1,219 @@
+"""Incremental clustering of faces into people (Immich's DBSCAN-like rule), and its evaluation.
+
+The rule, applied to one new face at a time (described in Immich's docs and issue 5; this is an
+independent implementation):
+
+1. find the face's ``min_faces`` nearest faces of the same owner within ``max_distance`` (L2;
+   the face itself is among them);
+2. if it matched only itself (and ``min_faces`` > 1), leave it unassigned ("unmatched": the
+   nightly "cluster new faces" job retries it when more faces exist);
+3. the person of the nearest matched face that has one; else the person of the nearest face
+   within ``max_distance`` that has one;
+4. the face is "core" when ``min_faces`` faces matched; a core face with no person found starts
+   a new person;
+5. a non-core face is deferred on its first try (retried once the queue drains, when its
+   neighbours may have become people), and on the deferred try joins the person found, if any.
+
+Scale-out safety: a recognition runs in one transaction holding a PostgreSQL advisory lock per
+owner (``pg_advisory_xact_lock``), so two workers never both decide "new person" for faces of the
+same person: the second sees the first's committed person.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from darkroom_db import people
+
+from darkroom_face.settings import RecognitionSettings
+
+log = structlog.get_logger()
+
+
+class Outcome(enum.StrEnum):
+    """What recognising one face did."""
+
+    ASSIGNED = "assigned"  # joined an existing person
+    CREATED = "created"  # started a new person
+    DEFERRED = "deferred"  # not core yet: retried later
+    UNMATCHED = "unmatched"  # no person near: retried by the nightly job
+    SKIPPED = "skipped"  # gone, already has a person, or no descriptor
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of one recognition and the person the face has now (if any)."""
+
+    outcome: Outcome
+    person_id: uuid.UUID | None = None
+
+
+def _lock_key(owner_id: uuid.UUID) -> int:
+    """A signed 64-bit advisory lock key for recognition of ``owner_id``'s faces."""
+    return int.from_bytes(owner_id.bytes[:8], "big", signed=True) ^ 0x66616365  # "face"
+
+
+async def recognize_face(
+    pool: asyncpg.Pool,
+    face_id: uuid.UUID,
+    settings: RecognitionSettings,
+    *,
+    deferred: bool = False,
+) -> Result:
+    """Assign one face to a person, start a new person, or defer it (see the module docstring).
+
+    Args:
+        pool: Database pool.
+        face_id: An asset_faces id with a face_search descriptor.
+        settings: ``max_distance`` (L2) and ``min_faces``.
+        deferred: This is the retry of a deferred face (a non-core face may now join).
+
+    Returns:
+        The outcome and the face's person.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        face = await people.get_face_for_worker(conn, face_id)
+        if face is None:
+            return Result(Outcome.SKIPPED)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(face.owner_id))
+        face = await people.get_face_for_worker(conn, face_id)  # as of after the lock
+        if face is None or face.person_id is not None:
+            return Result(Outcome.SKIPPED, face.person_id if face else None)
+        embedding = await people.get_embedding(conn, face_id)
+        if embedding is None:
+            return Result(Outcome.SKIPPED)
+        matches = await people.nearest_faces(
+            conn,
+            owner_id=face.owner_id,
+            embedding=embedding,
+            max_distance=settings.max_distance,
+            limit=settings.min_faces,
+        )
+        if settings.min_faces > 1 and len(matches) <= 1:
+            await people.set_recognition(conn, face_id, "unmatched")
+            return Result(Outcome.UNMATCHED)
+        person_id = next((m.person_id for m in matches if m.person_id is not None), None)
+        if person_id is None:
+            nearest = await people.nearest_faces(
+                conn,
+                owner_id=face.owner_id,
+                embedding=embedding,
+                max_distance=settings.max_distance,
+                limit=1,
+                has_person=True,
+            )
+            person_id = nearest[0].person_id if nearest else None
+        is_core = len(matches) >= settings.min_faces
+        if not is_core and not deferred:
+            await people.set_recognition(conn, face_id, "deferred")
+            return Result(Outcome.DEFERRED)
+        outcome = Outcome.ASSIGNED
+        if person_id is None and is_core:
+            person_id = await people.create_person_for_face(
+                conn, owner_id=face.owner_id, face_id=face_id
+            )
+            outcome = Outcome.CREATED
+        if person_id is None:
+            await people.set_recognition(conn, face_id, "unmatched")
+            return Result(Outcome.UNMATCHED)
+        await people.set_recognition(conn, face_id, "done", person_id)
+        if outcome is Outcome.ASSIGNED:
+            await people.refresh_feature_faces(conn, face.owner_id)
+        return Result(outcome, person_id)
+
+
+async def retry_deferred(
+    pool: asyncpg.Pool, settings: RecognitionSettings, *, owner_id: uuid.UUID | None = None
+) -> Counter[Outcome]:
+    """Retry the deferred faces that waited ``settings.deferred_after_s`` (deferred=True).
+
+    Returns:
+        How many faces had each outcome.
+    """
+    counts: Counter[Outcome] = Counter()
+    faces = await people.unassigned_faces(
+        pool, owner_id=owner_id, states=("deferred",), older_than_s=settings.deferred_after_s
+    )
+    for face_id, _ in faces:
+        counts[(await recognize_face(pool, face_id, settings, deferred=True)).outcome] += 1
+    return counts
+
+
+async def cluster_new_faces(
+    pool: asyncpg.Pool, settings: RecognitionSettings, *, owner_id: uuid.UUID | None = None
+) -> Counter[Outcome]:
+    """The nightly / admin "cluster new faces" job: every unassigned face, oldest first.
+
+    A first pass lets core faces start people now that all faces exist; a second pass retries
+    what is still unassigned as deferred, so non-core faces join a person within reach.
+
+    Args:
+        owner_id: One owner's faces, or everyone's.
+
+    Returns:
+        How many faces had each outcome in the two passes together.
+    """
+    counts: Counter[Outcome] = Counter()
+    for deferred in (False, True):
+        for face_id, _ in await people.unassigned_faces(pool, owner_id=owner_id):
+            result = await recognize_face(pool, face_id, settings, deferred=deferred)
+            counts[result.outcome] += 1
+    log.info(
+        "face.cluster_new_faces",
+        owner_id=str(owner_id) if owner_id else None,
+        **{k.value: v for k, v in counts.items()},
+    )
+    return counts
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    """Pairwise clustering quality.
+
+    Attributes:
+        precision: Of the pairs put in one cluster, the share that are one true identity.
+        recall: Of the true same-identity pairs, the share put in one cluster.
+        f1: Their harmonic mean.
+        pairs_predicted: Pairs in one predicted cluster.
+        pairs_true: Same-identity pairs.
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    pairs_predicted: int
+    pairs_true: int
+
+
+def pairwise_scores(
+    truth: Mapping[Hashable, Hashable], predicted: Mapping[Hashable, Hashable | None]
+) -> PairwiseScores:
+    """Pairwise precision/recall of a clustering against labels (Manning et al., IR book 16.3).
+
+    Args:
+        truth: Item -> true identity.
+        predicted: Item -> cluster id, or None / absent for an unclustered item (a singleton).
+
+    Returns:
+        Scores; precision is 1.0 when no pair was predicted, recall 1.0 when no true pair exists.
+    """
+    items = list(truth)
+    tp = fp = fn = 0
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            pa, pb = predicted.get(a), predicted.get(b)
+            same_pred = pa is not None and pa == pb
+            same_true = truth[a] == truth[b]
+            tp += same_pred and same_true
+            fp += same_pred and not same_true
+            fn += same_true and not same_pred
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return PairwiseScores(precision, recall, f1, tp + fp, tp + fn)

@@ -1,0 +1,180 @@
+"""Face handler: detect faces on an asset's preview, store them, recognise them into people.
+
+Plus the background loop of each replica: retry deferred faces, render missing person thumbnails
+and run the nightly "cluster new faces" job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import structlog
+from darkroom_bus import PermanentError, subscribe
+from darkroom_db import assets, people
+from darkroom_events import AssetFacesDetected, AssetThumbnailGenerated
+from darkroom_runtime import Context
+from PIL import UnidentifiedImageError
+
+from darkroom_face import cluster
+from darkroom_face.detect import crop_face_jpeg, detect_faces
+from darkroom_face.models import FaceModel, load_face_model
+from darkroom_face.settings import FaceSettings
+
+log = structlog.get_logger()
+
+
+def _settings(ctx: Context) -> FaceSettings:
+    settings = ctx.settings
+    return settings if isinstance(settings, FaceSettings) else FaceSettings()
+
+
+def _model(ctx: Context) -> FaceModel:
+    model = ctx.extra.get("face_model")
+    if model is None:
+        model = ctx.extra["face_model"] = load_face_model(_settings(ctx).detection)
+    return model
+
+
+def person_thumbnail_key(owner_id: uuid.UUID, person_id: uuid.UUID) -> str:
+    """``thumbs/<userId>/<ab>/<cd>/<personId>.jpeg`` (Immich's layout for person thumbnails)."""
+    hex_id = person_id.hex
+    return f"thumbs/{owner_id}/{hex_id[:2]}/{hex_id[2:4]}/{person_id}.jpeg"
+
+
+@subscribe(
+    AssetThumbnailGenerated,
+    durable="face",
+    ack_wait=10.0,
+    max_deliver=5,
+    backoff=(1, 5, 30),
+    concurrency=2,
+)
+async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> None:
+    """Detect the faces on the preview, replace the asset's faces, recognise the new ones.
+
+    Idempotent: a re-run replaces the asset's machine-detected faces (manual ones stay).
+
+    Raises:
+        PermanentError: The preview cannot be decoded.
+    """
+    asset_id = uuid.UUID(event.asset_id)
+    asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
+    if asset is None or event.type != "IMAGE":
+        log.info("face.skipped", asset_id=event.asset_id, reason="deleted or not an image")
+        if asset is not None:
+            await assets.mark_step_done(ctx.pool, asset_id, "faces")
+        return
+    started = time.perf_counter()
+    settings = _settings(ctx)
+    model = _model(ctx)
+    data = await ctx.storage.get_bytes(event.preview_key)
+    original = (asset.width, asset.height) if asset.width and asset.height else None
+    try:
+        faces = await ctx.run_blocking(detect_faces, data, model, original_size=original)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise PermanentError(f"preview cannot be decoded: {exc}") from exc
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        face_ids = await people.replace_faces(
+            conn,
+            asset_id=asset_id,
+            owner_id=asset.owner_id,
+            faces=[
+                people.NewFace(
+                    image_width=f.image_width,
+                    image_height=f.image_height,
+                    x1=f.x1,
+                    y1=f.y1,
+                    x2=f.x2,
+                    y2=f.y2,
+                    score=f.score,
+                    embedding=f.embedding,
+                )
+                for f in faces
+            ],
+        )
+        await assets.mark_step_done(conn, asset_id, "faces")
+    await ctx.bus.publish(
+        AssetFacesDetected(asset_id=event.asset_id, owner_id=event.owner_id, face_count=len(faces))
+    )
+    outcomes = [
+        (await cluster.recognize_face(ctx.pool, face_id, settings.recognition)).outcome.value
+        for face_id in face_ids
+    ]
+    await render_person_thumbnails(ctx, asset.owner_id)
+    log.info(
+        "face.detected",
+        asset_id=event.asset_id,
+        faces=len(faces),
+        outcomes=outcomes,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = None) -> int:
+    """Render the thumbnail of every person whose feature face has none yet.
+
+    Returns:
+        How many thumbnails were stored.
+    """
+    done = 0
+    size = _settings(ctx).thumbnail_size
+    for person in await people.people_needing_thumbnails(ctx.pool, owner_id):
+        assert person.face_asset_id is not None
+        face = await people.get_face_for_worker(ctx.pool, person.face_asset_id)
+        if face is None:
+            continue
+        preview = await people.asset_preview_for_worker(ctx.pool, face.asset_id)
+        if preview is None:
+            continue
+        try:
+            data = await ctx.storage.get_bytes(preview[0])
+            jpeg = await ctx.run_blocking(
+                crop_face_jpeg,
+                data,
+                (
+                    face.bounding_box_x1,
+                    face.bounding_box_y1,
+                    face.bounding_box_x2,
+                    face.bounding_box_y2,
+                ),
+                (face.image_width, face.image_height),
+                size=size,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad preview must not stop the others
+            log.warning("face.thumbnail_failed", person_id=str(person.id), error=str(exc))
+            continue
+        key = person_thumbnail_key(person.owner_id, person.id)
+        await ctx.storage.put(key, jpeg, content_type="image/jpeg")
+        done += await people.set_thumbnail_path(ctx.pool, person.id, face.id, key)
+    return done
+
+
+async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
+    """Each replica's loop: retry deferred faces, render missing person thumbnails, and run
+    "cluster new faces" every ``nightly_interval_s``. Runs until cancelled or ``stop`` is set."""
+    settings = _settings(ctx).recognition
+    if settings.sweep_interval_s <= 0:
+        return
+    last_nightly = time.monotonic()
+    while stop is None or not stop.is_set():
+        await asyncio.sleep(settings.sweep_interval_s)
+        try:
+            await cluster.retry_deferred(ctx.pool, settings)
+            if settings.nightly_interval_s > 0 and (
+                time.monotonic() - last_nightly >= settings.nightly_interval_s
+            ):
+                last_nightly = time.monotonic()
+                await cluster.cluster_new_faces(ctx.pool, settings)
+            await render_person_thumbnails(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad round
+            log.warning("face.sweep_failed", error=str(exc))
+
+
+async def setup(ctx: Context) -> None:
+    """Load the model once and start the background loop."""
+    await ctx.run_blocking(_model(ctx).load)
+    ctx.extra["background"] = asyncio.get_running_loop().create_task(background(ctx))

@@ -1,0 +1,152 @@
+"""Faces of an asset: /api/faces (list, reassign, delete, draw a face by hand).
+
+Owner-only: someone else's asset or face reads as absent (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+from darkroom_db import people
+from litestar import Controller, delete, get, post, put
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.people import PersonResponse, person_response
+from darkroom_gateway.errors import BadRequest, NotFound
+
+
+class AssetFaceResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetFaceResponseDto (box in pixels of an imageWidth x imageHeight original)."""
+
+    id: str
+    image_width: int
+    image_height: int
+    bounding_box_x1: int
+    bounding_box_y1: int
+    bounding_box_x2: int
+    bounding_box_y2: int
+    person: PersonResponse | None
+    source_type: str
+
+
+class AssetFaceCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetFaceCreateDto (x, y, width, height in pixels of imageWidth x imageHeight)."""
+
+    asset_id: uuid.UUID
+    person_id: uuid.UUID
+    image_width: int
+    image_height: int
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class FaceUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: FaceDto: ``id`` is the person to put the face on."""
+
+    id: uuid.UUID
+
+
+class AssetFaceDelete(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: AssetFaceDeleteDto."""
+
+    force: bool = False
+
+
+def face_response(face: people.Face, person: people.Person | None) -> AssetFaceResponse:
+    """Map a face (and its person) to AssetFaceResponseDto."""
+    return AssetFaceResponse(
+        id=str(face.id),
+        image_width=face.image_width,
+        image_height=face.image_height,
+        bounding_box_x1=face.bounding_box_x1,
+        bounding_box_y1=face.bounding_box_y1,
+        bounding_box_x2=face.bounding_box_x2,
+        bounding_box_y2=face.bounding_box_y2,
+        person=person_response(person) if person is not None else None,
+        source_type=face.source_type,
+    )
+
+
+class FaceController(Controller):
+    """/api/faces."""
+
+    path = "/api/faces"
+
+    @get("/")
+    async def get_faces(
+        self,
+        auth: Auth,
+        deps: Deps,
+        asset_id: Annotated[uuid.UUID, Parameter(query="id")],
+    ) -> list[AssetFaceResponse]:
+        """The faces of one of the caller's assets (an empty list for anyone else's)."""
+        auth.require("face.read")
+        return [
+            face_response(f, p)
+            for f, p in await people.asset_faces(deps.pool, auth.user.id, asset_id)
+        ]
+
+    @post("/", status_code=201)
+    async def create_face(self, data: AssetFaceCreate, auth: Auth, deps: Deps) -> None:
+        """Draw a face on the caller's asset and put it on one of their people.
+
+        Raises:
+            BadRequest: A box outside the image or of no size.
+            NotFound: The asset or the person is not the caller's.
+        """
+        auth.require("face.create")
+        if (
+            data.width <= 0
+            or data.height <= 0
+            or data.x < 0
+            or data.y < 0
+            or data.x + data.width > data.image_width
+            or data.y + data.height > data.image_height
+        ):
+            raise BadRequest("Face box must lie inside the image")
+        face_id = await people.create_manual_face(
+            deps.pool,
+            auth.user.id,
+            asset_id=data.asset_id,
+            person_id=data.person_id,
+            box=people.NewFace(
+                image_width=data.image_width,
+                image_height=data.image_height,
+                x1=data.x,
+                y1=data.y,
+                x2=data.x + data.width,
+                y2=data.y + data.height,
+                score=1.0,
+            ),
+        )
+        if face_id is None:
+            raise NotFound("Asset or person not found")
+
+    @put("/{face_id:uuid}")
+    async def reassign_face(
+        self, face_id: uuid.UUID, data: FaceUpdate, auth: Auth, deps: Deps
+    ) -> PersonResponse:
+        """Put one face on another of the caller's people. Raises NotFound otherwise."""
+        auth.require("face.update")
+        person = await people.assign_face(deps.pool, auth.user.id, face_id, data.id)
+        if person is None:
+            raise NotFound("Face or person not found")
+        return person_response(person)
+
+    @delete("/{face_id:uuid}", status_code=204)
+    async def delete_face(
+        self, face_id: uuid.UUID, auth: Auth, deps: Deps, data: AssetFaceDelete | None = None
+    ) -> None:
+        """Delete one of the caller's faces. Raises NotFound otherwise."""
+        auth.require("face.delete")
+        if not await people.delete_face(deps.pool, auth.user.id, face_id):
+            raise NotFound("Face not found")
+
+
+ROUTES = [FaceController]

@@ -1,0 +1,358 @@
+"""People (faces clustered by the face service): /api/people.
+
+Owner-only: a person, face or asset of someone else reads as absent (404), as the spec's
+``person.*`` permissions on the caller's own people imply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+import structlog
+from darkroom_db import people
+from litestar import Controller, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest, NotFound
+
+log = structlog.get_logger()
+
+BulkIdError = Literal["duplicate", "no_permission", "not_found", "unknown", "validation"]
+
+
+class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PersonResponseDto."""
+
+    id: str
+    name: str
+    birth_date: date | None
+    thumbnail_path: str
+    is_hidden: bool
+    is_favorite: bool
+    color: str | None
+    updated_at: datetime
+
+
+class PeopleResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PeopleResponseDto."""
+
+    total: int
+    hidden: int
+    people: list[PersonResponse]
+    has_next_page: bool
+
+
+class PersonCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PersonCreateDto."""
+
+    name: str = ""
+    birth_date: date | None = None
+    is_hidden: bool = False
+    is_favorite: bool = False
+    color: str | None = None
+
+
+class PersonUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PersonUpdateDto (absent fields stay as they are; ``birthDate: null`` clears)."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    birth_date: date | None | msgspec.UnsetType = msgspec.UNSET
+    is_hidden: bool | msgspec.UnsetType = msgspec.UNSET
+    is_favorite: bool | msgspec.UnsetType = msgspec.UNSET
+    color: str | None | msgspec.UnsetType = msgspec.UNSET
+    feature_face_asset_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+
+
+class PeopleUpdateItem(PersonUpdate, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PeopleUpdateItem."""
+
+    id: uuid.UUID
+
+
+class PeopleUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: PeopleUpdateDto."""
+
+    people: list[PeopleUpdateItem]
+
+
+class MergePerson(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: MergePersonDto."""
+
+    ids: list[uuid.UUID]
+
+
+class BulkIds(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: BulkIdsDto."""
+
+    ids: list[uuid.UUID]
+
+
+class BulkIdResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """Spec: BulkIdResponseDto."""
+
+    id: str
+    success: bool
+    error: BulkIdError | None = None
+    error_message: str | None = None
+
+
+class AssetFaceUpdateItem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetFaceUpdateItem."""
+
+    asset_id: uuid.UUID
+    person_id: uuid.UUID
+
+
+class AssetFaceUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: AssetFaceUpdateDto."""
+
+    data: list[AssetFaceUpdateItem]
+
+
+class PersonStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: PersonStatisticsResponseDto."""
+
+    assets: int
+
+
+def person_response(person: people.Person) -> PersonResponse:
+    """Map a person row to PersonResponseDto."""
+    return PersonResponse(
+        id=str(person.id),
+        name=person.name,
+        birth_date=person.birth_date,
+        thumbnail_path=person.thumbnail_path,
+        is_hidden=person.is_hidden,
+        is_favorite=person.is_favorite,
+        color=person.color,
+        updated_at=person.updated_at,
+    )
+
+
+def _changes(data: PersonUpdate) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in ("name", "birth_date", "is_hidden", "is_favorite", "color"):
+        value = getattr(data, field)
+        if value is not msgspec.UNSET:
+            out[field] = value
+    if isinstance(out.get("birth_date"), date) and out["birth_date"] > date.today():
+        raise BadRequest("Birth date cannot be in the future")
+    return out
+
+
+async def _update(
+    deps: Deps, auth: Auth, person_id: uuid.UUID, data: PersonUpdate
+) -> people.Person | None:
+    feature = data.feature_face_asset_id
+    try:
+        return await people.update_person(
+            deps.pool,
+            auth.user.id,
+            person_id,
+            _changes(data),
+            feature_face_asset_id=None if feature is msgspec.UNSET else feature,
+        )
+    except LookupError as exc:
+        raise BadRequest("Person has no face in that asset") from exc
+
+
+class PeopleController(Controller):
+    """/api/people."""
+
+    path = "/api/people"
+
+    @get("/")
+    async def get_all_people(
+        self,
+        auth: Auth,
+        deps: Deps,
+        page: Annotated[int, Parameter(query="page", ge=1)] = 1,
+        size: Annotated[int, Parameter(query="size", ge=1, le=1000)] = 500,
+        with_hidden: bool = Parameter(query="withHidden", default=False, required=False),
+        closest_person_id: Annotated[
+            uuid.UUID | None, Parameter(query="closestPersonId", required=False)
+        ] = None,
+        closest_asset_id: Annotated[
+            uuid.UUID | None, Parameter(query="closestAssetId", required=False)
+        ] = None,
+    ) -> PeopleResponse:
+        """The caller's people with faces (or a name): visible first, favourites, named, most
+        faces. ``closestPersonId``/``closestAssetId`` are accepted and ignored for now."""
+        auth.require("person.read")
+        found, total, hidden, has_next = await people.list_people(
+            deps.pool, auth.user.id, with_hidden=with_hidden, page=page, size=size
+        )
+        return PeopleResponse(
+            total=total,
+            hidden=hidden,
+            people=[person_response(p) for p in found],
+            has_next_page=has_next,
+        )
+
+    @post("/", status_code=201)
+    async def create_person(self, data: PersonCreate, auth: Auth, deps: Deps) -> PersonResponse:
+        """A new person of the caller's, with no faces yet."""
+        auth.require("person.create")
+        person = await people.create_person(
+            deps.pool,
+            auth.user.id,
+            name=data.name,
+            birth_date=data.birth_date,
+            is_hidden=data.is_hidden,
+            is_favorite=data.is_favorite,
+            color=data.color,
+        )
+        log.info("person.created", person_id=str(person.id), owner_id=str(auth.user.id))
+        return person_response(person)
+
+    @put("/")
+    async def update_people(
+        self, data: PeopleUpdate, auth: Auth, deps: Deps
+    ) -> list[BulkIdResponse]:
+        """Update many people; one result per item (``not_found`` for someone else's)."""
+        auth.require("person.update")
+        results: list[BulkIdResponse] = []
+        for item in data.people:
+            try:
+                person = await _update(deps, auth, item.id, item)
+            except BadRequest as exc:
+                results.append(
+                    BulkIdResponse(
+                        id=str(item.id), success=False, error="unknown", error_message=str(exc)
+                    )
+                )
+                continue
+            results.append(
+                BulkIdResponse(id=str(item.id), success=True)
+                if person is not None
+                else BulkIdResponse(id=str(item.id), success=False, error="not_found")
+            )
+        return results
+
+    @delete("/", status_code=204)
+    async def delete_people(self, data: BulkIds, auth: Auth, deps: Deps) -> None:
+        """Delete some of the caller's people (their faces stay, unassigned)."""
+        auth.require("person.delete")
+        await people.delete_people(deps.pool, auth.user.id, data.ids)
+
+    @get("/{person_id:uuid}")
+    async def get_person(self, person_id: uuid.UUID, auth: Auth, deps: Deps) -> PersonResponse:
+        """One of the caller's people. Raises NotFound otherwise."""
+        auth.require("person.read")
+        person = await people.get_person(deps.pool, auth.user.id, person_id)
+        if person is None:
+            raise NotFound("Person not found")
+        return person_response(person)
+
+    @put("/{person_id:uuid}")
+    async def update_person(
+        self, person_id: uuid.UUID, data: PersonUpdate, auth: Auth, deps: Deps
+    ) -> PersonResponse:
+        """Rename, hide, favourite, set birth date, colour or feature face.
+
+        Raises:
+            NotFound: Not the caller's person.
+            BadRequest: ``featureFaceAssetId`` is an asset without a face of this person.
+        """
+        auth.require("person.update")
+        person = await _update(deps, auth, person_id, data)
+        if person is None:
+            raise NotFound("Person not found")
+        return person_response(person)
+
+    @delete("/{person_id:uuid}", status_code=204)
+    async def delete_person(self, person_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+        """Delete one of the caller's people. Raises NotFound otherwise."""
+        auth.require("person.delete")
+        if not await people.delete_people(deps.pool, auth.user.id, [person_id]):
+            raise NotFound("Person not found")
+
+    @post("/{person_id:uuid}/merge", status_code=200)
+    async def merge_person(
+        self, person_id: uuid.UUID, data: MergePerson, auth: Auth, deps: Deps
+    ) -> list[BulkIdResponse]:
+        """Move the faces of ``ids`` into this person and delete them.
+
+        Raises:
+            NotFound: This person is not the caller's.
+            BadRequest: Merging a person into itself.
+        """
+        auth.require("person.merge")
+        if person_id in data.ids:
+            raise BadRequest("Cannot merge a person into themselves")
+        try:
+            merged = await people.merge_people(deps.pool, auth.user.id, person_id, data.ids)
+        except LookupError as exc:
+            raise NotFound("Person not found") from exc
+        log.info("person.merged", person_id=str(person_id), merged=len(merged))
+        return [
+            BulkIdResponse(id=str(i), success=True)
+            if i in merged
+            else BulkIdResponse(id=str(i), success=False, error="not_found")
+            for i in data.ids
+        ]
+
+    @put("/{person_id:uuid}/reassign")
+    async def reassign_faces(
+        self, person_id: uuid.UUID, data: AssetFaceUpdate, auth: Auth, deps: Deps
+    ) -> list[PersonResponse]:
+        """Move the faces of (asset, person) pairs to this person.
+
+        Returns:
+            This person when a face moved, else an empty list.
+
+        Raises:
+            NotFound: This person is not the caller's.
+        """
+        auth.require("person.reassign")
+        try:
+            moved = await people.reassign_asset_faces(
+                deps.pool,
+                auth.user.id,
+                person_id,
+                [(item.asset_id, item.person_id) for item in data.data],
+            )
+        except LookupError as exc:
+            raise NotFound("Person not found") from exc
+        person = await people.get_person(deps.pool, auth.user.id, person_id)
+        return [person_response(person)] if moved and person is not None else []
+
+    @get("/{person_id:uuid}/statistics")
+    async def get_person_statistics(
+        self, person_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> PersonStatistics:
+        """How many of the caller's assets show the person. Raises NotFound otherwise."""
+        auth.require("person.statistics")
+        if await people.get_person(deps.pool, auth.user.id, person_id) is None:
+            raise NotFound("Person not found")
+        return PersonStatistics(
+            assets=await people.person_statistics(deps.pool, auth.user.id, person_id)
+        )
+
+    @get("/{person_id:uuid}/thumbnail")
+    async def get_person_thumbnail(
+        self, person_id: uuid.UUID, auth: Auth, deps: Deps
+    ) -> Response[bytes]:
+        """The person's face crop (JPEG, rendered by the face service).
+
+        Raises:
+            NotFound: Not the caller's person, or no thumbnail rendered yet.
+        """
+        auth.require("person.read")
+        person = await people.get_person(deps.pool, auth.user.id, person_id)
+        if person is None or not person.thumbnail_path:
+            raise NotFound("Person thumbnail not found")
+        data = await deps.storage.get_bytes(person.thumbnail_path)
+        return Response(
+            data,
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=86400, no-transform"},
+        )
+
+
+ROUTES = [PeopleController]

@@ -1,0 +1,445 @@
+"""Search: metadata, smart (CLIP, through the search service), random, statistics, explore,
+places, cities, suggestions and people.
+
+Every query is scoped to the caller's own assets (``darkroom_db.search.where_clause`` always
+filters by owner): a filter naming another user's album or person matches nothing.
+Smart search asks the search service over NATS (``darkroom.rpc.search.smart``) for one page of
+asset ids, then loads those assets here; when no CLIP model is loaded the answer is a 400 whose
+message says so, and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+import structlog
+from darkroom_bus import RpcError, RpcTimeout, RpcUnavailable
+from darkroom_db import search as search_db
+from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.assets import AssetResponse, asset_response, parse_checksum
+from darkroom_gateway.errors import ApiError, BadRequest
+
+log = structlog.get_logger()
+
+AssetType = Literal["IMAGE", "VIDEO", "AUDIO", "OTHER"]
+Visibility = Literal["archive", "timeline", "hidden", "locked"]
+SuggestionType = Literal[
+    "country", "state", "city", "camera-make", "camera-model", "camera-lens-model"
+]
+UNSET = msgspec.UNSET
+NullableStr = str | None | msgspec.UnsetType
+#: Immich's default page size of metadata and smart search, and the largest it allows.
+DEFAULT_PAGE_SIZE = 250
+MAX_PAGE_SIZE = 1000
+#: Seconds the gateway waits for the search service (text encoding + vector query).
+SMART_SEARCH_TIMEOUT_S = 30.0
+#: Shown when nobody serves smart search (the search service is not running).
+SMART_SEARCH_UNAVAILABLE = "Smart search is not available: the search service is not running"
+
+
+class ServiceUnavailable(ApiError):
+    """503: a back-end service did not answer in time."""
+
+    status = 503
+
+
+class SearchFilterDto(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Fields every search DTO of the spec shares (RandomSearchDto, SmartSearchDto, ...)."""
+
+    album_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    city: NullableStr = UNSET
+    country: NullableStr = UNSET
+    state: NullableStr = UNSET
+    make: NullableStr = UNSET
+    model: NullableStr = UNSET
+    lens_model: NullableStr = UNSET
+    rating: int | None | msgspec.UnsetType = UNSET
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    trashed_after: datetime | None = None
+    trashed_before: datetime | None = None
+    is_encoded: bool | None = None
+    is_favorite: bool | None = None
+    is_motion: bool | None = None
+    is_not_in_album: bool | None = None
+    is_offline: bool | None = None
+    library_id: uuid.UUID | None = None
+    ocr: str | None = None
+    person_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    tag_ids: list[uuid.UUID] | None = None
+    type: AssetType | None = None
+    visibility: Visibility | None = None
+    with_deleted: bool | None = None
+    with_exif: bool | None = None
+
+
+class MetadataSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """Spec: MetadataSearchDto."""
+
+    checksum: str | None = None
+    description: str | None = None
+    encoded_video_path: str | None = None
+    id: uuid.UUID | None = None
+    order: Literal["asc", "desc"] = "desc"
+    original_file_name: str | None = None
+    original_path: str | None = None
+    page: int = 1
+    preview_path: str | None = None
+    size: int = DEFAULT_PAGE_SIZE
+    thumbnail_path: str | None = None
+    with_people: bool | None = None
+    with_stacked: bool | None = None
+
+
+class SmartSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SmartSearchDto."""
+
+    language: str | None = None
+    page: int = 1
+    query: str | None = None
+    query_asset_id: uuid.UUID | None = None
+    size: int = DEFAULT_PAGE_SIZE
+
+
+class RandomSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """Spec: RandomSearchDto."""
+
+    size: int = DEFAULT_PAGE_SIZE
+    with_people: bool | None = None
+    with_stacked: bool | None = None
+
+
+class StatisticsSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """Spec: StatisticsSearchDto."""
+
+    description: str | None = None
+
+
+class SearchFacetCount(msgspec.Struct, frozen=True):
+    """Spec: SearchFacetCountResponseDto."""
+
+    count: int
+    value: str
+
+
+class SearchFacet(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: SearchFacetResponseDto."""
+
+    field_name: str
+    counts: list[SearchFacetCount]
+
+
+class SearchAssetResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SearchAssetResponseDto (``nextPage`` is the next page number as a string)."""
+
+    items: list[AssetResponse]
+    total: int
+    count: int
+    next_page: str | None
+    facets: list[SearchFacet] = msgspec.field(default_factory=list)
+
+
+class SearchAlbumResult(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SearchAlbumResponseDto (asset searches find no albums)."""
+
+    items: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    total: int = 0
+    count: int = 0
+    facets: list[SearchFacet] = msgspec.field(default_factory=list)
+
+
+class SearchResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: SearchResponseDto."""
+
+    assets: SearchAssetResult
+    albums: SearchAlbumResult = msgspec.field(default_factory=SearchAlbumResult)
+
+
+class SearchStatisticsResponse(msgspec.Struct, frozen=True):
+    """Spec: SearchStatisticsResponseDto."""
+
+    total: int
+
+
+class SearchExploreItem(msgspec.Struct, frozen=True):
+    """Spec: SearchExploreItem."""
+
+    value: str
+    data: AssetResponse
+
+
+class SearchExploreResponse(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: SearchExploreResponseDto."""
+
+    field_name: str
+    items: list[SearchExploreItem]
+
+
+class PlacesResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Spec: PlacesResponseDto (``admin1name`` is the state, ``admin2name`` the country)."""
+
+    name: str
+    latitude: float
+    longitude: float
+    admin1name: str | None = None
+    admin2name: str | None = None
+
+
+class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PersonResponseDto."""
+
+    id: str
+    name: str
+    birth_date: date | None
+    thumbnail_path: str
+    is_hidden: bool
+    is_favorite: bool
+    color: str | None = None
+    updated_at: datetime
+
+
+def _check_page(page: int, size: int) -> None:
+    if page < 1:
+        raise BadRequest("page must not be less than 1")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def db_filters(dto: SearchFilterDto) -> search_db.AssetFilters:
+    """The request's filters as the repository's :class:`~darkroom_db.search.AssetFilters`.
+
+    Raises:
+        BadRequest: A checksum that is not a SHA-1, or a rating outside 1..5.
+    """
+    if isinstance(dto.rating, int) and not 1 <= dto.rating <= 5:
+        raise BadRequest("rating must be between 1 and 5")
+    fields: dict[str, Any] = {
+        name: getattr(dto, name)
+        for name in search_db.AssetFilters.__struct_fields__
+        if hasattr(dto, name) and name not in ("checksum", "with_deleted")
+    }
+    fields["with_deleted"] = bool(dto.with_deleted)
+    fields["album_ids"] = list(dto.album_ids)
+    fields["person_ids"] = list(dto.person_ids)
+    checksum = getattr(dto, "checksum", None)
+    if checksum:
+        fields["checksum"] = parse_checksum(checksum)
+    return search_db.AssetFilters(**fields)
+
+
+def wire_filters(f: search_db.AssetFilters) -> SearchFilters:
+    """Repository filters as the smart-search request carries them (JSON, string ids)."""
+    raw = msgspec.to_builtins(f)
+    raw.pop("id", None)
+    raw.pop("checksum", None)
+    raw.pop("original_path", None)
+    return msgspec.convert(raw, SearchFilters)
+
+
+async def _page(deps: Deps, assets: list[Any], *, page: int, has_more: bool) -> SearchResponse:
+    rows = await search_db.with_exif(deps.pool, assets)
+    items = [asset_response(a, e) for a, e in rows]
+    return SearchResponse(
+        assets=SearchAssetResult(
+            items=items,
+            total=len(items),
+            count=len(items),
+            next_page=str(page + 1) if has_more else None,
+        )
+    )
+
+
+class SearchController(Controller):
+    """/api/search."""
+
+    path = "/api/search"
+
+    @post("/metadata", status_code=200)
+    async def search_assets(
+        self,
+        data: MetadataSearchDto,
+        auth: Auth,
+        deps: Deps,
+        key: str | None = None,
+        slug: str | None = None,
+    ) -> SearchResponse:
+        """One page of the caller's assets matching every given filter, newest first."""
+        auth.require("asset.read")
+        _check_page(data.page, data.size)
+        found, has_more = await search_db.search_metadata(
+            deps.pool,
+            auth.user.id,
+            db_filters(data),
+            page=data.page,
+            size=data.size,
+            order=data.order,
+        )
+        return await _page(deps, found, page=data.page, has_more=has_more)
+
+    @post("/smart", status_code=200)
+    async def search_smart(self, data: SmartSearchDto, auth: Auth, deps: Deps) -> SearchResponse:
+        """One page of the caller's assets that look most like ``query`` (CLIP), filtered.
+
+        Raises:
+            BadRequest: No query, or smart search is not available (no model / no service).
+            ServiceUnavailable: The search service did not answer in time.
+        """
+        auth.require("asset.read")
+        _check_page(data.page, data.size)
+        if not (data.query and data.query.strip()) and data.query_asset_id is None:
+            raise BadRequest("Either query or queryAssetId must be set")
+        request = SmartSearchRequest(
+            owner_id=str(auth.user.id),
+            query=data.query,
+            query_asset_id=str(data.query_asset_id) if data.query_asset_id else None,
+            language=data.language,
+            filters=wire_filters(db_filters(data)),
+            page=data.page,
+            size=data.size,
+        )
+        try:
+            reply = await deps.bus.request(
+                SmartSearchRequest.subject,
+                request,
+                SmartSearchReply,
+                timeout=SMART_SEARCH_TIMEOUT_S,
+            )
+        except RpcUnavailable as exc:
+            raise BadRequest(SMART_SEARCH_UNAVAILABLE) from exc
+        except RpcTimeout as exc:
+            raise ServiceUnavailable("Smart search timed out; try again") from exc
+        except RpcError as exc:
+            log.warning("search.smart_failed", error=str(exc))
+            raise ServiceUnavailable("Smart search failed") from exc
+        if reply.status != "ok":
+            raise BadRequest(reply.error or "Smart search is not available")
+        ids = [uuid.UUID(i) for i in reply.asset_ids]
+        found = await search_db.assets_in_order(deps.pool, auth.user.id, ids)
+        return await _page(deps, found, page=data.page, has_more=reply.has_more)
+
+    @post("/random", status_code=200)
+    async def search_random(
+        self, data: RandomSearchDto, auth: Auth, deps: Deps
+    ) -> list[AssetResponse]:
+        """Up to ``size`` of the caller's assets matching the filters, in random order."""
+        auth.require("asset.read")
+        _check_page(1, data.size)
+        found = await search_db.random_assets(
+            deps.pool, auth.user.id, db_filters(data), size=data.size
+        )
+        return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
+
+    @post("/statistics", status_code=200)
+    async def search_asset_statistics(
+        self, data: StatisticsSearchDto, auth: Auth, deps: Deps
+    ) -> SearchStatisticsResponse:
+        """How many of the caller's assets match the filters."""
+        auth.require("asset.statistics")
+        total = await search_db.count_assets(deps.pool, auth.user.id, db_filters(data))
+        return SearchStatisticsResponse(total=total)
+
+    @get("/explore")
+    async def get_explore_data(self, auth: Auth, deps: Deps) -> list[SearchExploreResponse]:
+        """The caller's most photographed cities, one asset each (the Explore page)."""
+        auth.require("asset.read")
+        cities = await search_db.explore_cities(deps.pool, auth.user.id)
+        rows = await search_db.with_exif(deps.pool, [a for _, a in cities])
+        items = [
+            SearchExploreItem(value=city, data=asset_response(a, e))
+            for (city, _), (a, e) in zip(cities, rows, strict=True)
+        ]
+        return [SearchExploreResponse(field_name="exifInfo.city", items=items)]
+
+    @get("/places")
+    async def search_places(
+        self, auth: Auth, deps: Deps, name: Annotated[str, Parameter(query="name")]
+    ) -> list[PlacesResponse]:
+        """Places of the caller's library whose name starts with ``name``."""
+        auth.require("asset.read")
+        hits = await search_db.places_by_name(deps.pool, auth.user.id, name)
+        return [
+            PlacesResponse(
+                name=h.name,
+                latitude=h.latitude,
+                longitude=h.longitude,
+                admin1name=h.state,
+                admin2name=h.country,
+            )
+            for h in hits
+        ]
+
+    @get("/cities")
+    async def get_assets_by_city(self, auth: Auth, deps: Deps) -> list[AssetResponse]:
+        """One asset per city of the caller's library."""
+        auth.require("asset.read")
+        found = await search_db.assets_by_city(deps.pool, auth.user.id)
+        return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
+
+    @get("/suggestions")
+    async def get_search_suggestions(
+        self,
+        auth: Auth,
+        deps: Deps,
+        kind: Annotated[SuggestionType, Parameter(query="type")],
+        country: str | None = None,
+        state_name: Annotated[str | None, Parameter(query="state")] = None,
+        make: str | None = None,
+        model: str | None = None,
+        lens_model: Annotated[str | None, Parameter(query="lensModel")] = None,
+        include_null: Annotated[bool | None, Parameter(query="includeNull")] = None,
+    ) -> list[str | None]:
+        """Values of one place or camera field in the caller's library, narrowed by others."""
+        auth.require("asset.read")
+        return await search_db.suggestions(
+            deps.pool,
+            auth.user.id,
+            kind,
+            country=country,
+            state=state_name,
+            make=make,
+            model=model,
+            lens_model=lens_model,
+            include_null=bool(include_null),
+        )
+
+    @get("/person")
+    async def search_person(
+        self,
+        auth: Auth,
+        deps: Deps,
+        name: Annotated[str, Parameter(query="name")],
+        with_hidden: Annotated[bool | None, Parameter(query="withHidden")] = None,
+    ) -> list[PersonResponse]:
+        """The caller's named people whose name (or a word of it) starts with ``name``."""
+        auth.require("person.read")
+        hits = await search_db.people_by_name(
+            deps.pool, auth.user.id, name, with_hidden=bool(with_hidden)
+        )
+        return [
+            PersonResponse(
+                id=str(p.id),
+                name=p.name,
+                birth_date=p.birth_date,
+                thumbnail_path=p.thumbnail_path,
+                is_hidden=p.is_hidden,
+                is_favorite=p.is_favorite,
+                color=p.color,
+                updated_at=p.updated_at,
+            )
+            for p in hits
+        ]
+
+
+ROUTES = [SearchController]

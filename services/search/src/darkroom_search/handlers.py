@@ -1,0 +1,169 @@
+"""Smart search: answer ``darkroom.rpc.search.smart`` with one page of asset ids.
+
+The query text is embedded with the CLIP text encoder of the model the embedding service uses
+(same directory, same name), then :func:`darkroom_db.search.smart_search` finds the nearest
+image embeddings among the owner's assets that pass the filters. When OCR boosting is on,
+assets whose recognised text holds every query word come first (a screenshot of an invoice
+is the best answer to "invoice", whatever CLIP thinks of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import structlog
+from darkroom_db import ocr
+from darkroom_db import search as search_db
+from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
+from darkroom_runtime import Context
+
+from darkroom_search.settings import SearchSettings
+
+log = structlog.get_logger()
+
+#: Reply text when no CLIP model is loaded (shown to the user by the gateway as a 400).
+UNAVAILABLE = (
+    "Smart search is not available: no CLIP model is loaded "
+    "(set DARKROOM_ML_MODEL_DIR and DARKROOM_CLIP_MODEL, see docs/models.md)"
+)
+
+
+class TextEncoder:
+    """The CLIP text encoder, loaded once when its files appear; None-safe until then.
+
+    Attributes:
+        model: The loaded ``darkroom_ml.ClipModel`` (text part only), or None.
+        error: Why the last load attempt failed, for logs.
+    """
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self.settings = settings
+        self.model: Any | None = None
+        self.error: str | None = None
+
+    @property
+    def model_path(self) -> Path | None:
+        """``<ml_model_dir>/<clip_model>`` (or ``<ml_model_dir>/clip/<clip_model>`` where that
+        exists), or None when no model directory is configured."""
+        if not self.settings.ml_model_dir:
+            return None
+        root = Path(self.settings.ml_model_dir)
+        nested = root / "clip" / self.settings.clip_model
+        return nested if nested.is_dir() else root / self.settings.clip_model
+
+    def try_load(self) -> bool:
+        """Load the text encoder if its files are there (blocking). True once loaded."""
+        if self.model is not None:
+            return True
+        path = self.model_path
+        if path is None or not (path / "textual" / "model.onnx").is_file():
+            self.error = f"no model at {path}"
+            return False
+        from darkroom_ml.models import ClipModel, ModelType
+
+        try:
+            self.model = ClipModel.load(
+                path,
+                types=(ModelType.TEXTUAL,),
+                text_cache_size=self.settings.text_cache_size,
+                threads=self.settings.threads,
+            )
+        except Exception as exc:  # a broken model must not take the service down
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.warning("search.model_unusable", path=str(path), error=self.error)
+            return False
+        log.info("search.model_loaded", model=self.model.name, dim=self.model.dim)
+        return True
+
+    def encode(self, text: str) -> np.ndarray:
+        """The L2-normalised embedding of ``text``, shape ``(D,)`` float32 (LRU-cached)."""
+        assert self.model is not None
+        return self.model.encode_text([text])[0]
+
+
+async def load_until_ready(encoder: TextEncoder, ctx: Context, stop: asyncio.Event) -> None:
+    """Try to load the model now, then every ``model_retry_s`` until it loads or ``stop``."""
+    settings: SearchSettings = ctx.settings  # type: ignore[assignment]
+    while not await ctx.run_blocking(encoder.try_load):
+        if encoder.model_path is None:
+            log.info("search.smart_search_off", reason="DARKROOM_ML_MODEL_DIR is empty")
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.model_retry_s)
+            return
+        except TimeoutError:
+            continue
+
+
+def to_db_filters(filters: SearchFilters) -> search_db.AssetFilters:
+    """The wire filters as the repository's :class:`~darkroom_db.search.AssetFilters`."""
+    return msgspec.convert(msgspec.to_builtins(filters), search_db.AssetFilters)
+
+
+async def smart_search(
+    req: SmartSearchRequest, ctx: Context, encoder: TextEncoder
+) -> SmartSearchReply:
+    """One page of ``req.owner_id``'s assets nearest to the query, OCR matches first.
+
+    Returns:
+        "ok" with ids; "unavailable" without a model (unless the query is an asset's own
+        embedding, which needs none); "invalid" for a request that cannot be answered.
+    """
+    settings: SearchSettings = ctx.settings  # type: ignore[assignment]
+    started = time.perf_counter()
+    owner_id = uuid.UUID(req.owner_id)
+    filters = to_db_filters(req.filters)
+    size = max(1, min(req.size, 1000))
+    page = max(1, req.page)
+    offset = (page - 1) * size
+    if req.query_asset_id:
+        embedding = await search_db.asset_embedding(
+            ctx.pool, owner_id, uuid.UUID(req.query_asset_id)
+        )
+        if embedding is None:
+            return SmartSearchReply(status="invalid", error="Asset not found or not indexed yet")
+        text = ""
+    elif req.query and req.query.strip():
+        if encoder.model is None:
+            return SmartSearchReply(status="unavailable", error=UNAVAILABLE)
+        text = req.query.strip()
+        embedding = await ctx.run_blocking(encoder.encode, text)
+    else:
+        return SmartSearchReply(status="invalid", error="query or queryAssetId is required")
+
+    boosted: list[uuid.UUID] = []
+    if text and settings.ocr_boost:
+        ocr_hits = await ocr.matching_assets(ctx.pool, owner_id, text, limit=200)
+        if ocr_hits:  # keep only those that pass the filters, in OCR rank order
+            allowed = await search_db.filter_ids(ctx.pool, owner_id, filters, ocr_hits)
+            boosted = [i for i in ocr_hits if i in allowed]
+    ids = boosted[offset : offset + size + 1]
+    want = size + 1 - len(ids)
+    if want > 0:
+        async with ctx.pool.acquire() as conn:
+            ids += await search_db.smart_search(
+                conn,
+                owner_id,
+                embedding,
+                filters,
+                offset=max(0, offset - len(boosted)),
+                limit=want,
+                ef_search=settings.ef_search,
+                exclude=boosted or None,
+            )
+    log.info(
+        "search.smart",
+        owner_id=req.owner_id,
+        hits=min(len(ids), size),
+        ocr_hits=len(boosted),
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return SmartSearchReply(
+        status="ok", asset_ids=[str(i) for i in ids[:size]], has_more=len(ids) > size
+    )

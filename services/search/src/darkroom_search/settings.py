@@ -1,0 +1,31 @@
+"""Search service settings (``DARKROOM_*``)."""
+
+from __future__ import annotations
+
+from darkroom_runtime import ServiceSettings
+
+
+class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Settings of the search service.
+
+    Attributes:
+        ml_model_dir: Model cache shared with the embedding service (``DARKROOM_ML_MODEL_DIR``):
+            a CLIP model in Immich's layout is ``<dir>/<clip_model>`` or
+            ``<dir>/clip/<clip_model>``; empty: smart search is off.
+        clip_model: Name of the CLIP model (``DARKROOM_CLIP_MODEL``), Immich's default.
+        model_retry_s: Seconds between attempts to load a model that is not there yet (the
+            embedding service may still be downloading it).
+        text_cache_size: Recent query texts whose embeddings are kept.
+        ef_search: HNSW ``ef_search`` for smart search; 100 gives recall@10 above 0.99 on
+            bench/search.py's data at ~1 ms (see bench/results/search.json).
+        ocr_boost: Put assets whose OCR text holds every query word before the CLIP matches.
+        threads: onnxruntime intra-op threads for the text encoder (0: all cores).
+    """
+
+    ml_model_dir: str = ""
+    clip_model: str = "ViT-B-32__openai"
+    model_retry_s: float = 10.0
+    text_cache_size: int = 1024
+    ef_search: int = 100
+    ocr_boost: bool = True
+    threads: int = 0

@@ -1,0 +1,98 @@
+"""OCR end to end: an uploaded image of rendered text is found by metadata search on a word of it.
+
+The OCR handler (``darkroom_embedding.ocr_handlers.recognize_text``) runs here through
+``darkroom_runtime.serve`` in a thread, against the stack's NATS, PostgreSQL and storage, so this
+test does not depend on which service process registers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import pyvips
+from darkroom_config import load_settings
+from darkroom_embedding.ocr import OcrEngine
+from darkroom_embedding.ocr_handlers import recognize_text
+from darkroom_runtime import ServiceSettings, serve
+from darkroom_stack.supervisor import Stack
+
+from tests.conftest import User, upload
+
+TEXT = "Invoice 2024 total 118.50"
+
+
+def render_text(text: str) -> bytes:
+    """A JPEG of ``text`` in black on white at a readable size (pyvips' text renderer)."""
+    ink = pyvips.Image.text(text, dpi=300, font="sans")
+    page = (255 - ink).embed(60, 60, ink.width + 120, ink.height + 120, extend="white")
+    return page.cast("uchar").colourspace("srgb").write_to_buffer(".jpg", Q=92)
+
+
+@pytest.fixture(scope="module")
+def ocr_worker(stack: Stack) -> Iterator[None]:
+    """The OCR handler consuming the stack's events in a background thread."""
+    settings = load_settings(ServiceSettings, environ=stack.env())
+    ready = threading.Event()
+    state: dict[str, object] = {}
+
+    def run() -> None:
+        async def main() -> None:
+            stop = asyncio.Event()
+            state["loop"], state["stop"] = asyncio.get_running_loop(), stop
+            ready.set()
+            await serve("ocr-test", settings, [recognize_text], stop=stop)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, name="ocr-worker", daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield
+    loop, stop = state["loop"], state["stop"]
+    loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
+    thread.join(timeout=60)
+
+
+def test_engine_reads_rendered_text() -> None:
+    lines = OcrEngine().read(render_text(TEXT))
+    joined = " ".join(line.text for line in lines)
+    assert "Invoice" in joined and "118.50" in joined
+    for line in lines:
+        assert len(line.box) == 8 and all(0.0 <= v <= 1.0 for v in line.box)
+        assert 0.5 <= line.score <= 1.0
+    with pytest.raises(ValueError):
+        OcrEngine().read(b"not an image")
+
+
+def _ocr_search(user: User, text: str) -> list[str]:
+    r = user.client.post("/api/search/metadata", json={"ocr": text})
+    assert r.status_code == 200, r.text
+    return [a["id"] for a in r.json()["assets"]["items"]]
+
+
+def test_uploaded_text_image_is_found_by_searching_invoice(
+    ocr_worker: None, admin: User, other_user: User, tmp_path
+) -> None:
+    path = tmp_path / "invoice.jpg"
+    path.write_bytes(render_text(TEXT))
+    r = upload(admin, path)
+    assert r.status_code == 201, r.text
+    asset_id = r.json()["id"]
+    deadline = time.monotonic() + 180
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        found = _ocr_search(admin, "invoice")
+        if asset_id in found:
+            break
+        time.sleep(1)
+    assert asset_id in found, "the invoice image was not found by its OCR text"
+    assert asset_id in _ocr_search(admin, "INVOICE total")  # case-insensitive, every word
+    assert asset_id not in _ocr_search(admin, "receipt")
+    assert asset_id not in _ocr_search(admin, "invoice receipt")
+    assert _ocr_search(other_user, "invoice") == []  # never another user's text
+    stats = admin.client.post("/api/search/statistics", json={"ocr": "118.50"})
+    assert stats.status_code == 200 and stats.json()["total"] >= 1

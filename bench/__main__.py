@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import ingest, search, timeline
+from bench import faces, ingest, search, timeline, transcode
 
-BENCHES = {"ingest": ingest.main, "timeline": timeline.main, "search": search.main}
+BENCHES = {
+    "ingest": ingest.main,
+    "timeline": timeline.main,
+    "search": search.main,
+    "faces": faces.main,
+    "transcode": transcode.main,
+}
 
 
 def main(argv: list[str]) -> int:

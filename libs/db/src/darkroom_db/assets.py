@@ -55,6 +55,8 @@ class Asset(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    #: Near-duplicate group (migration 0006), set by the embedding service; None when unique.
+    duplicate_id: uuid.UUID | None = None
 
 
 class AssetFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -667,3 +669,76 @@ async def statistics(
 
 #: The ``assets`` columns that make an :class:`Asset`, comma-separated (for other repositories).
 ASSET_COLUMNS = _ASSET_COLS
+
+
+# --- video: transcode progress and decision, live photos (issue 6) -----------------------------
+
+
+async def set_transcode_progress(
+    pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID, percent: float
+) -> None:
+    """Store how far the running transcode of an asset is (percent, 0..100)."""
+    await pool.execute(
+        "UPDATE asset_job_status SET transcode_progress = $2, updated_at = now() "
+        "WHERE asset_id = $1",
+        asset_id,
+        percent,
+    )
+
+
+async def record_transcode_decision(
+    pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID, decision: str
+) -> None:
+    """Store what the transcode service decided ("transcoded", "skipped: <why>")."""
+    await pool.execute(
+        "UPDATE asset_job_status SET transcode_decision = $2, updated_at = now() "
+        "WHERE asset_id = $1",
+        asset_id,
+        decision,
+    )
+
+
+async def transcode_state(
+    pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID
+) -> tuple[datetime | None, datetime | None, float | None, str | None]:
+    """(metadata_extracted_at, transcoded_at, transcode_progress, transcode_decision) of an
+    asset; all None when it has no job status row."""
+    row = await pool.fetchrow(
+        "SELECT metadata_extracted_at, transcoded_at, transcode_progress, transcode_decision "
+        "FROM asset_job_status WHERE asset_id = $1",
+        asset_id,
+    )
+    if row is None:
+        return None, None, None, None
+    return (
+        row["metadata_extracted_at"],
+        row["transcoded_at"],
+        row["transcode_progress"],
+        row["transcode_decision"],
+    )
+
+
+async def delete_file(
+    pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID, type: FileType
+) -> str | None:
+    """Remove the ``type`` file row of an asset (pipeline workers); returns its storage key."""
+    return await pool.fetchval(
+        "DELETE FROM asset_files WHERE asset_id = $1 AND type = $2 RETURNING path", asset_id, type
+    )
+
+
+async def live_photo_partners(
+    conn: asyncpg.Connection, owner_id: uuid.UUID, asset_id: uuid.UUID, cid: str, type: str
+) -> list[uuid.UUID]:
+    """``owner_id``'s other assets of ``type`` ("IMAGE"/"VIDEO") sharing the live-photo content
+    identifier ``cid`` (asset_exif.live_photo_cid), oldest first."""
+    rows = await conn.fetch(
+        "SELECT a.id FROM assets a JOIN asset_exif e ON e.asset_id = a.id "
+        "WHERE a.owner_id = $1 AND a.id <> $2 AND e.live_photo_cid = $3 AND a.type = $4 "
+        "AND a.status <> 'deleted' ORDER BY a.created_at, a.id",
+        owner_id,
+        asset_id,
+        cid,
+        type,
+    )
+    return [r["id"] for r in rows]

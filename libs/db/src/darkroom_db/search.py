@@ -47,9 +47,9 @@ SUGGESTION_COLUMNS: dict[str, str] = {
 class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     """What a search narrows to (all optional; see the module docstring for semantics).
 
-    Attributes mirror the search DTOs of the Immich spec in snake_case. ``person_ids`` and
-    ``person_ids``: every listed person must show in the asset (``asset_faces``); ``tag_ids``
-    matches nothing when non-empty until tags exist.
+    Attributes mirror the search DTOs of the Immich spec in snake_case. ``person_ids``: every
+    listed person must show in the asset (``asset_faces``; the asset is the owner's, so another
+    user's person never matches); ``tag_ids`` matches nothing when non-empty until tags exist.
     """
 
     id: uuid.UUID | None = None

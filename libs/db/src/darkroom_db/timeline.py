@@ -28,7 +28,8 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
         viewer_id: Who asks; without ``album_id`` the timeline is theirs.
         album_id: Only this album's assets (whoever owns them); the caller checks access with
             :func:`can_read_album` first.
-        person_id: Only assets showing this person (no faces yet: matches nothing).
+        person_id: Only assets showing this person (a face of theirs in ``asset_faces``); the
+            caller checks the person is the viewer's first.
         tag_id: Only assets with this tag (no tags yet: matches nothing).
         is_favorite: Only favourites (True) or non-favourites (False).
         is_trashed: The trash (True) instead of the library.
@@ -95,8 +96,13 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         )
     else:
         conds.append(f"a.owner_id = {arg(f.viewer_id)}")
-    if f.person_id is not None or f.tag_id is not None:
-        conds.append("false")  # people and tags do not exist yet
+    if f.person_id is not None:
+        conds.append(
+            "EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = a.id "
+            f"AND af.person_id = {arg(f.person_id)})"
+        )
+    if f.tag_id is not None:
+        conds.append("false")  # tags do not exist yet
     if f.visibility is not None:
         if scoped and f.visibility in ("hidden", "locked"):
             conds.append("false")  # never shown inside shared scopes

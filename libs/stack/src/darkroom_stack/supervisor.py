@@ -32,6 +32,7 @@ SERVICES: tuple[str, ...] = (
     "ingest",
     "metadata",
     "thumbnail",
+    "transcode",
     "embedding",
     "search",
     "face",

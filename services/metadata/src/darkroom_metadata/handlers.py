@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC
 
+import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, exif
@@ -62,6 +63,27 @@ def displayed_size(meta: ExtractedMetadata) -> tuple[int | None, int | None]:
     return meta.width, meta.height
 
 
+async def link_live_photo(conn: asyncpg.Connection, asset: assets.Asset, cid: str) -> None:
+    """Pair a live photo's still and motion video by their Apple ContentIdentifier.
+
+    Whichever half arrives second links them: the still's ``live_photo_video_id`` is set to the
+    video and the video is hidden from the timeline
+    (:func:`darkroom_db.assets.set_live_photo_video`).
+    Only assets of the same owner pair. Run inside the transaction that stored the EXIF row.
+    """
+    if asset.type == "VIDEO":
+        stills = await assets.live_photo_partners(conn, asset.owner_id, asset.id, cid, "IMAGE")
+        pairs = [(still, asset.id) for still in stills]
+    elif asset.type == "IMAGE":
+        videos = await assets.live_photo_partners(conn, asset.owner_id, asset.id, cid, "VIDEO")
+        pairs = [(asset.id, videos[0])] if videos else []
+    else:
+        return
+    for still, video in pairs:
+        if await assets.set_live_photo_video(conn, asset.owner_id, still, video):
+            log.info("metadata.live_photo_linked", asset_id=str(still), video_id=str(video))
+
+
 @subscribe(
     AssetCreated,
     durable="metadata",
@@ -100,7 +122,15 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
     local = meta.local_date_time.replace(tzinfo=UTC) if meta.local_date_time else None
     duration_ms = round(meta.duration * 1000) if meta.duration is not None else None
     async with ctx.pool.acquire() as conn, conn.transaction():
+        if meta.live_photo_cid:
+            # serialise the two halves of a live photo so whichever commits second sees the first
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"live-photo:{asset.owner_id}:{meta.live_photo_cid}",
+            )
         await exif.upsert_exif(conn, asset_id, asset.owner_id, exif_row(meta, asset.file_size))
+        if meta.live_photo_cid:
+            await link_live_photo(conn, asset, meta.live_photo_cid)
         await assets.update_from_metadata(
             conn,
             asset_id,

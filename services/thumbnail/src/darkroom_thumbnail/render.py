@@ -27,6 +27,7 @@ small resize of a 1440 px image, which costs less than decoding the original a s
 
 from __future__ import annotations
 
+import struct
 import time
 from pathlib import Path
 
@@ -76,9 +77,10 @@ _VIPS_LOADERS = frozenset(
 _HEIF_MIME_TYPES = frozenset({"image/heic", "image/heif", "image/hif"})
 _PILLOW_MIME_TYPES = frozenset({"image/bmp", "image/jp2"})
 _UNSUPPORTED_RAW = frozenset({"image/psd", "image/vnd.adobe.photoshop"})
-_RAW_MIME_TYPES = frozenset(
-    mime for t in IMAGE_TYPES.values() if t.raw for mime in t.mime_types
-) - _UNSUPPORTED_RAW
+_RAW_MIME_TYPES = (
+    frozenset(mime for t in IMAGE_TYPES.values() if t.raw for mime in t.mime_types)
+    - _UNSUPPORTED_RAW
+)
 _VIDEO_MIME_TYPES = frozenset(mime for t in VIDEO_TYPES.values() for mime in t.mime_types)
 
 _LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
@@ -86,6 +88,9 @@ _LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
 
 _NOT_THE_FILES_FAULT = (TypeError, AttributeError, NameError, ImportError, MemoryError)
 """Not the file's fault: these propagate instead of becoming CorruptMediaError."""
+
+_EXIF_ORIENTATION = 0x0112
+"""EXIF tag 274, Orientation (EXIF 2.32, table 4)."""
 
 _POSTER_MAX_SECONDS = 1.0
 _POSTER_FRACTION = 0.1
@@ -249,10 +254,43 @@ def _preview_vips(path: Path, settings: RenderSettings) -> pyvips.Image:
     if loader.removesuffix("_source").removesuffix("_file") not in _VIPS_LOADERS:
         raise CorruptMediaError(f"the file's content is not a photo (libvips {loader})")
     _check_pixels(header.width, header.height, settings)
+    if loader.startswith("pngload") and not header.get_typeof("orientation"):
+        # libvips reads a PNG's eXIf chunk only before IDAT; PNG allows it after too.
+        orientation = _png_exif_orientation(path)
+        if orientation != 1:
+            box_width, box_height = _box(header.width, header.height, settings.preview_size)
+            stored = pyvips.Image.thumbnail(
+                str(path), box_width, height=box_height, size="down", fail_on="error"
+            )
+            return _orient(stored.copy_memory(), orientation)  # rotating needs random access
     box_width, box_height = _box(*_upright_size(header), settings.preview_size)
     return pyvips.Image.thumbnail(
         str(path), box_width, height=box_height, size="down", fail_on="error"
     )
+
+
+def _png_exif_orientation(path: Path) -> int:
+    """The EXIF orientation in a PNG's ``eXIf`` chunk (PNG spec 1.5 extension), else 1.
+
+    Walks the chunk headers, seeking over the data, so a large PNG costs a few reads.
+    """
+    with path.open("rb") as file:
+        if file.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 1
+        for _ in range(100_000):  # a bound on chunks; real PNGs have a handful
+            head = file.read(8)
+            if len(head) < 8:
+                return 1
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                exif = Image.Exif()
+                exif.load(file.read(min(length, 1 << 20)))
+                orientation = exif.get(_EXIF_ORIENTATION, 1)
+                return orientation if orientation in range(1, 9) else 1
+            if kind == b"IEND":
+                return 1
+            file.seek(length + 4, 1)  # data and CRC
+    return 1
 
 
 def _preview_heif(path: Path, settings: RenderSettings) -> pyvips.Image:
@@ -353,7 +391,7 @@ def _preview_video(path: Path, settings: RenderSettings) -> pyvips.Image:
             raise CorruptMediaError("no video frame could be decoded")
         _check_pixels(frame.width, frame.height, settings)
         rotation = frame.rotation  # display matrix, degrees counter-clockwise
-        image = _from_array(frame.to_ndarray(format="rgb24"))
+        image = _from_array(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8))
     image = _resize(image, settings.preview_size)
     clockwise = round(-rotation / 90) % 4
     return image.rot(("d0", "d90", "d180", "d270")[clockwise]) if clockwise else image

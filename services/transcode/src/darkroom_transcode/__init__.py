@@ -1,1 +1,1 @@
-"""Video transcoding to H.264/AAC MP4 with PyAV (not built yet: issue 6)."""
+"""Video transcoding to H.264/AAC MP4 with PyAV; hardware encoders when present (issue 6)."""

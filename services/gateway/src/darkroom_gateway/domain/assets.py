@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError
-from darkroom_db import albums, assets, exif
+from darkroom_db import albums, assets, exif, people
 from darkroom_events import IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
@@ -29,6 +29,7 @@ from darkroom_gateway.domain.asset_edits import (
     Visibility,
     apply_edits,
 )
+from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound
@@ -136,7 +137,7 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     duplicate_id: str | None = None
     exif_info: ExifResponse | None = None
     resized: bool = False
-    people: list[dict[str, object]] = msgspec.field(default_factory=list)
+    people: list[PersonResponse] = msgspec.field(default_factory=list)
     tags: list[dict[str, object]] = msgspec.field(default_factory=list)
 
 
@@ -176,8 +177,18 @@ def _bool(fields: dict[str, str], name: str) -> bool:
     return fields.get(name, "").strip().lower() in ("true", "1")
 
 
-def asset_response(asset: assets.Asset, exif_row: exif.Exif | None) -> AssetResponse:
-    """Map an asset row (and its EXIF row, if extracted) to AssetResponseDto."""
+def asset_response(
+    asset: assets.Asset,
+    exif_row: exif.Exif | None,
+    shown: list[people.Person] | None = None,
+) -> AssetResponse:
+    """Map an asset row (and its EXIF row, if extracted) to AssetResponseDto.
+
+    Args:
+        asset: The asset row (``duplicate_id`` becomes ``duplicateId``).
+        exif_row: Its EXIF row, or None when not extracted.
+        shown: The people in it (``people``; only for its owner), sorted here by name.
+    """
     exif_info = None
     if exif_row is not None:
         exif_info = ExifResponse(
@@ -229,7 +240,12 @@ def asset_response(asset: assets.Asset, exif_row: exif.Exif | None) -> AssetResp
         has_metadata=exif_row is not None,
         visibility=asset.visibility,
         live_photo_video_id=str(asset.live_photo_video_id) if asset.live_photo_video_id else None,
+        duplicate_id=str(asset.duplicate_id) if asset.duplicate_id else None,
         exif_info=exif_info,
+        people=[
+            person_response(p)
+            for p in sorted(shown or [], key=lambda p: (p.name == "", p.name, str(p.id)))
+        ],
     )
 
 
@@ -358,7 +374,14 @@ class AssetController(Controller):
         """An asset the caller owns or sees in an album, with its EXIF once extracted."""
         auth.require("asset.read")
         asset = await _viewable_asset(deps, auth, asset_id)
-        return asset_response(asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id))
+        shown = (  # people are private: only the owner sees who is in the photo (as Immich)
+            await people.asset_people(deps.pool, auth.user.id, asset_id)
+            if asset.owner_id == auth.user.id
+            else []
+        )
+        return asset_response(
+            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
+        )
 
     @get("/{asset_id:uuid}/original")
     async def download_asset(
@@ -438,7 +461,11 @@ class AssetController(Controller):
                 ):
                     raise BadRequest("livePhotoVideoId must be one of your videos")
         asset = await _own_asset(deps, auth, asset_id)
-        return asset_response(asset, await exif.get_exif(deps.pool, auth.user.id, asset_id))
+        return asset_response(
+            asset,
+            await exif.get_exif(deps.pool, auth.user.id, asset_id),
+            await people.asset_people(deps.pool, auth.user.id, asset_id),
+        )
 
     @put("/", status_code=204)
     async def update_assets(self, data: BulkUpdate, auth: Auth, deps: Deps) -> None:

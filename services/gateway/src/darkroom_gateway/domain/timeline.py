@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
-from darkroom_db import timeline
+from darkroom_db import people, timeline
 from litestar import Controller, get
 from litestar.params import Parameter
 
@@ -107,8 +107,9 @@ async def _filter(
     """Check access and build the repository filter of a timeline request.
 
     Raises:
-        BadRequest: ``userId`` is someone else, or ``albumId`` an album the caller cannot read
-            (Immich answers access errors of query ids with 400).
+        BadRequest: ``userId`` is someone else, ``albumId`` an album the caller cannot read,
+            or ``personId`` not one of the caller's people (Immich answers access errors of
+            query ids with 400).
     """
     if user_id is not None and user_id != auth.user.id:
         raise BadRequest("Not found or no timeline.read access")
@@ -116,6 +117,8 @@ async def _filter(
         deps.pool, auth.user.id, album_id
     ):
         raise BadRequest("Not found or no album.read access")
+    if person_id is not None and not await people.get_person(deps.pool, auth.user.id, person_id):
+        raise BadRequest("Not found or no person.read access")
     return timeline.TimelineFilter(
         viewer_id=auth.user.id,
         album_id=album_id,

@@ -1,0 +1,150 @@
+"""The web app: the built single-page app (services/gateway/web, Svelte + Vite) served at ``/``.
+
+Every path outside ``/api`` that is not a file of the build answers with ``index.html`` (the app
+routes in the browser: ``/photos/<id>``, ``/auth/login``...). Vite names the bundles under
+``assets/`` by content hash, so they are cached for a year as ``immutable``; ``index.html`` and
+the other unhashed files are revalidated on every load with their ``ETag``. The static files need
+no credentials: the app signs in through ``/api``.
+
+The build directory is ``settings.web_dir`` when the gateway settings define it (non-empty),
+else ``services/gateway/web/dist`` next to this package's sources (the editable install the
+workspace uses). When it holds no ``index.html``, a short page says how to build it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path, PurePosixPath
+
+import structlog
+from litestar import Request, get
+from litestar.response import Response
+
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import NotFound
+
+log = structlog.get_logger()
+
+#: Cache-Control of Vite's content-hashed files (a new build gives new names).
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: Cache-Control of everything else: keep, but revalidate with the ETag each time.
+REVALIDATE = "no-cache"
+#: The folder of hashed files inside the build (Vite's ``build.assetsDir``).
+HASHED_DIR = "assets"
+
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Darkroom: web app not built</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto;">
+<h1>Darkroom</h1>
+<p>The API is running at <a href="/api/server/ping">/api</a>, but the web app has not been
+built. Build it with <code>make install</code>, or by hand:</p>
+<pre>cd services/gateway/web &amp;&amp; npm ci &amp;&amp; npm run build</pre>
+<p>then reload this page. (Looked for <code>{index}</code>.)</p>
+</body></html>
+"""
+
+
+def default_web_dir() -> Path:
+    """``services/gateway/web/dist``: the Vite build next to this package's ``src`` folder."""
+    return Path(__file__).resolve().parents[3] / "web" / "dist"
+
+
+def web_dir(settings: object) -> Path:
+    """The build directory to serve: ``settings.web_dir`` when set, else :func:`default_web_dir`.
+
+    Args:
+        settings: The gateway settings (any object; ``web_dir`` is read when present).
+    """
+    configured = getattr(settings, "web_dir", "") or ""
+    return Path(configured) if configured else default_web_dir()
+
+
+def resolve_file(root: Path, path: str) -> Path | None:
+    """The file of the build that URL path ``path`` names, or None.
+
+    Args:
+        root: The build directory.
+        path: The URL path without its leading ``/`` (may be empty).
+
+    Returns:
+        An existing regular file inside ``root``; None for directories, missing files and any
+        path that would leave ``root`` (``..``, absolute parts, symlinks pointing out).
+    """
+    parts = PurePosixPath(path).parts
+    if not parts or any(p in ("..", "") or p.startswith("/") or "\\" in p for p in parts):
+        return None
+    candidate = root.joinpath(*parts)
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not resolved.is_relative_to(root.resolve()) or not resolved.is_file():
+        return None
+    return resolved
+
+
+def media_type_of(path: Path) -> str:
+    """Content-Type for a file of the build, from its extension (UTF-8 for text types)."""
+    guessed, _ = mimetypes.guess_type(path.name)
+    if path.suffix in (".js", ".mjs"):
+        guessed = "text/javascript"
+    media_type = guessed or "application/octet-stream"
+    if media_type.startswith("text/") or media_type in ("image/svg+xml", "application/json"):
+        media_type += "; charset=utf-8"
+    return media_type
+
+
+def file_response(request: Request, file: Path, cache_control: str) -> Response[bytes]:
+    """``file`` with a strong ETag (SHA-1 of its bytes), or 304 when ``If-None-Match`` matches.
+
+    Args:
+        request: For ``If-None-Match``.
+        file: A file of the build (small: the whole body is read into memory).
+        cache_control: The Cache-Control header to send.
+    """
+    content = file.read_bytes()
+    etag = f'"{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if_none_match = request.headers.get("if-none-match", "")
+    if etag in (tag.strip() for tag in if_none_match.split(",")) or if_none_match.strip() == "*":
+        return Response(b"", status_code=304, headers=headers)
+    return Response(content, media_type=media_type_of(file), headers=headers)
+
+
+@get(["/", "/{path:path}"], include_in_schema=False)
+async def web_app(request: Request, deps: Deps, path: str = "") -> Response[bytes]:
+    """Serve the web app: a file of the build, else ``index.html`` (SPA fallback).
+
+    Raises:
+        NotFound: Under ``/api`` (an unknown API route, answered as the API answers errors) or a
+            missing file under ``/assets`` (a stale bundle name must not get HTML, cached).
+    """
+    rel = path.lstrip("/")
+    if rel == "api" or rel.startswith("api/"):
+        raise NotFound("Not found")
+    root = web_dir(deps.settings)
+    index = root / "index.html"
+    if not index.is_file():
+        log.warning("web.not_built", web_dir=str(root))
+        page = NOT_BUILT_PAGE.format(index=index)
+        return Response(
+            page.encode(),
+            status_code=503,
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
+    file = resolve_file(root, rel)
+    if file is not None:
+        hashed = rel.startswith(f"{HASHED_DIR}/")
+        return file_response(request, file, IMMUTABLE if hashed else REVALIDATE)
+    if rel.startswith(f"{HASHED_DIR}/"):
+        raise NotFound("Not found")
+    return file_response(request, index, REVALIDATE)
+
+
+ROUTES = [web_app]

@@ -1,0 +1,155 @@
+/**
+ * The timeline model: the months (time buckets) of the signed-in user's library, each loaded on
+ * demand from GET /api/timeline/bucket (columnar) and grouped by day for display.
+ *
+ * Months load when scrolled near (the page calls `loadMonth`), so the first screen costs two
+ * requests whatever the library size; the viewer walks assets across months with `neighbour`.
+ */
+import { get, query, type BucketColumns, type TimeBucket } from './api';
+
+/** One asset as the grid needs it. */
+export interface TimelineAsset {
+  id: string;
+  /** Width / height as displayed (EXIF rotation applied by the server). */
+  ratio: number;
+  isImage: boolean;
+  isFavorite: boolean;
+  thumbhash: string | null;
+  /** Local wall-clock time of capture, as a Date whose UTC fields are the local fields. */
+  local: Date;
+  duration: string | null;
+  city: string | null;
+  country: string | null;
+}
+
+/** The assets of one calendar day inside a month. */
+export interface DayGroup {
+  /** `YYYY-MM-DD` (local date of capture). */
+  day: string;
+  assets: TimelineAsset[];
+}
+
+const BASE_FILTER = { visibility: 'timeline', withStacked: undefined } as const;
+
+/** Columns of a bucket -> one object per asset (order kept: newest first). */
+export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
+  return columns.id.map((id, i) => {
+    const offsetMs = (columns.localOffsetHours[i] ?? 0) * 3_600_000;
+    const duration = columns.duration[i];
+    return {
+      id,
+      ratio: columns.ratio[i] > 0 ? columns.ratio[i] : 1,
+      isImage: columns.isImage[i],
+      isFavorite: columns.isFavorite[i],
+      thumbhash: columns.thumbhash[i],
+      local: new Date(Date.parse(columns.fileCreatedAt[i]) + offsetMs),
+      duration: duration === null || duration === undefined ? null : String(duration),
+      city: columns.city[i],
+      country: columns.country[i],
+    };
+  });
+}
+
+/** Split a month's assets (already sorted) into consecutive days. */
+export function groupByDay(assets: TimelineAsset[]): DayGroup[] {
+  const days: DayGroup[] = [];
+  for (const asset of assets) {
+    const day = asset.local.toISOString().slice(0, 10);
+    const last = days[days.length - 1];
+    if (last && last.day === day) last.assets.push(asset);
+    else days.push({ day, assets: [asset] });
+  }
+  return days;
+}
+
+/** One month of the timeline; `assets` is null until loaded. */
+export class Month {
+  assets = $state<TimelineAsset[] | null>(null);
+  days = $derived(this.assets ? groupByDay(this.assets) : []);
+  #loading: Promise<TimelineAsset[]> | null = null;
+
+  constructor(
+    public readonly timeBucket: string,
+    public count: number,
+  ) {}
+
+  /** Fetch the month's assets once (later calls share the same request). */
+  load(): Promise<TimelineAsset[]> {
+    if (this.assets) return Promise.resolve(this.assets);
+    this.#loading ??= this.refresh();
+    return this.#loading;
+  }
+
+  /** Fetch the month's assets again; the shown ones stay until the new ones arrive. */
+  refresh(): Promise<TimelineAsset[]> {
+    return get<BucketColumns>(
+      `/timeline/bucket${query({ ...BASE_FILTER, timeBucket: this.timeBucket })}`,
+    )
+      .then((columns) => {
+        this.assets = assetsFromColumns(columns);
+        this.count = this.assets.length;
+        return this.assets;
+      })
+      .finally(() => {
+        this.#loading = null;
+      });
+  }
+}
+
+/** The whole timeline: the list of months, newest first. */
+export class Timeline {
+  months = $state<Month[]>([]);
+  loaded = $state(false);
+  error = $state('');
+
+  /** (Re)read the list of months; months already loaded are refreshed in place. */
+  async load(): Promise<void> {
+    try {
+      const buckets = await get<TimeBucket[]>(`/timeline/buckets${query(BASE_FILTER)}`);
+      const previous = new Map(this.months.map((m) => [m.timeBucket, m]));
+      this.months = buckets.map((b) => {
+        const month = previous.get(b.timeBucket);
+        if (!month) return new Month(b.timeBucket, b.count);
+        month.count = b.count;
+        return month;
+      });
+      await Promise.all(this.months.filter((m) => m.assets !== null).map((m) => m.refresh()));
+      this.error = '';
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Total number of assets over all months. */
+  get total(): number {
+    return this.months.reduce((sum, m) => sum + m.count, 0);
+  }
+
+  /** The loaded timeline entry of asset `id`, if its month is loaded. */
+  find(id: string): TimelineAsset | undefined {
+    for (const month of this.months) {
+      const asset = month.assets?.find((a) => a.id === id);
+      if (asset) return asset;
+    }
+    return undefined;
+  }
+
+  /**
+   * The asset `delta` places after `id` in timeline order (1 = older, -1 = newer), loading
+   * neighbouring months as needed; null at either end or when `id` is not in a loaded month.
+   */
+  async neighbour(id: string, delta: 1 | -1): Promise<string | null> {
+    const monthIndex = this.months.findIndex((m) => m.assets?.some((a) => a.id === id));
+    if (monthIndex < 0) return null;
+    let assets = this.months[monthIndex].assets ?? [];
+    const index = assets.findIndex((a) => a.id === id) + delta;
+    if (index >= 0 && index < assets.length) return assets[index].id;
+    for (let m = monthIndex + delta; m >= 0 && m < this.months.length; m += delta) {
+      assets = await this.months[m].load();
+      if (assets.length) return delta === 1 ? assets[0].id : assets[assets.length - 1].id;
+    }
+    return null;
+  }
+}

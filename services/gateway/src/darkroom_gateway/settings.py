@@ -20,6 +20,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         metrics_port: Its port; 0 turns it off.
         rpc_timeout_s: How long to wait for ingest to answer an upload.
         upload_queue_chunks: Chunks buffered between the request body and storage (backpressure).
+        web_dir: The built web app to serve at ``/``; the source tree's build when empty.
     """
 
     host: str = "0.0.0.0"
@@ -32,3 +33,4 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: int = 0
     rpc_timeout_s: float = 120.0
     upload_queue_chunks: int = 8
+    web_dir: str = ""

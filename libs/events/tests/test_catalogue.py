@@ -28,6 +28,9 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.asset.faces.detected": b'{"asset_id":"a","owner_id":"o","face_count":2}',
     "darkroom.asset.failed": b'{"asset_id":"a","step":"thumbnail","reason":"corrupt JPEG"}',
     "darkroom.asset.deleted": b'{"asset_id":"a","owner_id":"o"}',
+    "darkroom.asset.faces.recognized": b'{"asset_id":"a","owner_id":"o",'
+    b'"person_ids":["p1","p2"],"unassigned":1}',
+    "darkroom.person.created": b'{"person_id":"p","owner_id":"o","face_id":"f","asset_id":"a"}',
 }
 
 
@@ -82,3 +85,14 @@ def test_dedupe_key_is_the_asset_id() -> None:
 
 def test_docs_are_current() -> None:
     assert DOC.read_text() == render(), "docs/events.md is stale: run `make docs`"
+
+
+def test_face_events_dedupe_on_their_own_identity() -> None:
+    assert ev.PersonCreated(person_id="p1", owner_id="o").dedupe_key() == "p1"
+    a = ev.AssetFacesRecognized(asset_id="a", owner_id="o", person_ids=["p1"], unassigned=0)
+    b = ev.AssetFacesRecognized(asset_id="a", owner_id="o", person_ids=["p1", "p2"], unassigned=0)
+    assert a.dedupe_key() != b.dedupe_key()
+    assert (
+        a.dedupe_key()
+        == ev.AssetFacesRecognized(asset_id="a", owner_id="o", person_ids=["p1"]).dedupe_key()
+    )

@@ -7,6 +7,7 @@ from darkroom_events.catalogue import (
     AssetDeleted,
     AssetEmbeddingComputed,
     AssetFacesDetected,
+    AssetFacesRecognized,
     AssetFailed,
     AssetMetadataExtracted,
     AssetThumbnailGenerated,
@@ -15,6 +16,7 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    PersonCreated,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -40,6 +42,7 @@ __all__ = [
     "AssetDeleted",
     "AssetEmbeddingComputed",
     "AssetFacesDetected",
+    "AssetFacesRecognized",
     "AssetFailed",
     "AssetMetadataExtracted",
     "AssetThumbnailGenerated",
@@ -49,6 +52,7 @@ __all__ = [
     "EventSpec",
     "IngestUploadReply",
     "IngestUploadRequest",
+    "PersonCreated",
     "RpcSpec",
     "spec_for",
     "type_for_subject",

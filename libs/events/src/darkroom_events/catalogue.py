@@ -127,6 +127,36 @@ class AssetDeleted(Event, frozen=True, kw_only=True):
     owner_id: str
 
 
+class AssetFacesRecognized(Event, frozen=True, kw_only=True):
+    """The faces of an asset went through recognition: ``person_ids`` are the people it shows
+    now. Published by face after detection, and again when a later pass (the retry loop or
+    "cluster new faces") puts one of its faces on a person."""
+
+    subject: ClassVar[str] = "darkroom.asset.faces.recognized"
+    asset_id: str
+    owner_id: str
+    person_ids: list[str] = msgspec.field(default_factory=list)  # sorted
+    unassigned: int = 0  # faces of the asset that have no person (yet)
+
+    def dedupe_key(self) -> str:
+        """The asset id and its people: the same result again is a duplicate, a new one not."""
+        return f"{self.asset_id}:{','.join(self.person_ids)}:{self.unassigned}"
+
+
+class PersonCreated(Event, frozen=True, kw_only=True):
+    """Recognition started a new (unnamed) person from a core face. Published by face."""
+
+    subject: ClassVar[str] = "darkroom.person.created"
+    person_id: str
+    owner_id: str
+    face_id: str | None = None  # the face that started it (its feature face)
+    asset_id: str | None = None  # the asset that face is on
+
+    def dedupe_key(self) -> str:
+        """The person id (a person is created once)."""
+        return self.person_id
+
+
 # --- request/reply (NATS core, not stored in the stream) ---------------------------------------
 
 
@@ -151,6 +181,7 @@ class IngestUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: int | None = None  # as the client reported it
     sidecar_staging_key: str | None = None
     trace_id: str | None = None
+    live_photo_video_id: str | None = None  # the motion part, uploaded first (Immich clients)
 
 
 class IngestUploadReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from darkroom_events.catalogue import (
     AssetDeleted,
     AssetEmbeddingComputed,
     AssetFacesDetected,
+    AssetFacesRecognized,
     AssetFailed,
     AssetMetadataExtracted,
     AssetThumbnailGenerated,
@@ -20,6 +21,7 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    PersonCreated,
     SmartSearchReply,
     SmartSearchRequest,
 )
@@ -103,6 +105,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("ingest",),
         consumers=(),
         description="An asset and its files were removed for good.",
+    ),
+    EventSpec(
+        type=AssetFacesRecognized,
+        producers=("face",),
+        consumers=(),
+        description="An asset's faces went through recognition; the people it shows now.",
+    ),
+    EventSpec(
+        type=PersonCreated,
+        producers=("face",),
+        consumers=(),
+        description="Recognition started a new unnamed person from a core face.",
     ),
 )
 

@@ -28,7 +28,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: "METHOD /spec/path" (paths as in the spec, without the /api prefix).
 NOTES: dict[str, str] = {
     # domain/assets.py upload_asset reads only the other AssetMediaCreateDto fields.
-    "POST /assets": "multipart fields ignored: `livePhotoVideoId`, `metadata`, `visibility`",
+    "POST /assets": "multipart fields ignored: `metadata`, `visibility`",
 }
 
 

@@ -77,26 +77,38 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             sidecar = sidecar_key(key)
             await ctx.storage.move(req.sidecar_staging_key, sidecar)
             placed.append(sidecar)
-        row = await assets.insert_asset(
-            ctx.pool,
-            assets.NewAsset(
-                id=asset_id,
-                owner_id=owner_id,
-                device_asset_id=req.device_asset_id,
-                device_id=req.device_id,
-                type=kind.asset_type,
-                original_path=key,
-                original_file_name=req.original_file_name,
-                original_mime_type=kind.mime_type,
-                checksum=checksum,
-                file_size=req.file_size,
-                file_created_at=req.file_created_at,
-                file_modified_at=req.file_modified_at,
-                is_favorite=req.is_favorite,
-                duration_ms=req.duration_ms,
-                sidecar_path=sidecar,
-            ),
-        )
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            row = await assets.insert_asset(
+                conn,
+                assets.NewAsset(
+                    id=asset_id,
+                    owner_id=owner_id,
+                    device_asset_id=req.device_asset_id,
+                    device_id=req.device_id,
+                    type=kind.asset_type,
+                    original_path=key,
+                    original_file_name=req.original_file_name,
+                    original_mime_type=kind.mime_type,
+                    checksum=checksum,
+                    file_size=req.file_size,
+                    file_created_at=req.file_created_at,
+                    file_modified_at=req.file_modified_at,
+                    is_favorite=req.is_favorite,
+                    duration_ms=req.duration_ms,
+                    sidecar_path=sidecar,
+                ),
+            )
+            if row is not None and req.live_photo_video_id and kind.asset_type == "IMAGE":
+                # the client uploaded the motion part first and names it (Immich's field)
+                linked = await assets.set_live_photo_video(
+                    conn, owner_id, asset_id, uuid.UUID(req.live_photo_video_id)
+                )
+                if not linked:
+                    log.info(
+                        "ingest.live_photo_not_linked",
+                        asset_id=str(asset_id),
+                        video_id=req.live_photo_video_id,
+                    )
         if row is None:  # an identical upload won the race
             existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
             assert existing is not None

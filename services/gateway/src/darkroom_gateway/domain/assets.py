@@ -173,6 +173,21 @@ def parse_date(fields: dict[str, str], name: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
+def _uuid_field(fields: dict[str, str], name: str) -> str | None:
+    """An optional UUID form field, normalised.
+
+    Raises:
+        BadRequest: Present but not a UUID.
+    """
+    raw = fields.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a UUID") from exc
+
+
 def _bool(fields: dict[str, str], name: str) -> bool:
     return fields.get(name, "").strip().lower() in ("true", "1")
 
@@ -322,6 +337,7 @@ class AssetController(Controller):
                 is_favorite=_bool(fields, "isFavorite"),
                 duration_ms=int(duration) if duration.isdigit() else None,
                 sidecar_staging_key=sidecar.key if sidecar else None,
+                live_photo_video_id=_uuid_field(fields, "livePhotoVideoId"),
             )
             try:
                 reply = await deps.bus.request(

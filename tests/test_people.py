@@ -20,9 +20,13 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import msgspec
+import nats
+import nats.errors
 import numpy as np
 import pytest
 from darkroom_db import create_pool, people
+from darkroom_events import AssetFacesRecognized, PersonCreated
 from darkroom_face.cluster import cluster_new_faces, pairwise_scores, recognize_face
 from darkroom_face.models import DlibFaceModel
 from darkroom_face.settings import DetectionSettings, RecognitionSettings
@@ -81,10 +85,28 @@ async def _cluster(db_url: str, owner: str) -> None:
         await pool.close()
 
 
+async def _unassigned_after(db_url: str, ids: list[str], wait_s: float) -> int:
+    """Wait until every face of the assets ``ids`` has a person; the faces still without one."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            left = await conn.fetchval(
+                "SELECT count(*) FROM asset_faces WHERE asset_id = ANY($1::uuid[]) "
+                "AND person_id IS NULL",
+                [uuid.UUID(i) for i in ids],
+            )
+            if left == 0 or time.monotonic() > deadline:
+                return int(left)
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="module")
-def labelled(stack: Stack, admin: User) -> dict[str, str]:
-    """Upload the labelled faces (3 variants each), wait for the face step, run the nightly
-    "cluster new faces" pass; asset id -> true identity."""
+def uploaded(stack: Stack, admin: User) -> tuple[dict[str, str], int]:
+    """Upload the labelled faces (3 variants each), wait for the face step, give the service's
+    retry loop 30 s; (asset id -> true identity, faces still without a person)."""
     assert FACES is not None
     truth: dict[str, str] = {}
     for row in csv.DictReader((FACES / "labels.csv").open()):
@@ -95,8 +117,64 @@ def labelled(stack: Stack, admin: User) -> dict[str, str]:
     db = stack.env()["DARKROOM_DATABASE_URL"]
     done = asyncio.run(_faces_done(db, list(truth), wait_s=300))
     assert done == len(truth), f"face step finished for {done}/{len(truth)} assets"
-    asyncio.run(_cluster(db, admin.id))
-    return truth
+    return truth, asyncio.run(_unassigned_after(db, list(truth), wait_s=30))
+
+
+@pytest.fixture(scope="module")
+def labelled(stack: Stack, admin: User, uploaded: tuple[dict[str, str], int]) -> dict[str, str]:
+    """The uploaded labelled faces after the nightly "cluster new faces" pass; asset id -> true
+    identity."""
+    asyncio.run(_cluster(stack.env()["DARKROOM_DATABASE_URL"], admin.id))
+    return uploaded[0]
+
+
+def test_people_form_without_the_nightly_pass(uploaded: tuple[dict[str, str], int]) -> None:
+    """A person's first faces end "unmatched" (no core face yet); once enough similar faces
+    arrived they are requeued and join within seconds: 30 s after the last photo's face step,
+    with no nightly pass, every face of the labelled photos has a person."""
+    assert uploaded[1] == 0
+
+
+async def _stream_events(nats_url: str, subject: str) -> list[bytes]:
+    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
+        out: list[bytes] = []
+        while True:
+            try:
+                msgs = await sub.fetch(256, timeout=2)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return out
+            out += [m.data for m in msgs]
+    finally:
+        await nc.close()
+
+
+def test_face_service_publishes_people_events(
+    stack: Stack, uploaded: tuple[dict[str, str], int]
+) -> None:
+    """PersonCreated once per person the service started (5 labelled identities), and an
+    AssetFacesRecognized per asset, the last one of each with all its faces on people."""
+    truth = uploaded[0]
+    url = stack.env()["DARKROOM_NATS_URL"]
+    created = [
+        msgspec.json.decode(d, type=PersonCreated)
+        for d in asyncio.run(_stream_events(url, PersonCreated.subject))
+    ]
+    mine = {e.person_id: e for e in created if e.asset_id in truth}
+    assert len(mine) == 5, [truth[e.asset_id] for e in mine.values() if e.asset_id]
+    assert {truth[e.asset_id] for e in mine.values() if e.asset_id} == set(truth.values())
+    recognized: dict[str, list[AssetFacesRecognized]] = {}
+    for d in asyncio.run(_stream_events(url, AssetFacesRecognized.subject)):
+        e = msgspec.json.decode(d, type=AssetFacesRecognized)
+        recognized.setdefault(e.asset_id, []).append(e)
+    assert set(truth) <= set(recognized)
+    for asset_id in truth:
+        assert any(
+            e.unassigned == 0 and set(e.person_ids) <= set(mine) and e.person_ids
+            for e in recognized[asset_id]
+        ), recognized[asset_id]
 
 
 def _faces(user: User, asset_id: str) -> list[dict]:

@@ -723,3 +723,38 @@ class _transaction:
             if self._acquired and isinstance(self._db, asyncpg.Pool):
                 assert self._conn is not None
                 await self._db.release(self._conn)
+
+
+async def requeue_unmatched_near(
+    conn: Conn,
+    *,
+    owner_id: uuid.UUID,
+    embedding: np.ndarray,
+    max_distance: float,
+    limit: int = 50,
+) -> list[uuid.UUID]:
+    """Put ``owner_id``'s "unmatched" faces within ``max_distance`` of ``embedding`` back in the
+    "deferred" state, so the retry loop recognises them again (a person is now within reach).
+
+    Only faces the recogniser left unmatched are touched: faces a user unassigned ("done") stay.
+
+    Args:
+        embedding: Descriptor of the face that just joined or started a person, shape (128,).
+        max_distance: Largest Euclidean distance to include.
+        limit: Most faces requeued (nearest first).
+
+    Returns:
+        The requeued face ids.
+    """
+    rows = await conn.fetch(
+        "UPDATE asset_faces SET recognition = 'deferred', updated_at = now() WHERE id IN ("
+        "  SELECT f.id FROM face_search s JOIN asset_faces f ON f.id = s.face_id "
+        "  WHERE s.owner_id = $1 AND f.person_id IS NULL AND f.recognition = 'unmatched' "
+        "  AND (s.embedding <-> $2::vector) <= $3::float8 "
+        "  ORDER BY s.embedding <-> $2::vector, f.id LIMIT $4) RETURNING id",
+        owner_id,
+        np.asarray(embedding, dtype=np.float32),
+        max_distance,
+        limit,
+    )
+    return [r["id"] for r in rows]

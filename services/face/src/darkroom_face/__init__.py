@@ -1,1 +1,1 @@
-"""Face detection, recognition and clustering into people (not built yet: issue 5)."""
+"""Face detection, recognition and clustering into people (issue 5; see the README)."""

@@ -14,6 +14,17 @@ independent implementation):
 5. a non-core face is deferred on its first try (retried once the queue drains, when its
    neighbours may have become people), and on the deferred try joins the person found, if any.
 
+Steps 2-5 are the pure :func:`decide`; :func:`recognize_face` feeds it the database's answers.
+
+Closing the gap to the nightly pass (Darkroom's addition): a person's first faces arrive before
+any core face exists, so they end "unmatched" and, in Immich, wait for the nightly job. Here,
+whenever a face starts or joins a person, the unmatched faces of the same owner within
+``max_distance`` of it are put back in the "deferred" state; the retry loop (every
+``sweep_interval_s``, after ``deferred_after_s``) then applies the same rule to them with
+``deferred=True``, so they join that person within seconds. Nothing else changes: a face with
+no person within ``max_distance`` stays unmatched, and only core faces start people. Faces a user
+took off a person are "done", never requeued.
+
 Scale-out safety: a recognition runs in one transaction holding a PostgreSQL advisory lock per
 owner (``pg_advisory_xact_lock``), so two workers never both decide "new person" for faces of the
 same person: the second sees the first's committed person.
@@ -24,7 +35,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -48,10 +59,70 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Result:
-    """Outcome of one recognition and the person the face has now (if any)."""
+    """Outcome of one recognition and the person the face has now (if any).
+
+    Attributes:
+        outcome: What happened.
+        person_id: The face's person after it (None when it has none).
+        face_id, asset_id, owner_id: The face, its asset and owner (None when it is gone).
+        requeued: Unmatched faces near it put back for a retry (after ASSIGNED/CREATED).
+    """
 
     outcome: Outcome
     person_id: uuid.UUID | None = None
+    face_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    requeued: int = 0
+
+
+#: Called after each recognition of the passes below (e.g. to publish events).
+OnResult = Callable[[Result], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :func:`decide` says to do with a face.
+
+    Attributes:
+        outcome: ASSIGNED (join ``person_id``), CREATED (start a new person), DEFERRED or
+            UNMATCHED (record the state, no person).
+        person_id: The person to join (ASSIGNED only).
+    """
+
+    outcome: Outcome
+    person_id: uuid.UUID | None = None
+
+
+def decide(
+    match_people: Sequence[uuid.UUID | None],
+    nearest_person: uuid.UUID | None,
+    *,
+    min_faces: int,
+    deferred: bool,
+) -> Decision:
+    """The recognition rule for one face (steps 2-5 of the module docstring), without I/O.
+
+    Args:
+        match_people: Person (or None) of each face within ``max_distance`` of the face,
+            nearest first, the face itself included, at most ``min_faces`` of them.
+        nearest_person: Person of the nearest face within ``max_distance`` that has one (looked
+            beyond ``match_people``); only consulted when no match has a person.
+        min_faces: Faces (itself included) that make a face "core" (Immich's minFaces).
+        deferred: This is the retry of a deferred face.
+
+    Returns:
+        The decision.
+    """
+    if min_faces > 1 and len(match_people) <= 1:
+        return Decision(Outcome.UNMATCHED)
+    person_id = next((p for p in match_people if p is not None), None) or nearest_person
+    is_core = len(match_people) >= min_faces
+    if not is_core and not deferred:
+        return Decision(Outcome.DEFERRED)
+    if person_id is not None:
+        return Decision(Outcome.ASSIGNED, person_id)
+    return Decision(Outcome.CREATED if is_core else Outcome.UNMATCHED)
 
 
 def _lock_key(owner_id: uuid.UUID) -> int:
@@ -95,11 +166,8 @@ async def recognize_face(
             max_distance=settings.max_distance,
             limit=settings.min_faces,
         )
-        if settings.min_faces > 1 and len(matches) <= 1:
-            await people.set_recognition(conn, face_id, "unmatched")
-            return Result(Outcome.UNMATCHED)
-        person_id = next((m.person_id for m in matches if m.person_id is not None), None)
-        if person_id is None:
+        nearest_person = None
+        if len(matches) > 1 and all(m.person_id is None for m in matches):
             nearest = await people.nearest_faces(
                 conn,
                 owner_id=face.owner_id,
@@ -108,30 +176,48 @@ async def recognize_face(
                 limit=1,
                 has_person=True,
             )
-            person_id = nearest[0].person_id if nearest else None
-        is_core = len(matches) >= settings.min_faces
-        if not is_core and not deferred:
-            await people.set_recognition(conn, face_id, "deferred")
-            return Result(Outcome.DEFERRED)
-        outcome = Outcome.ASSIGNED
-        if person_id is None and is_core:
+            nearest_person = nearest[0].person_id if nearest else None
+        decision = decide(
+            [m.person_id for m in matches],
+            nearest_person,
+            min_faces=settings.min_faces,
+            deferred=deferred,
+        )
+        ids = {"face_id": face_id, "asset_id": face.asset_id, "owner_id": face.owner_id}
+        if decision.outcome in (Outcome.UNMATCHED, Outcome.DEFERRED):
+            await people.set_recognition(conn, face_id, decision.outcome.value)
+            return Result(decision.outcome, **ids)
+        person_id = decision.person_id
+        if decision.outcome is Outcome.CREATED:
             person_id = await people.create_person_for_face(
                 conn, owner_id=face.owner_id, face_id=face_id
             )
-            outcome = Outcome.CREATED
-        if person_id is None:
-            await people.set_recognition(conn, face_id, "unmatched")
-            return Result(Outcome.UNMATCHED)
         await people.set_recognition(conn, face_id, "done", person_id)
-        if outcome is Outcome.ASSIGNED:
+        if decision.outcome is Outcome.ASSIGNED:
             await people.refresh_feature_faces(conn, face.owner_id)
-        return Result(outcome, person_id)
+        requeued = await people.requeue_unmatched_near(
+            conn,
+            owner_id=face.owner_id,
+            embedding=embedding,
+            max_distance=settings.max_distance,
+        )
+        return Result(decision.outcome, person_id, requeued=len(requeued), **ids)
 
 
 async def retry_deferred(
-    pool: asyncpg.Pool, settings: RecognitionSettings, *, owner_id: uuid.UUID | None = None
+    pool: asyncpg.Pool,
+    settings: RecognitionSettings,
+    *,
+    owner_id: uuid.UUID | None = None,
+    on_result: OnResult | None = None,
 ) -> Counter[Outcome]:
     """Retry the deferred faces that waited ``settings.deferred_after_s`` (deferred=True).
+
+    These are the non-core faces deferred on arrival and the unmatched faces requeued because
+    a person formed near them (see the module docstring).
+
+    Args:
+        on_result: Awaited with every recognition's result.
 
     Returns:
         How many faces had each outcome.
@@ -141,12 +227,19 @@ async def retry_deferred(
         pool, owner_id=owner_id, states=("deferred",), older_than_s=settings.deferred_after_s
     )
     for face_id, _ in faces:
-        counts[(await recognize_face(pool, face_id, settings, deferred=True)).outcome] += 1
+        result = await recognize_face(pool, face_id, settings, deferred=True)
+        counts[result.outcome] += 1
+        if on_result is not None:
+            await on_result(result)
     return counts
 
 
 async def cluster_new_faces(
-    pool: asyncpg.Pool, settings: RecognitionSettings, *, owner_id: uuid.UUID | None = None
+    pool: asyncpg.Pool,
+    settings: RecognitionSettings,
+    *,
+    owner_id: uuid.UUID | None = None,
+    on_result: OnResult | None = None,
 ) -> Counter[Outcome]:
     """The nightly / admin "cluster new faces" job: every unassigned face, oldest first.
 
@@ -155,6 +248,7 @@ async def cluster_new_faces(
 
     Args:
         owner_id: One owner's faces, or everyone's.
+        on_result: Awaited with every recognition's result.
 
     Returns:
         How many faces had each outcome in the two passes together.
@@ -164,6 +258,8 @@ async def cluster_new_faces(
         for face_id, _ in await people.unassigned_faces(pool, owner_id=owner_id):
             result = await recognize_face(pool, face_id, settings, deferred=deferred)
             counts[result.outcome] += 1
+            if on_result is not None:
+                await on_result(result)
     log.info(
         "face.cluster_new_faces",
         owner_id=str(owner_id) if owner_id else None,

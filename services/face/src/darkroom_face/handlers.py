@@ -13,7 +13,12 @@ import uuid
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, people
-from darkroom_events import AssetFacesDetected, AssetThumbnailGenerated
+from darkroom_events import (
+    AssetFacesDetected,
+    AssetFacesRecognized,
+    AssetThumbnailGenerated,
+    PersonCreated,
+)
 from darkroom_runtime import Context
 from PIL import UnidentifiedImageError
 
@@ -98,10 +103,14 @@ async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> 
     await ctx.bus.publish(
         AssetFacesDetected(asset_id=event.asset_id, owner_id=event.owner_id, face_count=len(faces))
     )
-    outcomes = [
-        (await cluster.recognize_face(ctx.pool, face_id, settings.recognition)).outcome.value
+    results = [
+        await cluster.recognize_face(ctx.pool, face_id, settings.recognition)
         for face_id in face_ids
     ]
+    outcomes = [r.outcome.value for r in results]
+    for result in results:
+        await publish_person_created(ctx, result)
+    await publish_asset_people(ctx, asset_id, asset.owner_id)
     await render_person_thumbnails(ctx, asset.owner_id)
     log.info(
         "face.detected",
@@ -110,6 +119,46 @@ async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> 
         outcomes=outcomes,
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+async def publish_person_created(ctx: Context, result: cluster.Result) -> None:
+    """Publish PersonCreated when ``result`` started a new person."""
+    if result.outcome is not cluster.Outcome.CREATED or result.person_id is None:
+        return
+    assert result.owner_id is not None
+    await ctx.bus.publish(
+        PersonCreated(
+            person_id=str(result.person_id),
+            owner_id=str(result.owner_id),
+            face_id=str(result.face_id) if result.face_id else None,
+            asset_id=str(result.asset_id) if result.asset_id else None,
+        )
+    )
+
+
+async def publish_asset_people(ctx: Context, asset_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+    """Publish AssetFacesRecognized: the people ``asset_id`` shows now, and its faces without."""
+    faces = await people.asset_faces(ctx.pool, owner_id, asset_id)
+    await ctx.bus.publish(
+        AssetFacesRecognized(
+            asset_id=str(asset_id),
+            owner_id=str(owner_id),
+            person_ids=sorted({str(p.id) for _, p in faces if p is not None}),
+            unassigned=sum(1 for f, _ in faces if f.person_id is None),
+        )
+    )
+
+
+async def publish_later_result(ctx: Context, result: cluster.Result) -> None:
+    """``on_result`` of the retry loop and the nightly pass: PersonCreated for a new person and
+    AssetFacesRecognized for an asset whose face found a person after its detection."""
+    await publish_person_created(ctx, result)
+    if (
+        result.outcome in (cluster.Outcome.ASSIGNED, cluster.Outcome.CREATED)
+        and result.asset_id is not None
+        and result.owner_id is not None
+    ):
+        await publish_asset_people(ctx, result.asset_id, result.owner_id)
 
 
 async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = None) -> int:
@@ -152,21 +201,27 @@ async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = No
 
 
 async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
-    """Each replica's loop: retry deferred faces, render missing person thumbnails, and run
-    "cluster new faces" every ``nightly_interval_s``. Runs until cancelled or ``stop`` is set."""
+    """Each replica's loop: retry deferred faces (and unmatched ones requeued because a person
+    formed near them), render missing person thumbnails, and run "cluster new faces" every
+    ``nightly_interval_s``; publishes PersonCreated / AssetFacesRecognized for what they change.
+    Runs until cancelled or ``stop`` is set."""
     settings = _settings(ctx).recognition
     if settings.sweep_interval_s <= 0:
         return
     last_nightly = time.monotonic()
+
+    async def on_result(result: cluster.Result) -> None:
+        await publish_later_result(ctx, result)
+
     while stop is None or not stop.is_set():
         await asyncio.sleep(settings.sweep_interval_s)
         try:
-            await cluster.retry_deferred(ctx.pool, settings)
+            await cluster.retry_deferred(ctx.pool, settings, on_result=on_result)
             if settings.nightly_interval_s > 0 and (
                 time.monotonic() - last_nightly >= settings.nightly_interval_s
             ):
                 last_nightly = time.monotonic()
-                await cluster.cluster_new_faces(ctx.pool, settings)
+                await cluster.cluster_new_faces(ctx.pool, settings, on_result=on_result)
             await render_person_thumbnails(ctx)
         except asyncio.CancelledError:
             raise

@@ -46,9 +46,12 @@ class RecognitionSettings(msgspec.Struct, frozen=True, kw_only=True):
             InsightFace (unit vectors) Immich's cosine distance 0.5 is L2 sqrt(2 * 0.5) = 1.0.
         min_faces: A face is "core" when at least this many faces (itself included) lie within
             ``max_distance``; only core faces start a new person (Immich's minFaces default 3).
-        deferred_after_s: A deferred (non-core) face is retried after it has waited this long
-            (Immich retries deferred faces once the queue drains).
-        sweep_interval_s: How often the service looks for deferred faces to retry; 0 = never.
+        deferred_after_s: A deferred face is retried after it has waited this long (Immich
+            retries deferred faces once the queue drains). Deferred are the non-core faces on
+            arrival, and the unmatched faces requeued because a person formed within
+            ``max_distance`` of them (Darkroom: so people form within seconds, not at night).
+        sweep_interval_s: How often the service looks for deferred faces to retry; 0 = never
+            (then only the nightly pass recognises them).
         nightly_interval_s: How often the service runs "cluster new faces" over every
             unassigned face (Immich: nightly); 0 = never (then an admin runs it).
     """

@@ -78,6 +78,7 @@ class Stack:
         self.nats: RunningServer | None = None
         self.postgres: RunningServer | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.replicas: list[subprocess.Popen[bytes]] = []
         self.metrics_ports: dict[str, int] = {}
         self._expected_exit: set[str] = set()
         self._stopping = threading.Event()
@@ -156,12 +157,36 @@ class Stack:
         raise TimeoutError(f"the gateway did not answer at {self.url} within {timeout} s")
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
-        """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output."""
+        """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output; it is
+        restarted when it exits unexpectedly."""
+        proc = self._start_process(name, self.metrics_ports.get(name, 0))
+        with self._lock:
+            self.processes[name] = proc
+            self._started_at[name] = time.monotonic()
+            self._expected_exit.discard(name)
+        return proc
+
+    def spawn_replica(self, name: str) -> tuple[subprocess.Popen[bytes], int]:
+        """Start one more process of service ``name`` (scale-out), with its own metrics port.
+
+        Replicas share the service's durable consumers, so they split its work. They are not
+        restarted, and are stopped with the stack.
+
+        Returns:
+            The process and its metrics port.
+        """
+        port = free_port()
+        proc = self._start_process(name, port)
+        with self._lock:
+            self.replicas.append(proc)
+        return proc, port
+
+    def _start_process(self, name: str, metrics_port: int) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             **self.env(),
             "PYTHONUNBUFFERED": "1",
-            "DARKROOM_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
+            "DARKROOM_METRICS_PORT": str(metrics_port),
             "DARKROOM_METRICS_HOST": "127.0.0.1",
         }
         proc = subprocess.Popen(
@@ -172,10 +197,6 @@ class Stack:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        with self._lock:
-            self.processes[name] = proc
-            self._started_at[name] = time.monotonic()
-            self._expected_exit.discard(name)
         sink: IO[bytes]
         if self.config.log_to_files:
             logs = self.config.data_dir / "logs"
@@ -225,7 +246,7 @@ class Stack:
         """Stop every service (SIGTERM, then SIGKILL after ``timeout``), then the servers."""
         self._stopping.set()
         with self._lock:
-            procs = list(self.processes.items())
+            procs = list(self.processes.items()) + [("replica", p) for p in self.replicas]
         for _, proc in procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):

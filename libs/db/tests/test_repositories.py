@@ -191,3 +191,81 @@ async def test_dead_letter_marks_asset_failed(pool) -> None:
         asset_id=uuid.uuid4(),
     )
     assert gone > fid
+
+
+async def test_store_files_done_is_one_atomic_idempotent_write(pool) -> None:
+    u = await _user(pool)
+    a = await assets.insert_asset(pool, _new(u.id, b"renditions"))
+    assert a is not None
+    await jobs.record_failure(
+        pool,
+        subject="darkroom.asset.metadata.extracted",
+        durable="thumbnail",
+        stream_seq=3,
+        deliveries=5,
+        error="timeout",
+        permanent=False,
+        payload=b"{}",
+        asset_id=a.id,
+    )
+    for size in (100, 200):  # a redelivery overwrites
+        await assets.store_files_done(
+            pool,
+            asset_id=a.id,
+            owner_id=u.id,
+            files=[
+                assets.NewFile(type="preview", path="p.jpeg", mime_type="image/jpeg", size=size),
+                assets.NewFile(
+                    type="thumbnail", path="t.webp", mime_type="image/webp", width=250, height=188
+                ),
+            ],
+            thumbhash=b"\x01\x02",
+            step="thumbnail",
+        )
+    preview = await assets.get_file(pool, u.id, a.id, "preview")
+    thumb = await assets.get_file(pool, u.id, a.id, "thumbnail")
+    assert preview is not None and (preview.path, preview.size) == ("p.jpeg", 200)
+    assert thumb is not None and (thumb.mime_type, thumb.width, thumb.height) == (
+        "image/webp",
+        250,
+        188,
+    )
+    row = await assets.get_asset_for_worker(pool, a.id)
+    assert row is not None and row.thumbhash == b"\x01\x02"
+    st = await assets.get_job_status(pool, a.id)
+    assert st is not None and st.thumbnail_at is not None and st.failed_step is None
+    # no thumbhash given: the stored one stays
+    await assets.store_files_done(pool, asset_id=a.id, owner_id=u.id, files=[], step="thumbnail")
+    row = await assets.get_asset_for_worker(pool, a.id)
+    assert row is not None and row.thumbhash == b"\x01\x02"
+    with pytest.raises(ValueError):
+        await assets.store_files_done(
+            pool,
+            asset_id=a.id,
+            owner_id=u.id,
+            files=[],
+            step="nonsense",  # type: ignore[arg-type]
+        )
+    # all or nothing: a file of an asset that does not exist fails the whole statement
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await assets.store_files_done(
+            pool,
+            asset_id=uuid.uuid4(),
+            owner_id=u.id,
+            files=[assets.NewFile(type="preview", path="x", mime_type="image/jpeg")],
+            thumbhash=b"\x03",
+            step="thumbnail",
+        )
+
+
+async def test_face_dimension_follows_the_model(pool) -> None:
+    from darkroom_db import people
+
+    assert await people.face_dimension(pool) == 128
+    assert await people.ensure_face_dimension(pool, 128) is False  # dlib: nothing to do
+    assert await people.ensure_face_dimension(pool, 512) is True  # InsightFace ArcFace
+    assert await people.face_dimension(pool) == 512
+    assert await people.ensure_face_dimension(pool, 512) is False
+    with pytest.raises(ValueError):
+        await people.ensure_face_dimension(pool, 4096)
+    assert await people.ensure_face_dimension(pool, 128) is True

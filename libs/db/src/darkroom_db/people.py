@@ -758,3 +758,49 @@ async def requeue_unmatched_near(
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def face_dimension(conn: Conn) -> int | None:
+    """The dimension of ``face_search.embedding`` (``vector(n)``), or None if unconstrained."""
+    typmod = await conn.fetchval(
+        "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'face_search'::regclass "
+        "AND attname = 'embedding'"
+    )
+    return None if typmod is None or typmod < 0 else int(typmod)
+
+
+async def ensure_face_dimension(pool: asyncpg.Pool, dim: int) -> bool:
+    """Make ``face_search.embedding`` a ``vector(dim)`` for the configured face model.
+
+    Descriptors of different models are not comparable (dlib 128-d, InsightFace ArcFace 512-d),
+    so on a change, in one transaction under an advisory lock (replicas starting together do it
+    once): detected faces and their descriptors are deleted (manual faces stay, without
+    descriptors), people left without faces keep their names but no face, the column and its
+    HNSW index are rebuilt, and every asset's "faces" step is reset so that "run missing"
+    detects them again with the new model. Immich does the same on a model change.
+
+    Returns:
+        True when the column was changed.
+
+    Raises:
+        ValueError: ``dim`` outside 1..2000 (pgvector's HNSW limit for ``vector``).
+    """
+    if not 1 <= dim <= 2000:
+        raise ValueError(f"face embedding dimension {dim} outside 1..2000")
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('darkroom.face_search.dim'))")
+        if await face_dimension(conn) == dim:
+            return False
+        await conn.execute("DROP INDEX IF EXISTS face_search_embedding_idx")
+        await conn.execute("TRUNCATE face_search")
+        await conn.execute("DELETE FROM asset_faces WHERE source_type = 'machine-learning'")
+        await conn.execute(f"ALTER TABLE face_search ALTER COLUMN embedding TYPE vector({dim})")
+        await conn.execute(
+            "CREATE INDEX face_search_embedding_idx ON face_search "
+            "USING hnsw (embedding vector_l2_ops)"
+        )
+        await conn.execute(
+            "UPDATE asset_job_status SET faces_at = NULL, updated_at = now() "
+            "WHERE faces_at IS NOT NULL"
+        )
+    return True

@@ -230,6 +230,14 @@ async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
 
 
 async def setup(ctx: Context) -> None:
-    """Load the model once and start the background loop."""
-    await ctx.run_blocking(_model(ctx).load)
+    """Load the model once, fit face_search to its descriptor size, start the background loop."""
+    model = _model(ctx)
+    await ctx.run_blocking(model.load)
+    if await people.ensure_face_dimension(ctx.pool, model.dims):
+        log.warning(
+            "face.model_changed",
+            model=model.name,
+            dims=model.dims,
+            action="faces reset; run missing face detection",
+        )
     ctx.extra["background"] = asyncio.get_running_loop().create_task(background(ctx))

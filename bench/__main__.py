@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import faces, ingest, search, timeline, transcode
+from bench import faces, ingest, search, timeline, transcode, web_timeline
 
 BENCHES = {
     "ingest": ingest.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "search": search.main,
     "faces": faces.main,
     "transcode": transcode.main,
+    "web_timeline": web_timeline.main,
 }
 
 

@@ -20,7 +20,7 @@ import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, upload
+from .conftest import User, make_user, upload
 
 SAMPLES = samples_dir()
 needs_samples = pytest.mark.skipif(
@@ -161,6 +161,7 @@ def test_api_key_permissions_are_enforced(admin: User) -> None:
 
 @needs_samples
 def test_real_photos_and_videos_are_processed(stack: Stack, admin: User, other_user: User) -> None:
+    owner = make_user(stack, admin)  # a library of its own, whatever ran before
     photos = sample_photos(20)
     assert len(photos) == 20
     videos = [
@@ -171,17 +172,17 @@ def test_real_photos_and_videos_are_processed(stack: Stack, admin: User, other_u
     started = time.monotonic()
     ids: dict[str, tuple[Path, dict[str, str]]] = {}
     for path, row in photos:
-        r = upload(admin, path)
+        r = upload(owner, path)
         assert r.status_code == 201, (path, r.text)
         assert r.json()["status"] == "created"
         ids[r.json()["id"]] = (path, row)
     photo_ids = list(ids)
-    done = wait_for_thumbnails(admin, photo_ids, timeout=60 - (time.monotonic() - started))
+    done = wait_for_thumbnails(owner, photo_ids, timeout=60 - (time.monotonic() - started))
     missing = [ids[i][0].name for i in photo_ids if i not in done]
     assert not missing, f"no thumbnail within 60 s for {missing}"
 
     for asset_id, (path, row) in ids.items():
-        info = admin.client.get(f"/api/assets/{asset_id}").json()
+        info = owner.client.get(f"/api/assets/{asset_id}").json()
         assert info["originalFileName"] == path.name
         assert info["hasMetadata"] is True
         assert info["checksum"]
@@ -193,40 +194,40 @@ def test_real_photos_and_videos_are_processed(stack: Stack, admin: User, other_u
             assert exif["latitude"] == pytest.approx(float(row["gps_lat"]), abs=1e-3), path
             assert exif["longitude"] == pytest.approx(float(row["gps_lon"]), abs=1e-3), path
             assert exif["country"], path
-        thumb = admin.client.get(f"/api/assets/{asset_id}/thumbnail?size=thumbnail")
+        thumb = owner.client.get(f"/api/assets/{asset_id}/thumbnail?size=thumbnail")
         assert thumb.headers["content-type"] == "image/webp"
         assert thumb.content[8:12] == b"WEBP"
         side = min(int(row["width"]), int(row["height"]))
         assert short_side(thumb.content) == min(250, side), path
-        preview = admin.client.get(f"/api/assets/{asset_id}/thumbnail?size=preview")
+        preview = owner.client.get(f"/api/assets/{asset_id}/thumbnail?size=preview")
         assert preview.headers["content-type"] == "image/jpeg"
         assert preview.content[:3] == b"\xff\xd8\xff"
         assert short_side(preview.content) == min(1440, side), path
 
     # videos: poster frame thumbnails and video metadata
     for video in videos:
-        r = upload(admin, video)
+        r = upload(owner, video)
         assert r.status_code == 201, r.text
         vid = r.json()["id"]
-        assert wait_for_thumbnails(admin, [vid], timeout=60), video
-        info = admin.client.get(f"/api/assets/{vid}").json()
+        assert wait_for_thumbnails(owner, [vid], timeout=60), video
+        info = owner.client.get(f"/api/assets/{vid}").json()
         assert info["type"] == "VIDEO"
         assert info["duration"] and info["duration"] > 0
         assert info["exifInfo"]["latitude"] is not None
 
     # re-upload: duplicate, by content and by the x-immich-checksum short-cut
     first_id, (first_path, _) = next(iter(ids.items()))
-    again = upload(admin, first_path)
+    again = upload(owner, first_path)
     assert again.status_code == 200 and again.json() == {"id": first_id, "status": "duplicate"}
     sha1 = hashlib.sha1(first_path.read_bytes()).hexdigest()
-    short = admin.client.post(
+    short = owner.client.post(
         "/api/assets",
         headers={"x-immich-checksum": sha1},
         files={"assetData": ("x.jpg", b"")},
         data={"fileCreatedAt": "2020-01-01T00:00:00Z", "fileModifiedAt": "2020-01-01T00:00:00Z"},
     )
     assert short.status_code == 200 and short.json()["id"] == first_id
-    check = admin.client.post(
+    check = owner.client.post(
         "/api/assets/bulk-upload-check",
         json={"assets": [{"id": "a", "checksum": sha1}, {"id": "b", "checksum": "0" * 40}]},
     ).json()["results"]
@@ -240,14 +241,14 @@ def test_real_photos_and_videos_are_processed(stack: Stack, admin: User, other_u
     assert check[1] == {"id": "b", "action": "accept"}
 
     # the original comes back byte for byte, with Range and ETag
-    original = admin.client.get(f"/api/assets/{first_id}/original")
+    original = owner.client.get(f"/api/assets/{first_id}/original")
     assert original.status_code == 200 and original.content == first_path.read_bytes()
-    part = admin.client.get(f"/api/assets/{first_id}/original", headers={"Range": "bytes=100-199"})
+    part = owner.client.get(f"/api/assets/{first_id}/original", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.content == first_path.read_bytes()[100:200]
     assert part.headers["content-range"] == f"bytes 100-199/{first_path.stat().st_size}"
     etag = original.headers["etag"]
     assert (
-        admin.client.get(
+        owner.client.get(
             f"/api/assets/{first_id}/original", headers={"If-None-Match": etag}
         ).status_code
         == 304

@@ -17,7 +17,7 @@ from darkroom_gateway.domain.web import default_web_dir
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from tests.conftest import make_user
+from tests.conftest import ADMIN, User, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
@@ -30,6 +30,8 @@ PHOTOS = [
     "photoprism/internal/meta/testdata/ship.jpg",
 ]
 TIMEOUT_MS = 30_000
+#: The admin that the sign-up test creates through the UI on a fresh stack.
+UI_ADMIN = ADMIN  # the same first admin as the API fixture (tests/conftest.py)
 UUID = r"[0-9a-f-]{36}"
 
 
@@ -133,7 +135,7 @@ def test_sign_up_upload_timeline_viewer(
     if not initialized:
         # First run: the app sends us to the admin sign-up page.
         page.wait_for_url("**/auth/register")
-        email, password = "admin@darkroom.test", "correct horse battery staple"
+        email, password = UI_ADMIN
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_label("Confirm password").fill(password)
@@ -223,3 +225,254 @@ def test_sign_up_upload_timeline_viewer(
     _shot(page, "10-timeline-phone")
     assert errors == [], errors
     context.close()
+
+
+def _library_owner(stack: Stack, request: pytest.FixtureRequest) -> User:
+    """A fresh user with an empty library, made by the first admin (however it signed up)."""
+    return make_user(stack, request.getfixturevalue("admin"))
+
+
+def _seed(stack: Stack, owner: str, count: int, first_year: int, last_year: int) -> None:
+    from bench.web_timeline import seed_library
+
+    seed_library(stack.env()["DARKROOM_DATABASE_URL"], owner, count, first_year, last_year)
+
+
+def _signed_in_page(browser: object, stack: Stack, user: object, width: int = 1280) -> object:
+    """A page whose context holds `user`'s session cookie (logged in over the API)."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": width, "height": 800}, base_url=stack.url
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    login = context.request.post(
+        "/api/auth/login",
+        data={"email": user.email, "password": user.password},  # type: ignore[attr-defined]
+    )
+    assert login.status == 201, login.text()
+    return context.new_page()
+
+
+def test_timeline_virtualised_justified_scrubber(
+    stack: Stack, browser: object, request: pytest.FixtureRequest
+) -> None:
+    """3,000 seeded assets over 2000-2024: every month has its section, only the months near
+    the viewport hold tiles, rows are justified (~200 px, widths from the bucket's ratio), and
+    the scrubber jumps to 2015."""
+    needs_build()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    user = _library_owner(stack, request)
+    _seed(stack, user.id, 3000, 2000, 2024)
+    buckets = user.client.get("/api/timeline/buckets", params={"visibility": "timeline"}).json()
+    assert len(buckets) == 300
+
+    page = _signed_in_page(browser, stack, user)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    page.goto("/photos")  # type: ignore[attr-defined]
+    page.wait_for_selector("html[data-first-screen-ms]")  # type: ignore[attr-defined]
+    first_ms = page.evaluate(  # type: ignore[attr-defined]
+        "performance.getEntriesByName('darkroom:timeline-first-screen')[0].startTime"
+    )
+    assert 0 < first_ms < 15_000
+    assert page.locator("main section[data-month]").count() == 300  # type: ignore[attr-defined]
+    rendered = page.locator("main section[data-rendered]")  # type: ignore[attr-defined]
+    tiles = page.locator("main a[data-asset-id]")  # type: ignore[attr-defined]
+    assert 1 <= rendered.count() <= 12, rendered.count()
+    assert 0 < tiles.count() <= 150, tiles.count()  # of 3,000
+    _shot(page, "11-timeline-3000")
+
+    # Justified rows: full width (but a day's last row), ~200 px tall, tiles at the bucket ratio.
+    newest = buckets[0]["timeBucket"]
+    columns = user.client.get(
+        "/api/timeline/bucket", params={"visibility": "timeline", "timeBucket": newest}
+    ).json()
+    ratios = dict(zip(columns["id"], columns["ratio"], strict=True))
+    rows = page.evaluate(  # type: ignore[attr-defined]
+        """() => [...document.querySelectorAll('main section[data-rendered] .row')].map(r => ({
+            width: r.getBoundingClientRect().width,
+            height: r.getBoundingClientRect().height,
+            last: r === r.parentElement.lastElementChild,
+            tiles: [...r.querySelectorAll('a[data-asset-id]')].map(a => ({
+                id: a.dataset.assetId, w: a.getBoundingClientRect().width,
+                h: a.getBoundingClientRect().height})),
+        }))"""
+    )
+    full = [r for r in rows if not r["last"]]
+    assert full, rows
+    for row in full:
+        assert 120 <= row["height"] <= 300, row
+        used = sum(t["w"] for t in row["tiles"]) + 4 * (len(row["tiles"]) - 1)
+        assert abs(used - row["width"]) < 2, row
+    checked = 0
+    for row in rows:
+        for tile in row["tiles"]:
+            assert abs(tile["h"] - row["height"]) < 1
+            if tile["id"] in ratios:
+                assert abs(tile["w"] / tile["h"] - ratios[tile["id"]]) < 0.02, tile
+                checked += 1
+    assert checked >= 3
+
+    # The scrubber: a click on 2015 lands in 2015; the months of 2024 leave the DOM.
+    page.get_by_role("button", name="2015", exact=True).click()  # type: ignore[attr-defined]
+    page.wait_for_selector("html[data-scrub-ms]")  # type: ignore[attr-defined]
+    on_screen = page.evaluate(  # type: ignore[attr-defined]
+        """() => [...document.querySelectorAll('main section[data-month]')]
+            .filter(s => { const r = s.getBoundingClientRect();
+                           return r.bottom > 60 && r.top < innerHeight; })
+            .map(s => [s.dataset.month, !!s.dataset.rendered])"""
+    )
+    assert on_screen and on_screen[0][0].startswith("2015-"), on_screen
+    assert all(rendered for _, rendered in on_screen), on_screen
+    assert "2015" in page.get_by_test_id("scrubber-current").inner_text()  # type: ignore[attr-defined]
+    assert page.locator('main section[data-rendered][data-month^="2024-"]').count() == 0  # type: ignore[attr-defined]
+    assert 0 < tiles.count() <= 150
+    _shot(page, "12-timeline-scrubbed-2015")
+    assert errors == [], errors
+    page.context.close()  # type: ignore[attr-defined]
+
+
+def _set_exif(stack: Stack, asset_id: str, **columns: str) -> None:
+    """Overwrite EXIF columns of one seeded asset (straight in PostgreSQL)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import asyncpg
+
+    async def update() -> None:
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        try:
+            sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(columns))
+            await conn.execute(
+                f"UPDATE asset_exif SET {sets} WHERE asset_id = $1",
+                uuid_of(asset_id),
+                *columns.values(),
+            )
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, update()).result()
+
+
+def uuid_of(text: str) -> object:
+    import uuid
+
+    return uuid.UUID(text)
+
+
+def test_viewer_actions_and_pages(
+    stack: Stack, browser: object, request: pytest.FixtureRequest
+) -> None:
+    """Favorite, archive, trash/restore/empty from the viewer and the pages that list them;
+    the info panel's EXIF; metadata search; albums; renaming a person."""
+    needs_build()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    user = _library_owner(stack, request)
+    api = user.client
+    _seed(stack, user.id, 6, 2019, 2019)
+    bucket = api.get("/api/timeline/buckets", params={"visibility": "timeline"}).json()
+    columns = api.get(
+        "/api/timeline/bucket",
+        params={"visibility": "timeline", "timeBucket": bucket[0]["timeBucket"]},
+    ).json()
+    ids = columns["id"]
+    assert len(ids) == 6
+    _set_exif(stack, ids[5], city="Reykjavik", country="Iceland", make="Canon", model="EOS R5")
+
+    page = _signed_in_page(browser, stack, user)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    tile = 'main a[data-asset-id="{}"]'
+
+    # Info panel with camera, place and date; favorite.
+    page.goto(f"/photos/{ids[0]}")  # type: ignore[attr-defined]
+    viewer = page.get_by_role("dialog", name="Asset viewer")  # type: ignore[attr-defined]
+    viewer.get_by_role("button", name="Favorite", exact=True).wait_for()
+    page.keyboard.press("i")  # type: ignore[attr-defined]
+    info = viewer.get_by_role("complementary", name="Info")
+    info.get_by_text("NIKON COOLPIX P6000").wait_for()
+    text = info.inner_text()
+    assert "Genoa, Italy" in text and "Taken" in text and "2019" in text, text
+    viewer.get_by_role("button", name="Favorite", exact=True).click()
+    viewer.get_by_role("button", name="Unfavorite").wait_for()
+    assert api.get(f"/api/assets/{ids[0]}").json()["isFavorite"] is True
+    _shot(page, "13-viewer-favorite-info")
+    page.goto("/favorites")  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[0])).wait_for()  # type: ignore[attr-defined]
+    assert page.locator("main a[data-asset-id]").count() == 1  # type: ignore[attr-defined]
+    _shot(page, "14-favorites")
+
+    # Archive: leaves the timeline, shows in Archive.
+    page.goto(f"/photos/{ids[1]}")  # type: ignore[attr-defined]
+    viewer.get_by_role("button", name="Archive").click()
+    page.wait_for_url(re.compile(r".*/photos/(?!" + ids[1] + ")" + UUID))  # type: ignore[attr-defined]
+    assert api.get(f"/api/assets/{ids[1]}").json()["visibility"] == "archive"
+    page.goto("/archive")  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[1])).wait_for()  # type: ignore[attr-defined]
+    _shot(page, "15-archive")
+
+    # Delete to trash, restore from the trash viewer, then delete another and empty the trash.
+    page.goto(f"/photos/{ids[2]}")  # type: ignore[attr-defined]
+    viewer.get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r".*/photos/(?!" + ids[2] + ")" + UUID))  # type: ignore[attr-defined]
+    assert api.get(f"/api/assets/{ids[2]}").json()["isTrashed"] is True
+    page.goto("/photos")  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[0])).wait_for()  # type: ignore[attr-defined]
+    shown = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "main a[data-asset-id]", "els => els.map(e => e.dataset.assetId)"
+    )
+    assert ids[1] not in shown and ids[2] not in shown and len(shown) == 4
+    page.goto("/trash")  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[2])).click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"**/trash/{ids[2]}")  # type: ignore[attr-defined]
+    _shot(page, "16-trash-viewer")
+    viewer.get_by_role("button", name="Restore").click()
+    page.wait_for_url("**/trash")  # type: ignore[attr-defined]
+    assert api.get(f"/api/assets/{ids[2]}").json()["isTrashed"] is False
+    assert api.request("DELETE", "/api/assets", json={"ids": [ids[3]]}).status_code == 204
+    page.reload()  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[3])).wait_for()  # type: ignore[attr-defined]
+    _shot(page, "17-trash")
+    page.once("dialog", lambda dialog: dialog.accept())  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Empty trash").click()  # type: ignore[attr-defined]
+    page.get_by_role("status").get_by_text("Deleted 1 item permanently").wait_for()  # type: ignore[attr-defined]
+    assert api.get("/api/timeline/buckets", params={"isTrashed": "true"}).json() == []
+
+    # Search by city.
+    page.goto("/search")  # type: ignore[attr-defined]
+    page.get_by_label("City").fill("Reykjavik")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Search", exact=True).click()  # type: ignore[attr-defined]
+    page.get_by_test_id("search-count").get_by_text("1 result").wait_for()  # type: ignore[attr-defined]
+    results = page.get_by_test_id("search-results").locator("a[data-asset-id]")  # type: ignore[attr-defined]
+    assert results.count() == 1 and results.get_attribute("data-asset-id") == ids[5]
+    _shot(page, "18-search")
+
+    # Albums: create one, fill it over the API, open it.
+    page.goto("/albums")  # type: ignore[attr-defined]
+    page.get_by_label("New album name").fill("Holiday 2019")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Create album").click()  # type: ignore[attr-defined]
+    link = page.get_by_role("link", name=re.compile("Holiday 2019"))  # type: ignore[attr-defined]
+    link.wait_for()
+    album_id = link.get_attribute("data-album-id")
+    added = api.put(f"/api/albums/{album_id}/assets", json={"ids": [ids[4], ids[5]]})
+    assert added.status_code == 200, added.text
+    link.click()
+    page.wait_for_url(f"**/albums/{album_id}")  # type: ignore[attr-defined]
+    page.get_by_role("heading", name="Holiday 2019").wait_for()  # type: ignore[attr-defined]
+    page.locator(tile.format(ids[5])).wait_for()  # type: ignore[attr-defined]
+    assert page.locator("main a[data-asset-id]").count() == 2  # type: ignore[attr-defined]
+    _shot(page, "19-album")
+
+    # People: rename in place.
+    # (GET /api/people lists people with faces or a name; no face detection runs on seeded rows.)
+    person = api.post("/api/people", json={"name": "Guest"})
+    assert person.status_code == 201, person.text
+    page.goto("/people")  # type: ignore[attr-defined]
+    name = page.locator(f'li[data-person-id="{person.json()["id"]}"] input')  # type: ignore[attr-defined]
+    name.fill("Grace Hopper")
+    name.press("Enter")
+    page.get_by_role("status").get_by_text("Saved Grace Hopper").wait_for()  # type: ignore[attr-defined]
+    assert api.get(f"/api/people/{person.json()['id']}").json()["name"] == "Grace Hopper"
+    _shot(page, "20-people")
+    assert errors == [], errors
+    page.context.close()  # type: ignore[attr-defined]

@@ -104,6 +104,9 @@ export interface AssetResponse {
   height: number | null;
   thumbhash: string | null;
   isFavorite: boolean;
+  isArchived: boolean;
+  isTrashed: boolean;
+  visibility: string;
   exifInfo?: ExifInfo | null;
 }
 

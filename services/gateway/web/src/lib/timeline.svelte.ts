@@ -29,7 +29,11 @@ export interface DayGroup {
   assets: TimelineAsset[];
 }
 
-const BASE_FILTER = { visibility: 'timeline', withStacked: undefined } as const;
+/** Query parameters of GET /api/timeline/buckets and /bucket (isFavorite, albumId, ...). */
+export type TimelineFilter = Record<string, string | boolean | undefined>;
+
+/** The main timeline: what is neither archived nor hidden (trashed assets never show). */
+export const MAIN_FILTER: TimelineFilter = { visibility: 'timeline' };
 
 /** Columns of a bucket -> one object per asset (order kept: newest first). */
 export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
@@ -68,9 +72,13 @@ export class Month {
   days = $derived(this.assets ? groupByDay(this.assets) : []);
   #loading: Promise<TimelineAsset[]> | null = null;
 
+  /** Laid-out height in px once measured (kept when the tiles leave the DOM). */
+  height = $state<number | null>(null);
+
   constructor(
     public readonly timeBucket: string,
     public count: number,
+    private readonly filter: TimelineFilter = MAIN_FILTER,
   ) {}
 
   /** Fetch the month's assets once (later calls share the same request). */
@@ -83,7 +91,7 @@ export class Month {
   /** Fetch the month's assets again; the shown ones stay until the new ones arrive. */
   refresh(): Promise<TimelineAsset[]> {
     return get<BucketColumns>(
-      `/timeline/bucket${query({ ...BASE_FILTER, timeBucket: this.timeBucket })}`,
+      `/timeline/bucket${query({ ...this.filter, timeBucket: this.timeBucket })}`,
     )
       .then((columns) => {
         this.assets = assetsFromColumns(columns);
@@ -102,14 +110,16 @@ export class Timeline {
   loaded = $state(false);
   error = $state('');
 
+  constructor(public readonly filter: TimelineFilter = MAIN_FILTER) {}
+
   /** (Re)read the list of months; months already loaded are refreshed in place. */
   async load(): Promise<void> {
     try {
-      const buckets = await get<TimeBucket[]>(`/timeline/buckets${query(BASE_FILTER)}`);
+      const buckets = await get<TimeBucket[]>(`/timeline/buckets${query(this.filter)}`);
       const previous = new Map(this.months.map((m) => [m.timeBucket, m]));
       this.months = buckets.map((b) => {
         const month = previous.get(b.timeBucket);
-        if (!month) return new Month(b.timeBucket, b.count);
+        if (!month) return new Month(b.timeBucket, b.count, this.filter);
         month.count = b.count;
         return month;
       });
@@ -119,6 +129,16 @@ export class Timeline {
       this.error = error instanceof Error ? error.message : String(error);
     } finally {
       this.loaded = true;
+    }
+  }
+
+  /** Forget asset `id` in whichever loaded month holds it (after delete/archive/restore). */
+  remove(id: string): void {
+    for (const month of this.months) {
+      if (month.assets?.some((a) => a.id === id)) {
+        month.assets = month.assets.filter((a) => a.id !== id);
+        month.count = month.assets.length;
+      }
     }
   }
 

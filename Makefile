@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help browser install up test demo bench migrate lint docs clean
+.PHONY: help browser run-deps install up test demo bench migrate lint docs clean
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -56,21 +56,23 @@ $(HELM_TOOLS): $(VENV)/.synced tests/helm-tools/package.json tests/helm-tools/pa
 	cd tests/helm-tools && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
 	touch $@
 
-install: $(VENV)/.synced $(CLIENTS) $(WEB_BUILD) browser $(HELM_TOOLS) ## Create .venv, install every workspace package (uv), test clients and the web app (npm), chromium
+run-deps: $(VENV)/.synced $(WEB_BUILD) ## What the server needs: .venv with every workspace package (uv) and the web app build (npm)
 
-up: install ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
+install: run-deps $(CLIENTS) browser $(HELM_TOOLS) ## run-deps plus the test tools: @immich/cli, chromium, helm
+
+up: run-deps ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
 	$(VENV)/bin/darkroom up
 
 test: install ## Install, then run the whole test suite with real NATS/PostgreSQL/S3 servers
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-demo: install ## Upload the sample media (or DIR=...) to a running or new stack and report
+demo: run-deps ## Upload the sample media (or DIR=...) to a running or new stack and report
 	$(VENV)/bin/darkroom demo $(if $(DIR),--dir $(DIR))
 
 bench: install ## Run the benchmarks; JSON reports go to bench/results/
 	$(VENV)/bin/python -m bench
 
-migrate: install ## Apply database migrations to DARKROOM_DATABASE_URL
+migrate: run-deps ## Apply database migrations to DARKROOM_DATABASE_URL
 	$(VENV)/bin/darkroom migrate
 
 lint: install ## ruff and mypy

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import httpx
 import msgspec
 import nats
 import nats.errors
@@ -385,3 +386,9 @@ def test_people_api_rename_hide_merge_reassign(
     assert r.status_code == 201, r.text
     manual = [f for f in _faces(admin, biden_assets[0]) if f["sourceType"] == "manual"]
     assert len(manual) == 1 and manual[0]["person"]["id"] == joe
+
+
+def test_features_report_facial_recognition(stack: Stack, labelled: dict[str, str]) -> None:
+    """Once the face service has loaded its model, the server says facial recognition is on."""
+    features = httpx.get(f"{stack.url}/api/server/features", timeout=10).json()
+    assert features["facialRecognition"] is True

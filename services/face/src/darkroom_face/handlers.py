@@ -12,7 +12,7 @@ import uuid
 
 import structlog
 from darkroom_bus import PermanentError, subscribe
-from darkroom_db import assets, people
+from darkroom_db import assets, people, smart_search
 from darkroom_events import (
     AssetFacesDetected,
     AssetFacesRecognized,
@@ -233,6 +233,9 @@ async def setup(ctx: Context) -> None:
     """Load the model once, fit face_search to its descriptor size, start the background loop."""
     model = _model(ctx)
     await ctx.run_blocking(model.load)
+    await smart_search.set_model_status(
+        ctx.pool, task="facial-recognition", model=model.name, ready=True, dim=model.dims
+    )  # the gateway reports facialRecognition from this (GET /api/server/features)
     if await people.ensure_face_dimension(ctx.pool, model.dims):
         log.warning(
             "face.model_changed",

@@ -76,8 +76,9 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         app.state.deps = await open_deps(settings) if own else deps
         metrics_server = None
         if settings.metrics_port:
-            metrics_server = await serve_metrics(Metrics("gateway"), settings.metrics_host,
-                                                 settings.metrics_port)
+            metrics_server = await serve_metrics(
+                Metrics("gateway"), settings.metrics_host, settings.metrics_port
+            )
         try:
             yield
         finally:
@@ -98,4 +99,5 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             title="Darkroom (Immich-compatible API)", version="3.1.0", path="/api/docs"
         ),
         debug=False,
+        logging_config=None,  # keep the structlog JSON set up by configure_logging
     )

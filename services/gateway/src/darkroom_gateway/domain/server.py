@@ -242,7 +242,9 @@ class ServerController(Controller):
         service last reported its CLIP model (ml_model_status)."""
         clip = await smart_search.get_model_status(deps.pool, "clip")
         ready = clip is not None and clip.ready
+        faces = await smart_search.get_model_status(deps.pool, "facial-recognition")
         return ServerFeaturesResponse(
+            facial_recognition=faces is not None and faces.ready,
             ocr=True,  # the embedding service reads text in previews with packaged models
             smart_search=ready,
             duplicate_detection=clip is not None

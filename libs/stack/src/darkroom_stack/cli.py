@@ -34,6 +34,7 @@ def stack_config(*, log_to_files: bool = False) -> StackConfig:
 def cmd_up(_: argparse.Namespace) -> int:
     """Run the embedded stack in the foreground until Ctrl-C (or SIGTERM)."""
     stack = Stack(stack_config())
+
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 

@@ -120,6 +120,7 @@ class Storage(abc.ABC):
         data: bytes | AsyncIterable[bytes],
         *,
         content_type: str | None = None,
+        durable: bool = True,
     ) -> ObjectInfo:
         """Store an object, replacing any object at ``key``.
 
@@ -130,6 +131,10 @@ class Storage(abc.ABC):
                 (filesystem) is held at a time.
             content_type: MIME type; guessed from the key's extension when None (S3 stores it,
                 the filesystem does not).
+            durable: False for a staging object that is :meth:`move`-d before anyone relies on
+                it: the filesystem then skips the fsyncs (readers still see the whole object or
+                none, but a power cut may lose or truncate it; :meth:`move` makes it durable).
+                S3 ignores it (a completed PUT is durable).
 
         Returns:
             The stored object's info.
@@ -186,8 +191,10 @@ class Storage(abc.ABC):
     async def move(self, src: str, dst: str) -> ObjectInfo:
         """Move an object to a new key, replacing any object at ``dst``.
 
-        Filesystem: an atomic rename. S3: a server-side copy (multipart for > 5 GiB) then a
-        delete of ``src``; if the delete fails, both keys hold the object.
+        Filesystem: an atomic rename; when it returns, the object's data and its new directory
+        entry are on disk (even if it was put with ``durable=False``). S3: a server-side copy
+        (multipart for > 5 GiB) then a delete of ``src``; if the delete fails, both keys hold
+        the object.
 
         Returns:
             Info of the object at ``dst``.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import mimetypes
 import os
 import shutil
@@ -53,6 +54,14 @@ def _info(key: str, st: os.stat_result) -> ObjectInfo:
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -101,16 +110,19 @@ class FilesystemStorage(Storage):
         tmp = path.with_name(temp_name(path.name))
         return tmp, tmp.open("xb")
 
-    def _commit(self, tmp: Path, f: BinaryIO, path: Path, key: str) -> ObjectInfo:
+    def _commit(
+        self, tmp: Path, f: BinaryIO, path: Path, key: str, *, durable: bool = True
+    ) -> ObjectInfo:
+        sync = self._fsync and durable
         f.flush()
-        if self._fsync:
+        if sync:
             os.fsync(f.fileno())
         f.close()
         try:
             os.replace(tmp, path)
         except IsADirectoryError as exc:
             raise StorageError(f"cannot store {key!r}: it is a prefix of other objects") from exc
-        if self._fsync:
+        if sync:
             _fsync_dir(path.parent)
         return _info(key, path.stat())
 
@@ -120,11 +132,13 @@ class FilesystemStorage(Storage):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
-    def _write_all(self, path: Path, key: str, data: bytes | bytearray | memoryview) -> ObjectInfo:
+    def _write_all(
+        self, path: Path, key: str, data: bytes | bytearray | memoryview, durable: bool
+    ) -> ObjectInfo:
         tmp, f = self._open_temp(path, key)
         try:
             f.write(data)
-            return self._commit(tmp, f, path, key)
+            return self._commit(tmp, f, path, key, durable=durable)
         except BaseException:
             self._discard(tmp, f)
             raise
@@ -135,15 +149,18 @@ class FilesystemStorage(Storage):
         data: bytes | AsyncIterable[bytes],
         *,
         content_type: str | None = None,
+        durable: bool = True,
     ) -> ObjectInfo:
         """Write a file atomically (temporary file, fsync, rename); see :meth:`Storage.put`.
 
-        ``content_type`` is not stored: :meth:`head` guesses it from the key's extension.
+        ``content_type`` is not stored: :meth:`head` guesses it from the key's extension. With
+        ``durable=False`` the file and directory are not fsynced (still atomic: temporary file
+        then rename).
         """
         path = self._path(key)
         started = time.perf_counter()
         if isinstance(data, bytes | bytearray | memoryview):
-            info = await asyncio.to_thread(self._write_all, path, key, data)
+            info = await asyncio.to_thread(self._write_all, path, key, data, durable)
         else:
             # Synchronous on purpose (a mkdir and an open): a cancellation while a thread made
             # the temporary file would lose track of it and leave it behind.
@@ -151,7 +168,9 @@ class FilesystemStorage(Storage):
             try:
                 async for chunk in data:
                     await asyncio.to_thread(f.write, chunk)
-                info = await asyncio.to_thread(self._commit, tmp, f, path, key)
+                info = await asyncio.to_thread(
+                    functools.partial(self._commit, tmp, f, path, key, durable=durable)
+                )
             except BaseException:
                 # Synchronous on purpose: it must run even while the task is being cancelled.
                 self._discard(tmp, f)
@@ -282,7 +301,12 @@ class FilesystemStorage(Storage):
         log.debug("storage.deleted", backend="filesystem", key=key)
 
     async def move(self, src: str, dst: str) -> ObjectInfo:
-        """Rename the file (``os.replace``, parents created); see :meth:`Storage.move`."""
+        """Rename the file (``os.replace``, parents created); see :meth:`Storage.move`.
+
+        Then the file itself is fsynced (it may have been put with ``durable=False``; on a
+        journalling filesystem this one flush also commits the rename), then its directory and
+        the one it left.
+        """
         src_path, dst_path = self._path(src), self._path(dst)
 
         def rename() -> ObjectInfo:
@@ -303,9 +327,12 @@ class FilesystemStorage(Storage):
                         f"cannot move to {dst!r}: it is a prefix of other objects"
                     ) from exc
                 if self._fsync:
+                    _fsync_file(dst_path)
                     _fsync_dir(dst_path.parent)
                     if src_path.parent != dst_path.parent:
                         _fsync_dir(src_path.parent)
+            elif self._fsync:
+                _fsync_file(dst_path)
             return _info(dst, dst_path.stat())
 
         info = await asyncio.to_thread(rename)

@@ -259,6 +259,7 @@ class S3Storage(Storage):
         data: bytes | AsyncIterable[bytes],
         *,
         content_type: str | None = None,
+        durable: bool = True,  # noqa: ARG002 - a completed S3 PUT is always durable
     ) -> ObjectInfo:
         """Upload an object; see :meth:`Storage.put`.
 

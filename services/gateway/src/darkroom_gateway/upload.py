@@ -172,7 +172,11 @@ async def stream_upload(
             if part.filename is not None:
                 part.key = f"{staging_prefix}/{uuid.uuid4()}"
                 part.queue = asyncio.Queue(maxsize=queue_chunks)
-                part.task = asyncio.create_task(storage.put(part.key, _chunks(part.queue)))
+                # Staged objects are always moved (ingest, profile image) and a move makes
+                # them durable: flushing them to disk here as well would only add fsyncs.
+                part.task = asyncio.create_task(
+                    storage.put(part.key, _chunks(part.queue), durable=False)
+                )
         elif kind == "data":
             if part.queue is not None:
                 part.sha1.update(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -47,18 +48,17 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
             raise PermanentError(str(exc)) from exc
     preview_key = thumbs_key(event.owner_id, event.asset_id, "preview", "jpeg")
     thumbnail_key = thumbs_key(event.owner_id, event.asset_id, "thumbnail", "webp")
-    await ctx.storage.put(preview_key, out.preview.data, content_type=out.preview.mime_type)
-    await ctx.storage.put(thumbnail_key, out.thumbnail.data, content_type=out.thumbnail.mime_type)
-    owner_id = uuid.UUID(event.owner_id)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        for kind, key, image in (
-            ("preview", preview_key, out.preview),
-            ("thumbnail", thumbnail_key, out.thumbnail),
-        ):
-            await assets.upsert_file(
-                conn,
-                asset_id=asset_id,
-                owner_id=owner_id,
+    # Both objects in parallel (each fsynced in its own thread), then one atomic statement.
+    await asyncio.gather(
+        ctx.storage.put(preview_key, out.preview.data, content_type=out.preview.mime_type),
+        ctx.storage.put(thumbnail_key, out.thumbnail.data, content_type=out.thumbnail.mime_type),
+    )
+    await assets.store_files_done(
+        ctx.pool,
+        asset_id=asset_id,
+        owner_id=uuid.UUID(event.owner_id),
+        files=[
+            assets.NewFile(
                 type=kind,
                 path=key,
                 mime_type=image.mime_type,
@@ -66,8 +66,14 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
                 height=image.height,
                 size=len(image.data),
             )
-        await assets.set_thumbhash(conn, asset_id, out.thumbhash)
-        await assets.mark_step_done(conn, asset_id, "thumbnail")
+            for kind, key, image in (
+                ("preview", preview_key, out.preview),
+                ("thumbnail", thumbnail_key, out.thumbnail),
+            )
+        ],
+        thumbhash=out.thumbhash,
+        step="thumbnail",
+    )
     await ctx.bus.publish(
         AssetThumbnailGenerated(
             asset_id=event.asset_id,

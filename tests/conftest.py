@@ -51,8 +51,11 @@ class User:
 def _new_user(stack: Stack, admin: User | None) -> User:
     """Sign up the admin (when ``admin`` is None) or have the admin create a user, over HTTP;
     then log in and make an API key with every permission."""
-    email, password = ADMIN if admin is None else (f"{uuid.uuid4().hex[:10]}@darkroom.test",
-                                                   "correct horse battery staple")
+    email, password = (
+        ADMIN
+        if admin is None
+        else (f"{uuid.uuid4().hex[:10]}@darkroom.test", "correct horse battery staple")
+    )
     anon = httpx.Client(base_url=stack.url, timeout=60)
     body = {"email": email, "password": password, "name": "Admin" if admin is None else "Other"}
     if admin is None:

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 from darkroom_db import people, timeline
 from litestar import Controller, get
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from darkroom_gateway.auth import Auth
@@ -89,28 +90,33 @@ def parse_bucket(value: str) -> date:
     return day.replace(day=1)
 
 
-async def _filter(
+async def timeline_filter(
     deps: Deps,
     auth: Auth,
-    *,
-    album_id: uuid.UUID | None,
-    person_id: uuid.UUID | None,
-    tag_id: uuid.UUID | None,
-    user_id: uuid.UUID | None,
-    is_favorite: bool | None,
-    is_trashed: bool | None,
-    visibility: Visibility | None,
-    bbox: str | None,
-    order: Literal["asc", "desc"] | None,
-    order_by: Literal["takenAt", "createdAt"] | None,
+    album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
+    bbox: str | None = None,
+    is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
+    is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
+    key: str | None = None,
+    order: Literal["asc", "desc"] | None = None,
+    order_by: Annotated[Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")] = None,
+    person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
+    slug: str | None = None,
+    tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
+    user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
+    visibility: Visibility | None = None,
+    with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
 ) -> timeline.TimelineFilter:
-    """Check access and build the repository filter of a timeline request.
+    """Check access and build the repository filter of a timeline request: the query
+    parameters both timeline routes share (a dependency of the controller). ``key``/``slug``
+    (shared links) and ``withPartners`` are accepted and not used yet.
 
     Raises:
         BadRequest: ``userId`` is someone else, ``albumId`` an album the caller cannot read,
             or ``personId`` not one of the caller's people (Immich answers access errors of
             query ids with 400).
     """
+    auth.require("asset.read")  # before any access check on the query's ids
     if user_id is not None and user_id != auth.user.id:
         raise BadRequest("Not found or no timeline.read access")
     if album_id is not None and not await timeline.can_read_album(
@@ -176,46 +182,19 @@ class TimelineController(Controller):
     """/api/timeline."""
 
     path = "/api/timeline"
+    dependencies = {"f": Provide(timeline_filter)}  # noqa: RUF012 - Litestar's declaration style
 
     @get("/buckets")
     async def get_time_buckets(
         self,
-        auth: Auth,
         deps: Deps,
-        album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
-        bbox: str | None = None,
-        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
-        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
-        key: str | None = None,
-        order: Literal["asc", "desc"] | None = None,
-        order_by: Annotated[
-            Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")
-        ] = None,
-        person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
-        slug: str | None = None,
-        tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
-        user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
-        visibility: Visibility | None = None,
+        f: timeline.TimelineFilter,
+        auth: Auth,
         with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
-        with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
         with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
     ) -> list[TimeBucket]:
         """Months holding matching assets, with their counts (newest first by default)."""
         auth.require("asset.read")
-        f = await _filter(
-            deps,
-            auth,
-            album_id=album_id,
-            person_id=person_id,
-            tag_id=tag_id,
-            user_id=user_id,
-            is_favorite=is_favorite,
-            is_trashed=is_trashed,
-            visibility=visibility,
-            bbox=bbox,
-            order=order,
-            order_by=order_by,
-        )
         return [
             TimeBucket(time_bucket=month.isoformat(), count=count)
             for month, count in await timeline.time_buckets(deps.pool, f)
@@ -226,41 +205,13 @@ class TimelineController(Controller):
         self,
         auth: Auth,
         deps: Deps,
+        f: timeline.TimelineFilter,
         time_bucket: str = Parameter(query="timeBucket"),
-        album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
-        bbox: str | None = None,
-        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
-        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
-        key: str | None = None,
-        order: Literal["asc", "desc"] | None = None,
-        order_by: Annotated[
-            Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")
-        ] = None,
-        person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
-        slug: str | None = None,
-        tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
-        user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
-        visibility: Visibility | None = None,
         with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
-        with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
         with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns."""
         auth.require("asset.read")
-        f = await _filter(
-            deps,
-            auth,
-            album_id=album_id,
-            person_id=person_id,
-            tag_id=tag_id,
-            user_id=user_id,
-            is_favorite=is_favorite,
-            is_trashed=is_trashed,
-            visibility=visibility,
-            bbox=bbox,
-            order=order,
-            order_by=order_by,
-        )
         rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
         return bucket_columns(
             rows, with_coordinates=bool(with_coordinates), with_stacked=bool(with_stacked)

@@ -16,6 +16,7 @@ Every capability is named by a :class:`ModelTask` and :class:`ModelType`; a mode
 
 from __future__ import annotations
 
+import abc
 import enum
 import threading
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ class RawFace:
     embedding: np.ndarray
 
 
-class FaceModel:
+class FaceModel(abc.ABC):
     """Base class: detection + recognition of faces in one RGB image.
 
     Subclasses implement :meth:`_load` and :meth:`_predict`; :meth:`load` is idempotent.
@@ -101,11 +102,13 @@ class FaceModel:
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
 
+    @abc.abstractmethod
     def _load(self) -> None:
-        raise NotImplementedError
+        """Load the weights (template step of :meth:`load`)."""
 
+    @abc.abstractmethod
     def _predict(self, rgb: np.ndarray) -> list[RawFace]:
-        raise NotImplementedError
+        """Raw faces of one image (template step of :meth:`predict`)."""
 
 
 class DlibFaceModel(FaceModel):

@@ -347,11 +347,23 @@ def test_max_pixels_guards_every_decoder(media: SimpleNamespace, tmp_path: Path,
         render(path, mime_type=mime_type, settings=SETTINGS)  # fine under the default limit
 
 
-@pytest.mark.parametrize("mime_type", ["image/jxl", "image/svg", "application/pdf", "image/psd"])
+@pytest.mark.parametrize("mime_type", ["image/svg", "application/pdf", "image/psd"])
 def test_unsupported_types(media: SimpleNamespace, tmp_path: Path, mime_type: str) -> None:
     path = save(media.gradient(50, 50), tmp_path / "a.png")
     with pytest.raises(UnsupportedMediaError):
         render(path, mime_type=mime_type, settings=SETTINGS)
+
+
+def test_jpeg_xl_renders(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "a.jxl"
+    Image.new("RGB", (600, 400), (10, 200, 30)).save(path, "JXL")
+    out = render(path, mime_type="image/jxl", settings=SETTINGS)
+    assert (out.preview.width, out.preview.height) == (600, 400)
+    assert (out.thumbnail.width, out.thumbnail.height) == (375, 250)
+    r, g, b, _ = thumbhash_to_average_rgba(out.thumbhash)
+    assert g > 0.6 and r < 0.2 and b < 0.25
 
 
 def test_missing_file_is_not_a_media_error(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import pillow_heif
+import pillow_jxl  # noqa: F401 - registers Pillow's JPEG XL opener (libvips here has none)
 import pyvips
 import rawpy
 import structlog
@@ -75,7 +76,7 @@ _VIPS_LOADERS = frozenset(
 """libvips loaders the fast path accepts: a file sniffed as a photo must not reach e.g. svgload."""
 
 _HEIF_MIME_TYPES = frozenset({"image/heic", "image/heif", "image/hif"})
-_PILLOW_MIME_TYPES = frozenset({"image/bmp", "image/jp2"})
+_PILLOW_MIME_TYPES = frozenset({"image/bmp", "image/jp2", "image/jxl"})  # jxl: pillow-jxl-plugin
 _UNSUPPORTED_RAW = frozenset({"image/psd", "image/vnd.adobe.photoshop"})
 _RAW_MIME_TYPES = (
     frozenset(mime for t in IMAGE_TYPES.values() if t.raw for mime in t.mime_types)
@@ -161,7 +162,7 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
         never upscaled) and the ThumbHash.
 
     Raises:
-        UnsupportedMediaError: No decoder for this MIME type (e.g. PSD, JPEG XL, SVG).
+        UnsupportedMediaError: No decoder for this MIME type (e.g. PSD, SVG).
         CorruptMediaError: The file is empty, truncated or cannot be decoded.
         MediaTooLargeError: Its header declares more than ``settings.max_pixels`` pixels.
         OSError: The file cannot be read at all (missing, permissions): not the media's fault,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,23 +14,39 @@ from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 
 
+@contextmanager
+def running_stack(
+    data_dir: Path,
+    *,
+    services: tuple[str, ...] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 90,
+) -> Iterator[Stack]:
+    """A whole embedded stack (as `make up` runs it) on free ports, service logs in
+    ``data_dir/logs``; stopped on exit. ``services`` defaults to every service."""
+    config = StackConfig(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        nats_port=free_port(),
+        postgres_port=free_port(),
+        log_to_files=True,
+        env={"DARKROOM_LOG_LEVEL": "INFO", **(env or {})},
+    )
+    if services is not None:
+        config.services = services
+    running = Stack(config)
+    running.start(timeout=timeout)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The embedded stack as `make up` runs it, on free ports, service logs in data/logs."""
-    data = tmp_path_factory.mktemp("stack")
-    running = Stack(
-        StackConfig(
-            data_dir=data,
-            gateway_port=free_port(),
-            nats_port=free_port(),
-            postgres_port=free_port(),
-            log_to_files=True,
-            env={"DARKROOM_LOG_LEVEL": "INFO"},
-        )
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
+    """The embedded stack shared by the end-to-end tests."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 #: The first admin's credentials: the API fixture and the web UI's sign-up test use the same, so
@@ -79,6 +96,11 @@ def _new_user(stack: Stack, admin: User | None) -> User:
     return User(
         id=login.json()["userId"], email=email, password=password, api_key=secret, client=client
     )
+
+
+def first_admin(stack: Stack) -> User:
+    """Sign up the first admin of ``stack`` (or log in as it) over HTTP."""
+    return _new_user(stack, None)
 
 
 def make_user(stack: Stack, admin: User) -> User:

@@ -24,11 +24,10 @@ from typing import Any
 import httpx
 import pytest
 from darkroom_gateway import apidoc
-from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import Stack, StackConfig
+from darkroom_stack.supervisor import Stack
 from PIL import Image
 
-from .conftest import User, _new_user, make_user
+from .conftest import User, first_admin, make_user, running_stack
 
 #: Test cases per API operation and phase (schemathesis --max-examples).
 MAX_EXAMPLES = 10
@@ -40,25 +39,17 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack of its own, so the fuzzer's writes touch no other test's data."""
-    running = Stack(
-        StackConfig(
-            data_dir=tmp_path_factory.mktemp("fuzz-stack"),
-            gateway_port=free_port(),
-            nats_port=free_port(),
-            postgres_port=free_port(),
-            log_to_files=True,
-            env={"DARKROOM_LOG_LEVEL": "INFO"},
-        )
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
+    with running_stack(
+        tmp_path_factory.mktemp("fuzz-stack"),
+        env={"DARKROOM_LOG_LEVEL": "INFO"},
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def fuzz_admin(fuzz_stack: Stack) -> User:
     """The fuzz stack's admin with an all-permission API key."""
-    return _new_user(fuzz_stack, None)
+    return first_admin(fuzz_stack)
 
 
 def _fuzz(

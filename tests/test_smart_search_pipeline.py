@@ -17,12 +17,11 @@ import asyncpg
 import numpy as np
 import pytest
 from darkroom_db import create_pool, smart_search
-from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import Stack, StackConfig
+from darkroom_stack.supervisor import Stack
 from pgvector.asyncpg import register_vector
 from PIL import Image
 
-from tests.conftest import User, _new_user, upload
+from tests.conftest import User, first_admin, make_user, running_stack, upload
 
 pytest.importorskip("onnx")
 
@@ -35,35 +34,27 @@ def ml_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     models = tmp_path_factory.mktemp("models")
     build_tiny_clip(models, MODEL, dim=64, image_size=32)
-    running = Stack(
-        StackConfig(
-            data_dir=tmp_path_factory.mktemp("ml-stack"),
-            gateway_port=free_port(),
-            nats_port=free_port(),
-            postgres_port=free_port(),
-            log_to_files=True,
-            services=("ingest", "metadata", "thumbnail", "embedding", "gateway"),
-            env={
-                "DARKROOM_LOG_LEVEL": "INFO",
-                "DARKROOM_ML_MODEL_DIR": str(models),
-                "DARKROOM_CLIP_MODEL": MODEL,
-                "DARKROOM_ML_DOWNLOAD": "false",
-            },
-        )
-    )
-    running.start(timeout=120)
-    yield running
-    running.stop()
+    with running_stack(
+        tmp_path_factory.mktemp("ml-stack"),
+        services=("ingest", "metadata", "thumbnail", "embedding", "gateway"),
+        env={
+            "DARKROOM_ML_MODEL_DIR": str(models),
+            "DARKROOM_CLIP_MODEL": MODEL,
+            "DARKROOM_ML_DOWNLOAD": "false",
+        },
+        timeout=120,
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def owner(ml_stack: Stack) -> User:
-    return _new_user(ml_stack, None)
+    return first_admin(ml_stack)
 
 
 @pytest.fixture(scope="module")
 def stranger(ml_stack: Stack, owner: User) -> User:
-    return _new_user(ml_stack, owner)
+    return make_user(ml_stack, owner)
 
 
 def _image(seed: int, tint: tuple[int, int, int]) -> np.ndarray:

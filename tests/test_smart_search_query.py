@@ -21,12 +21,11 @@ from pathlib import Path
 import asyncpg
 import numpy as np
 import pytest
-from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import Stack, StackConfig
+from darkroom_stack.supervisor import Stack
 from pgvector.asyncpg import register_vector
 from PIL import Image
 
-from tests.conftest import User, _new_user, upload
+from tests.conftest import User, first_admin, make_user, running_stack, upload
 
 pytest.importorskip("onnx")
 
@@ -85,35 +84,27 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ml_stack(tmp_path_factory: pytest.TempPathFactory, models: Path) -> Iterator[Stack]:
-    running = Stack(
-        StackConfig(
-            data_dir=tmp_path_factory.mktemp("smart-query-stack"),
-            gateway_port=free_port(),
-            nats_port=free_port(),
-            postgres_port=free_port(),
-            log_to_files=True,
-            services=("ingest", "metadata", "thumbnail", "embedding", "search", "gateway"),
-            env={
-                "DARKROOM_LOG_LEVEL": "INFO",
-                "DARKROOM_ML_MODEL_DIR": str(models),
-                "DARKROOM_CLIP_MODEL": MODEL,
-                "DARKROOM_ML_DOWNLOAD": "false",
-            },
-        )
-    )
-    running.start(timeout=120)
-    yield running
-    running.stop()
+    with running_stack(
+        tmp_path_factory.mktemp("smart-query-stack"),
+        services=("ingest", "metadata", "thumbnail", "embedding", "search", "gateway"),
+        env={
+            "DARKROOM_ML_MODEL_DIR": str(models),
+            "DARKROOM_CLIP_MODEL": MODEL,
+            "DARKROOM_ML_DOWNLOAD": "false",
+        },
+        timeout=120,
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def owner(ml_stack: Stack) -> User:
-    return _new_user(ml_stack, None)
+    return first_admin(ml_stack)
 
 
 @pytest.fixture(scope="module")
 def stranger(ml_stack: Stack, owner: User) -> User:
-    return _new_user(ml_stack, owner)
+    return make_user(ml_stack, owner)
 
 
 async def _stored(stack: Stack, ids: list[str]) -> dict[str, np.ndarray]:
@@ -301,7 +292,7 @@ def test_other_users_assets_never_appear(owner: User, stranger: User, library, c
 def test_asset_info_carries_the_duplicate_id(ml_stack: Stack, owner: User) -> None:
     """Two uploads of the same pixels (different bytes) share ``duplicateId`` in asset info,
     equal to the group's id in /api/duplicates; another asset keeps null."""
-    user = _new_user(ml_stack, owner)
+    user = make_user(ml_stack, owner)
     rng = np.random.default_rng(42)
     pixels = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
     ids = []

@@ -14,12 +14,11 @@ from pathlib import Path
 import av
 import psycopg
 import pytest
-from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import Stack, StackConfig
+from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from darkroom_transcode.testing import make_clip
 
-from .conftest import User, _new_user, make_user, upload
+from .conftest import User, first_admin, make_user, running_stack, upload
 
 SERVICES = ("ingest", "metadata", "thumbnail", "transcode", "gateway")
 
@@ -27,31 +26,21 @@ SERVICES = ("ingest", "metadata", "thumbnail", "transcode", "gateway")
 @pytest.fixture(scope="module")
 def video_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("video-stack")
-    running = Stack(
-        StackConfig(
-            data_dir=data,
-            gateway_port=free_port(),
-            nats_port=free_port(),
-            postgres_port=free_port(),
-            services=SERVICES,
-            log_to_files=True,
-            metrics=False,
-            env={
-                "DARKROOM_LOG_LEVEL": "INFO",
-                "DARKROOM_TRANSCODE_TARGET_RESOLUTION": "480",
-                "DARKROOM_PROGRESS_INTERVAL_S": "0.3",
-                "DARKROOM_SCRATCH_DIR": str(data / "scratch"),
-            },
-        )
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
+    with running_stack(
+        data,
+        services=SERVICES,
+        env={
+            "DARKROOM_TRANSCODE_TARGET_RESOLUTION": "480",
+            "DARKROOM_PROGRESS_INTERVAL_S": "0.3",
+            "DARKROOM_SCRATCH_DIR": str(data / "scratch"),
+        },
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def owner(video_stack: Stack) -> User:
-    return _new_user(video_stack, None)
+    return first_admin(video_stack)
 
 
 def sample(rel: str) -> Path:

@@ -264,6 +264,34 @@ def asset_response(
     )
 
 
+async def serve_original(
+    request: Request, deps: Deps, asset: assets.Asset, *, attachment: bool
+) -> Response[bytes] | Stream:
+    """Stream an asset's original (Range, ETag = its SHA-1); as a download named after the
+    original file when ``attachment``."""
+    return await serve_object(
+        request,
+        deps.storage,
+        asset.original_path,
+        media_type=asset.original_mime_type,
+        size=asset.file_size,
+        etag=asset.checksum.hex(),
+        filename=asset.original_file_name if attachment else None,
+    )
+
+
+async def serve_file(
+    request: Request, deps: Deps, file: assets.AssetFile
+) -> Response[bytes] | Stream:
+    """Stream a derived file (preview, thumbnail, encoded video); its ETag changes whenever the
+    file is regenerated (type, update time in ms, size)."""
+    assert file.size is not None
+    etag = f"{file.type}-{int(file.updated_at.timestamp() * 1000)}-{file.size}"
+    return await serve_object(
+        request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
+    )
+
+
 async def _own_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset:
     asset = await assets.get_asset(deps.pool, auth.user.id, asset_id)
     if asset is None:
@@ -406,15 +434,7 @@ class AssetController(Controller):
         """The original file, byte for byte (Range and ETag supported)."""
         auth.require("asset.download")
         asset = await _viewable_asset(deps, auth, asset_id)
-        return await serve_object(
-            request,
-            deps.storage,
-            asset.original_path,
-            media_type=asset.original_mime_type,
-            size=asset.file_size,
-            etag=asset.checksum.hex(),
-            filename=asset.original_file_name,
-        )
+        return await serve_original(request, deps, asset, attachment=True)
 
     @get("/{asset_id:uuid}/thumbnail")
     async def view_asset(
@@ -432,22 +452,12 @@ class AssetController(Controller):
         auth.require("asset.view")
         asset = await _viewable_asset(deps, auth, asset_id)
         if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
-            return await serve_object(
-                request,
-                deps.storage,
-                asset.original_path,
-                media_type=asset.original_mime_type,
-                size=asset.file_size,
-                etag=asset.checksum.hex(),
-            )
+            return await serve_original(request, deps, asset, attachment=False)
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
         file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
         if file is None or file.size is None:
             raise NotFound("Asset media not found")
-        etag = f"{file.type}-{int(file.updated_at.timestamp() * 1000)}-{file.size}"
-        return await serve_object(
-            request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
-        )
+        return await serve_file(request, deps, file)
 
     @put("/{asset_id:uuid}")
     async def update_asset(
@@ -553,23 +563,8 @@ class AssetController(Controller):
             raise BadRequest("Asset is not a video")
         encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")
         if encoded is not None and encoded.size is not None:
-            etag = f"{encoded.type}-{int(encoded.updated_at.timestamp() * 1000)}-{encoded.size}"
-            return await serve_object(
-                request,
-                deps.storage,
-                encoded.path,
-                media_type=encoded.mime_type,
-                size=encoded.size,
-                etag=etag,
-            )
-        return await serve_object(
-            request,
-            deps.storage,
-            asset.original_path,
-            media_type=asset.original_mime_type,
-            size=asset.file_size,
-            etag=asset.checksum.hex(),
-        )
+            return await serve_file(request, deps, encoded)
+        return await serve_original(request, deps, asset, attachment=False)
 
 
 ROUTES = [AssetController]

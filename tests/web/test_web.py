@@ -6,21 +6,25 @@ Screenshots of every step go to ``test-output/web/`` (git-ignored) for a person 
 from __future__ import annotations
 
 import re
-import shutil
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from darkroom_gateway.domain.web import default_web_dir
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from tests.conftest import ADMIN, User, make_user
+from tests.conftest import ADMIN, make_user
+from tests.web.conftest import (
+    SHOTS,
+    TIMEOUT_MS,
+    UUID,
+    library_owner,
+    needs_build,
+    seed,
+    shot,
+    signed_in_page,
+    wait_processed,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
 #: Sample photos with EXIF dates in four different months (two on the same day).
 PHOTOS = [
     "ianare_exif-samples/jpg/gps/DSCN0010.jpg",
@@ -29,31 +33,8 @@ PHOTOS = [
     "photoprism/internal/meta/testdata/Iceland-P3.jpg",
     "photoprism/internal/meta/testdata/ship.jpg",
 ]
-TIMEOUT_MS = 30_000
 #: The admin that the sign-up test creates through the UI on a fresh stack.
 UI_ADMIN = ADMIN  # the same first admin as the API fixture (tests/conftest.py)
-UUID = r"[0-9a-f-]{36}"
-
-
-def needs_build() -> None:
-    """Skip when the web app has not been built (``make install`` builds it)."""
-    if not (default_web_dir() / "index.html").is_file():
-        pytest.skip("web app not built: run `make install` (npm ci && npm run build)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's chromium under Playwright; skips when either is missing."""
-    if not CHROMIUM.is_file():
-        pytest.skip("chromium is not installed: `apt-get install -y chromium` (make install)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Python playwright missing")
-    with sync_api.sync_playwright() as pw:
-        instance = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield instance
-        instance.close()
 
 
 def test_static_files_and_spa_fallback(stack: Stack) -> None:
@@ -89,24 +70,6 @@ def test_static_files_and_spa_fallback(stack: Stack) -> None:
         assert client.get("/api/server/ping").json() == {"res": "pong"}
 
 
-def _shot(page: object, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
-
-
-def _wait_processed(page: object, base: str, ids: list[str], timeout_s: float = 60) -> None:
-    """Poll the API with the browser's own session until every asset has its thumbhash."""
-    deadline = time.monotonic() + timeout_s
-    pending = set(ids)
-    while pending and time.monotonic() < deadline:
-        for asset_id in list(pending):
-            r = page.request.get(f"{base}/api/assets/{asset_id}")  # type: ignore[attr-defined]
-            assert r.status == 200, r.text()
-            if r.json().get("thumbhash"):
-                pending.discard(asset_id)
-        time.sleep(0.5)
-    assert not pending, f"thumbnails never generated for {pending}"
-
-
 @pytest.mark.samples
 def test_sign_up_upload_timeline_viewer(
     stack: Stack, browser: object, request: pytest.FixtureRequest
@@ -118,7 +81,6 @@ def test_sign_up_upload_timeline_viewer(
     if samples is None or not (samples / "photos" / PHOTOS[0]).is_file():
         pytest.skip("sample photos absent (set DARKROOM_SAMPLES)")
     files = [samples / "photos" / p for p in PHOTOS]
-    shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     base = stack.url
@@ -140,7 +102,7 @@ def test_sign_up_upload_timeline_viewer(
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_label("Confirm password").fill(password)
         page.get_by_label("Name").fill("Ada Admin")
-        _shot(page, "01-sign-up")
+        shot(page, "01-sign-up")
         page.get_by_role("button", name="Sign up").click()
     else:  # the admin exists already: log in as a fresh user whose library is empty
         fresh = make_user(stack, request.getfixturevalue("admin"))
@@ -148,17 +110,17 @@ def test_sign_up_upload_timeline_viewer(
     page.wait_for_url("**/auth/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    _shot(page, "02-login")
+    shot(page, "02-login")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/photos")
     assert any(c["name"] == "immich_access_token" for c in context.cookies())
-    _shot(page, "03-timeline-before-upload")
+    shot(page, "03-timeline-before-upload")
 
     # Upload through the app's own control (the hidden file input behind the Upload button).
     page.get_by_test_id("upload-input").set_input_files([str(f) for f in files])
     panel = page.get_by_test_id("upload-panel")
     panel.get_by_text(f"Uploaded {len(files)} of {len(files)}").wait_for()
-    _shot(page, "04-uploaded")
+    shot(page, "04-uploaded")
     rows = panel.locator("li[data-asset-id]")
     assert rows.count() == len(files)
     assert panel.locator("li.error").count() == 0
@@ -166,7 +128,7 @@ def test_sign_up_upload_timeline_viewer(
     assert all(re.fullmatch(UUID, i) for i in ids)
 
     # Once the pipeline has dated and rendered them, a reload shows each under its month.
-    _wait_processed(page, base, ids)
+    wait_processed(page, base, ids)
     page.reload()
     for asset_id in ids:
         info = page.request.get(f"{base}/api/assets/{asset_id}").json()
@@ -182,7 +144,7 @@ def test_sign_up_upload_timeline_viewer(
     months = page.locator("section[data-month] > h2").all_inner_texts()
     assert len(months) >= 4, months  # four different months among the samples
     page.evaluate("window.scrollTo(0, 0)")
-    _shot(page, "05-timeline")
+    shot(page, "05-timeline")
 
     # Open one: the viewer shows the preview; arrows walk the timeline order, Escape closes.
     order = page.eval_on_selector_all(
@@ -199,22 +161,22 @@ def test_sign_up_upload_timeline_viewer(
     )
     viewer.locator("img.loaded").wait_for()
     assert "size=preview" in (preview.get_attribute("src") or "")
-    _shot(page, "06-viewer")
+    shot(page, "06-viewer")
     page.keyboard.press("i")
     info_panel = viewer.get_by_role("complementary", name="Info")
     info_panel.wait_for()
     name = page.request.get(f"{base}/api/assets/{first}").json()["originalFileName"]
     assert name in info_panel.inner_text()
-    _shot(page, "07-viewer-info")
+    shot(page, "07-viewer-info")
 
     page.keyboard.press("ArrowRight")
     page.wait_for_url(f"**/photos/{following}")
     page.locator(f'[role="dialog"][data-asset-id="{following}"] img.loaded').wait_for()
-    _shot(page, "08-viewer-next")
+    shot(page, "08-viewer-next")
     page.keyboard.press("ArrowLeft")
     page.wait_for_url(f"**/photos/{first}")
     page.locator(f'[role="dialog"][data-asset-id="{first}"] img.loaded').wait_for()
-    _shot(page, "09-viewer-previous")
+    shot(page, "09-viewer-previous")
     page.keyboard.press("Escape")
     page.wait_for_url("**/photos")
     assert viewer.count() == 0
@@ -222,34 +184,9 @@ def test_sign_up_upload_timeline_viewer(
     # Phone width: the same timeline, still usable.
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator(f'main a[data-asset-id="{first}"]').wait_for()
-    _shot(page, "10-timeline-phone")
+    shot(page, "10-timeline-phone")
     assert errors == [], errors
     context.close()
-
-
-def _library_owner(stack: Stack, request: pytest.FixtureRequest) -> User:
-    """A fresh user with an empty library, made by the first admin (however it signed up)."""
-    return make_user(stack, request.getfixturevalue("admin"))
-
-
-def _seed(stack: Stack, owner: str, count: int, first_year: int, last_year: int) -> None:
-    from bench.web_timeline import seed_library
-
-    seed_library(stack.env()["DARKROOM_DATABASE_URL"], owner, count, first_year, last_year)
-
-
-def _signed_in_page(browser: object, stack: Stack, user: object, width: int = 1280) -> object:
-    """A page whose context holds `user`'s session cookie (logged in over the API)."""
-    context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": width, "height": 800}, base_url=stack.url
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    login = context.request.post(
-        "/api/auth/login",
-        data={"email": user.email, "password": user.password},  # type: ignore[attr-defined]
-    )
-    assert login.status == 201, login.text()
-    return context.new_page()
 
 
 def test_timeline_virtualised_justified_scrubber(
@@ -260,12 +197,12 @@ def test_timeline_virtualised_justified_scrubber(
     the scrubber jumps to 2015."""
     needs_build()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    user = _library_owner(stack, request)
-    _seed(stack, user.id, 3000, 2000, 2024)
+    user = library_owner(stack, request)
+    seed(stack, user.id, 3000, 2000, 2024)
     buckets = user.client.get("/api/timeline/buckets", params={"visibility": "timeline"}).json()
     assert len(buckets) == 300
 
-    page = _signed_in_page(browser, stack, user)
+    page = signed_in_page(browser, stack, user)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
     page.goto("/photos")  # type: ignore[attr-defined]
@@ -279,7 +216,7 @@ def test_timeline_virtualised_justified_scrubber(
     tiles = page.locator("main a[data-asset-id]")  # type: ignore[attr-defined]
     assert 1 <= rendered.count() <= 12, rendered.count()
     assert 0 < tiles.count() <= 150, tiles.count()  # of 3,000
-    _shot(page, "11-timeline-3000")
+    shot(page, "11-timeline-3000")
 
     # Justified rows: full width (but a day's last row), ~200 px tall, tiles at the bucket ratio.
     newest = buckets[0]["timeBucket"]
@@ -326,7 +263,7 @@ def test_timeline_virtualised_justified_scrubber(
     assert "2015" in page.get_by_test_id("scrubber-current").inner_text()  # type: ignore[attr-defined]
     assert page.locator('main section[data-rendered][data-month^="2024-"]').count() == 0  # type: ignore[attr-defined]
     assert 0 < tiles.count() <= 150
-    _shot(page, "12-timeline-scrubbed-2015")
+    shot(page, "12-timeline-scrubbed-2015")
     assert errors == [], errors
     page.context.close()  # type: ignore[attr-defined]
 
@@ -367,9 +304,9 @@ def test_viewer_actions_and_pages(
     the info panel's EXIF; metadata search; albums; renaming a person."""
     needs_build()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    user = _library_owner(stack, request)
+    user = library_owner(stack, request)
     api = user.client
-    _seed(stack, user.id, 6, 2019, 2019)
+    seed(stack, user.id, 6, 2019, 2019)
     bucket = api.get("/api/timeline/buckets", params={"visibility": "timeline"}).json()
     columns = api.get(
         "/api/timeline/bucket",
@@ -379,7 +316,7 @@ def test_viewer_actions_and_pages(
     assert len(ids) == 6
     _set_exif(stack, ids[5], city="Reykjavik", country="Iceland", make="Canon", model="EOS R5")
 
-    page = _signed_in_page(browser, stack, user)
+    page = signed_in_page(browser, stack, user)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
     tile = 'main a[data-asset-id="{}"]'
@@ -396,11 +333,11 @@ def test_viewer_actions_and_pages(
     viewer.get_by_role("button", name="Favorite", exact=True).click()
     viewer.get_by_role("button", name="Unfavorite").wait_for()
     assert api.get(f"/api/assets/{ids[0]}").json()["isFavorite"] is True
-    _shot(page, "13-viewer-favorite-info")
+    shot(page, "13-viewer-favorite-info")
     page.goto("/favorites")  # type: ignore[attr-defined]
     page.locator(tile.format(ids[0])).wait_for()  # type: ignore[attr-defined]
     assert page.locator("main a[data-asset-id]").count() == 1  # type: ignore[attr-defined]
-    _shot(page, "14-favorites")
+    shot(page, "14-favorites")
 
     # Archive: leaves the timeline, shows in Archive.
     page.goto(f"/photos/{ids[1]}")  # type: ignore[attr-defined]
@@ -409,7 +346,7 @@ def test_viewer_actions_and_pages(
     assert api.get(f"/api/assets/{ids[1]}").json()["visibility"] == "archive"
     page.goto("/archive")  # type: ignore[attr-defined]
     page.locator(tile.format(ids[1])).wait_for()  # type: ignore[attr-defined]
-    _shot(page, "15-archive")
+    shot(page, "15-archive")
 
     # Delete to trash, restore from the trash viewer, then delete another and empty the trash.
     page.goto(f"/photos/{ids[2]}")  # type: ignore[attr-defined]
@@ -425,14 +362,14 @@ def test_viewer_actions_and_pages(
     page.goto("/trash")  # type: ignore[attr-defined]
     page.locator(tile.format(ids[2])).click()  # type: ignore[attr-defined]
     page.wait_for_url(f"**/trash/{ids[2]}")  # type: ignore[attr-defined]
-    _shot(page, "16-trash-viewer")
+    shot(page, "16-trash-viewer")
     viewer.get_by_role("button", name="Restore").click()
     page.wait_for_url("**/trash")  # type: ignore[attr-defined]
     assert api.get(f"/api/assets/{ids[2]}").json()["isTrashed"] is False
     assert api.request("DELETE", "/api/assets", json={"ids": [ids[3]]}).status_code == 204
     page.reload()  # type: ignore[attr-defined]
     page.locator(tile.format(ids[3])).wait_for()  # type: ignore[attr-defined]
-    _shot(page, "17-trash")
+    shot(page, "17-trash")
     page.once("dialog", lambda dialog: dialog.accept())  # type: ignore[attr-defined]
     page.get_by_role("button", name="Empty trash").click()  # type: ignore[attr-defined]
     page.get_by_role("status").get_by_text("Deleted 1 item permanently").wait_for()  # type: ignore[attr-defined]
@@ -445,7 +382,7 @@ def test_viewer_actions_and_pages(
     page.get_by_test_id("search-count").get_by_text("1 result").wait_for()  # type: ignore[attr-defined]
     results = page.get_by_test_id("search-results").locator("a[data-asset-id]")  # type: ignore[attr-defined]
     assert results.count() == 1 and results.get_attribute("data-asset-id") == ids[5]
-    _shot(page, "18-search")
+    shot(page, "18-search")
 
     # Albums: create one, fill it over the API, open it.
     page.goto("/albums")  # type: ignore[attr-defined]
@@ -461,7 +398,7 @@ def test_viewer_actions_and_pages(
     page.get_by_role("heading", name="Holiday 2019").wait_for()  # type: ignore[attr-defined]
     page.locator(tile.format(ids[5])).wait_for()  # type: ignore[attr-defined]
     assert page.locator("main a[data-asset-id]").count() == 2  # type: ignore[attr-defined]
-    _shot(page, "19-album")
+    shot(page, "19-album")
 
     # People: rename in place.
     # (GET /api/people lists people with faces or a name; no face detection runs on seeded rows.)
@@ -473,6 +410,6 @@ def test_viewer_actions_and_pages(
     name.press("Enter")
     page.get_by_role("status").get_by_text("Saved Grace Hopper").wait_for()  # type: ignore[attr-defined]
     assert api.get(f"/api/people/{person.json()['id']}").json()["name"] == "Grace Hopper"
-    _shot(page, "20-people")
+    shot(page, "20-people")
     assert errors == [], errors
     page.context.close()  # type: ignore[attr-defined]

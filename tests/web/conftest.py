@@ -1,0 +1,108 @@
+"""Browser fixtures and helpers shared by the web app tests (Playwright + Debian's chromium).
+
+Every test saves screenshots under ``test-output/web/`` (git-ignored) for a person to look at.
+The app served is ``DARKROOM_WEB_DIR`` when set (the gateway reads the same variable), else the
+source tree's build ``services/gateway/web/dist``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from darkroom_gateway.domain.web import default_web_dir
+from darkroom_stack.supervisor import Stack
+
+from tests.conftest import User, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
+TIMEOUT_MS = 30_000
+UUID = r"[0-9a-f-]{36}"
+
+
+def web_build_dir() -> Path:
+    """The build the stack's gateway serves: ``DARKROOM_WEB_DIR`` or the source tree's dist."""
+    configured = os.environ.get("DARKROOM_WEB_DIR", "")
+    return Path(configured) if configured else default_web_dir()
+
+
+def needs_build() -> None:
+    """Skip when the web app has not been built (``make install`` builds it)."""
+    if not (web_build_dir() / "index.html").is_file():
+        pytest.skip("web app not built: run `make install` (npm ci && npm run build)")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium under Playwright; skips when either is missing."""
+    if not CHROMIUM.is_file():
+        pytest.skip("chromium is not installed: `apt-get install -y chromium` (make install)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python playwright missing")
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    """The screenshot folder (created)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def shot(page: object, name: str) -> None:
+    """Save the visible part of ``page`` as ``test-output/web/<name>.png``."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+def wait_processed(page: object, base: str, ids: list[str], timeout_s: float = 60) -> None:
+    """Poll the API with the browser's own session until every asset has its thumbhash."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for asset_id in list(pending):
+            r = page.request.get(f"{base}/api/assets/{asset_id}")  # type: ignore[attr-defined]
+            assert r.status == 200, r.text()
+            if r.json().get("thumbhash"):
+                pending.discard(asset_id)
+        time.sleep(0.5)
+    assert not pending, f"thumbnails never generated for {pending}"
+
+
+def library_owner(stack: Stack, request: pytest.FixtureRequest) -> User:
+    """A fresh user with an empty library, made by the first admin (however it signed up)."""
+    return make_user(stack, request.getfixturevalue("admin"))
+
+
+def seed(stack: Stack, owner: str, count: int, first_year: int, last_year: int) -> None:
+    """Insert ``count`` assets of ``owner`` straight into PostgreSQL (bench.web_timeline)."""
+    from bench.web_timeline import seed_library
+
+    seed_library(stack.env()["DARKROOM_DATABASE_URL"], owner, count, first_year, last_year)
+
+
+def signed_in_page(browser: object, stack: Stack, user: User, width: int = 1280) -> object:
+    """A page whose context holds ``user``'s session cookie (logged in over the API);
+    uncaught page errors are collected in ``page.errors`` (a list of str)."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": width, "height": 800}, base_url=stack.url
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    login = context.request.post(
+        "/api/auth/login", data={"email": user.email, "password": user.password}
+    )
+    assert login.status == 201, login.text()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page

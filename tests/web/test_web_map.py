@@ -11,7 +11,8 @@ machine without internet: the map shows no background, says so, and still shows 
 What the tests prove:
 - /map: the pins and cluster counts add up to the server's markers; the tiles failed yet the
   pins show; a cluster click zooms into its pins; a pin (a labelled button) opens a popup with
-  the photo's thumbnail that opens the viewer; "Favorites only" keeps the favourite; /map?lat=..
+  the photo's thumbnail that opens the viewer; "Favorites only" keeps the favourite, whose pin
+  opens its popup from the keyboard too; /map?lat=..
   opens centred there; at 390 px the map fills the screen under its filters.
 - /explore: the people row (named first, as GET /api/people orders them) and the places grid
   (GET /api/search/explore's cities with their photo); a place opens /search?city=<city> with
@@ -167,6 +168,12 @@ ON_MAP_JS = """() => ({
 })"""
 
 
+#: The popup has faded in and its thumbnail has loaded.
+POPUP_SHOWN_JS = """() => { const i = document.querySelector('.leaflet-popup img');
+  return i && i.complete && i.naturalWidth > 0
+    && getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'; }"""
+
+
 def wait_on_map(page: object, total: int) -> dict[str, list]:
     """Wait until the pins plus the cluster counts on screen add up to ``total``."""
     page.wait_for_function(  # type: ignore[attr-defined]
@@ -233,11 +240,7 @@ def test_map_pins_clusters_popup_viewer_offline(
     popup.wait_for()
     assert popup.get_attribute("href") == f"/photos/{asset_id}"
     assert city in popup.inner_text()
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "() => { const i = document.querySelector('.leaflet-popup img');"
-        " return i && i.complete && i.naturalWidth > 0"
-        " && getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'; }"
-    )
+    page.wait_for_function(POPUP_SHOWN_JS)  # type: ignore[attr-defined]
     shot(page, "map-03-popup")
     popup.click()
     page.wait_for_url(re.compile(rf"/photos/{asset_id}$"))  # type: ignore[attr-defined]
@@ -255,7 +258,13 @@ def test_map_pins_clusters_popup_viewer_offline(
     page.get_by_test_id("map-count").get_by_text("1 photo with a location").wait_for()  # type: ignore[attr-defined]
     state = wait_on_map(page, 1)
     assert state == {"pins": [library.placed["reykjavik"]], "clusters": []}
-    shot(page, "map-05-favorites-only")
+    # Keyboard: the pin is a focusable button; Enter opens its popup.
+    page.get_by_role("button", name="Photo in Reykjavik, Iceland").focus()  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.locator(f'a.dr-popup[data-asset-id="{library.placed["reykjavik"]}"]').wait_for()  # type: ignore[attr-defined]
+    page.wait_for_function(POPUP_SHOWN_JS)  # type: ignore[attr-defined]
+    settle(page)  # the map pans the popup into view
+    shot(page, "map-05-favorites-only-keyboard-popup")
     page.get_by_role("button", name="Reset").click()  # type: ignore[attr-defined]
     page.get_by_test_id("map-count").get_by_text("10 photos with a location").wait_for()  # type: ignore[attr-defined]
     wait_on_map(page, 10)

@@ -134,6 +134,12 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 {{- if .svc.ml }}
 - {name: DARKROOM_ML_MODEL_DIR, value: {{ $v.models.mountPath | quote }}}
 {{- end }}
+{{- if and (eq .name "gateway") $v.map.tileUrl }}
+- {name: DARKROOM_MAP_TILE_URL, value: {{ $v.map.tileUrl | quote }}}
+{{- end }}
+{{- if and (eq .name "gateway") $v.map.attribution }}
+- {name: DARKROOM_MAP_ATTRIBUTION, value: {{ $v.map.attribution | quote }}}
+{{- end }}
 {{- if eq .name "face" }}
 - {name: DARKROOM_DETECTION_MODEL_DIR, value: {{ $v.models.mountPath | quote }}}
 {{- end }}

@@ -21,6 +21,13 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         rpc_timeout_s: How long to wait for ingest to answer an upload.
         upload_queue_chunks: Chunks buffered between the request body and storage (backpressure).
         web_dir: The built web app to serve at ``/``; the source tree's build when empty.
+        map_tile_url: Raster tile URL template of the web app's map (``DARKROOM_MAP_TILE_URL``;
+            ``{z}``/``{x}``/``{y}``, optionally ``{s}`` and ``{r}`` as Leaflet reads them). The
+            browser fetches the tiles itself; OpenStreetMap's by default (mind their tile usage
+            policy on a busy server, or point this at your own tile server). With no tile
+            reachable the map still shows its markers on a blank background.
+        map_attribution: HTML credit shown in the map's corner for those tiles
+            (``DARKROOM_MAP_ATTRIBUTION``).
     """
 
     host: str = "0.0.0.0"
@@ -34,3 +41,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     rpc_timeout_s: float = 120.0
     upload_queue_chunks: int = 8
     web_dir: str = ""
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )

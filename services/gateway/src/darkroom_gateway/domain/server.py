@@ -86,7 +86,13 @@ class ServerFeaturesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="
 
 
 class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: ServerConfigDto."""
+    """Spec: ServerConfigDto, plus Darkroom's own fields (after the spec's; Immich clients
+    ignore them).
+
+    ``mapDarkStyleUrl``/``mapLightStyleUrl`` are MapLibre style URLs for the mobile apps; the web
+    app draws raster tiles from ``darkroomMapTileUrl`` (``DARKROOM_MAP_TILE_URL``) with the
+    credit ``darkroomMapAttribution`` instead.
+    """
 
     external_domain: str
     is_initialized: bool
@@ -100,6 +106,8 @@ class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     public_users: bool
     trash_days: int
     user_delete_delay: int
+    darkroom_map_tile_url: str
+    darkroom_map_attribution: str
 
 
 class ServerAboutResponse(
@@ -270,6 +278,8 @@ class ServerController(Controller):
             public_users=True,
             trash_days=TRASH_DAYS,
             user_delete_delay=USER_DELETE_DELAY_DAYS,
+            darkroom_map_tile_url=deps.settings.map_tile_url,
+            darkroom_map_attribution=deps.settings.map_attribution,
         )
 
     @get("/about")

@@ -137,3 +137,33 @@ export function thumbnailUrl(
 ): string {
   return `/api/assets/${id}/thumbnail${query({ size, c: cacheKey ?? undefined })}`;
 }
+
+/** MapMarkerResponseDto: one geotagged asset (GET /api/map/markers). */
+export interface MapMarker {
+  id: string;
+  lat: number;
+  lon: number;
+  city: string | null;
+  state: string | null;
+  country: string | null;
+}
+
+/** Darkroom's own fields of GET /api/server/config: the web map's raster tiles. */
+export interface MapTileConfig {
+  darkroomMapTileUrl: string;
+  darkroomMapAttribution: string;
+}
+
+/** PersonResponseDto (the fields the app reads). */
+export interface PersonResponse {
+  id: string;
+  name: string;
+  isHidden: boolean;
+  isFavorite?: boolean;
+}
+
+/** SearchExploreResponseDto: one explore field (`exifInfo.city`) with one asset per value. */
+export interface SearchExploreResponse {
+  fieldName: string;
+  items: { value: string; data: AssetResponse }[];
+}

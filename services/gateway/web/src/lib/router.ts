@@ -8,10 +8,13 @@ export const path = writable(window.location.pathname);
 
 window.addEventListener('popstate', () => path.set(window.location.pathname));
 
-/** Go to `to` (a path such as `/photos/<id>`); `replace` keeps the history length. */
+/** Go to `to` (a path such as `/photos/<id>`, maybe with a `?query`); `replace` keeps the
+ * history length. The store holds the pathname only (as on popstate): a page reads its query
+ * from `location.search`. */
 export function navigate(to: string, replace = false): void {
-  if (to === window.location.pathname) return;
+  const url = new URL(to, window.location.origin);
+  if (url.pathname + url.search === window.location.pathname + window.location.search) return;
   if (replace) history.replaceState({}, '', to);
   else history.pushState({}, '', to);
-  path.set(to);
+  path.set(url.pathname);
 }

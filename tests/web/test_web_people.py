@@ -99,6 +99,22 @@ def _wait_for_failure(admin: User, asset_id: str, wait_s: float = 180) -> tuple[
         time.sleep(2)
 
 
+def _axe_violations(page: object) -> list[str]:
+    """Serious or critical WCAG 2 A/AA violations axe-core finds on the page as it is."""
+    axe = Path(__file__).resolve().parents[2] / "services/gateway/web/node_modules/axe-core"
+    if not (axe / "axe.min.js").is_file():
+        pytest.skip("axe-core is not installed (npm ci in services/gateway/web)")
+    page.add_script_tag(path=str(axe / "axe.min.js"))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
+    )
+    return [
+        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def _statistics(user: User, person_id: str) -> int:
     r = user.client.get(f"/api/people/{person_id}/statistics")
     assert r.status_code == 200, r.text
@@ -198,6 +214,7 @@ def test_people_name_open_hide_merge(
     assert user.client.get("/api/people").json()["total"] == total_before - 1
     assert _statistics(user, obama) == before + kit_photos > before
     shot(page, "people-08-merged")
+    assert _axe_violations(page) == []
 
     # Phone width: the grid still fits.
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
@@ -276,6 +293,7 @@ def test_settings_password_and_api_keys(
     # The devices list marks this browser's session as the current one.
     devices = page.get_by_role("region", name="Devices")  # type: ignore[attr-defined]
     devices.get_by_text("This device").wait_for()
+    assert _axe_violations(page) == []
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
 
@@ -359,6 +377,7 @@ def test_admin_users_and_jobs(
     assert item.locator("pre").inner_text().strip() == str(job["data"]["error"]).strip()
     item.scroll_into_view_if_needed()
     shot(page, "people-18-failed-job")
+    assert _axe_violations(page) == []
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
 

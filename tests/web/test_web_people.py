@@ -259,6 +259,7 @@ def test_settings_password_and_api_keys(
     with httpx.Client(base_url=stack.url, timeout=30) as anon:
         new = anon.post("/api/auth/login", json={"email": user.email, "password": new_password})
         assert new.status_code == 201, new.text
+        other_token = new.json()["accessToken"]  # another device's session
         old = anon.post("/api/auth/login", json={"email": user.email, "password": user.password})
         assert old.status_code == 401, old.text
     shot(page, "people-12-password-changed")
@@ -286,14 +287,31 @@ def test_settings_password_and_api_keys(
         page.once("dialog", lambda d: d.accept())  # type: ignore[attr-defined]
         row.get_by_role("button", name="Delete pytest-renamed").click()
         row.wait_for(state="detached")
+        secret.wait_for(state="detached")  # the secret of a deleted key is no use any more
         assert keyed.get("/api/users/me").status_code == 401
     assert all(k["id"] != made["id"] for k in user.client.get("/api/api-keys").json())
     shot(page, "people-14-api-key-deleted")
 
     # The devices list marks this browser's session as the current one.
     devices = page.get_by_role("region", name="Devices")  # type: ignore[attr-defined]
+    page.reload()  # type: ignore[attr-defined]
     devices.get_by_text("This device").wait_for()
+    sessions = user.client.get("/api/sessions").json()
+    assert len(sessions) >= 2  # this browser and the login with the new password
+    assert devices.get_by_role("listitem").count() == len(sessions)
+    devices.scroll_into_view_if_needed()
+    shot(page, "people-15-devices")
+    page.once("dialog", lambda d: d.accept())  # type: ignore[attr-defined]
+    devices.get_by_role("button", name="Log out all other devices").click()
+    devices.get_by_role("button", name="Log out all other devices").wait_for(state="detached")
+    assert devices.get_by_role("listitem").count() == 1
+    assert [s["current"] for s in user.client.get("/api/sessions").json()] == [False]
+    bearer = {"Authorization": f"Bearer {other_token}"}
+    assert httpx.get(f"{stack.url}/api/users/me", headers=bearer).status_code == 401
     assert _axe_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
+    shot(page, "people-16-settings-phone")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
 
@@ -311,7 +329,7 @@ def test_admin_users_and_jobs(
     listed = {u["email"] for u in admin.client.get("/api/admin/users").json()}
     rows = page.locator("tr[data-user-id]")  # type: ignore[attr-defined]
     assert rows.count() == len(listed)
-    shot(page, "people-15-admin-users")
+    shot(page, "people-17-admin-users")
 
     email, password = "created-in-ui@darkroom.test", "a password long enough"
     page.get_by_role("button", name="Create user").click()  # type: ignore[attr-defined]
@@ -328,7 +346,7 @@ def test_admin_users_and_jobs(
             "/api/auth/login", json={"email": email, "password": "a password long enough"}
         )
         assert login.status_code == 201, login.text
-    shot(page, "people-16-user-created")
+    shot(page, "people-18-user-created")
     page.once("dialog", lambda d: d.accept())  # type: ignore[attr-defined]
     page.get_by_role("button", name=f"Delete {email}").click()  # type: ignore[attr-defined]
     page.locator(f'tr[data-user-id="{made["id"]}"]').wait_for(state="detached")  # type: ignore[attr-defined]
@@ -367,7 +385,7 @@ def test_admin_users_and_jobs(
             break
         assert time.monotonic() < deadline, (shown, wanted)
     assert page.locator("li[data-queue]").count() == len(api)  # type: ignore[attr-defined]
-    shot(page, "people-17-admin-jobs")
+    shot(page, "people-19-admin-jobs")
     # The failed job expands with its asset and the reason the service gave.
     queue_name, job = failed
     queue = page.locator(f'li[data-queue="{queue_name}"]')  # type: ignore[attr-defined]
@@ -376,8 +394,11 @@ def test_admin_users_and_jobs(
     item.wait_for()
     assert item.locator("pre").inner_text().strip() == str(job["data"]["error"]).strip()
     item.scroll_into_view_if_needed()
-    shot(page, "people-18-failed-job")
+    shot(page, "people-20-failed-job")
     assert _axe_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
+    shot(page, "people-21-jobs-phone")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
 
@@ -390,6 +411,6 @@ def test_admin_users_and_jobs(
     other.get_by_role("alert").get_by_text("Administrators only").wait_for()  # type: ignore[attr-defined]
     assert other.locator("li[data-queue]").count() == 0  # type: ignore[attr-defined]
     assert other.get_by_role("link", name="Administration").count() == 0  # type: ignore[attr-defined]
-    shot(other, "people-19-not-admin")
+    shot(other, "people-22-not-admin")
     assert other.errors == [], other.errors  # type: ignore[attr-defined]
     other.context.close()  # type: ignore[attr-defined]

@@ -166,4 +166,122 @@ export interface PersonResponse {
 export interface SearchExploreResponse {
   fieldName: string;
   items: { value: string; data: AssetResponse }[];
+
+// ---- People, account settings and administration (PeoplePage, PersonPage, SettingsPage,
+// AdminPage) ----
+
+/** The message of anything thrown (an ApiError's is the server's own text). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** PersonResponseDto (subset). */
+export interface Person {
+  id: string;
+  name: string;
+  isHidden: boolean;
+  isFavorite: boolean;
+  updatedAt: string;
+}
+
+/** PeopleResponseDto: `total` counts every person, `hidden` the hidden ones among them. */
+export interface PeopleResponse {
+  total: number;
+  hidden: number;
+  people: Person[];
+  hasNextPage?: boolean;
+}
+
+/** PersonStatisticsResponseDto: how many assets show the person. */
+export interface PersonStatistics {
+  assets: number;
+}
+
+/** BulkIdResponseDto (the answer of POST /api/people/<id>/merge, one per id). */
+export interface BulkIdResponse {
+  id: string;
+  success: boolean;
+  error?: string;
+}
+
+/** URL of a person's face crop (`updatedAt` busts the cache when the face changes). */
+export function personThumbnailUrl(person: Pick<Person, 'id'> & { updatedAt?: string }): string {
+  return `/api/people/${person.id}/thumbnail${query({ c: person.updatedAt })}`;
+}
+
+/** ApiKeyResponseDto. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  permissions: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** ApiKeyCreateResponseDto: the secret is shown this once only. */
+export interface ApiKeyCreateResponse {
+  apiKey: ApiKey;
+  secret: string;
+}
+
+/** SessionResponseDto (a signed-in browser or app). */
+export interface Session {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  current: boolean;
+  deviceOS: string;
+  deviceType: string;
+  appVersion: string | null;
+  expiresAt?: string;
+}
+
+/** UserAdminResponseDto (subset). */
+export interface UserAdmin {
+  id: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+  createdAt: string;
+  deletedAt: string | null;
+  status: string;
+  quotaSizeInBytes: number | null;
+  quotaUsageInBytes: number | null;
+}
+
+/** QueueStatisticsDto: job counts of one queue. */
+export interface QueueStatistics {
+  active: number;
+  completed: number;
+  delayed: number;
+  failed: number;
+  paused: number;
+  waiting: number;
+}
+
+/** QueueResponseDto. */
+export interface Queue {
+  name: string;
+  isPaused: boolean;
+  statistics: QueueStatistics;
+}
+
+/** QueueJobResponseDto; for a failed job `data` holds the asset `id` and the `error`. */
+export interface QueueJob {
+  id: string;
+  name: string;
+  data: { id?: string | null; error?: string; deliveries?: number; permanent?: boolean };
+  timestamp: number;
+}
+
+/** `1.5 GiB` from a byte count (binary units, as Immich shows storage). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

@@ -166,7 +166,7 @@ export interface PersonResponse {
 export interface SearchExploreResponse {
   fieldName: string;
   items: { value: string; data: AssetResponse }[];
-
+}
 // ---- People, account settings and administration (PeoplePage, PersonPage, SettingsPage,
 // AdminPage) ----
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import zipfile
 
 import pytest
 from darkroom_stack.supervisor import Stack
@@ -325,6 +326,17 @@ def test_select_bulk_actions_album_share_and_drop_upload(
         assert api.get(f"/api/assets/{asset_id}").json()["originalFileName"].startswith("drop-")
     page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
     shot(page, "library-15-dropped")
+
+    # Download the three: a ZIP of their originals (the bytes dropped in).
+    for asset_id in ids:
+        _check(page, asset_id)
+    _count(page, 3)
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        bar.get_by_role("button", name="Download").click()
+    _status(page, "Downloading 3 items")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        contents = sorted(archive.read(name) for name in archive.namelist())
+    assert contents == sorted(data for _, data in files)
 
     # Phone width: the selection bar fits and its controls work.
     page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]

@@ -177,6 +177,12 @@ def test_select_bulk_actions_album_share_and_drop_upload(
     page.locator(TILE.format(order[1])).wait_for()  # type: ignore[attr-defined]
     assert sorted(_order(page)) == sorted(order[:2])
     shot(page, "library-04-archive-page")
+    _check(page, order[1])
+    bar.get_by_role("button", name="Unarchive").click()
+    _status(page, "Unarchived 1 item")
+    page.locator(TILE.format(order[1])).wait_for(state="detached")  # type: ignore[attr-defined]
+    assert api.get(f"/api/assets/{order[1]}").json()["visibility"] == "timeline"
+    assert _order(page) == [order[0]]
 
     # Bulk delete to the trash, then restore the selection from /trash ("select day").
     page.goto("/photos")  # type: ignore[attr-defined]
@@ -205,6 +211,16 @@ def test_select_bulk_actions_album_share_and_drop_upload(
     for asset_id in order[12:14]:
         assert api.get(f"/api/assets/{asset_id}").json()["isTrashed"] is False
     shot(page, "library-06-restored")
+
+    # Delete permanently (after a confirm) from the trash.
+    assert api.request("DELETE", "/api/assets", json={"ids": [order[15]]}).status_code == 204
+    page.reload()  # type: ignore[attr-defined]
+    _check(page, order[15])
+    page.once("dialog", lambda dialog: dialog.accept())  # type: ignore[attr-defined]
+    bar.get_by_role("button", name="Delete permanently").click()
+    _status(page, "Deleted 1 item permanently")
+    page.locator(TILE.format(order[15])).wait_for(state="detached")  # type: ignore[attr-defined]
+    assert api.get(f"/api/assets/{order[15]}").status_code in (400, 404)
 
     # "Add to album" -> New album holding exactly the selection.
     page.goto("/photos")  # type: ignore[attr-defined]

@@ -197,7 +197,7 @@ export interface PersonStatistics {
   assets: number;
 }
 
-/** BulkIdResponseDto (the answer of POST /api/people/<id>/merge, one per id). */
+/** BulkIdResponseDto: one id's outcome of a bulk change (people merge, album add/remove). */
 export interface BulkIdResponse {
   id: string;
   success: boolean;
@@ -284,4 +284,56 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+// ---- Albums, bulk actions, downloads (library area) ----
+
+/** AlbumUserResponseDto: a member of an album (the owner is listed with role `owner`). */
+export interface AlbumUser {
+  role: 'owner' | 'editor' | 'viewer';
+  user: UserResponse;
+}
+
+/** AlbumResponseDto (the fields the app reads). */
+export interface AlbumResponse {
+  id: string;
+  albumName: string;
+  description: string;
+  albumThumbnailAssetId: string | null;
+  albumUsers: AlbumUser[];
+  assetCount: number;
+  shared: boolean;
+}
+
+/** POST `path` with a JSON body and return the answer as a Blob (a ZIP download). */
+export async function postForBlob(path: string, body: unknown): Promise<Blob> {
+  const response = await fetch(`/api${path}`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  return response.blob();
+}
+
+/** PATCH with a JSON body (album edits), like `put`. */
+export async function patch<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(`/api${path}`, {
+    method: 'PATCH',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      const data = await response.json();
+      message = Array.isArray(data.message) ? data.message.join(', ') : (data.message ?? message);
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new ApiError(response.status, message);
+  }
+  return (response.status === 204 ? undefined : await response.json()) as T;
 }

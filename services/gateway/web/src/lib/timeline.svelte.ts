@@ -134,11 +134,29 @@ export class Timeline {
 
   /** Forget asset `id` in whichever loaded month holds it (after delete/archive/restore). */
   remove(id: string): void {
+    this.removeMany([id]);
+  }
+
+  /**
+   * Forget assets that left this timeline (bulk archive, trash, restore, remove from album)
+   * without reloading it; months left empty disappear.
+   */
+  removeMany(ids: Iterable<string>): void {
+    const gone = new Set(ids);
     for (const month of this.months) {
-      if (month.assets?.some((a) => a.id === id)) {
-        month.assets = month.assets.filter((a) => a.id !== id);
+      if (month.assets?.some((a) => gone.has(a.id))) {
+        month.assets = month.assets.filter((a) => !gone.has(a.id));
         month.count = month.assets.length;
       }
+    }
+    this.months = this.months.filter((m) => m.assets === null || m.assets.length > 0);
+  }
+
+  /** Change fields of loaded assets in place (bulk favourite). */
+  patch(ids: Iterable<string>, fields: Partial<Pick<TimelineAsset, 'isFavorite'>>): void {
+    for (const id of ids) {
+      const asset = this.find(id);
+      if (asset) Object.assign(asset, fields);
     }
   }
 

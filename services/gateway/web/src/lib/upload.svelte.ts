@@ -25,8 +25,11 @@ export class Uploads {
   finished = $derived(this.items.filter((i) => i.status !== 'queued' && i.status !== 'uploading').length);
   active = $derived(this.items.some((i) => i.status === 'queued' || i.status === 'uploading'));
 
-  /** Upload `files`; resolves when all are done (each item records its own failure). */
-  async add(files: Iterable<File>): Promise<void> {
+  /**
+   * Upload `files`; resolves with their items when all are done (each item records its own
+   * failure; `assetId` is set for uploaded and duplicate ones).
+   */
+  async add(files: Iterable<File>): Promise<UploadItem[]> {
     const batch = [...files].map((f) => new UploadItem(f));
     if (!this.active) this.items = [];
     this.items.push(...batch);
@@ -35,6 +38,7 @@ export class Uploads {
       for (let item = queue.shift(); item; item = queue.shift()) await uploadOne(item);
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    return batch;
   }
 
   /** Forget finished items (the panel closes). */

@@ -137,3 +137,37 @@ export function thumbnailUrl(
 ): string {
   return `/api/assets/${id}/thumbnail${query({ size, c: cacheKey ?? undefined })}`;
 }
+
+// ---- Asset viewer (appended) ----
+
+/** PersonResponseDto: a person of the caller's (an empty name is an unnamed face cluster). */
+export interface PersonResponse {
+  id: string;
+  name: string;
+  isHidden: boolean;
+  isFavorite?: boolean;
+  birthDate?: string | null;
+}
+
+/** AssetResponseDto fields the viewer needs beyond the base interface (declaration merging). */
+export interface AssetResponse {
+  /** The motion part of a live photo (a hidden VIDEO asset), or null. */
+  livePhotoVideoId?: string | null;
+  /** The people in the photo (only its owner sees them). */
+  people?: PersonResponse[];
+  /** Video length in ms (Darkroom) or "H:MM:SS.mmm" (Immich); null for photos. */
+  duration?: number | string | null;
+}
+
+/** AlbumResponseDto, the fields a list of albums shows. */
+export interface AlbumSummary {
+  id: string;
+  albumName: string;
+  assetCount: number;
+}
+
+/** The original file of an asset, byte for byte (Range supported). */
+export const originalUrl = (id: string) => `/api/assets/${id}/original`;
+
+/** The player's video of an asset: the transcoded MP4 once there is one, else the original. */
+export const playbackUrl = (id: string) => `/api/assets/${id}/video/playback`;

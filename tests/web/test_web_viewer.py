@@ -302,6 +302,38 @@ def test_live_photo_motion_and_zoom(library: Library, browser: object) -> None:
     page.keyboard.press("+")  # type: ignore[attr-defined]
     assert _settled(page)[0] > 1.5
 
+    page.keyboard.press("0")  # type: ignore[attr-defined]
+    assert _settled(page) == (1.0, 0.0, 0.0)
+
+    # Two fingers (real touch events through the DevTools protocol) pinch it open, 100 -> 200 px
+    # apart around the centre, then drag it with one finger.
+    cdp = page.context.new_cdp_session(page)  # type: ignore[attr-defined]
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 2})
+
+    def touch(kind: str, *points: tuple[float, float]) -> None:
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+            },
+        )
+
+    touch("touchStart", (cx - 50, cy), (cx + 50, cy))
+    for step in range(1, 6):
+        touch("touchMove", (cx - 50 - 10 * step, cy), (cx + 50 + 10 * step, cy))
+    touch("touchEnd")
+    pinched = _transform(page)
+    assert 1.8 < pinched[0] < 2.2 and abs(pinched[1]) < 2 and abs(pinched[2]) < 2, pinched
+    touch("touchStart", (cx, cy))
+    touch("touchMove", (cx - 40, cy - 20))
+    touch("touchMove", (cx - 80, cy - 40))
+    touch("touchEnd")
+    moved = _transform(page)
+    assert moved[0] == pinched[0] and moved[1] < -60 and moved[2] < -30, moved
+    shot(page, "viewer-11-pinched")
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
     # Leaving the photo (to the video, by the URL) and coming back starts fitted again.
     page.goto(f"/photos/{library.video}")  # type: ignore[attr-defined]
     viewer.locator("video").wait_for()
@@ -367,7 +399,7 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
     assert section.get_by_role("link", name="Unknown").get_attribute("href") == (
         f"/people/{unnamed}"
     )
-    shot(page, "viewer-11-info-albums-people")
+    shot(page, "viewer-12-info-albums-people")
 
     # Description: typed, saved when the field loses focus; the photo's alt text follows.
     box = info.get_by_label("Description")
@@ -377,7 +409,7 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
     saved = api.get(f"/api/assets/{library.still}").json()["exifInfo"]["description"]
     assert saved == "The 8:15 to Lucerne, leaving on time"
     assert viewer.locator("img.loaded").get_attribute("alt") == saved
-    shot(page, "viewer-12-description-saved")
+    shot(page, "viewer-13-description-saved")
     page.reload()  # type: ignore[attr-defined]
     viewer.locator("img.loaded").wait_for()
     page.keyboard.press("i")  # type: ignore[attr-defined]
@@ -392,12 +424,23 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
         == "Seen from the platform"
     )
     assert page.url.endswith(f"/photos/{library.still}")  # type: ignore[attr-defined]
-    shot(page, "viewer-13-description-ctrl-enter")
+    shot(page, "viewer-14-description-ctrl-enter")
+
+    # At phone width the panel lies over the lower half of the photo, still usable.
+    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    info.get_by_role("region", name="People").get_by_role("link", name="Ada Lovelace").wait_for()
+    panel = info.bounding_box()
+    assert panel is not None and panel["width"] <= 390 and panel["y"] > 300, panel
+    for name in ("Close viewer", "Play motion", "Delete", "Info"):  # the whole bar fits
+        button = viewer.get_by_role("button", name=name, exact=True).bounding_box()
+        assert button is not None and button["x"] >= 0 and button["x"] + button["width"] <= 390
+    shot(page, "viewer-15-info-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})  # type: ignore[attr-defined]
 
     # The album link opens the album.
     info.get_by_role("region", name="Albums").get_by_role("link", name="Trains").click()
     page.wait_for_url(f"**/albums/{album_id}")  # type: ignore[attr-defined]
     page.get_by_role("heading", name="Trains").wait_for()  # type: ignore[attr-defined]
-    shot(page, "viewer-14-album-from-info")
+    shot(page, "viewer-16-album-from-info")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]

@@ -444,3 +444,40 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
     shot(page, "viewer-16-album-from-info")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
+
+
+def test_people_of_a_detected_face(library: Library, browser: object) -> None:
+    """A face the pipeline detects on a real portrait, put on a named person over the API,
+    shows in the info panel as a link that opens the person's page."""
+    root = samples_dir()
+    portrait = root / "faces/face_recognition_knn/train/obama/obama.jpg" if root else None
+    if portrait is None or not portrait.is_file():
+        pytest.skip("face samples absent (set DARKROOM_SAMPLES or ../shared/samples)")
+    stack, api = library.stack, library.user.client
+    asset = _created(upload(library.user, portrait))
+    deadline = time.monotonic() + 240  # detection on 2 shared cores takes a while
+    faces: list[dict] = []
+    while not faces and time.monotonic() < deadline:
+        faces = api.get("/api/faces", params={"id": asset}).json()
+        time.sleep(1)
+    assert len(faces) == 1, f"no face detected on {portrait.name} in 240 s: {faces}"
+    person = api.post("/api/people", json={"name": "Barack Obama"}).json()["id"]
+    moved = api.put(f"/api/faces/{faces[0]['id']}", json={"id": person})
+    assert moved.status_code == 200, moved.text
+    assert [p["name"] for p in api.get(f"/api/assets/{asset}").json()["people"]] == ["Barack Obama"]
+
+    page = signed_in_page(browser, stack, library.user)
+    page.goto(f"/photos/{asset}")  # type: ignore[attr-defined]
+    viewer = page.get_by_role("dialog", name="Asset viewer")  # type: ignore[attr-defined]
+    viewer.locator("img.loaded").wait_for()
+    page.keyboard.press("i")  # type: ignore[attr-defined]
+    people = viewer.get_by_role("complementary", name="Info").get_by_role("region", name="People")
+    link = people.get_by_role("link", name="Barack Obama")
+    link.wait_for()
+    assert people.get_by_role("link").count() == 1
+    shot(page, "viewer-17-detected-face-person")
+    link.click()
+    page.wait_for_url(f"**/people/{person}")  # type: ignore[attr-defined]
+    shot(page, "viewer-18-person-from-info")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]

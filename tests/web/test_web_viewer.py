@@ -426,6 +426,20 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
     assert page.url.endswith(f"/photos/{library.still}")  # type: ignore[attr-defined]
     shot(page, "viewer-14-description-ctrl-enter")
 
+    # No serious accessibility problem in the viewer with its info panel open (axe-core).
+    axe = (
+        Path(__file__).resolve().parents[2]
+        / "services/gateway/web/node_modules/axe-core/axe.min.js"
+    )
+    if axe.is_file():
+        page.add_script_tag(path=str(axe))  # type: ignore[attr-defined]
+        violations = page.evaluate(  # type: ignore[attr-defined]
+            """async () => (await axe.run('[role="dialog"]', {resultTypes: ['violations']}))
+                .violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                .map(v => [v.id, v.nodes.map(n => n.target.join(' '))])"""
+        )
+        assert violations == [], violations
+
     # At phone width the panel lies over the lower half of the photo, still usable.
     page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
     info.get_by_role("region", name="People").get_by_role("link", name="Ada Lovelace").wait_for()

@@ -108,6 +108,12 @@ export interface AssetResponse {
   isTrashed: boolean;
   visibility: string;
   exifInfo?: ExifInfo | null;
+  /** The motion part of a live photo (a hidden VIDEO asset), or null. */
+  livePhotoVideoId?: string | null;
+  /** The people in the photo (only its owner sees them). */
+  people?: PersonResponse[];
+  /** Video length in ms (Darkroom) or "H:MM:SS.mmm" (Immich); null for photos. */
+  duration?: number | string | null;
 }
 
 export interface TimeBucket {
@@ -160,6 +166,7 @@ export interface PersonResponse {
   name: string;
   isHidden: boolean;
   isFavorite?: boolean;
+  birthDate?: string | null;
 }
 
 /** SearchExploreResponseDto: one explore field (`exifInfo.city`) with one asset per value. */
@@ -337,3 +344,18 @@ export async function patch<T>(path: string, body: unknown): Promise<T> {
   }
   return (response.status === 204 ? undefined : await response.json()) as T;
 }
+
+// ---- Asset viewer (appended) ----
+
+/** AlbumResponseDto, the fields a list of albums shows. */
+export interface AlbumSummary {
+  id: string;
+  albumName: string;
+  assetCount: number;
+}
+
+/** The original file of an asset, byte for byte (Range supported). */
+export const originalUrl = (id: string) => `/api/assets/${id}/original`;
+
+/** The player's video of an asset: the transcoded MP4 once there is one, else the original. */
+export const playbackUrl = (id: string) => `/api/assets/${id}/video/playback`;

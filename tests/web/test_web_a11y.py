@@ -62,7 +62,9 @@ def _axe(page: object) -> list[dict[str, object]]:
             "id": v["id"],
             "impact": v["impact"],
             "help": v["help"],
-            "nodes": [n["target"] for n in v["nodes"][:5]],
+            "nodes": [
+                [n["target"], (n.get("any") or [{}])[0].get("message", "")] for n in v["nodes"][:5]
+            ],
         }
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")

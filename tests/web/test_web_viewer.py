@@ -169,11 +169,12 @@ def test_video_plays_seeks_and_shows_duration(library: Library, browser: object)
     assert viewer.get_by_role("alert").count() == 0
     shot(page, "viewer-03-video-played-on")
 
-    # Its GPS position: a link to the map around it (where the mini map will go).
+    # Its GPS position: a mini map with its pin, and a link to the map around it.
     page.keyboard.press("i")  # type: ignore[attr-defined]
     info = viewer.get_by_role("complementary", name="Info")
     exif = user.client.get(f"/api/assets/{library.video}").json()["exifInfo"]
-    link = info.locator('[data-slot="minimap"] a')
+    info.locator('[data-slot="minimap"] .leaflet-marker-pane .dr-pin').wait_for()
+    link = info.locator('[data-slot="minimap"] a', has_text="Open in map")
     href = link.get_attribute("href") or ""
     assert href.startswith("/map?") and "zoom=14" in href, href
     lat = float(re.search(r"lat=([-\d.]+)", href).group(1))  # type: ignore[union-attr]

@@ -13,6 +13,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The ApiError of a failed answer, with the server's own message when it sent one. */
+async function failure(response: Response): Promise<ApiError> {
+  let message = response.statusText;
+  try {
+    const data = await response.json();
+    message = Array.isArray(data.message) ? data.message.join(', ') : (data.message ?? message);
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(response.status, message);
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
   if (body instanceof FormData) {
@@ -22,16 +34,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
   }
   const response = await fetch(`/api${path}`, init);
-  if (!response.ok) {
-    let message = response.statusText;
-    try {
-      const data = await response.json();
-      message = Array.isArray(data.message) ? data.message.join(', ') : (data.message ?? message);
-    } catch {
-      // not JSON: keep the status text
-    }
-    throw new ApiError(response.status, message);
-  }
+  if (!response.ok) throw await failure(response);
   if (response.status === 204) return undefined as T;
   const type = response.headers.get('content-type') ?? '';
   return (type.includes('json') ? await response.json() : await response.text()) as T;
@@ -41,6 +44,7 @@ export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
 export const put = <T>(path: string, body?: unknown) => request<T>('PUT', path, body);
 export const del = <T>(path: string, body?: unknown) => request<T>('DELETE', path, body);
+export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
 
 /** `?a=1&b=2` from the defined values of `params` ('' when none). */
 export function query(params: Record<string, string | number | boolean | undefined>): string {
@@ -320,29 +324,8 @@ export async function postForBlob(path: string, body: unknown): Promise<Blob> {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  if (!response.ok) throw await failure(response);
   return response.blob();
-}
-
-/** PATCH with a JSON body (album edits), like `put`. */
-export async function patch<T>(path: string, body: unknown): Promise<T> {
-  const response = await fetch(`/api${path}`, {
-    method: 'PATCH',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    let message = response.statusText;
-    try {
-      const data = await response.json();
-      message = Array.isArray(data.message) ? data.message.join(', ') : (data.message ?? message);
-    } catch {
-      // not JSON: keep the status text
-    }
-    throw new ApiError(response.status, message);
-  }
-  return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
 // ---- Asset viewer (appended) ----

@@ -21,6 +21,10 @@ from tests.conftest import User, make_user
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
 TIMEOUT_MS = 30_000
+#: The axe-core build the web app's install step brings (services/gateway/web/node_modules).
+AXE = default_web_dir().parent / "node_modules" / "axe-core" / "axe.min.js"
+#: WCAG 2.0/2.1 levels A and AA: what axe calls these rule tags.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 UUID = r"[0-9a-f-]{36}"
 
 
@@ -106,3 +110,33 @@ def signed_in_page(browser: object, stack: Stack, user: User, width: int = 1280)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+def axe_violations(page: object, scope: str | None = None) -> list[dict[str, object]]:
+    """The serious and critical WCAG 2.1 A/AA violations axe-core (the engine of Lighthouse's
+    accessibility audit) finds in ``page`` as it is now, or in the element matching ``scope``.
+
+    Each is ``{"id", "impact", "help", "nodes": [[target, message], ...]}`` (at most 5 nodes).
+    Skips the test when axe-core is not installed (``make install`` brings it).
+    """
+    if not AXE.is_file():
+        pytest.skip(f"axe-core not installed at {AXE}: run `make install`")
+    if page.evaluate("typeof window.axe") == "undefined":  # type: ignore[attr-defined]
+        page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "([scope, tags]) => axe.run(scope ? document.querySelector(scope) : document,"
+        " {runOnly: {type: 'tag', values: tags}})",
+        [scope, WCAG_TAGS],
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [
+                [n["target"], (n.get("any") or [{}])[0].get("message", "")] for n in v["nodes"][:5]
+            ],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

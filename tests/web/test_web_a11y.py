@@ -18,19 +18,15 @@ from PIL import Image
 
 from tests.conftest import User, upload
 from tests.web.conftest import (
+    axe_violations,
     library_owner,
     needs_build,
     seed,
     shot,
     signed_in_page,
     wait_processed,
-    web_build_dir,
 )
 
-#: The axe-core build the web app's install step brings (services/gateway/web/node_modules).
-AXE = web_build_dir().parent / "node_modules" / "axe-core" / "axe.min.js"
-#: WCAG 2.0/2.1 levels A and AA: what axe calls these rule tags.
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: EXIF tags (EXIF 2.32): the Exif sub-IFD pointer and DateTimeOriginal inside it.
 EXIF_IFD = 0x8769
 DATE_TIME_ORIGINAL = 0x9003
@@ -50,37 +46,10 @@ PAGES = [
 ]
 
 
-def _axe(page: object) -> list[dict[str, object]]:
-    """Run axe-core on ``page``; the serious and critical WCAG A/AA violations."""
-    if page.evaluate("typeof window.axe") == "undefined":  # type: ignore[attr-defined]
-        page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
-    result = page.evaluate(  # type: ignore[attr-defined]
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "help": v["help"],
-            "nodes": [
-                [n["target"], (n.get("any") or [{}])[0].get("message", "")] for n in v["nodes"][:5]
-            ],
-        }
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def _needs_axe() -> None:
-    if not AXE.is_file():
-        pytest.skip(f"axe-core not installed at {AXE}: run `make install`")
-
-
 def test_pages_pass_axe(stack: Stack, browser: object, request: pytest.FixtureRequest) -> None:
     """Every page (desktop and phone width, light and dark scheme), the viewer and the login
     page have no serious/critical WCAG 2.1 A/AA violation."""
     needs_build()
-    _needs_axe()
     user = library_owner(stack, request)
     seed(stack, user.id, 30, 2020, 2021)
     found: dict[str, object] = {}
@@ -91,7 +60,7 @@ def test_pages_pass_axe(stack: Stack, browser: object, request: pytest.FixtureRe
             page.goto(path)  # type: ignore[attr-defined]
             page.wait_for_selector(ready)  # type: ignore[attr-defined]
             page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-            violations = _axe(page)
+            violations = axe_violations(page)
             if violations:
                 found[f"{path} @{width}px {scheme}"] = violations
         page.goto("/photos")  # type: ignore[attr-defined]
@@ -102,7 +71,7 @@ def test_pages_pass_axe(stack: Stack, browser: object, request: pytest.FixtureRe
         viewer.get_by_role("button", name="Favorite", exact=True).wait_for()
         page.keyboard.press("i")  # type: ignore[attr-defined]
         page.get_by_role("complementary", name="Info").wait_for()  # type: ignore[attr-defined]
-        if violations := _axe(page):
+        if violations := axe_violations(page):
             found[f"viewer @{width}px {scheme}"] = violations
         shot(page, f"a11y-viewer-{width}-{scheme}")
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
@@ -111,7 +80,7 @@ def test_pages_pass_axe(stack: Stack, browser: object, request: pytest.FixtureRe
     anonymous = browser.new_context(base_url=stack.url).new_page()  # type: ignore[attr-defined]
     anonymous.goto("/auth/login")
     anonymous.get_by_role("button", name="Log in").wait_for()
-    if violations := _axe(anonymous):
+    if violations := axe_violations(anonymous):
         found["/auth/login"] = violations
     anonymous.context.close()
     assert not found, json.dumps(found, indent=1)

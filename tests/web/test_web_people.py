@@ -20,7 +20,7 @@ from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageOps
 
 from tests.conftest import User, make_user, upload
-from tests.web.conftest import library_owner, needs_build, shot, signed_in_page
+from tests.web.conftest import axe_violations, library_owner, needs_build, shot, signed_in_page
 
 #: Two people with three photos each in labels.csv (a mirrored copy makes the fourth face):
 #: Immich's default minFaces is 3, so both become people without the nightly pass.
@@ -97,22 +97,6 @@ def _wait_for_failure(admin: User, asset_id: str, wait_s: float = 180) -> tuple[
                     return queue["name"], job
         assert time.monotonic() < deadline, f"no queue failed the broken asset {asset_id}"
         time.sleep(2)
-
-
-def _axe_violations(page: object) -> list[str]:
-    """Serious or critical WCAG 2 A/AA violations axe-core finds on the page as it is."""
-    axe = Path(__file__).resolve().parents[2] / "services/gateway/web/node_modules/axe-core"
-    if not (axe / "axe.min.js").is_file():
-        pytest.skip("axe-core is not installed (npm ci in services/gateway/web)")
-    page.add_script_tag(path=str(axe / "axe.min.js"))  # type: ignore[attr-defined]
-    result = page.evaluate(  # type: ignore[attr-defined]
-        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
-    )
-    return [
-        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _statistics(user: User, person_id: str) -> int:
@@ -214,7 +198,7 @@ def test_people_name_open_hide_merge(
     assert user.client.get("/api/people").json()["total"] == total_before - 1
     assert _statistics(user, obama) == before + kit_photos > before
     shot(page, "people-08-merged")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
 
     # Phone width: the grid still fits.
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
@@ -308,7 +292,7 @@ def test_settings_password_and_api_keys(
     assert [s["current"] for s in user.client.get("/api/sessions").json()] == [False]
     bearer = {"Authorization": f"Bearer {other_token}"}
     assert httpx.get(f"{stack.url}/api/users/me", headers=bearer).status_code == 401
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
     assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
     shot(page, "people-16-settings-phone")
@@ -395,7 +379,7 @@ def test_admin_users_and_jobs(
     assert item.locator("pre").inner_text().strip() == str(job["data"]["error"]).strip()
     item.scroll_into_view_if_needed()
     shot(page, "people-20-failed-job")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
     assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
     shot(page, "people-21-jobs-phone")

@@ -19,7 +19,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
 from tests.conftest import User, make_user, upload
-from tests.web.conftest import needs_build, shot, signed_in_page, wait_processed
+from tests.web.conftest import axe_violations, needs_build, shot, signed_in_page, wait_processed
 
 #: An iPhone 6 clip (H.264/AAC in QuickTime, 4 s, with a GPS position).
 PHONE_VIDEO = "metadata-extractor-images/mov/with-gps.mov"
@@ -428,18 +428,8 @@ def test_info_panel_description_albums_people(library: Library, browser: object)
     shot(page, "viewer-14-description-ctrl-enter")
 
     # No serious accessibility problem in the viewer with its info panel open (axe-core).
-    axe = (
-        Path(__file__).resolve().parents[2]
-        / "services/gateway/web/node_modules/axe-core/axe.min.js"
-    )
-    if axe.is_file():
-        page.add_script_tag(path=str(axe))  # type: ignore[attr-defined]
-        violations = page.evaluate(  # type: ignore[attr-defined]
-            """async () => (await axe.run('[role="dialog"]', {resultTypes: ['violations']}))
-                .violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                .map(v => [v.id, v.nodes.map(n => n.target.join(' '))])"""
-        )
-        assert violations == [], violations
+    violations = axe_violations(page, '[role="dialog"]')
+    assert violations == [], violations
 
     # At phone width the panel lies over the lower half of the photo, still usable.
     page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]

@@ -81,3 +81,43 @@ def test_still_uploaded_with_live_photo_video_id_is_linked(
         },
     )
     assert bad.status_code == 400 and "livePhotoVideoId" in bad.json()["message"]
+
+
+def test_album_members_play_its_videos_and_live_motion(
+    stack: Stack, admin: User, tmp_path: Path
+) -> None:
+    """A member of a shared album plays its videos and the motion of its live photos (as the
+    web viewer does); someone outside the album gets 404 for both."""
+    owner, member, stranger = (make_user(stack, admin) for _ in range(3))
+    motion = _post(owner, "IMG_3.MOV", _clip(tmp_path / "m.mp4", 3))
+    still = _post(
+        owner,
+        "IMG_3.JPG",
+        (pyvips.Image.black(40, 30) + 30).jpegsave_buffer(),
+        livePhotoVideoId=motion["id"],
+    )
+    clip = _post(owner, "CLIP.MP4", _clip(tmp_path / "c.mp4", 4))
+    album = owner.client.post(
+        "/api/albums",
+        json={
+            "albumName": "Shared",
+            "assetIds": [still["id"], clip["id"]],
+            "albumUsers": [{"userId": member.id, "role": "viewer"}],
+        },
+    )
+    assert album.status_code == 201, album.text
+    for asset_id in (motion["id"], clip["id"]):
+        played = member.client.get(f"/api/assets/{asset_id}/video/playback")
+        assert played.status_code == 200, played.text
+        assert played.content[4:8] == b"ftyp"  # an MP4 (the original or the transcoded one)
+        assert stranger.client.get(f"/api/assets/{asset_id}/video/playback").status_code == 404
+    # The motion part alone is not an album asset: the member cannot change or delete it.
+    assert member.client.put(
+        f"/api/assets/{motion['id']}", json={"isFavorite": True}
+    ).status_code in (400, 403, 404)
+    # Out of the album, out of reach.
+    removed = owner.client.request(
+        "DELETE", f"/api/albums/{album.json()['id']}/assets", json={"ids": [still["id"]]}
+    )
+    assert removed.status_code == 200, removed.text
+    assert member.client.get(f"/api/assets/{motion['id']}/video/playback").status_code == 404

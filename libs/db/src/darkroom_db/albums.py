@@ -510,13 +510,16 @@ async def get_viewable_asset(
     """Asset ``asset_id`` if ``user_id`` may view it (see :func:`can_view_asset`), else None.
 
     The owner sees their asset unless deleted for good (trashed included); album members see
-    it while it is active.
+    it while it is active, and so the motion part of a live photo in the album (the hidden
+    video the still's ``live_photo_video_id`` names, which is never in an album itself).
     """
     row = await pool.fetchrow(
         f"SELECT {_ASSET_COLS} FROM assets x WHERE x.id = $2 AND x.status <> 'deleted' AND "
         "(x.owner_id = $1 OR (x.status = 'active' AND EXISTS (SELECT 1 FROM album_assets aa "
         "JOIN albums al ON al.id = aa.album_id AND al.deleted_at IS NULL "
-        "WHERE aa.asset_id = x.id AND (al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "
+        "JOIN assets s ON s.id = aa.asset_id AND s.status = 'active' "
+        "WHERE (s.id = x.id OR s.live_photo_video_id = x.id) "
+        "AND (al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "
         "WHERE m.album_id = al.id AND m.user_id = $1)))))",
         user_id,
         asset_id,

@@ -551,14 +551,15 @@ class AssetController(Controller):
     ) -> Response[bytes] | Stream:
         """A video for the player: the transcoded MP4 once there is one, else the original.
 
-        Range requests are answered with 206 (players seek with them).
+        Range requests are answered with 206 (players seek with them). Album members play the
+        album's videos and the motion of its live photos, as they see their thumbnails.
 
         Raises:
-            NotFound: Not the caller's asset.
+            NotFound: Neither the caller's asset nor one they see through an album.
             BadRequest: The asset is not a video.
         """
         auth.require("asset.view")
-        asset = await _own_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id)
         if asset.type != "VIDEO":
             raise BadRequest("Asset is not a video")
         encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")

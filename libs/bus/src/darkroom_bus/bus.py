@@ -458,6 +458,11 @@ class Bus:
         for sub in self._rpc_subs:
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
+        if self._rpc_subs and self.nc.is_connected:
+            # The server has dropped the interest before we go on: a request sent from now on
+            # gets "no responders" (RpcUnavailable) at once, not a timeout against a dead one.
+            with contextlib.suppress(nats.errors.Error, asyncio.TimeoutError):
+                await _flush_subscriptions(self.nc)
         self._rpc_subs.clear()
         if self._rpc_tasks:
             await asyncio.wait(set(self._rpc_tasks), timeout=drain_timeout)
@@ -479,7 +484,8 @@ class Bus:
 
 
 async def _flush_subscriptions(nc: Client) -> None:
-    """Return once the server has registered every subscription made so far on ``nc``.
+    """Return once the server has registered every subscription (and unsubscription) made so far
+    on ``nc``.
 
     ``Client.flush()`` alone is not enough in nats-py 2.16: it writes its PING straight to the
     socket, ahead of commands (our SUB) still queued for the client's flusher task, so the

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import structlog
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Response
 
 from darkroom_gateway.deps import Deps
@@ -127,12 +127,9 @@ async def web_app(
 
 
 @get("/", include_in_schema=False)
-async def web_app_root(
-    request: Request, deps: NamedDependency[Deps], path: FromQuery[str] = ""
-) -> Response[bytes]:
-    """Serve ``/``: ``index.html``, or the file ``?path=`` names (``path`` was a query
-    parameter on this route since the two shared one handler; kept as it was)."""
-    return serve_web_app(request, deps, path)
+async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Response[bytes]:
+    """Serve ``/``: the app's ``index.html``."""
+    return serve_web_app(request, deps, "")
 
 
 def serve_web_app(request: Request, deps: Deps, path: str) -> Response[bytes]:

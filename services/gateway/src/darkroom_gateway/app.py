@@ -13,7 +13,7 @@ from darkroom_observability import Metrics, serve_metrics
 from darkroom_storage import open_storage
 from litestar import Litestar, Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 
 from darkroom_gateway import domain
@@ -54,7 +54,7 @@ def _provide_deps(state: State) -> Deps:
     return state.deps  # type: ignore[no-any-return]
 
 
-async def _provide_auth(request: Request, deps: Deps) -> Auth:
+async def _provide_auth(request: Request, deps: NamedDependency[Deps]) -> Auth:
     return await authenticate(request, deps)
 
 

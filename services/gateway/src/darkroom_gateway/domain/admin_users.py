@@ -12,7 +12,8 @@ import msgspec
 import structlog
 from darkroom_db import users
 from litestar import Controller, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth, hash_password
 from darkroom_gateway.deps import Deps
@@ -98,10 +99,10 @@ class AdminUserController(Controller):
     @get("/")
     async def search_users_admin(
         self,
-        auth: Auth,
-        deps: Deps,
-        user_id: Annotated[uuid.UUID | None, Parameter(query="id")] = None,
-        with_deleted: Annotated[bool, Parameter(query="withDeleted")] = False,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        user_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
+        with_deleted: Annotated[bool, QueryParameter(name="withDeleted")] = False,
     ) -> list[UserAdminResponse]:
         """Every user (optionally one ``id``; soft-deleted ones with ``withDeleted``)."""
         auth.require_admin()
@@ -111,7 +112,10 @@ class AdminUserController(Controller):
 
     @post("/", status_code=201)
     async def create_user_admin(
-        self, data: UserAdminCreate, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[UserAdminCreate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> UserAdminResponse:
         """Create a user with a password (and optionally admin rights, a quota...)."""
         auth.require_admin()
@@ -144,7 +148,9 @@ class AdminUserController(Controller):
         return user_admin_response(user)
 
     @get("/{user_id:uuid}")
-    async def get_user_admin(self, user_id: uuid.UUID, auth: Auth, deps: Deps) -> UserAdminResponse:
+    async def get_user_admin(
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> UserAdminResponse:
         """One user, deleted or not."""
         auth.require_admin()
         auth.require("adminUser.read")
@@ -152,7 +158,11 @@ class AdminUserController(Controller):
 
     @put("/{user_id:uuid}")
     async def update_user_admin(
-        self, user_id: uuid.UUID, data: UserAdminUpdate, auth: Auth, deps: Deps
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserAdminUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> UserAdminResponse:
         """Change a user's profile, password, admin rights, quota or storage label.
 
@@ -191,7 +201,11 @@ class AdminUserController(Controller):
 
     @delete("/{user_id:uuid}", status_code=200)
     async def delete_user_admin(
-        self, user_id: uuid.UUID, auth: Auth, deps: Deps, data: UserAdminDelete | None = None
+        self,
+        user_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        data: JSONBody[UserAdminDelete | None] = None,
     ) -> UserAdminResponse:
         """Delete a user: soft (restorable; they can no longer sign in) or, with ``force``, for
         good with all their assets, files and keys. An admin cannot delete themselves."""
@@ -224,7 +238,7 @@ class AdminUserController(Controller):
 
     @post("/{user_id:uuid}/restore", status_code=200)
     async def restore_user_admin(
-        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
         """Bring a soft-deleted user back."""
         auth.require_admin()
@@ -237,7 +251,7 @@ class AdminUserController(Controller):
 
     @get("/{user_id:uuid}/preferences")
     async def get_user_preferences_admin(
-        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserPreferencesResponse:
         """A user's preferences."""
         auth.require_admin()
@@ -249,7 +263,11 @@ class AdminUserController(Controller):
 
     @put("/{user_id:uuid}/preferences")
     async def update_user_preferences_admin(
-        self, user_id: uuid.UUID, data: UserPreferencesUpdate, auth: Auth, deps: Deps
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserPreferencesUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> UserPreferencesResponse:
         """Change some of a user's preferences."""
         auth.require_admin()
@@ -258,7 +276,7 @@ class AdminUserController(Controller):
 
     @get("/{user_id:uuid}/sessions")
     async def get_user_sessions_admin(
-        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SessionResponse]:
         """A user's sessions."""
         auth.require_admin()
@@ -269,7 +287,7 @@ class AdminUserController(Controller):
 
     @get("/{user_id:uuid}/statistics")
     async def get_user_statistics_admin(
-        self, user_id: uuid.UUID, auth: Auth, deps: Deps
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AssetStatsResponse:
         """How many images and videos a user has (not in the trash)."""
         auth.require_admin()

@@ -18,7 +18,8 @@ import msgspec
 import structlog
 from darkroom_db import albums
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -258,13 +259,13 @@ class AlbumController(Controller):
     @get("/")
     async def get_all_albums(
         self,
-        auth: Auth,
-        deps: Deps,
-        asset_id: Annotated[uuid.UUID | None, Parameter(query="assetId")] = None,
-        album_id: Annotated[uuid.UUID | None, Parameter(query="id")] = None,
-        is_owned: bool | None = Parameter(query="isOwned", default=None, required=False),
-        is_shared: bool | None = Parameter(query="isShared", default=None, required=False),
-        name: str | None = Parameter(query="name", default=None, required=False),
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        asset_id: Annotated[uuid.UUID | None, QueryParameter(name="assetId")] = None,
+        album_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
+        is_owned: Annotated[bool | None, QueryParameter(name="isOwned", required=False)] = None,
+        is_shared: Annotated[bool | None, QueryParameter(name="isShared", required=False)] = None,
+        name: Annotated[str | None, QueryParameter(name="name", required=False)] = None,
     ) -> list[AlbumResponse]:
         """Albums the caller owns or that are shared with them, newest first.
 
@@ -285,7 +286,9 @@ class AlbumController(Controller):
         return [album_response(a, members[a.id], auth.user.id) for a in found]
 
     @post("/", status_code=201)
-    async def create_album(self, data: CreateAlbum, auth: Auth, deps: Deps) -> AlbumResponse:
+    async def create_album(
+        self, data: JSONBody[CreateAlbum], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> AlbumResponse:
         """A new album of the caller's, with initial assets (those they may add) and members.
 
         Raises:
@@ -315,7 +318,9 @@ class AlbumController(Controller):
         return await _detail(deps, auth, album_id)
 
     @get("/statistics")
-    async def get_album_statistics(self, auth: Auth, deps: Deps) -> AlbumStatistics:
+    async def get_album_statistics(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> AlbumStatistics:
         """How many albums the caller owns, has shared or sees shared, and keeps unshared."""
         auth.require("album.statistics")
         stats = await albums.statistics(deps.pool, auth.user.id)
@@ -323,7 +328,10 @@ class AlbumController(Controller):
 
     @put("/assets")
     async def add_assets_to_albums(
-        self, data: AlbumsAddAssets, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[AlbumsAddAssets],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> AlbumsAddAssetsResponse:
         """Put many assets in many albums (those the caller may edit, assets they may add).
 
@@ -347,11 +355,11 @@ class AlbumController(Controller):
     @get("/{album_id:uuid}")
     async def get_album_info(
         self,
-        album_id: uuid.UUID,
-        auth: Auth,
-        deps: Deps,
-        key: str | None = Parameter(query="key", default=None, required=False),
-        slug: str | None = Parameter(query="slug", default=None, required=False),
+        album_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> AlbumResponse:
         """One album the caller owns or is a member of (``key``/``slug`` are for shared links,
         which Darkroom does not have yet)."""
@@ -360,7 +368,11 @@ class AlbumController(Controller):
 
     @patch("/{album_id:uuid}")
     async def update_album_info(
-        self, album_id: uuid.UUID, data: UpdateAlbum, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[UpdateAlbum],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> AlbumResponse:
         """Rename, describe, reorder, pick the thumbnail, toggle activity (owner only).
 
@@ -384,7 +396,12 @@ class AlbumController(Controller):
         return await _detail(deps, auth, album_id)
 
     @delete("/{album_id:uuid}", status_code=204)
-    async def delete_album(self, album_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+    async def delete_album(
+        self,
+        album_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """Delete an album (owner only); its assets stay in their owners' libraries."""
         auth.require("album.delete")
         await _require_owner(deps, auth, album_id)
@@ -394,11 +411,11 @@ class AlbumController(Controller):
     @get("/{album_id:uuid}/map-markers")
     async def get_album_map_markers(
         self,
-        album_id: uuid.UUID,
-        auth: Auth,
-        deps: Deps,
-        key: str | None = Parameter(query="key", default=None, required=False),
-        slug: str | None = Parameter(query="slug", default=None, required=False),
+        album_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> list[MapMarkerResponse]:
         """The album's assets that have GPS coordinates."""
         auth.require("album.read")
@@ -412,7 +429,11 @@ class AlbumController(Controller):
 
     @put("/{album_id:uuid}/assets")
     async def add_assets_to_album(
-        self, album_id: uuid.UUID, data: BulkIds, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[BulkIds],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[BulkIdResponse]:
         """Add assets (owner or editor); per id: success, ``duplicate`` (already in it) or
         ``no_permission`` (not an asset the caller may add).
@@ -427,7 +448,11 @@ class AlbumController(Controller):
 
     @delete("/{album_id:uuid}/assets", status_code=200)
     async def remove_asset_from_album(
-        self, album_id: uuid.UUID, data: BulkIds, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[BulkIds],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[BulkIdResponse]:
         """Take assets out of the album; per id: success, ``not_found`` (not in it) or
         ``no_permission`` (an editor may only remove their own assets).
@@ -458,7 +483,11 @@ class AlbumController(Controller):
 
     @put("/{album_id:uuid}/users")
     async def add_users_to_album(
-        self, album_id: uuid.UUID, data: AddUsers, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[AddUsers],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> AlbumResponse:
         """Share the album with more users (owner only).
 
@@ -489,7 +518,12 @@ class AlbumController(Controller):
 
     @put("/{album_id:uuid}/user/{user_id:str}", status_code=204)
     async def update_album_user(
-        self, album_id: uuid.UUID, user_id: str, data: UpdateAlbumUser, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        user_id: FromPath[str],
+        data: JSONBody[UpdateAlbumUser],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> None:
         """Change a member's role (owner only).
 
@@ -504,7 +538,11 @@ class AlbumController(Controller):
 
     @delete("/{album_id:uuid}/user/{user_id:str}", status_code=204)
     async def remove_user_from_album(
-        self, album_id: uuid.UUID, user_id: str, auth: Auth, deps: Deps
+        self,
+        album_id: FromPath[uuid.UUID],
+        user_id: FromPath[str],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> None:
         """Stop sharing with a member (owner), or leave the album (a member, ``userId`` = me).
 

@@ -10,6 +10,8 @@ from typing import get_args
 import msgspec
 from darkroom_db import users
 from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
@@ -80,7 +82,7 @@ class ApiKeyController(Controller):
 
     @post("/", status_code=201)
     async def create_api_key(
-        self, data: ApiKeyCreate, auth: Auth, deps: Deps
+        self, data: JSONBody[ApiKeyCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ApiKeyCreateResponse:
         """Create an API key; a key may only grant permissions its creator holds."""
         auth.require("apiKey.create")
@@ -96,20 +98,24 @@ class ApiKeyController(Controller):
         return ApiKeyCreateResponse(api_key=_response(key), secret=secret)
 
     @get("/me")
-    async def get_my_api_key(self, auth: Auth) -> ApiKeyResponse:
+    async def get_my_api_key(self, auth: NamedDependency[Auth]) -> ApiKeyResponse:
         """The API key the caller authenticated with (403 for a session: there is none)."""
         if auth.api_key is None:
             raise Forbidden("Not authenticated with an API key")
         return _response(auth.api_key)
 
     @get("/")
-    async def get_api_keys(self, auth: Auth, deps: Deps) -> list[ApiKeyResponse]:
+    async def get_api_keys(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[ApiKeyResponse]:
         """The caller's API keys, oldest first (never their secrets)."""
         auth.require("apiKey.read")
         return [_response(k) for k in await users.list_api_keys(deps.pool, auth.user.id)]
 
     @get("/{key_id:uuid}")
-    async def get_api_key(self, key_id: uuid.UUID, auth: Auth, deps: Deps) -> ApiKeyResponse:
+    async def get_api_key(
+        self, key_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> ApiKeyResponse:
         """One of the caller's API keys."""
         auth.require("apiKey.read")
         key = await users.get_api_key(deps.pool, auth.user.id, key_id)
@@ -119,7 +125,11 @@ class ApiKeyController(Controller):
 
     @put("/{key_id:uuid}")
     async def update_api_key(
-        self, key_id: uuid.UUID, data: ApiKeyUpdate, auth: Auth, deps: Deps
+        self,
+        key_id: FromPath[uuid.UUID],
+        data: JSONBody[ApiKeyUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> ApiKeyResponse:
         """Rename or re-scope one of the caller's API keys."""
         auth.require("apiKey.update")
@@ -135,7 +145,9 @@ class ApiKeyController(Controller):
         return _response(key)
 
     @delete("/{key_id:uuid}", status_code=204)
-    async def delete_api_key(self, key_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+    async def delete_api_key(
+        self, key_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Delete one of the caller's API keys; it stops working at once."""
         auth.require("apiKey.delete")
         if not await users.delete_api_key(deps.pool, auth.user.id, key_id):

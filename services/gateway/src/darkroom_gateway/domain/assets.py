@@ -15,7 +15,8 @@ from darkroom_bus import RpcError
 from darkroom_db import albums, assets, exif, people
 from darkroom_events import IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
@@ -316,11 +317,11 @@ class AssetController(Controller):
     async def upload_asset(
         self,
         request: Request,
-        auth: Auth,
-        deps: Deps,
-        x_immich_checksum: str | None = Parameter(
-            header="x-immich-checksum", default=None, required=False
-        ),
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        x_immich_checksum: Annotated[
+            str | None, HeaderParameter(name="x-immich-checksum", required=False)
+        ] = None,
     ) -> Response[AssetMediaResponse]:
         """Upload an original (multipart ``assetData``), streamed to storage while hashing.
 
@@ -390,7 +391,10 @@ class AssetController(Controller):
 
     @post("/bulk-upload-check", status_code=200)
     async def check_bulk_upload(
-        self, data: BulkUploadCheck, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[BulkUploadCheck],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> BulkUploadCheckResponse:
         """Which of these files (by SHA-1) the caller already has."""
         auth.require("asset.upload")
@@ -414,7 +418,12 @@ class AssetController(Controller):
         return BulkUploadCheckResponse(results=results)
 
     @get("/{asset_id:uuid}")
-    async def get_asset_info(self, asset_id: uuid.UUID, auth: Auth, deps: Deps) -> AssetResponse:
+    async def get_asset_info(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> AssetResponse:
         """An asset the caller owns or sees in an album, with its EXIF once extracted."""
         auth.require("asset.read")
         asset = await _viewable_asset(deps, auth, asset_id)
@@ -429,7 +438,11 @@ class AssetController(Controller):
 
     @get("/{asset_id:uuid}/original")
     async def download_asset(
-        self, asset_id: uuid.UUID, request: Request, auth: Auth, deps: Deps
+        self,
+        asset_id: FromPath[uuid.UUID],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """The original file, byte for byte (Range and ETag supported)."""
         auth.require("asset.download")
@@ -439,11 +452,11 @@ class AssetController(Controller):
     @get("/{asset_id:uuid}/thumbnail")
     async def view_asset(
         self,
-        asset_id: uuid.UUID,
+        asset_id: FromPath[uuid.UUID],
         request: Request,
-        auth: Auth,
-        deps: Deps,
-        size: Literal["original", "fullsize", "preview", "thumbnail"] = "thumbnail",
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        size: FromQuery[Literal["original", "fullsize", "preview", "thumbnail"]] = "thumbnail",
     ) -> Response[bytes] | Stream:
         """The thumbnail (WebP, 250 px) or preview (JPEG, 1440 px) of an asset.
 
@@ -461,7 +474,11 @@ class AssetController(Controller):
 
     @put("/{asset_id:uuid}")
     async def update_asset(
-        self, asset_id: uuid.UUID, data: UpdateAsset, auth: Auth, deps: Deps
+        self,
+        asset_id: FromPath[uuid.UUID],
+        data: JSONBody[UpdateAsset],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> AssetResponse:
         """Edit one of the caller's assets; the asset as it is now."""
         auth.require("asset.update")
@@ -494,7 +511,9 @@ class AssetController(Controller):
         )
 
     @put("/", status_code=204)
-    async def update_assets(self, data: BulkUpdate, auth: Auth, deps: Deps) -> None:
+    async def update_assets(
+        self, data: JSONBody[BulkUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Edit many of the caller's assets at once (400 when one is not theirs)."""
         auth.require("asset.update")
         await require_owned(deps, auth, data.ids, "asset.update")
@@ -516,7 +535,9 @@ class AssetController(Controller):
         )
 
     @delete("/", status_code=204)
-    async def delete_assets(self, data: BulkDelete, auth: Auth, deps: Deps) -> None:
+    async def delete_assets(
+        self, data: JSONBody[BulkDelete], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Move assets to the trash, or with ``force`` delete them and their files for good."""
         auth.require("asset.delete")
         await require_owned(deps, auth, data.ids, "asset.delete")
@@ -528,11 +549,11 @@ class AssetController(Controller):
     @get("/statistics")
     async def get_asset_statistics(
         self,
-        auth: Auth,
-        deps: Deps,
-        is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
-        is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
-        visibility: Visibility | None = None,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        is_favorite: Annotated[bool | None, QueryParameter(name="isFavorite")] = None,
+        is_trashed: Annotated[bool | None, QueryParameter(name="isTrashed")] = None,
+        visibility: FromQuery[Visibility | None] = None,
     ) -> AssetStats:
         """How many images and videos the caller has (trash, favourites, visibility filters)."""
         auth.require("asset.statistics")
@@ -547,7 +568,11 @@ class AssetController(Controller):
 
     @get("/{asset_id:uuid}/video/playback")
     async def play_asset_video(
-        self, asset_id: uuid.UUID, request: Request, auth: Auth, deps: Deps
+        self,
+        asset_id: FromPath[uuid.UUID],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """A video for the player: the transcoded MP4 once there is one, else the original.
 

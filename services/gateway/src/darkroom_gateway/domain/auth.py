@@ -15,6 +15,8 @@ import structlog
 from darkroom_db import users
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from darkroom_gateway.auth import (
     COOKIE_NAME,
@@ -110,7 +112,9 @@ class AuthController(Controller):
     path = "/api/auth"
 
     @post("/admin-sign-up", status_code=201)
-    async def sign_up_admin(self, data: SignUp, deps: Deps) -> UserAdminResponse:
+    async def sign_up_admin(
+        self, data: JSONBody[SignUp], deps: NamedDependency[Deps]
+    ) -> UserAdminResponse:
         """Create the first user, as admin. Only possible while the server has no user."""
         if not data.password:
             raise BadRequest("password should not be empty")
@@ -127,7 +131,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=201)
     async def login(
-        self, data: LoginCredential, deps: Deps, request: Request
+        self, data: JSONBody[LoginCredential], deps: NamedDependency[Deps], request: Request
     ) -> Response[LoginResponse]:
         """Start a session; the token comes back in the body and as the immich_access_token
         cookie."""
@@ -198,7 +202,9 @@ class AuthController(Controller):
         )
 
     @post("/logout", status_code=200)
-    async def logout(self, auth: Auth, deps: Deps) -> Response[LogoutResponse]:
+    async def logout(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> Response[LogoutResponse]:
         """End the caller's session (an API key has no session to end)."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
@@ -208,12 +214,14 @@ class AuthController(Controller):
         )
 
     @post("/validateToken", status_code=200)
-    async def validate_access_token(self, auth: Auth) -> ValidateAccessTokenResponse:
+    async def validate_access_token(
+        self, auth: NamedDependency[Auth]
+    ) -> ValidateAccessTokenResponse:
         """Whether the caller's credentials are valid (401 is answered before we get here)."""
         return ValidateAccessTokenResponse(auth_status=True)
 
     @get("/status")
-    async def get_auth_status(self, auth: Auth) -> AuthStatusResponse:
+    async def get_auth_status(self, auth: NamedDependency[Auth]) -> AuthStatusResponse:
         """What the caller's account has set up (password, PIN code) and when the session ends."""
         expires = auth.session.expires_at if auth.session else None
         return AuthStatusResponse(
@@ -225,7 +233,10 @@ class AuthController(Controller):
 
     @post("/change-password", status_code=200)
     async def change_password(
-        self, data: ChangePassword, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[ChangePassword],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> UserAdminResponse:
         """Change the caller's password after checking the current one; with
         ``invalidateSessions`` every other session of theirs is signed out."""

@@ -21,6 +21,8 @@ from darkroom_db import assets, timeline
 from darkroom_storage import NotFound as StorageNotFound
 from darkroom_storage import Storage
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
@@ -142,7 +144,7 @@ class DownloadController(Controller):
 
     @post("/info", status_code=201)
     async def get_download_info(
-        self, data: DownloadInfo, auth: Auth, deps: Deps
+        self, data: JSONBody[DownloadInfo], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> DownloadResponse:
         """Split the requested assets into archives of at most ``archiveSize`` bytes.
 
@@ -190,7 +192,12 @@ class DownloadController(Controller):
         return DownloadResponse(archives=archives, total_size=sum(a.file_size for a in ordered))
 
     @post("/archive", status_code=200)
-    async def download_archive(self, data: DownloadArchive, auth: Auth, deps: Deps) -> Stream:
+    async def download_archive(
+        self,
+        data: JSONBody[DownloadArchive],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> Stream:
         """A ZIP of the originals of ``assetIds``, streamed.
 
         Raises:

@@ -12,6 +12,8 @@ from typing import Literal
 import msgspec
 from darkroom_db import assets, exif, smart_search
 from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -74,7 +76,9 @@ class DuplicateController(Controller):
     path = "/api/duplicates"
 
     @get("/")
-    async def get_asset_duplicates(self, auth: Auth, deps: Deps) -> list[DuplicateResponse]:
+    async def get_asset_duplicates(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[DuplicateResponse]:
         """The caller's duplicate groups with two or more active assets, newest group first."""
         auth.require("duplicate.read")
         out: list[DuplicateResponse] = []
@@ -100,13 +104,20 @@ class DuplicateController(Controller):
         return out
 
     @delete("/", status_code=204)
-    async def delete_duplicates(self, data: BulkIds, auth: Auth, deps: Deps) -> None:
+    async def delete_duplicates(
+        self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Dissolve the caller's groups ``ids`` (assets stay; ids of others are ignored)."""
         auth.require("duplicate.delete")
         await smart_search.clear_duplicates(deps.pool, auth.user.id, data.ids)
 
     @delete("/{duplicate_id:uuid}", status_code=204)
-    async def delete_duplicate(self, duplicate_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+    async def delete_duplicate(
+        self,
+        duplicate_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """Dissolve one of the caller's groups.
 
         Raises:
@@ -118,7 +129,10 @@ class DuplicateController(Controller):
 
     @post("/resolve", status_code=200)
     async def resolve_duplicates(
-        self, data: DuplicateResolve, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[DuplicateResolve],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[BulkIdResponse]:
         """Resolve groups: trash ``trashAssetIds``, keep ``keepAssetIds``, dissolve the group.
 

@@ -11,7 +11,8 @@ from typing import Annotated
 import msgspec
 from darkroom_db import people
 from litestar import Controller, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -81,9 +82,9 @@ class FaceController(Controller):
     @get("/")
     async def get_faces(
         self,
-        auth: Auth,
-        deps: Deps,
-        asset_id: Annotated[uuid.UUID, Parameter(query="id")],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        asset_id: Annotated[uuid.UUID, QueryParameter(name="id")],
     ) -> list[AssetFaceResponse]:
         """The faces of one of the caller's assets (an empty list for anyone else's)."""
         auth.require("face.read")
@@ -93,7 +94,12 @@ class FaceController(Controller):
         ]
 
     @post("/", status_code=201)
-    async def create_face(self, data: AssetFaceCreate, auth: Auth, deps: Deps) -> None:
+    async def create_face(
+        self,
+        data: JSONBody[AssetFaceCreate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """Draw a face on the caller's asset and put it on one of their people.
 
         Raises:
@@ -130,7 +136,11 @@ class FaceController(Controller):
 
     @put("/{face_id:uuid}")
     async def reassign_face(
-        self, face_id: uuid.UUID, data: FaceUpdate, auth: Auth, deps: Deps
+        self,
+        face_id: FromPath[uuid.UUID],
+        data: JSONBody[FaceUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> PersonResponse:
         """Put one face on another of the caller's people. Raises NotFound otherwise."""
         auth.require("face.update")
@@ -141,7 +151,11 @@ class FaceController(Controller):
 
     @delete("/{face_id:uuid}", status_code=204)
     async def delete_face(
-        self, face_id: uuid.UUID, auth: Auth, deps: Deps, data: AssetFaceDelete | None = None
+        self,
+        face_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        data: JSONBody[AssetFaceDelete | None] = None,
     ) -> None:
         """Delete one of the caller's faces. Raises NotFound otherwise."""
         auth.require("face.delete")

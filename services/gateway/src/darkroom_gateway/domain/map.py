@@ -14,7 +14,8 @@ from typing import Annotated
 import structlog
 from darkroom_db import map as map_db
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -31,21 +32,25 @@ class MapController(Controller):
     @get("/markers")
     async def get_map_markers(
         self,
-        auth: Auth,
-        deps: Deps,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
         file_created_after: Annotated[
-            datetime | None, Parameter(query="fileCreatedAfter", required=False)
+            datetime | None, QueryParameter(name="fileCreatedAfter", required=False)
         ] = None,
         file_created_before: Annotated[
-            datetime | None, Parameter(query="fileCreatedBefore", required=False)
+            datetime | None, QueryParameter(name="fileCreatedBefore", required=False)
         ] = None,
-        is_archived: Annotated[bool | None, Parameter(query="isArchived", required=False)] = None,
-        is_favorite: Annotated[bool | None, Parameter(query="isFavorite", required=False)] = None,
+        is_archived: Annotated[
+            bool | None, QueryParameter(name="isArchived", required=False)
+        ] = None,
+        is_favorite: Annotated[
+            bool | None, QueryParameter(name="isFavorite", required=False)
+        ] = None,
         with_partners: Annotated[
-            bool | None, Parameter(query="withPartners", required=False)
+            bool | None, QueryParameter(name="withPartners", required=False)
         ] = None,
         with_shared_albums: Annotated[
-            bool | None, Parameter(query="withSharedAlbums", required=False)
+            bool | None, QueryParameter(name="withSharedAlbums", required=False)
         ] = None,
     ) -> list[MapMarkerResponse]:
         """Latitude and longitude of every asset with location data (Spec: getMapMarkers).

@@ -14,7 +14,8 @@ import msgspec
 import structlog
 from darkroom_db import people
 from litestar import Controller, Response, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -169,16 +170,16 @@ class PeopleController(Controller):
     @get("/")
     async def get_all_people(
         self,
-        auth: Auth,
-        deps: Deps,
-        page: Annotated[int, Parameter(query="page", ge=1)] = 1,
-        size: Annotated[int, Parameter(query="size", ge=1, le=1000)] = 500,
-        with_hidden: bool = Parameter(query="withHidden", default=False, required=False),
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        page: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        size: Annotated[int, QueryParameter(name="size", ge=1, le=1000)] = 500,
+        with_hidden: Annotated[bool, QueryParameter(name="withHidden", required=False)] = False,
         closest_person_id: Annotated[
-            uuid.UUID | None, Parameter(query="closestPersonId", required=False)
+            uuid.UUID | None, QueryParameter(name="closestPersonId", required=False)
         ] = None,
         closest_asset_id: Annotated[
-            uuid.UUID | None, Parameter(query="closestAssetId", required=False)
+            uuid.UUID | None, QueryParameter(name="closestAssetId", required=False)
         ] = None,
     ) -> PeopleResponse:
         """The caller's people with faces (or a name): visible first, favourites, named, most
@@ -195,7 +196,9 @@ class PeopleController(Controller):
         )
 
     @post("/", status_code=201)
-    async def create_person(self, data: PersonCreate, auth: Auth, deps: Deps) -> PersonResponse:
+    async def create_person(
+        self, data: JSONBody[PersonCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> PersonResponse:
         """A new person of the caller's, with no faces yet."""
         auth.require("person.create")
         person = await people.create_person(
@@ -212,7 +215,7 @@ class PeopleController(Controller):
 
     @put("/")
     async def update_people(
-        self, data: PeopleUpdate, auth: Auth, deps: Deps
+        self, data: JSONBody[PeopleUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[BulkIdResponse]:
         """Update many people; one result per item (``not_found`` for someone else's)."""
         auth.require("person.update")
@@ -235,13 +238,20 @@ class PeopleController(Controller):
         return results
 
     @delete("/", status_code=204)
-    async def delete_people(self, data: BulkIds, auth: Auth, deps: Deps) -> None:
+    async def delete_people(
+        self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Delete some of the caller's people (their faces stay, unassigned)."""
         auth.require("person.delete")
         await people.delete_people(deps.pool, auth.user.id, data.ids)
 
     @get("/{person_id:uuid}")
-    async def get_person(self, person_id: uuid.UUID, auth: Auth, deps: Deps) -> PersonResponse:
+    async def get_person(
+        self,
+        person_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> PersonResponse:
         """One of the caller's people. Raises NotFound otherwise."""
         auth.require("person.read")
         person = await people.get_person(deps.pool, auth.user.id, person_id)
@@ -251,7 +261,11 @@ class PeopleController(Controller):
 
     @put("/{person_id:uuid}")
     async def update_person(
-        self, person_id: uuid.UUID, data: PersonUpdate, auth: Auth, deps: Deps
+        self,
+        person_id: FromPath[uuid.UUID],
+        data: JSONBody[PersonUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> PersonResponse:
         """Rename, hide, favourite, set birth date, colour or feature face.
 
@@ -266,7 +280,12 @@ class PeopleController(Controller):
         return person_response(person)
 
     @delete("/{person_id:uuid}", status_code=204)
-    async def delete_person(self, person_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+    async def delete_person(
+        self,
+        person_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """Delete one of the caller's people. Raises NotFound otherwise."""
         auth.require("person.delete")
         if not await people.delete_people(deps.pool, auth.user.id, [person_id]):
@@ -274,7 +293,11 @@ class PeopleController(Controller):
 
     @post("/{person_id:uuid}/merge", status_code=200)
     async def merge_person(
-        self, person_id: uuid.UUID, data: MergePerson, auth: Auth, deps: Deps
+        self,
+        person_id: FromPath[uuid.UUID],
+        data: JSONBody[MergePerson],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[BulkIdResponse]:
         """Move the faces of ``ids`` into this person and delete them.
 
@@ -299,7 +322,11 @@ class PeopleController(Controller):
 
     @put("/{person_id:uuid}/reassign")
     async def reassign_faces(
-        self, person_id: uuid.UUID, data: AssetFaceUpdate, auth: Auth, deps: Deps
+        self,
+        person_id: FromPath[uuid.UUID],
+        data: JSONBody[AssetFaceUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[PersonResponse]:
         """Move the faces of (asset, person) pairs to this person.
 
@@ -324,7 +351,10 @@ class PeopleController(Controller):
 
     @get("/{person_id:uuid}/statistics")
     async def get_person_statistics(
-        self, person_id: uuid.UUID, auth: Auth, deps: Deps
+        self,
+        person_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> PersonStatistics:
         """How many of the caller's assets show the person. Raises NotFound otherwise."""
         auth.require("person.statistics")
@@ -336,7 +366,10 @@ class PeopleController(Controller):
 
     @get("/{person_id:uuid}/thumbnail")
     async def get_person_thumbnail(
-        self, person_id: uuid.UUID, auth: Auth, deps: Deps
+        self,
+        person_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> Response[bytes]:
         """The person's face crop (JPEG, rendered by the face service).
 

@@ -19,6 +19,8 @@ from darkroom_events import (
     AssetThumbnailGenerated,
 )
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
@@ -121,14 +123,18 @@ class QueueController(Controller):
     path = "/api/queues"
 
     @get("/")
-    async def get_queues(self, auth: Auth, deps: Deps) -> list[QueueResponse]:
+    async def get_queues(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[QueueResponse]:
         """Every queue with its counts."""
         auth.require("queue.read")
         auth.require_admin()
         return [await _queue(deps, name, spec) for name, spec in QUEUES.items()]
 
     @get("/{name:str}")
-    async def get_queue(self, name: str, auth: Auth, deps: Deps) -> QueueResponse:
+    async def get_queue(
+        self, name: FromPath[str], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> QueueResponse:
         """One queue with its counts."""
         auth.require("queue.read")
         auth.require_admin()
@@ -137,11 +143,12 @@ class QueueController(Controller):
     @get("/{name:str}/jobs")
     async def get_queue_jobs(
         self,
-        name: str,
-        auth: Auth,
-        deps: Deps,
-        status: list[Literal["active", "failed", "completed", "delayed", "waiting", "paused"]]
-        | None = None,
+        name: FromPath[str],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        status: FromQuery[
+            list[Literal["active", "failed", "completed", "delayed", "waiting", "paused"]] | None
+        ] = None,
     ) -> list[QueueJobResponse]:
         """Jobs of a queue. Only ``status=failed`` lists jobs (the dead letters, newest first);
         the other states live inside JetStream and are only counted, by ``GET /api/queues``."""

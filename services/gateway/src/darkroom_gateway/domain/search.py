@@ -20,7 +20,8 @@ from darkroom_bus import RpcError, RpcTimeout, RpcUnavailable
 from darkroom_db import search as search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -269,11 +270,11 @@ class SearchController(Controller):
     @post("/metadata", status_code=200)
     async def search_assets(
         self,
-        data: MetadataSearchDto,
-        auth: Auth,
-        deps: Deps,
-        key: str | None = None,
-        slug: str | None = None,
+        data: JSONBody[MetadataSearchDto],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: FromQuery[str | None] = None,
+        slug: FromQuery[str | None] = None,
     ) -> SearchResponse:
         """One page of the caller's assets matching every given filter, newest first."""
         auth.require("asset.read")
@@ -289,7 +290,12 @@ class SearchController(Controller):
         return await _page(deps, found, page=data.page, has_more=has_more)
 
     @post("/smart", status_code=200)
-    async def search_smart(self, data: SmartSearchDto, auth: Auth, deps: Deps) -> SearchResponse:
+    async def search_smart(
+        self,
+        data: JSONBody[SmartSearchDto],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> SearchResponse:
         """One page of the caller's assets that look most like ``query`` (CLIP), filtered.
 
         Raises:
@@ -331,7 +337,10 @@ class SearchController(Controller):
 
     @post("/random", status_code=200)
     async def search_random(
-        self, data: RandomSearchDto, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[RandomSearchDto],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[AssetResponse]:
         """Up to ``size`` of the caller's assets matching the filters, in random order."""
         auth.require("asset.read")
@@ -343,7 +352,10 @@ class SearchController(Controller):
 
     @post("/statistics", status_code=200)
     async def search_asset_statistics(
-        self, data: StatisticsSearchDto, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[StatisticsSearchDto],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> SearchStatisticsResponse:
         """How many of the caller's assets match the filters."""
         auth.require("asset.statistics")
@@ -351,7 +363,9 @@ class SearchController(Controller):
         return SearchStatisticsResponse(total=total)
 
     @get("/explore")
-    async def get_explore_data(self, auth: Auth, deps: Deps) -> list[SearchExploreResponse]:
+    async def get_explore_data(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[SearchExploreResponse]:
         """The caller's most photographed cities, one asset each (the Explore page)."""
         auth.require("asset.read")
         cities = await search_db.explore_cities(deps.pool, auth.user.id)
@@ -364,7 +378,10 @@ class SearchController(Controller):
 
     @get("/places")
     async def search_places(
-        self, auth: Auth, deps: Deps, name: Annotated[str, Parameter(query="name")]
+        self,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        name: Annotated[str, QueryParameter(name="name")],
     ) -> list[PlacesResponse]:
         """Places of the caller's library whose name starts with ``name``."""
         auth.require("asset.read")
@@ -381,7 +398,9 @@ class SearchController(Controller):
         ]
 
     @get("/cities")
-    async def get_assets_by_city(self, auth: Auth, deps: Deps) -> list[AssetResponse]:
+    async def get_assets_by_city(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[AssetResponse]:
         """One asset per city of the caller's library."""
         auth.require("asset.read")
         found = await search_db.assets_by_city(deps.pool, auth.user.id)
@@ -390,15 +409,15 @@ class SearchController(Controller):
     @get("/suggestions")
     async def get_search_suggestions(
         self,
-        auth: Auth,
-        deps: Deps,
-        kind: Annotated[SuggestionType, Parameter(query="type")],
-        country: str | None = None,
-        state_name: Annotated[str | None, Parameter(query="state")] = None,
-        make: str | None = None,
-        model: str | None = None,
-        lens_model: Annotated[str | None, Parameter(query="lensModel")] = None,
-        include_null: Annotated[bool | None, Parameter(query="includeNull")] = None,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        kind: Annotated[SuggestionType, QueryParameter(name="type")],
+        country: FromQuery[str | None] = None,
+        state_name: Annotated[str | None, QueryParameter(name="state")] = None,
+        make: FromQuery[str | None] = None,
+        model: FromQuery[str | None] = None,
+        lens_model: Annotated[str | None, QueryParameter(name="lensModel")] = None,
+        include_null: Annotated[bool | None, QueryParameter(name="includeNull")] = None,
     ) -> list[str | None]:
         """Values of one place or camera field in the caller's library, narrowed by others."""
         auth.require("asset.read")
@@ -417,10 +436,10 @@ class SearchController(Controller):
     @get("/person")
     async def search_person(
         self,
-        auth: Auth,
-        deps: Deps,
-        name: Annotated[str, Parameter(query="name")],
-        with_hidden: Annotated[bool | None, Parameter(query="withHidden")] = None,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        name: Annotated[str, QueryParameter(name="name")],
+        with_hidden: Annotated[bool | None, QueryParameter(name="withHidden")] = None,
     ) -> list[PersonResponse]:
         """The caller's named people whose name (or a word of it) starts with ``name``."""
         auth.require("person.read")

@@ -15,6 +15,7 @@ import msgspec
 from darkroom_db import smart_search, users
 from darkroom_media.types import server_media_types
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -235,7 +236,9 @@ class ServerController(Controller):
         return msgspec.convert(server_media_types(), ServerMediaTypesResponse)
 
     @get("/version-history")
-    async def version_history(self, deps: Deps) -> list[ServerVersionHistoryResponse]:
+    async def version_history(
+        self, deps: NamedDependency[Deps]
+    ) -> list[ServerVersionHistoryResponse]:
         """The versions this server has run: the one it runs, since it was set up."""
         since = await users.first_user_created_at(deps.pool) or datetime.now(UTC)
         return [
@@ -245,7 +248,7 @@ class ServerController(Controller):
         ]
 
     @get("/features")
-    async def features(self, deps: Deps) -> ServerFeaturesResponse:
+    async def features(self, deps: NamedDependency[Deps]) -> ServerFeaturesResponse:
         """Features on this server; smart search and duplicate detection as the embedding
         service last reported its CLIP model (ml_model_status)."""
         clip = await smart_search.get_model_status(deps.pool, "clip")
@@ -261,7 +264,7 @@ class ServerController(Controller):
         )
 
     @get("/config")
-    async def config(self, deps: Deps) -> ServerConfigResponse:
+    async def config(self, deps: NamedDependency[Deps]) -> ServerConfigResponse:
         """Public server configuration the login page and apps read before signing in."""
         initialized = await users.count_users(deps.pool) > 0
         admins = [u for u in await users.list_users(deps.pool) if u.is_admin]
@@ -283,7 +286,7 @@ class ServerController(Controller):
         )
 
     @get("/about")
-    async def about(self, auth: Auth) -> ServerAboutResponse:
+    async def about(self, auth: NamedDependency[Auth]) -> ServerAboutResponse:
         """Which software this is and its versions."""
         auth.require("server.about")
         return ServerAboutResponse(
@@ -296,13 +299,15 @@ class ServerController(Controller):
         )
 
     @get("/version-check")
-    async def version_check(self, auth: Auth) -> VersionCheckStateResponse:
+    async def version_check(self, auth: NamedDependency[Auth]) -> VersionCheckStateResponse:
         """Release check state: Darkroom does not phone home, so nothing was ever checked."""
         auth.require("server.versionCheck")
         return VersionCheckStateResponse(checked_at=None, release_version=None)
 
     @get("/storage")
-    async def storage(self, auth: Auth, deps: Deps) -> ServerStorageResponse:
+    async def storage(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> ServerStorageResponse:
         """Disk use of the storage. Filesystem back end: the filesystem holding the storage root
         (``shutil.disk_usage``). S3: the bucket's size is not knowable cheaply, so ``diskUse`` is
         the bytes Darkroom stored (originals and derived files, from the database) and the size,
@@ -327,7 +332,9 @@ class ServerController(Controller):
         )
 
     @get("/statistics")
-    async def statistics(self, auth: Auth, deps: Deps) -> ServerStatsResponse:
+    async def statistics(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> ServerStatsResponse:
         """Photos, videos and bytes per user and in total (admin only). Trashed assets count,
         permanently deleted ones do not."""
         auth.require_admin()
@@ -356,7 +363,7 @@ class ServerController(Controller):
         )
 
     @get("/license")
-    async def license(self, auth: Auth) -> None:
+    async def license(self, auth: NamedDependency[Auth]) -> None:
         """The server licence (admin only): Darkroom is never licensed, so 404 as an unlicensed
         Immich server answers."""
         auth.require_admin()

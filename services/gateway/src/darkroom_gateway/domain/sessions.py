@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from darkroom_db import users
 from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
@@ -75,7 +77,9 @@ class SessionController(Controller):
     path = "/api/sessions"
 
     @get("/")
-    async def get_sessions(self, auth: Auth, deps: Deps) -> list[SessionResponse]:
+    async def get_sessions(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[SessionResponse]:
         """The caller's sessions, most recently used first; ``current`` marks this one."""
         auth.require("session.read")
         current = auth.session.id if auth.session else None
@@ -84,7 +88,11 @@ class SessionController(Controller):
 
     @post("/", status_code=201)
     async def create_session(
-        self, data: SessionCreate, auth: Auth, deps: Deps, request: Request
+        self,
+        data: JSONBody[SessionCreate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        request: Request,
     ) -> SessionCreateResponse:
         """Create a session for another device (e.g. a cast receiver) that ends with the
         caller's session; ``duration`` (seconds) makes it expire."""
@@ -109,7 +117,11 @@ class SessionController(Controller):
 
     @put("/{session_id:uuid}")
     async def update_session(
-        self, session_id: uuid.UUID, data: SessionUpdate, auth: Auth, deps: Deps
+        self,
+        session_id: FromPath[uuid.UUID],
+        data: JSONBody[SessionUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> SessionResponse:
         """Set or clear a session's pending sync reset."""
         auth.require("session.update")
@@ -128,14 +140,21 @@ class SessionController(Controller):
         return session_response(session, auth.session.id if auth.session else None)
 
     @delete("/{session_id:uuid}", status_code=204)
-    async def delete_session(self, session_id: uuid.UUID, auth: Auth, deps: Deps) -> None:
+    async def delete_session(
+        self,
+        session_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """End one of the caller's sessions (sign a device out)."""
         auth.require("session.delete")
         if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
             raise NotFound("Session not found")
 
     @delete("/", status_code=204)
-    async def delete_all_sessions(self, auth: Auth, deps: Deps) -> None:
+    async def delete_all_sessions(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """End every session of the caller except the current one."""
         auth.require("session.delete")
         await users.delete_other_sessions(

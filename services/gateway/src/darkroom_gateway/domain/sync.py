@@ -25,6 +25,8 @@ import msgspec
 import structlog
 from darkroom_db import sync
 from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
@@ -372,7 +374,9 @@ class SyncController(Controller):
     path = "/api/sync"
 
     @post("/stream", status_code=200)
-    async def get_sync_stream(self, data: SyncStream, auth: Auth, deps: Deps) -> Stream:
+    async def get_sync_stream(
+        self, data: JSONBody[SyncStream], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> Stream:
         """Stream the caller's changes as JSON lines (``application/jsonlines+json``).
 
         Raises:
@@ -391,14 +395,18 @@ class SyncController(Controller):
         )
 
     @get("/ack")
-    async def get_sync_ack(self, auth: Auth, deps: Deps) -> list[SyncAck]:
+    async def get_sync_ack(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[SyncAck]:
         """The session's checkpoints, one per entity type."""
         auth.require("syncCheckpoint.read")
         checkpoints = await sync.list_checkpoints(deps.pool, _session_id(auth))
         return [SyncAck(type=c.type, ack=c.ack) for c in checkpoints]
 
     @post("/ack", status_code=204)
-    async def send_sync_ack(self, data: SyncAckSet, auth: Auth, deps: Deps) -> None:
+    async def send_sync_ack(
+        self, data: JSONBody[SyncAckSet], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Store acks as the session's checkpoints (the furthest one per type in this request).
 
         Raises:
@@ -418,7 +426,12 @@ class SyncController(Controller):
         await sync.save_checkpoints(deps.pool, session_id, {t: a for t, (_, a) in best.items()})
 
     @delete("/ack", status_code=204)
-    async def delete_sync_ack(self, data: SyncAckDelete, auth: Auth, deps: Deps) -> None:
+    async def delete_sync_ack(
+        self,
+        data: JSONBody[SyncAckDelete],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
         """Forget the session's checkpoints of ``types`` (all when none are given).
 
         Raises:

@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 import msgspec
 from darkroom_db import people, timeline
 from litestar import Controller, get
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -91,21 +91,23 @@ def parse_bucket(value: str) -> date:
 
 
 async def timeline_filter(
-    deps: Deps,
-    auth: Auth,
-    album_id: Annotated[uuid.UUID | None, Parameter(query="albumId")] = None,
-    bbox: str | None = None,
-    is_favorite: Annotated[bool | None, Parameter(query="isFavorite")] = None,
-    is_trashed: Annotated[bool | None, Parameter(query="isTrashed")] = None,
-    key: str | None = None,
-    order: Literal["asc", "desc"] | None = None,
-    order_by: Annotated[Literal["takenAt", "createdAt"] | None, Parameter(query="orderBy")] = None,
-    person_id: Annotated[uuid.UUID | None, Parameter(query="personId")] = None,
-    slug: str | None = None,
-    tag_id: Annotated[uuid.UUID | None, Parameter(query="tagId")] = None,
-    user_id: Annotated[uuid.UUID | None, Parameter(query="userId")] = None,
-    visibility: Visibility | None = None,
-    with_partners: Annotated[bool | None, Parameter(query="withPartners")] = None,
+    deps: NamedDependency[Deps],
+    auth: NamedDependency[Auth],
+    album_id: Annotated[uuid.UUID | None, QueryParameter(name="albumId")] = None,
+    bbox: FromQuery[str | None] = None,
+    is_favorite: Annotated[bool | None, QueryParameter(name="isFavorite")] = None,
+    is_trashed: Annotated[bool | None, QueryParameter(name="isTrashed")] = None,
+    key: FromQuery[str | None] = None,
+    order: FromQuery[Literal["asc", "desc"] | None] = None,
+    order_by: Annotated[
+        Literal["takenAt", "createdAt"] | None, QueryParameter(name="orderBy")
+    ] = None,
+    person_id: Annotated[uuid.UUID | None, QueryParameter(name="personId")] = None,
+    slug: FromQuery[str | None] = None,
+    tag_id: Annotated[uuid.UUID | None, QueryParameter(name="tagId")] = None,
+    user_id: Annotated[uuid.UUID | None, QueryParameter(name="userId")] = None,
+    visibility: FromQuery[Visibility | None] = None,
+    with_partners: Annotated[bool | None, QueryParameter(name="withPartners")] = None,
 ) -> timeline.TimelineFilter:
     """Check access and build the repository filter of a timeline request: the query
     parameters both timeline routes share (a dependency of the controller). ``key``/``slug``
@@ -187,11 +189,11 @@ class TimelineController(Controller):
     @get("/buckets")
     async def get_time_buckets(
         self,
-        deps: Deps,
-        f: timeline.TimelineFilter,
-        auth: Auth,
-        with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
-        with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
+        deps: NamedDependency[Deps],
+        f: NamedDependency[timeline.TimelineFilter],
+        auth: NamedDependency[Auth],
+        with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
+        with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> list[TimeBucket]:
         """Months holding matching assets, with their counts (newest first by default)."""
         auth.require("asset.read")
@@ -203,12 +205,12 @@ class TimelineController(Controller):
     @get("/bucket")
     async def get_time_bucket(
         self,
-        auth: Auth,
-        deps: Deps,
-        f: timeline.TimelineFilter,
-        time_bucket: str = Parameter(query="timeBucket"),
-        with_coordinates: Annotated[bool | None, Parameter(query="withCoordinates")] = None,
-        with_stacked: Annotated[bool | None, Parameter(query="withStacked")] = None,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        f: NamedDependency[timeline.TimelineFilter],
+        time_bucket: Annotated[str, QueryParameter(name="timeBucket")],
+        with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
+        with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns."""
         auth.require("asset.read")

@@ -10,6 +10,8 @@ from darkroom_db import assets
 from darkroom_events import AssetDeleted
 from darkroom_storage import StorageError
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -80,7 +82,9 @@ class TrashController(Controller):
     path = "/api/trash"
 
     @post("/empty", status_code=200)
-    async def empty_trash(self, auth: Auth, deps: Deps) -> TrashResponse:
+    async def empty_trash(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> TrashResponse:
         """Delete every trashed asset of the caller for good; the count deleted."""
         auth.require("asset.delete")
         total = 0
@@ -92,13 +96,17 @@ class TrashController(Controller):
         return TrashResponse(count=total)
 
     @post("/restore", status_code=200)
-    async def restore_trash(self, auth: Auth, deps: Deps) -> TrashResponse:
+    async def restore_trash(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> TrashResponse:
         """Bring every trashed asset of the caller back; the count restored."""
         auth.require("asset.delete")
         return TrashResponse(count=await assets.restore_assets(deps.pool, auth.user.id))
 
     @post("/restore/assets", status_code=200)
-    async def restore_assets(self, data: BulkIds, auth: Auth, deps: Deps) -> TrashResponse:
+    async def restore_assets(
+        self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> TrashResponse:
         """Bring these trashed assets back (400 when one is not the caller's)."""
         auth.require("asset.delete")
         await require_owned(deps, auth, data.ids, "asset.delete")

@@ -13,6 +13,8 @@ import structlog
 from darkroom_db import users
 from darkroom_media.types import media_type_for
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
@@ -402,19 +404,23 @@ class UserController(Controller):
     path = "/api/users"
 
     @get("/")
-    async def search_users(self, auth: Auth, deps: Deps) -> list[UserResponse]:
+    async def search_users(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> list[UserResponse]:
         """Every active user (for share and partner pickers), oldest first."""
         auth.require("user.read")
         return [user_response(u) for u in await users.list_users(deps.pool)]
 
     @get("/me")
-    async def get_my_user(self, auth: Auth) -> UserAdminResponse:
+    async def get_my_user(self, auth: NamedDependency[Auth]) -> UserAdminResponse:
         """The caller's account."""
         auth.require("user.read")
         return user_admin_response(auth.user)
 
     @put("/me")
-    async def update_my_user(self, data: UserUpdateMe, auth: Auth, deps: Deps) -> UserAdminResponse:
+    async def update_my_user(
+        self, data: JSONBody[UserUpdateMe], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> UserAdminResponse:
         """Change the caller's name, e-mail or avatar colour."""
         auth.require("user.update")
         changes: dict[str, object] = {}
@@ -429,7 +435,9 @@ class UserController(Controller):
         return user_admin_response(await apply_user_changes(deps, auth.user.id, changes))
 
     @get("/me/preferences")
-    async def get_my_preferences(self, auth: Auth, deps: Deps) -> UserPreferencesResponse:
+    async def get_my_preferences(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> UserPreferencesResponse:
         """The caller's preferences (defaults for what they never changed)."""
         auth.require("userPreference.read")
         stored = await users.get_preferences(deps.pool, auth.user.id)
@@ -437,40 +445,47 @@ class UserController(Controller):
 
     @put("/me/preferences")
     async def update_my_preferences(
-        self, data: UserPreferencesUpdate, auth: Auth, deps: Deps
+        self,
+        data: JSONBody[UserPreferencesUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> UserPreferencesResponse:
         """Change some of the caller's preferences; fields not sent keep their value."""
         auth.require("userPreference.update")
         return await update_preferences(deps, auth.user, data)
 
     @get("/me/onboarding")
-    async def get_my_onboarding(self, auth: Auth) -> Onboarding:
+    async def get_my_onboarding(self, auth: NamedDependency[Auth]) -> Onboarding:
         """Whether the caller finished the web app's onboarding."""
         auth.require("userOnboarding.read")
         return Onboarding(is_onboarded=auth.user.is_onboarded)
 
     @put("/me/onboarding")
-    async def set_my_onboarding(self, data: Onboarding, auth: Auth, deps: Deps) -> Onboarding:
+    async def set_my_onboarding(
+        self, data: JSONBody[Onboarding], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> Onboarding:
         """Record that the caller finished (or restarts) onboarding."""
         auth.require("userOnboarding.update")
         user = await apply_user_changes(deps, auth.user.id, {"is_onboarded": data.is_onboarded})
         return Onboarding(is_onboarded=user.is_onboarded)
 
     @delete("/me/onboarding", status_code=204)
-    async def delete_my_onboarding(self, auth: Auth, deps: Deps) -> None:
+    async def delete_my_onboarding(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Reset the caller's onboarding."""
         auth.require("userOnboarding.delete")
         await apply_user_changes(deps, auth.user.id, {"is_onboarded": False})
 
     @get("/me/license")
-    async def get_my_license(self, auth: Auth) -> None:
+    async def get_my_license(self, auth: NamedDependency[Auth]) -> None:
         """Darkroom has no licences: always 404, as Immich answers an unlicensed user."""
         auth.require("userLicense.read")
         raise NotFound("License not found")
 
     @post("/profile-image", status_code=201, request_max_body_size=None)
     async def create_profile_image(
-        self, request: Request, auth: Auth, deps: Deps
+        self, request: Request, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> CreateProfileImageResponse:
         """Upload the caller's profile picture (multipart ``file``); replaces the previous one.
 
@@ -514,7 +529,9 @@ class UserController(Controller):
         )
 
     @delete("/profile-image", status_code=204)
-    async def delete_profile_image(self, auth: Auth, deps: Deps) -> None:
+    async def delete_profile_image(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
         """Remove the caller's profile picture (nothing happens when there is none)."""
         auth.require("userProfileImage.delete")
         result = await users.set_profile_image(deps.pool, auth.user.id, "")
@@ -522,14 +539,20 @@ class UserController(Controller):
             await deps.storage.delete(result[1])
 
     @get("/{user_id:uuid}")
-    async def get_user(self, user_id: uuid.UUID, auth: Auth, deps: Deps) -> UserResponse:
+    async def get_user(
+        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> UserResponse:
         """Another (active) user's public profile."""
         auth.require("user.read")
         return user_response(await get_active_user(deps, user_id))
 
     @get("/{user_id:uuid}/profile-image")
     async def get_profile_image(
-        self, user_id: uuid.UUID, request: Request, auth: Auth, deps: Deps
+        self,
+        user_id: FromPath[uuid.UUID],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """An active user's profile picture; 404 when they have none."""
         auth.require("userProfileImage.read")

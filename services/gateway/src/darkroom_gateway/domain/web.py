@@ -19,6 +19,8 @@ from pathlib import Path, PurePosixPath
 
 import structlog
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response
 
 from darkroom_gateway.deps import Deps
@@ -116,9 +118,22 @@ def file_response(request: Request, file: Path, cache_control: str) -> Response[
     return Response(content, media_type=media_type_of(file), headers=headers)
 
 
-@get(["/", "/{path:path}"], include_in_schema=False)
-async def web_app(request: Request, deps: Deps, path: str = "") -> Response[bytes]:
-    """Serve the web app: a file of the build, else ``index.html`` (SPA fallback).
+@get("/{path:path}", include_in_schema=False)
+async def web_app(
+    request: Request, deps: NamedDependency[Deps], path: FromPath[str]
+) -> Response[bytes]:
+    """Serve the web app: a file of the build, else ``index.html`` (SPA fallback)."""
+    return serve_web_app(request, deps, path)
+
+
+@get("/", include_in_schema=False)
+async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Response[bytes]:
+    """Serve ``/``: the app's ``index.html``."""
+    return serve_web_app(request, deps, "")
+
+
+def serve_web_app(request: Request, deps: Deps, path: str) -> Response[bytes]:
+    """The response of :func:`web_app` for URL path ``path``.
 
     Raises:
         NotFound: Under ``/api`` (an unknown API route, answered as the API answers errors) or a
@@ -147,4 +162,4 @@ async def web_app(request: Request, deps: Deps, path: str = "") -> Response[byte
     return file_response(request, index, REVALIDATE)
 
 
-ROUTES = [web_app]
+ROUTES = [web_app_root, web_app]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,3 +137,32 @@ def upload(
             "isFavorite": "false",
         },
     )
+
+
+def upload_jpeg(user: User, data: bytes, created_at: str = "2020-01-01T00:00:00.000Z") -> str:
+    """Upload ``data`` (a generated JPEG) taken (``fileCreatedAt``) at ``created_at``, as a
+    fresh device asset; its asset id."""
+    r = user.client.post(
+        "/api/assets",
+        files={"assetData": ("gen.jpg", data, "image/jpeg")},
+        data={
+            "deviceAssetId": uuid.uuid4().hex,
+            "deviceId": "pytest",
+            "fileCreatedAt": created_at,
+            "fileModifiedAt": created_at,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def wait_processed(user: User, ids: list[str], timeout: float = 120) -> None:
+    """Wait until every asset has its thumbnail (metadata is extracted before it)."""
+    deadline = time.monotonic() + timeout
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for asset_id in list(pending):
+            if user.client.get(f"/api/assets/{asset_id}/thumbnail").status_code == 200:
+                pending.discard(asset_id)
+        time.sleep(0.3)
+    assert not pending, f"not processed in {timeout} s: {pending}"

@@ -19,7 +19,7 @@ import pytest
 import pyvips
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user
+from .conftest import User, make_user, upload_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +34,9 @@ def jpeg() -> bytes:
     return bytes(image.jpegsave_buffer(Q=90))
 
 
-def upload_jpeg(user: User, created_at: str = "2020-01-01T00:00:00.000Z") -> str:
+def upload_new(user: User, created_at: str = "2020-01-01T00:00:00.000Z") -> str:
     """Upload a fresh generated JPEG taken (fileCreatedAt) at ``created_at``; its asset id."""
-    data = jpeg()
-    r = user.client.post(
-        "/api/assets",
-        files={"assetData": ("gen.jpg", data, "image/jpeg")},
-        data={
-            "deviceAssetId": uuid.uuid4().hex,
-            "deviceId": "pytest",
-            "fileCreatedAt": created_at,
-            "fileModifiedAt": created_at,
-        },
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return upload_jpeg(user, jpeg(), created_at)
 
 
 def when(value: str) -> datetime:
@@ -79,9 +67,9 @@ def wait_for_thumbnail(user: User, asset_id: str, timeout: float = 90) -> httpx.
 def test_album_lifecycle(admin: User) -> None:
     c = admin.client
     before = ok_json(c.get("/api/albums/statistics"))
-    a1 = upload_jpeg(admin, "2019-05-01T10:00:00.000Z")
-    a2 = upload_jpeg(admin, "2021-07-01T12:30:00.000Z")
-    a3 = upload_jpeg(admin, "2020-02-02T08:00:00.000Z")
+    a1 = upload_new(admin, "2019-05-01T10:00:00.000Z")
+    a2 = upload_new(admin, "2021-07-01T12:30:00.000Z")
+    a3 = upload_new(admin, "2020-02-02T08:00:00.000Z")
 
     album = ok_json(
         c.post(
@@ -188,8 +176,8 @@ def test_album_lifecycle(admin: User) -> None:
 
 def test_sharing(admin: User, other_user: User, third_user: User) -> None:
     owner, member, stranger = admin.client, other_user.client, third_user.client
-    shared_asset = upload_jpeg(admin)
-    private_asset = upload_jpeg(admin)
+    shared_asset = upload_new(admin)
+    private_asset = upload_new(admin)
     member_stats = ok_json(member.get("/api/albums/statistics"))
     assert isinstance(member_stats, dict)
 
@@ -261,7 +249,7 @@ def test_sharing(admin: User, other_user: User, third_user: User) -> None:
     # Promoted to editor: may add own assets (not others' private ones), remove only own.
     r = owner.put(f"/api/albums/{album_id}/user/{other_user.id}", json={"role": "editor"})
     assert r.status_code == 204, r.text
-    mine = upload_jpeg(other_user)
+    mine = upload_new(other_user)
     assert results(
         member.put(f"/api/albums/{album_id}/assets", json={"ids": [mine, private_asset]})
     ) == [(mine, True, None), (private_asset, False, "no_permission")]

@@ -9,7 +9,6 @@ to the original bytes; video playback with Range; and another user can touch non
 from __future__ import annotations
 
 import io
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pytest
 import pyvips
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user, upload
+from .conftest import User, make_user, upload, wait_processed
 
 
 @dataclass
@@ -56,18 +55,6 @@ def make_mp4(path: Path, frames: int = 12) -> bytes:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path.read_bytes()
-
-
-def wait_processed(user: User, ids: list[str], timeout: float = 90) -> None:
-    """Wait until every asset has its thumbnail (metadata is extracted before it)."""
-    deadline = time.monotonic() + timeout
-    pending = set(ids)
-    while pending and time.monotonic() < deadline:
-        for asset_id in list(pending):
-            if user.client.get(f"/api/assets/{asset_id}/thumbnail").status_code == 200:
-                pending.discard(asset_id)
-        time.sleep(0.2)
-    assert not pending, f"not processed in {timeout} s: {pending}"
 
 
 def put_asset(user: User, asset_id: str, body: dict[str, object]) -> dict[str, object]:

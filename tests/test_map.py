@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import time
-import uuid
 
 import httpx
 import numpy as np
@@ -22,7 +21,7 @@ import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, make_user, upload
+from .conftest import User, make_user, upload, upload_jpeg, wait_processed
 
 #: Where the generated photos are put (lat, lon) and when they were "taken" (fileCreatedAt).
 PLACED = {
@@ -38,33 +37,6 @@ def jpeg(seed: int) -> bytes:
     """A small JPEG of random pixels unique to ``seed`` (no EXIF, so no GPS)."""
     pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
     return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
-
-
-def upload_jpeg(user: User, data: bytes, created_at: str) -> str:
-    r = user.client.post(
-        "/api/assets",
-        files={"assetData": ("gen.jpg", data, "image/jpeg")},
-        data={
-            "deviceAssetId": uuid.uuid4().hex,
-            "deviceId": "pytest",
-            "fileCreatedAt": created_at,
-            "fileModifiedAt": created_at,
-        },
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def wait_processed(user: User, ids: list[str], timeout: float = 120) -> None:
-    """Wait until every asset has its thumbnail (metadata is extracted before it)."""
-    deadline = time.monotonic() + timeout
-    pending = set(ids)
-    while pending and time.monotonic() < deadline:
-        for asset_id in list(pending):
-            if user.client.get(f"/api/assets/{asset_id}/thumbnail").status_code == 200:
-                pending.discard(asset_id)
-        time.sleep(0.3)
-    assert not pending, f"not processed in {timeout} s: {pending}"
 
 
 def markers(user: User, **params: object) -> dict[str, dict[str, object]]:

@@ -21,7 +21,7 @@ from darkroom_stack.supervisor import Stack
 from pgvector.asyncpg import register_vector
 from PIL import Image
 
-from tests.conftest import User, first_admin, make_user, running_stack, upload
+from tests.conftest import User, first_admin, make_user, running_clip_stack, upload
 
 pytest.importorskip("onnx")
 
@@ -30,19 +30,12 @@ MODEL = "Tiny-CLIP__test"
 
 @pytest.fixture(scope="module")
 def ml_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    from darkroom_ml.testing import build_tiny_clip
-
-    models = tmp_path_factory.mktemp("models")
-    build_tiny_clip(models, MODEL, dim=64, image_size=32)
-    with running_stack(
+    with running_clip_stack(
         tmp_path_factory.mktemp("ml-stack"),
+        tmp_path_factory.mktemp("models"),
+        MODEL,
         services=("ingest", "metadata", "thumbnail", "embedding", "gateway"),
-        env={
-            "DARKROOM_ML_MODEL_DIR": str(models),
-            "DARKROOM_CLIP_MODEL": MODEL,
-            "DARKROOM_ML_DOWNLOAD": "false",
-        },
-        timeout=120,
+        seed=0,
     ) as running:
         yield running
 

@@ -25,7 +25,7 @@ from darkroom_stack.supervisor import Stack
 from pgvector.asyncpg import register_vector
 from PIL import Image
 
-from tests.conftest import User, first_admin, make_user, running_stack, upload
+from tests.conftest import User, first_admin, make_user, running_clip_stack, upload
 
 pytest.importorskip("onnx")
 
@@ -75,26 +75,14 @@ def _jpeg(
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from darkroom_ml.testing import build_tiny_clip
-
-    root = tmp_path_factory.mktemp("models")
-    build_tiny_clip(root, MODEL, dim=64, image_size=32, seed=7)
-    return root
+    """Where the stack's tiny CLIP model is built (the test also loads it directly)."""
+    return tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="module")
 def ml_stack(tmp_path_factory: pytest.TempPathFactory, models: Path) -> Iterator[Stack]:
-    with running_stack(
-        tmp_path_factory.mktemp("smart-query-stack"),
-        services=("ingest", "metadata", "thumbnail", "embedding", "search", "gateway"),
-        env={
-            "DARKROOM_ML_MODEL_DIR": str(models),
-            "DARKROOM_CLIP_MODEL": MODEL,
-            "DARKROOM_ML_DOWNLOAD": "false",
-        },
-        timeout=120,
-    ) as running:
-        yield running
+    with running_clip_stack(tmp_path_factory.mktemp("smart-query-stack"), models, MODEL) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import pytest
 from darkroom_stack.supervisor import Stack
 from PIL import Image
 
-from tests.conftest import User, first_admin, running_stack, upload
+from tests.conftest import User, first_admin, running_clip_stack, upload
 from tests.web.conftest import library_owner, needs_build, seed, shot, signed_in_page
 
 MODEL = "Tiny-CLIP__websearch"
@@ -298,19 +298,8 @@ def clip_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose embedding and search services load a tiny random CLIP model."""
     pytest.importorskip("onnx")
     needs_build()
-    from darkroom_ml.testing import build_tiny_clip
-
-    models = tmp_path_factory.mktemp("models")
-    build_tiny_clip(models, MODEL, dim=64, image_size=32, seed=7)
-    with running_stack(
-        tmp_path_factory.mktemp("web-search-stack"),
-        services=("ingest", "metadata", "thumbnail", "embedding", "search", "gateway"),
-        env={
-            "DARKROOM_ML_MODEL_DIR": str(models),
-            "DARKROOM_CLIP_MODEL": MODEL,
-            "DARKROOM_ML_DOWNLOAD": "false",
-        },
-        timeout=120,
+    with running_clip_stack(
+        tmp_path_factory.mktemp("web-search-stack"), tmp_path_factory.mktemp("models"), MODEL
     ) as running:
         yield running
 

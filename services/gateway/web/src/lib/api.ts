@@ -171,6 +171,8 @@ export interface PersonResponse {
   isHidden: boolean;
   isFavorite?: boolean;
   birthDate?: string | null;
+  /** Changes when the person (or its face crop) changes: busts the thumbnail's cache. */
+  updatedAt?: string;
 }
 
 /** SearchExploreResponseDto: one explore field (`exifInfo.city`) with one asset per value. */
@@ -186,20 +188,11 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** PersonResponseDto (subset). */
-export interface Person {
-  id: string;
-  name: string;
-  isHidden: boolean;
-  isFavorite: boolean;
-  updatedAt: string;
-}
-
 /** PeopleResponseDto: `total` counts every person, `hidden` the hidden ones among them. */
 export interface PeopleResponse {
   total: number;
   hidden: number;
-  people: Person[];
+  people: PersonResponse[];
   hasNextPage?: boolean;
 }
 
@@ -216,7 +209,7 @@ export interface BulkIdResponse {
 }
 
 /** URL of a person's face crop (`updatedAt` busts the cache when the face changes). */
-export function personThumbnailUrl(person: Pick<Person, 'id'> & { updatedAt?: string }): string {
+export function personThumbnailUrl(person: Pick<PersonResponse, 'id' | 'updatedAt'>): string {
   return `/api/people/${person.id}/thumbnail${query({ c: person.updatedAt })}`;
 }
 

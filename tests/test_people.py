@@ -36,6 +36,7 @@ from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageOps
 
 from .conftest import User, upload
+from .faces import cluster_faces, wait_faces_detected
 
 SAMPLES = samples_dir()
 FACES = SAMPLES / "faces" if SAMPLES is not None else None
@@ -59,31 +60,6 @@ def _variants(path: Path) -> list[tuple[str, bytes]]:
         variant.save(buf, "JPEG", quality=90)
         out.append((f"{tag}-{path.name.rsplit('.', 1)[0]}.jpg", buf.getvalue()))
     return out
-
-
-async def _faces_done(db_url: str, ids: list[str], wait_s: float) -> int:
-    conn = await asyncpg.connect(db_url)
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            done = await conn.fetchval(
-                "SELECT count(*) FROM asset_job_status WHERE asset_id = ANY($1::uuid[]) "
-                "AND faces_at IS NOT NULL",
-                [uuid.UUID(i) for i in ids],
-            )
-            if done == len(ids) or time.monotonic() > deadline:
-                return int(done)
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
-
-
-async def _cluster(db_url: str, owner: str) -> None:
-    pool = await create_pool(db_url, max_size=2)
-    try:
-        await cluster_new_faces(pool, RecognitionSettings(), owner_id=uuid.UUID(owner))
-    finally:
-        await pool.close()
 
 
 async def _unassigned_after(db_url: str, ids: list[str], wait_s: float) -> int:
@@ -116,7 +92,7 @@ def uploaded(stack: Stack, admin: User) -> tuple[dict[str, str], int]:
             assert r.status_code in (200, 201), r.text
             truth[r.json()["id"]] = row["person"]
     db = stack.env()["DARKROOM_DATABASE_URL"]
-    done = asyncio.run(_faces_done(db, list(truth), wait_s=300))
+    done = wait_faces_detected(db, list(truth), wait_s=300)
     assert done == len(truth), f"face step finished for {done}/{len(truth)} assets"
     return truth, asyncio.run(_unassigned_after(db, list(truth), wait_s=30))
 
@@ -125,7 +101,7 @@ def uploaded(stack: Stack, admin: User) -> tuple[dict[str, str], int]:
 def labelled(stack: Stack, admin: User, uploaded: tuple[dict[str, str], int]) -> dict[str, str]:
     """The uploaded labelled faces after the nightly "cluster new faces" pass; asset id -> true
     identity."""
-    asyncio.run(_cluster(stack.env()["DARKROOM_DATABASE_URL"], admin.id))
+    cluster_faces(stack.env()["DARKROOM_DATABASE_URL"], admin.id)
     return uploaded[0]
 
 

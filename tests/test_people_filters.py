@@ -10,20 +10,15 @@ never sees these people: 400 on the timeline, nothing from search, no ``people``
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import time
-import uuid
 
-import asyncpg
 import pytest
-from darkroom_db import create_pool
-from darkroom_face.cluster import cluster_new_faces
 from darkroom_face.settings import RecognitionSettings
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
 from .conftest import User, make_user, upload
+from .faces import cluster_faces, wait_faces_detected
 
 SAMPLES = samples_dir()
 FACES = SAMPLES / "faces" if SAMPLES is not None else None
@@ -31,31 +26,6 @@ pytestmark = pytest.mark.skipif(
     FACES is None or not (FACES / "labels.csv").is_file(),
     reason="face samples not found: set DARKROOM_SAMPLES or place ../shared/samples/faces",
 )
-
-
-async def _wait_faces(db_url: str, ids: list[str], wait_s: float) -> int:
-    conn = await asyncpg.connect(db_url)
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            done = await conn.fetchval(
-                "SELECT count(*) FROM asset_job_status WHERE asset_id = ANY($1::uuid[]) "
-                "AND faces_at IS NOT NULL",
-                [uuid.UUID(i) for i in ids],
-            )
-            if done == len(ids) or time.monotonic() > deadline:
-                return int(done)
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
-
-
-async def _cluster(db_url: str, owner: str) -> None:
-    pool = await create_pool(db_url, max_size=2)
-    try:
-        await cluster_new_faces(pool, RecognitionSettings(min_faces=2), owner_id=uuid.UUID(owner))
-    finally:
-        await pool.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +44,9 @@ def labelled(stack: Stack, owner: User) -> dict[str, str]:
         assert r.status_code == 201, r.text
         truth[r.json()["id"]] = row["person"]
     db = stack.env()["DARKROOM_DATABASE_URL"]
-    done = asyncio.run(_wait_faces(db, list(truth), wait_s=300))
+    done = wait_faces_detected(db, list(truth), wait_s=300)
     assert done == len(truth), f"face step finished for {done}/{len(truth)} assets"
-    asyncio.run(_cluster(db, owner.id))
+    cluster_faces(db, owner.id, RecognitionSettings(min_faces=2))
     return truth
 
 

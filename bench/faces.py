@@ -11,11 +11,12 @@ sets:
 Path, as the face service runs it but without NATS: each image becomes a preview like the
 thumbnail service's (shorter side at most 1440 px, JPEG q80), ``darkroom_face.detect.
 detect_faces`` (dlib HOG + 5-point alignment + ResNet 128-d) finds and describes the faces,
-``people.replace_faces`` stores them and ``darkroom_face.cluster.recognize_face`` recognises each
-new face at once (the online step), ``retry_deferred`` retries the deferred faces (the
-service's sweep, every few seconds) and ``cluster_new_faces`` (the nightly pass) takes what is
-left. Scores are measured after each step, per image on its largest face (each labelled photo
-shows one main person), as tests/test_people.py does:
+``darkroom_face.handlers.store_faces`` stores them and
+``darkroom_face.cluster.recognize_face`` recognises each new face at once (the online step),
+``retry_deferred`` retries the deferred faces (the service's sweep, every few seconds) and
+``cluster_new_faces`` (the nightly pass) takes what is left. Scores are measured after each
+step, per image on its largest face (each labelled photo shows one main person), as
+tests/test_people.py does:
 
 - pairwise precision/recall/F1 (Manning et al., Introduction to IR, 16.3; an image whose face
   is in no person counts as a singleton);
@@ -53,7 +54,7 @@ import asyncpg
 import msgspec
 import numpy as np
 import structlog
-from darkroom_db import assets, create_pool, migrate, people, users
+from darkroom_db import assets, create_pool, migrate, users
 from darkroom_face.cluster import (
     cluster_new_faces,
     pairwise_scores,
@@ -61,6 +62,7 @@ from darkroom_face.cluster import (
     retry_deferred,
 )
 from darkroom_face.detect import detect_faces
+from darkroom_face.handlers import store_faces
 from darkroom_face.models import DlibFaceModel, FaceModel
 from darkroom_face.settings import DetectionSettings, RecognitionSettings
 from darkroom_stack.servers import start_postgres
@@ -210,24 +212,7 @@ async def run_set(
         wall.append(time.perf_counter() - w0)
         faces_found.append(len(found))
         async with pool.acquire() as conn, conn.transaction():
-            face_ids = await people.replace_faces(
-                conn,
-                asset_id=asset.id,
-                owner_id=user.id,
-                faces=[
-                    people.NewFace(
-                        image_width=f.image_width,
-                        image_height=f.image_height,
-                        x1=f.x1,
-                        y1=f.y1,
-                        x2=f.x2,
-                        y2=f.y2,
-                        score=f.score,
-                        embedding=f.embedding,
-                    )
-                    for f in found
-                ],
-            )
+            face_ids = await store_faces(conn, asset.id, user.id, found)
         for face_id in face_ids:  # the online step, as the service after each detection
             await recognize_face(pool, face_id, rec)
         truth[asset.id] = item.label

@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 
+import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, people, smart_search
@@ -23,7 +24,7 @@ from darkroom_runtime import Context
 from PIL import UnidentifiedImageError
 
 from darkroom_face import cluster
-from darkroom_face.detect import crop_face_jpeg, detect_faces
+from darkroom_face.detect import DetectedFace, crop_face_jpeg, detect_faces
 from darkroom_face.models import FaceModel, load_face_model
 from darkroom_face.settings import FaceSettings
 
@@ -46,6 +47,34 @@ def person_thumbnail_key(owner_id: uuid.UUID, person_id: uuid.UUID) -> str:
     """``thumbs/<userId>/<ab>/<cd>/<personId>.jpeg`` (Immich's layout for person thumbnails)."""
     hex_id = person_id.hex
     return f"thumbs/{owner_id}/{hex_id[:2]}/{hex_id[2:4]}/{person_id}.jpeg"
+
+
+async def store_faces(
+    conn: asyncpg.Connection,
+    asset_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    faces: list[DetectedFace],
+) -> list[uuid.UUID]:
+    """Replace the detected faces of asset ``asset_id`` with ``faces`` (inside the caller's
+    transaction); the new faces' ids, in ``faces`` order."""
+    return await people.replace_faces(
+        conn,
+        asset_id=asset_id,
+        owner_id=owner_id,
+        faces=[
+            people.NewFace(
+                image_width=f.image_width,
+                image_height=f.image_height,
+                x1=f.x1,
+                y1=f.y1,
+                x2=f.x2,
+                y2=f.y2,
+                score=f.score,
+                embedding=f.embedding,
+            )
+            for f in faces
+        ],
+    )
 
 
 @subscribe(
@@ -81,24 +110,7 @@ async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> 
     except (UnidentifiedImageError, OSError) as exc:
         raise PermanentError(f"preview cannot be decoded: {exc}") from exc
     async with ctx.pool.acquire() as conn, conn.transaction():
-        face_ids = await people.replace_faces(
-            conn,
-            asset_id=asset_id,
-            owner_id=asset.owner_id,
-            faces=[
-                people.NewFace(
-                    image_width=f.image_width,
-                    image_height=f.image_height,
-                    x1=f.x1,
-                    y1=f.y1,
-                    x2=f.x2,
-                    y2=f.y2,
-                    score=f.score,
-                    embedding=f.embedding,
-                )
-                for f in faces
-            ],
-        )
+        face_ids = await store_faces(conn, asset_id, asset.owner_id, faces)
         await assets.mark_step_done(conn, asset_id, "faces")
     await ctx.bus.publish(
         AssetFacesDetected(asset_id=event.asset_id, owner_id=event.owner_id, face_count=len(faces))

@@ -25,10 +25,10 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.users import UserResponse, user_response
 from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+from darkroom_gateway.schemas import BulkIdError, BulkIdResponse, BulkIds
 
 log = structlog.get_logger()
 
-BulkIdError = Literal["duplicate", "no_permission", "not_found", "unknown", "validation"]
 MemberRole = Literal["editor", "viewer"]
 
 
@@ -110,21 +110,6 @@ class UpdateAlbumUser(msgspec.Struct, frozen=True, kw_only=True):
     """Spec: UpdateAlbumUserDto (``owner`` is not a role one can be given)."""
 
     role: MemberRole
-
-
-class BulkIds(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: BulkIdsDto."""
-
-    ids: list[uuid.UUID]
-
-
-class BulkIdResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Spec: BulkIdResponseDto."""
-
-    id: str
-    success: bool
-    error: BulkIdError | None = None
-    error_message: str | None = None
 
 
 class AlbumsAddAssets(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -7,7 +7,6 @@ Another user's group is answered 404 (or "not_found" in a bulk result), as if it
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 import msgspec
 from darkroom_db import assets, exif, smart_search
@@ -19,6 +18,7 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.assets import AssetResponse, asset_response
 from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.schemas import BulkIdResponse, BulkIds
 
 
 class DuplicateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -27,12 +27,6 @@ class DuplicateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel
     duplicate_id: str
     assets: list[AssetResponse]
     suggested_keep_asset_ids: list[str]
-
-
-class BulkIds(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: BulkIdsDto."""
-
-    ids: list[uuid.UUID]
 
 
 class DuplicateResolveGroup(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -47,15 +41,6 @@ class DuplicateResolve(msgspec.Struct, frozen=True, kw_only=True):
     """Spec: DuplicateResolveDto."""
 
     groups: list[DuplicateResolveGroup]
-
-
-class BulkIdResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Spec: BulkIdResponseDto."""
-
-    id: str
-    success: bool
-    error: Literal["duplicate", "no_permission", "not_found", "unknown", "validation"] | None = None
-    error_message: str | None = None
 
 
 def suggested_keep(group: list[assets.Asset], exifs: dict[uuid.UUID, exif.Exif | None]) -> str:

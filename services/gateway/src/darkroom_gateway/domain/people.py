@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 import structlog
@@ -20,10 +20,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.schemas import BulkIdResponse, BulkIds
 
 log = structlog.get_logger()
-
-BulkIdError = Literal["duplicate", "no_permission", "not_found", "unknown", "validation"]
 
 
 class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -85,21 +84,6 @@ class MergePerson(msgspec.Struct, frozen=True, kw_only=True):
     """Spec: MergePersonDto."""
 
     ids: list[uuid.UUID]
-
-
-class BulkIds(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: BulkIdsDto."""
-
-    ids: list[uuid.UUID]
-
-
-class BulkIdResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """Spec: BulkIdResponseDto."""
-
-    id: str
-    success: bool
-    error: BulkIdError | None = None
-    error_message: str | None = None
 
 
 class AssetFaceUpdateItem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

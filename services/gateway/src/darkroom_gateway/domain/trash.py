@@ -16,6 +16,7 @@ from litestar.params import JSONBody
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.schemas import BulkIds
 
 log = structlog.get_logger()
 
@@ -27,12 +28,6 @@ class TrashResponse(msgspec.Struct, frozen=True):
     """Spec: TrashResponseDto."""
 
     count: int
-
-
-class BulkIds(msgspec.Struct, frozen=True):
-    """Spec: BulkIdsDto."""
-
-    ids: list[uuid.UUID]
 
 
 async def require_owned(deps: Deps, auth: Auth, ids: list[uuid.UUID], permission: str) -> None:

@@ -19,7 +19,6 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import msgspec
 import nats
@@ -36,7 +35,7 @@ from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageOps
 
 from .conftest import User, upload
-from .faces import cluster_faces, wait_faces_detected
+from .faces import cluster_faces, wait_faces_assigned, wait_faces_detected
 
 SAMPLES = samples_dir()
 FACES = SAMPLES / "faces" if SAMPLES is not None else None
@@ -62,24 +61,6 @@ def _variants(path: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-async def _unassigned_after(db_url: str, ids: list[str], wait_s: float) -> int:
-    """Wait until every face of the assets ``ids`` has a person; the faces still without one."""
-    conn = await asyncpg.connect(db_url)
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            left = await conn.fetchval(
-                "SELECT count(*) FROM asset_faces WHERE asset_id = ANY($1::uuid[]) "
-                "AND person_id IS NULL",
-                [uuid.UUID(i) for i in ids],
-            )
-            if left == 0 or time.monotonic() > deadline:
-                return int(left)
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def uploaded(stack: Stack, admin: User) -> tuple[dict[str, str], int]:
     """Upload the labelled faces (3 variants each), wait for the face step, give the service's
@@ -94,7 +75,7 @@ def uploaded(stack: Stack, admin: User) -> tuple[dict[str, str], int]:
     db = stack.env()["DARKROOM_DATABASE_URL"]
     done = wait_faces_detected(db, list(truth), wait_s=300)
     assert done == len(truth), f"face step finished for {done}/{len(truth)} assets"
-    return truth, asyncio.run(_unassigned_after(db, list(truth), wait_s=30))
+    return truth, wait_faces_assigned(db, list(truth), wait_s=30)
 
 
 @pytest.fixture(scope="module")

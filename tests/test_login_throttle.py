@@ -1,0 +1,81 @@
+"""Login throttling over HTTP against the running gateway: the client address comes from
+X-Forwarded-For only through a trusted proxy (``DARKROOM_TRUSTED_PROXIES``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from darkroom_gateway.domain.auth import LOGIN_MAX_FAILURES
+from darkroom_stack.supervisor import Stack
+
+from .conftest import User, first_admin, make_user, running_stack
+
+WRONG = "not the password"
+
+
+def _login(
+    stack: Stack, email: str, password: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    with httpx.Client(base_url=stack.url, timeout=120) as anon:
+        return anon.post(
+            "/api/auth/login", json={"email": email, "password": password}, headers=headers
+        )
+
+
+def _assert_error(r: httpx.Response, status: int) -> None:
+    """``r`` is an Immich-shaped error with ``status``."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["statusCode"] == status
+    assert set(body) == {"message", "error", "statusCode", "correlationId"}
+    if status == 429:
+        assert body["error"] == "Too Many Requests"
+        assert "Too many" in str(body["message"])
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(stack: Stack, admin: User) -> None:
+    """With no trusted proxy (the default), a client cannot escape the limit by sending a new
+    X-Forwarded-For with each attempt."""
+    user = make_user(stack, admin)
+    for i in range(LOGIN_MAX_FAILURES):
+        r = _login(stack, user.email, WRONG, {"X-Forwarded-For": f"198.51.100.{i + 1}"})
+        _assert_error(r, 401)
+    r = _login(stack, user.email, user.password, {"X-Forwarded-For": "198.51.100.200"})
+    _assert_error(r, 429)
+
+
+def test_forwarded_for_through_trusted_proxies(tmp_path: Path) -> None:
+    """Peer and inner proxy trusted (an address and a CIDR): the client is the right-most
+    untrusted X-Forwarded-For entry, so two clients behind the same proxies are counted apart,
+    and a client cannot choose its address by prepending entries. X-Forwarded-Proto from the
+    trusted proxy makes the session cookie Secure."""
+    env = {"DARKROOM_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}
+    with running_stack(tmp_path, services=("gateway",), env=env, timeout=120) as stack:
+        user = make_user(stack, first_admin(stack))
+        alice = {"X-Forwarded-For": "203.0.113.5, 10.1.2.3"}
+        for _ in range(LOGIN_MAX_FAILURES):
+            _assert_error(_login(stack, user.email, WRONG, alice), 401)
+        _assert_error(_login(stack, user.email, WRONG, alice), 429)
+        spoofed = {"X-Forwarded-For": "192.0.2.77, 203.0.113.5, 10.1.2.3"}
+        _assert_error(_login(stack, user.email, user.password, spoofed), 429)
+        bob = {"X-Forwarded-For": "203.0.113.6, 10.1.2.3", "X-Forwarded-Proto": "https"}
+        r = _login(stack, user.email, user.password, bob)
+        assert r.status_code == 201, r.text
+        assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_trusted_proxies_setting_refuses_what_is_not_an_address() -> None:
+    """DARKROOM_TRUSTED_PROXIES takes addresses and networks; anything uvicorn would silently
+    ignore (a name, a network with host bits set) stops the gateway at start-up."""
+    from darkroom_config import ConfigError, load_settings
+    from darkroom_gateway.settings import GatewaySettings
+
+    ok = load_settings(GatewaySettings, {"DARKROOM_TRUSTED_PROXIES": "127.0.0.1, fd00::/8"})
+    assert ok.trusted_proxies == ("127.0.0.1", "fd00::/8")
+    assert load_settings(GatewaySettings, {}).trusted_proxies == ()
+    for bad in ("proxy.local", "10.0.0.1/8"):
+        with pytest.raises(ConfigError, match="DARKROOM_TRUSTED_PROXIES"):
+            load_settings(GatewaySettings, {"DARKROOM_TRUSTED_PROXIES": bad})

@@ -1,14 +1,21 @@
-"""Login throttling over HTTP against the running gateway: the client address comes from
-X-Forwarded-For only through a trusted proxy (``DARKROOM_TRUSTED_PROXIES``).
+"""Login throttling over HTTP against the running gateway: the attempt count is atomic under
+concurrency, the client address comes from X-Forwarded-For only through a trusted proxy
+(``DARKROOM_TRUSTED_PROXIES``) and expired throttle rows are pruned.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
-from darkroom_gateway.domain.auth import LOGIN_MAX_FAILURES
+from darkroom_gateway.domain.auth import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, first_admin, make_user, running_stack
@@ -34,6 +41,28 @@ def _assert_error(r: httpx.Response, status: int) -> None:
     if status == 429:
         assert body["error"] == "Too Many Requests"
         assert "Too many" in str(body["message"])
+
+
+def test_concurrent_wrong_logins_get_exactly_the_limit(stack: Stack, admin: User) -> None:
+    """20 simultaneous wrong-password logins from one address: LOGIN_MAX_FAILURES x 401, the
+    rest 429 (the check and the count are one atomic step)."""
+    user = make_user(stack, admin)
+    attempts = 20
+    barrier = threading.Barrier(attempts, timeout=120)
+
+    def attempt(_: int) -> httpx.Response:
+        with httpx.Client(base_url=stack.url, timeout=120) as client:
+            barrier.wait()
+            return client.post("/api/auth/login", json={"email": user.email, "password": WRONG})
+
+    with ThreadPoolExecutor(attempts) as pool:
+        responses = list(pool.map(attempt, range(attempts)))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {401: LOGIN_MAX_FAILURES, 429: attempts - LOGIN_MAX_FAILURES}, statuses
+    for r in responses:
+        _assert_error(r, r.status_code)
+    # the right password is refused too while the window lasts
+    _assert_error(_login(stack, user.email, user.password), 429)
 
 
 def test_forwarded_for_from_an_untrusted_peer_is_ignored(stack: Stack, admin: User) -> None:
@@ -65,6 +94,41 @@ def test_forwarded_for_through_trusted_proxies(tmp_path: Path) -> None:
         r = _login(stack, user.email, user.password, bob)
         assert r.status_code == 201, r.text
         assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_expired_throttle_rows_are_pruned(stack: Stack, admin: User) -> None:
+    """A login attempt deletes every throttle row whose window has ended, whatever its key."""
+    assert stack.postgres is not None
+    stale_key = f"stale-{uuid.uuid4().hex}@darkroom.test|192.0.2.1"
+    live_key = f"live-{uuid.uuid4().hex}@darkroom.test|192.0.2.1"
+
+    async def insert() -> None:
+        conn = await asyncpg.connect(stack.postgres.url)  # type: ignore[union-attr]
+        try:
+            await conn.execute(
+                "INSERT INTO login_attempts (key, attempts, window_start) VALUES "
+                "($1, 3, now() - make_interval(secs => $3)), ($2, 3, now())",
+                stale_key,
+                live_key,
+                LOGIN_WINDOW_S + 5,
+            )
+        finally:
+            await conn.close()
+
+    async def keys() -> set[str]:
+        conn = await asyncpg.connect(stack.postgres.url)  # type: ignore[union-attr]
+        try:
+            rows = await conn.fetch(
+                "SELECT key FROM login_attempts WHERE key = ANY($1)", [stale_key, live_key]
+            )
+        finally:
+            await conn.close()
+        return {r["key"] for r in rows}
+
+    asyncio.run(insert())
+    assert asyncio.run(keys()) == {stale_key, live_key}
+    _assert_error(_login(stack, f"{uuid.uuid4().hex}@darkroom.test", WRONG), 401)
+    assert asyncio.run(keys()) == {live_key}
 
 
 def test_trusted_proxies_setting_refuses_what_is_not_an_address() -> None:

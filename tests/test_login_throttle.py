@@ -1,12 +1,15 @@
 """Login throttling over HTTP against the running gateway: the attempt count is atomic under
 concurrency, the client address comes from X-Forwarded-For only through a trusted proxy
-(``DARKROOM_TRUSTED_PROXIES``) and expired throttle rows are pruned.
+(``DARKROOM_TRUSTED_PROXIES``), expired throttle rows are pruned, and a login for an unknown
+e-mail costs as much as one for a known e-mail with a wrong password.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -129,6 +132,44 @@ def test_expired_throttle_rows_are_pruned(stack: Stack, admin: User) -> None:
     assert asyncio.run(keys()) == {stale_key, live_key}
     _assert_error(_login(stack, f"{uuid.uuid4().hex}@darkroom.test", WRONG), 401)
     assert asyncio.run(keys()) == {live_key}
+
+
+def test_dummy_hash_has_the_cost_of_real_ones() -> None:
+    """The hash checked for unknown e-mails costs what a stored hash costs (bcrypt cost field)."""
+    from darkroom_gateway.auth import BCRYPT_ROUNDS, DUMMY_PASSWORD_HASH
+
+    assert DUMMY_PASSWORD_HASH.startswith(f"$2b${BCRYPT_ROUNDS:02d}$")
+
+
+def test_unknown_email_takes_as_long_as_a_wrong_password(stack: Stack, admin: User) -> None:
+    """Median time of a login for an unknown e-mail vs a known e-mail with a wrong password,
+    interleaved so machine load hits both alike: within a factor of 2 (before, an unknown e-mail
+    skipped bcrypt and answered about 5-10 times faster)."""
+    per_user = LOGIN_MAX_FAILURES - 1  # stay under the limit: a 429 is not a password check
+    known = [make_user(stack, admin) for _ in range(4)]
+    unknown_ms: list[float] = []
+    known_ms: list[float] = []
+
+    def timed(email: str) -> float:
+        with httpx.Client(base_url=stack.url, timeout=120) as client:
+            client.get("/api/server/ping")  # connect outside the measurement
+            start = time.perf_counter()
+            r = client.post("/api/auth/login", json={"email": email, "password": WRONG})
+            elapsed = (time.perf_counter() - start) * 1000
+        _assert_error(r, 401)
+        return elapsed
+
+    for i in range(per_user * len(known)):
+        stranger = f"nobody-{uuid.uuid4().hex}@darkroom.test"
+        member = known[i % len(known)].email
+        if i % 2:
+            unknown_ms.append(timed(stranger))
+            known_ms.append(timed(member))
+        else:
+            known_ms.append(timed(member))
+            unknown_ms.append(timed(stranger))
+    ratio = statistics.median(unknown_ms) / statistics.median(known_ms)
+    assert 0.5 <= ratio <= 2, (ratio, sorted(unknown_ms), sorted(known_ms))
 
 
 def test_trusted_proxies_setting_refuses_what_is_not_an_address() -> None:

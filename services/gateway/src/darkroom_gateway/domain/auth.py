@@ -8,7 +8,8 @@ password is checked, in one atomic statement in PostgreSQL (``darkroom_db.login_
 concurrent attempts cannot slip past the count and the limit holds across gateway replicas; a
 successful login forgets the key's attempts. The client address is the TCP peer, or, from a
 proxy listed in ``DARKROOM_TRUSTED_PROXIES``, the address it forwards
-(:func:`darkroom_gateway.app.proxy_middleware`).
+(:func:`darkroom_gateway.app.proxy_middleware`). Unknown e-mails cost a bcrypt verification too
+(:func:`darkroom_gateway.auth.check_password`), so timing does not tell who has an account.
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ class AuthController(Controller):
             log.warning("auth.login_throttled", email=email, client=client, attempts=attempts)
             raise TooManyRequests("Too many failed login attempts; try again in a minute")
         user = await users.get_user_by_email(deps.pool, email)
-        if user is None or not await check_password(data.password, user.password_hash):
+        # an unknown e-mail costs a bcrypt check too (against a dummy hash): same timing
+        password_ok = await check_password(data.password, user.password_hash if user else None)
+        if user is None or not password_ok:
             log.info("auth.login_failed", email=email, client=client)
             raise Unauthorized("Incorrect email or password")
         await login_throttle.clear_login_attempts(deps.pool, throttle_key)

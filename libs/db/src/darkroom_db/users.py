@@ -672,33 +672,3 @@ async def delete_other_sessions(
         "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2", owner_id, keep_id
     )
     return int(result.split()[-1])
-
-
-# --- login throttling -------------------------------------------------------------------------
-
-
-async def count_login_failures(pool: asyncpg.Pool, key: str, window_s: float) -> int:
-    """Failed logins recorded for ``key`` in the last ``window_s`` seconds."""
-    return int(
-        await pool.fetchval(
-            "SELECT count(*) FROM login_failures WHERE key = $1 "
-            "AND failed_at > now() - make_interval(secs => $2)",
-            key,
-            window_s,
-        )
-    )
-
-
-async def record_login_failure(pool: asyncpg.Pool, key: str) -> None:
-    """Record a failed login for ``key`` and prune its rows older than an hour."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "DELETE FROM login_failures WHERE key = $1 AND failed_at < now() - interval '1 hour'",
-            key,
-        )
-        await conn.execute("INSERT INTO login_failures (key) VALUES ($1)", key)
-
-
-async def clear_login_failures(pool: asyncpg.Pool, key: str) -> None:
-    """Forget ``key``'s failed logins (after a successful one)."""
-    await pool.execute("DELETE FROM login_failures WHERE key = $1", key)

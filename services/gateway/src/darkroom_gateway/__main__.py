@@ -20,7 +20,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-* are honoured only from DARKROOM_TRUSTED_PROXIES, by the app itself
+        # (app.proxy_middleware); uvicorn's default would trust any local peer
+        proxy_headers=False,
     )
 
 

@@ -14,7 +14,9 @@ from darkroom_storage import open_storage
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate
@@ -58,6 +60,31 @@ async def _provide_auth(request: Request, deps: NamedDependency[Deps]) -> Auth:
     return await authenticate(request, deps)
 
 
+def proxy_middleware(settings: GatewaySettings) -> list[DefineMiddleware]:
+    """The one place that decides a request's client address and scheme.
+
+    With ``settings.trusted_proxies`` set, uvicorn's ``ProxyHeadersMiddleware`` rewrites the
+    ASGI scope's ``client`` and ``scheme`` from ``X-Forwarded-For``/``X-Forwarded-Proto`` of
+    requests whose peer is a trusted proxy (the client is the right-most entry that is not one).
+    Without, nothing is rewritten and the client is the TCP peer. Uvicorn's own proxy handling is
+    off (``__main__``), so the same rule holds however the app is served.
+
+    Args:
+        settings: Gateway settings (``trusted_proxies``).
+
+    Returns:
+        The middleware to install: none, or the proxy headers middleware.
+    """
+    if not settings.trusted_proxies:
+        return []
+    # uvicorn and Litestar spell the same ASGI callable with different TypedDicts
+    middleware = DefineMiddleware(
+        ProxyHeadersMiddleware,  # type: ignore[arg-type]
+        trusted_hosts=list(settings.trusted_proxies),
+    )
+    return [middleware]
+
+
 def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litestar:
     """Build the gateway application.
 
@@ -94,6 +121,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             "auth": Provide(_provide_auth),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=proxy_middleware(settings),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Darkroom (Immich-compatible API)", version="3.1.0", path="/api/docs"

@@ -4,7 +4,9 @@ Credentials are accepted where Immich's clients send them (OpenAPI security sche
 ``x-api-key`` header (API key), ``Authorization: Bearer <token>``, ``x-immich-user-token`` header
 and the ``immich_access_token`` cookie (session token). Tokens and API key secrets are random
 32-byte values; only their SHA-256 is stored. Passwords are hashed with bcrypt (cost 10, the
-library default is 12; Immich uses 10 as well).
+library default is 12; Immich uses 10 as well). Every password check costs one bcrypt
+verification, also when there is no hash to check against (an unknown e-mail, a user without a
+password), so the time of a failed login does not tell whether the account exists.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import Forbidden, Unauthorized
 
 BCRYPT_ROUNDS = 10
+#: bcrypt hash (cost :data:`BCRYPT_ROUNDS`) of a random password nobody knows, generated once with
+#: ``bcrypt.hashpw(secrets.token_urlsafe(24).encode(), bcrypt.gensalt(10))``: verified instead
+#: when there is no real hash, so that case takes as long as a wrong password.
+DUMMY_PASSWORD_HASH = "$2b$10$2qqTL13o2OcPLO/BgJOD9OhjkVBGt/sirfm9kfjrWFOHUtBZxQOlS"
 COOKIE_NAME = "immich_access_token"
 
 
@@ -71,11 +77,21 @@ async def hash_password(password: str) -> str:
     ).decode()
 
 
-async def check_password(password: str, password_hash: str) -> bool:
-    """Whether ``password`` matches the bcrypt ``password_hash`` (False for an empty hash)."""
-    if not password_hash:
-        return False
-    return await asyncio.to_thread(bcrypt.checkpw, password.encode()[:72], password_hash.encode())
+async def check_password(password: str, password_hash: str | None) -> bool:
+    """Whether ``password`` matches the bcrypt ``password_hash``, checked off the event loop.
+
+    Args:
+        password: What the client sent.
+        password_hash: The stored bcrypt hash; empty or None when there is none (an unknown
+            e-mail, a user without a password).
+
+    Returns:
+        True on a match. False without a hash, after verifying ``password`` against
+        :data:`DUMMY_PASSWORD_HASH`, so that the answer takes as long as for a wrong password.
+    """
+    checked = password_hash or DUMMY_PASSWORD_HASH
+    matches = await asyncio.to_thread(bcrypt.checkpw, password.encode()[:72], checked.encode())
+    return matches and bool(password_hash)
 
 
 def _session_token(request: Request) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import msgspec
 from darkroom_storage import StorageSettings
 
@@ -28,6 +30,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             reachable the map still shows its markers on a blank background.
         map_attribution: HTML credit shown in the map's corner for those tiles
             (``DARKROOM_MAP_ATTRIBUTION``).
+        trusted_proxies: Reverse proxies whose ``X-Forwarded-For``/``X-Forwarded-Proto`` the
+            gateway believes (``DARKROOM_TRUSTED_PROXIES``, comma-separated IP addresses and
+            CIDR networks, e.g. ``10.0.0.0/8, 127.0.0.1``). Empty (the default) trusts nobody:
+            the client address is the TCP peer and those headers are ignored. Otherwise, for a
+            request from a trusted peer, the client is the right-most ``X-Forwarded-For`` entry
+            that is not a trusted proxy. The login rate limit counts per client address.
+
+    Raises:
+        ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
+            (``10.0.0.1/8`` is refused: host bits set).
     """
 
     host: str = "0.0.0.0"
@@ -45,3 +57,18 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     map_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
     )
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # parsed as uvicorn's ProxyHeadersMiddleware parses them, which silently ignores an
+        # entry it cannot parse (a network with host bits set, a name): refuse those here
+        for proxy in self.trusted_proxies:
+            try:
+                if "/" in proxy:
+                    ipaddress.ip_network(proxy)
+                else:
+                    ipaddress.ip_address(proxy)
+            except ValueError as exc:
+                raise ValueError(
+                    f"DARKROOM_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from exc

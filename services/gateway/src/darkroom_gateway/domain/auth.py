@@ -1,18 +1,22 @@
 """Authentication routes: admin sign-up, login (rate limited), logout, token validation,
 password change and auth status.
 
-Login rate limit: at most :data:`LOGIN_MAX_FAILURES` failed logins per (e-mail, client address)
-in :data:`LOGIN_WINDOW_S` seconds; further attempts, right or wrong, get 429 until the oldest
-failure leaves the window. Failures are counted in PostgreSQL (``login_failures``), so the limit
-holds across gateway replicas; a successful login forgets the key's failures. The client address
-is the TCP peer (put a proxy's X-Forwarded-For handling in front if there is one).
+Login rate limit: at most :data:`LOGIN_MAX_FAILURES` login attempts per (e-mail, client address)
+in a window of :data:`LOGIN_WINDOW_S` seconds that starts with the first attempt; further
+attempts, right or wrong, get 429 until the window ends. Each attempt is counted before its
+password is checked, in one atomic statement in PostgreSQL (``darkroom_db.login_throttle``), so
+concurrent attempts cannot slip past the count and the limit holds across gateway replicas; a
+successful login forgets the key's attempts. The client address is the TCP peer, or, from a
+proxy listed in ``DARKROOM_TRUSTED_PROXIES``, the address it forwards
+(:func:`darkroom_gateway.app.proxy_middleware`). Unknown e-mails cost a bcrypt verification too
+(:func:`darkroom_gateway.auth.check_password`), so timing does not tell who has an account.
 """
 
 from __future__ import annotations
 
 import msgspec
 import structlog
-from darkroom_db import users
+from darkroom_db import login_throttle, users
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
@@ -32,9 +36,10 @@ from darkroom_gateway.errors import ApiError, BadRequest, Unauthorized
 
 log = structlog.get_logger()
 
-#: Failed logins allowed per (e-mail, client address) within LOGIN_WINDOW_S.
+#: Login attempts allowed per (e-mail, client address) within LOGIN_WINDOW_S. Darkroom's own
+#: choice (Immich has no login rate limit), unchanged since the limit was introduced.
 LOGIN_MAX_FAILURES = 5
-#: Window of the login rate limit, seconds.
+#: Window of the login rate limit, seconds (Darkroom's choice, as LOGIN_MAX_FAILURES).
 LOGIN_WINDOW_S = 60.0
 #: Shortest new password (spec: ChangePasswordDto.newPassword minLength).
 MIN_PASSWORD_LENGTH = 8
@@ -138,17 +143,17 @@ class AuthController(Controller):
         email = data.email.strip()
         client = request.client.host if request.client else ""
         throttle_key = f"{email.lower()}|{client}"
-        failures = await users.count_login_failures(deps.pool, throttle_key, LOGIN_WINDOW_S)
-        if failures >= LOGIN_MAX_FAILURES:
-            log.warning("auth.login_throttled", email=email, client=client)
+        attempts = await login_throttle.count_login_attempt(deps.pool, throttle_key, LOGIN_WINDOW_S)
+        if attempts > LOGIN_MAX_FAILURES:
+            log.warning("auth.login_throttled", email=email, client=client, attempts=attempts)
             raise TooManyRequests("Too many failed login attempts; try again in a minute")
         user = await users.get_user_by_email(deps.pool, email)
-        if user is None or not await check_password(data.password, user.password_hash):
-            await users.record_login_failure(deps.pool, throttle_key)
+        # an unknown e-mail costs a bcrypt check too (against a dummy hash): same timing
+        password_ok = await check_password(data.password, user.password_hash if user else None)
+        if user is None or not password_ok:
             log.info("auth.login_failed", email=email, client=client)
             raise Unauthorized("Incorrect email or password")
-        if failures:
-            await users.clear_login_failures(deps.pool, throttle_key)
+        await login_throttle.clear_login_attempts(deps.pool, throttle_key)
         token = new_secret()
         await users.create_session(
             deps.pool,

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import structlog
-from darkroom_storage import Storage
+from darkroom_storage import Storage, StorageError
 from litestar import Litestar
 
 log = structlog.get_logger()
@@ -34,9 +34,16 @@ async def sweep_staging(storage: Storage, older_than: timedelta) -> int:
 
     Returns:
         How many objects and leftovers were removed.
+
+    Raises:
+        StorageError: The staging sweep failed (a failed leftover sweep is only logged).
     """
     staged = await storage.sweep(STAGING_PREFIX, older_than)
-    temp = await storage.sweep_temp(older_than)
+    try:
+        temp = await storage.sweep_temp(older_than)
+    except StorageError as exc:  # e.g. an S3 service without ListMultipartUploads
+        log.warning("staging.temp_sweep_failed", error=repr(exc))
+        temp = 0
     log.info("staging.swept", staged=staged, temp=temp, older_than_s=older_than.total_seconds())
     return staged + temp
 

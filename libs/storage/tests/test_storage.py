@@ -385,3 +385,51 @@ async def test_temp_name_is_recognised() -> None:
     name = temp_name("photo.jpg")
     assert name.startswith(".photo.jpg.tmp-") and is_temp_name(name)
     assert not is_temp_name("photo.jpg") and not is_temp_name(".photo.jpg.tmp-xyz")
+
+
+async def test_sweep_deletes_only_stale_objects_under_the_prefix(
+    storage: Storage, prefix: str
+) -> None:
+    stale = await storage.put(f"{prefix}staging/u1/stale", b"left by a lost request")
+    assert stale.modified is not None
+    # Wait (on the store's own clock: S3 keeps whole seconds) until an object put now is
+    # clearly newer than the stale one; then sweep at the midpoint between the two.
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        fresh = await storage.put(f"{prefix}staging/u1/fresh", b"an upload in progress")
+        assert fresh.modified is not None
+        if fresh.modified - stale.modified >= timedelta(seconds=2):
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the store's clock does not move"
+        await asyncio.sleep(0.5)
+    kept_elsewhere = await storage.put(f"{prefix}upload/u1/old.jpg", b"an original")
+    midpoint = stale.modified + (fresh.modified - stale.modified) / 2
+    older_than = datetime.now(UTC) - midpoint
+    assert await storage.sweep(f"{prefix}staging/", older_than) == 1
+    keys = sorted([i.key async for i in storage.list_objects(prefix)])
+    assert keys == sorted([fresh.key, kept_elsewhere.key])
+
+
+async def test_sweep_temp_removes_only_stale_leftovers_of_interrupted_puts(
+    storage: Storage, prefix: str
+) -> None:
+    key = f"{prefix}staging/u1/crashed"
+
+    async def left() -> int:
+        if isinstance(storage, S3Storage):
+            return len(await incomplete_uploads(storage, key))
+        return len(leftovers(storage, key))
+
+    # What a put whose process died leaves: an upload never completed, a temporary file.
+    if isinstance(storage, S3Storage):
+        await asyncio.to_thread(storage._client._create_multipart_upload, storage.bucket, key, {})
+    else:
+        path = storage.local_path(key)
+        assert path is not None
+        path.parent.mkdir(parents=True)
+        (path.parent / temp_name(path.name)).write_bytes(b"half")
+    assert await left() == 1
+    assert await storage.sweep_temp(timedelta(hours=1)) == 0  # may be in progress: kept
+    assert await left() == 1
+    assert await storage.sweep_temp(timedelta(0)) >= 1
+    assert await left() == 0

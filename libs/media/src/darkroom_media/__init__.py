@@ -1,4 +1,5 @@
-"""What Darkroom accepts: supported media types, and sniffing a file's real type from its head."""
+"""What Darkroom accepts: supported media types, sniffing a file's real type from its head, and
+safe file names."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from darkroom_media.errors import (
     MediaTooLargeError,
     UnsupportedMediaError,
 )
+from darkroom_media.names import MAX_NAME_BYTES, safe_file_name
 from darkroom_media.sniff import SNIFF_BYTES, MediaKind, sniff
 from darkroom_media.types import (
     IMAGE_TYPES,
@@ -25,6 +27,7 @@ from darkroom_media.types import (
 
 __all__ = [
     "IMAGE_TYPES",
+    "MAX_NAME_BYTES",
     "MEDIA_TYPES",
     "SIDECAR_TYPES",
     "SNIFF_BYTES",
@@ -40,6 +43,7 @@ __all__ = [
     "extension_of",
     "is_sidecar",
     "media_type_for",
+    "safe_file_name",
     "server_media_types",
     "sniff",
 ]

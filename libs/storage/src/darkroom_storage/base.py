@@ -7,16 +7,19 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 import msgspec
+import structlog
 
 from darkroom_storage.errors import NotFound
 from darkroom_storage.keys import temp_name, validate_key
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ObjectInfo", "ObjectStream", "Storage", "check_range"]
+
+log = structlog.get_logger()
 
 #: Default read chunk: 1 MiB.
 DEFAULT_CHUNK_SIZE = 1 << 20
@@ -236,6 +239,54 @@ class Storage(abc.ABC):
 
         The path is returned whether or not the object exists.
         """
+
+    @abc.abstractmethod
+    async def sweep_temp(self, older_than: timedelta = timedelta(hours=24)) -> int:
+        """Remove what interrupted writes left behind (a crash, a killed process).
+
+        Filesystem: temporary files ``.<name>.tmp-<uuid>``. S3: incomplete multipart uploads,
+        which the bucket keeps (and bills) until they are aborted.
+
+        Args:
+            older_than: Only leftovers started longer ago than this are removed, so writes in
+                progress are never touched.
+
+        Returns:
+            How many were removed.
+        """
+
+    async def sweep(self, prefix: str, older_than: timedelta) -> int:
+        """Delete every object under ``prefix`` last modified longer ago than ``older_than``.
+
+        For areas whose objects are meant to be short-lived (the gateway's ``staging/``: an
+        upload's parts live there only until ingest moves them), so that whatever a crash or a
+        lost request left there does not stay forever.
+
+        Args:
+            prefix: Listing prefix (see :meth:`list_objects`), e.g. ``"staging/"``.
+            older_than: Minimum age (from the object's modification time).
+
+        Returns:
+            How many objects were deleted.
+
+        Raises:
+            ValueError: Invalid prefix.
+        """
+        cutoff = datetime.now(UTC) - older_than
+        stale = [
+            info.key
+            async for info in self.list_objects(prefix)
+            if info.modified is not None and info.modified < cutoff
+        ]
+        for key in stale:
+            await self.delete(key)
+        log.info(
+            "storage.swept",
+            prefix=prefix,
+            removed=len(stale),
+            older_than_s=older_than.total_seconds(),
+        )
+        return len(stale)
 
     @abc.abstractmethod
     async def close(self) -> None:

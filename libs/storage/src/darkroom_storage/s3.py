@@ -9,9 +9,10 @@ Streamed puts use a multipart upload whose parts are buffered one at a time (so 
 bounded by the part size, whatever the object size) and retried part by part; a failure or
 cancellation aborts the upload, so nothing appears at the key. Puts of ``bytes`` use minio's
 public ``put_object``. The multipart calls are minio's low-level ``_create_multipart_upload``,
-``_upload_part``, ``_complete_multipart_upload`` and ``_abort_multipart_upload`` (unchanged
-through minio 7.x; the pin ``minio<8`` and the streaming tests guard them), because minio's
-public ``put_object`` holds up to three copies of a part in memory.
+``_upload_part``, ``_complete_multipart_upload``, ``_abort_multipart_upload`` and
+``_list_multipart_uploads`` (unchanged through minio 7.x; the pin ``minio<8`` and the streaming
+and sweep tests guard them), because minio's public ``put_object`` holds up to three copies of a
+part in memory and minio has no public way to list or abort an upload.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import io
 import mimetypes
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -551,6 +552,58 @@ class S3Storage(Storage):
         while batch := await self._call("list", prefix, next_batch):
             for info in batch:
                 yield info
+
+    # -- housekeeping ----------------------------------------------------------------------------
+
+    async def sweep_temp(self, older_than: timedelta = timedelta(hours=24)) -> int:
+        """Abort incomplete multipart uploads started longer ago than ``older_than``.
+
+        A put that died (a killed process, a lost connection during the abort) leaves its
+        upload in the bucket, billed and invisible to listings, until it is aborted. This lists
+        them (ListMultipartUploads, page by page on the key marker; an upload skipped by a
+        page boundary is found by the next sweep) and aborts the stale ones. A bucket
+        lifecycle rule ``AbortIncompleteMultipartUpload`` does the same on AWS; this works
+        wherever ListMultipartUploads does (MinIO lists only uploads of an exact key, so there
+        it finds nothing and the lifecycle rule is the way).
+
+        Returns:
+            How many uploads were aborted.
+        """
+        cutoff = datetime.now(UTC) - older_than
+        stale: list[tuple[str, str]] = []
+        marker: str | None = None
+        while True:
+            page = await self._call(
+                "list multipart uploads",
+                None,
+                self._client._list_multipart_uploads,
+                self.bucket,
+                key_marker=marker,
+            )
+            stale += [
+                (u.object_name, u.upload_id)
+                for u in page.uploads
+                if u.upload_id and u.initiated_time is not None and u.initiated_time < cutoff
+            ]
+            if not page.is_truncated or not page.next_key_marker:
+                break
+            marker = page.next_key_marker
+        for key, upload_id in stale:
+            await self._call(
+                "abort multipart upload",
+                key,
+                self._client._abort_multipart_upload,
+                self.bucket,
+                key,
+                upload_id,
+            )
+        log.info(
+            "storage.temp_swept",
+            backend="s3",
+            removed=len(stale),
+            older_than_s=older_than.total_seconds(),
+        )
+        return len(stale)
 
     # -- URLs ----------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
+from darkroom_gateway.housekeeping import staging_sweeper
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -122,7 +123,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=proxy_middleware(settings),
-        lifespan=[lifespan],
+        lifespan=[lifespan, staging_sweeper],
         openapi_config=OpenAPIConfig(
             title="Darkroom (Immich-compatible API)", version="3.1.0", path="/api/docs"
         ),

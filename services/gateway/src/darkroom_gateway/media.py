@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Literal
 from urllib.parse import quote
 
+from darkroom_media import safe_file_name
 from darkroom_storage import Storage
 from litestar import Request
 from litestar.response import Response, Stream
@@ -12,12 +15,42 @@ from litestar.response import Response, Stream
 from darkroom_gateway.errors import ApiError
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: What the ASCII fallback of ``filename=`` may hold: RFC 9110 ``qdtext`` without ``\\`` (some
+#: clients do not unescape quoted-pairs), i.e. printable ASCII but ``"`` and ``\\``.
+_NOT_QDTEXT = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
 class RangeNotSatisfiable(ApiError):
     """416: the requested byte range lies outside the object."""
 
     status = 416
+
+
+def content_disposition(
+    filename: str, disposition: Literal["attachment", "inline"] = "attachment"
+) -> str:
+    """A ``Content-Disposition`` value naming ``filename`` safely (RFC 6266, RFC 8187).
+
+    The name is first made a safe base name (:func:`darkroom_media.safe_file_name`: no path,
+    no control characters, so no CR/LF). It is sent twice: as ``filename*=UTF-8''...``
+    (percent-encoded, every byte but letters, digits and ``_.-~``), which current clients use,
+    and as a quoted ASCII ``filename=`` fallback for those that do not read ``filename*``
+    (RFC 6266 section 4.3 recommends exactly this pair): accents dropped after NFKD, other
+    non-ASCII characters, ``"`` and ``\\`` replaced by ``_``, then made safe again (NFKD may
+    turn a full-width solidus into ``/``).
+
+    Args:
+        filename: Any name, e.g. an asset's stored ``originalFileName``.
+        disposition: ``attachment`` (save) or ``inline`` (show).
+
+    Returns:
+        E.g. ``attachment; filename="cafe.jpg"; filename*=UTF-8''caf%C3%A9.jpg``.
+    """
+    name = safe_file_name(filename)
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    ascii_name = safe_file_name(_NOT_QDTEXT.sub("_", folded))
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -66,7 +99,8 @@ async def serve_object(
         media_type: Content-Type to send.
         size: Object size in bytes.
         etag: Strong validator (without quotes), e.g. the checksum.
-        filename: When given, sent as an attachment with this name.
+        filename: When given, sent as an attachment with this name (made safe by
+            :func:`content_disposition`).
         cache_control: Cache-Control header.
 
     Returns:
@@ -78,7 +112,7 @@ async def serve_object(
     quoted = f'"{etag}"'
     headers = {"ETag": quoted, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
     if filename is not None:
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        headers["Content-Disposition"] = content_disposition(filename)
     inm = request.headers.get("if-none-match")
     if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
         return Response(b"", status_code=304, headers=headers)

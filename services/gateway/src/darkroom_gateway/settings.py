@@ -22,6 +22,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         metrics_port: Its port; 0 turns it off.
         rpc_timeout_s: How long to wait for ingest to answer an upload.
         upload_queue_chunks: Chunks buffered between the request body and storage (backpressure).
+        staging_sweep_interval_s: Seconds between two sweeps of ``staging/``, where uploads are
+            streamed before ingest takes them (``DARKROOM_STAGING_SWEEP_INTERVAL_S``; an hour;
+            0 turns the sweep off). See :mod:`darkroom_gateway.housekeeping`.
+        staging_max_age_s: Age in seconds past which a staged object (and an interrupted
+            write's leftover) is deleted by that sweep (``DARKROOM_STAGING_MAX_AGE_S``; a day,
+            far longer than any upload takes).
         web_dir: The built web app to serve at ``/``; the source tree's build when empty.
         map_tile_url: Raster tile URL template of the web app's map (``DARKROOM_MAP_TILE_URL``;
             ``{z}``/``{x}``/``{y}``, optionally ``{s}`` and ``{r}`` as Leaflet reads them). The
@@ -52,6 +58,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: int = 0
     rpc_timeout_s: float = 120.0
     upload_queue_chunks: int = 8
+    staging_sweep_interval_s: float = 3600.0
+    staging_max_age_s: float = 86400.0
     web_dir: str = ""
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = (

@@ -5,26 +5,47 @@ part's bytes go through a small bounded queue into ``Storage.put`` (so a slow st
 client down instead of filling memory) and through ``hashlib.sha1``. Form fields are small and
 kept as text. A body that ends before the multipart terminator is a truncated upload: every object
 written for it is deleted and :class:`TruncatedUpload` is raised.
+
+Each route names the file fields it takes and the most bytes of each; a file part under any
+other name, or a second part under the same name, is refused before a byte of it is stored, and a
+part growing past its limit is refused as it streams. Whatever the request had staged by then is
+deleted, so a refused upload leaves nothing in ``staging/``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import msgspec
 from darkroom_storage import Storage
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.errors import ApiError, BadRequest
 
 #: Fields larger than this are refused (they are dates, names and flags).
 MAX_FIELD_BYTES = 64 * 1024
 #: Headers of one part larger than this are refused.
 MAX_PART_HEADER_BYTES = 16 * 1024
+#: Longest multipart boundary: 70 characters (RFC 2046 section 5.1.1, ``boundary := 0*69<bchars>
+#: bcharsnospace``).
+MAX_BOUNDARY_CHARS = 70
+#: Most bytes of an XMP sidecar (``sidecarData``): 10 MiB. Sidecars are text of a few KiB (a
+#: Lightroom XMP with its history stays well under 1 MiB); the limit bounds what the metadata
+#: service reads into memory.
+MAX_SIDECAR_BYTES = 10 * 1024 * 1024
+_BOUNDARY_CHARS = re.compile(r"[\x21-\x7e ]*[\x21-\x7e]")
+
+
+class PayloadTooLarge(ApiError):
+    """413: a file part is larger than its field allows."""
+
+    status = 413
 
 
 class TruncatedUpload(BadRequest):
@@ -74,6 +95,7 @@ async def stream_upload(
     content_type: str,
     storage: Storage,
     *,
+    files: Mapping[str, int | None],
     staging_prefix: str,
     queue_chunks: int = 8,
 ) -> ParsedUpload:
@@ -83,6 +105,9 @@ async def stream_upload(
         body: The raw request body as it arrives.
         content_type: The request's Content-Type header (must carry the boundary).
         storage: Where file parts go.
+        files: The file fields the route takes, each with its most bytes (None: no limit
+            here, e.g. for an original the quota then bounds), e.g.
+            ``{"assetData": None, "sidecarData": MAX_SIDECAR_BYTES}``. At most one part each.
         staging_prefix: Key prefix for staged parts, e.g. ``staging/<userId>``.
         queue_chunks: Chunks buffered per file part before the reader waits for storage.
 
@@ -90,15 +115,27 @@ async def stream_upload(
         The fields and staged files. The caller owns the staged objects (moves or deletes them).
 
     Raises:
-        BadRequest: Not multipart, no boundary, malformed, or a field too large.
-        TruncatedUpload: The body ended early; nothing staged is left behind.
+        BadRequest: Not multipart, no boundary or one longer than 70 characters, malformed, a
+            field too large, a file part under a name not in ``files`` or a second one under
+            the same name (refused before it is staged).
+        PayloadTooLarge: A file part grew past its limit in ``files``.
+        TruncatedUpload: The body ended early.
+
+        Whatever the error, nothing this request staged is left behind.
     """
     ctype, params = parse_options_header(content_type)
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise BadRequest("Expected multipart/form-data with a boundary")
+    boundary = params[b"boundary"].decode("latin-1")
+    if len(boundary) > MAX_BOUNDARY_CHARS or not _BOUNDARY_CHARS.fullmatch(boundary):
+        raise BadRequest(
+            f"Invalid multipart boundary: 1 to {MAX_BOUNDARY_CHARS} printable ASCII characters"
+            " (RFC 2046)"
+        )
     events: list[tuple[str, Any]] = []
     current: _Part | None = None
     done: list[_Part] = []
+    seen_files: set[str] = set()
     ended = False
 
     def on_part_begin() -> None:
@@ -125,19 +162,20 @@ async def stream_upload(
     def on_end() -> None:
         events.append(("finish", None))
 
-    parser = MultipartParser(
-        params[b"boundary"],
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
-        },
-    )
+    callbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+        "on_end": on_end,
+    }
+    try:
+        parser = MultipartParser(params[b"boundary"], callbacks)  # type: ignore[arg-type]
+    except FormParserError as exc:  # anything our check above lets through and it does not
+        raise BadRequest(f"Invalid multipart boundary: {exc}") from exc
 
     async def handle(kind: str, value: Any) -> None:
         nonlocal current, ended
@@ -170,6 +208,11 @@ async def stream_upload(
                 None if raw_filename is None else raw_filename.decode("utf-8", "replace")
             )
             if part.filename is not None:
+                if part.name not in files:
+                    raise BadRequest(f"Unexpected file field {part.name!r}")
+                if part.name in seen_files:
+                    raise BadRequest(f"Only one {part.name!r} file may be sent")
+                seen_files.add(part.name)
                 part.key = f"{staging_prefix}/{uuid.uuid4()}"
                 part.queue = asyncio.Queue(maxsize=queue_chunks)
                 # Staged objects are always moved (ingest, profile image) and a move makes
@@ -181,6 +224,9 @@ async def stream_upload(
             if part.queue is not None:
                 part.sha1.update(value)
                 part.size += len(value)
+                limit = files[part.name]
+                if limit is not None and part.size > limit:
+                    raise PayloadTooLarge(f"{part.name} is larger than {limit} bytes")
                 await _feed(part, value)
             else:
                 part.text += value
@@ -214,14 +260,14 @@ async def stream_upload(
         await _abort([*done, *([current] if current else [])], storage)
         raise
     fields = {p.name: p.text.decode("utf-8", "replace") for p in done if p.queue is None}
-    files = {
+    staged = {
         p.name: StagedFile(
             field=p.name, filename=p.filename or "", key=p.key, sha1=p.sha1.hexdigest(), size=p.size
         )
         for p in done
         if p.queue is not None
     }
-    return ParsedUpload(fields=fields, files=files)
+    return ParsedUpload(fields=fields, files=staged)
 
 
 async def _feed(part: _Part, value: bytes | None) -> None:

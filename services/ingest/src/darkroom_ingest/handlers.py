@@ -3,6 +3,9 @@
 Steps for one upload (request/reply from the gateway, which has streamed the file to a staging
 key and computed its SHA-1):
 
+0. keep only a safe base name of the client's file name (``darkroom_media.safe_file_name``, as
+   Immich keeps ``parse(originalName).base``): it is stored and later leaves the server as a
+   download or archive entry name, so it must never hold a path;
 1. sniff the real type from the first bytes; unsupported -> "rejected", staged file deleted;
 2. de-duplicate per owner by checksum -> "duplicate" with the existing asset's id;
 3. move the original to its final key, then insert the asset row (a unique index on
@@ -20,7 +23,7 @@ import uuid
 import structlog
 from darkroom_db import assets
 from darkroom_events import AssetCreated, IngestUploadReply, IngestUploadRequest
-from darkroom_media import MediaError
+from darkroom_media import MediaError, safe_file_name
 from darkroom_media.sniff import SNIFF_BYTES, sniff
 from darkroom_runtime import Context
 from darkroom_storage import NotFound
@@ -46,6 +49,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             client retries; staged objects are deleted either way).
     """
     owner_id = uuid.UUID(req.owner_id)
+    file_name = safe_file_name(req.original_file_name, fallback="upload")
     staged = [k for k in (req.staging_key, req.sidecar_staging_key) if k]
     placed: list[str] = []
     try:
@@ -54,12 +58,12 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
         except NotFound:
             return IngestUploadReply(status="rejected", error="The uploaded file is missing")
         try:
-            kind = sniff(head, req.original_file_name)
+            kind = sniff(head, file_name)
         except MediaError as exc:
             log.info(
                 "ingest.rejected",
                 owner_id=req.owner_id,
-                file=req.original_file_name,
+                file=file_name,
                 reason=str(exc),
             )
             return IngestUploadReply(status="rejected", error=str(exc))
@@ -87,7 +91,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                     device_id=req.device_id,
                     type=kind.asset_type,
                     original_path=key,
-                    original_file_name=req.original_file_name,
+                    original_file_name=file_name,
                     original_mime_type=kind.mime_type,
                     checksum=checksum,
                     file_size=req.file_size,
@@ -120,7 +124,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                 owner_id=req.owner_id,
                 type=kind.asset_type,
                 original_key=key,
-                original_file_name=req.original_file_name,
+                original_file_name=file_name,
                 mime_type=kind.mime_type,
                 checksum=req.checksum,
                 file_size=req.file_size,

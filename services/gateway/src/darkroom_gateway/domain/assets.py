@@ -35,7 +35,7 @@ from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound
 from darkroom_gateway.media import serve_object
-from darkroom_gateway.upload import stream_upload
+from darkroom_gateway.upload import MAX_SIDECAR_BYTES, stream_upload
 
 log = structlog.get_logger()
 
@@ -326,7 +326,14 @@ class AssetController(Controller):
         """Upload an original (multipart ``assetData``), streamed to storage while hashing.
 
         201 with the new asset's id, or 200 ``duplicate`` with the existing one's when the
-        caller already has a file with the same SHA-1.
+        caller already has a file with the same SHA-1. File parts: one ``assetData`` and at
+        most one ``sidecarData`` (an XMP sidecar of at most 10 MiB, ``MAX_SIDECAR_BYTES``);
+        any other file part is refused before it is stored.
+
+        Raises:
+            BadRequest: Malformed multipart, a missing ``assetData``, an unexpected or repeated
+                file part, bad form fields, or a file ingest rejects.
+            PayloadTooLarge: The sidecar is over 10 MiB (413).
         """
         auth.require("asset.upload")
         if x_immich_checksum:
@@ -341,6 +348,7 @@ class AssetController(Controller):
             request.stream(),
             request.headers.get("content-type", ""),
             deps.storage,
+            files={"assetData": None, "sidecarData": MAX_SIDECAR_BYTES},
             staging_prefix=f"staging/{auth.user.id}",
             queue_chunks=deps.settings.upload_queue_chunks,
         )

@@ -9,7 +9,9 @@ are compressed already); sizes and CRC-32 go in a data descriptor after each fil
 
 from __future__ import annotations
 
+import asyncio
 import io
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ from datetime import datetime
 import msgspec
 import structlog
 from darkroom_db import assets, timeline
+from darkroom_media import safe_file_name
 from darkroom_storage import NotFound as StorageNotFound
 from darkroom_storage import Storage
 from litestar import Controller, post
@@ -28,6 +31,7 @@ from litestar.response import Stream
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.media import content_disposition
 
 log = structlog.get_logger()
 
@@ -87,23 +91,54 @@ class _Sink(io.RawIOBase):
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """Make file names unique as Immich does: ``IMG.jpg``, ``IMG+1.jpg``, ``IMG+2.jpg``...
+    """Safe, unique entry names for one archive, as Immich numbers them: ``IMG.jpg``,
+    ``IMG+1.jpg``, ``IMG+2.jpg``...
 
-    Names are compared case-insensitively (archives are unpacked on such file systems).
+    Each name is first made a safe base name (:func:`darkroom_media.safe_file_name`), so no
+    entry can hold a path (``../../etc/passwd`` is ``passwd``: no zip slip). Names are compared
+    after NFC normalisation and case folding, since archives are unpacked on file systems that
+    ignore case (NTFS, APFS) or normalisation (APFS, HFS+).
+
+    Args:
+        names: The stored ``originalFileName`` of each file, in archive order.
+
+    Returns:
+        One name per input, in the same order, no two equal under that comparison.
     """
     seen: set[str] = set()
     out = []
     for name in names:
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        candidate, n = name, 0
-        while candidate.lower() in seen:
+        candidate, n = safe_file_name(name), 0
+        while _fold(candidate) in seen:
             n += 1
-            candidate = f"{stem}+{n}.{ext}" if dot else f"{stem}+{n}"
-        seen.add(candidate.lower())
+            candidate = safe_file_name(name, suffix=f"+{n}")
+        seen.add(_fold(candidate))
         out.append(candidate)
     return out
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+async def require_objects(storage: Storage, keys: list[str], *, concurrency: int = 16) -> None:
+    """Check that every object exists, before a streamed response commits to a 200.
+
+    Args:
+        storage: Where the objects live.
+        keys: Their keys.
+        concurrency: HEAD requests (S3) or stats in flight at once.
+
+    Raises:
+        darkroom_storage.NotFound: One is missing (the API maps it to 404).
+    """
+    slots = asyncio.Semaphore(concurrency)
+
+    async def check(key: str) -> None:
+        async with slots:
+            await storage.head(key)
+
+    await asyncio.gather(*(check(key) for key in keys))
 
 
 def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
@@ -112,9 +147,12 @@ def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 async def zip_stream(storage: Storage, files: list[assets.Asset]) -> AsyncIterator[bytes]:
-    """Yield a ZIP of the originals of ``files`` (stored, in order, names made unique).
+    """Yield a ZIP of the originals of ``files`` (stored, in order, names made safe and unique
+    by :func:`unique_names`).
 
-    An original missing from storage is left out (logged); the archive stays valid.
+    An original that disappears from storage while the archive is streamed is left out
+    (logged); the archive stays valid (a missing one is refused with 404 before the stream
+    starts, see :func:`require_objects`).
     """
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -202,6 +240,8 @@ class DownloadController(Controller):
 
         Raises:
             BadRequest: An id the caller may not download.
+            darkroom_storage.NotFound: An original is missing from storage (404, answered
+                before the 200 and its headers are sent).
         """
         auth.require("asset.download")
         found = {
@@ -211,11 +251,12 @@ class DownloadController(Controller):
         if len(found) < len(set(data.asset_ids)):
             raise BadRequest("Not found or no asset.download access")
         files = [found[i] for i in dict.fromkeys(data.asset_ids)]
+        await require_objects(deps.storage, [a.original_path for a in files])
         log.info("download.archive", assets=len(files), owner_id=str(auth.user.id))
         return Stream(
             zip_stream(deps.storage, files),
             media_type="application/octet-stream",
-            headers={"Content-Disposition": 'attachment; filename="immich-download.zip"'},
+            headers={"Content-Disposition": content_disposition("immich-download.zip")},
         )
 
 

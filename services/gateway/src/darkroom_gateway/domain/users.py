@@ -497,6 +497,7 @@ class UserController(Controller):
             request.stream(),
             request.headers.get("content-type", ""),
             deps.storage,
+            files={"file": None},
             staging_prefix=f"staging/{auth.user.id}",
             queue_chunks=deps.settings.upload_queue_chunks,
         )

@@ -1,0 +1,90 @@
+"""Periodic clean-up of what uploads leave behind in storage.
+
+The gateway streams every upload's file parts to ``staging/<userId>/<uuid>`` and hands them to
+ingest, which moves or deletes them; a refused or truncated request deletes its own. What is
+left there after a crash, a lost RPC or a killed process is counted in no quota and would stay
+forever: :func:`staging_sweeper` removes staged objects older than
+``staging_max_age_s`` (a day by default) every ``staging_sweep_interval_s`` (an hour), together
+with the leftovers of interrupted writes (:meth:`darkroom_storage.Storage.sweep_temp`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import structlog
+from darkroom_storage import Storage, StorageError
+from litestar import Litestar
+
+log = structlog.get_logger()
+
+#: Key prefix under which the gateway stages upload parts (``staging/<userId>/<uuid>``).
+STAGING_PREFIX = "staging/"
+
+
+async def sweep_staging(storage: Storage, older_than: timedelta) -> int:
+    """One sweep: delete staged objects and interrupted writes older than ``older_than``.
+
+    Args:
+        storage: The gateway's storage.
+        older_than: Minimum age of what is removed; far longer than any upload takes.
+
+    Returns:
+        How many objects and leftovers were removed.
+
+    Raises:
+        StorageError: The staging sweep failed (a failed leftover sweep is only logged).
+    """
+    staged = await storage.sweep(STAGING_PREFIX, older_than)
+    try:
+        temp = await storage.sweep_temp(older_than)
+    except StorageError as exc:  # e.g. an S3 service without ListMultipartUploads
+        log.warning("staging.temp_sweep_failed", error=repr(exc))
+        temp = 0
+    log.info("staging.swept", staged=staged, temp=temp, older_than_s=older_than.total_seconds())
+    return staged + temp
+
+
+async def _sweep_forever(storage: Storage, interval: timedelta, older_than: timedelta) -> None:
+    while True:
+        try:
+            await sweep_staging(storage, older_than)
+        except Exception as exc:  # noqa: BLE001 - a failed sweep must not stop the next ones
+            log.warning("staging.sweep_failed", error=repr(exc))
+        await asyncio.sleep(interval.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: sweep ``staging/`` at start-up, then every interval, until shutdown.
+
+    Uses ``app.state.deps`` (so it must come after the lifespan that sets it) and its settings
+    ``staging_sweep_interval_s`` (0 turns the sweeper off) and ``staging_max_age_s``.
+
+    Args:
+        app: The gateway application.
+
+    Yields:
+        While the application runs.
+    """
+    deps = app.state.deps
+    settings = deps.settings
+    if settings.staging_sweep_interval_s <= 0:
+        yield
+        return
+    task = asyncio.create_task(
+        _sweep_forever(
+            deps.storage,
+            timedelta(seconds=settings.staging_sweep_interval_s),
+            timedelta(seconds=settings.staging_max_age_s),
+        )
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -4,8 +4,12 @@ configure_logging pipeline (structlog events, stdlib records, exceptions, consol
 from __future__ import annotations
 
 import io
+import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -267,3 +271,31 @@ def test_console_output_is_redacted_and_has_no_locals(log_lines: LogLines) -> No
     assert "http.unhandled" in text and "UnicodeDecodeError" in text
     for secret in (password, api_key, token):
         assert secret not in text
+
+
+def test_uncaught_exceptions_are_logged_redacted(tmp_path: Path) -> None:
+    token = uuid4().hex
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from darkroom_observability import configure_logging\n"
+        "configure_logging('ingest')\n"
+        "def fail():\n"
+        "    raise RuntimeError('thread: nats://' + sys.argv[1] + '@nats:4222')\n"
+        "thread = threading.Thread(target=fail, name='worker')\n"
+        "thread.start()\n"
+        "thread.join()\n"
+        "raise RuntimeError('main: postgresql://u:' + sys.argv[1] + '@db/darkroom')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), token], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert token not in done.stdout + done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(line["event"], line["level"], line.get("thread")) for line in lines] == [
+        ("process.uncaught_exception", "critical", "worker"),
+        ("process.uncaught_exception", "critical", None),
+    ]
+    assert lines[0]["exception"][0]["exc_value"] == f"thread: nats://{REDACTED}@nats:4222"
+    assert lines[1]["exception"][0]["exc_value"] == f"main: postgresql://u:{REDACTED}@db/darkroom"

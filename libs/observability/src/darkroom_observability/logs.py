@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import Token
+from types import TracebackType
 from typing import Any, TextIO
 from uuid import UUID
 
@@ -67,7 +69,9 @@ def configure_logging(
     current context (``asset_id`` from :func:`bind_asset`...) and, inside an OpenTelemetry
     span, ``trace_id``/``span_id``. Exceptions are rendered as structured tracebacks (plain
     text on the console), without frame locals. Secrets and payloads are redacted from every
-    event (:mod:`darkroom_observability.redact`). Calling it again replaces the previous
+    event (:mod:`darkroom_observability.redact`). An exception nothing caught, in the main
+    thread or another, is logged too (``process.uncaught_exception``, level critical) instead
+    of Python's unredacted traceback on stderr. Calling it again replaces the previous
     configuration.
 
     Args:
@@ -130,6 +134,31 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric_level)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    exc_type: type[BaseException], exc: BaseException, traceback: TracebackType | None
+) -> None:
+    """``sys.excepthook``: log what ends the process, through the redacting pipeline."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, traceback)
+        return
+    structlog.get_logger("darkroom.uncaught").critical(
+        "process.uncaught_exception", exc_info=(exc_type, exc, traceback)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook``: log what ends a thread, through the redacting pipeline."""
+    if args.exc_type is SystemExit:
+        return
+    structlog.get_logger("darkroom.uncaught").critical(
+        "process.uncaught_exception",
+        thread=args.thread.name if args.thread else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def bind_asset(asset_id: str | UUID) -> Mapping[str, Token[Any]]:

@@ -38,7 +38,7 @@ _MAX_DEPTH = 12
 
 # Normalised names (lower case, letters and digits only) whose value is a secret anywhere.
 _SECRET_NAMES = frozenset(
-    {"authorization", "cookie", "pin", "jwt", "body", "credential", "credentials", "dsnpassword"}
+    {"authorization", "cookie", "pin", "jwt", "body", "credential", "credentials"}
 )
 _SECRET_SUFFIXES = (
     "password",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,10 +18,11 @@ import structlog
 def log_lines() -> Iterator[tuple[io.StringIO, Callable[[], list[dict[str, Any]]]]]:
     """(stream, read): a stream for configure_logging, and a function parsing its JSON lines.
 
-    Puts the root logger and structlog back as they were afterwards.
+    Puts the root logger, structlog and the exception hooks back as they were afterwards.
     """
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
     stream = io.StringIO()
 
     def read() -> list[dict[str, Any]]:
@@ -30,5 +33,6 @@ def log_lines() -> Iterator[tuple[io.StringIO, Callable[[], list[dict[str, Any]]
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        sys.excepthook, threading.excepthook = hooks
         structlog.reset_defaults()
         structlog.contextvars.clear_contextvars()

@@ -14,6 +14,7 @@ from darkroom_observability.metrics import (
     MetricsServer,
     serve_metrics,
 )
+from darkroom_observability.redact import redact_secrets
 from darkroom_observability.tracing import (
     EXPORTERS,
     configure_tracing,
@@ -33,5 +34,6 @@ __all__ = [
     "configure_tracing",
     "extract_context",
     "inject_headers",
+    "redact_secrets",
     "serve_metrics",
 ]

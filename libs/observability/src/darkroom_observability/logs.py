@@ -5,20 +5,31 @@ One line per event: ``{"event": "thumbnail.generated", "level": "info", "logger"
 "trace_id": "<32 hex>", "span_id": "<16 hex>", ...}``. The setup follows structlog's
 "Rendering using structlog-based formatters within logging" recipe
 (https://www.structlog.org/en/stable/standard-library.html).
+
+No event carries a secret or a request body: tracebacks are rendered without frame locals
+(structlog shows them by default, and a web framework's frames hold the request's scope: its
+headers, cookies and body), then :func:`~darkroom_observability.redact.redact_secrets` scrubs
+every event, structlog's and the stdlib's (uvicorn, litestar, nats, asyncpg...), exception
+messages included, just before it is rendered.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import Token
+from types import TracebackType
 from typing import Any, TextIO
 from uuid import UUID
 
 import structlog
 from opentelemetry import trace
+from structlog.tracebacks import ExceptionDictTransformer
+
+from darkroom_observability.redact import redact_secrets
 
 __all__ = ["add_trace_context", "bind_asset", "bound_asset", "configure_logging"]
 
@@ -56,8 +67,12 @@ def configure_logging(
     Every event carries ``timestamp`` (ISO 8601, UTC), ``level``, ``logger`` (the module or
     stdlib logger name), ``service``, ``event``, the structlog context variables bound in the
     current context (``asset_id`` from :func:`bind_asset`...) and, inside an OpenTelemetry
-    span, ``trace_id``/``span_id``. Exceptions are rendered as structured tracebacks.
-    Calling it again replaces the previous configuration.
+    span, ``trace_id``/``span_id``. Exceptions are rendered as structured tracebacks (plain
+    text on the console), without frame locals. Secrets and payloads are redacted from every
+    event (:mod:`darkroom_observability.redact`). An exception nothing caught, in the main
+    thread or another, is logged too (``process.uncaught_exception``, level critical) instead
+    of Python's unredacted traceback on stderr. Calling it again replaces the previous
+    configuration.
 
     Args:
         service: The service name, e.g. ``"thumbnail"``.
@@ -98,13 +113,18 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # the exception becomes data (no frame locals) so that redact_secrets sees its messages
+    render_exception: structlog.typing.Processor = (
+        structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+        if json
+        else structlog.processors.format_exc_info
+    )
     final: list[structlog.typing.Processor] = [
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        render_exception,
+        redact_secrets,
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(),
     ]
-    if json:
-        final += [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
-    else:
-        final.append(structlog.dev.ConsoleRenderer())
     handler = _DarkroomHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
@@ -114,6 +134,31 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric_level)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    exc_type: type[BaseException], exc: BaseException, traceback: TracebackType | None
+) -> None:
+    """``sys.excepthook``: log what ends the process, through the redacting pipeline."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, traceback)
+        return
+    structlog.get_logger("darkroom.uncaught").critical(
+        "process.uncaught_exception", exc_info=(exc_type, exc, traceback)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook``: log what ends a thread, through the redacting pipeline."""
+    if args.exc_type is SystemExit:
+        return
+    structlog.get_logger("darkroom.uncaught").critical(
+        "process.uncaught_exception",
+        thread=args.thread.name if args.thread else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def bind_asset(asset_id: str | UUID) -> Mapping[str, Token[Any]]:

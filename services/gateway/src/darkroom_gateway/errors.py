@@ -99,7 +99,8 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
     """Log an unexpected error with its stack and answer 500 without internals."""
-    log.exception("http.unhandled", path=request.url.path, error=repr(exc))
+    # the traceback carries the type and message (redacted); repr(exc) may hold request bytes
+    log.exception("http.unhandled", method=request.method, path=request.url.path)
     return _body(500, "Internal server error")
 
 

@@ -284,6 +284,29 @@ def test_force_delete_of_a_live_photo_removes_both_halves_and_their_files(
     assert _files_of(stack, still_id, video_id) == []
 
 
+def test_emptying_the_trash_removes_a_live_photo_s_motion_part(
+    stack: Stack, admin: User, tmp_path: Path
+) -> None:
+    owner = make_user(stack, admin)
+    video = _post(owner, "IMG_7.MOV", _clip(tmp_path / "m.mp4"))
+    assert video.status_code == 201, video.text
+    video_id = video.json()["id"]
+    still = _post(owner, "IMG_7.JPG", _jpeg(colour=(1, 2, 3)), livePhotoVideoId=video_id)
+    assert still.status_code == 201, still.text
+    still_id = still.json()["id"]
+    assert _poll(lambda: _has_thumbnail(owner, still_id) and _has_thumbnail(owner, video_id))
+    r = owner.client.request("DELETE", "/api/assets", json={"ids": [still_id]})
+    assert r.status_code == 204, r.text
+    emptied = owner.client.post("/api/trash/empty")
+    assert emptied.status_code == 200 and emptied.json() == {"count": 1}, emptied.text
+    assert owner.client.get(f"/api/assets/{video_id}").status_code in (400, 404)
+    rows = _db(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", [still_id, video_id])
+    assert rows == []
+    assert _poll(lambda: _files_of(stack, still_id, video_id) == [], timeout=60), _files_of(
+        stack, still_id, video_id
+    )
+
+
 async def _publish_and_wait_handled(stack: Stack, event: AssetMetadataExtracted) -> None:
     """Publish ``event`` (a fresh message id) and wait until the thumbnail consumer acked it."""
     bus = await Bus.connect(stack.env()["DARKROOM_NATS_URL"], name="pytest")

@@ -8,9 +8,10 @@ Immich's ``mimeTypes.lookup`` returns) are copied from that table; the newest re
 ``.jp2``, ``.mpo``, ``.m2t``, ``.mxf`` and ``.ts``. One deliberate difference: ``.svg`` is
 not accepted. An SVG is a program more than a picture (it can pull in other files and URLs
 through ``<image href>``, ``<use>`` and XML entities), Darkroom's renderer has no safe decoder
-for it, and an upload that can never get a thumbnail is better refused at once (400). The ``format`` of each type is ours: it names
-the container the bytes are in, so :mod:`darkroom_media.sniff` can tell which extensions fit a
-file's real content (``.jpg`` and ``.jpeg`` are both JPEG; ``.nef`` and ``.dng`` are both TIFF).
+for it, and an upload that can never get a thumbnail is better refused at once (400).
+The ``format`` of each type is ours: it names the container the bytes are in, so
+:mod:`darkroom_media.sniff` can tell which extensions fit a file's real content (``.jpg`` and
+``.jpeg`` are both JPEG; ``.nef`` and ``.dng`` are both TIFF).
 """
 
 from __future__ import annotations

@@ -278,9 +278,11 @@ def test_force_delete_of_a_live_photo_removes_both_halves_and_their_files(
     assert r.status_code == 204, r.text
     assert owner.client.get(f"/api/assets/{still_id}").status_code in (400, 404)
     assert owner.client.get(f"/api/assets/{video_id}").status_code in (400, 404)
-    assert (
-        _db(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", [still_id, video_id]) == []
-    )
+    ids = [still_id, video_id]
+    assert _db(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", ids) == []
+    owned = ("asset_exif", "asset_files", "asset_job_status", "smart_search", "asset_ocr")
+    for table in (*owned, "asset_faces", "job_failures"):  # what the assets owned went too
+        assert _db(stack, f"SELECT 1 FROM {table} WHERE asset_id = ANY($1::uuid[])", ids) == []
     assert _files_of(stack, still_id, video_id) == []
 
 

@@ -8,6 +8,7 @@ shared ``other_user`` is never disturbed.
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,12 @@ def test_public_server_routes(stack: Stack, admin: User) -> None:
         assert uuid.UUID(history[0]["id"]) and history[0]["createdAt"]
         features = anon.get("/api/server/features")
         assert features.headers["content-type"].startswith("application/json")
+        # reverseGeocoding turns true once the metadata service has loaded its place data and
+        # said so; on a loaded machine that can come after the gateway answers.
+        deadline = time.monotonic() + 90
+        while not features.json()["reverseGeocoding"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+            features = anon.get("/api/server/features")
         f = features.json()
         assert f["smartSearch"] is False  # no CLIP model in the default stack
         assert isinstance(f["facialRecognition"], bool)  # true once the face model loaded

@@ -114,12 +114,13 @@ def test_avif_named_heic_is_avif(small_image: Any) -> None:
     assert sniff(data, "photo.heic") == _kind("IMAGE", "image/avif", ".avif")
 
 
-def test_svg() -> None:
+def test_svg_is_refused_and_named() -> None:
     svg = (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- drawn by hand -->\n'
         b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>\n'
     )
-    assert sniff(svg) == _kind("IMAGE", "image/svg", ".svg")
+    with pytest.raises(UnsupportedMediaError, match="SVG"):
+        sniff(svg, "drawing.svg")
     html = b"<!DOCTYPE html><html><body><svg></svg></body></html>"
     with pytest.raises(UnsupportedMediaError):
         sniff(html, "page.svg")

@@ -22,11 +22,12 @@ from darkroom_media.types import extensions_of_format
 
 _SPEC = Path(__file__).resolve().parents[3].parent / "shared/reference/immich-openapi-specs.json"
 
-# From Immich's documented supported formats and its mime-types.ts.
+# From Immich's documented supported formats and its mime-types.ts, less .svg, which Darkroom
+# refuses on purpose (darkroom_media.types).
 _IMMICH_IMAGES = (
     ".jpg .jpeg .png .heic .heif .hif .webp .avif .gif .tif .tiff .bmp .jxl .dng .3fr .ari "
     ".arw .cap .cin .cr2 .cr3 .crw .dcr .erf .fff .iiq .k25 .kdc .mrw .nef .nrw .orf .ori "
-    ".pef .psd .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f .insp .jpe .jp2 .mpo .svg"
+    ".pef .psd .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f .insp .jpe .jp2 .mpo"
 ).split()
 _IMMICH_VIDEOS = (
     ".mp4 .mov .3gp .3gpp .avi .m2ts .mts .m2t .ts .mpg .mpeg .mpe .mkv .webm .wmv .flv .m4v "

@@ -414,3 +414,30 @@ def test_apple_content_identifier_from_bytes():
     assert apple_content_identifier(note) == cid[:-1].decode()
     assert apple_content_identifier(" ".join(str(b) for b in note)) == cid[:-1].decode()
     assert apple_content_identifier(b"Nikon\x00\x02") is None
+
+
+def _with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_corrupt_exif_block_of_a_decodable_jpeg_is_reported_not_fatal(tmp_path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    PIL.Image.new("RGB", (64, 48), (10, 200, 90)).save(buffer, "JPEG")
+    path = tmp_path / "broken-exif.jpg"
+    path.write_bytes(_with_app1(buffer.getvalue(), b"Exif\x00\x00" + b"not a TIFF header" * 8))
+    modified = datetime(2019, 5, 6, 7, 8, 9, tzinfo=UTC)
+    meta = extract_metadata(path, mime_type="image/jpeg", file_modified_at=modified)
+    assert meta.metadata_error and "EXIF" in meta.metadata_error
+    assert (meta.width, meta.height) == (64, 48)
+    assert meta.date_time_original == modified  # the file date stands in for the capture time
+
+
+def test_undecodable_jpeg_with_corrupt_exif_is_still_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.jpg"
+    path.write_bytes(_with_app1(b"\xff\xd8" + b"\x13\x37" * 2000, b"Exif\x00\x00garbage"))
+    with pytest.raises(CorruptMediaError):
+        extract_metadata(path, mime_type="image/jpeg")

@@ -13,15 +13,25 @@ Example::
 from __future__ import annotations
 
 from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
-from darkroom_bus.errors import PermanentError, PublishError, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus.errors import (
+    Gone,
+    PermanentError,
+    PublishError,
+    RpcError,
+    RpcTimeout,
+    RpcUnavailable,
+)
 from darkroom_bus.handlers import HandlerSpec, handler_spec, subscribe
-from darkroom_bus.runner import DeadLetter, DeadLetterHook, Metrics
+from darkroom_bus.redact import scrub_paths
+from darkroom_bus.runner import AssetExistsHook, DeadLetter, DeadLetterHook, Metrics
 
 __all__ = [
     "RPC_ERROR_HEADER",
+    "AssetExistsHook",
     "Bus",
     "DeadLetter",
     "DeadLetterHook",
+    "Gone",
     "HandlerSpec",
     "Metrics",
     "PermanentError",
@@ -30,5 +40,6 @@ __all__ = [
     "RpcTimeout",
     "RpcUnavailable",
     "handler_spec",
+    "scrub_paths",
     "subscribe",
 ]

@@ -43,7 +43,7 @@ from tenacity import (
 
 from darkroom_bus.errors import PublishError, RpcError, RpcTimeout, RpcUnavailable
 from darkroom_bus.handlers import handler_spec
-from darkroom_bus.runner import Consumer, DeadLetterHook, Metrics
+from darkroom_bus.runner import AssetExistsHook, Consumer, DeadLetterHook, Metrics
 
 log = structlog.get_logger()
 
@@ -244,6 +244,8 @@ class Bus:
         publish_failures: bool = True,
         fetch_timeout: float = 1.0,
         drain_timeout: float = 30.0,
+        asset_exists: AssetExistsHook | None = None,
+        redact_roots: Sequence[str] = (),
     ) -> None:
         """Consume events with ``handlers`` until ``stop`` is set or the task is cancelled.
 
@@ -265,6 +267,11 @@ class Bus:
                 dead letter that has an ``asset_id``.
             fetch_timeout: Seconds one pull waits for messages (bounds the stop latency).
             drain_timeout: Seconds in-flight handlers may take to finish after ``stop``.
+            asset_exists: ``async (asset_id) -> bool``; a message whose asset it says is gone
+                is acked quietly, before the handler runs or instead of a retry or dead letter
+                (handlers declared with ``skip_if_gone=False`` excepted). None: never skip.
+            redact_roots: Directories (e.g. the storage root) removed from dead-letter reasons,
+                on top of every absolute path (:func:`darkroom_bus.redact.scrub_paths`).
 
         Raises:
             TypeError: A handler is not decorated with ``@subscribe``.
@@ -286,6 +293,8 @@ class Bus:
                 publish_failures=publish_failures,
                 fetch_timeout=fetch_timeout,
                 drain_timeout=drain_timeout,
+                asset_exists=asset_exists,
+                redact_roots=tuple(redact_roots),
             )
             for spec in specs
         ]

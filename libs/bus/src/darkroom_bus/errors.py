@@ -13,6 +13,17 @@ class PermanentError(Exception):
     """
 
 
+class Gone(Exception):  # noqa: N818 - named for what it says, like PermanentError's peers
+    """Raised by a handler when the asset its message is about was deleted meanwhile.
+
+    Deleting an asset makes every job still queued or running for it pointless: the runner
+    acknowledges the message quietly (no retry, no dead letter, no ``AssetFailed``). The runner
+    also checks by itself, before running a handler and after a failure, whether the asset still
+    exists (``Bus.run(asset_exists=...)``), so a handler raises this only where it learns it
+    first, e.g. when recording its result finds the asset row gone.
+    """
+
+
 class PublishError(Exception):
     """An event could not be stored in the stream (e.g. no stream captures its subject)."""
 

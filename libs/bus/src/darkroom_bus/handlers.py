@@ -35,6 +35,9 @@ class HandlerSpec(Generic[EventT, CtxT]):
         max_ack_pending: Messages in flight across all replicas of the consumer.
         ack_wait: Seconds without an ack or heartbeat after which JetStream redelivers.
         concurrency: Messages one replica handles at once.
+        skip_if_gone: The event is about an asset (``asset_id``) and is pointless once that asset
+            is deleted: the runner acks it without running the handler (and acks a failure)
+            when ``Bus.run``'s ``asset_exists`` hook says the asset is gone.
     """
 
     fn: Callable[[EventT, CtxT], Awaitable[None]]
@@ -45,6 +48,7 @@ class HandlerSpec(Generic[EventT, CtxT]):
     max_ack_pending: int
     ack_wait: float
     concurrency: int
+    skip_if_gone: bool = True
 
     @property
     def name(self) -> str:
@@ -92,6 +96,7 @@ def subscribe(
     max_ack_pending: int = 64,
     ack_wait: float = 60.0,
     concurrency: int = 4,
+    skip_if_gone: bool = True,
 ) -> Callable[[HandlerFn[EventT, CtxT]], HandlerFn[EventT, CtxT]]:
     """Declare an async function as the handler of ``event_type`` for the service ``durable``.
 
@@ -114,6 +119,9 @@ def subscribe(
         ack_wait: Seconds (> 0) JetStream waits for an ack before redelivering; a running
             handler sends an in-progress heartbeat every ``ack_wait / 3`` seconds.
         concurrency: Messages (>= 1) one replica handles at once.
+        skip_if_gone: Ack without running (or after a failure, without retrying) a message
+            whose asset was deleted for good; False for handlers of events about assets that
+            need not exist (none yet).
 
     Returns:
         A decorator returning the function it decorates.
@@ -147,6 +155,7 @@ def subscribe(
             max_ack_pending=max_ack_pending,
             ack_wait=float(ack_wait),
             concurrency=concurrency,
+            skip_if_gone=skip_if_gone,
         )
         setattr(fn, SPEC_ATTR, spec)
         return fn

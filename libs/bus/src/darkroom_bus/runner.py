@@ -3,19 +3,26 @@
 Contract of one message (one attempt):
 
 1. Decode the JSON payload into the handler's event type. A payload that does not decode is
-   permanent: dead-letter (``permanent=True``) and ``term``.
+   permanent: dead-letter (``permanent=True``) and ``term``. If the event names an asset, the
+   handler's spec has ``skip_if_gone`` and the ``asset_exists`` hook says it was deleted, the
+   message is a late job for a deleted asset: ``ack`` it quietly, without running the handler.
 2. If the message was already delivered more than ``max_deliver`` times (earlier attempts never
    settled: a crashed replica, a failing dead-letter hook), do not run the handler again:
    dead-letter (``permanent=False``) and ``term``.
 3. Run the handler in a span named after it, child of the trace context in the message headers,
    with ``asset_id`` bound in structlog's context vars. While it runs, an in-progress heartbeat
    goes out every ``ack_wait / 3`` seconds so JetStream does not redeliver a slow job.
-4. Success: ``ack``. :class:`~darkroom_bus.PermanentError`: dead-letter (``permanent=True``) and
-   ``term``. Any other exception: if this was attempt ``max_deliver``, dead-letter
-   (``permanent=False``) and ``term``; else ``nak`` with the backoff delay.
+4. Success: ``ack``. :class:`~darkroom_bus.Gone`, or any failure after which ``asset_exists``
+   says the asset is gone (it was deleted while the handler ran: its original vanished, its
+   rows' foreign keys fail): ``ack`` quietly. :class:`~darkroom_bus.PermanentError`:
+   dead-letter (``permanent=True``) and ``term``. Any other exception: if this was attempt
+   ``max_deliver``, dead-letter (``permanent=False``) and ``term``; else ``nak`` with the
+   backoff delay.
 5. Dead-lettering calls ``on_dead_letter`` and (with ``publish_failures``) publishes
    :class:`~darkroom_events.catalogue.AssetFailed`; if either fails the message is ``nak``-ed
    instead of terminated, so it comes back and dead-lettering is tried again: nothing is lost.
+   The reason (``DeadLetter.error``) has server file paths removed
+   (:func:`darkroom_bus.redact.scrub_paths`, with the ``redact_roots`` given to ``Bus.run``).
 
 Because a failed dead-letter must be able to come back after attempt ``max_deliver``, the
 consumer is created with the server-side ``max_deliver`` unlimited (-1) and the limit is
@@ -51,8 +58,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from darkroom_bus.errors import PermanentError
+from darkroom_bus.errors import Gone, PermanentError
 from darkroom_bus.handlers import HandlerSpec
+from darkroom_bus.redact import scrub_paths
 
 if TYPE_CHECKING:
     from nats.js.client import JetStreamContext
@@ -98,6 +106,9 @@ class Metrics(Protocol):
 
 DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
 
+#: ``async (asset_id) -> bool``: whether the asset still exists (not deleted for good).
+AssetExistsHook = Callable[[str], Awaitable[bool]]
+
 
 class _Ids(msgspec.Struct):
     """The identifying fields of any event payload, read leniently for dead letters."""
@@ -129,6 +140,8 @@ class Consumer:
         publish_failures: Publish :class:`AssetFailed` for dead letters that have an asset id.
         fetch_timeout: Seconds one fetch waits for messages (also the stop latency).
         drain_timeout: Seconds to let in-flight handlers finish after ``stop`` is set.
+        asset_exists: Whether an asset still exists; None to never skip (steps 1 and 4).
+        redact_roots: Directories removed from dead-letter reasons besides absolute paths.
     """
 
     def __init__(
@@ -142,6 +155,8 @@ class Consumer:
         publish_failures: bool,
         fetch_timeout: float,
         drain_timeout: float,
+        asset_exists: AssetExistsHook | None = None,
+        redact_roots: tuple[str, ...] = (),
     ) -> None:
         self._bus = bus
         self._spec = spec
@@ -151,6 +166,8 @@ class Consumer:
         self._publish_failures = publish_failures
         self._fetch_timeout = fetch_timeout
         self._drain_timeout = drain_timeout
+        self._asset_exists = asset_exists if spec.skip_if_gone else None
+        self._redact_roots = redact_roots
         self._decoder = msgspec.json.Decoder(spec.event_type)
         self._log = log.bind(handler=spec.name, durable=spec.durable, subject=spec.subject)
 
@@ -281,6 +298,9 @@ class Consumer:
         asset_id = getattr(event, "asset_id", None)
         if asset_id is not None:
             structlog.contextvars.bind_contextvars(asset_id=asset_id)
+        if await self._gone(asset_id):
+            await self._skip(msg, asset_id, deliveries, started, when="before")
+            return
         if deliveries > spec.max_deliver:
             error = (
                 f"delivered {deliveries} times without settling (max_deliver {spec.max_deliver})"
@@ -317,6 +337,9 @@ class Consumer:
             self._observe(started, ok=True)
             self._log.info("job.done", asset_id=asset_id, ms=_ms(started), deliveries=deliveries)
             return
+        if isinstance(failure, Gone) or await self._gone(asset_id):
+            await self._skip(msg, asset_id, deliveries, started, when="during")
+            return
         permanent = isinstance(failure, PermanentError)
         if permanent or deliveries >= spec.max_deliver:
             await self._give_up(
@@ -335,10 +358,36 @@ class Consumer:
             error=_describe(failure),
         )
 
+    async def _gone(self, asset_id: object) -> bool:
+        """Whether the message's asset was deleted for good (False when unknown)."""
+        if self._asset_exists is None or not isinstance(asset_id, str) or not asset_id:
+            return False
+        try:
+            return not await self._asset_exists(asset_id)
+        except Exception as exc:  # the database is down: run (or retry) the job as usual
+            self._log.warning("job.asset_check_failed", asset_id=asset_id, error=_describe(exc))
+            return False
+
+    async def _skip(
+        self, msg: Msg, asset_id: object, deliveries: int, started: float, *, when: str
+    ) -> None:
+        """Ack a late job for a deleted asset: no retry, no dead letter."""
+        await msg.ack()
+        self._observe(started, ok=True)
+        self._log.info(
+            "job.skipped",
+            asset_id=asset_id,
+            reason="asset deleted",
+            when=when,
+            deliveries=deliveries,
+            ms=_ms(started),
+        )
+
     async def _give_up(
         self, msg: Msg, deliveries: int, seq: int, error: str, *, permanent: bool, started: float
     ) -> None:
         """Dead-letter then ``term``; if dead-lettering fails, ``nak`` so it is tried again."""
+        error = scrub_paths(error, self._redact_roots)
         ids = _ids(msg.data)
         letter = DeadLetter(
             subject=self._spec.subject,

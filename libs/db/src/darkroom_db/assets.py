@@ -200,6 +200,25 @@ async def get_asset_for_worker(pool: asyncpg.Pool, asset_id: uuid.UUID) -> Asset
     return _asset(await pool.fetchrow(f"SELECT {_ASSET_COLS} FROM assets WHERE id = $1", asset_id))
 
 
+async def exists_for_worker(pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID) -> bool:
+    """Whether asset ``asset_id`` still exists (trashed counts; deleted for good does not)."""
+    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM assets WHERE id = $1)", asset_id))
+
+
+async def lock_for_worker(conn: asyncpg.Connection, asset_id: uuid.UUID) -> bool:
+    """Hold asset ``asset_id`` until the transaction ends, so it cannot be deleted meanwhile.
+
+    ``SELECT ... FOR KEY SHARE`` (PostgreSQL, "Row-Level Locks"): updates of the row go on, but
+    a ``DELETE`` of it waits for this transaction; once that commits, the delete sees (and its
+    caller removes) whatever this transaction recorded for the asset. Run in a transaction.
+
+    Returns:
+        False when the asset is already gone (deleted for good).
+    """
+    row = await conn.fetchval("SELECT 1 FROM assets WHERE id = $1 FOR KEY SHARE", asset_id)
+    return row is not None
+
+
 async def list_assets(
     pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int = 1000, offset: int = 0
 ) -> list[Asset]:
@@ -675,15 +694,30 @@ async def delete_for_good(
 ) -> list[DeletedAsset]:
     """Remove ``owner_id``'s assets ``ids`` and everything hanging off them, in one transaction.
 
-    Rows in asset_exif, asset_files, asset_job_status, job_failures and album_assets go with
-    the asset (ON DELETE CASCADE); one ``asset_audit`` row per asset records the deletion. The
-    caller deletes the returned storage keys afterwards (objects outlive rows on failure, never
-    the reverse).
+    An asset owns its live photo's motion video (the hidden ``live_photo_video_id``): it is
+    deleted too unless another asset that stays links to it, as Immich does. Rows in
+    asset_exif, asset_files, asset_job_status, job_failures, album_assets, smart_search,
+    asset_ocr, asset_faces (and their face_search rows) go with the asset (ON DELETE
+    CASCADE); one ``asset_audit`` row per asset records the deletion. The caller deletes the
+    returned storage keys afterwards (objects outlive rows on failure, never the reverse).
+    A pipeline job that is storing files for one of these assets holds its row
+    (:func:`lock_for_worker`), so this waits for it and returns its files too.
 
     Returns:
-        The deleted assets with their storage keys (original, sidecar, derived files).
+        The deleted assets (motion videos included) with their storage keys (original,
+        sidecar, derived files).
     """
     async with pool.acquire() as conn, conn.transaction():
+        motion = await conn.fetch(
+            "SELECT DISTINCT s.live_photo_video_id AS id FROM assets s "
+            "WHERE s.owner_id = $1 AND s.id = ANY($2::uuid[]) "
+            "AND s.live_photo_video_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM assets o WHERE o.live_photo_video_id = "
+            "s.live_photo_video_id AND NOT (o.id = ANY($2::uuid[])))",
+            owner_id,
+            ids,
+        )
+        ids = list(dict.fromkeys([*ids, *(r["id"] for r in motion)]))
         rows = await conn.fetch(
             "DELETE FROM assets a WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
             "RETURNING id, owner_id, original_path, sidecar_path, is_external, "

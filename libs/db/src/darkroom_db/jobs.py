@@ -38,10 +38,27 @@ async def record_failure(
     permanent: bool,
     payload: bytes,
     asset_id: uuid.UUID | None,
+    mark_asset: bool = True,
 ) -> int:
     """Write a dead letter, and mark the asset failed at step ``durable`` when there is one.
 
     Both happen in one transaction. An asset id that no longer exists is stored as NULL.
+    ``error`` is stored as given: callers remove server paths first
+    (:func:`darkroom_bus.scrub_paths`, done by the bus runner and the runtime context).
+
+    Args:
+        pool: Database pool.
+        subject: Event subject of the failed job.
+        durable: Service (consumer) that failed; the asset's ``failed_step``.
+        stream_seq: Stream sequence of the message; None for a failure recorded by a handler
+            that went on (a partial failure).
+        deliveries: Attempts made.
+        error: The readable reason.
+        permanent: Whether retrying could not help.
+        payload: The raw event.
+        asset_id: The asset, when the event has one.
+        mark_asset: Also mark the asset failed at ``durable``; False for a partial failure the
+            step worked around (the asset went on through the pipeline).
 
     Returns:
         The id of the job_failures row.
@@ -66,7 +83,7 @@ async def record_failure(
             permanent,
             payload,
         )
-        if asset_id is not None:
+        if asset_id is not None and mark_asset:
             await mark_failed(conn, asset_id, step=durable, reason=error)
     return int(failure_id)
 

@@ -324,8 +324,11 @@ _SVG_ROOT = re.compile(
 )
 
 
-def _svg(head: bytes) -> _Found | None:
-    return _found(".svg") if _SVG_ROOT.match(head[:4096]) else None
+def _svg(head: bytes) -> str | None:
+    """SVG is recognised so that its rejection says what it is (see darkroom_media.types)."""
+    if _SVG_ROOT.match(head[:4096]):
+        return "an SVG drawing (not accepted: it cannot be rendered safely)"
+    return None
 
 
 # --- Everything else: puremagic -------------------------------------------------------------

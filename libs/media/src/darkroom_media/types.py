@@ -5,9 +5,13 @@ Source: Immich's documented supported formats
 whose full list is Immich's ``server/src/utils/mime-types.ts`` (``raw``, ``image``, ``video`` and
 ``sidecar`` tables). The extensions, the MIME types and their order (first = canonical, the one
 Immich's ``mimeTypes.lookup`` returns) are copied from that table; the newest revision also has
-``.jp2``, ``.mpo``, ``.m2t``, ``.mxf`` and ``.ts``. The ``format`` of each type is ours: it names
-the container the bytes are in, so :mod:`darkroom_media.sniff` can tell which extensions fit a
-file's real content (``.jpg`` and ``.jpeg`` are both JPEG; ``.nef`` and ``.dng`` are both TIFF).
+``.jp2``, ``.mpo``, ``.m2t``, ``.mxf`` and ``.ts``. One deliberate difference: ``.svg`` is
+not accepted. An SVG is a program more than a picture (it can pull in other files and URLs
+through ``<image href>``, ``<use>`` and XML entities), Darkroom's renderer has no safe decoder
+for it, and an upload that can never get a thumbnail is better refused at once (400).
+The ``format`` of each type is ours: it names the container the bytes are in, so
+:mod:`darkroom_media.sniff` can tell which extensions fit a file's real content (``.jpg`` and
+``.jpeg`` are both JPEG; ``.nef`` and ``.dng`` are both TIFF).
 """
 
 from __future__ import annotations
@@ -118,7 +122,6 @@ _IMAGE_ROWS: tuple[_Row, ...] = (
     (".jxl", "JPEG XL", ("image/jxl",), False),
     (".mpo", "JPEG", ("image/jpeg",), False),
     (".png", "PNG", ("image/png", "image/apng"), False),
-    (".svg", "SVG", ("image/svg",), False),
     (".tif", "TIFF", ("image/tiff",), False),
     (".tiff", "TIFF", ("image/tiff",), False),
     (".webp", "WebP", ("image/webp",), False),

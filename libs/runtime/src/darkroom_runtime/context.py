@@ -7,20 +7,27 @@ import contextlib
 import contextvars
 import functools
 import tempfile
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
-from darkroom_bus import Bus
-from darkroom_storage import Storage
+import msgspec
+import structlog
+from darkroom_bus import Bus, Gone, scrub_paths
+from darkroom_db import assets, jobs
+from darkroom_events.catalogue import Event
+from darkroom_storage import Storage, StorageError
 
 from darkroom_runtime.settings import ServiceSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -44,6 +51,98 @@ class Context:
     storage: Storage
     executor: ThreadPoolExecutor
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def path_roots(self) -> tuple[str, ...]:
+        """Server directories that failure reasons must not show (storage root, scratch, temp).
+
+        Relative roots are given as configured and resolved, since messages may hold either.
+        """
+        roots = [self.settings.storage.root, getattr(self.settings, "scratch_dir", "")]
+        roots.append(tempfile.gettempdir())
+        out: list[str] = []
+        for root in filter(None, roots):
+            out.append(root)
+            out.append(str(Path(root).resolve()))
+        return tuple(out)
+
+    async def asset(self, asset_id: uuid.UUID) -> assets.Asset:
+        """The asset a job is about, for handlers that need its row (owner, size, type).
+
+        The runner has already skipped messages of assets deleted before the job started; this
+        covers one deleted since.
+
+        Raises:
+            darkroom_bus.Gone: The asset was deleted for good (the runner acks quietly).
+        """
+        asset = await assets.get_asset_for_worker(self.pool, asset_id)
+        if asset is None:
+            raise Gone(str(asset_id))
+        return asset
+
+    async def commit_derived(
+        self,
+        asset_id: uuid.UUID,
+        keys: Sequence[str],
+        record: Callable[[asyncpg.Connection], Awaitable[None]],
+    ) -> None:
+        """Record derived objects already written at ``keys``, unless the asset is gone.
+
+        The write race with a force delete: a job loads its asset, the asset is deleted (rows
+        and the objects they list), then the job writes its files. So, after writing, in one
+        transaction: lock the asset row (:func:`darkroom_db.assets.lock_for_worker`, which
+        makes a concurrent delete wait and then see the new rows), then ``record(conn)``. If
+        the row is already gone, the just-written objects are deleted and :class:`Gone` raised.
+
+        Args:
+            asset_id: The asset the objects belong to.
+            keys: Storage keys the job has written.
+            record: Stores the result (e.g. ``assets.store_files_done``) on the connection.
+
+        Raises:
+            darkroom_bus.Gone: The asset was deleted meanwhile; the objects were removed.
+        """
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                alive = await assets.lock_for_worker(conn, asset_id)
+                if alive:
+                    await record(conn)
+        if alive:
+            return
+        for key in keys:
+            try:
+                await self.storage.delete(key)
+            except StorageError as exc:
+                log.warning("job.orphan_delete_failed", asset_id=str(asset_id), error=str(exc))
+        log.info("job.orphans_removed", asset_id=str(asset_id), objects=len(keys))
+        raise Gone(str(asset_id))
+
+    async def record_problem(self, event: Event, error: str) -> None:
+        """Record a failure the handler worked around, so an admin sees it; the job goes on.
+
+        Written to ``job_failures`` (``GET /api/queues/{name}/jobs?status=failed``) like a dead
+        letter, with server paths removed, but the asset is not marked failed.
+
+        Args:
+            event: The event being handled (its subject, payload and ``asset_id``).
+            error: What went wrong, e.g. ``"unreadable EXIF: ..."``.
+        """
+        raw = getattr(event, "asset_id", None)
+        try:
+            asset_id = uuid.UUID(raw) if isinstance(raw, str) else None
+        except ValueError:
+            asset_id = None
+        await jobs.record_failure(
+            self.pool,
+            subject=event.subject,
+            durable=self.service,
+            stream_seq=None,
+            deliveries=1,
+            error=scrub_paths(error, self.path_roots()),
+            permanent=True,
+            payload=msgspec.json.encode(event),
+            asset_id=asset_id,
+            mark_asset=False,
+        )
 
     async def run_blocking(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run CPU-bound or blocking ``fn`` in the worker threads, keeping context vars

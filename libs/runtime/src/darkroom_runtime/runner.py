@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import structlog
 from darkroom_bus import Bus, DeadLetter
 from darkroom_config import load_settings
-from darkroom_db import create_pool, jobs
+from darkroom_db import assets, create_pool, jobs
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
 from darkroom_storage import open_storage
 
@@ -46,6 +46,19 @@ def dead_letter_recorder(ctx: Context) -> Callable[[DeadLetter], Awaitable[None]
         )
 
     return record
+
+
+def asset_exists_check(ctx: Context) -> Callable[[str], Awaitable[bool]]:
+    """The bus hook that tells whether a job's asset still exists (see ``Bus.run``)."""
+
+    async def exists(asset_id: str) -> bool:
+        try:
+            key = uuid.UUID(asset_id)
+        except ValueError:
+            return True  # not ours to judge: let the handler decide
+        return await assets.exists_for_worker(ctx.pool, key)
+
+    return exists
 
 
 async def serve(
@@ -91,7 +104,13 @@ async def serve(
         log.info("service.started", service=name, handlers=[h.__name__ for h in handlers])
         if handlers:
             await bus.run(
-                handlers, ctx, on_dead_letter=dead_letter_recorder(ctx), stop=stop, metrics=metrics
+                handlers,
+                ctx,
+                on_dead_letter=dead_letter_recorder(ctx),
+                stop=stop,
+                metrics=metrics,
+                asset_exists=asset_exists_check(ctx),
+                redact_roots=ctx.path_roots(),
             )
         else:
             await stop.wait()

@@ -3,11 +3,18 @@ and read the text in previews (OCR) into asset_ocr."""
 
 from __future__ import annotations
 
-from darkroom_runtime import run_service
+from darkroom_runtime import Context, run_service
 
-from darkroom_embedding.handlers import embed_preview, setup
-from darkroom_embedding.ocr_handlers import recognize_text
+from darkroom_embedding.handlers import embed_preview
+from darkroom_embedding.handlers import setup as setup_search
+from darkroom_embedding.ocr_handlers import recognize_text, setup_ocr
 from darkroom_embedding.settings import EmbeddingSettings
+
+
+async def setup(ctx: Context) -> None:
+    """Load the CLIP model and the OCR models, each reporting its readiness."""
+    await setup_search(ctx)
+    await setup_ocr(ctx)
 
 
 def main() -> None:

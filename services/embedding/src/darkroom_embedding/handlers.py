@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import structlog
-from darkroom_bus import PermanentError, subscribe
+from darkroom_bus import Gone, PermanentError, subscribe
 from darkroom_db import assets, smart_search
 from darkroom_events import AssetEmbeddingComputed, AssetThumbnailGenerated
 from darkroom_ml import ModelError, ModelTask, ModelUnavailable, TokenizerError, resolve_model
@@ -104,6 +104,7 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
 
     Raises:
         PermanentError: The preview cannot be decoded.
+        darkroom_bus.Gone: The asset was deleted meanwhile (the runner acks quietly).
     """
     embedder: Embedder | None = ctx.extra.get(EMBEDDER)
     if embedder is None:
@@ -112,9 +113,6 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
     settings = ctx.settings
     assert isinstance(settings, EmbeddingSettings)
     asset_id = uuid.UUID(event.asset_id)
-    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
-        log.info("embedding.skipped", asset_id=event.asset_id, reason="asset deleted")
-        return
     started = time.perf_counter()
     try:
         preview = await ctx.storage.get_bytes(event.preview_key)
@@ -125,9 +123,8 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise PermanentError(f"preview cannot be decoded: {exc}") from exc
     async with ctx.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval("SELECT 1 FROM assets WHERE id = $1", asset_id) is None:
-            log.info("embedding.skipped", asset_id=event.asset_id, reason="asset deleted")
-            return
+        if not await assets.lock_for_worker(conn, asset_id):
+            raise Gone(event.asset_id)
         await smart_search.upsert_embeddings(
             conn,
             [(asset_id, uuid.UUID(event.owner_id), vector)],

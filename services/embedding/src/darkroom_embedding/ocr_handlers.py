@@ -7,13 +7,20 @@ import uuid
 
 import structlog
 from darkroom_bus import PermanentError, subscribe
-from darkroom_db import assets, ocr
+from darkroom_db import ocr, smart_search
 from darkroom_events import AssetThumbnailGenerated
+from darkroom_ml import ModelTask
 from darkroom_runtime import Context
 
 from darkroom_embedding.ocr import OcrEngine
 
 log = structlog.get_logger()
+
+#: The OCR models reported in ``ml_model_status`` (see :mod:`darkroom_embedding.ocr`).
+OCR_MODEL = "rapidocr-onnxruntime PP-OCRv4"
+
+#: ``ctx.extra`` flag set when the OCR models failed to load at start-up.
+OCR_OFF = "ocr_unavailable"
 
 
 def engine_of(ctx: Context) -> OcrEngine:
@@ -22,6 +29,32 @@ def engine_of(ctx: Context) -> OcrEngine:
     if engine is None:
         engine = ctx.extra["ocr"] = OcrEngine()
     return engine
+
+
+async def setup_ocr(ctx: Context) -> None:
+    """Load the OCR models at start-up (when ``DARKROOM_OCR`` is on) and report whether OCR
+    works in ``ml_model_status`` (task ``ocr``), which ``GET /api/server/features`` reads.
+    """
+    if not getattr(ctx.settings, "ocr", True):
+        await smart_search.set_model_status(
+            ctx.pool, task=ModelTask.OCR.value, model=OCR_MODEL, ready=False, reason="turned off"
+        )
+        log.info("ocr.disabled")
+        return
+    engine = engine_of(ctx)
+    try:
+        await ctx.run_blocking(engine.load)
+    except Exception as exc:  # noqa: BLE001 - the service goes on without OCR
+        ctx.extra.pop("ocr", None)
+        ctx.extra[OCR_OFF] = True
+        log.warning("ocr.unavailable", error=str(exc))
+        await smart_search.set_model_status(
+            ctx.pool, task=ModelTask.OCR.value, model=OCR_MODEL, ready=False, reason=str(exc)
+        )
+        return
+    await smart_search.set_model_status(
+        ctx.pool, task=ModelTask.OCR.value, model=OCR_MODEL, ready=True
+    )
 
 
 @subscribe(
@@ -36,15 +69,15 @@ async def recognize_text(event: AssetThumbnailGenerated, ctx: Context) -> None:
     """Read the text lines of an asset's preview and replace its rows in ``asset_ocr``.
 
     Idempotent: a redelivery replaces the asset's lines. Videos are read from their poster
-    frame (the preview). Assets deleted meanwhile are skipped.
+    frame (the preview). Jobs of assets deleted meanwhile are skipped by the runner.
 
     Raises:
         PermanentError: The preview is not a decodable image.
     """
-    asset_id = uuid.UUID(event.asset_id)
-    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
-        log.info("ocr.skipped", asset_id=event.asset_id, reason="asset deleted")
+    if not getattr(ctx.settings, "ocr", True) or ctx.extra.get(OCR_OFF):
+        log.info("ocr.skipped", asset_id=event.asset_id, reason="ocr off or unavailable")
         return
+    asset_id = uuid.UUID(event.asset_id)
     started = time.perf_counter()
     preview = await ctx.storage.get_bytes(event.preview_key)
     engine = engine_of(ctx)

@@ -21,6 +21,9 @@ class EmbeddingSettings(ServiceSettings, frozen=True, kw_only=True):
         duplicate_detection: Group near-duplicates (``DARKROOM_DUPLICATE_DETECTION``).
         duplicate_max_distance: Largest cosine distance of duplicates (Immich's default 0.01;
             the spec allows 0.001..0.1).
+        ocr: Read the text in previews for search (``DARKROOM_OCR``; on by default, as
+            Immich's OCR job). Off, the OCR handler acknowledges events without reading them
+            and the server reports ``ocr: false``.
     """
 
     ml_model_dir: str = ""
@@ -33,3 +36,4 @@ class EmbeddingSettings(ServiceSettings, frozen=True, kw_only=True):
     batch_wait_ms: float = 20.0
     duplicate_detection: bool = True
     duplicate_max_distance: float = 0.01
+    ocr: bool = True

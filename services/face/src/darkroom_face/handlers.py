@@ -92,13 +92,13 @@ async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> 
 
     Raises:
         PermanentError: The preview cannot be decoded.
+        darkroom_bus.Gone: The asset was deleted (the runner acks quietly).
     """
     asset_id = uuid.UUID(event.asset_id)
-    asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
-    if asset is None or event.type != "IMAGE":
-        log.info("face.skipped", asset_id=event.asset_id, reason="deleted or not an image")
-        if asset is not None:
-            await assets.mark_step_done(ctx.pool, asset_id, "faces")
+    asset = await ctx.asset(asset_id)
+    if event.type != "IMAGE":
+        log.info("face.skipped", asset_id=event.asset_id, reason="not an image")
+        await assets.mark_step_done(ctx.pool, asset_id, "faces")
         return
     started = time.perf_counter()
     settings = _settings(ctx)

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import structlog
+from darkroom_db import smart_search
 from darkroom_runtime import Context, run_service
 
 from darkroom_metadata.geocode import Geocoder
 from darkroom_metadata.handlers import extract_asset_metadata
 from darkroom_metadata.settings import MetadataSettings
 
+log = structlog.get_logger()
+
+#: The task name under which the service reports reverse geocoding in ``ml_model_status`` (read
+#: by the gateway's ``GET /api/server/features``, ``reverseGeocoding``).
+REVERSE_GEOCODING_TASK = "reverse-geocoding"
+
+#: What the reported "model" is: the offline gazetteer (see :mod:`darkroom_metadata.geocode`).
+GEOCODER_DATA = "geonames-cities1000"
+
 
 async def setup(ctx: Context) -> None:
-    """Make the process-wide reverse geocoder and load its data (~1.5 s) before consuming."""
-    if getattr(ctx.settings, "reverse_geocoding", True):
-        geocoder = Geocoder()
+    """Load the reverse geocoder's data (~1.5 s) when it is on, and report whether it works.
+
+    With ``DARKROOM_REVERSE_GEOCODING=false``, or data that fails to load (then the service goes
+    on without places), ``ready = false`` is recorded with the reason, so the server's features
+    say ``reverseGeocoding: false``.
+    """
+    if not getattr(ctx.settings, "reverse_geocoding", True):
+        await _report(ctx, ready=False, reason="turned off (DARKROOM_REVERSE_GEOCODING=false)")
+        return
+    geocoder = Geocoder()
+    try:
         await ctx.run_blocking(geocoder.load)
-        ctx.extra["geocoder"] = geocoder
+    except Exception as exc:  # noqa: BLE001 - run without places rather than not at all
+        log.warning("geocoder.unavailable", error=str(exc))
+        await _report(ctx, ready=False, reason=f"geocoder data failed to load: {exc}")
+        return
+    ctx.extra["geocoder"] = geocoder
+    await _report(ctx, ready=True)
+
+
+async def _report(ctx: Context, *, ready: bool, reason: str = "") -> None:
+    await smart_search.set_model_status(
+        ctx.pool, task=REVERSE_GEOCODING_TASK, model=GEOCODER_DATA, ready=ready, reason=reason
+    )
 
 
 def main() -> None:

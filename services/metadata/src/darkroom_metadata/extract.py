@@ -117,6 +117,9 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
         bitrate: overall bit rate in bit/s.
         rotation: display rotation of the video, counter-clockwise degrees as ffprobe reports
             it (-90, 90 or 180; 0 when upright).
+        metadata_error: why the file's EXIF/XMP could not be read although the image itself
+            decodes (a corrupt EXIF block); the other fields then come from the pixels and the
+            file dates. None when the metadata was read.
     """
 
     mime_type: str | None = None
@@ -149,6 +152,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     audio_codec: str | None = None
     bitrate: int | None = None
     rotation: int | None = None
+    metadata_error: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,6 +202,7 @@ class _Raw:
     audio_codec: str | None = None
     bitrate: int | None = None
     rotation: int | None = None
+    problem: str | None = None
 
 
 def _overlay(base: _Raw, top: _Raw) -> _Raw:
@@ -323,6 +328,7 @@ def extract_metadata(
         audio_codec=raw.audio_codec,
         bitrate=raw.bitrate,
         rotation=raw.rotation,
+        metadata_error=raw.problem,
     )
 
 
@@ -655,6 +661,8 @@ class _Tags:
     iptc: Mapping[str, Any]
     width: int
     height: int
+    #: Why the tags could not be read although the image itself decodes; None when they could.
+    problem: str | None = None
 
 
 def _open_exiv2(path: Path, mime_type: str) -> _Tags | None:
@@ -779,14 +787,22 @@ def _fallback_tags(path: Path, mime_type: str, *, decode: bool) -> _Tags:
         blob = _XMP_APP1_HEADER + xmp
         jpeg += b"\xff\xe1" + struct.pack(">H", len(blob) + 2) + blob
     jpeg += b"\xff\xd9"
-    with pyexiv2.ImageData(bytes(jpeg)) as wrapped:
-        return _Tags(
-            exif=_read_tags(wrapped.read_exif),
-            xmp=_read_tags(wrapped.read_xmp),
-            iptc={},
-            width=width,
-            height=height,
-        )
+    try:
+        with pyexiv2.ImageData(bytes(jpeg)) as wrapped:
+            return _Tags(
+                exif=_read_tags(wrapped.read_exif),
+                xmp=_read_tags(wrapped.read_xmp),
+                iptc={},
+                width=width,
+                height=height,
+            )
+    except RuntimeError as error:
+        if not decode:  # the pixels were not checked: nothing says this file is usable
+            raise
+        # The pixels decoded, only the EXIF/XMP blocks are damaged: the image is usable
+        # without them (its dates come from the file dates), so say what was lost and go on.
+        problem = f"unreadable EXIF/XMP in this {mime_type} file: {str(error).strip()}"
+        return _Tags(exif={}, xmp={}, iptc={}, width=width, height=height, problem=problem)
 
 
 def _read_image(path: Path, mime_type: str) -> _Raw:
@@ -801,6 +817,7 @@ def _read_image(path: Path, mime_type: str) -> _Raw:
         width=width if width and width > 0 else None,
         height=height if height and height > 0 else None,
         live_photo_cid=apple_content_identifier(tags.exif.get("Exif.Photo.MakerNote")),
+        problem=tags.problem,
     )
 
 

@@ -97,14 +97,18 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
 
     Idempotent: the EXIF row is upserted and the step timestamp overwritten on redelivery.
 
+    A metadata failure of a file that still decodes (a corrupt EXIF block, unreadable XMP) does
+    not stop the pipeline: what can be read is stored (size, dimensions, the upload's file
+    dates as capture time), the failure is recorded in ``job_failures`` without marking the
+    asset failed (:meth:`Context.record_problem`), and ``asset.metadata.extracted`` is
+    published so thumbnails, faces and smart search go on.
+
     Raises:
-        PermanentError: The original cannot be read as media (the asset is marked failed).
+        PermanentError: The original cannot be decoded at all (the asset is marked failed).
+        darkroom_bus.Gone: The asset was deleted (the runner acks quietly).
     """
     asset_id = uuid.UUID(event.asset_id)
-    asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
-    if asset is None:
-        log.info("metadata.skipped", asset_id=event.asset_id, reason="asset deleted")
-        return
+    asset = await ctx.asset(asset_id)
     sidecar = (await ctx.storage.get_bytes(event.sidecar_key)) if event.sidecar_key else None
     async with ctx.local_file(event.original_key) as path:
         try:
@@ -118,6 +122,9 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             )
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc
+    if meta.metadata_error:
+        log.warning("metadata.partial", asset_id=event.asset_id, error=meta.metadata_error)
+        await ctx.record_problem(event, meta.metadata_error)
     width, height = displayed_size(meta)
     local = meta.local_date_time.replace(tzinfo=UTC) if meta.local_date_time else None
     duration_ms = round(meta.duration * 1000) if meta.duration is not None else None

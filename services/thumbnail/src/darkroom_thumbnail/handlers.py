@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 
+import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets
@@ -14,7 +15,7 @@ from darkroom_media import MediaError
 from darkroom_runtime import Context
 
 from darkroom_thumbnail.keys import thumbs_key
-from darkroom_thumbnail.render import RenderSettings, render
+from darkroom_thumbnail.render import RenderedImage, RenderSettings, render
 
 log = structlog.get_logger()
 
@@ -30,15 +31,15 @@ log = structlog.get_logger()
 async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> None:
     """Render the preview (1440 px JPEG) and thumbnail (250 px WebP) of one asset.
 
-    Idempotent: objects are overwritten at fixed keys and rows upserted on redelivery.
+    Idempotent: objects are overwritten at fixed keys and rows upserted on redelivery. A job for
+    an asset deleted before it started is skipped by the runner; one deleted while it rendered
+    leaves no file behind (:meth:`Context.commit_derived`).
 
     Raises:
         PermanentError: The original cannot be decoded (the asset is marked failed).
+        darkroom_bus.Gone: The asset was deleted while the files were written.
     """
     asset_id = uuid.UUID(event.asset_id)
-    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
-        log.info("thumbnail.skipped", asset_id=event.asset_id, reason="asset deleted")
-        return
     started = time.perf_counter()
     settings: RenderSettings = getattr(ctx.settings, "render", RenderSettings())
     async with ctx.local_file(event.original_key) as path:
@@ -53,27 +54,33 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
         ctx.storage.put(preview_key, out.preview.data, content_type=out.preview.mime_type),
         ctx.storage.put(thumbnail_key, out.thumbnail.data, content_type=out.thumbnail.mime_type),
     )
-    await assets.store_files_done(
-        ctx.pool,
-        asset_id=asset_id,
-        owner_id=uuid.UUID(event.owner_id),
-        files=[
-            assets.NewFile(
-                type=kind,
-                path=key,
-                mime_type=image.mime_type,
-                width=image.width,
-                height=image.height,
-                size=len(image.data),
-            )
-            for kind, key, image in (
-                ("preview", preview_key, out.preview),
-                ("thumbnail", thumbnail_key, out.thumbnail),
-            )
-        ],
-        thumbhash=out.thumbhash,
-        step="thumbnail",
+    kinds: tuple[tuple[assets.FileType, str, RenderedImage], ...] = (
+        ("preview", preview_key, out.preview),
+        ("thumbnail", thumbnail_key, out.thumbnail),
     )
+    files = [
+        assets.NewFile(
+            type=kind,
+            path=key,
+            mime_type=image.mime_type,
+            width=image.width,
+            height=image.height,
+            size=len(image.data),
+        )
+        for kind, key, image in kinds
+    ]
+
+    async def record(conn: asyncpg.Connection) -> None:
+        await assets.store_files_done(
+            conn,
+            asset_id=asset_id,
+            owner_id=uuid.UUID(event.owner_id),
+            files=files,
+            thumbhash=out.thumbhash,
+            step="thumbnail",
+        )
+
+    await ctx.commit_derived(asset_id, [preview_key, thumbnail_key], record)
     await ctx.bus.publish(
         AssetThumbnailGenerated(
             asset_id=event.asset_id,

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets
@@ -120,15 +121,16 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
     start (the encode is written to a scratch folder and stored with one atomic put, so no
     half file is ever visible).
 
+    A job for an asset deleted before it started is skipped by the runner; one deleted while
+    it encoded leaves no file behind (:meth:`Context.commit_derived`).
+
     Raises:
         PermanentError: The video cannot be decoded (the asset is marked failed).
+        darkroom_bus.Gone: The asset was deleted while the encoding was stored.
     """
     if event.type != "VIDEO":
         return
     asset_id = uuid.UUID(event.asset_id)
-    if await assets.get_asset_for_worker(ctx.pool, asset_id) is None:
-        log.info("transcode.skipped", asset_id=event.asset_id, reason="asset deleted")
-        return
     extracted_at, transcoded_at, _, _ = await assets.transcode_state(ctx.pool, asset_id)
     if transcoded_at is not None and (extracted_at is None or transcoded_at >= extracted_at):
         log.info("transcode.skipped", asset_id=event.asset_id, reason="already done")
@@ -165,7 +167,8 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
             stored = await ctx.storage.put(key, _file_chunks(dst), content_type="video/mp4")
-    async with ctx.pool.acquire() as conn, conn.transaction():
+
+    async def record(conn: asyncpg.Connection) -> None:
         await assets.upsert_file(
             conn,
             asset_id=asset_id,
@@ -180,6 +183,8 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
         await assets.set_transcode_progress(conn, asset_id, 100.0)
         await assets.record_transcode_decision(conn, asset_id, f"transcoded: {decision.reason}")
         await assets.mark_step_done(conn, asset_id, "transcoded")
+
+    await ctx.commit_derived(asset_id, [key], record)
     await ctx.bus.publish(
         AssetVideoTranscoded(asset_id=event.asset_id, owner_id=event.owner_id, encoded_key=key)
     )

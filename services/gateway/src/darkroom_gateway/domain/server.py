@@ -79,7 +79,7 @@ class ServerFeaturesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="
     ocr: bool = False
     password_login: bool = True
     realtime_transcoding: bool = False
-    reverse_geocoding: bool = True
+    reverse_geocoding: bool = False
     search: bool = True
     sidecar: bool = True
     smart_search: bool = False
@@ -249,15 +249,25 @@ class ServerController(Controller):
 
     @get("/features")
     async def features(self, deps: NamedDependency[Deps]) -> ServerFeaturesResponse:
-        """Features on this server; smart search and duplicate detection as the embedding
-        service last reported its CLIP model (ml_model_status)."""
-        clip = await smart_search.get_model_status(deps.pool, "clip")
-        ready = clip is not None and clip.ready
-        faces = await smart_search.get_model_status(deps.pool, "facial-recognition")
+        """Features on this server, as the services last reported them at start-up.
+
+        Each service records in ``ml_model_status`` whether its capability works (settings
+        and loaded models/data); a capability no service has reported is off:
+        ``smartSearch``/``duplicateDetection`` (embedding, task ``clip``),
+        ``facialRecognition`` (face), ``ocr`` (embedding, task ``ocr``) and
+        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``).
+        """
+        reported = {
+            task: await smart_search.get_model_status(deps.pool, task)
+            for task in ("clip", "facial-recognition", "ocr", "reverse-geocoding")
+        }
+        ready = {task: status is not None and status.ready for task, status in reported.items()}
+        clip = reported["clip"]
         return ServerFeaturesResponse(
-            facial_recognition=faces is not None and faces.ready,
-            ocr=True,  # the embedding service reads text in previews with packaged models
-            smart_search=ready,
+            facial_recognition=ready["facial-recognition"],
+            ocr=ready["ocr"],
+            reverse_geocoding=ready["reverse-geocoding"],
+            smart_search=ready["clip"],
             duplicate_detection=clip is not None
             and clip.ready
             and bool(clip.options.get("duplicate_detection", True)),

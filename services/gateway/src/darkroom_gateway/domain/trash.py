@@ -48,11 +48,12 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
 
     Rows go first in one transaction (audited in ``asset_audit``), so the API never points at
     a missing object; then every object (original, sidecar, previews, thumbnails, encoded
-    video) is deleted; a storage failure leaves an orphan object and is logged. One
-    ``darkroom.asset.deleted`` is published per asset.
+    video) is deleted; a storage failure leaves an orphan object and is logged. A live
+    photo's motion video goes with its still (:func:`darkroom_db.assets.delete_for_good`).
+    One ``darkroom.asset.deleted`` is published per asset.
 
     Returns:
-        Number of assets deleted.
+        Number of the requested assets deleted (motion videos deleted with them not counted).
     """
     deleted = await assets.delete_for_good(deps.pool, owner_id, ids)
     for asset in deleted:
@@ -68,7 +69,8 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
         except Exception as exc:  # noqa: BLE001 - the deletion stands; consumers reconcile
             log.warning("asset.deleted_publish_failed", asset_id=str(asset.id), error=str(exc))
         log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(owner_id))
-    return len(deleted)
+    requested = set(ids)
+    return sum(1 for asset in deleted if asset.id in requested)
 
 
 class TrashController(Controller):

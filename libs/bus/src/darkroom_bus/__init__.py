@@ -13,11 +13,22 @@ Example::
 from __future__ import annotations
 
 from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
-from darkroom_bus.errors import PermanentError, PublishError, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus.errors import (
+    CONNECTION_ERRORS,
+    PermanentError,
+    PublishError,
+    RpcError,
+    RpcRetryLater,
+    RpcTimeout,
+    RpcTransient,
+    RpcUnavailable,
+    Unavailable,
+)
 from darkroom_bus.handlers import HandlerSpec, handler_spec, subscribe
 from darkroom_bus.runner import DeadLetter, DeadLetterHook, Metrics
 
 __all__ = [
+    "CONNECTION_ERRORS",
     "RPC_ERROR_HEADER",
     "Bus",
     "DeadLetter",
@@ -27,8 +38,11 @@ __all__ = [
     "PermanentError",
     "PublishError",
     "RpcError",
+    "RpcRetryLater",
     "RpcTimeout",
+    "RpcTransient",
     "RpcUnavailable",
+    "Unavailable",
     "handler_spec",
     "subscribe",
 ]

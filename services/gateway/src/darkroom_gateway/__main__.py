@@ -7,6 +7,7 @@ from darkroom_config import load_settings
 from darkroom_observability import configure_logging
 
 from darkroom_gateway.app import create_app
+from darkroom_gateway.server import protocol_class
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -21,6 +22,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        http=protocol_class(settings.max_header_bytes),  # 431 past the head limit
     )
 
 

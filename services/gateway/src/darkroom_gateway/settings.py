@@ -28,6 +28,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             reachable the map still shows its markers on a blank background.
         map_attribution: HTML credit shown in the map's corner for those tiles
             (``DARKROOM_MAP_ATTRIBUTION``).
+        max_header_bytes: Most bytes of one request's request line and header fields together
+            (``DARKROOM_MAX_HEADER_BYTES``); a larger head is answered 431 and the connection
+            closed before the rest is read. 64 KiB: twice nginx's default for one request
+            (``large_client_header_buffers 4 8k``), room for long cookies and query strings.
+        max_json_body_bytes: Most bytes of a request body on every route but the streamed
+            uploads (``DARKROOM_MAX_JSON_BODY_BYTES``); larger is answered 413. 16 MiB: the
+            largest bodies real clients send are id lists (a bulk delete or sync ack of 50,000
+            UUIDs is about 2 MB), so this leaves eight times that.
+        retry_after_s: Seconds sent in ``Retry-After`` with a 503 while PostgreSQL, NATS, a
+            service or the object store is unreachable (``DARKROOM_RETRY_AFTER_S``).
     """
 
     host: str = "0.0.0.0"
@@ -45,3 +55,6 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     map_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
     )
+    max_header_bytes: int = 64 * 1024
+    max_json_body_bytes: int = 16 * 1024 * 1024
+    retry_after_s: int = 5

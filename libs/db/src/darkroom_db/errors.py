@@ -14,8 +14,10 @@ __all__ = ["CONNECTION_ERRORS", "INPUT_ERRORS"]
 #: The server cannot be reached, is starting up, shutting down or restarting, or has no free
 #: connection: retrying later can succeed. SQLSTATE class 08 (connection exception), 57P01-57P03
 #: (admin/crash shutdown, cannot connect now), 53300 (too many connections); asyncpg's
-#: ``ConnectionDoesNotExistError`` (the connection closed mid-query); and the socket errors of
-#: a refused, reset or timed-out connection (``ConnectionError``, ``TimeoutError``).
+#: ``ConnectionDoesNotExistError`` (the connection closed mid-query) and
+#: ``InternalClientError`` (seen when a pooled connection the server terminated at shutdown is
+#: used again: "cannot switch to state 12; another operation (2) is in progress"); and the socket
+#: errors of a refused, reset or timed-out connection (``ConnectionError``, ``TimeoutError``).
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
@@ -23,6 +25,7 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.ConnectionDoesNotExistError,
+    asyncpg_base.InternalClientError,
     ConnectionError,
     TimeoutError,
 )

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pyvips
 import pytest
+import pyvips
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, first_admin, running_stack, upload
@@ -149,9 +149,7 @@ def test_ingest_down_is_503_with_retry_after(hardened: Stack, owner: User) -> No
 def test_security_headers(hardened: Stack, owner: User) -> None:
     page = httpx.get(f"{hardened.url}/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    csp = {
-        d.split()[0]: d.split()[1:] for d in page.headers["content-security-policy"].split("; ")
-    }
+    csp = {d.split()[0]: d.split()[1:] for d in page.headers["content-security-policy"].split("; ")}
     assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
     assert csp["script-src"] == ["'self'"]
     assert "https://*.tiles.example.org" in csp["img-src"]

@@ -71,12 +71,6 @@ class Conflict(ApiError):
     status = 409
 
 
-class ServiceUnavailable(ApiError):
-    """503: a server or service we need is unreachable for now; sent with ``Retry-After``."""
-
-    status = 503
-
-
 #: Errors meaning "a server or service the gateway needs is unreachable for now": answered 503.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     *DB_CONNECTION_ERRORS,
@@ -131,7 +125,7 @@ def _retry_after(request: Request) -> dict[str, str]:
 
 
 def api_error_handler(request: Request, exc: ApiError) -> Response[ErrorBody]:
-    """Map an :class:`ApiError` to its status and Immich's body (503 with ``Retry-After``)."""
+    """Map an :class:`ApiError` to its status and Immich's body (a 503 with ``Retry-After``)."""
     headers = _retry_after(request) if exc.status == 503 else None
     return _body(exc.status, exc.message, headers)
 

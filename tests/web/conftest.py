@@ -94,9 +94,23 @@ def seed(stack: Stack, owner: str, count: int, first_year: int, last_year: int) 
     seed_library(stack.env()["DARKROOM_DATABASE_URL"], owner, count, first_year, last_year)
 
 
+def watch_errors(page: object) -> list[str]:
+    """The list (filled as the page runs) of its uncaught errors and of the Content Security
+    Policy violations the browser reports on its console (the gateway sends a CSP)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+
+    def on_console(msg: object) -> None:
+        if "Content Security Policy" in msg.text:  # type: ignore[attr-defined]
+            errors.append(msg.text)  # type: ignore[attr-defined]
+
+    page.on("console", on_console)  # type: ignore[attr-defined]
+    return errors
+
+
 def signed_in_page(browser: object, stack: Stack, user: User, width: int = 1280) -> object:
     """A page whose context holds ``user``'s session cookie (logged in over the API);
-    uncaught page errors are collected in ``page.errors`` (a list of str)."""
+    uncaught page errors and CSP violations are collected in ``page.errors`` (a list of str)."""
     context = browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": width, "height": 800}, base_url=stack.url
     )
@@ -106,9 +120,7 @@ def signed_in_page(browser: object, stack: Stack, user: User, width: int = 1280)
     )
     assert login.status == 201, login.text()
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
+    page.errors = watch_errors(page)  # type: ignore[attr-defined]
     return page
 
 
@@ -122,7 +134,8 @@ def axe_violations(page: object, scope: str | None = None) -> list[dict[str, obj
     if not AXE.is_file():
         pytest.skip(f"axe-core not installed at {AXE}: run `make install`")
     if page.evaluate("typeof window.axe") == "undefined":  # type: ignore[attr-defined]
-        page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+        # evaluated, not added as an inline <script>: the app's CSP refuses inline scripts
+        page.evaluate(AXE.read_text())  # type: ignore[attr-defined]
     result = page.evaluate(  # type: ignore[attr-defined]
         "([scope, tags]) => axe.run(scope ? document.querySelector(scope) : document,"
         " {runOnly: {type: 'tag', values: tags}})",

@@ -23,6 +23,7 @@ from tests.web.conftest import (
     shot,
     signed_in_page,
     wait_processed,
+    watch_errors,
 )
 
 #: Sample photos with EXIF dates in four different months (two on the same day).
@@ -89,8 +90,7 @@ def test_sign_up_upload_timeline_viewer(
     )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
 
     initialized = httpx.get(f"{base}/api/server/config").json()["isInitialized"]
     page.goto("/")
@@ -203,8 +203,7 @@ def test_timeline_virtualised_justified_scrubber(
     assert len(buckets) == 300
 
     page = signed_in_page(browser, stack, user)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    errors: list[str] = page.errors  # type: ignore[attr-defined]
     page.goto("/photos")  # type: ignore[attr-defined]
     page.wait_for_selector("html[data-first-screen-ms]")  # type: ignore[attr-defined]
     first_ms = page.evaluate(  # type: ignore[attr-defined]
@@ -317,8 +316,7 @@ def test_viewer_actions_and_pages(
     _set_exif(stack, ids[5], city="Reykjavik", country="Iceland", make="Canon", model="EOS R5")
 
     page = signed_in_page(browser, stack, user)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
+    errors: list[str] = page.errors  # type: ignore[attr-defined]
     tile = 'main a[data-asset-id="{}"]'
 
     # Info panel with camera, place and date; favorite.

@@ -8,7 +8,16 @@ from typing import Any
 
 import msgspec
 import pytest
-from darkroom_bus import RPC_ERROR_HEADER, Bus, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus import (
+    RPC_ERROR_HEADER,
+    Bus,
+    RpcError,
+    RpcRetryLater,
+    RpcTimeout,
+    RpcTransient,
+    RpcUnavailable,
+    Unavailable,
+)
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -74,6 +83,21 @@ async def test_handler_error_is_raised_by_the_caller(make_bus: Any) -> None:
     # The server keeps serving after errors.
     reply = await client.request(SUBJECT, AddRequest(a=1, b=1), AddReply, timeout=5)
     assert reply.total == 2
+
+
+async def test_handler_unavailable_is_a_transient_error_for_the_caller(make_bus: Any) -> None:
+    """A handler whose database is down raises Unavailable; the caller gets RpcRetryLater (a
+    RpcTransient, like no responder and timeout), so it can answer "try again later"."""
+    server, client = await make_bus("server"), await make_bus("client")
+
+    async def database_down(req: AddRequest) -> AddReply:
+        raise Unavailable("the database is unreachable")
+
+    await server.serve(SUBJECT, database_down, AddRequest, queue="adder")
+    with pytest.raises(RpcRetryLater, match="the database is unreachable") as info:
+        await client.request(SUBJECT, AddRequest(a=1, b=2), AddReply, timeout=5)
+    assert isinstance(info.value, RpcTransient) and info.value.remote_type == "Unavailable"
+    assert issubclass(RpcTimeout, RpcTransient) and issubclass(RpcUnavailable, RpcTransient)
 
 
 async def test_no_responder_and_timeout_are_distinct_errors(make_bus: Any) -> None:

@@ -14,18 +14,23 @@ from __future__ import annotations
 
 from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
 from darkroom_bus.errors import (
+    CONNECTION_ERRORS,
     Gone,
     PermanentError,
     PublishError,
     RpcError,
+    RpcRetryLater,
     RpcTimeout,
+    RpcTransient,
     RpcUnavailable,
+    Unavailable,
 )
 from darkroom_bus.handlers import HandlerSpec, handler_spec, subscribe
 from darkroom_bus.redact import scrub_paths
 from darkroom_bus.runner import AssetExistsHook, DeadLetter, DeadLetterHook, Metrics
 
 __all__ = [
+    "CONNECTION_ERRORS",
     "RPC_ERROR_HEADER",
     "AssetExistsHook",
     "Bus",
@@ -37,8 +42,11 @@ __all__ = [
     "PermanentError",
     "PublishError",
     "RpcError",
+    "RpcRetryLater",
     "RpcTimeout",
+    "RpcTransient",
     "RpcUnavailable",
+    "Unavailable",
     "handler_spec",
     "scrub_paths",
     "subscribe",

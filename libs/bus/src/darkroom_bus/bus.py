@@ -41,7 +41,14 @@ from tenacity import (
     wait_exponential,
 )
 
-from darkroom_bus.errors import PublishError, RpcError, RpcTimeout, RpcUnavailable
+from darkroom_bus.errors import (
+    PublishError,
+    RpcError,
+    RpcRetryLater,
+    RpcTimeout,
+    RpcUnavailable,
+    Unavailable,
+)
 from darkroom_bus.handlers import handler_spec
 from darkroom_bus.runner import AssetExistsHook, Consumer, DeadLetterHook, Metrics
 
@@ -52,6 +59,8 @@ ReplyT = TypeVar("ReplyT", bound=msgspec.Struct)
 
 #: Reply header that marks an RPC error reply; its value is the remote exception type name.
 RPC_ERROR_HEADER = "Darkroom-Rpc-Error"
+#: Error-reply kind of a handler that raised :class:`Unavailable` (the caller may retry later).
+_UNAVAILABLE_KIND = "Unavailable"
 #: JetStream API error code "stream name already in use with a different configuration".
 _STREAM_NAME_IN_USE = 10058
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -332,6 +341,7 @@ class Bus:
         Raises:
             RpcUnavailable: Nobody serves ``subject``.
             RpcTimeout: No reply within ``timeout``.
+            RpcRetryLater: The serving handler raised :class:`Unavailable`.
             RpcError: The serving handler raised (``remote_type`` names its exception), or the
                 reply did not decode into ``reply_type``.
         """
@@ -363,7 +373,8 @@ class Bus:
                 except msgspec.DecodeError:
                     message = msg.data.decode(errors="replace")
                 span.set_status(Status(StatusCode.ERROR, f"{remote_type}: {message}"))
-                raise RpcError(
+                error = RpcRetryLater if remote_type == _UNAVAILABLE_KIND else RpcError
+                raise error(
                     f"{subject} failed: {remote_type}: {message}",
                     subject=subject,
                     remote_type=remote_type,
@@ -448,7 +459,13 @@ class Bus:
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                kind = "BadRequest" if isinstance(exc, msgspec.DecodeError) else type(exc).__name__
+                kind = (
+                    "BadRequest"
+                    if isinstance(exc, msgspec.DecodeError)
+                    else _UNAVAILABLE_KIND
+                    if isinstance(exc, Unavailable)
+                    else type(exc).__name__
+                )
                 headers = {RPC_ERROR_HEADER: kind}
                 body = self._encoder.encode(_RpcFault(type=kind, message=str(exc)))
                 log.warning("rpc.failed", subject=subject, error=f"{kind}: {exc}")

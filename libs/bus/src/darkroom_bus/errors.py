@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import nats.errors
+
 
 class PermanentError(Exception):
     """Raised by a handler when retrying cannot help (a corrupt file, an asset that is gone).
@@ -24,6 +26,16 @@ class Gone(Exception):  # noqa: N818 - named for what it says, like PermanentErr
     """
 
 
+class Unavailable(Exception):
+    """Raised by a handler when a server it needs (PostgreSQL, the object store) is unreachable
+    for now: retrying later can succeed.
+
+    An event handler raising it is retried like any transient error. An RPC handler raising it
+    answers an error reply of kind ``"Unavailable"``, which :meth:`Bus.request` raises as
+    :class:`RpcRetryLater`, so the caller can tell "try again later" from a failure.
+    """
+
+
 class PublishError(Exception):
     """An event could not be stored in the stream (e.g. no stream captures its subject)."""
 
@@ -43,9 +55,29 @@ class RpcError(Exception):
         self.remote_type = remote_type
 
 
-class RpcUnavailable(RpcError):
+class RpcTransient(RpcError):
+    """A request/reply call failed for a reason that may pass: retrying later can succeed."""
+
+
+class RpcUnavailable(RpcTransient):
     """Nobody serves the request subject (NATS answered "no responders")."""
 
 
-class RpcTimeout(RpcError):
+class RpcRetryLater(RpcTransient):
+    """The serving handler raised :class:`Unavailable` (a server it needs is down for now)."""
+
+
+class RpcTimeout(RpcTransient):
     """No reply arrived within the timeout (the server may still be working on it)."""
+
+
+#: nats-py errors of a connection to NATS that is closed, reconnecting or cannot reach any
+#: server: retrying later can succeed.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.TimeoutError,
+)

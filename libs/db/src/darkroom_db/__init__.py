@@ -8,7 +8,8 @@ Repository modules (plain SQL, asyncpg): :mod:`darkroom_db.users` (users, API ke
 
 from __future__ import annotations
 
+from darkroom_db.errors import CONNECTION_ERRORS, INPUT_ERRORS
 from darkroom_db.migrate import migrate, pending
 from darkroom_db.pool import create_pool
 
-__all__ = ["create_pool", "migrate", "pending"]
+__all__ = ["CONNECTION_ERRORS", "INPUT_ERRORS", "create_pool", "migrate", "pending"]

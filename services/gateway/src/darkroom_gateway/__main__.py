@@ -7,6 +7,7 @@ from darkroom_config import load_settings
 from darkroom_observability import configure_logging
 
 from darkroom_gateway.app import create_app
+from darkroom_gateway.server import protocol_class
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -23,6 +24,7 @@ def main() -> None:
         # X-Forwarded-* are honoured only from DARKROOM_TRUSTED_PROXIES, by the app itself
         # (app.proxy_middleware); uvicorn's default would trust any local peer
         proxy_headers=False,
+        http=protocol_class(settings.max_header_bytes),  # 431 past the head limit
     )
 
 

@@ -2,6 +2,14 @@
 
 Immich answers errors as ``{"message": str, "error": "<HTTP reason>", "statusCode": int,
 "correlationId": str}``; clients (the mobile app, @immich/cli) show ``message``.
+
+Besides our own :class:`ApiError` hierarchy and Litestar's HTTP errors, the table
+:data:`EXCEPTION_HANDLERS` maps the errors of the libraries every route shares:
+
+- PostgreSQL, NATS, a back-end service or the object store unreachable for now (a restart):
+  503 with ``Retry-After`` (``settings.retry_after_s``), so clients retry instead of failing;
+- a value PostgreSQL cannot take (SQLSTATE class 22: a number out of range, NUL in text): 400;
+- an object missing from storage: 404.
 """
 
 from __future__ import annotations
@@ -11,6 +19,12 @@ from http import HTTPStatus
 
 import msgspec
 import structlog
+from darkroom_bus import CONNECTION_ERRORS as NATS_CONNECTION_ERRORS
+from darkroom_bus import RpcTransient
+from darkroom_db import CONNECTION_ERRORS as DB_CONNECTION_ERRORS
+from darkroom_db import INPUT_ERRORS as DB_INPUT_ERRORS
+from darkroom_storage import NotFound as StorageNotFound
+from darkroom_storage import StorageUnavailable
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -57,6 +71,18 @@ class Conflict(ApiError):
     status = 409
 
 
+#: Errors meaning "a server or service the gateway needs is unreachable for now": answered 503.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    *DB_CONNECTION_ERRORS,
+    *NATS_CONNECTION_ERRORS,
+    RpcTransient,
+    StorageUnavailable,
+)
+
+#: ``Retry-After`` seconds when the settings cannot be reached (the app is not started).
+DEFAULT_RETRY_AFTER_S = 5
+
+
 class ErrorBody(msgspec.Struct, frozen=True):
     """Immich's error response shape."""
 
@@ -66,22 +92,69 @@ class ErrorBody(msgspec.Struct, frozen=True):
     correlationId: str  # noqa: N815
 
 
-def _body(status: int, message: str | list[str]) -> Response[ErrorBody]:
-    return Response(
-        ErrorBody(
-            message=message,
-            error=HTTPStatus(status).phrase,
-            statusCode=status,
-            correlationId=uuid.uuid4().hex[:8],
-        ),
-        status_code=status,
-        media_type="application/json",
+def error_body(status: int, message: str | list[str]) -> ErrorBody:
+    """Immich's error body for ``status`` (a new correlation id each time).
+
+    Args:
+        status: HTTP status code.
+        message: What the client shows.
+    """
+    return ErrorBody(
+        message=message,
+        error=HTTPStatus(status).phrase,
+        statusCode=status,
+        correlationId=uuid.uuid4().hex[:8],
     )
 
 
-def api_error_handler(_: Request, exc: ApiError) -> Response[ErrorBody]:
-    """Map an :class:`ApiError` to its status and Immich's body."""
-    return _body(exc.status, exc.message)
+def _body(
+    status: int, message: str | list[str], headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    return Response(
+        error_body(status, message),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _retry_after(request: Request) -> dict[str, str]:
+    deps = getattr(request.app.state, "deps", None)
+    seconds = getattr(getattr(deps, "settings", None), "retry_after_s", DEFAULT_RETRY_AFTER_S)
+    return {"Retry-After": str(seconds)}
+
+
+def api_error_handler(request: Request, exc: ApiError) -> Response[ErrorBody]:
+    """Map an :class:`ApiError` to its status and Immich's body (a 503 with ``Retry-After``)."""
+    headers = _retry_after(request) if exc.status == 503 else None
+    return _body(exc.status, exc.message, headers)
+
+
+def unavailable_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """Answer 503 with ``Retry-After`` for one of :data:`UNAVAILABLE_ERRORS`.
+
+    PostgreSQL restarting, NATS reconnecting, a service not answering or the object store down
+    all pass; the client should retry (Immich's mobile app and CLI retry on 5xx).
+    """
+    log.warning("http.unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
+    return _body(503, "Service temporarily unavailable; try again", _retry_after(request))
+
+
+def bad_input_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """Answer 400 for a value PostgreSQL rejected (one of ``darkroom_db.INPUT_ERRORS``).
+
+    The values in queries come from the request, so a value out of range or not storable (a
+    NUL character in text) is the client's error; PostgreSQL's message says which.
+    """
+    log.info("http.bad_input", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
+    message = getattr(exc, "message", None) or str(exc)
+    return _body(400, f"Invalid value: {message}")
+
+
+def storage_not_found_handler(request: Request, exc: StorageNotFound) -> Response[ErrorBody]:
+    """Answer 404 for a file missing from storage (the row exists, its file does not)."""
+    log.warning("http.file_missing", path=request.url.path, key=exc.key)
+    return _body(404, "File not found")
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
@@ -107,5 +180,8 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[ErrorBo
 EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
     HTTPException: http_error_handler,
+    **dict.fromkeys(UNAVAILABLE_ERRORS, unavailable_handler),
+    **dict.fromkeys(DB_INPUT_ERRORS, bad_input_handler),
+    StorageNotFound: storage_not_found_handler,
     Exception: internal_error_handler,
 }

@@ -42,6 +42,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             the client address is the TCP peer and those headers are ignored. Otherwise, for a
             request from a trusted peer, the client is the right-most ``X-Forwarded-For`` entry
             that is not a trusted proxy. The login rate limit counts per client address.
+        max_header_bytes: Most bytes of one request's request line and header fields together
+            (``DARKROOM_MAX_HEADER_BYTES``); a larger head is answered 431 and the connection
+            closed before the rest is read. 64 KiB: twice nginx's default for one request
+            (``large_client_header_buffers 4 8k``), room for long cookies and query strings.
+        max_json_body_bytes: Most bytes of a request body on every route but the streamed
+            uploads (``DARKROOM_MAX_JSON_BODY_BYTES``); larger is answered 413. 16 MiB: the
+            largest bodies real clients send are id lists (a bulk delete or sync ack of 50,000
+            UUIDs is about 2 MB), so this leaves eight times that.
+        retry_after_s: Seconds sent in ``Retry-After`` with a 503 while PostgreSQL, NATS, a
+            service or the object store is unreachable (``DARKROOM_RETRY_AFTER_S``).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -65,6 +75,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     map_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
     )
+    max_header_bytes: int = 64 * 1024
+    max_json_body_bytes: int = 16 * 1024 * 1024
+    retry_after_s: int = 5
     trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

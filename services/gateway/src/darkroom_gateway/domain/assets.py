@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 import structlog
-from darkroom_bus import RpcError
+from darkroom_bus import RpcError, RpcTransient
 from darkroom_db import albums, assets, exif, people
 from darkroom_events import IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
@@ -383,6 +383,8 @@ class AssetController(Controller):
                     IngestUploadReply,
                     timeout=deps.settings.rpc_timeout_s,
                 )
+            except RpcTransient:
+                raise  # ingest or its database is down for now: 503 + Retry-After (errors.py)
             except RpcError as exc:
                 log.error("upload.ingest_failed", error=str(exc))
                 raise ApiError("The server could not store the upload; try again") from exc

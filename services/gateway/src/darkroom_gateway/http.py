@@ -1,0 +1,143 @@
+"""What every request and response of the gateway shares: JSON body decoding and the security
+headers.
+
+- :class:`GatewayRequest` turns every way a JSON body can fail to decode into a 400 with
+  Immich's error body, in one place for all routes (Litestar itself maps msgspec's
+  ``DecodeError`` only; invalid UTF-8 raises ``UnicodeDecodeError`` and too deep nesting
+  ``RecursionError``, which were answered 500).
+- :func:`security_headers` is a ``before_send`` hook that adds the browser hardening headers to
+  every response (Immich's defaults since 2.7, OWASP's Secure Headers Project): a
+  Content-Security-Policy and ``X-Frame-Options`` for the web app, ``nosniff`` and a
+  ``Referrer-Policy`` everywhere, and ``Cache-Control: no-store`` on API JSON, which holds
+  private data (originals and thumbnails keep their own ``private, max-age`` caching).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ClientException
+from litestar.types import Message, Scope
+
+
+class GatewayRequest(Request[Any, Any, Any]):
+    """Litestar's request, with JSON decoding failures answered 400 (the app's request class).
+
+    msgspec decodes nested JSON recursively, so its nesting limit is Python's recursion limit
+    (about 1,000 levels): a deeper body fails fast with ``RecursionError``, before anything
+    large is built, and no real client nests more than a few levels.
+    """
+
+    async def json(self) -> Any:
+        """The decoded JSON body.
+
+        Raises:
+            ClientException: 400 when the body is not UTF-8 or nests too deep (Litestar raises
+                it itself for other malformed JSON).
+        """
+        try:
+            return await super().json()
+        except UnicodeDecodeError as exc:
+            raise ClientException(f"The request body is not valid UTF-8: {exc.reason}") from exc
+        except RecursionError as exc:
+            raise ClientException("The JSON body is nested too deeply") from exc
+
+
+def tile_source(map_tile_url: str) -> str | None:
+    """The CSP source expression that allows the map's tiles, or None when 'self' covers them.
+
+    Args:
+        map_tile_url: Leaflet tile URL template (``settings.map_tile_url``), e.g.
+            ``https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png``.
+
+    Returns:
+        ``scheme://host[:port]`` of the template, a ``{...}`` placeholder in the leftmost host
+        label written as CSP's ``*`` wildcard (``https://*.tile.openstreetmap.org``); just the
+        scheme (``https:``) when a placeholder sits elsewhere in the host; None for a relative
+        template (served by us).
+    """
+    parts = urlsplit(map_tile_url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    labels = parts.netloc.split(".")
+    if labels[0].startswith("{") and labels[0].endswith("}"):
+        labels[0] = "*"
+    host = ".".join(labels)
+    if "{" in host or "}" in host:
+        return f"{parts.scheme}:"
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(map_tile_url: str) -> str:
+    """The Content-Security-Policy of the web app.
+
+    Scripts only from our own build (Vite emits no inline script); styles may be inline (Svelte
+    and Leaflet set element styles); images from us, ``data:``/``blob:`` URLs and the tile
+    server; video from us and ``blob:``; fetches and the websocket to us; no plugins, no
+    ``<base>`` elsewhere, never framed (``frame-ancestors 'none'``, clickjacking).
+
+    Args:
+        map_tile_url: ``settings.map_tile_url``; its origin is added to ``img-src``.
+    """
+    img = "'self' data: blob:"
+    tiles = tile_source(map_tile_url)
+    if tiles:
+        img += f" {tiles}"
+    directives = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": img,
+        "media-src": "'self' blob:",
+        "font-src": "'self' data:",
+        "connect-src": "'self' ws: wss:",
+        "worker-src": "'self' blob:",
+        "frame-ancestors": "'none'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def security_headers(map_tile_url: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A Litestar ``before_send`` hook adding the security headers to every response.
+
+    Every response gets ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and
+    ``Referrer-Policy: same-origin``; responses outside ``/api`` (the web app) also the
+    :func:`content_security_policy` (the API docs page under ``/api`` loads its scripts from a
+    CDN); API responses with a JSON body get ``Cache-Control: no-store`` unless the route set a
+    Cache-Control of its own. A header the route set itself is kept.
+
+    Args:
+        map_tile_url: ``settings.map_tile_url`` (its origin is allowed for images).
+
+    Returns:
+        The hook (``async (message, scope) -> None``).
+    """
+    csp = content_security_policy(map_tile_url)
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        wanted = {
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+        }
+        path = scope.get("path", "")
+        is_api = path == "/api" or path.startswith("/api/")
+        if not is_api:
+            wanted["Content-Security-Policy"] = csp
+        elif headers.get("content-type", "").startswith("application/json"):
+            wanted["Cache-Control"] = "no-store"
+        for name, value in wanted.items():
+            if headers.get(name) is None:
+                headers[name] = value
+
+    return add_security_headers

@@ -184,3 +184,47 @@ def test_up_starts_while_every_core_is_busy(data_dir: Path) -> None:
         for b in burners:
             b.kill()
             b.wait()
+
+
+def _gateway_of(up: Up) -> psutil.Process:
+    """The gateway process `darkroom up` started, as soon as it exists (before it is ready)."""
+    began = time.monotonic()
+    while time.monotonic() - began < START_CEILING_S:
+        assert up.proc.poll() is None, up.output[-4000:]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(up.proc.pid).children():
+                with contextlib.suppress(psutil.Error):
+                    if "darkroom_gateway" in child.cmdline():
+                        return child
+        time.sleep(0.02)
+    pytest.fail("no gateway process")
+
+
+@pytest.mark.timeout(900)
+def test_a_gateway_held_up_past_a_minute_is_still_waited_for(data_dir: Path) -> None:
+    # SIGSTOP is what a starved process looks like from outside: alive, not answering
+    up = _start(_env(data_dir), data_dir.parent / "up.log")  # default start timeout
+    try:
+        gateway = _gateway_of(up)
+        gateway.suspend()
+        time.sleep(75)  # past the old fixed 60 s
+        gateway.resume()
+        _wait_served(up)
+        assert "start_failed" not in up.output
+        assert f"waiting for gateway (pid {gateway.pid}, alive" in up.output
+    finally:
+        assert _stop(up) == 0
+
+
+@pytest.mark.timeout(900)
+def test_a_gateway_without_progress_fails_the_start_naming_it(data_dir: Path) -> None:
+    up = _start(_env(data_dir, DARKROOM_START_TIMEOUT="60"), data_dir.parent / "up.log")
+    gateway = _gateway_of(up)
+    gateway.suspend()  # no CPU time, no output: stalled after half the start timeout
+    try:
+        assert up.proc.wait(START_CEILING_S) == 1
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            gateway.kill()
+        _stop(up)
+    assert f"gateway (pid {gateway.pid}) is alive but made no progress" in up.output

@@ -23,7 +23,6 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
         start_timeout: Seconds the start may take at most (``DARKROOM_START_TIMEOUT``; 600). It
             is a ceiling, not an expectation: the start fails earlier when a process dies, or
             when one shows no progress (CPU time, output) for half of it.
-        log_level: Level of our own log lines (``DARKROOM_LOG_LEVEL``).
     """
 
     data_dir: str = "data"
@@ -32,4 +31,3 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
     nats_port: int = 4222
     postgres_port: int = 5433
     start_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
-    log_level: str = "INFO"

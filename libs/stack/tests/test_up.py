@@ -67,14 +67,16 @@ def _start(env: dict[str, str], log: Path) -> Up:
 
 
 def _wait_served(up: Up) -> float:
-    """Seconds until the gateway answers /api/server/ping, failing if `darkroom up` exits."""
+    """Seconds until `darkroom up` says it is up and its gateway answers /api/server/ping,
+    failing if it exits. (Its own line, since a killed run's gateway may still answer a moment.)"""
     began = time.monotonic()
     while time.monotonic() - began < START_CEILING_S:
         if up.proc.poll() is not None:
             pytest.fail(f"darkroom up exited {up.proc.returncode}:\n{up.output[-4000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{up.url}/api/server/ping", timeout=5).json() == {"res": "pong"}:
-                return time.monotonic() - began
+        if '"event": "darkroom.up"' in up.output:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{up.url}/api/server/ping", timeout=5).json() == {"res": "pong"}:
+                    return time.monotonic() - began
         time.sleep(0.5)
     pytest.fail(f"not served after {START_CEILING_S} s:\n{up.output[-4000:]}")
 

@@ -134,6 +134,9 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 {{- if .svc.ml }}
 - {name: DARKROOM_ML_MODEL_DIR, value: {{ $v.models.mountPath | quote }}}
 {{- end }}
+{{- if eq .name "gateway" }}
+- {name: DARKROOM_HOST, value: "0.0.0.0"}
+{{- end }}
 {{- if and (eq .name "gateway") $v.map.tileUrl }}
 - {name: DARKROOM_MAP_TILE_URL, value: {{ $v.map.tileUrl | quote }}}
 {{- end }}

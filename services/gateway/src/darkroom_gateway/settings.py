@@ -12,7 +12,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of the gateway process.
 
     Attributes:
-        host: Listen address (``DARKROOM_HOST``).
+        host: Listen address (``DARKROOM_HOST``): loopback only by default; ``0.0.0.0`` serves
+            the LAN (the container images set it, since their port is published instead).
         port: Listen port; 2283 as Immich (``DARKROOM_PORT``).
         nats_url: NATS server (``DARKROOM_NATS_URL``).
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
@@ -58,7 +59,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             (``10.0.0.1/8`` is refused: host bits set).
     """
 
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     port: int = 2283
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"

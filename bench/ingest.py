@@ -187,7 +187,7 @@ def main() -> None:
                 env={"DARKROOM_LOG_LEVEL": "WARNING"},
             )
         )
-        stack.start(timeout=90)
+        stack.start()
         try:
             assert stack.nats is not None
             client = _client(stack)

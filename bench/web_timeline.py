@@ -188,7 +188,7 @@ def main() -> None:
                 metrics=False,
             )
         )
-        stack.start(timeout=120)
+        stack.start()
         try:
             email = "bench@darkroom.test"
             r = httpx.post(

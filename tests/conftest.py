@@ -21,10 +21,12 @@ def running_stack(
     *,
     services: tuple[str, ...] | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 90,
+    timeout: float | None = None,
 ) -> Iterator[Stack]:
     """A whole embedded stack (as `make up` runs it) on free ports, service logs in
-    ``data_dir/logs``; stopped on exit. ``services`` defaults to every service."""
+    ``data_dir/logs``; stopped on exit. ``services`` defaults to every service. ``timeout`` is
+    a ceiling only: the start waits while the services are alive and progressing (the stack's
+    ``DARKROOM_START_TIMEOUT`` default when None), so a busy machine does not fail it."""
     config = StackConfig(
         data_dir=data_dir,
         gateway_port=free_port(),
@@ -70,7 +72,6 @@ def running_clip_stack(
             "DARKROOM_CLIP_MODEL": model,
             "DARKROOM_ML_DOWNLOAD": "false",
         },
-        timeout=120,
     ) as running:
         yield running
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pyvips
-from darkroom_stack.servers import start_postgres
 
 from .conftest import User, first_admin, running_stack, upload
 
@@ -60,7 +59,7 @@ def test_postgres_restart_is_503_with_retry_after_then_recovers(tmp_path: Path) 
             port = stack.postgres.port
             stack.postgres.stop()
             traffic.wait_for(503, after=len(traffic.responses))
-            stack.postgres = start_postgres(tmp_path / "postgres", port=port)
+            stack.start_postgres(port)
             traffic.wait_for(201, after=len(traffic.responses))
         finally:
             traffic.done.set()

@@ -85,7 +85,7 @@ def test_forwarded_for_through_trusted_proxies(tmp_path: Path) -> None:
     and a client cannot choose its address by prepending entries. X-Forwarded-Proto from the
     trusted proxy makes the session cookie Secure."""
     env = {"DARKROOM_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}
-    with running_stack(tmp_path, services=("gateway",), env=env, timeout=120) as stack:
+    with running_stack(tmp_path, services=("gateway",), env=env) as stack:
         user = make_user(stack, first_admin(stack))
         alice = {"X-Forwarded-For": "203.0.113.5, 10.1.2.3"}
         for _ in range(LOGIN_MAX_FAILURES):

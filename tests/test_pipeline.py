@@ -346,22 +346,23 @@ def test_kill_9_thumbnail_service_loses_no_job(stack: Stack, other_user: User) -
         r = upload(other_user, path)
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
-    wait_for_status = time.monotonic() + 20
+    # ceilings, not expectations: a loaded 2-core machine can be many times slower than idle
+    wait_for_status = time.monotonic() + 300
     for asset_id in ids:  # metadata done for all, so thumbnail jobs are queued
         while not job_status(stack, asset_id).get("metadata_extracted_at"):
             assert time.monotonic() < wait_for_status
             time.sleep(0.1)
-    stack.spawn("thumbnail")
+    thumbnail = stack.spawn("thumbnail")
     done_at_kill = 0
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and thumbnail.poll() is None:
         done_at_kill = thumbnails_done(stack, ids)
         if done_at_kill >= 1:
             break
         time.sleep(0.01)
     stack.kill("thumbnail")  # SIGKILL mid-batch; the supervisor starts it again
     assert 1 <= done_at_kill < len(ids), "the kill did not land during the batch"
-    done = wait_for_thumbnails(other_user, ids, timeout=90)
+    done = wait_for_thumbnails(other_user, ids, timeout=300)
     assert len(done) == len(ids)
 
 

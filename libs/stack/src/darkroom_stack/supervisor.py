@@ -188,12 +188,7 @@ class Stack:
             data / "nats", port=self.config.nats_port or free_port(), timeout=timeout
         )
         log.info("stack.starting", step="postgres", elapsed_s=round(time.monotonic() - began, 1))
-        self.postgres = start_postgres(
-            data / "postgres",
-            port=self.config.postgres_port or free_port(),
-            timeout=timeout,
-            password_file=self.secrets_dir / "postgres-password",
-        )
+        self.start_postgres(self.config.postgres_port or free_port(), timeout)
         self._write_database_url()
         log.info("stack.starting", step="migrate", elapsed_s=round(time.monotonic() - began, 1))
         migrate(self.postgres.url)
@@ -208,6 +203,31 @@ class Stack:
         self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._monitor.start()
         log.info("stack.started", elapsed_s=round(time.monotonic() - began, 1))
+
+    def start_postgres(self, port: int, timeout: float | None = None) -> RunningServer:
+        """Start the stack's PostgreSQL on ``data/postgres`` with its password file, on ``port``.
+
+        Used at start-up and to start it again on the same data after it stopped (the same
+        cluster, the same generated password).
+
+        Args:
+            port: TCP port on 127.0.0.1.
+            timeout: Longest wait for it to accept connections, in seconds
+                (``config.start_timeout`` when None).
+
+        Returns:
+            The running server, also kept as :attr:`postgres`.
+
+        Raises:
+            ServerStartError: It did not start (the message has its log tail).
+        """
+        self.postgres = start_postgres(
+            self.config.data_dir / "postgres",
+            port=port,
+            timeout=self.config.start_timeout if timeout is None else timeout,
+            password_file=self.secrets_dir / "postgres-password",
+        )
+        return self.postgres
 
     def _lock_data_dir(self) -> None:
         """Hold ``<data>/run/stack.lock`` (flock, released even on SIGKILL) for the stack's life.

@@ -97,7 +97,10 @@ class Listener:
 
     async def connect(self, url: str, headers: dict[str, str]) -> None:
         await self.sio.connect(
-            url, headers=headers, socketio_path="/api/socket.io", transports=["websocket"]
+            url,
+            headers=dict(headers),  # a copy: the client takes the Cookie header out of it
+            socketio_path="/api/socket.io",
+            transports=["websocket"],
         )
 
     def of(self, name: str) -> list[Any]:

@@ -29,7 +29,15 @@ from darkroom_events.registry import (
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import Header, PubAck, RetentionPolicy, StorageType, StreamConfig, StreamInfo
+from nats.js.api import (
+    DeliverPolicy,
+    Header,
+    PubAck,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    StreamInfo,
+)
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, NoStreamResponseError
 from opentelemetry import propagate, trace
@@ -318,6 +326,60 @@ class Bus:
             if len(group_error.exceptions) == 1:  # the usual case: raise the error itself
                 raise group_error.exceptions[0] from None
             raise
+
+    async def watch(
+        self,
+        event_types: Sequence[type[Event]],
+        handler: Callable[[Event], Awaitable[None]],
+    ) -> list[JetStreamContext.PushSubscription]:
+        """Receive every event of ``event_types`` published from now on, in this process only.
+
+        Unlike :meth:`run` (durable pull consumers shared by a service's replicas, each message
+        handled once), every caller gets its own JetStream *ordered consumer* per subject:
+        ephemeral (removed by the server when this connection goes), deliver-new, no acks,
+        recreated by nats-py after a gap or a reconnect. So every replica sees every event: what
+        fan-out to clients connected to any replica needs (the gateway's websocket). Nothing is
+        redelivered: a handler that raises loses that event (logged); a client that missed it
+        catches up otherwise (Immich's sync).
+
+        Args:
+            event_types: Events to receive (their ``subject``; the namespace is applied).
+            handler: ``async (event) -> None``, called one at a time per subject, in stream order.
+
+        Returns:
+            The subscriptions (unsubscribe to stop; :meth:`close` ends them too). The server
+            has created them by the time this returns.
+
+        Raises:
+            nats.js.errors.NotFoundError: The stream does not exist (call :meth:`ensure_stream`).
+        """
+        subs: list[JetStreamContext.PushSubscription] = []
+        for event_type in event_types:
+            decoder = msgspec.json.Decoder(event_type)
+            name = event_type.subject
+
+            async def on_message(msg: Msg, decoder: Any = decoder, name: str = name) -> None:
+                try:
+                    event = decoder.decode(msg.data)
+                except msgspec.DecodeError as exc:
+                    log.warning("bus.watch_undecodable", subject=name, error=str(exc))
+                    return
+                try:
+                    await handler(event)
+                except Exception as exc:  # noqa: BLE001 - one bad event must not end the watch
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.warning("bus.watch_failed", subject=name, error=error)
+
+            subs.append(
+                await self.js.subscribe(
+                    self.subject(name),
+                    cb=on_message,
+                    stream=self.stream_name,
+                    ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.NEW,
+                )
+            )
+        return subs
 
     async def request(
         self,

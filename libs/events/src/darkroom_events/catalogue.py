@@ -157,6 +157,59 @@ class PersonCreated(Event, frozen=True, kw_only=True):
         return self.person_id
 
 
+
+class AssetsTrashed(Event, frozen=True, kw_only=True):
+    """An owner moved assets to the trash. Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.asset.trashed"
+    owner_id: str
+    asset_ids: list[str]
+    at: datetime  # when they were trashed
+
+    def dedupe_key(self) -> str:
+        """The owner, the time and the assets: the same request again is a duplicate."""
+        return f"{self.owner_id}:{self.at.isoformat()}:{','.join(self.asset_ids)}"
+
+
+class AssetsRestored(Event, frozen=True, kw_only=True):
+    """An owner brought assets back from the trash. Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.asset.restored"
+    owner_id: str
+    asset_ids: list[str]
+    at: datetime  # when they were restored
+
+    def dedupe_key(self) -> str:
+        """The owner, the time and the assets: the same request again is a duplicate."""
+        return f"{self.owner_id}:{self.at.isoformat()}:{','.join(self.asset_ids)}"
+
+
+class AssetUpdated(Event, frozen=True, kw_only=True):
+    """An owner edited an asset (favorite, visibility, description, date, place, rating).
+    Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.asset.updated"
+    asset_id: str
+    owner_id: str
+    at: datetime  # when it was edited
+
+    def dedupe_key(self) -> str:
+        """The asset and the time of the edit (a later edit is a new event)."""
+        return f"{self.asset_id}:{self.at.isoformat()}"
+
+
+class SessionDeleted(Event, frozen=True, kw_only=True):
+    """A login session ended (logout, or deleted from the session list). Published by the
+    gateway."""
+
+    subject: ClassVar[str] = "darkroom.session.deleted"
+    session_id: str
+    user_id: str
+
+    def dedupe_key(self) -> str:
+        """The session id (a session ends once)."""
+        return self.session_id
+
 # --- request/reply (NATS core, not stored in the stream) ---------------------------------------
 
 

@@ -16,12 +16,16 @@ from darkroom_events.catalogue import (
     AssetFacesRecognized,
     AssetFailed,
     AssetMetadataExtracted,
+    AssetsRestored,
+    AssetsTrashed,
     AssetThumbnailGenerated,
+    AssetUpdated,
     AssetVideoTranscoded,
     Event,
     IngestUploadReply,
     IngestUploadRequest,
     PersonCreated,
+    SessionDeleted,
     SmartSearchReply,
     SmartSearchRequest,
 )
@@ -30,7 +34,12 @@ from darkroom_events.catalogue import (
 STREAM_NAME = "DARKROOM"
 #: Subjects the stream captures. RPC subjects (``darkroom.rpc.>``) are deliberately outside it:
 #: a stream capturing a request subject would answer the request with its own publish ack.
-STREAM_SUBJECTS = ("darkroom.asset.>", "darkroom.album.>", "darkroom.person.>")
+STREAM_SUBJECTS = (
+    "darkroom.asset.>",
+    "darkroom.album.>",
+    "darkroom.person.>",
+    "darkroom.session.>",
+)
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
 #: Maximum age of events in the stream, seconds (7 days).
@@ -73,7 +82,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetThumbnailGenerated,
         producers=("thumbnail",),
-        consumers=("embedding", "face"),
+        consumers=("embedding", "face", "gateway"),
         description="Preview (1440 px JPEG), thumbnail (250 px WebP) and thumbhash stored.",
     ),
     EventSpec(
@@ -102,8 +111,8 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=AssetDeleted,
-        producers=("ingest",),
-        consumers=(),
+        producers=("ingest", "gateway"),
+        consumers=("gateway",),
         description="An asset and its files were removed for good.",
     ),
     EventSpec(
@@ -117,6 +126,30 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("face",),
         consumers=(),
         description="Recognition started a new unnamed person from a core face.",
+    ),
+    EventSpec(
+        type=AssetsTrashed,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="An owner moved assets to the trash (websocket on_asset_trash).",
+    ),
+    EventSpec(
+        type=AssetsRestored,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="An owner brought assets back from the trash (websocket on_asset_restore).",
+    ),
+    EventSpec(
+        type=AssetUpdated,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="An owner edited an asset (websocket on_asset_update).",
+    ),
+    EventSpec(
+        type=SessionDeleted,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="A login session ended (websocket on_session_delete).",
     ),
 )
 

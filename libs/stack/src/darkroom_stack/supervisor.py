@@ -311,22 +311,31 @@ class Stack:
             self._expected_exit.discard(name)
         return proc
 
-    def spawn_replica(self, name: str) -> tuple[subprocess.Popen[bytes], int]:
+    def spawn_replica(
+        self, name: str, env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], int]:
         """Start one more process of service ``name`` (scale-out), with its own metrics port.
 
         Replicas share the service's durable consumers, so they split its work. They are not
         restarted, and are stopped with the stack.
 
+        Args:
+            name: The service.
+            env: Overrides of its environment (a second gateway needs its own
+                ``DARKROOM_PORT``).
+
         Returns:
             The process and its metrics port.
         """
         port = free_port()
-        proc = self._start_process(name, port)
+        proc = self._start_process(name, port, env)
         with self._lock:
             self.replicas.append((name, proc))
         return proc, port
 
-    def _start_process(self, name: str, metrics_port: int) -> subprocess.Popen[bytes]:
+    def _start_process(
+        self, name: str, metrics_port: int, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         assert self.postgres is not None
         env = {
             **os.environ,
@@ -334,6 +343,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "DARKROOM_METRICS_PORT": str(metrics_port),
             "DARKROOM_METRICS_HOST": "127.0.0.1",
+            **(extra_env or {}),
         }
         if env.get("DARKROOM_DATABASE_URL") == self.postgres.url:  # ours: as a file, not a value
             del env["DARKROOM_DATABASE_URL"]

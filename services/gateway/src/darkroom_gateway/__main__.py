@@ -1,4 +1,4 @@
-"""``python -m darkroom_gateway``: serve the Immich-compatible API (and later the web app)."""
+"""``python -m darkroom_gateway``: the Immich API, its websocket and the web app."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uvicorn
 from darkroom_config import load_settings
 from darkroom_observability import configure_logging
 
-from darkroom_gateway.app import create_app
+from darkroom_gateway.app import asgi_app, create_app
 from darkroom_gateway.server import protocol_class
 from darkroom_gateway.settings import GatewaySettings
 
@@ -16,7 +16,7 @@ def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        asgi_app(create_app(settings)),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -7,6 +7,7 @@ import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import socketio
 from darkroom_bus import Bus
 from darkroom_db import create_pool
 from darkroom_observability import Metrics, serve_metrics
@@ -24,6 +25,7 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import staging_sweeper
 from darkroom_gateway.http import GatewayRequest, security_headers
+from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -96,8 +98,11 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             ``settings`` and closed at shutdown.
 
     Returns:
-        The ASGI application.
+        The Litestar application; ``app.state.realtime`` is its websocket server
+        (:class:`~darkroom_gateway.realtime.Realtime`), started and stopped with it. Serve
+        :func:`asgi_app` of it to have the websocket too.
     """
+    realtime = Realtime()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -108,9 +113,11 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             metrics_server = await serve_metrics(
                 Metrics("gateway"), settings.metrics_host, settings.metrics_port
             )
+        await realtime.start(app.state.deps)
         try:
             yield
         finally:
+            await realtime.stop()
             if metrics_server is not None:
                 metrics_server.close()
             if own:
@@ -129,9 +136,24 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         request_max_body_size=settings.max_json_body_bytes,
         before_send=[security_headers(settings.map_tile_url)],
         lifespan=[lifespan, staging_sweeper],
+        state=State({"realtime": realtime}),
         openapi_config=OpenAPIConfig(
             title="Darkroom (Immich-compatible API)", version="3.1.0", path="/api/docs"
         ),
         debug=False,
         logging_config=None,  # keep the structlog JSON set up by configure_logging
     )
+
+
+def asgi_app(app: Litestar) -> socketio.ASGIApp:
+    """What the gateway serves: socket.io at ``/api/socket.io`` (Immich's websocket, see
+    :mod:`darkroom_gateway.realtime`), everything else (and the lifespan) to ``app``.
+
+    Args:
+        app: An application from :func:`create_app`.
+
+    Returns:
+        The ASGI application.
+    """
+    realtime: Realtime = app.state.realtime
+    return socketio.ASGIApp(realtime.sio, other_asgi_app=app, socketio_path=SOCKETIO_PATH)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Mapping
 
 import bcrypt
 import msgspec
@@ -94,11 +95,11 @@ async def check_password(password: str, password_hash: str | None) -> bool:
     return matches and bool(password_hash)
 
 
-def _session_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def _session_token(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+    header = headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.headers.get("x-immich-user-token") or request.cookies.get(COOKIE_NAME)
+    return headers.get("x-immich-user-token") or cookies.get(COOKIE_NAME)
 
 
 async def authenticate(request: Request, deps: Deps) -> Auth:
@@ -107,13 +108,33 @@ async def authenticate(request: Request, deps: Deps) -> Auth:
     Raises:
         Unauthorized: No credentials, or unknown/expired ones.
     """
-    api_key = request.headers.get("x-api-key")
+    return await authenticate_headers(request.headers, request.cookies, deps)
+
+
+async def authenticate_headers(
+    headers: Mapping[str, str], cookies: Mapping[str, str], deps: Deps
+) -> Auth:
+    """Resolve a caller from its credentials: what HTTP requests and websocket connections
+    (:mod:`darkroom_gateway.realtime`) share.
+
+    Args:
+        headers: Request headers (names lower-case).
+        cookies: Cookies of the request, by name.
+        deps: The gateway's connections (the database is read).
+
+    Returns:
+        The caller.
+
+    Raises:
+        Unauthorized: No credentials, or unknown/expired ones.
+    """
+    api_key = headers.get("x-api-key")
     if api_key:
         found = await users.authenticate_api_key(deps.pool, hash_secret(api_key))
         if found is None:
             raise Unauthorized("Invalid API key")
         return Auth(user=found[0], api_key=found[1])
-    token = _session_token(request)
+    token = _session_token(headers, cookies)
     if token:
         session = await users.authenticate_session(deps.pool, hash_secret(token))
         if session is None:

@@ -6,19 +6,20 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
 from darkroom_db import albums, assets, exif, people
-from darkroom_events import IngestUploadReply, IngestUploadRequest
+from darkroom_events import AssetsTrashed, AssetUpdated, IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.asset_edits import (
@@ -514,6 +515,12 @@ class AssetController(Controller):
                 ):
                     raise BadRequest("livePhotoVideoId must be one of your videos")
         asset = await _own_asset(deps, auth, asset_id)
+        await announce(
+            deps,
+            AssetUpdated(
+                asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)
+            ),
+        )
         return asset_response(
             asset,
             await exif.get_exif(deps.pool, auth.user.id, asset_id),
@@ -543,6 +550,11 @@ class AssetController(Controller):
             longitude=data.longitude,
             rating=data.rating,
         )
+        now = datetime.now(UTC)
+        for asset_id in data.ids:
+            await announce(
+                deps, AssetUpdated(asset_id=str(asset_id), owner_id=str(auth.user.id), at=now)
+            )
 
     @delete("/", status_code=204)
     async def delete_assets(
@@ -553,8 +565,15 @@ class AssetController(Controller):
         await require_owned(deps, auth, data.ids, "asset.delete")
         if data.force:
             await purge_assets(deps, auth.user.id, data.ids)
-        else:
-            await assets.trash_assets(deps.pool, auth.user.id, data.ids)
+        elif await assets.trash_assets(deps.pool, auth.user.id, data.ids):
+            await announce(
+                deps,
+                AssetsTrashed(
+                    owner_id=str(auth.user.id),
+                    asset_ids=[str(i) for i in data.ids],
+                    at=datetime.now(UTC),
+                ),
+            )
 
     @get("/statistics")
     async def get_asset_statistics(

@@ -17,11 +17,13 @@ from __future__ import annotations
 import msgspec
 import structlog
 from darkroom_db import login_throttle, users
+from darkroom_events import SessionDeleted
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import (
     COOKIE_NAME,
     Auth,
@@ -213,6 +215,8 @@ class AuthController(Controller):
         """End the caller's session (an API key has no session to end)."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
+            ended = SessionDeleted(session_id=str(auth.session.id), user_id=str(auth.user.id))
+            await announce(deps, ended)
         return Response(
             LogoutResponse(successful=True, redirect_uri="/auth/login"),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from darkroom_db import users
+from darkroom_events import SessionDeleted
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
@@ -150,6 +152,7 @@ class SessionController(Controller):
         auth.require("session.delete")
         if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
             raise NotFound("Session not found")
+        await announce(deps, SessionDeleted(session_id=str(session_id), user_id=str(auth.user.id)))
 
     @delete("/", status_code=204)
     async def delete_all_sessions(

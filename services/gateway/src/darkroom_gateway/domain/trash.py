@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import structlog
 from darkroom_db import assets
-from darkroom_events import AssetDeleted
+from darkroom_events import AssetDeleted, AssetsRestored
 from darkroom_storage import StorageError
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
@@ -73,6 +75,23 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
     return sum(1 for asset in deleted if asset.id in requested)
 
 
+async def restore(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
+    """Bring ``owner_id``'s trashed assets ``ids`` back and announce it (``on_asset_restore``).
+
+    Returns:
+        Number of assets restored.
+    """
+    if not ids:
+        return 0
+    count = await assets.restore_assets(deps.pool, owner_id, ids)
+    if count:
+        restored = AssetsRestored(
+            owner_id=str(owner_id), asset_ids=[str(i) for i in ids], at=datetime.now(UTC)
+        )
+        await announce(deps, restored)
+    return count
+
+
 class TrashController(Controller):
     """/api/trash."""
 
@@ -98,7 +117,12 @@ class TrashController(Controller):
     ) -> TrashResponse:
         """Bring every trashed asset of the caller back; the count restored."""
         auth.require("asset.delete")
-        return TrashResponse(count=await assets.restore_assets(deps.pool, auth.user.id))
+        ids: list[uuid.UUID] = []
+        while batch := await assets.trashed_ids(deps.pool, auth.user.id, limit=PURGE_BATCH):
+            ids += batch
+            if len(batch) < PURGE_BATCH:
+                break
+        return TrashResponse(count=await restore(deps, auth.user.id, ids))
 
     @post("/restore/assets", status_code=200)
     async def restore_assets(
@@ -107,7 +131,7 @@ class TrashController(Controller):
         """Bring these trashed assets back (400 when one is not the caller's)."""
         auth.require("asset.delete")
         await require_owned(deps, auth, data.ids, "asset.delete")
-        return TrashResponse(count=await assets.restore_assets(deps.pool, auth.user.id, data.ids))
+        return TrashResponse(count=await restore(deps, auth.user.id, data.ids))
 
 
 ROUTES = [TrashController]

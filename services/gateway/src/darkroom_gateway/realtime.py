@@ -1,0 +1,239 @@
+"""The websocket: Immich's socket.io server events, fed from JetStream on every replica.
+
+Immich's web and mobile clients connect socket.io (Engine.IO 4) at ``/api/socket.io`` with the
+same credentials as HTTP (``x-api-key``, ``Authorization: Bearer``, the ``immich_access_token``
+cookie) and listen for server events (:class:`ServerEvent`). A connection is refused
+(socket.io ``connect_error``) without valid credentials. Each socket joins the rooms
+``user:<user id>`` and, for a session login, ``session:<session id>``.
+
+Fan-out: every gateway replica watches the relevant JetStream subjects with its own ordered
+consumer (:meth:`darkroom_bus.Bus.watch`, deliver-new), builds the payload from the database at
+emit time with the code the REST routes use (:func:`darkroom_gateway.domain.assets.
+asset_response`, the sync stream's Sync* mapping) and emits to the rooms of the users concerned
+on its own sockets. So an event reaches a client whichever replica it is connected to. Nothing
+is replayed: a client that was offline catches up through ``/api/sync`` (as Immich's do).
+
+Which events are live (have a producer) is :data:`LIVE`; the others are declared so that a later
+feature only has to publish (docs/realtime.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from http.cookies import SimpleCookie
+from typing import Any
+
+import msgspec
+import socketio
+import structlog
+from darkroom_db import assets, exif, people
+from darkroom_events import (
+    AssetDeleted,
+    AssetsRestored,
+    AssetsTrashed,
+    AssetThumbnailGenerated,
+    AssetUpdated,
+    Event,
+    SessionDeleted,
+)
+from litestar.datastructures import Headers
+
+from darkroom_gateway.auth import Auth, authenticate_headers
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.assets import asset_response
+from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
+from darkroom_gateway.domain.sync import _asset as sync_asset
+from darkroom_gateway.domain.sync import _exif as sync_exif
+from darkroom_gateway.errors import ApiError
+
+log = structlog.get_logger()
+
+#: Where Immich's clients connect (socket.io's ``path`` option, without the leading slash).
+SOCKETIO_PATH = "api/socket.io"
+
+
+class ServerEvent(enum.StrEnum):
+    """Server -> client socket.io events, named and shaped as Immich 3.1.0 sends them
+    (its ``ServerEventMap``; payloads are the spec's DTOs)."""
+
+    UPLOAD_SUCCESS = "on_upload_success"  # AssetResponseDto, once the thumbnail exists
+    ASSET_DELETE = "on_asset_delete"  # asset id
+    ASSET_TRASH = "on_asset_trash"  # asset ids
+    ASSET_UPDATE = "on_asset_update"  # AssetResponseDto
+    ASSET_HIDDEN = "on_asset_hidden"  # asset id
+    ASSET_RESTORE = "on_asset_restore"  # asset ids
+    ASSET_STACK_UPDATE = "on_asset_stack_update"  # asset ids
+    PERSON_THUMBNAIL = "on_person_thumbnail"  # person id
+    SERVER_VERSION = "on_server_version"  # ServerVersionResponseDto
+    CONFIG_UPDATE = "on_config_update"  # no payload
+    NEW_RELEASE = "on_new_release"  # ReleaseNotification
+    SESSION_DELETE = "on_session_delete"  # session id
+    NOTIFICATION = "on_notification"  # NotificationDto
+    ASSET_UPLOAD_READY_V1 = "AssetUploadReadyV1"  # {asset: SyncAssetV1, exif: SyncAssetExifV1}
+    ASSET_EDIT_READY_V1 = "AssetEditReadyV1"  # {asset: SyncAssetV1, edit: AssetEdit...}
+
+
+#: Events something in Darkroom emits today; the rest wait for their feature to publish.
+LIVE = frozenset(
+    {
+        ServerEvent.UPLOAD_SUCCESS,
+        ServerEvent.ASSET_UPLOAD_READY_V1,
+        ServerEvent.ASSET_DELETE,
+        ServerEvent.ASSET_TRASH,
+        ServerEvent.ASSET_RESTORE,
+        ServerEvent.ASSET_UPDATE,
+        ServerEvent.SERVER_VERSION,
+        ServerEvent.SESSION_DELETE,
+    }
+)
+
+#: The bus events the websocket turns into server events.
+WATCHED: tuple[type[Event], ...] = (
+    AssetThumbnailGenerated,
+    AssetDeleted,
+    AssetsTrashed,
+    AssetsRestored,
+    AssetUpdated,
+    SessionDeleted,
+)
+
+
+def user_room(user_id: uuid.UUID | str) -> str:
+    """The room every socket of a user joins."""
+    return f"user:{user_id}"
+
+
+def session_room(session_id: uuid.UUID | str) -> str:
+    """The room of the sockets of one login session."""
+    return f"session:{session_id}"
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed Cookie header is no credential
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+class Realtime:
+    """The socket.io server of one gateway process and its JetStream fan-out.
+
+    Create it once per app; :meth:`start` once the connections exist (the app's lifespan),
+    :meth:`stop` at shutdown. Serve :attr:`sio` with :func:`socketio.ASGIApp` in front of the
+    Litestar app (:func:`darkroom_gateway.app.asgi_app`).
+
+    Attributes:
+        sio: The python-socketio server (ASGI mode). Same-origin browsers only (its default
+            CORS check); the mobile apps send no ``Origin``.
+    """
+
+    def __init__(self) -> None:
+        """A server with no connections yet; sockets are refused until :meth:`start`."""
+        self.sio = socketio.AsyncServer(async_mode="asgi", logger=False, engineio_logger=False)
+        self._deps: Deps | None = None
+        self._subs: list[Any] = []
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def start(self, deps: Deps) -> None:
+        """Watch the bus and accept sockets.
+
+        Args:
+            deps: The gateway's connections (the bus's stream is ensured first: the gateway
+                may start before the services that usually create it).
+
+        Raises:
+            nats.errors.Error: NATS refused the stream or a consumer.
+        """
+        self._deps = deps
+        await deps.bus.ensure_stream()
+        self._subs = await deps.bus.watch(WATCHED, self.dispatch)
+        log.info("realtime.started", watching=[t.subject for t in WATCHED])
+
+    async def stop(self) -> None:
+        """Stop watching the bus and refuse new sockets."""
+        for sub in self._subs:
+            try:
+                await sub.unsubscribe()
+            except Exception as exc:  # noqa: BLE001 - the connection may be gone already
+                log.debug("realtime.unsubscribe_failed", error=str(exc))
+        self._subs = []
+        self._deps = None
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        deps = self._deps
+        if deps is None:
+            raise socketio.exceptions.ConnectionRefusedError("Server is starting")
+        headers = Headers.from_scope(environ["asgi.scope"])
+        try:
+            caller: Auth = await authenticate_headers(headers, _cookies(headers), deps)
+        except ApiError as exc:
+            log.info("realtime.refused", reason=exc.message)
+            raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
+        await self.sio.enter_room(sid, user_room(caller.user.id))
+        if caller.session is not None:
+            await self.sio.enter_room(sid, session_room(caller.session.id))
+        major, minor, patch = API_VERSION
+        version = ServerVersionResponse(major=major, minor=minor, patch=patch)
+        await self.sio.emit(ServerEvent.SERVER_VERSION, msgspec.to_builtins(version), to=sid)
+        log.info("realtime.connected", sid=sid, user_id=str(caller.user.id))
+
+    async def _on_disconnect(self, sid: str, reason: object = None) -> None:
+        log.info("realtime.disconnected", sid=sid)
+
+    async def emit(self, event: ServerEvent, payload: object, room: str) -> None:
+        """Send ``event`` with ``payload`` (JSON-able after :func:`msgspec.to_builtins`) to the
+        sockets of ``room`` connected to this process."""
+        await self.sio.emit(event.value, msgspec.to_builtins(payload), room=room)
+
+    async def dispatch(self, event: Event) -> None:
+        """Turn one bus event into the server events of the users concerned (the owner).
+
+        Args:
+            event: One of :data:`WATCHED`.
+        """
+        deps = self._deps
+        if deps is None:
+            return
+        if isinstance(event, AssetThumbnailGenerated):
+            await self._asset_ready(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
+        elif isinstance(event, AssetUpdated):
+            await self._asset_updated(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
+        elif isinstance(event, AssetDeleted):
+            await self.emit(ServerEvent.ASSET_DELETE, event.asset_id, user_room(event.owner_id))
+        elif isinstance(event, AssetsTrashed):
+            await self.emit(ServerEvent.ASSET_TRASH, event.asset_ids, user_room(event.owner_id))
+        elif isinstance(event, AssetsRestored):
+            await self.emit(ServerEvent.ASSET_RESTORE, event.asset_ids, user_room(event.owner_id))
+        elif isinstance(event, SessionDeleted):
+            room = session_room(event.session_id)
+            await self.emit(ServerEvent.SESSION_DELETE, event.session_id, room)
+            await self.sio.close_room(room)
+
+    async def _asset_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        asset = await assets.get_asset(deps.pool, owner_id, asset_id)
+        if asset is None:  # deleted since
+            return
+        exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
+        shown = await people.asset_people(deps.pool, owner_id, asset_id)
+        room = user_room(owner_id)
+        await self.emit(ServerEvent.UPLOAD_SUCCESS, asset_response(asset, exif_row, shown), room)
+        row = msgspec.structs.asdict(asset)
+        ready: dict[str, object] = {"asset": sync_asset(row), "exif": None}
+        if exif_row is not None:
+            ready["exif"] = sync_exif({**msgspec.structs.asdict(exif_row), "asset_id": asset.id})
+        await self.emit(ServerEvent.ASSET_UPLOAD_READY_V1, ready, room)
+        log.info("realtime.emitted", event="on_upload_success", asset_id=str(asset_id))
+
+    async def _asset_updated(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        asset = await assets.get_asset(deps.pool, owner_id, asset_id)
+        if asset is None:
+            return
+        exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
+        shown = await people.asset_people(deps.pool, owner_id, asset_id)
+        await self.emit(
+            ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), user_room(owner_id)
+        )

@@ -1,0 +1,56 @@
+/**
+ * Live updates: Immich's websocket (socket.io at /api/socket.io, authenticated by the session
+ * cookie the browser sends). The server emits `on_upload_success` once a new asset's thumbnail
+ * exists, `on_asset_update` after an edit, `on_asset_trash` / `on_asset_restore` /
+ * `on_asset_delete` when assets leave or come back (docs/realtime.md). Whatever happens while
+ * the socket is down is read again on reconnect.
+ */
+import { io, type Socket } from 'socket.io-client';
+
+/** What a page does with the server's events (every callback optional). */
+export interface LiveHandlers {
+  /** Assets appeared or changed: re-read what is shown. */
+  changed?: () => void;
+  /** Assets left (trashed, deleted for good): forget them. */
+  removed?: (ids: string[]) => void;
+}
+
+/** Coalesce bursts (a bulk upload sends one event per asset) into one refresh. */
+const REFRESH_DEBOUNCE_MS = 300;
+
+/**
+ * Connect the websocket and route its events to `handlers` until the returned function is
+ * called (a Svelte `$effect` cleanup).
+ */
+export function liveUpdates(handlers: LiveHandlers): () => void {
+  const socket: Socket = io({
+    path: '/api/socket.io',
+    transports: ['websocket'],
+    reconnection: true,
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let connectedOnce = false;
+  const changed = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => handlers.changed?.(), REFRESH_DEBOUNCE_MS);
+  };
+  // `<html data-live>` tells whether live updates flow (tests and styles may look at it)
+  socket.on('connect', () => {
+    document.documentElement.dataset.live = 'connected';
+    if (connectedOnce) changed(); // missed events while away: read again
+    connectedOnce = true;
+  });
+  socket.on('disconnect', () => {
+    document.documentElement.dataset.live = 'disconnected';
+  });
+  socket.on('on_upload_success', changed);
+  socket.on('on_asset_update', changed);
+  socket.on('on_asset_restore', changed);
+  socket.on('on_asset_trash', (ids: string[]) => handlers.removed?.(ids));
+  socket.on('on_asset_delete', (id: string) => handlers.removed?.([id]));
+  return () => {
+    clearTimeout(timer);
+    socket.disconnect();
+    delete document.documentElement.dataset.live;
+  };
+}

@@ -1,0 +1,291 @@
+"""The websocket (socket.io at /api/socket.io) through real sockets against a running stack.
+
+Two clients of one user and one of another: what the first uploads arrives on the second as
+``on_upload_success`` (and ``AssetUploadReadyV1``), never on the third; the same when the two
+clients are connected to two gateway processes of one stack. Sockets without valid credentials
+are refused, as Immich refuses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import numpy as np
+import pytest
+import pyvips
+import socketio
+from darkroom_stack.servers import free_port
+from darkroom_stack.supervisor import Stack
+
+from tests.conftest import User, make_user
+
+SPEC_FILE = Path(__file__).resolve().parents[2] / "shared/reference/immich-openapi-specs.json"
+SPEC = json.loads(SPEC_FILE.read_text()) if SPEC_FILE.exists() else {}
+#: Generous: the stack processes the upload (metadata, thumbnail) on a busy 2-core machine.
+CEILING_S = 120.0
+EVENTS = (
+    "on_server_version",
+    "on_upload_success",
+    "AssetUploadReadyV1",
+    "on_asset_trash",
+    "on_asset_restore",
+    "on_asset_delete",
+    "on_asset_update",
+    "on_session_delete",
+)
+
+
+def make_jpeg(seed: int) -> bytes:
+    """A small JPEG unique to ``seed`` (never a duplicate of another upload)."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
+    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
+
+
+def json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema -> JSON Schema: ``nullable: true`` becomes "or null"."""
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: json_schema(value) for key, value in node.items() if key != "nullable"}
+    if node.get("nullable"):
+        if "type" in out and "enum" not in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def check_schema(payload: Any, name: str) -> None:
+    """Validate ``payload`` against the spec's component schema ``name`` (when the spec is
+    there: ../shared/reference)."""
+    if not SPEC:
+        pytest.skip("the Immich spec is not in ../shared/reference")
+    components = json_schema(SPEC["components"])
+    jsonschema.validate(payload, {**components["schemas"][name], "components": components})
+
+
+class Listener:
+    """A socket.io client that records every server event it gets."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.got: list[tuple[str, Any]] = []
+        self.refusals: list[Any] = []  # connect_error payloads ({"message": ...})
+        for name in EVENTS:
+            self.sio.on(name, self._recorder(name))
+
+        async def refused(data: Any = None) -> None:
+            self.refusals.append(data)
+
+        self.sio.on("connect_error", refused)
+
+    def _recorder(self, name: str) -> Callable[..., Any]:
+        async def record(data: Any = None) -> None:
+            self.got.append((name, data))
+
+        return record
+
+    async def connect(self, url: str, headers: dict[str, str]) -> None:
+        await self.sio.connect(
+            url,
+            headers=dict(headers),  # a copy: the client takes the Cookie header out of it
+            socketio_path="/api/socket.io",
+            transports=["websocket"],
+        )
+
+    def of(self, name: str) -> list[Any]:
+        return [data for event, data in self.got if event == name]
+
+    async def wait_for(self, name: str, match: Callable[[Any], bool]) -> Any:
+        """The first ``name`` event whose payload ``match``es, waiting up to :data:`CEILING_S`."""
+        deadline = time.monotonic() + CEILING_S
+        while time.monotonic() < deadline:
+            for data in self.of(name):
+                if match(data):
+                    return data
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no {name} in {CEILING_S} s; got {[e for e, _ in self.got]}")
+
+
+@pytest.fixture
+async def listeners() -> AsyncIterator[Callable[[], Listener]]:
+    made: list[Listener] = []
+
+    def make() -> Listener:
+        made.append(Listener())
+        return made[-1]
+
+    yield make
+    for listener in made:
+        if listener.sio.connected:
+            await listener.sio.disconnect()
+
+
+def login_token(stack_url: str, user: User) -> str:
+    r = httpx.post(
+        f"{stack_url}/api/auth/login",
+        json={"email": user.email, "password": user.password},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["accessToken"])
+
+
+async def upload(user: User, seed: int) -> str:
+    def post() -> str:
+        r = user.client.post(
+            "/api/assets",
+            files={"assetData": (f"live-{seed}.jpg", make_jpeg(seed), "image/jpeg")},
+            data={
+                "deviceAssetId": uuid.uuid4().hex,
+                "deviceId": "pytest-socketio",
+                "fileCreatedAt": "2021-06-01T10:00:00.000Z",
+                "fileModifiedAt": "2021-06-01T10:00:00.000Z",
+            },
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    return await asyncio.to_thread(post)
+
+
+async def check_fan_out(
+    first_url: str, second_url: str, stack: Stack, owner: User, stranger: User, make: Any
+) -> None:
+    """The first client of ``owner`` uploads; its second client (maybe on another gateway) gets
+    the events; ``stranger``'s client never does."""
+    first, second, third = make(), make(), make()
+    await first.connect(first_url, {"x-api-key": owner.api_key})
+    await second.connect(second_url, {"Authorization": f"Bearer {login_token(stack.url, owner)}"})
+    await third.connect(second_url, {"x-api-key": stranger.api_key})
+    for client in (first, second, third):
+        version = await client.wait_for("on_server_version", lambda _: True)
+        assert version == {"major": 3, "minor": 1, "patch": 0, "prerelease": None}
+
+    seed = uuid.uuid4().int % 2**32
+    asset_id = await upload(owner, seed)
+    uploaded = await second.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
+    assert uploaded["ownerId"] == owner.id
+    assert uploaded["originalFileName"] == f"live-{seed}.jpg"
+    assert uploaded["thumbhash"]  # sent once the thumbnail exists, as Immich does
+    check_schema(uploaded, "AssetResponseDto")
+    ready = await second.wait_for("AssetUploadReadyV1", lambda d: d["asset"]["id"] == asset_id)
+    check_schema(ready["asset"], "SyncAssetV1")
+    check_schema(ready["exif"], "SyncAssetExifV1")
+    await first.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
+
+    # the stranger's own upload reaches it after the owner's was dispatched (stream order):
+    # from then on the owner's would have arrived, had it been sent to the stranger
+    theirs = await upload(stranger, seed + 1)
+    await third.wait_for("on_upload_success", lambda d: d["id"] == theirs)
+    assert all(d["id"] != asset_id for d in third.of("on_upload_success"))
+    assert all(d["asset"]["id"] != asset_id for d in third.of("AssetUploadReadyV1"))
+    assert all(d["id"] != theirs for d in second.of("on_upload_success"))
+
+
+async def test_upload_reaches_the_users_other_client_and_no_one_else(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    stranger = await asyncio.to_thread(make_user, stack, admin)
+    await check_fan_out(stack.url, stack.url, stack, admin, stranger, listeners)
+
+
+async def test_trash_restore_update_and_delete_are_sent_to_the_owner(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    watcher = listeners()
+    await watcher.connect(stack.url, {"x-api-key": admin.api_key})
+    asset_id = await upload(admin, uuid.uuid4().int % 2**32)
+    await watcher.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
+
+    def call(method: str, path: str, body: dict[str, Any]) -> None:
+        r = admin.client.request(method, path, json=body)
+        assert r.status_code in (200, 204), r.text
+
+    await asyncio.to_thread(call, "PUT", f"/api/assets/{asset_id}", {"isFavorite": True})
+    updated = await watcher.wait_for("on_asset_update", lambda d: d["id"] == asset_id)
+    assert updated["isFavorite"] is True
+    await asyncio.to_thread(call, "DELETE", "/api/assets", {"ids": [asset_id]})
+    await watcher.wait_for("on_asset_trash", lambda d: d == [asset_id])
+    await asyncio.to_thread(call, "POST", "/api/trash/restore/assets", {"ids": [asset_id]})
+    await watcher.wait_for("on_asset_restore", lambda d: d == [asset_id])
+    await asyncio.to_thread(call, "DELETE", "/api/assets", {"ids": [asset_id], "force": True})
+    await watcher.wait_for("on_asset_delete", lambda d: d == asset_id)
+
+
+async def test_logout_sends_on_session_delete_and_closes_that_sessions_socket(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    token = login_token(stack.url, admin)
+    device = listeners()
+    await device.connect(stack.url, {"Authorization": f"Bearer {token}"})
+    await device.wait_for("on_server_version", lambda _: True)
+    r = await asyncio.to_thread(
+        httpx.post,
+        f"{stack.url}/api/auth/logout",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    await device.wait_for("on_session_delete", lambda d: isinstance(d, str) and len(d) == 36)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-api-key": "not-a-key"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Cookie": "immich_access_token=not-a-token"},
+    ],
+    ids=["anonymous", "wrong-api-key", "wrong-bearer", "wrong-cookie"],
+)
+async def test_sockets_without_valid_credentials_are_refused(
+    stack: Stack, admin: User, headers: dict[str, str], listeners: Any
+) -> None:
+    refused = listeners()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(stack.url, headers)
+    assert not refused.sio.connected
+    assert refused.got == []
+    # refused by the server for its credentials, with HTTP's message; and a valid one connects
+    expected = "Invalid API key" if "x-api-key" in headers else "Invalid user token"
+    assert refused.refusals == [{"message": expected if headers else "Authentication required"}]
+    accepted = listeners()
+    await accepted.connect(stack.url, {**headers, "x-api-key": admin.api_key})
+    await accepted.wait_for("on_server_version", lambda _: True)
+
+
+async def test_events_reach_clients_on_another_gateway_process(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    port = free_port()
+    proc, _ = stack.spawn_replica("gateway", env={"DARKROOM_PORT": str(port)})
+    second_url = f"http://{stack.config.host}:{port}"
+    try:
+        deadline = time.monotonic() + CEILING_S
+        async with httpx.AsyncClient(timeout=5) as http:
+            while True:
+                try:
+                    if (await http.get(f"{second_url}/api/server/ping")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None, "the second gateway exited"
+                assert time.monotonic() < deadline, "the second gateway did not start"
+                await asyncio.sleep(0.3)
+        stranger = await asyncio.to_thread(make_user, stack, admin)
+        await check_fan_out(stack.url, second_url, stack, admin, stranger, listeners)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -131,6 +131,52 @@ SOURCES: Mapping[str, str] = {
         f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
         "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
     ),
+    "PersonDeleteV1": (
+        f"SELECT x.person_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM person_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "PersonV1": (
+        "SELECT p.id, p.owner_id, p.name, p.birth_date, p.is_hidden, p.is_favorite, p.color, "
+        "p.face_asset_id, p.created_at, p.updated_at, p.update_pos AS pos, p.id::text AS key "
+        "FROM people p WHERE p.owner_id = $1"
+    ),
+    "AssetFaceDeleteV1": (
+        f"SELECT x.asset_face_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_face_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetFaceV1": (
+        "SELECT f.id, f.asset_id, f.person_id, f.image_width, f.image_height, "
+        "f.bounding_box_x1, f.bounding_box_y1, f.bounding_box_x2, f.bounding_box_y2, "
+        "f.source_type, f.update_pos AS pos, f.id::text AS key "
+        "FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
+        "WHERE f.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AssetOcrDeleteV1": (
+        f"SELECT x.ocr_id, x.asset_id, x.deleted_at, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_ocr_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetOcrV1": (
+        "SELECT o.uid, o.asset_id, o.text, o.box, o.score, o.update_pos AS pos, "
+        "o.uid::text AS key FROM asset_ocr o JOIN assets a ON a.id = o.asset_id "
+        "WHERE o.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AssetMetadataDeleteV1": (
+        f"SELECT x.asset_id, x.key AS metadata_key, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_metadata_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetMetadataV1": (
+        "SELECT m.asset_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
+        "m.asset_id::text || ':' || m.key AS key FROM asset_metadata m "
+        "JOIN assets a ON a.id = m.asset_id WHERE m.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "UserMetadataDeleteV1": (
+        f"SELECT x.user_id, x.key AS metadata_key, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM user_metadata_audit x WHERE x.user_id = $1"
+    ),
+    "UserMetadataV1": (
+        "SELECT m.user_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
+        "m.key AS key FROM user_metadata m WHERE m.user_id = $1"
+    ),
 }
 
 

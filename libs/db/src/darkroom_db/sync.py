@@ -26,7 +26,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -310,3 +310,71 @@ async def is_pending_reset(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
     return bool(
         await pool.fetchval("SELECT is_pending_sync_reset FROM sessions WHERE id = $1", session_id)
     )
+
+
+#: Every deletion-audit table the stream reads (each has ``deleted_at`` and ``update_pos``).
+AUDIT_TABLES = (
+    "user_audit",
+    "asset_audit",
+    "album_audit",
+    "album_asset_audit",
+    "album_user_audit",
+    "person_audit",
+    "asset_face_audit",
+    "asset_ocr_audit",
+    "asset_metadata_audit",
+    "user_metadata_audit",
+)
+
+
+async def prune_audit(pool: asyncpg.Pool, older_than: timedelta) -> int:
+    """Delete audit rows (deletions told to the apps) older than ``older_than``, and raise the
+    pruned horizon (``sync_audit_horizon.pruned_pos``) to the highest position removed.
+
+    A session that has not streamed past that horizon may have missed a deletion: its next
+    stream is a ``SyncResetV1`` (:func:`needs_reset`).
+
+    Args:
+        pool: Pool.
+        older_than: Minimum age (by ``deleted_at``) of what is removed.
+
+    Returns:
+        How many audit rows were removed.
+    """
+    removed = 0
+    top = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for table in AUDIT_TABLES:
+            row = await conn.fetchrow(
+                f"WITH d AS (DELETE FROM {table} WHERE deleted_at < now() - $1::interval "
+                "RETURNING update_pos) SELECT count(*) AS n, coalesce(max(update_pos), 0) AS top "
+                "FROM d",
+                older_than,
+            )
+            removed += int(row["n"])
+            top = max(top, int(row["top"]))
+        if top:
+            await conn.execute(
+                "UPDATE sync_audit_horizon SET pruned_pos = greatest(pruned_pos, $1)", top
+            )
+    return removed
+
+
+async def needs_reset(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
+    """Whether ``session_id``'s checkpoints are too old for the retained audit rows.
+
+    The session has seen every change below the cut-off of its last acknowledged
+    ``SyncCompleteV1`` (or, without one, below its furthest checkpoint). When audit rows at or
+    above that position were pruned (:func:`prune_audit`) it may have missed deletions and must
+    start over. A session without checkpoints starts from the beginning anyway: no reset.
+    """
+    seen = await pool.fetchval(
+        "SELECT coalesce(max(split_part(ack, '|', 2)::bigint) "
+        "FILTER (WHERE type = 'SyncCompleteV1'), max(split_part(ack, '|', 2)::bigint)) "
+        "FROM session_sync_checkpoints WHERE session_id = $1",
+        session_id,
+    )
+    if seen is None:
+        return False
+    pruned = await pool.fetchval("SELECT pruned_pos FROM sync_audit_horizon")
+    return bool(pruned is not None and int(seen) <= int(pruned))

@@ -6,8 +6,10 @@ each is answered with lines of one or more entity types (``SyncEntityType``: del
 then upserts), one JSON object per line: ``{"type": ..., "data": {...}, "ack": "..."}``. The
 ack is ``"<entity type>|<position>|<row key>"``; the app posts the last ack of each type it has
 stored to POST /api/sync/ack and the next stream resumes after it. The stream ends with a
-``SyncCompleteV1`` line. A session marked ``isPendingSyncReset`` gets one ``SyncResetV1`` line
-(and nothing else) until it streams with ``reset: true``, which forgets its checkpoints.
+``SyncCompleteV1`` line. A session marked ``isPendingSyncReset``, or whose checkpoints are older
+than the retained deletion audit (:func:`darkroom_db.sync.needs_reset`), gets one
+``SyncResetV1`` line (and nothing else) until it streams with ``reset: true``, which forgets its
+checkpoints.
 
 Sync state belongs to a session, so API keys are refused (403), as in Immich. Positions,
 visibility and why no change is ever skipped: :mod:`darkroom_db.sync` and migration
@@ -476,6 +478,9 @@ class SyncController(Controller):
             await sync.reset_session(deps.pool, session_id)
         if await sync.is_pending_reset(deps.pool, session_id):
             log.info("sync.reset_requested", session_id=str(session_id))
+            return Stream(_reset_line(), media_type=MEDIA_TYPE)
+        if await sync.needs_reset(deps.pool, session_id):
+            log.info("sync.reset_checkpoint_too_old", session_id=str(session_id))
             return Stream(_reset_line(), media_type=MEDIA_TYPE)
         return Stream(
             stream_changes(deps, auth.user.id, session_id, set(data.types)),

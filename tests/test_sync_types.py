@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import jsonschema
 import pytest
 from darkroom_db import create_pool
@@ -183,8 +184,14 @@ def test_asset_metadata_from_upload_routes_and_sync(
     assert [(m["key"], m["value"]) for m in stored.json()] == [("mobile-app", cloud)]
     one = carol.client.get(f"/api/assets/{asset_id}/metadata/mobile-app")
     assert one.status_code == 200 and one.json()["value"] == cloud
-    # another user can neither read nor write it
-    assert dave.client.get(f"/api/assets/{asset_id}/metadata").status_code in (400, 404)
+    # another user can neither read nor write it; an anonymous client is not let in
+    assert dave.client.get(f"/api/assets/{asset_id}/metadata").status_code == 400
+    assert dave.client.get(f"/api/assets/{asset_id}/metadata/mobile-app").status_code == 400
+    anonymous = httpx.Client(base_url=stack.url, timeout=60)
+    assert anonymous.get(f"/api/assets/{asset_id}/metadata").status_code == 401
+    assert (
+        anonymous.post("/api/sync/stream", json={"types": ["AssetMetadataV1"]}).status_code == 401
+    )
     bad = dave.client.put(
         f"/api/assets/{asset_id}/metadata", json={"items": [{"key": "x", "value": {}}]}
     )

@@ -109,7 +109,7 @@ def parse_upload_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
 async def _readable(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> None:
     auth.require("asset.read")
     if await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None:
-        raise NotFound("Asset not found")
+        raise BadRequest("Not found or no asset.read access")
 
 
 async def _owned(deps: Deps, auth: Auth, asset_ids: set[uuid.UUID]) -> None:
@@ -131,7 +131,7 @@ class AssetMetadataController(Controller):
         """Every metadata entry of an asset the caller can see.
 
         Raises:
-            NotFound: No such asset, or not visible to the caller.
+            BadRequest: No such asset, or not visible to the caller (as Immich answers).
         """
         await _readable(deps, auth, asset_id)
         return [_response(i) for i in await asset_metadata.list_for_asset(deps.pool, asset_id)]
@@ -147,7 +147,8 @@ class AssetMetadataController(Controller):
         """One metadata entry of an asset the caller can see.
 
         Raises:
-            NotFound: No such asset or entry.
+            BadRequest: No such asset, or not visible to the caller.
+            NotFound: No such entry.
         """
         await _readable(deps, auth, asset_id)
         item = await asset_metadata.get(deps.pool, asset_id, key)

@@ -26,7 +26,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -130,6 +130,52 @@ SOURCES: Mapping[str, str] = {
         f"FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
         "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+    ),
+    "PersonDeleteV1": (
+        f"SELECT x.person_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM person_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "PersonV1": (
+        "SELECT p.id, p.owner_id, p.name, p.birth_date, p.is_hidden, p.is_favorite, p.color, "
+        "p.face_asset_id, p.created_at, p.updated_at, p.update_pos AS pos, p.id::text AS key "
+        "FROM people p WHERE p.owner_id = $1"
+    ),
+    "AssetFaceDeleteV1": (
+        f"SELECT x.asset_face_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_face_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetFaceV1": (
+        "SELECT f.id, f.asset_id, f.person_id, f.image_width, f.image_height, "
+        "f.bounding_box_x1, f.bounding_box_y1, f.bounding_box_x2, f.bounding_box_y2, "
+        "f.source_type, f.update_pos AS pos, f.id::text AS key "
+        "FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
+        "WHERE f.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AssetOcrDeleteV1": (
+        f"SELECT x.ocr_id, x.asset_id, x.deleted_at, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_ocr_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetOcrV1": (
+        "SELECT o.uid, o.asset_id, o.text, o.box, o.score, o.update_pos AS pos, "
+        "o.uid::text AS key FROM asset_ocr o JOIN assets a ON a.id = o.asset_id "
+        "WHERE o.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "AssetMetadataDeleteV1": (
+        f"SELECT x.asset_id, x.key AS metadata_key, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM asset_metadata_audit x WHERE x.owner_id = $1"
+    ),
+    "AssetMetadataV1": (
+        "SELECT m.asset_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
+        "m.asset_id::text || ':' || m.key AS key FROM asset_metadata m "
+        "JOIN assets a ON a.id = m.asset_id WHERE m.owner_id = $1 AND a.status <> 'deleted'"
+    ),
+    "UserMetadataDeleteV1": (
+        f"SELECT x.user_id, x.key AS metadata_key, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM user_metadata_audit x WHERE x.user_id = $1"
+    ),
+    "UserMetadataV1": (
+        "SELECT m.user_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
+        "m.key AS key FROM user_metadata m WHERE m.user_id = $1"
     ),
 }
 
@@ -264,3 +310,71 @@ async def is_pending_reset(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
     return bool(
         await pool.fetchval("SELECT is_pending_sync_reset FROM sessions WHERE id = $1", session_id)
     )
+
+
+#: Every deletion-audit table the stream reads (each has ``deleted_at`` and ``update_pos``).
+AUDIT_TABLES = (
+    "user_audit",
+    "asset_audit",
+    "album_audit",
+    "album_asset_audit",
+    "album_user_audit",
+    "person_audit",
+    "asset_face_audit",
+    "asset_ocr_audit",
+    "asset_metadata_audit",
+    "user_metadata_audit",
+)
+
+
+async def prune_audit(pool: asyncpg.Pool, older_than: timedelta) -> int:
+    """Delete audit rows (deletions told to the apps) older than ``older_than``, and raise the
+    pruned horizon (``sync_audit_horizon.pruned_pos``) to the highest position removed.
+
+    A session that has not streamed past that horizon may have missed a deletion: its next
+    stream is a ``SyncResetV1`` (:func:`needs_reset`).
+
+    Args:
+        pool: Pool.
+        older_than: Minimum age (by ``deleted_at``) of what is removed.
+
+    Returns:
+        How many audit rows were removed.
+    """
+    removed = 0
+    top = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for table in AUDIT_TABLES:
+            row = await conn.fetchrow(
+                f"WITH d AS (DELETE FROM {table} WHERE deleted_at < now() - $1::interval "
+                "RETURNING update_pos) SELECT count(*) AS n, coalesce(max(update_pos), 0) AS top "
+                "FROM d",
+                older_than,
+            )
+            removed += int(row["n"])
+            top = max(top, int(row["top"]))
+        if top:
+            await conn.execute(
+                "UPDATE sync_audit_horizon SET pruned_pos = greatest(pruned_pos, $1)", top
+            )
+    return removed
+
+
+async def needs_reset(pool: asyncpg.Pool, session_id: uuid.UUID) -> bool:
+    """Whether ``session_id``'s checkpoints are too old for the retained audit rows.
+
+    The session has seen every change below the cut-off of its last acknowledged
+    ``SyncCompleteV1`` (or, without one, below its furthest checkpoint). When audit rows at or
+    above that position were pruned (:func:`prune_audit`) it may have missed deletions and must
+    start over. A session without checkpoints starts from the beginning anyway: no reset.
+    """
+    seen = await pool.fetchval(
+        "SELECT coalesce(max(split_part(ack, '|', 2)::bigint) "
+        "FILTER (WHERE type = 'SyncCompleteV1'), max(split_part(ack, '|', 2)::bigint)) "
+        "FROM session_sync_checkpoints WHERE session_id = $1",
+        session_id,
+    )
+    if seen is None:
+        return False
+    pruned = await pool.fetchval("SELECT pruned_pos FROM sync_audit_horizon")
+    return bool(pruned is not None and int(seen) <= int(pruned))

@@ -12,6 +12,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from darkroom_db import user_metadata
+
 # Any number; taken by admin sign-up so that two concurrent sign-ups cannot both be "first".
 _FIRST_USER_LOCK = 0x6461726B
 
@@ -473,45 +475,25 @@ async def set_password(
 # --- preferences ------------------------------------------------------------------------------
 
 
-def _merge(base: dict[str, object], patch: dict[str, object]) -> dict[str, object]:
-    out = dict(base)
-    for key, value in patch.items():
-        current = out.get(key)
-        if isinstance(value, dict) and isinstance(current, dict):
-            out[key] = _merge(current, value)
-        else:
-            out[key] = value
-    return out
-
-
 async def get_preferences(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, object] | None:
-    """The user's stored (sparse) preferences, or None when there is no such user."""
-    raw = await pool.fetchval("SELECT preferences::text FROM users WHERE id = $1", user_id)
-    return None if raw is None else dict(msgspec.json.decode(raw))
+    """The user's stored (sparse) preferences (``user_metadata`` key ``preferences``), or None
+    when there is no such user."""
+    if not await pool.fetchval("SELECT true FROM users WHERE id = $1", user_id):
+        return None
+    return dict(await user_metadata.get(pool, user_id, "preferences") or {})
 
 
 async def update_preferences(
     pool: asyncpg.Pool, user_id: uuid.UUID, patch: dict[str, object]
 ) -> dict[str, object] | None:
     """Deep-merge ``patch`` (nested dicts merge, other values replace) into the stored
-    preferences, atomically.
+    preferences, atomically (:func:`darkroom_db.user_metadata.merge`).
 
     Returns:
         The stored preferences after the merge, or None when there is no such user.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        raw = await conn.fetchval(
-            "SELECT preferences::text FROM users WHERE id = $1 FOR UPDATE", user_id
-        )
-        if raw is None:
-            return None
-        merged = _merge(dict(msgspec.json.decode(raw)), patch)
-        await conn.execute(
-            "UPDATE users SET preferences = $2::jsonb, updated_at = now() WHERE id = $1",
-            user_id,
-            msgspec.json.encode(merged).decode(),
-        )
-    return merged
+    merged = await user_metadata.merge(pool, user_id, "preferences", dict(patch))
+    return None if merged is None else dict(merged)
 
 
 # --- quota and statistics ---------------------------------------------------------------------

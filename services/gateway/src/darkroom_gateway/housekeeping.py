@@ -1,4 +1,4 @@
-"""Periodic clean-up of what uploads leave behind in storage.
+"""Periodic clean-up: what uploads leave behind in storage, and old sync deletion audits.
 
 The gateway streams every upload's file parts to ``staging/<userId>/<uuid>`` and hands them to
 ingest, which moves or deletes them; a refused or truncated request deletes its own. What is
@@ -6,6 +6,10 @@ left there after a crash, a lost RPC or a killed process is counted in no quota 
 forever: :func:`staging_sweeper` removes staged objects older than
 ``staging_max_age_s`` (a day by default) every ``staging_sweep_interval_s`` (an hour), together
 with the leftovers of interrupted writes (:meth:`darkroom_storage.Storage.sweep_temp`).
+
+The mobile sync stream tells apps of deletions from audit tables that would otherwise grow
+forever: :func:`sync_audit_pruner` removes rows older than ``sync_audit_retention_days`` once a
+day (:func:`darkroom_db.sync.prune_audit`); apps that had not synced since get a reset.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import asyncpg
 import structlog
+from darkroom_db import sync
 from darkroom_storage import Storage, StorageError
 from litestar import Litestar
 
@@ -81,6 +87,47 @@ async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
             timedelta(seconds=settings.staging_sweep_interval_s),
             timedelta(seconds=settings.staging_max_age_s),
         )
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+#: How often each gateway prunes the sync audit tables (a day; the retention is counted in days).
+AUDIT_PRUNE_INTERVAL = timedelta(days=1)
+
+
+async def _prune_forever(pool: asyncpg.Pool, interval: timedelta, older_than: timedelta) -> None:
+    while True:
+        try:
+            removed = await sync.prune_audit(pool, older_than)
+            log.info("sync.audit_pruned", removed=removed, older_than_days=older_than.days)
+        except Exception as exc:  # noqa: BLE001 - a failed prune must not stop the next ones
+            log.warning("sync.audit_prune_failed", error=repr(exc))
+        await asyncio.sleep(interval.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def sync_audit_pruner(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: prune sync audit rows older than ``sync_audit_retention_days`` at
+    start-up, then every :data:`AUDIT_PRUNE_INTERVAL`, until shutdown (0 days: never).
+
+    Args:
+        app: The gateway application (``app.state.deps`` must be set).
+
+    Yields:
+        While the application runs.
+    """
+    deps = app.state.deps
+    days = deps.settings.sync_audit_retention_days
+    if days <= 0:
+        yield
+        return
+    task = asyncio.create_task(
+        _prune_forever(deps.pool, AUDIT_PRUNE_INTERVAL, timedelta(days=days))
     )
     try:
         yield

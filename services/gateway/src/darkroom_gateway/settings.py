@@ -51,6 +51,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             uploads (``DARKROOM_MAX_JSON_BODY_BYTES``); larger is answered 413. 16 MiB: the
             largest bodies real clients send are id lists (a bulk delete or sync ack of 50,000
             UUIDs is about 2 MB), so this leaves eight times that.
+        sync_audit_retention_days: Days a deletion stays in the sync audit tables for the
+            mobile apps to learn of it (``DARKROOM_SYNC_AUDIT_RETENTION_DAYS``; 100 as
+            Immich's audit retention). Older audit rows are pruned once a day by every gateway
+            (:func:`darkroom_gateway.housekeeping.sync_audit_pruner`); an app whose last sync is
+            older than what was pruned gets ``SyncResetV1`` and syncs again from the start.
+            0 turns the pruning off (audit rows are kept forever).
         retry_after_s: Seconds sent in ``Retry-After`` with a 503 while PostgreSQL, NATS, a
             service or the object store is unreachable (``DARKROOM_RETRY_AFTER_S``).
 
@@ -79,6 +85,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     max_header_bytes: int = 64 * 1024
     max_json_body_bytes: int = 16 * 1024 * 1024
     retry_after_s: int = 5
+    sync_audit_retention_days: float = 100.0
     trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, assets, exif, people
+from darkroom_db import albums, asset_metadata, assets, exif, people
 from darkroom_events import AssetsTrashed, AssetUpdated, IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -31,6 +31,7 @@ from darkroom_gateway.domain.asset_edits import (
     Visibility,
     apply_edits,
 )
+from darkroom_gateway.domain.asset_metadata import parse_upload_metadata
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
@@ -360,6 +361,7 @@ class AssetController(Controller):
                 raise BadRequest("assetData is required")
             await check_quota(deps.pool, auth.user.id, data.size)
             fields = parsed.fields
+            metadata = parse_upload_metadata(fields.get("metadata"))
             sidecar = parsed.files.get("sidecarData")
             duration = fields.get("duration", "")
             request_msg = IngestUploadRequest(
@@ -395,6 +397,9 @@ class AssetController(Controller):
                 await deps.storage.delete(key)
         if reply.status == "rejected" or reply.asset_id is None:
             raise BadRequest(reply.error or "Upload rejected")
+        if metadata and reply.status == "created":
+            asset_id = uuid.UUID(reply.asset_id)
+            await asset_metadata.upsert(deps.pool, auth.user.id, [(asset_id, *m) for m in metadata])
         code = 201 if reply.status == "created" else 200
         return Response(
             AssetMediaResponse(id=reply.asset_id, status=reply.status), status_code=code

@@ -6,8 +6,10 @@ each is answered with lines of one or more entity types (``SyncEntityType``: del
 then upserts), one JSON object per line: ``{"type": ..., "data": {...}, "ack": "..."}``. The
 ack is ``"<entity type>|<position>|<row key>"``; the app posts the last ack of each type it has
 stored to POST /api/sync/ack and the next stream resumes after it. The stream ends with a
-``SyncCompleteV1`` line. A session marked ``isPendingSyncReset`` gets one ``SyncResetV1`` line
-(and nothing else) until it streams with ``reset: true``, which forgets its checkpoints.
+``SyncCompleteV1`` line. A session marked ``isPendingSyncReset``, or whose checkpoints are older
+than the retained deletion audit (:func:`darkroom_db.sync.needs_reset`), gets one
+``SyncResetV1`` line (and nothing else) until it streams with ``reset: true``, which forgets its
+checkpoints.
 
 Sync state belongs to a session, so API keys are refused (403), as in Immich. Positions,
 visibility and why no change is ever skipped: :mod:`darkroom_db.sync` and migration
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 import msgspec
@@ -106,6 +109,12 @@ SERVED: dict[str, tuple[str, ...]] = {
     "AlbumAssetsV2": ("AlbumAssetCreateV2",),
     "AlbumAssetExifsV1": ("AlbumAssetExifCreateV1",),
     "AlbumToAssetsV1": ("AlbumToAssetDeleteV1", "AlbumToAssetV1"),
+    "PeopleV1": ("PersonDeleteV1", "PersonV1"),
+    "AssetFacesV1": ("AssetFaceDeleteV1", "AssetFaceV1"),
+    "AssetFacesV2": ("AssetFaceDeleteV1", "AssetFaceV2"),
+    "AssetOcrV1": ("AssetOcrDeleteV1", "AssetOcrV1"),
+    "AssetMetadataV1": ("AssetMetadataDeleteV1", "AssetMetadataV1"),
+    "UserMetadataV1": ("UserMetadataDeleteV1", "UserMetadataV1"),
 }
 
 
@@ -253,6 +262,70 @@ def _album(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
     return data
 
 
+def _person(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncPersonV1 (``birthDate`` is a date-time in the spec: midnight UTC of the date)."""
+    birth: date | None = row["birth_date"]
+    return {
+        "id": row["id"],
+        "ownerId": row["owner_id"],
+        "name": row["name"],
+        "birthDate": None if birth is None else datetime.combine(birth, time(), tzinfo=UTC),
+        "isHidden": row["is_hidden"],
+        "isFavorite": row["is_favorite"],
+        "color": row["color"],
+        "faceAssetId": None if row["face_asset_id"] is None else str(row["face_asset_id"]),
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
+def _face(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
+    """SyncAssetFaceV1, or SyncAssetFaceV2 (plus ``deletedAt`` and ``isVisible``: Darkroom
+    deletes faces for good, so a face it sends is never soft-deleted and always visible)."""
+    data = {
+        "id": row["id"],
+        "assetId": row["asset_id"],
+        "personId": None if row["person_id"] is None else str(row["person_id"]),
+        "imageWidth": row["image_width"],
+        "imageHeight": row["image_height"],
+        "boundingBoxX1": row["bounding_box_x1"],
+        "boundingBoxY1": row["bounding_box_y1"],
+        "boundingBoxX2": row["bounding_box_x2"],
+        "boundingBoxY2": row["bounding_box_y2"],
+        "sourceType": row["source_type"],
+    }
+    if v2:
+        data |= {"deletedAt": None, "isVisible": True}
+    return data
+
+
+def _ocr(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncAssetOcrV1: the box's four corners (0..1 of the preview, clockwise from top-left).
+    Darkroom keeps one recognition score per line, sent as both ``boxScore`` and
+    ``textScore``."""
+    x1, y1, x2, y2, x3, y3, x4, y4 = (float(v) for v in row["box"])
+    score = float(row["score"])
+    return {
+        "id": row["uid"],
+        "assetId": row["asset_id"],
+        "text": row["text"],
+        "x1": x1, "y1": y1, "x2": x2, "y2": y2, "x3": x3, "y3": y3, "x4": x4, "y4": y4,
+        "boxScore": score,
+        "textScore": score,
+        "isVisible": True,
+    }  # fmt: skip
+
+
+def _metadata(owner: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """SyncAssetMetadataV1 (``owner`` = "assetId") or SyncUserMetadataV1 ("userId")."""
+    column = "asset_id" if owner == "assetId" else "user_id"
+    return lambda row: {
+        owner: row[column],
+        "key": row["metadata_key"],
+        "value": msgspec.Raw(row["value"].encode()),
+    }
+
+
 def _fields(**names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A line builder copying row columns to camelCase fields (``albumId="album_id"``)."""
     return lambda row: {field: row[column] for field, column in names.items()}
@@ -280,6 +353,23 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
         _fields(albumId="album_id", assetId="asset_id"),
     ),
     "AlbumToAssetV1": ("AlbumToAssetV1", _fields(albumId="album_id", assetId="asset_id")),
+    "PersonDeleteV1": ("PersonDeleteV1", _fields(personId="person_id")),
+    "PersonV1": ("PersonV1", _person),
+    "AssetFaceDeleteV1": ("AssetFaceDeleteV1", _fields(assetFaceId="asset_face_id")),
+    "AssetFaceV1": ("AssetFaceV1", _face),
+    "AssetFaceV2": ("AssetFaceV1", lambda row: _face(row, v2=True)),
+    "AssetOcrDeleteV1": (
+        "AssetOcrDeleteV1",
+        _fields(id="ocr_id", assetId="asset_id", deletedAt="deleted_at"),
+    ),
+    "AssetOcrV1": ("AssetOcrV1", _ocr),
+    "AssetMetadataDeleteV1": (
+        "AssetMetadataDeleteV1",
+        _fields(assetId="asset_id", key="metadata_key"),
+    ),
+    "AssetMetadataV1": ("AssetMetadataV1", _metadata("assetId")),
+    "UserMetadataDeleteV1": ("UserMetadataDeleteV1", _fields(userId="user_id", key="metadata_key")),
+    "UserMetadataV1": ("UserMetadataV1", _metadata("userId")),
 }
 
 
@@ -388,6 +478,9 @@ class SyncController(Controller):
             await sync.reset_session(deps.pool, session_id)
         if await sync.is_pending_reset(deps.pool, session_id):
             log.info("sync.reset_requested", session_id=str(session_id))
+            return Stream(_reset_line(), media_type=MEDIA_TYPE)
+        if await sync.needs_reset(deps.pool, session_id):
+            log.info("sync.reset_checkpoint_too_old", session_id=str(session_id))
             return Stream(_reset_line(), media_type=MEDIA_TYPE)
         return Stream(
             stream_changes(deps, auth.user.id, session_id, set(data.types)),

@@ -22,6 +22,8 @@ ADMIN_ONBOARDING = "admin-onboarding"
 LICENSE = "license"
 #: ``{"checkedAt", "releaseVersion"}``: the last release check (Darkroom never checks).
 VERSION_CHECK_STATE = "version-check-state"
+#: ``{"mapEnabled": bool}``: Darkroom's privacy settings (admin onboarding's privacy step).
+PRIVACY = "darkroom-privacy"
 #: ``{component: version}``: library versions the services report at start-up.
 COMPONENT_VERSIONS = "component-versions"
 

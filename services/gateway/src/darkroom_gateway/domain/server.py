@@ -25,6 +25,7 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.system_metadata import (
     VersionCheckStateResponse,
     admin_onboarded,
+    privacy_settings,
     version_check_state,
 )
 from darkroom_gateway.errors import BadRequest, NotFound
@@ -328,7 +329,8 @@ class ServerController(Controller):
         and loaded models/data); a capability no service has reported is off:
         ``smartSearch``/``duplicateDetection`` (embedding, task ``clip``),
         ``facialRecognition`` (face), ``ocr`` (embedding, task ``ocr``) and
-        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``).
+        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``). ``map`` is the admin's
+        privacy choice (``/api/darkroom/privacy``, on by default).
         """
         reported = {
             task: await smart_search.get_model_status(deps.pool, task)
@@ -337,6 +339,7 @@ class ServerController(Controller):
         ready = {task: status is not None and status.ready for task, status in reported.items()}
         clip = reported["clip"]
         return ServerFeaturesResponse(
+            map=(await privacy_settings(deps)).map_enabled,
             facial_recognition=ready["facial-recognition"],
             ocr=ready["ocr"],
             reverse_geocoding=ready["reverse-geocoding"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 from darkroom_db import smart_search, system_metadata
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -35,6 +35,32 @@ class VersionCheckStateResponse(msgspec.Struct, frozen=True, kw_only=True, renam
 
     checked_at: str | None
     release_version: str | None
+
+
+class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Darkroom's privacy settings (the admin onboarding's privacy step; Immich keeps the same
+    choices in system config ``map.enabled`` / ``newVersionCheck.enabled``).
+
+    Attributes:
+        map_enabled: Whether the map is offered (its tiles come from an outside tile server);
+            ``/api/server/features`` reports it as ``map``.
+        version_check_enabled: Always false: Darkroom never contacts a release server.
+    """
+
+    map_enabled: bool = True
+    version_check_enabled: bool = False
+
+
+class PrivacyUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Body of PUT /api/darkroom/privacy: the settings to change."""
+
+    map_enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+async def privacy_settings(deps: Deps) -> PrivacySettings:
+    """The stored privacy settings (system metadata ``darkroom-privacy``) over the defaults."""
+    stored = await system_metadata.get(deps.pool, system_metadata.PRIVACY) or {}
+    return PrivacySettings(map_enabled=bool(stored.get("mapEnabled", True)))
 
 
 async def admin_onboarded(deps: Deps) -> bool:
@@ -106,4 +132,34 @@ class SystemMetadataController(Controller):
         return await version_check_state(deps)
 
 
-ROUTES = [SystemMetadataController]
+class PrivacyController(Controller):
+    """/api/darkroom/privacy (Darkroom's own route, admin only; not an Immich route)."""
+
+    path = "/api/darkroom/privacy"
+
+    @get("/", include_in_schema=False)
+    async def get_privacy(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> PrivacySettings:
+        """The privacy settings the admin chose (defaults until changed)."""
+        auth.require_admin()
+        auth.require("systemConfig.read")
+        return await privacy_settings(deps)
+
+    @put("/", include_in_schema=False)
+    async def update_privacy(
+        self,
+        data: JSONBody[PrivacyUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> PrivacySettings:
+        """Change the privacy settings (the map on or off)."""
+        auth.require_admin()
+        auth.require("systemConfig.update")
+        patch = msgspec.to_builtins(data)
+        if patch:
+            await system_metadata.merge(deps.pool, system_metadata.PRIVACY, patch)
+        return await privacy_settings(deps)
+
+
+ROUTES = [SystemMetadataController, PrivacyController]

@@ -80,6 +80,8 @@ ADMIN_ONLY = [
     ("DELETE", "/api/server/license", None),
     ("GET", "/api/server/statistics", None),
     ("GET", "/api/jobs", None),
+    ("GET", "/api/darkroom/privacy", None),
+    ("PUT", "/api/darkroom/privacy", {"mapEnabled": False}),
 ]
 SIGNED_IN = [
     ("GET", "/api/server/about", None),
@@ -127,6 +129,21 @@ def test_reverse_geocoding_and_version_check_state(admin: User) -> None:
         "checkedAt": None,
         "releaseVersion": None,
     }
+
+
+def test_privacy_map_choice_reaches_features(stack: Stack, admin: User) -> None:
+    privacy = "/api/darkroom/privacy"
+    try:
+        default = {"mapEnabled": True, "versionCheckEnabled": False}
+        assert admin.client.get(privacy).json() == default
+        with _anon(stack) as anon:
+            assert anon.get("/api/server/features").json()["map"] is True
+            r = admin.client.put(privacy, json={"mapEnabled": False})
+            assert r.json() == {"mapEnabled": False, "versionCheckEnabled": False}
+            assert anon.get("/api/server/features").json()["map"] is False
+        _refused(admin.client.put(privacy, json={"mapEnabled": "no"}), 400)
+    finally:
+        admin.client.put(privacy, json={"mapEnabled": True})
 
 
 def test_server_license_is_stored(admin: User, user: User) -> None:

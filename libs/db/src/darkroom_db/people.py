@@ -324,7 +324,8 @@ async def list_people(
     page: int,
     size: int,
 ) -> tuple[list[Person], int, int, bool]:
-    """One page of ``owner_id``'s people that have faces on live assets, or a name.
+    """One page of ``owner_id``'s people that have a thumbnail and faces on live assets or a
+    name (people without a thumbnail are not listed, as Immich omits them).
 
     Order (as the Immich web shows them): visible first, favourites, named, most faces.
 
@@ -338,7 +339,9 @@ async def list_people(
         f"LEFT JOIN assets a ON a.id = f.asset_id AND {_LIVE_ASSET} "
         "WHERE p.owner_id = $1 GROUP BY p.id) "
     )
-    listed = "(c.n > 0 OR p.name <> '')"
+    # as Immich lists people: only those with a thumbnail (a face crop rendered), then those
+    # with faces on live assets or a name
+    listed = "(p.thumbnail_path <> '' AND (c.n > 0 OR p.name <> ''))"
     stats = await pool.fetchrow(
         base + "SELECT count(*) AS total, count(*) FILTER (WHERE p.is_hidden) AS hidden "
         f"FROM people p JOIN counts c ON c.id = p.id WHERE {listed}",

@@ -16,6 +16,7 @@ from darkroom_db import assets, create_pool, jobs
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
 from darkroom_storage import open_storage
 
+from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
 from darkroom_runtime.settings import ServiceSettings
 
@@ -101,7 +102,13 @@ async def serve(
             await setup(ctx)
         if rpc is not None:
             await rpc(ctx)
-        log.info("service.started", service=name, handlers=[h.__name__ for h in handlers])
+        components = await report_component_versions(pool)
+        log.info(
+            "service.started",
+            service=name,
+            handlers=[h.__name__ for h in handlers],
+            components=components,
+        )
         if handlers:
             await bus.run(
                 handlers,

@@ -46,7 +46,7 @@ class UserAdminCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
     notify: bool = False
     pin_code: str | None = None
     quota_size_in_bytes: int | None = None
-    should_change_password: bool = False
+    should_change_password: bool = True  # Immich: an admin-made password is to be changed
     storage_label: str | None = None
 
 

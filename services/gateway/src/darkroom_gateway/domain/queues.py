@@ -110,6 +110,59 @@ async def _queue(deps: Deps, name: str, spec: QueueSpec) -> QueueResponse:
     )
 
 
+#: Spec QueuesResponseLegacyDto: every Immich queue name, in the spec's order.
+LEGACY_QUEUE_NAMES: tuple[str, ...] = (
+    "backgroundTask",
+    "backupDatabase",
+    "duplicateDetection",
+    "editor",
+    "faceDetection",
+    "facialRecognition",
+    "integrityCheck",
+    "library",
+    "metadataExtraction",
+    "migration",
+    "notifications",
+    "ocr",
+    "search",
+    "sidecar",
+    "smartSearch",
+    "storageTemplateMigration",
+    "thumbnailGeneration",
+    "videoConversion",
+    "workflow",
+)
+
+
+class QueueStatusLegacy(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: QueueStatusLegacyDto."""
+
+    is_active: bool
+    is_paused: bool
+
+
+class QueueResponseLegacy(msgspec.Struct, frozen=True, rename="camel"):
+    """Spec: QueueResponseLegacyDto."""
+
+    job_counts: QueueStatistics
+    queue_status: QueueStatusLegacy
+
+
+async def legacy_queues(deps: Deps) -> dict[str, QueueResponseLegacy]:
+    """Every Immich queue in the legacy shape: the counts of the Darkroom consumer behind it, or
+    zeros for a queue no Darkroom service runs (yet)."""
+    idle = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=0, waiting=0)
+    out: dict[str, QueueResponseLegacy] = {}
+    for name in LEGACY_QUEUE_NAMES:
+        spec = QUEUES.get(name)
+        stats = (await _queue(deps, name, spec)).statistics if spec is not None else idle
+        out[name] = QueueResponseLegacy(
+            job_counts=stats,
+            queue_status=QueueStatusLegacy(is_active=stats.active > 0, is_paused=False),
+        )
+    return out
+
+
 def _spec(name: str) -> QueueSpec:
     spec = QUEUES.get(name)
     if spec is None:
@@ -177,4 +230,20 @@ class QueueController(Controller):
         ]
 
 
-ROUTES = [QueueController]
+class JobController(Controller):
+    """/api/jobs: the legacy queue routes (admin only). Its commands come with the operations
+    issue."""
+
+    path = "/api/jobs"
+
+    @get("/")
+    async def get_queues_legacy(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> dict[str, QueueResponseLegacy]:
+        """Spec getQueuesLegacy: every queue's counts and status (QueuesResponseLegacyDto)."""
+        auth.require_admin()
+        auth.require("job.read")
+        return await legacy_queues(deps)
+
+
+ROUTES = [QueueController, JobController]

@@ -4,6 +4,8 @@ statistics, licence and /.well-known/immich."""
 from __future__ import annotations
 
 import asyncio
+import platform
+import re
 import shutil
 import uuid
 from datetime import UTC, datetime
@@ -12,14 +14,21 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 import msgspec
-from darkroom_db import smart_search, users
+from darkroom_db import smart_search, system_metadata, users
 from darkroom_media.types import server_media_types
-from litestar import Controller, get
+from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import NotFound
+from darkroom_gateway.domain.system_metadata import (
+    VersionCheckStateResponse,
+    admin_onboarded,
+    privacy_settings,
+    version_check_state,
+)
+from darkroom_gateway.errors import BadRequest, NotFound
 
 #: The Immich API version whose spec the gateway implements (shared/reference, info.version).
 API_VERSION = (3, 1, 0)
@@ -114,15 +123,87 @@ class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
 class ServerAboutResponse(
     msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
 ):
-    """Spec: ServerAboutResponseDto (the optional fields Darkroom can fill)."""
+    """Spec: ServerAboutResponseDto. Every optional field Darkroom can fill truthfully is filled;
+    ``nodejs`` and ``imagemagick`` (software Darkroom does not run) and the URLs of Immich's
+    build infrastructure are left out, as the spec allows."""
 
     version: str
     version_url: str
     licensed: bool
     build: str | None = None
+    build_image: str | None = None
     repository: str | None = None
     source_ref: str | None = None
     libvips: str | None = None
+    ffmpeg: str | None = None
+    exiftool: str | None = None
+    third_party_documentation_url: str | None = None
+
+
+class ServerApkLinksResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: ServerApkLinksDto."""
+
+    arm64v8a: str
+    armeabiv7a: str
+    universal: str
+    x86_64: str
+
+
+class ServerThemeResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Immich's ServerThemeDto (older clients): the admin's custom CSS (none in Darkroom)."""
+
+    custom_css: str
+
+
+class LicenseKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: LicenseKeyDto."""
+
+    license_key: str
+    activation_key: str
+
+
+class LicenseResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: LicenseResponseDto (UserLicense)."""
+
+    license_key: str
+    activation_key: str
+    activated_at: datetime
+
+
+#: Spec LicenseKeyDto.licenseKey pattern.
+_LICENSE_KEY = re.compile(r"^IM(SV|CL)(-[\dA-Za-z]{4}){8}$")
+#: Immich's release assets the APK links point to (its GitHub release of the API version).
+_APK_URL = "https://github.com/immich-app/immich/releases/download/{version}/app-{abi}-release.apk"
+
+
+def check_license_key(data: LicenseKey, prefix: str) -> None:
+    """Validate a licence key as Immich does before storing it (no activation call is made).
+
+    Args:
+        data: The key and activation key sent.
+        prefix: ``"IMSV-"`` for the server licence, ``"IMCL-"`` for a user's.
+
+    Raises:
+        BadRequest: The key does not match the spec's pattern, has the other kind's prefix, or
+            the activation key is empty.
+    """
+    if not _LICENSE_KEY.match(data.license_key):
+        raise BadRequest(
+            "licenseKey must match /^IM(SV|CL)(-[\\dA-Za-z]{4}){8}$/ regular expression"
+        )
+    if not data.license_key.startswith(prefix):
+        raise BadRequest("Invalid license key")
+    if not data.activation_key:
+        raise BadRequest("activationKey should not be empty")
+
+
+def license_response(stored: system_metadata.License) -> LicenseResponse:
+    """Map a stored licence to LicenseResponseDto."""
+    return LicenseResponse(
+        license_key=stored.license_key,
+        activation_key=stored.activation_key,
+        activated_at=stored.activated_at,
+    )
 
 
 class UsageByUserResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -159,13 +240,6 @@ class ServerStorageResponse(msgspec.Struct, frozen=True, kw_only=True, rename="c
     disk_use_raw: int
     disk_available_raw: int
     disk_usage_percentage: float
-
-
-class VersionCheckStateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: VersionCheckStateResponseDto (Darkroom never checks for releases: both null)."""
-
-    checked_at: str | None
-    release_version: str | None
 
 
 def human_bytes(n: int) -> str:
@@ -255,7 +329,8 @@ class ServerController(Controller):
         and loaded models/data); a capability no service has reported is off:
         ``smartSearch``/``duplicateDetection`` (embedding, task ``clip``),
         ``facialRecognition`` (face), ``ocr`` (embedding, task ``ocr``) and
-        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``).
+        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``). ``map`` is the admin's
+        privacy choice (``/api/darkroom/privacy``, on by default).
         """
         reported = {
             task: await smart_search.get_model_status(deps.pool, task)
@@ -264,6 +339,7 @@ class ServerController(Controller):
         ready = {task: status is not None and status.ready for task, status in reported.items()}
         clip = reported["clip"]
         return ServerFeaturesResponse(
+            map=(await privacy_settings(deps)).map_enabled,
             facial_recognition=ready["facial-recognition"],
             ocr=ready["ocr"],
             reverse_geocoding=ready["reverse-geocoding"],
@@ -277,11 +353,10 @@ class ServerController(Controller):
     async def config(self, deps: NamedDependency[Deps]) -> ServerConfigResponse:
         """Public server configuration the login page and apps read before signing in."""
         initialized = await users.count_users(deps.pool) > 0
-        admins = [u for u in await users.list_users(deps.pool) if u.is_admin]
         return ServerConfigResponse(
             external_domain="",
             is_initialized=initialized,
-            is_onboarded=any(u.is_onboarded for u in admins),
+            is_onboarded=await admin_onboarded(deps),
             login_page_message="",
             maintenance_mode=False,
             map_dark_style_url=MAP_DARK_STYLE_URL,
@@ -296,23 +371,76 @@ class ServerController(Controller):
         )
 
     @get("/about")
-    async def about(self, auth: NamedDependency[Auth]) -> ServerAboutResponse:
-        """Which software this is and its versions."""
+    async def about(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> ServerAboutResponse:
+        """Which software this is and the versions of its components.
+
+        ``libvips``, ``ffmpeg`` and ``exiftool`` are what the pipeline services reported at
+        start-up (system metadata ``component-versions``; exiv2 stands in for ExifTool, which
+        Darkroom does not use, when no ExifTool was found); ``buildImage`` names the runtime
+        and servers: Python, PostgreSQL with pgvector, and the NATS server the gateway is
+        connected to (the spec has no fields of their own for them).
+        """
         auth.require("server.about")
+        components = await system_metadata.get(deps.pool, system_metadata.COMPONENT_VERSIONS) or {}
+        postgres, pgvector = await system_metadata.database_versions(deps.pool)
+        nats = deps.bus.nc.connected_server_version
+        runtime = [
+            f"Python {platform.python_version()}",
+            f"PostgreSQL {postgres}",
+            f"pgvector {pgvector or 'absent'}",
+            f"NATS {nats.major}.{nats.minor}.{nats.patch}" if nats.major else "NATS (unknown)",
+        ]
+        exiftool = components.get("exiftool") or (
+            f"exiv2 {components['exiv2']}" if components.get("exiv2") else None
+        )
+        licensed = await system_metadata.get_server_license(deps.pool) is not None
         return ServerAboutResponse(
             version=_version_string(),
             version_url="https://github.com/immich-app/immich/releases/tag/" + _version_string(),
-            licensed=False,
+            licensed=licensed,
             build=_dist_version("darkroom-gateway"),
+            build_image="darkroom (" + ", ".join(runtime) + ")",
             repository="darkroom",
-            libvips=_dist_version("pyvips"),
+            source_ref=_dist_version("darkroom-gateway"),
+            libvips=components.get("libvips"),
+            ffmpeg=components.get("ffmpeg"),
+            exiftool=exiftool,
+            third_party_documentation_url="https://immich.app/docs",
         )
 
+    @get("/apk-links")
+    async def apk_links(self, auth: NamedDependency[Auth]) -> ServerApkLinksResponse:
+        """Where the Android app of the implemented API version is downloaded (Immich's
+        release assets: Darkroom serves Immich's own app)."""
+        auth.require("server.apkLinks")
+        version = _version_string()
+        return ServerApkLinksResponse(
+            **{
+                key: _APK_URL.format(version=version, abi=abi)
+                for key, abi in (
+                    ("arm64v8a", "arm64-v8a"),
+                    ("armeabiv7a", "armeabi-v7a"),
+                    ("universal", "universal"),
+                    ("x86_64", "x86_64"),
+                )
+            }
+        )
+
+    @get("/theme", include_in_schema=False)
+    async def theme(self) -> ServerThemeResponse:
+        """The custom CSS older Immich clients fetch before login (not in the 3.1.0 spec,
+        which moved it to system config ``theme.customCss``): Darkroom has none."""
+        return ServerThemeResponse(custom_css="")
+
     @get("/version-check")
-    async def version_check(self, auth: NamedDependency[Auth]) -> VersionCheckStateResponse:
+    async def version_check(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> VersionCheckStateResponse:
         """Release check state: Darkroom does not phone home, so nothing was ever checked."""
         auth.require("server.versionCheck")
-        return VersionCheckStateResponse(checked_at=None, release_version=None)
+        return await version_check_state(deps)
 
     @get("/storage")
     async def storage(
@@ -373,12 +501,43 @@ class ServerController(Controller):
         )
 
     @get("/license")
-    async def license(self, auth: NamedDependency[Auth]) -> None:
-        """The server licence (admin only): Darkroom is never licensed, so 404 as an unlicensed
-        Immich server answers."""
+    async def get_license(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> LicenseResponse:
+        """The stored server licence (admin only); 404 while none is stored, as Immich answers.
+
+        Raises:
+            NotFound: No server licence stored.
+        """
         auth.require_admin()
         auth.require("serverLicense.read")
-        raise NotFound("License not found")
+        stored = await system_metadata.get_server_license(deps.pool)
+        if stored is None:
+            raise NotFound("License not found")
+        return license_response(stored)
+
+    @put("/license")
+    async def set_license(
+        self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> LicenseResponse:
+        """Store the server licence key (admin only, ``IMSV-`` keys). No activation call is
+        made: the key is stored as given and ``/api/server/about`` reports ``licensed``."""
+        auth.require_admin()
+        auth.require("serverLicense.update")
+        check_license_key(data, "IMSV-")
+        stored = await system_metadata.set_server_license(
+            deps.pool, data.license_key, data.activation_key
+        )
+        return license_response(stored)
+
+    @delete("/license", status_code=204)
+    async def delete_license(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
+        """Forget the server licence (admin only; nothing happens when none is stored)."""
+        auth.require_admin()
+        auth.require("serverLicense.delete")
+        await system_metadata.delete(deps.pool, system_metadata.LICENSE)
 
 
 @get("/.well-known/immich", include_in_schema=True)

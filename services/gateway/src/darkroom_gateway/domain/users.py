@@ -10,7 +10,7 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 import structlog
-from darkroom_db import users
+from darkroom_db import system_metadata, users
 from darkroom_media.types import media_type_for
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -19,6 +19,12 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.server import (
+    LicenseKey,
+    LicenseResponse,
+    check_license_key,
+    license_response,
+)
 from darkroom_gateway.errors import BadRequest, NotFound
 from darkroom_gateway.media import serve_object
 from darkroom_gateway.upload import stream_upload
@@ -207,7 +213,7 @@ class MemoriesPrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class PeoplePrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     enabled: bool = True
-    minimum_faces: int | msgspec.UnsetType = msgspec.UNSET
+    minimum_faces: int = 3  # Immich's default (the same as ServerConfigDto.minFaces)
     sidebar_web: bool = False
 
 
@@ -478,10 +484,39 @@ class UserController(Controller):
         await apply_user_changes(deps, auth.user.id, {"is_onboarded": False})
 
     @get("/me/license")
-    async def get_my_license(self, auth: NamedDependency[Auth]) -> None:
-        """Darkroom has no licences: always 404, as Immich answers an unlicensed user."""
+    async def get_my_license(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> LicenseResponse:
+        """The caller's stored licence key; 404 while none is stored, as Immich answers.
+
+        Raises:
+            NotFound: The caller stored no licence.
+        """
         auth.require("userLicense.read")
-        raise NotFound("License not found")
+        stored = await system_metadata.get_user_license(deps.pool, auth.user.id)
+        if stored is None:
+            raise NotFound("License not found")
+        return license_response(stored)
+
+    @put("/me/license")
+    async def set_my_license(
+        self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> LicenseResponse:
+        """Store the caller's licence key (``IMCL-`` keys) as given: no activation call."""
+        auth.require("userLicense.update")
+        check_license_key(data, "IMCL-")
+        stored = await system_metadata.set_user_license(
+            deps.pool, auth.user.id, data.license_key, data.activation_key
+        )
+        return license_response(stored)
+
+    @delete("/me/license", status_code=204)
+    async def delete_my_license(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
+        """Forget the caller's licence key (nothing happens when none is stored)."""
+        auth.require("userLicense.delete")
+        await system_metadata.delete_user_license(deps.pool, auth.user.id)
 
     @post("/profile-image", status_code=201, request_max_body_size=None)
     async def create_profile_image(

@@ -60,6 +60,7 @@ export function query(params: Record<string, string | number | boolean | undefin
 
 export interface ServerConfig {
   isInitialized: boolean;
+  isOnboarded: boolean;
   loginPageMessage?: string;
 }
 

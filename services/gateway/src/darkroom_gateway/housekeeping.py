@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import structlog
@@ -64,6 +65,18 @@ async def _sweep_forever(storage: Storage, interval: timedelta, older_than: time
 
 
 @contextlib.asynccontextmanager
+async def _in_background(job: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``job`` as a task while the block runs; cancel it and wait for it on exit."""
+    task = asyncio.create_task(job)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
 async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
     """Litestar lifespan: sweep ``staging/`` at start-up, then every interval, until shutdown.
 
@@ -81,19 +94,14 @@ async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
     if settings.staging_sweep_interval_s <= 0:
         yield
         return
-    task = asyncio.create_task(
+    async with _in_background(
         _sweep_forever(
             deps.storage,
             timedelta(seconds=settings.staging_sweep_interval_s),
             timedelta(seconds=settings.staging_max_age_s),
         )
-    )
-    try:
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 #: How often each gateway prunes the sync audit tables (a day; the retention is counted in days).
@@ -126,12 +134,7 @@ async def sync_audit_pruner(app: Litestar) -> AsyncIterator[None]:
     if days <= 0:
         yield
         return
-    task = asyncio.create_task(
+    async with _in_background(
         _prune_forever(deps.pool, AUDIT_PRUNE_INTERVAL, timedelta(days=days))
-    )
-    try:
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

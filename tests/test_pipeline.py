@@ -125,7 +125,7 @@ def test_server_basics(stack: Stack) -> None:
     r = c.get("/api/users/me")
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json()["statusCode"] == 401 and r.json()["message"]
+    assert r.json() == {"message": "Authentication required"}
     assert c.get("/.well-known/immich").json() == {"api": {"endpoint": "/api"}}
 
 

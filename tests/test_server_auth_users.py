@@ -88,8 +88,7 @@ def _error(r: httpx.Response, status: int) -> dict[str, object]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
-    assert body["statusCode"] == status
-    assert {"message", "error", "correlationId"} <= set(body)
+    assert set(body) == {"message"} and r.headers["x-immich-cid"], body
     return body
 
 
@@ -227,7 +226,6 @@ def test_login_rate_limit(stack: Stack, admin: User) -> None:
     for _ in range(5):
         _error(_login(stack, user.email, "not the password"), 401)
     body = _error(_login(stack, user.email, PASSWORD), 429)
-    assert body["error"] == "Too Many Requests"
     assert "Too many" in str(body["message"])
     # another account from the same address is not affected
     fresh = _account(stack, admin)

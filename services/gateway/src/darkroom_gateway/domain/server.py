@@ -87,12 +87,10 @@ class ServerFeaturesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="
 
 
 class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: ServerConfigDto, plus Darkroom's own fields (after the spec's; Immich clients
-    ignore them).
+    """Spec: ServerConfigDto, exactly (no Darkroom-only field: strict clients refuse them).
 
     ``mapDarkStyleUrl``/``mapLightStyleUrl`` are MapLibre style URLs for the mobile apps; the web
-    app draws raster tiles from ``darkroomMapTileUrl`` (``DARKROOM_MAP_TILE_URL``) with the
-    credit ``darkroomMapAttribution`` instead.
+    app draws raster tiles from ``GET /api/darkroom/map`` (``DARKROOM_MAP_TILE_URL``) instead.
     """
 
     external_domain: str
@@ -107,8 +105,6 @@ class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     public_users: bool
     trash_days: int
     user_delete_delay: int
-    darkroom_map_tile_url: str
-    darkroom_map_attribution: str
 
 
 class ServerAboutResponse(
@@ -291,14 +287,11 @@ class ServerController(Controller):
             public_users=True,
             trash_days=TRASH_DAYS,
             user_delete_delay=USER_DELETE_DELAY_DAYS,
-            darkroom_map_tile_url=deps.settings.map_tile_url,
-            darkroom_map_attribution=deps.settings.map_attribution,
         )
 
-    @get("/about")
+    @get("/about", permission="server.about")
     async def about(self, auth: NamedDependency[Auth]) -> ServerAboutResponse:
         """Which software this is and its versions."""
-        auth.require("server.about")
         return ServerAboutResponse(
             version=_version_string(),
             version_url="https://github.com/immich-app/immich/releases/tag/" + _version_string(),
@@ -308,13 +301,12 @@ class ServerController(Controller):
             libvips=_dist_version("pyvips"),
         )
 
-    @get("/version-check")
+    @get("/version-check", permission="server.versionCheck")
     async def version_check(self, auth: NamedDependency[Auth]) -> VersionCheckStateResponse:
         """Release check state: Darkroom does not phone home, so nothing was ever checked."""
-        auth.require("server.versionCheck")
         return VersionCheckStateResponse(checked_at=None, release_version=None)
 
-    @get("/storage")
+    @get("/storage", permission="server.storage")
     async def storage(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerStorageResponse:
@@ -322,7 +314,6 @@ class ServerController(Controller):
         (``shutil.disk_usage``). S3: the bucket's size is not knowable cheaply, so ``diskUse`` is
         the bytes Darkroom stored (originals and derived files, from the database) and the size,
         availability and percentage are 0 (unknown)."""
-        auth.require("server.storage")
         settings = deps.settings.storage
         if settings.backend == "filesystem":
             usage = await asyncio.to_thread(_disk_usage, settings.root)
@@ -341,14 +332,12 @@ class ServerController(Controller):
             disk_usage_percentage=percent,
         )
 
-    @get("/statistics")
+    @get("/statistics", admin=True, permission="server.statistics")
     async def statistics(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerStatsResponse:
         """Photos, videos and bytes per user and in total (admin only). Trashed assets count,
         permanently deleted ones do not."""
-        auth.require_admin()
-        auth.require("server.statistics")
         rows = await users.usage_by_user(deps.pool)
         per_user = [
             UsageByUserResponse(
@@ -372,12 +361,10 @@ class ServerController(Controller):
             usage_by_user=per_user,
         )
 
-    @get("/license")
+    @get("/license", admin=True, permission="serverLicense.read")
     async def license(self, auth: NamedDependency[Auth]) -> None:
         """The server licence (admin only): Darkroom is never licensed, so 404 as an unlicensed
         Immich server answers."""
-        auth.require_admin()
-        auth.require("serverLicense.read")
         raise NotFound("License not found")
 
 

@@ -44,7 +44,7 @@ def assert_immich_error(r: httpx.Response, status: int) -> dict[str, object]:
     """``r`` has ``status`` and Immich's error body; the body."""
     assert r.status_code == status, r.text[:300]
     body = r.json()
-    assert set(body) == {"message"} and body["message"], body
+    assert set(body) in ({"message"}, {"message", "errors"}) and body["message"], body
     assert r.headers["x-immich-cid"], r.headers
     return dict(body)
 

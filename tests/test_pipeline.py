@@ -262,8 +262,8 @@ def test_real_photos_and_videos_are_processed(stack: Stack, admin: User, other_u
         f"/api/assets/{first_id}/thumbnail?size=preview",
     ):
         r = other_user.client.get(url)
-        assert r.status_code == 404, url
-        assert r.json()["statusCode"] == 404
+        assert r.status_code == 400, url
+        assert r.json()["message"].startswith("Not found or no asset."), r.text
     theirs = other_user.client.post(
         "/api/assets/bulk-upload-check", json={"assets": [{"id": "a", "checksum": sha1}]}
     ).json()["results"]

@@ -204,7 +204,7 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
         issues = [
             ValidationIssue(
                 code="custom",
-                path=[str(e["key"])] if e.get("key") else [],
+                path=str(e["key"]).split(".") if e.get("key") else [],
                 message=str(e.get("message") or exc.detail),
             )
             for e in extra

@@ -27,7 +27,7 @@ log = structlog.get_logger()
 
 
 class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: PersonResponseDto."""
+    """Spec: PersonResponseDto (``color`` is optional, not nullable: left out when unset)."""
 
     id: str
     name: str
@@ -35,7 +35,7 @@ class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     thumbnail_path: str
     is_hidden: bool
     is_favorite: bool
-    color: str | None
+    color: str | msgspec.UnsetType = msgspec.UNSET
     updated_at: datetime
 
 
@@ -115,7 +115,7 @@ def person_response(person: people.Person) -> PersonResponse:
         thumbnail_path=person.thumbnail_path,
         is_hidden=person.is_hidden,
         is_favorite=person.is_favorite,
-        color=person.color,
+        color=msgspec.UNSET if person.color is None else person.color,
         updated_at=person.updated_at,
     )
 

@@ -207,7 +207,7 @@ class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     thumbnail_path: str
     is_hidden: bool
     is_favorite: bool
-    color: str | None = None
+    color: str | msgspec.UnsetType = msgspec.UNSET  # optional, not nullable
     updated_at: datetime
 
 
@@ -445,7 +445,7 @@ class SearchController(Controller):
                 thumbnail_path=p.thumbnail_path,
                 is_hidden=p.is_hidden,
                 is_favorite=p.is_favorite,
-                color=p.color,
+                color=msgspec.UNSET if p.color is None else p.color,
                 updated_at=p.updated_at,
             )
             for p in hits

@@ -30,8 +30,11 @@ USER_DELETE_DELAY_DAYS = 7
 #: Map styles the web and mobile apps load (Immich's defaults, map.lightStyle / map.darkStyle).
 MAP_LIGHT_STYLE_URL = "https://tiles.immich.cloud/v1/style/light.json"
 MAP_DARK_STYLE_URL = "https://tiles.immich.cloud/v1/style/dark.json"
-#: Fixed id of the one version-history entry (uuid5 of the version in the URL namespace).
-_VERSION_HISTORY_ID = uuid.uuid5(uuid.NAMESPACE_URL, "darkroom:immich-api:3.1.0")
+#: Fixed id of the one version-history entry: the uuid5 of the version in the URL namespace,
+#: with the version bits set to 4 (the spec's ``id`` pattern accepts only version-4 UUIDs).
+_VERSION_HISTORY_ID = uuid.UUID(
+    bytes=uuid.uuid5(uuid.NAMESPACE_URL, "darkroom:immich-api:3.1.0").bytes, version=4
+)
 
 
 class ServerPingResponse(msgspec.Struct, frozen=True):

@@ -110,7 +110,7 @@ def test_album_members_play_its_videos_and_live_motion(
         played = member.client.get(f"/api/assets/{asset_id}/video/playback")
         assert played.status_code == 200, played.text
         assert played.content[4:8] == b"ftyp"  # an MP4 (the original or the transcoded one)
-        assert stranger.client.get(f"/api/assets/{asset_id}/video/playback").status_code == 404
+        assert stranger.client.get(f"/api/assets/{asset_id}/video/playback").status_code == 400
     # The motion part alone is not an album asset: the member cannot change or delete it.
     assert member.client.put(
         f"/api/assets/{motion['id']}", json={"isFavorite": True}
@@ -120,4 +120,4 @@ def test_album_members_play_its_videos_and_live_motion(
         "DELETE", f"/api/albums/{album.json()['id']}/assets", json={"ids": [still["id"]]}
     )
     assert removed.status_code == 200, removed.text
-    assert member.client.get(f"/api/assets/{motion['id']}/video/playback").status_code == 404
+    assert member.client.get(f"/api/assets/{motion['id']}/video/playback").status_code == 400

@@ -202,10 +202,21 @@ def test_sample_gps_photos_are_markers_at_their_exif_position(stack: Stack, admi
         assert found[asset_id]["city"]
 
 
-def test_server_config_hands_out_the_tile_url(stack: Stack) -> None:
+def test_darkroom_map_route_hands_out_the_tile_url(stack: Stack, owner: User) -> None:
+    r = owner.client.get("/api/darkroom/map")
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "tileUrl": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": r.json()["attribution"],
+    }
+    assert "OpenStreetMap" in r.json()["attribution"]
+    anonymous = httpx.get(f"{stack.url}/api/darkroom/map")
+    assert anonymous.status_code == 401 and anonymous.json() == {
+        "message": "Authentication required"
+    }
+    # Immich's ServerConfigDto carries no Darkroom-only field (strict clients refuse them)
     config = httpx.get(f"{stack.url}/api/server/config").json()
-    assert config["darkroomMapTileUrl"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    assert "OpenStreetMap" in config["darkroomMapAttribution"]
+    assert not [k for k in config if k.startswith("darkroom")], config
     # Immich's MapLibre styles (for the mobile apps) are untouched.
     assert config["mapLightStyleUrl"].endswith("/light.json")
     assert config["mapDarkStyleUrl"].endswith("/dark.json")

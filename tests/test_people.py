@@ -285,26 +285,26 @@ def test_people_api_rename_hide_merge_reassign(
     assert biden not in [p["id"] for p in listed["people"]] and listed["hidden"] == 1
     assert biden in [p["id"] for p in c.get("/api/people?withHidden=true").json()["people"]]
 
-    # other users: 404 on everything, nothing listed, no faces
+    # other users: 400 "Not found or no ... access" on everything, nothing listed, no faces
     o = other_user.client
-    assert o.get(f"/api/people/{obama}").status_code == 404
-    assert o.get(f"/api/people/{obama}/thumbnail").status_code == 404
-    assert o.get(f"/api/people/{obama}/statistics").status_code == 404
-    assert o.put(f"/api/people/{obama}", json={"name": "x"}).status_code == 404
-    assert o.post(f"/api/people/{obama}/merge", json={"ids": [biden]}).status_code == 404
+    assert o.get(f"/api/people/{obama}").status_code == 400
+    assert o.get(f"/api/people/{obama}/thumbnail").status_code == 400
+    assert o.get(f"/api/people/{obama}/statistics").status_code == 400
+    assert o.put(f"/api/people/{obama}", json={"name": "x"}).status_code == 400
+    assert o.post(f"/api/people/{obama}/merge", json={"ids": [biden]}).status_code == 400
     assert o.get("/api/people").json()["total"] == 0
     any_asset = next(iter(labelled))
     assert o.get("/api/faces", params={"id": any_asset}).json() == []
     face_id = _faces(admin, any_asset)[0]["id"]
     mine = o.post("/api/people", json={"name": "mine"}).json()["id"]
-    assert o.put(f"/api/faces/{face_id}", json={"id": mine}).status_code == 404
-    assert o.request("DELETE", f"/api/faces/{face_id}", json={"force": True}).status_code == 404
-    assert c.put(f"/api/faces/{face_id}", json={"id": mine}).status_code == 404
+    assert o.put(f"/api/faces/{face_id}", json={"id": mine}).status_code == 400
+    assert o.request("DELETE", f"/api/faces/{face_id}", json={"force": True}).status_code == 400
+    assert c.put(f"/api/faces/{face_id}", json={"id": mine}).status_code == 400
 
     # merge biden into obama, then reassign biden's assets to a new person
     r = c.post(f"/api/people/{obama}/merge", json={"ids": [biden]})
     assert r.status_code == 200 and r.json() == [{"id": biden, "success": True}], r.text
-    assert c.get(f"/api/people/{biden}").status_code == 404
+    assert c.get(f"/api/people/{biden}").status_code == 400
     assert c.get(f"/api/people/{obama}/statistics").json()["assets"] == n_obama + n_biden
     joe = c.post("/api/people", json={"name": "Joe"}).json()["id"]
     biden_assets = [a for a, label in labelled.items() if label == "fr_biden"]

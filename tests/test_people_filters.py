@@ -133,7 +133,7 @@ def test_asset_info_lists_people_and_duplicate_id(
         by_label.setdefault(label, set()).add(main[asset_id])
     assert all(len(v) == 1 for v in by_label.values()), by_label
     assert len({next(iter(v)) for v in by_label.values()}) == 5
-    assert other_user.client.get(f"/api/assets/{next(iter(labelled))}").status_code == 404
+    assert other_user.client.get(f"/api/assets/{next(iter(labelled))}").status_code == 400
 
 
 def test_filters_follow_rename_hide_merge_reassign(

@@ -145,7 +145,7 @@ async def test_upload_embeds_finds_itself_and_groups_duplicates(
 
     # another user sees no groups and cannot touch this one
     assert stranger.client.get("/api/duplicates").json() == []
-    assert stranger.client.delete(f"/api/duplicates/{group['duplicateId']}").status_code == 404
+    assert stranger.client.delete(f"/api/duplicates/{group['duplicateId']}").status_code == 400
     r = stranger.client.post(
         "/api/duplicates/resolve",
         json={
@@ -180,4 +180,4 @@ async def test_upload_embeds_finds_itself_and_groups_duplicates(
     assert owner.client.get("/api/duplicates").json() == []
     trashed = owner.client.get(f"/api/assets/{ids['red-copy']}").json()
     assert trashed["isTrashed"] is True
-    assert owner.client.delete(f"/api/duplicates/{group['duplicateId']}").status_code == 404
+    assert owner.client.delete(f"/api/duplicates/{group['duplicateId']}").status_code == 400

@@ -122,7 +122,7 @@ def test_hevc_phone_video_plays_upright_and_seeks(
     assert part.content == body[start : stop + 1]
 
     stranger = make_user(video_stack, owner)
-    assert stranger.client.get(f"/api/assets/{asset_id}/video/playback").status_code == 404
+    assert stranger.client.get(f"/api/assets/{asset_id}/video/playback").status_code == 400
 
 
 def test_playable_mp4_is_served_as_is(video_stack: Stack, owner: User) -> None:

@@ -194,7 +194,7 @@ def test_people_name_open_hide_merge(
     page.get_by_role("status").get_by_text("Merged 1 person into Barack Obama").wait_for()  # type: ignore[attr-defined]
     assert "into Barack Obama" in dialogs[0]
     other.wait_for(state="detached")
-    assert user.client.get(f"/api/people/{kit}").status_code == 404
+    assert user.client.get(f"/api/people/{kit}").status_code == 400
     assert user.client.get("/api/people").json()["total"] == total_before - 1
     assert _statistics(user, obama) == before + kit_photos > before
     shot(page, "people-08-merged")

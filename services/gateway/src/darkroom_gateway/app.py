@@ -20,7 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from darkroom_gateway import domain
-from darkroom_gateway.auth import Auth, authenticate
+from darkroom_gateway.auth import Auth, authenticate, authorize
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import staging_sweeper, sync_audit_pruner
@@ -61,7 +61,8 @@ def _provide_deps(state: State) -> Deps:
 
 
 async def _provide_auth(request: Request, deps: NamedDependency[Deps]) -> Auth:
-    return await authenticate(request, deps)
+    found = request.state.get("auth")  # set by the authorize guard, which ran first
+    return found if isinstance(found, Auth) else await authenticate(request, deps)
 
 
 def proxy_middleware(settings: GatewaySettings) -> list[DefineMiddleware]:
@@ -129,6 +130,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             "deps": Provide(_provide_deps, sync_to_thread=False),
             "auth": Provide(_provide_auth),
         },
+        guards=[authorize],  # 401/403 before the body is parsed, as Immich
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=proxy_middleware(settings),
         request_class=GatewayRequest,

@@ -1,7 +1,15 @@
 """One exception hierarchy for the API, mapped to Immich's error shape in one place.
 
-Immich answers errors as ``{"message": str, "error": "<HTTP reason>", "statusCode": int,
-"correlationId": str}``; clients (the mobile app, @immich/cli) show ``message``.
+Immich 3.1 answers errors as ``{"message": str}``, and a request that fails validation as
+``{"message": "Validation failed", "errors": [issue, ...]}`` (one zod issue per problem:
+``{"code", "path", "message"}``); nothing else is in the body (its global exception filter drops
+NestJS's ``error`` and ``statusCode``, which repeat the status line). The request's correlation id
+travels in the ``x-immich-cid`` response header. Clients (the mobile app, @immich/cli) show
+``message``.
+
+An id the caller may not act on (it does not exist, or is not theirs) is answered as Immich's
+``requireAccess`` does: 400 ``Not found or no <permission> access``; raise :class:`NoAccess`
+(or use :func:`darkroom_gateway.permissions.require_access`).
 
 Besides our own :class:`ApiError` hierarchy and Litestar's HTTP errors, the table
 :data:`EXCEPTION_HANDLERS` maps the errors of the libraries every route shares:
@@ -15,7 +23,6 @@ Besides our own :class:`ApiError` hierarchy and Litestar's HTTP errors, the tabl
 from __future__ import annotations
 
 import uuid
-from http import HTTPStatus
 
 import msgspec
 import structlog
@@ -60,9 +67,24 @@ class Forbidden(ApiError):
 
 
 class NotFound(ApiError):
-    """404: no such thing, or not the caller's to see (we never reveal which)."""
+    """404: no such thing, where Immich answers 404 (a missing file, a person's thumbnail that
+    is not there yet). An id that does not exist or is not the caller's is :class:`NoAccess`."""
 
     status = 404
+
+
+class NoAccess(BadRequest):
+    """400 ``Not found or no <permission> access``: Immich's answer for an id that does not
+    exist or that the caller may not act on with ``permission`` (it never reveals which).
+
+    Args:
+        permission: The permission the route needs on the id, as Immich names it
+            (``asset.read``, ``album.update``, ``person.delete``...).
+    """
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(f"Not found or no {permission} access")
+        self.permission = permission
 
 
 class Conflict(ApiError):
@@ -83,38 +105,52 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 DEFAULT_RETRY_AFTER_S = 5
 
 
-class ErrorBody(msgspec.Struct, frozen=True):
-    """Immich's error response shape."""
+#: Response header carrying the request's correlation id (Immich's ``ImmichHeader.Cid``).
+CORRELATION_HEADER = "x-immich-cid"
+#: ``message`` of a validation error (Immich's global exception filter, zod validation).
+VALIDATION_MESSAGE = "Validation failed"
+
+
+class ValidationIssue(msgspec.Struct, frozen=True):
+    """One problem of a request that failed validation, shaped as a zod issue."""
+
+    code: str
+    path: list[str]
+    message: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Immich's error response: ``{"message"}``, plus ``errors`` for a validation error."""
 
     message: str | list[str]
-    error: str
-    statusCode: int  # noqa: N815 - the wire name
-    correlationId: str  # noqa: N815
+    errors: list[ValidationIssue] | None = None
 
 
-def error_body(status: int, message: str | list[str]) -> ErrorBody:
-    """Immich's error body for ``status`` (a new correlation id each time).
+def error_body(message: str | list[str]) -> ErrorBody:
+    """Immich's error body.
 
     Args:
-        status: HTTP status code.
         message: What the client shows.
     """
-    return ErrorBody(
-        message=message,
-        error=HTTPStatus(status).phrase,
-        statusCode=status,
-        correlationId=uuid.uuid4().hex[:8],
-    )
+    return ErrorBody(message=message)
+
+
+def new_correlation_id() -> str:
+    """A fresh correlation id for the ``x-immich-cid`` header (8 hex characters)."""
+    return uuid.uuid4().hex[:8]
 
 
 def _body(
-    status: int, message: str | list[str], headers: dict[str, str] | None = None
+    status: int,
+    message: str | list[str],
+    headers: dict[str, str] | None = None,
+    errors: list[ValidationIssue] | None = None,
 ) -> Response[ErrorBody]:
     return Response(
-        error_body(status, message),
+        ErrorBody(message=message, errors=errors),
         status_code=status,
         media_type="application/json",
-        headers=headers,
+        headers={CORRELATION_HEADER: new_correlation_id(), **(headers or {})},
     )
 
 
@@ -158,15 +194,25 @@ def storage_not_found_handler(request: Request, exc: StorageNotFound) -> Respons
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
-    """Map Litestar's own errors (404 route, 405, validation) to Immich's body."""
+    """Map Litestar's own errors (404 route, 405, validation) to Immich's body.
+
+    A validation error becomes ``{"message": "Validation failed", "errors": [...]}``, one issue
+    per problem Litestar/msgspec found (``path`` is the parameter or field, where known).
+    """
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
-        messages = [
-            f"{e.get('key', '')}: {e.get('message', '')}".strip(": ")
+        issues = [
+            ValidationIssue(
+                code="custom",
+                path=str(e["key"]).split(".") if e.get("key") else [],
+                message=str(e.get("message") or exc.detail),
+            )
             for e in extra
             if isinstance(e, dict)
         ]
-        return _body(400, messages or [exc.detail])
+        return _body(
+            400, VALIDATION_MESSAGE, errors=issues or [ValidationIssue("custom", [], exc.detail)]
+        )
     return _body(exc.status_code, exc.detail)
 
 

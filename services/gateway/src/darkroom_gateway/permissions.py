@@ -1,8 +1,11 @@
-"""API key permissions: the Permission enum of the Immich OpenAPI spec (v3.1.0)."""
+"""API key permissions (the Permission enum of the Immich OpenAPI spec, v3.1.0) and the one
+access check every id-taking route goes through (:func:`require_access`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
+
+from darkroom_gateway.errors import NoAccess
 
 Permission = Literal[
     "all",
@@ -161,3 +164,30 @@ Permission = Literal[
     "adminSession.read",
     "adminAuth.unlinkAll",
 ]
+
+
+T = TypeVar("T")
+
+
+def require_access(found: T | None, permission: Permission) -> T:
+    """What an access check found, or Immich's refusal when it found nothing.
+
+    Every route taking an id looks the id up scoped to the caller (owner, album member...) and
+    passes the result here with the permission the route needs on it; Immich's
+    ``requireAccess`` answers the same for an id that does not exist and for one the caller may
+    not touch, so nobody learns which ids exist.
+
+    Args:
+        found: The row the caller-scoped lookup returned, or None (or False) when there is none.
+        permission: The permission the route needs on the id (Immich's name, e.g.
+            ``album.update``); it is named in the message.
+
+    Returns:
+        ``found``.
+
+    Raises:
+        NoAccess: ``found`` is None or False: 400 ``Not found or no <permission> access``.
+    """
+    if found is None or found is False:
+        raise NoAccess(permission)
+    return found

@@ -15,7 +15,7 @@ import msgspec
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from darkroom_gateway.errors import error_body
+from darkroom_gateway.errors import CORRELATION_HEADER, error_body, new_correlation_id
 
 log = structlog.get_logger()
 
@@ -80,12 +80,13 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             limit=self.max_head_bytes,
         )  # fmt: skip
         message = f"Request line and headers exceed {self.max_head_bytes} bytes"
-        body = msgspec.json.encode(error_body(_STATUS, message))
+        body = msgspec.json.encode(error_body(message))
         head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
         defaults = self.server_state.default_headers  # date, server
         head += [name + b": " + value + b"\r\n" for name, value in defaults]
         head += [
             b"content-type: application/json\r\n",
+            f"{CORRELATION_HEADER}: {new_correlation_id()}\r\n".encode(),
             b"content-length: " + str(len(body)).encode() + b"\r\n",
             b"x-content-type-options: nosniff\r\n",
             b"cache-control: no-store\r\n",

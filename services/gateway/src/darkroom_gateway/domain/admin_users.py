@@ -29,7 +29,7 @@ from darkroom_gateway.domain.users import (
     update_preferences,
     user_admin_response,
 )
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest
 
 log = structlog.get_logger()
 
@@ -87,7 +87,7 @@ def _check_quota_value(quota: int | None) -> None:
 async def _user(deps: Deps, user_id: uuid.UUID) -> users.User:
     user = await users.get_user(deps.pool, user_id)
     if user is None:
-        raise NotFound("User not found")
+        raise BadRequest("User not found")
     return user
 
 
@@ -96,7 +96,7 @@ class AdminUserController(Controller):
 
     path = "/api/admin/users"
 
-    @get("/")
+    @get("/", admin=True, permission="adminUser.read")
     async def search_users_admin(
         self,
         auth: NamedDependency[Auth],
@@ -105,12 +105,10 @@ class AdminUserController(Controller):
         with_deleted: Annotated[bool, QueryParameter(name="withDeleted")] = False,
     ) -> list[UserAdminResponse]:
         """Every user (optionally one ``id``; soft-deleted ones with ``withDeleted``)."""
-        auth.require_admin()
-        auth.require("adminUser.read")
         found = await users.list_users(deps.pool, with_deleted=with_deleted, user_id=user_id)
         return [user_admin_response(u) for u in found]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, admin=True, permission="adminUser.create")
     async def create_user_admin(
         self,
         data: JSONBody[UserAdminCreate],
@@ -118,8 +116,6 @@ class AdminUserController(Controller):
         deps: NamedDependency[Deps],
     ) -> UserAdminResponse:
         """Create a user with a password (and optionally admin rights, a quota...)."""
-        auth.require_admin()
-        auth.require("adminUser.create")
         if not data.password:
             raise BadRequest("password should not be empty")
         if not data.name.strip():
@@ -147,16 +143,14 @@ class AdminUserController(Controller):
         log.info("user.created", user_id=str(user.id), by=str(auth.user.id))
         return user_admin_response(user)
 
-    @get("/{user_id:uuid}")
+    @get("/{user_id:uuid}", admin=True, permission="adminUser.read")
     async def get_user_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
         """One user, deleted or not."""
-        auth.require_admin()
-        auth.require("adminUser.read")
         return user_admin_response(await _user(deps, user_id))
 
-    @put("/{user_id:uuid}")
+    @put("/{user_id:uuid}", admin=True, permission="adminUser.update")
     async def update_user_admin(
         self,
         user_id: FromPath[uuid.UUID],
@@ -168,8 +162,6 @@ class AdminUserController(Controller):
 
         An admin cannot take their own admin rights away (the server would risk having none).
         """
-        auth.require_admin()
-        auth.require("adminUser.update")
         await _user(deps, user_id)
         changes: dict[str, object] = {}
         if not isinstance(data.email, msgspec.UnsetType):
@@ -199,7 +191,7 @@ class AdminUserController(Controller):
         log.info("user.updated", user_id=str(user_id), by=str(auth.user.id), fields=sorted(changes))
         return user_admin_response(user)
 
-    @delete("/{user_id:uuid}", status_code=200)
+    @delete("/{user_id:uuid}", status_code=200, admin=True, permission="adminUser.delete")
     async def delete_user_admin(
         self,
         user_id: FromPath[uuid.UUID],
@@ -209,20 +201,18 @@ class AdminUserController(Controller):
     ) -> UserAdminResponse:
         """Delete a user: soft (restorable; they can no longer sign in) or, with ``force``, for
         good with all their assets, files and keys. An admin cannot delete themselves."""
-        auth.require_admin()
-        auth.require("adminUser.delete")
         if user_id == auth.user.id:
             raise BadRequest("Admins cannot delete their own account")
         force = data.force if data is not None else False
         if not force:
             user = await users.soft_delete_user(deps.pool, user_id)
             if user is None:
-                raise NotFound("User not found")
+                raise BadRequest("User not found")
             log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=False)
             return user_admin_response(user)
         result = await users.hard_delete_user(deps.pool, user_id)
         if result is None:
-            raise NotFound("User not found")
+            raise BadRequest("User not found")
         user, keys = result
         for key in keys:
             try:
@@ -236,32 +226,28 @@ class AdminUserController(Controller):
             )
         )
 
-    @post("/{user_id:uuid}/restore", status_code=200)
+    @post("/{user_id:uuid}/restore", status_code=200, admin=True, permission="adminUser.delete")
     async def restore_user_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
         """Bring a soft-deleted user back."""
-        auth.require_admin()
-        auth.require("adminUser.delete")
         user = await users.restore_user(deps.pool, user_id)
         if user is None:
-            raise NotFound("User not found")
+            raise BadRequest("User not found")
         log.info("user.restored", user_id=str(user_id), by=str(auth.user.id))
         return user_admin_response(user)
 
-    @get("/{user_id:uuid}/preferences")
+    @get("/{user_id:uuid}/preferences", admin=True, permission="adminUser.read")
     async def get_user_preferences_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserPreferencesResponse:
         """A user's preferences."""
-        auth.require_admin()
-        auth.require("adminUser.read")
         stored = await users.get_preferences(deps.pool, user_id)
         if stored is None:
-            raise NotFound("User not found")
+            raise BadRequest("User not found")
         return preferences_response(stored)
 
-    @put("/{user_id:uuid}/preferences")
+    @put("/{user_id:uuid}/preferences", admin=True, permission="adminUser.update")
     async def update_user_preferences_admin(
         self,
         user_id: FromPath[uuid.UUID],
@@ -270,28 +256,22 @@ class AdminUserController(Controller):
         deps: NamedDependency[Deps],
     ) -> UserPreferencesResponse:
         """Change some of a user's preferences."""
-        auth.require_admin()
-        auth.require("adminUser.update")
         return await update_preferences(deps, await _user(deps, user_id), data)
 
-    @get("/{user_id:uuid}/sessions")
+    @get("/{user_id:uuid}/sessions", admin=True, permission="adminSession.read")
     async def get_user_sessions_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SessionResponse]:
         """A user's sessions."""
-        auth.require_admin()
-        auth.require("adminSession.read")
         await _user(deps, user_id)
         current = auth.session.id if auth.session else None
         return [session_response(s, current) for s in await users.list_sessions(deps.pool, user_id)]
 
-    @get("/{user_id:uuid}/statistics")
+    @get("/{user_id:uuid}/statistics", admin=True, permission="adminUser.read")
     async def get_user_statistics_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AssetStatsResponse:
         """How many images and videos a user has (not in the trash)."""
-        auth.require_admin()
-        auth.require("adminUser.read")
         await _user(deps, user_id)
         images, videos, total = await users.asset_counts(deps.pool, user_id)
         return AssetStatsResponse(images=images, videos=videos, total=total)

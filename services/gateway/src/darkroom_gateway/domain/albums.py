@@ -24,7 +24,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.users import UserResponse, user_response
-from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+from darkroom_gateway.errors import BadRequest, NoAccess
+from darkroom_gateway.permissions import Permission, require_access
 from darkroom_gateway.schemas import BulkIdError, BulkIdResponse, BulkIds
 
 log = structlog.get_logger()
@@ -188,31 +189,41 @@ def album_response(
     )
 
 
-async def _role(deps: Deps, auth: Auth, album_id: uuid.UUID) -> albums.Role:
-    """The caller's role in the album.
+#: Album roles that hold each album permission (Immich's album access: the owner holds every
+#: one; an editor may also add and remove assets; any member may read).
+ANY_MEMBER: tuple[albums.Role, ...] = ("owner", "editor", "viewer")
+EDITORS: tuple[albums.Role, ...] = ("owner", "editor")
+OWNER: tuple[albums.Role, ...] = ("owner",)
+
+
+async def _role(
+    deps: Deps,
+    auth: Auth,
+    album_id: uuid.UUID,
+    permission: Permission,
+    roles: tuple[albums.Role, ...] = ANY_MEMBER,
+) -> albums.Role:
+    """The caller's role in the album, when it is one of ``roles``.
+
+    Args:
+        deps: Connections.
+        auth: The caller.
+        album_id: The album.
+        permission: The permission the route needs (named in the refusal).
+        roles: The roles that hold it.
 
     Raises:
-        NotFound: The caller does not see the album.
+        NoAccess: The caller does not see the album, or their role does not hold
+            ``permission``.
     """
     role = await albums.get_role(deps.pool, auth.user.id, album_id)
-    if role is None:
-        raise NotFound("Album not found")
-    return role
-
-
-async def _require_owner(deps: Deps, auth: Auth, album_id: uuid.UUID) -> None:
-    """Raises:
-    NotFound: The caller does not see the album.
-    Forbidden: The caller is a member, not the owner.
-    """
-    if await _role(deps, auth, album_id) != "owner":
-        raise Forbidden("Only the album owner may do this")
+    return require_access(role if role in roles else None, permission)
 
 
 async def _detail(deps: Deps, auth: Auth, album_id: uuid.UUID) -> AlbumResponse:
-    detail = await albums.get_album_detail(deps.pool, auth.user.id, album_id)
-    if detail is None:
-        raise NotFound("Album not found")
+    detail = require_access(
+        await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.read"
+    )
     return album_response(detail.album, detail.members, auth.user.id, detail.contributor_counts)
 
 
@@ -241,7 +252,7 @@ class AlbumController(Controller):
 
     path = "/api/albums"
 
-    @get("/")
+    @get("/", permission="album.read")
     async def get_all_albums(
         self,
         auth: NamedDependency[Auth],
@@ -257,7 +268,6 @@ class AlbumController(Controller):
         ``isOwned``/``isShared`` narrow the list (see :func:`darkroom_db.albums.list_albums`);
         ``assetId`` keeps the albums holding that asset.
         """
-        auth.require("album.read")
         found = await albums.list_albums(
             deps.pool,
             auth.user.id,
@@ -270,7 +280,7 @@ class AlbumController(Controller):
         members = await albums.members_of(deps.pool, found)
         return [album_response(a, members[a.id], auth.user.id) for a in found]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, permission="album.create")
     async def create_album(
         self, data: JSONBody[CreateAlbum], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AlbumResponse:
@@ -279,7 +289,6 @@ class AlbumController(Controller):
         Raises:
             BadRequest: A member is the caller, unknown, or listed twice.
         """
-        auth.require("album.create")
         member_ids = [u.user_id for u in data.album_users]
         if auth.user.id in member_ids:
             raise BadRequest("Cannot share album with owner")
@@ -302,16 +311,15 @@ class AlbumController(Controller):
         log.info("album.created", album_id=str(album_id), owner_id=str(auth.user.id))
         return await _detail(deps, auth, album_id)
 
-    @get("/statistics")
+    @get("/statistics", permission="album.statistics")
     async def get_album_statistics(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AlbumStatistics:
         """How many albums the caller owns, has shared or sees shared, and keeps unshared."""
-        auth.require("album.statistics")
         stats = await albums.statistics(deps.pool, auth.user.id)
         return AlbumStatistics(owned=stats.owned, shared=stats.shared, not_shared=stats.not_shared)
 
-    @put("/assets")
+    @put("/assets", permission="albumAsset.create")
     async def add_assets_to_albums(
         self,
         data: JSONBody[AlbumsAddAssets],
@@ -323,7 +331,6 @@ class AlbumController(Controller):
         ``success`` when at least one asset went into an album; otherwise the reason:
         ``no_permission`` (no album or asset usable) or ``duplicate`` (all there already).
         """
-        auth.require("albumAsset.create")
         editable = [
             album_id
             for album_id in dict.fromkeys(data.album_ids)
@@ -337,7 +344,7 @@ class AlbumController(Controller):
             return AlbumsAddAssetsResponse(success=False, error="duplicate")
         return AlbumsAddAssetsResponse(success=True)
 
-    @get("/{album_id:uuid}")
+    @get("/{album_id:uuid}", permission="album.read")
     async def get_album_info(
         self,
         album_id: FromPath[uuid.UUID],
@@ -348,10 +355,9 @@ class AlbumController(Controller):
     ) -> AlbumResponse:
         """One album the caller owns or is a member of (``key``/``slug`` are for shared links,
         which Darkroom does not have yet)."""
-        auth.require("album.read")
         return await _detail(deps, auth, album_id)
 
-    @patch("/{album_id:uuid}")
+    @patch("/{album_id:uuid}", permission="album.update")
     async def update_album_info(
         self,
         album_id: FromPath[uuid.UUID],
@@ -364,8 +370,7 @@ class AlbumController(Controller):
         Raises:
             BadRequest: The thumbnail asset is not in the album.
         """
-        auth.require("album.update")
-        await _require_owner(deps, auth, album_id)
+        await _role(deps, auth, album_id, "album.update", OWNER)
         thumb = data.album_thumbnail_asset_id
         if thumb is not None and not await albums.has_assets(deps.pool, album_id, [thumb]):
             raise BadRequest("Invalid album thumbnail")
@@ -380,7 +385,7 @@ class AlbumController(Controller):
         )
         return await _detail(deps, auth, album_id)
 
-    @delete("/{album_id:uuid}", status_code=204)
+    @delete("/{album_id:uuid}", status_code=204, permission="album.delete")
     async def delete_album(
         self,
         album_id: FromPath[uuid.UUID],
@@ -388,12 +393,11 @@ class AlbumController(Controller):
         deps: NamedDependency[Deps],
     ) -> None:
         """Delete an album (owner only); its assets stay in their owners' libraries."""
-        auth.require("album.delete")
-        await _require_owner(deps, auth, album_id)
+        await _role(deps, auth, album_id, "album.delete", OWNER)
         await albums.delete_album(deps.pool, album_id)
         log.info("album.deleted", album_id=str(album_id), owner_id=str(auth.user.id))
 
-    @get("/{album_id:uuid}/map-markers")
+    @get("/{album_id:uuid}/map-markers", permission="album.read")
     async def get_album_map_markers(
         self,
         album_id: FromPath[uuid.UUID],
@@ -403,8 +407,7 @@ class AlbumController(Controller):
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> list[MapMarkerResponse]:
         """The album's assets that have GPS coordinates."""
-        auth.require("album.read")
-        await _role(deps, auth, album_id)
+        await _role(deps, auth, album_id, "album.read")
         return [
             MapMarkerResponse(
                 id=str(m.id), lat=m.lat, lon=m.lon, city=m.city, state=m.state, country=m.country
@@ -412,7 +415,7 @@ class AlbumController(Controller):
             for m in await albums.map_markers(deps.pool, album_id)
         ]
 
-    @put("/{album_id:uuid}/assets")
+    @put("/{album_id:uuid}/assets", permission="albumAsset.create")
     async def add_assets_to_album(
         self,
         album_id: FromPath[uuid.UUID],
@@ -424,14 +427,12 @@ class AlbumController(Controller):
         ``no_permission`` (not an asset the caller may add).
 
         Raises:
-            Forbidden: The caller is a viewer.
+            NoAccess: The caller is a viewer or does not see the album.
         """
-        auth.require("albumAsset.create")
-        if await _role(deps, auth, album_id) == "viewer":
-            raise Forbidden("Viewers cannot add assets to the album")
+        await _role(deps, auth, album_id, "albumAsset.create", EDITORS)
         return await _add_results(deps, auth, album_id, data.ids)
 
-    @delete("/{album_id:uuid}/assets", status_code=200)
+    @delete("/{album_id:uuid}/assets", status_code=200, permission="albumAsset.delete")
     async def remove_asset_from_album(
         self,
         album_id: FromPath[uuid.UUID],
@@ -443,12 +444,9 @@ class AlbumController(Controller):
         ``no_permission`` (an editor may only remove their own assets).
 
         Raises:
-            Forbidden: The caller is a viewer.
+            NoAccess: The caller is a viewer or does not see the album.
         """
-        auth.require("albumAsset.delete")
-        role = await _role(deps, auth, album_id)
-        if role == "viewer":
-            raise Forbidden("Viewers cannot remove assets from the album")
+        role = await _role(deps, auth, album_id, "albumAsset.delete", EDITORS)
         present = await albums.has_assets(deps.pool, album_id, data.ids)
         owners = await albums.owners_of(deps.pool, present)
         removable = [i for i in present if role == "owner" or owners.get(i) == auth.user.id]
@@ -466,7 +464,7 @@ class AlbumController(Controller):
                 results.append(BulkIdResponse(id=str(asset_id), success=False, error="not_found"))
         return results
 
-    @put("/{album_id:uuid}/users")
+    @put("/{album_id:uuid}/users", permission="albumUser.create")
     async def add_users_to_album(
         self,
         album_id: FromPath[uuid.UUID],
@@ -479,8 +477,7 @@ class AlbumController(Controller):
         Raises:
             BadRequest: No users given, or one is the owner, unknown, or already a member.
         """
-        auth.require("albumUser.create")
-        await _require_owner(deps, auth, album_id)
+        await _role(deps, auth, album_id, "album.share", OWNER)
         if not data.album_users:
             raise BadRequest("albumUsers must contain at least 1 elements")
         ids = [u.user_id for u in data.album_users]
@@ -490,9 +487,9 @@ class AlbumController(Controller):
             raise BadRequest("Duplicate album user")
         if set(ids) - await albums.existing_users(deps.pool, ids):
             raise BadRequest("User not found")
-        detail = await albums.get_album_detail(deps.pool, auth.user.id, album_id)
-        if detail is None:
-            raise NotFound("Album not found")
+        detail = require_access(
+            await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.share"
+        )
         if set(ids) & {m.user.id for m in detail.members}:
             raise BadRequest("User already added")
         await albums.add_members(
@@ -501,7 +498,7 @@ class AlbumController(Controller):
         log.info("album.shared", album_id=str(album_id), users=[str(i) for i in ids])
         return await _detail(deps, auth, album_id)
 
-    @put("/{album_id:uuid}/user/{user_id:str}", status_code=204)
+    @put("/{album_id:uuid}/user/{user_id:str}", status_code=204, permission="albumUser.update")
     async def update_album_user(
         self,
         album_id: FromPath[uuid.UUID],
@@ -513,15 +510,15 @@ class AlbumController(Controller):
         """Change a member's role (owner only).
 
         Raises:
-            NotFound: ``userId`` is not a member of the album.
+            NoAccess: The caller is not the album's owner.
+            BadRequest: ``userId`` is not a member of the album.
         """
-        auth.require("albumUser.update")
-        await _require_owner(deps, auth, album_id)
+        await _role(deps, auth, album_id, "album.share", OWNER)
         member = _user_id(user_id, auth)
         if not await albums.set_member_role(deps.pool, album_id, member, data.role):
-            raise NotFound("User not found in album")
+            raise BadRequest("Album not shared with user")
 
-    @delete("/{album_id:uuid}/user/{user_id:str}", status_code=204)
+    @delete("/{album_id:uuid}/user/{user_id:str}", status_code=204, permission="albumUser.delete")
     async def remove_user_from_album(
         self,
         album_id: FromPath[uuid.UUID],
@@ -533,18 +530,18 @@ class AlbumController(Controller):
 
         Raises:
             BadRequest: The owner cannot be removed (delete the album instead).
-            Forbidden: A member tries to remove someone else.
-            NotFound: ``userId`` is not a member of the album.
+            NoAccess: The caller does not see the album, or is a member removing someone else
+                (``album.share``: only the owner shares).
+            BadRequest: ``userId`` is not a member of the album.
         """
-        auth.require("albumUser.delete")
-        role = await _role(deps, auth, album_id)
+        role = await _role(deps, auth, album_id, "album.read")
         member = _user_id(user_id, auth)
         if role == "owner" and member == auth.user.id:
             raise BadRequest("Cannot remove album owner")
         if role != "owner" and member != auth.user.id:
-            raise Forbidden("Only the album owner may remove other users")
+            raise NoAccess("album.share")
         if not await albums.remove_member(deps.pool, album_id, member):
-            raise NotFound("User not found in album")
+            raise BadRequest("Album not shared with user")
         log.info("album.user_removed", album_id=str(album_id), user_id=str(member))
 
 

@@ -1,5 +1,5 @@
 """API keys: create, list, inspect, rename/re-scope and delete the caller's keys (another
-user's key is answered 404, as if it did not exist)."""
+user's key is answered 400 ``API Key not found``, as Immich's API key service answers)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+from darkroom_gateway.errors import BadRequest, Forbidden
 from darkroom_gateway.permissions import Permission
 
 
@@ -54,15 +54,14 @@ def _check_grant(auth: Auth, permissions: list[str]) -> None:
     """A key may only grant permissions its creator holds.
 
     Raises:
-        BadRequest: ``permissions`` is empty.
-        Forbidden: The caller is an API key without some of ``permissions``.
+        BadRequest: ``permissions`` is empty, or the caller is an API key without some of
+            ``permissions`` (Immich answers 400 ``Cannot grant permissions you do not have``).
     """
     if not permissions:
         raise BadRequest("permissions should not be empty")
     if auth.api_key is not None and "all" not in auth.api_key.permissions:
-        extra = set(permissions) - set(auth.api_key.permissions)
-        if extra:
-            raise Forbidden(f"Cannot grant permissions you do not have: {sorted(extra)}")
+        if set(permissions) - set(auth.api_key.permissions):
+            raise BadRequest("Cannot grant permissions you do not have")
 
 
 def _response(key: users.ApiKey) -> ApiKeyResponse:
@@ -80,12 +79,11 @@ class ApiKeyController(Controller):
 
     path = "/api/api-keys"
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, permission="apiKey.create")
     async def create_api_key(
         self, data: JSONBody[ApiKeyCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ApiKeyCreateResponse:
         """Create an API key; a key may only grant permissions its creator holds."""
-        auth.require("apiKey.create")
         _check_grant(auth, list(data.permissions))
         secret = new_secret()
         key = await users.create_api_key(
@@ -101,29 +99,27 @@ class ApiKeyController(Controller):
     async def get_my_api_key(self, auth: NamedDependency[Auth]) -> ApiKeyResponse:
         """The API key the caller authenticated with (403 for a session: there is none)."""
         if auth.api_key is None:
-            raise Forbidden("Not authenticated with an API key")
+            raise Forbidden("Not authenticated with an API Key")
         return _response(auth.api_key)
 
-    @get("/")
+    @get("/", permission="apiKey.read")
     async def get_api_keys(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[ApiKeyResponse]:
         """The caller's API keys, oldest first (never their secrets)."""
-        auth.require("apiKey.read")
         return [_response(k) for k in await users.list_api_keys(deps.pool, auth.user.id)]
 
-    @get("/{key_id:uuid}")
+    @get("/{key_id:uuid}", permission="apiKey.read")
     async def get_api_key(
         self, key_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ApiKeyResponse:
         """One of the caller's API keys."""
-        auth.require("apiKey.read")
         key = await users.get_api_key(deps.pool, auth.user.id, key_id)
         if key is None:
-            raise NotFound("API Key not found")
+            raise BadRequest("API Key not found")
         return _response(key)
 
-    @put("/{key_id:uuid}")
+    @put("/{key_id:uuid}", permission="apiKey.update")
     async def update_api_key(
         self,
         key_id: FromPath[uuid.UUID],
@@ -132,7 +128,6 @@ class ApiKeyController(Controller):
         deps: NamedDependency[Deps],
     ) -> ApiKeyResponse:
         """Rename or re-scope one of the caller's API keys."""
-        auth.require("apiKey.update")
         permissions: list[str] | None = None
         if data.permissions is not None:
             _check_grant(auth, list(data.permissions))
@@ -141,17 +136,16 @@ class ApiKeyController(Controller):
             deps.pool, auth.user.id, key_id, name=data.name, permissions=permissions
         )
         if key is None:
-            raise NotFound("API Key not found")
+            raise BadRequest("API Key not found")
         return _response(key)
 
-    @delete("/{key_id:uuid}", status_code=204)
+    @delete("/{key_id:uuid}", status_code=204, permission="apiKey.delete")
     async def delete_api_key(
         self, key_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Delete one of the caller's API keys; it stops working at once."""
-        auth.require("apiKey.delete")
         if not await users.delete_api_key(deps.pool, auth.user.id, key_id):
-            raise NotFound("API Key not found")
+            raise BadRequest("API Key not found")
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))

@@ -21,7 +21,7 @@ from litestar.params import JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest, NoAccess, NotFound
 
 
 class UpsertItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,14 +109,14 @@ def parse_upload_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
 async def _readable(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> None:
     auth.require("asset.read")
     if await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None:
-        raise BadRequest("Not found or no asset.read access")
+        raise NoAccess("asset.read")
 
 
 async def _owned(deps: Deps, auth: Auth, asset_ids: set[uuid.UUID]) -> None:
     auth.require("asset.update")
     for asset_id in asset_ids:
         if await assets.get_asset(deps.pool, auth.user.id, asset_id) is None:
-            raise BadRequest("Not found or no asset.update access")
+            raise NoAccess("asset.update")
 
 
 class AssetMetadataController(Controller):

@@ -37,6 +37,7 @@ from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound
 from darkroom_gateway.media import serve_object
+from darkroom_gateway.permissions import Permission, require_access
 from darkroom_gateway.upload import MAX_SIDECAR_BYTES, stream_upload
 
 log = structlog.get_logger()
@@ -295,19 +296,27 @@ async def serve_file(
     )
 
 
-async def _own_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset:
-    asset = await assets.get_asset(deps.pool, auth.user.id, asset_id)
-    if asset is None:
-        raise NotFound("Asset not found")
-    return asset
+async def _own_asset(
+    deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
+) -> assets.Asset:
+    """One of the caller's own assets.
+
+    Raises:
+        NoAccess: There is no such asset of the caller's (``permission`` is named).
+    """
+    return require_access(await assets.get_asset(deps.pool, auth.user.id, asset_id), permission)
 
 
-async def _viewable_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset:
-    """An asset the caller owns or sees through an album they own or are a member of."""
+async def _viewable_asset(
+    deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
+) -> assets.Asset:
+    """An asset the caller owns or sees through an album they own or are a member of.
+
+    Raises:
+        NoAccess: The caller sees no such asset (``permission`` is named).
+    """
     asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
-    if asset is None:
-        raise NotFound("Asset not found")
-    return asset
+    return require_access(asset, permission)
 
 
 class AssetController(Controller):
@@ -315,7 +324,7 @@ class AssetController(Controller):
 
     path = "/api/assets"
 
-    @post("/", status_code=201, request_max_body_size=None)
+    @post("/", status_code=201, request_max_body_size=None, permission="asset.upload")
     async def upload_asset(
         self,
         request: Request,
@@ -337,7 +346,6 @@ class AssetController(Controller):
                 file part, bad form fields, or a file ingest rejects.
             PayloadTooLarge: The sidecar is over 10 MiB (413).
         """
-        auth.require("asset.upload")
         if x_immich_checksum:
             found = await assets.find_by_checksum(
                 deps.pool, auth.user.id, parse_checksum(x_immich_checksum)
@@ -405,7 +413,7 @@ class AssetController(Controller):
             AssetMediaResponse(id=reply.asset_id, status=reply.status), status_code=code
         )
 
-    @post("/bulk-upload-check", status_code=200)
+    @post("/bulk-upload-check", status_code=200, permission="asset.upload")
     async def check_bulk_upload(
         self,
         data: JSONBody[BulkUploadCheck],
@@ -413,7 +421,6 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
     ) -> BulkUploadCheckResponse:
         """Which of these files (by SHA-1) the caller already has."""
-        auth.require("asset.upload")
         checksums = [parse_checksum(item.checksum) for item in data.assets]
         existing = await assets.find_by_checksums(deps.pool, auth.user.id, checksums)
         results = []
@@ -433,7 +440,7 @@ class AssetController(Controller):
                 )
         return BulkUploadCheckResponse(results=results)
 
-    @get("/{asset_id:uuid}")
+    @get("/{asset_id:uuid}", permission="asset.read")
     async def get_asset_info(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -441,8 +448,7 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
     ) -> AssetResponse:
         """An asset the caller owns or sees in an album, with its EXIF once extracted."""
-        auth.require("asset.read")
-        asset = await _viewable_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
         shown = (  # people are private: only the owner sees who is in the photo (as Immich)
             await people.asset_people(deps.pool, auth.user.id, asset_id)
             if asset.owner_id == auth.user.id
@@ -452,7 +458,7 @@ class AssetController(Controller):
             asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
         )
 
-    @get("/{asset_id:uuid}/original")
+    @get("/{asset_id:uuid}/original", permission="asset.download")
     async def download_asset(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -461,11 +467,10 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """The original file, byte for byte (Range and ETag supported)."""
-        auth.require("asset.download")
-        asset = await _viewable_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.download")
         return await serve_original(request, deps, asset, attachment=True)
 
-    @get("/{asset_id:uuid}/thumbnail")
+    @get("/{asset_id:uuid}/thumbnail", permission="asset.view")
     async def view_asset(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -478,8 +483,7 @@ class AssetController(Controller):
 
         ``fullsize``/``original`` give the original when browsers can show it, else the preview.
         """
-        auth.require("asset.view")
-        asset = await _viewable_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
         if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
             return await serve_original(request, deps, asset, attachment=False)
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
@@ -488,7 +492,7 @@ class AssetController(Controller):
             raise NotFound("Asset media not found")
         return await serve_file(request, deps, file)
 
-    @put("/{asset_id:uuid}")
+    @put("/{asset_id:uuid}", permission="asset.update")
     async def update_asset(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -497,8 +501,7 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
     ) -> AssetResponse:
         """Edit one of the caller's assets; the asset as it is now."""
-        auth.require("asset.update")
-        await _own_asset(deps, auth, asset_id)
+        await _own_asset(deps, auth, asset_id, "asset.update")
         await apply_edits(
             deps,
             auth.user.id,
@@ -519,7 +522,7 @@ class AssetController(Controller):
                     conn, auth.user.id, asset_id, data.live_photo_video_id
                 ):
                     raise BadRequest("livePhotoVideoId must be one of your videos")
-        asset = await _own_asset(deps, auth, asset_id)
+        asset = await _own_asset(deps, auth, asset_id, "asset.update")
         await announce(
             deps,
             AssetUpdated(
@@ -532,12 +535,11 @@ class AssetController(Controller):
             await people.asset_people(deps.pool, auth.user.id, asset_id),
         )
 
-    @put("/", status_code=204)
+    @put("/", status_code=204, permission="asset.update")
     async def update_assets(
         self, data: JSONBody[BulkUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Edit many of the caller's assets at once (400 when one is not theirs)."""
-        auth.require("asset.update")
         await require_owned(deps, auth, data.ids, "asset.update")
         if not data.ids:
             return
@@ -561,12 +563,11 @@ class AssetController(Controller):
                 deps, AssetUpdated(asset_id=str(asset_id), owner_id=str(auth.user.id), at=now)
             )
 
-    @delete("/", status_code=204)
+    @delete("/", status_code=204, permission="asset.delete")
     async def delete_assets(
         self, data: JSONBody[BulkDelete], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Move assets to the trash, or with ``force`` delete them and their files for good."""
-        auth.require("asset.delete")
         await require_owned(deps, auth, data.ids, "asset.delete")
         if data.force:
             await purge_assets(deps, auth.user.id, data.ids)
@@ -580,7 +581,7 @@ class AssetController(Controller):
                 ),
             )
 
-    @get("/statistics")
+    @get("/statistics", permission="asset.statistics")
     async def get_asset_statistics(
         self,
         auth: NamedDependency[Auth],
@@ -590,7 +591,6 @@ class AssetController(Controller):
         visibility: FromQuery[Visibility | None] = None,
     ) -> AssetStats:
         """How many images and videos the caller has (trash, favourites, visibility filters)."""
-        auth.require("asset.statistics")
         images, videos, total = await assets.statistics(
             deps.pool,
             auth.user.id,
@@ -600,7 +600,7 @@ class AssetController(Controller):
         )
         return AssetStats(images=images, videos=videos, total=total)
 
-    @get("/{asset_id:uuid}/video/playback")
+    @get("/{asset_id:uuid}/video/playback", permission="asset.view")
     async def play_asset_video(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -614,11 +614,10 @@ class AssetController(Controller):
         album's videos and the motion of its live photos, as they see their thumbnails.
 
         Raises:
-            NotFound: Neither the caller's asset nor one they see through an album.
+            NoAccess: Neither the caller's asset nor one they see through an album.
             BadRequest: The asset is not a video.
         """
-        auth.require("asset.view")
-        asset = await _viewable_asset(deps, auth, asset_id)
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
         if asset.type != "VIDEO":
             raise BadRequest("Asset is not a video")
         encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")

@@ -240,7 +240,7 @@ class AuthController(Controller):
             expires_at=expires.isoformat() if expires else None,
         )
 
-    @post("/change-password", status_code=200)
+    @post("/change-password", status_code=200, permission="auth.changePassword")
     async def change_password(
         self,
         data: JSONBody[ChangePassword],
@@ -249,7 +249,6 @@ class AuthController(Controller):
     ) -> UserAdminResponse:
         """Change the caller's password after checking the current one; with
         ``invalidateSessions`` every other session of theirs is signed out."""
-        auth.require("auth.changePassword")
         if len(data.new_password) < MIN_PASSWORD_LENGTH:
             raise BadRequest(
                 f"newPassword must be longer than or equal to {MIN_PASSWORD_LENGTH} characters"

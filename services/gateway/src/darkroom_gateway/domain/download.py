@@ -30,7 +30,7 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.media import content_disposition
 
 log = structlog.get_logger()
@@ -180,7 +180,7 @@ class DownloadController(Controller):
 
     path = "/api/download"
 
-    @post("/info", status_code=201)
+    @post("/info", status_code=201, permission="asset.download")
     async def get_download_info(
         self, data: JSONBody[DownloadInfo], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> DownloadResponse:
@@ -192,23 +192,22 @@ class DownloadController(Controller):
         Raises:
             BadRequest: No selection, or ids/album/user the caller may not download.
         """
-        auth.require("asset.download")
         limit = data.archive_size or DEFAULT_ARCHIVE_SIZE
         if data.asset_ids is not None:
             ids = data.asset_ids
         elif data.album_id is not None:
             if not await timeline.can_read_album(deps.pool, auth.user.id, data.album_id):
-                raise BadRequest("Not found or no album.download access")
+                raise NoAccess("album.download")
             ids = await timeline.album_asset_ids(deps.pool, data.album_id)
         elif data.user_id is not None:
             if data.user_id != auth.user.id:
-                raise BadRequest("Not found or no timeline.download access")
+                raise NoAccess("timeline.download")
             ids = [a.id for a in await assets.list_assets(deps.pool, auth.user.id, limit=10**9)]
         else:
             raise BadRequest("assetIds, albumId, or userId is required")
         found = {a.id: a for a in await timeline.downloadable_assets(deps.pool, auth.user.id, ids)}
         if data.asset_ids is not None and len(found) < len(set(ids)):
-            raise BadRequest("Not found or no asset.download access")
+            raise NoAccess("asset.download")
         motion_ids = [
             a.live_photo_video_id
             for a in found.values()
@@ -229,7 +228,7 @@ class DownloadController(Controller):
             archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
         return DownloadResponse(archives=archives, total_size=sum(a.file_size for a in ordered))
 
-    @post("/archive", status_code=200)
+    @post("/archive", status_code=200, permission="asset.download")
     async def download_archive(
         self,
         data: JSONBody[DownloadArchive],
@@ -243,13 +242,12 @@ class DownloadController(Controller):
             darkroom_storage.NotFound: An original is missing from storage (404, answered
                 before the 200 and its headers are sent).
         """
-        auth.require("asset.download")
         found = {
             a.id: a
             for a in await timeline.downloadable_assets(deps.pool, auth.user.id, data.asset_ids)
         }
         if len(found) < len(set(data.asset_ids)):
-            raise BadRequest("Not found or no asset.download access")
+            raise NoAccess("asset.download")
         files = [found[i] for i in dict.fromkeys(data.asset_ids)]
         await require_objects(deps.storage, [a.original_path for a in files])
         log.info("download.archive", assets=len(files), owner_id=str(auth.user.id))

@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.assets import AssetResponse, asset_response
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.schemas import BulkIdResponse, BulkIds
 
 
@@ -60,12 +60,11 @@ class DuplicateController(Controller):
 
     path = "/api/duplicates"
 
-    @get("/")
+    @get("/", permission="duplicate.read")
     async def get_asset_duplicates(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[DuplicateResponse]:
         """The caller's duplicate groups with two or more active assets, newest group first."""
-        auth.require("duplicate.read")
         out: list[DuplicateResponse] = []
         for duplicate_id, ids in await smart_search.duplicate_groups(deps.pool, auth.user.id):
             rows = await assets.get_assets(deps.pool, auth.user.id, ids)
@@ -88,15 +87,14 @@ class DuplicateController(Controller):
             )
         return out
 
-    @delete("/", status_code=204)
+    @delete("/", status_code=204, permission="duplicate.delete")
     async def delete_duplicates(
         self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Dissolve the caller's groups ``ids`` (assets stay; ids of others are ignored)."""
-        auth.require("duplicate.delete")
         await smart_search.clear_duplicates(deps.pool, auth.user.id, data.ids)
 
-    @delete("/{duplicate_id:uuid}", status_code=204)
+    @delete("/{duplicate_id:uuid}", status_code=204, permission="duplicate.delete")
     async def delete_duplicate(
         self,
         duplicate_id: FromPath[uuid.UUID],
@@ -106,13 +104,12 @@ class DuplicateController(Controller):
         """Dissolve one of the caller's groups.
 
         Raises:
-            NotFound: The caller has no group with this id.
+            NoAccess: The caller has no group with this id.
         """
-        auth.require("duplicate.delete")
         if not await smart_search.clear_duplicates(deps.pool, auth.user.id, [duplicate_id]):
-            raise NotFound("Duplicate not found")
+            raise NoAccess("duplicate.delete")
 
-    @post("/resolve", status_code=200)
+    @post("/resolve", status_code=200, permission="duplicate.delete")
     async def resolve_duplicates(
         self,
         data: JSONBody[DuplicateResolve],
@@ -127,7 +124,6 @@ class DuplicateController(Controller):
         Raises:
             BadRequest: No groups.
         """
-        auth.require("duplicate.delete")
         if not data.groups:
             raise BadRequest("groups must contain at least 1 element")
         results: list[BulkIdResponse] = []

@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.people import PersonResponse, person_response
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest, NoAccess
 
 
 class AssetFaceResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -79,7 +79,7 @@ class FaceController(Controller):
 
     path = "/api/faces"
 
-    @get("/")
+    @get("/", permission="face.read")
     async def get_faces(
         self,
         auth: NamedDependency[Auth],
@@ -87,13 +87,12 @@ class FaceController(Controller):
         asset_id: Annotated[uuid.UUID, QueryParameter(name="id")],
     ) -> list[AssetFaceResponse]:
         """The faces of one of the caller's assets (an empty list for anyone else's)."""
-        auth.require("face.read")
         return [
             face_response(f, p)
             for f, p in await people.asset_faces(deps.pool, auth.user.id, asset_id)
         ]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, permission="face.create")
     async def create_face(
         self,
         data: JSONBody[AssetFaceCreate],
@@ -104,9 +103,8 @@ class FaceController(Controller):
 
         Raises:
             BadRequest: A box outside the image or of no size.
-            NotFound: The asset or the person is not the caller's.
+            NoAccess: The asset or the person is not the caller's (``asset.read`` named).
         """
-        auth.require("face.create")
         if (
             data.width <= 0
             or data.height <= 0
@@ -132,9 +130,9 @@ class FaceController(Controller):
             ),
         )
         if face_id is None:
-            raise NotFound("Asset or person not found")
+            raise NoAccess("asset.read")
 
-    @put("/{face_id:uuid}")
+    @put("/{face_id:uuid}", permission="face.update")
     async def reassign_face(
         self,
         face_id: FromPath[uuid.UUID],
@@ -142,14 +140,13 @@ class FaceController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> PersonResponse:
-        """Put one face on another of the caller's people. Raises NotFound otherwise."""
-        auth.require("face.update")
+        """Put one face on another of the caller's people. Raises NoAccess otherwise."""
         person = await people.assign_face(deps.pool, auth.user.id, face_id, data.id)
         if person is None:
-            raise NotFound("Face or person not found")
+            raise NoAccess("person.update")
         return person_response(person)
 
-    @delete("/{face_id:uuid}", status_code=204)
+    @delete("/{face_id:uuid}", status_code=204, permission="face.delete")
     async def delete_face(
         self,
         face_id: FromPath[uuid.UUID],
@@ -157,10 +154,9 @@ class FaceController(Controller):
         deps: NamedDependency[Deps],
         data: JSONBody[AssetFaceDelete | None] = None,
     ) -> None:
-        """Delete one of the caller's faces. Raises NotFound otherwise."""
-        auth.require("face.delete")
+        """Delete one of the caller's faces. Raises NoAccess otherwise."""
         if not await people.delete_face(deps.pool, auth.user.id, face_id):
-            raise NotFound("Face not found")
+            raise NoAccess("face.delete")
 
 
 ROUTES = [FaceController]

@@ -4,6 +4,11 @@ Scope (Immich's ``getMapMarkers``): the caller's own active assets, plus with
 ``withSharedAlbums=true`` the active assets of every album they own or are a member of. Nobody
 else's assets show otherwise. Darkroom has no partner sharing yet, so ``withPartners`` is
 accepted and adds nothing.
+
+``GET /api/darkroom/map`` is Darkroom's own (not in Immich's API): the raster tiles the web
+app's map draws (``DARKROOM_MAP_TILE_URL``, ``DARKROOM_MAP_ATTRIBUTION``). Immich's DTOs carry no
+Darkroom-only field, so the setting is not in ``/api/server/config``; the mobile apps read
+``mapLightStyleUrl``/``mapDarkStyleUrl`` (MapLibre styles) from there as with Immich.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import msgspec
 import structlog
 from darkroom_db import map as map_db
 from litestar import Controller, get
@@ -24,12 +30,24 @@ from darkroom_gateway.domain.albums import MapMarkerResponse
 log = structlog.get_logger()
 
 
+class DarkroomMapResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The web map's raster tiles (Darkroom only).
+
+    Attributes:
+        tile_url: Leaflet tile URL template (``{z}/{x}/{y}``).
+        attribution: HTML credit shown in the map's corner.
+    """
+
+    tile_url: str
+    attribution: str
+
+
 class MapController(Controller):
     """/api/map."""
 
     path = "/api/map"
 
-    @get("/markers")
+    @get("/markers", permission="map.read")
     async def get_map_markers(
         self,
         auth: NamedDependency[Auth],
@@ -59,7 +77,6 @@ class MapController(Controller):
         favourites (true) or the others (false); ``fileCreatedAfter``/``fileCreatedBefore``
         bound ``fileCreatedAt`` (inclusive).
         """
-        auth.require("map.read")
         found = await map_db.markers(
             deps.pool,
             auth.user.id,
@@ -77,4 +94,19 @@ class MapController(Controller):
         ]
 
 
-ROUTES = [MapController]
+class DarkroomMapController(Controller):
+    """/api/darkroom/map (Darkroom's own route)."""
+
+    path = "/api/darkroom/map"
+
+    @get("/", permission="map.read")
+    async def get_darkroom_map(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> DarkroomMapResponse:
+        """The raster tile URL template and its credit, as the gateway is configured."""
+        return DarkroomMapResponse(
+            tile_url=deps.settings.map_tile_url, attribution=deps.settings.map_attribution
+        )
+
+
+ROUTES = [MapController, DarkroomMapController]

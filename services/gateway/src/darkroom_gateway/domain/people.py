@@ -19,14 +19,15 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest, NoAccess, NotFound
+from darkroom_gateway.permissions import require_access
 from darkroom_gateway.schemas import BulkIdResponse, BulkIds
 
 log = structlog.get_logger()
 
 
 class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: PersonResponseDto."""
+    """Spec: PersonResponseDto (``color`` is optional, not nullable: left out when unset)."""
 
     id: str
     name: str
@@ -34,7 +35,7 @@ class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     thumbnail_path: str
     is_hidden: bool
     is_favorite: bool
-    color: str | None
+    color: str | msgspec.UnsetType = msgspec.UNSET
     updated_at: datetime
 
 
@@ -114,7 +115,7 @@ def person_response(person: people.Person) -> PersonResponse:
         thumbnail_path=person.thumbnail_path,
         is_hidden=person.is_hidden,
         is_favorite=person.is_favorite,
-        color=person.color,
+        color=msgspec.UNSET if person.color is None else person.color,
         updated_at=person.updated_at,
     )
 
@@ -151,7 +152,7 @@ class PeopleController(Controller):
 
     path = "/api/people"
 
-    @get("/")
+    @get("/", permission="person.read")
     async def get_all_people(
         self,
         auth: NamedDependency[Auth],
@@ -168,7 +169,6 @@ class PeopleController(Controller):
     ) -> PeopleResponse:
         """The caller's people with faces (or a name): visible first, favourites, named, most
         faces. ``closestPersonId``/``closestAssetId`` are accepted and ignored for now."""
-        auth.require("person.read")
         found, total, hidden, has_next = await people.list_people(
             deps.pool, auth.user.id, with_hidden=with_hidden, page=page, size=size
         )
@@ -179,12 +179,11 @@ class PeopleController(Controller):
             has_next_page=has_next,
         )
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, permission="person.create")
     async def create_person(
         self, data: JSONBody[PersonCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> PersonResponse:
         """A new person of the caller's, with no faces yet."""
-        auth.require("person.create")
         person = await people.create_person(
             deps.pool,
             auth.user.id,
@@ -197,12 +196,11 @@ class PeopleController(Controller):
         log.info("person.created", person_id=str(person.id), owner_id=str(auth.user.id))
         return person_response(person)
 
-    @put("/")
+    @put("/", permission="person.update")
     async def update_people(
         self, data: JSONBody[PeopleUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[BulkIdResponse]:
         """Update many people; one result per item (``not_found`` for someone else's)."""
-        auth.require("person.update")
         results: list[BulkIdResponse] = []
         for item in data.people:
             try:
@@ -221,29 +219,27 @@ class PeopleController(Controller):
             )
         return results
 
-    @delete("/", status_code=204)
+    @delete("/", status_code=204, permission="person.delete")
     async def delete_people(
         self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Delete some of the caller's people (their faces stay, unassigned)."""
-        auth.require("person.delete")
         await people.delete_people(deps.pool, auth.user.id, data.ids)
 
-    @get("/{person_id:uuid}")
+    @get("/{person_id:uuid}", permission="person.read")
     async def get_person(
         self,
         person_id: FromPath[uuid.UUID],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> PersonResponse:
-        """One of the caller's people. Raises NotFound otherwise."""
-        auth.require("person.read")
+        """One of the caller's people. Raises NoAccess otherwise."""
         person = await people.get_person(deps.pool, auth.user.id, person_id)
         if person is None:
-            raise NotFound("Person not found")
+            raise NoAccess("person.read")
         return person_response(person)
 
-    @put("/{person_id:uuid}")
+    @put("/{person_id:uuid}", permission="person.update")
     async def update_person(
         self,
         person_id: FromPath[uuid.UUID],
@@ -254,28 +250,26 @@ class PeopleController(Controller):
         """Rename, hide, favourite, set birth date, colour or feature face.
 
         Raises:
-            NotFound: Not the caller's person.
+            NoAccess: Not the caller's person.
             BadRequest: ``featureFaceAssetId`` is an asset without a face of this person.
         """
-        auth.require("person.update")
         person = await _update(deps, auth, person_id, data)
         if person is None:
-            raise NotFound("Person not found")
+            raise NoAccess("person.update")
         return person_response(person)
 
-    @delete("/{person_id:uuid}", status_code=204)
+    @delete("/{person_id:uuid}", status_code=204, permission="person.delete")
     async def delete_person(
         self,
         person_id: FromPath[uuid.UUID],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> None:
-        """Delete one of the caller's people. Raises NotFound otherwise."""
-        auth.require("person.delete")
+        """Delete one of the caller's people. Raises NoAccess otherwise."""
         if not await people.delete_people(deps.pool, auth.user.id, [person_id]):
-            raise NotFound("Person not found")
+            raise NoAccess("person.delete")
 
-    @post("/{person_id:uuid}/merge", status_code=200)
+    @post("/{person_id:uuid}/merge", status_code=200, permission="person.merge")
     async def merge_person(
         self,
         person_id: FromPath[uuid.UUID],
@@ -286,16 +280,15 @@ class PeopleController(Controller):
         """Move the faces of ``ids`` into this person and delete them.
 
         Raises:
-            NotFound: This person is not the caller's.
+            NoAccess: This person is not the caller's.
             BadRequest: Merging a person into itself.
         """
-        auth.require("person.merge")
         if person_id in data.ids:
             raise BadRequest("Cannot merge a person into themselves")
         try:
             merged = await people.merge_people(deps.pool, auth.user.id, person_id, data.ids)
         except LookupError as exc:
-            raise NotFound("Person not found") from exc
+            raise NoAccess("person.merge") from exc
         log.info("person.merged", person_id=str(person_id), merged=len(merged))
         return [
             BulkIdResponse(id=str(i), success=True)
@@ -304,7 +297,7 @@ class PeopleController(Controller):
             for i in data.ids
         ]
 
-    @put("/{person_id:uuid}/reassign")
+    @put("/{person_id:uuid}/reassign", permission="person.reassign")
     async def reassign_faces(
         self,
         person_id: FromPath[uuid.UUID],
@@ -318,9 +311,8 @@ class PeopleController(Controller):
             This person when a face moved, else an empty list.
 
         Raises:
-            NotFound: This person is not the caller's.
+            NoAccess: This person is not the caller's.
         """
-        auth.require("person.reassign")
         try:
             moved = await people.reassign_asset_faces(
                 deps.pool,
@@ -329,26 +321,25 @@ class PeopleController(Controller):
                 [(item.asset_id, item.person_id) for item in data.data],
             )
         except LookupError as exc:
-            raise NotFound("Person not found") from exc
+            raise NoAccess("person.update") from exc
         person = await people.get_person(deps.pool, auth.user.id, person_id)
         return [person_response(person)] if moved and person is not None else []
 
-    @get("/{person_id:uuid}/statistics")
+    @get("/{person_id:uuid}/statistics", permission="person.statistics")
     async def get_person_statistics(
         self,
         person_id: FromPath[uuid.UUID],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> PersonStatistics:
-        """How many of the caller's assets show the person. Raises NotFound otherwise."""
-        auth.require("person.statistics")
+        """How many of the caller's assets show the person. Raises NoAccess otherwise."""
         if await people.get_person(deps.pool, auth.user.id, person_id) is None:
-            raise NotFound("Person not found")
+            raise NoAccess("person.read")
         return PersonStatistics(
             assets=await people.person_statistics(deps.pool, auth.user.id, person_id)
         )
 
-    @get("/{person_id:uuid}/thumbnail")
+    @get("/{person_id:uuid}/thumbnail", permission="person.read")
     async def get_person_thumbnail(
         self,
         person_id: FromPath[uuid.UUID],
@@ -358,11 +349,13 @@ class PeopleController(Controller):
         """The person's face crop (JPEG, rendered by the face service).
 
         Raises:
-            NotFound: Not the caller's person, or no thumbnail rendered yet.
+            NoAccess: Not the caller's person.
+            NotFound: No thumbnail rendered yet (404, as Immich answers).
         """
-        auth.require("person.read")
-        person = await people.get_person(deps.pool, auth.user.id, person_id)
-        if person is None or not person.thumbnail_path:
+        person = require_access(
+            await people.get_person(deps.pool, auth.user.id, person_id), "person.read"
+        )
+        if not person.thumbnail_path:
             raise NotFound("Person thumbnail not found")
         data = await deps.storage.get_bytes(person.thumbnail_path)
         return Response(

@@ -175,25 +175,21 @@ class QueueController(Controller):
 
     path = "/api/queues"
 
-    @get("/")
+    @get("/", admin=True, permission="queue.read")
     async def get_queues(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[QueueResponse]:
         """Every queue with its counts."""
-        auth.require("queue.read")
-        auth.require_admin()
         return [await _queue(deps, name, spec) for name, spec in QUEUES.items()]
 
-    @get("/{name:str}")
+    @get("/{name:str}", admin=True, permission="queue.read")
     async def get_queue(
         self, name: FromPath[str], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> QueueResponse:
         """One queue with its counts."""
-        auth.require("queue.read")
-        auth.require_admin()
         return await _queue(deps, name, _spec(name))
 
-    @get("/{name:str}/jobs")
+    @get("/{name:str}/jobs", admin=True, permission="queueJob.read")
     async def get_queue_jobs(
         self,
         name: FromPath[str],
@@ -205,8 +201,6 @@ class QueueController(Controller):
     ) -> list[QueueJobResponse]:
         """Jobs of a queue. Only ``status=failed`` lists jobs (the dead letters, newest first);
         the other states live inside JetStream and are only counted, by ``GET /api/queues``."""
-        auth.require("queueJob.read")
-        auth.require_admin()
         spec = _spec(name)
         wanted = set(status or ["failed"])
         if wanted - {"failed"}:

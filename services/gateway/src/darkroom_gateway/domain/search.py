@@ -207,7 +207,7 @@ class PersonResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     thumbnail_path: str
     is_hidden: bool
     is_favorite: bool
-    color: str | None = None
+    color: str | msgspec.UnsetType = msgspec.UNSET  # optional, not nullable
     updated_at: datetime
 
 
@@ -267,7 +267,7 @@ class SearchController(Controller):
 
     path = "/api/search"
 
-    @post("/metadata", status_code=200)
+    @post("/metadata", status_code=200, permission="asset.read")
     async def search_assets(
         self,
         data: JSONBody[MetadataSearchDto],
@@ -277,7 +277,6 @@ class SearchController(Controller):
         slug: FromQuery[str | None] = None,
     ) -> SearchResponse:
         """One page of the caller's assets matching every given filter, newest first."""
-        auth.require("asset.read")
         _check_page(data.page, data.size)
         found, has_more = await search_db.search_metadata(
             deps.pool,
@@ -289,7 +288,7 @@ class SearchController(Controller):
         )
         return await _page(deps, found, page=data.page, has_more=has_more)
 
-    @post("/smart", status_code=200)
+    @post("/smart", status_code=200, permission="asset.read")
     async def search_smart(
         self,
         data: JSONBody[SmartSearchDto],
@@ -302,7 +301,6 @@ class SearchController(Controller):
             BadRequest: No query, or smart search is not available (no model / no service).
             ServiceUnavailable: The search service did not answer in time.
         """
-        auth.require("asset.read")
         _check_page(data.page, data.size)
         if not (data.query and data.query.strip()) and data.query_asset_id is None:
             raise BadRequest("Either query or queryAssetId must be set")
@@ -335,7 +333,7 @@ class SearchController(Controller):
         found = await search_db.assets_in_order(deps.pool, auth.user.id, ids)
         return await _page(deps, found, page=data.page, has_more=reply.has_more)
 
-    @post("/random", status_code=200)
+    @post("/random", status_code=200, permission="asset.read")
     async def search_random(
         self,
         data: JSONBody[RandomSearchDto],
@@ -343,14 +341,13 @@ class SearchController(Controller):
         deps: NamedDependency[Deps],
     ) -> list[AssetResponse]:
         """Up to ``size`` of the caller's assets matching the filters, in random order."""
-        auth.require("asset.read")
         _check_page(1, data.size)
         found = await search_db.random_assets(
             deps.pool, auth.user.id, db_filters(data), size=data.size
         )
         return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
 
-    @post("/statistics", status_code=200)
+    @post("/statistics", status_code=200, permission="asset.statistics")
     async def search_asset_statistics(
         self,
         data: JSONBody[StatisticsSearchDto],
@@ -358,16 +355,14 @@ class SearchController(Controller):
         deps: NamedDependency[Deps],
     ) -> SearchStatisticsResponse:
         """How many of the caller's assets match the filters."""
-        auth.require("asset.statistics")
         total = await search_db.count_assets(deps.pool, auth.user.id, db_filters(data))
         return SearchStatisticsResponse(total=total)
 
-    @get("/explore")
+    @get("/explore", permission="asset.read")
     async def get_explore_data(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SearchExploreResponse]:
         """The caller's most photographed cities, one asset each (the Explore page)."""
-        auth.require("asset.read")
         cities = await search_db.explore_cities(deps.pool, auth.user.id)
         rows = await search_db.with_exif(deps.pool, [a for _, a in cities])
         items = [
@@ -376,7 +371,7 @@ class SearchController(Controller):
         ]
         return [SearchExploreResponse(field_name="exifInfo.city", items=items)]
 
-    @get("/places")
+    @get("/places", permission="asset.read")
     async def search_places(
         self,
         auth: NamedDependency[Auth],
@@ -384,7 +379,6 @@ class SearchController(Controller):
         name: Annotated[str, QueryParameter(name="name")],
     ) -> list[PlacesResponse]:
         """Places of the caller's library whose name starts with ``name``."""
-        auth.require("asset.read")
         hits = await search_db.places_by_name(deps.pool, auth.user.id, name)
         return [
             PlacesResponse(
@@ -397,16 +391,15 @@ class SearchController(Controller):
             for h in hits
         ]
 
-    @get("/cities")
+    @get("/cities", permission="asset.read")
     async def get_assets_by_city(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[AssetResponse]:
         """One asset per city of the caller's library."""
-        auth.require("asset.read")
         found = await search_db.assets_by_city(deps.pool, auth.user.id)
         return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
 
-    @get("/suggestions")
+    @get("/suggestions", permission="asset.read")
     async def get_search_suggestions(
         self,
         auth: NamedDependency[Auth],
@@ -420,7 +413,6 @@ class SearchController(Controller):
         include_null: Annotated[bool | None, QueryParameter(name="includeNull")] = None,
     ) -> list[str | None]:
         """Values of one place or camera field in the caller's library, narrowed by others."""
-        auth.require("asset.read")
         return await search_db.suggestions(
             deps.pool,
             auth.user.id,
@@ -433,7 +425,7 @@ class SearchController(Controller):
             include_null=bool(include_null),
         )
 
-    @get("/person")
+    @get("/person", permission="person.read")
     async def search_person(
         self,
         auth: NamedDependency[Auth],
@@ -442,7 +434,6 @@ class SearchController(Controller):
         with_hidden: Annotated[bool | None, QueryParameter(name="withHidden")] = None,
     ) -> list[PersonResponse]:
         """The caller's named people whose name (or a word of it) starts with ``name``."""
-        auth.require("person.read")
         hits = await search_db.people_by_name(
             deps.pool, auth.user.id, name, with_hidden=bool(with_hidden)
         )
@@ -454,7 +445,7 @@ class SearchController(Controller):
                 thumbnail_path=p.thumbnail_path,
                 is_hidden=p.is_hidden,
                 is_favorite=p.is_favorite,
-                color=p.color,
+                color=msgspec.UNSET if p.color is None else p.color,
                 updated_at=p.updated_at,
             )
             for p in hits

@@ -39,8 +39,11 @@ USER_DELETE_DELAY_DAYS = 7
 #: Map styles the web and mobile apps load (Immich's defaults, map.lightStyle / map.darkStyle).
 MAP_LIGHT_STYLE_URL = "https://tiles.immich.cloud/v1/style/light.json"
 MAP_DARK_STYLE_URL = "https://tiles.immich.cloud/v1/style/dark.json"
-#: Fixed id of the one version-history entry (uuid5 of the version in the URL namespace).
-_VERSION_HISTORY_ID = uuid.uuid5(uuid.NAMESPACE_URL, "darkroom:immich-api:3.1.0")
+#: Fixed id of the one version-history entry: the uuid5 of the version in the URL namespace,
+#: with the version bits set to 4 (the spec's ``id`` pattern accepts only version-4 UUIDs).
+_VERSION_HISTORY_ID = uuid.UUID(
+    bytes=uuid.uuid5(uuid.NAMESPACE_URL, "darkroom:immich-api:3.1.0").bytes, version=4
+)
 
 
 class ServerPingResponse(msgspec.Struct, frozen=True):
@@ -96,12 +99,10 @@ class ServerFeaturesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="
 
 
 class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: ServerConfigDto, plus Darkroom's own fields (after the spec's; Immich clients
-    ignore them).
+    """Spec: ServerConfigDto, exactly (no Darkroom-only field: strict clients refuse them).
 
     ``mapDarkStyleUrl``/``mapLightStyleUrl`` are MapLibre style URLs for the mobile apps; the web
-    app draws raster tiles from ``darkroomMapTileUrl`` (``DARKROOM_MAP_TILE_URL``) with the
-    credit ``darkroomMapAttribution`` instead.
+    app draws raster tiles from ``GET /api/darkroom/map`` (``DARKROOM_MAP_TILE_URL``) instead.
     """
 
     external_domain: str
@@ -116,8 +117,6 @@ class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     public_users: bool
     trash_days: int
     user_delete_delay: int
-    darkroom_map_tile_url: str
-    darkroom_map_attribution: str
 
 
 class ServerAboutResponse(
@@ -366,11 +365,9 @@ class ServerController(Controller):
             public_users=True,
             trash_days=TRASH_DAYS,
             user_delete_delay=USER_DELETE_DELAY_DAYS,
-            darkroom_map_tile_url=deps.settings.map_tile_url,
-            darkroom_map_attribution=deps.settings.map_attribution,
         )
 
-    @get("/about")
+    @get("/about", permission="server.about")
     async def about(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerAboutResponse:
@@ -382,7 +379,6 @@ class ServerController(Controller):
         and servers: Python, PostgreSQL with pgvector, and the NATS server the gateway is
         connected to (the spec has no fields of their own for them).
         """
-        auth.require("server.about")
         components = await system_metadata.get(deps.pool, system_metadata.COMPONENT_VERSIONS) or {}
         postgres, pgvector = await system_metadata.database_versions(deps.pool)
         nats = deps.bus.nc.connected_server_version
@@ -410,11 +406,10 @@ class ServerController(Controller):
             third_party_documentation_url="https://immich.app/docs",
         )
 
-    @get("/apk-links")
+    @get("/apk-links", permission="server.apkLinks")
     async def apk_links(self, auth: NamedDependency[Auth]) -> ServerApkLinksResponse:
         """Where the Android app of the implemented API version is downloaded (Immich's
         release assets: Darkroom serves Immich's own app)."""
-        auth.require("server.apkLinks")
         version = _version_string()
         return ServerApkLinksResponse(
             **{
@@ -434,15 +429,14 @@ class ServerController(Controller):
         which moved it to system config ``theme.customCss``): Darkroom has none."""
         return ServerThemeResponse(custom_css="")
 
-    @get("/version-check")
+    @get("/version-check", permission="server.versionCheck")
     async def version_check(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> VersionCheckStateResponse:
         """Release check state: Darkroom does not phone home, so nothing was ever checked."""
-        auth.require("server.versionCheck")
         return await version_check_state(deps)
 
-    @get("/storage")
+    @get("/storage", permission="server.storage")
     async def storage(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerStorageResponse:
@@ -450,7 +444,6 @@ class ServerController(Controller):
         (``shutil.disk_usage``). S3: the bucket's size is not knowable cheaply, so ``diskUse`` is
         the bytes Darkroom stored (originals and derived files, from the database) and the size,
         availability and percentage are 0 (unknown)."""
-        auth.require("server.storage")
         settings = deps.settings.storage
         if settings.backend == "filesystem":
             usage = await asyncio.to_thread(_disk_usage, settings.root)
@@ -469,14 +462,12 @@ class ServerController(Controller):
             disk_usage_percentage=percent,
         )
 
-    @get("/statistics")
+    @get("/statistics", admin=True, permission="server.statistics")
     async def statistics(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerStatsResponse:
         """Photos, videos and bytes per user and in total (admin only). Trashed assets count,
         permanently deleted ones do not."""
-        auth.require_admin()
-        auth.require("server.statistics")
         rows = await users.usage_by_user(deps.pool)
         per_user = [
             UsageByUserResponse(
@@ -500,7 +491,7 @@ class ServerController(Controller):
             usage_by_user=per_user,
         )
 
-    @get("/license")
+    @get("/license", admin=True, permission="serverLicense.read")
     async def get_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
@@ -509,34 +500,28 @@ class ServerController(Controller):
         Raises:
             NotFound: No server licence stored.
         """
-        auth.require_admin()
-        auth.require("serverLicense.read")
         stored = await system_metadata.get_server_license(deps.pool)
         if stored is None:
             raise NotFound("License not found")
         return license_response(stored)
 
-    @put("/license")
+    @put("/license", admin=True, permission="serverLicense.update")
     async def set_license(
         self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
         """Store the server licence key (admin only, ``IMSV-`` keys). No activation call is
         made: the key is stored as given and ``/api/server/about`` reports ``licensed``."""
-        auth.require_admin()
-        auth.require("serverLicense.update")
         check_license_key(data, "IMSV-")
         stored = await system_metadata.set_server_license(
             deps.pool, data.license_key, data.activation_key
         )
         return license_response(stored)
 
-    @delete("/license", status_code=204)
+    @delete("/license", status_code=204, admin=True, permission="serverLicense.delete")
     async def delete_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Forget the server licence (admin only; nothing happens when none is stored)."""
-        auth.require_admin()
-        auth.require("serverLicense.delete")
         await system_metadata.delete(deps.pool, system_metadata.LICENSE)
 
 

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, Forbidden, NotFound
+from darkroom_gateway.errors import BadRequest, Forbidden, NoAccess
 
 
 class SessionResponse(
@@ -78,17 +78,16 @@ class SessionController(Controller):
 
     path = "/api/sessions"
 
-    @get("/")
+    @get("/", permission="session.read")
     async def get_sessions(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SessionResponse]:
         """The caller's sessions, most recently used first; ``current`` marks this one."""
-        auth.require("session.read")
         current = auth.session.id if auth.session else None
         found = await users.list_sessions(deps.pool, auth.user.id)
         return [session_response(s, current) for s in found]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, permission="session.create")
     async def create_session(
         self,
         data: JSONBody[SessionCreate],
@@ -98,7 +97,6 @@ class SessionController(Controller):
     ) -> SessionCreateResponse:
         """Create a session for another device (e.g. a cast receiver) that ends with the
         caller's session; ``duration`` (seconds) makes it expire."""
-        auth.require("session.create")
         if auth.session is None:
             raise Forbidden("A session can only be created from a session")
         if data.duration is not None and data.duration < 1:
@@ -117,7 +115,7 @@ class SessionController(Controller):
         base = session_response(session, auth.session.id)
         return SessionCreateResponse(**msgspec.structs.asdict(base), token=token)
 
-    @put("/{session_id:uuid}")
+    @put("/{session_id:uuid}", permission="session.update")
     async def update_session(
         self,
         session_id: FromPath[uuid.UUID],
@@ -126,7 +124,6 @@ class SessionController(Controller):
         deps: NamedDependency[Deps],
     ) -> SessionResponse:
         """Set or clear a session's pending sync reset."""
-        auth.require("session.update")
         if data.is_pending_sync_reset is None:
             found = [s for s in await users.list_sessions(deps.pool, auth.user.id)]
             session = next((s for s in found if s.id == session_id), None)
@@ -138,10 +135,10 @@ class SessionController(Controller):
                 is_pending_sync_reset=data.is_pending_sync_reset,
             )
         if session is None:
-            raise NotFound("Session not found")
+            raise NoAccess("session.update")
         return session_response(session, auth.session.id if auth.session else None)
 
-    @delete("/{session_id:uuid}", status_code=204)
+    @delete("/{session_id:uuid}", status_code=204, permission="session.delete")
     async def delete_session(
         self,
         session_id: FromPath[uuid.UUID],
@@ -149,17 +146,15 @@ class SessionController(Controller):
         deps: NamedDependency[Deps],
     ) -> None:
         """End one of the caller's sessions (sign a device out)."""
-        auth.require("session.delete")
         if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
-            raise NotFound("Session not found")
+            raise NoAccess("authDevice.delete")
         await announce(deps, SessionDeleted(session_id=str(session_id), user_id=str(auth.user.id)))
 
-    @delete("/", status_code=204)
+    @delete("/", status_code=204, permission="session.delete")
     async def delete_all_sessions(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """End every session of the caller except the current one."""
-        auth.require("session.delete")
         await users.delete_other_sessions(
             deps.pool, auth.user.id, auth.session.id if auth.session else None
         )

@@ -463,7 +463,7 @@ class SyncController(Controller):
 
     path = "/api/sync"
 
-    @post("/stream", status_code=200)
+    @post("/stream", status_code=200, permission="sync.stream")
     async def get_sync_stream(
         self, data: JSONBody[SyncStream], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> Stream:
@@ -472,7 +472,6 @@ class SyncController(Controller):
         Raises:
             Forbidden: Called with an API key.
         """
-        auth.require("sync.stream")
         session_id = _session_id(auth)
         if data.reset:
             await sync.reset_session(deps.pool, session_id)
@@ -487,16 +486,15 @@ class SyncController(Controller):
             media_type=MEDIA_TYPE,
         )
 
-    @get("/ack")
+    @get("/ack", permission="syncCheckpoint.read")
     async def get_sync_ack(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SyncAck]:
         """The session's checkpoints, one per entity type."""
-        auth.require("syncCheckpoint.read")
         checkpoints = await sync.list_checkpoints(deps.pool, _session_id(auth))
         return [SyncAck(type=c.type, ack=c.ack) for c in checkpoints]
 
-    @post("/ack", status_code=204)
+    @post("/ack", status_code=204, permission="syncCheckpoint.update")
     async def send_sync_ack(
         self, data: JSONBody[SyncAckSet], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
@@ -505,7 +503,6 @@ class SyncController(Controller):
         Raises:
             BadRequest: More than 1000 acks, or one this server did not make.
         """
-        auth.require("syncCheckpoint.update")
         session_id = _session_id(auth)
         if len(data.acks) > 1000:
             raise BadRequest("acks must contain no more than 1000 elements")
@@ -518,7 +515,7 @@ class SyncController(Controller):
                 best[entity_type] = (position, ack)
         await sync.save_checkpoints(deps.pool, session_id, {t: a for t, (_, a) in best.items()})
 
-    @delete("/ack", status_code=204)
+    @delete("/ack", status_code=204, permission="syncCheckpoint.delete")
     async def delete_sync_ack(
         self,
         data: JSONBody[SyncAckDelete],
@@ -530,7 +527,6 @@ class SyncController(Controller):
         Raises:
             BadRequest: An unknown entity type.
         """
-        auth.require("syncCheckpoint.delete")
         session_id = _session_id(auth)
         unknown = [t for t in data.types or [] if t not in ENTITY_TYPES]
         if unknown:

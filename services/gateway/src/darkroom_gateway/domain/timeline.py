@@ -21,7 +21,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.errors import BadRequest, NoAccess
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 UNSET = msgspec.UNSET
@@ -120,13 +120,13 @@ async def timeline_filter(
     """
     auth.require("asset.read")  # before any access check on the query's ids
     if user_id is not None and user_id != auth.user.id:
-        raise BadRequest("Not found or no timeline.read access")
+        raise NoAccess("timeline.read")
     if album_id is not None and not await timeline.can_read_album(
         deps.pool, auth.user.id, album_id
     ):
-        raise BadRequest("Not found or no album.read access")
+        raise NoAccess("album.read")
     if person_id is not None and not await people.get_person(deps.pool, auth.user.id, person_id):
-        raise BadRequest("Not found or no person.read access")
+        raise NoAccess("person.read")
     return timeline.TimelineFilter(
         viewer_id=auth.user.id,
         album_id=album_id,
@@ -186,7 +186,7 @@ class TimelineController(Controller):
     path = "/api/timeline"
     dependencies = {"f": Provide(timeline_filter)}  # noqa: RUF012 - Litestar's declaration style
 
-    @get("/buckets")
+    @get("/buckets", permission="asset.read")
     async def get_time_buckets(
         self,
         deps: NamedDependency[Deps],
@@ -196,13 +196,12 @@ class TimelineController(Controller):
         with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> list[TimeBucket]:
         """Months holding matching assets, with their counts (newest first by default)."""
-        auth.require("asset.read")
         return [
             TimeBucket(time_bucket=month.isoformat(), count=count)
             for month, count in await timeline.time_buckets(deps.pool, f)
         ]
 
-    @get("/bucket")
+    @get("/bucket", permission="asset.read")
     async def get_time_bucket(
         self,
         auth: NamedDependency[Auth],
@@ -213,7 +212,6 @@ class TimelineController(Controller):
         with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns."""
-        auth.require("asset.read")
         rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
         return bucket_columns(
             rows, with_coordinates=bool(with_coordinates), with_stacked=bool(with_stacked)

@@ -17,7 +17,7 @@ from litestar.params import JSONBody
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.errors import NoAccess
 from darkroom_gateway.schemas import BulkIds
 
 log = structlog.get_logger()
@@ -36,13 +36,13 @@ async def require_owned(deps: Deps, auth: Auth, ids: list[uuid.UUID], permission
     """Check that every id is one of the caller's assets (bulk routes: all or nothing).
 
     Raises:
-        BadRequest: Some id is unknown or someone else's (Immich's bulk access error).
+        NoAccess: Some id is unknown or someone else's (Immich's bulk access error).
     """
     if not ids:
         return
     owned = await assets.owned_ids(deps.pool, auth.user.id, ids)
     if len(owned) < len(set(ids)):
-        raise BadRequest(f"Not found or no {permission} access")
+        raise NoAccess(permission)
 
 
 async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
@@ -97,12 +97,11 @@ class TrashController(Controller):
 
     path = "/api/trash"
 
-    @post("/empty", status_code=200)
+    @post("/empty", status_code=200, permission="asset.delete")
     async def empty_trash(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> TrashResponse:
         """Delete every trashed asset of the caller for good; the count deleted."""
-        auth.require("asset.delete")
         total = 0
         while ids := await assets.trashed_ids(deps.pool, auth.user.id, limit=PURGE_BATCH):
             count = await purge_assets(deps, auth.user.id, ids)
@@ -111,25 +110,24 @@ class TrashController(Controller):
                 break
         return TrashResponse(count=total)
 
-    @post("/restore", status_code=200)
+    @post("/restore", status_code=200, permission="asset.delete")
     async def restore_trash(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> TrashResponse:
         """Bring every trashed asset of the caller back; the count restored."""
-        auth.require("asset.delete")
-        ids: list[uuid.UUID] = []
+        total = 0
         while batch := await assets.trashed_ids(deps.pool, auth.user.id, limit=PURGE_BATCH):
-            ids += batch
-            if len(batch) < PURGE_BATCH:
+            count = await restore(deps, auth.user.id, batch)
+            total += count
+            if count == 0:  # raced with another restore or purge: nothing left to restore
                 break
-        return TrashResponse(count=await restore(deps, auth.user.id, ids))
+        return TrashResponse(count=total)
 
-    @post("/restore/assets", status_code=200)
+    @post("/restore/assets", status_code=200, permission="asset.delete")
     async def restore_assets(
         self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> TrashResponse:
         """Bring these trashed assets back (400 when one is not the caller's)."""
-        auth.require("asset.delete")
         await require_owned(deps, auth, data.ids, "asset.delete")
         return TrashResponse(count=await restore(deps, auth.user.id, data.ids))
 

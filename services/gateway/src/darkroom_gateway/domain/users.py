@@ -409,26 +409,23 @@ class UserController(Controller):
 
     path = "/api/users"
 
-    @get("/")
+    @get("/", permission="user.read")
     async def search_users(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[UserResponse]:
         """Every active user (for share and partner pickers), oldest first."""
-        auth.require("user.read")
         return [user_response(u) for u in await users.list_users(deps.pool)]
 
-    @get("/me")
+    @get("/me", permission="user.read")
     async def get_my_user(self, auth: NamedDependency[Auth]) -> UserAdminResponse:
         """The caller's account."""
-        auth.require("user.read")
         return user_admin_response(auth.user)
 
-    @put("/me")
+    @put("/me", permission="user.update")
     async def update_my_user(
         self, data: JSONBody[UserUpdateMe], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
         """Change the caller's name, e-mail or avatar colour."""
-        auth.require("user.update")
         changes: dict[str, object] = {}
         if not isinstance(data.email, msgspec.UnsetType):
             changes["email"] = check_email(data.email)
@@ -440,16 +437,15 @@ class UserController(Controller):
             changes["avatar_color"] = data.avatar_color
         return user_admin_response(await apply_user_changes(deps, auth.user.id, changes))
 
-    @get("/me/preferences")
+    @get("/me/preferences", permission="userPreference.read")
     async def get_my_preferences(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserPreferencesResponse:
         """The caller's preferences (defaults for what they never changed)."""
-        auth.require("userPreference.read")
         stored = await users.get_preferences(deps.pool, auth.user.id)
         return preferences_response(stored or {})
 
-    @put("/me/preferences")
+    @put("/me/preferences", permission="userPreference.update")
     async def update_my_preferences(
         self,
         data: JSONBody[UserPreferencesUpdate],
@@ -457,33 +453,29 @@ class UserController(Controller):
         deps: NamedDependency[Deps],
     ) -> UserPreferencesResponse:
         """Change some of the caller's preferences; fields not sent keep their value."""
-        auth.require("userPreference.update")
         return await update_preferences(deps, auth.user, data)
 
-    @get("/me/onboarding")
+    @get("/me/onboarding", permission="userOnboarding.read")
     async def get_my_onboarding(self, auth: NamedDependency[Auth]) -> Onboarding:
         """Whether the caller finished the web app's onboarding."""
-        auth.require("userOnboarding.read")
         return Onboarding(is_onboarded=auth.user.is_onboarded)
 
-    @put("/me/onboarding")
+    @put("/me/onboarding", permission="userOnboarding.update")
     async def set_my_onboarding(
         self, data: JSONBody[Onboarding], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> Onboarding:
         """Record that the caller finished (or restarts) onboarding."""
-        auth.require("userOnboarding.update")
         user = await apply_user_changes(deps, auth.user.id, {"is_onboarded": data.is_onboarded})
         return Onboarding(is_onboarded=user.is_onboarded)
 
-    @delete("/me/onboarding", status_code=204)
+    @delete("/me/onboarding", status_code=204, permission="userOnboarding.delete")
     async def delete_my_onboarding(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Reset the caller's onboarding."""
-        auth.require("userOnboarding.delete")
         await apply_user_changes(deps, auth.user.id, {"is_onboarded": False})
 
-    @get("/me/license")
+    @get("/me/license", permission="userLicense.read")
     async def get_my_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
@@ -492,33 +484,35 @@ class UserController(Controller):
         Raises:
             NotFound: The caller stored no licence.
         """
-        auth.require("userLicense.read")
         stored = await system_metadata.get_user_license(deps.pool, auth.user.id)
         if stored is None:
             raise NotFound("License not found")
         return license_response(stored)
 
-    @put("/me/license")
+    @put("/me/license", permission="userLicense.update")
     async def set_my_license(
         self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
         """Store the caller's licence key (``IMCL-`` keys) as given: no activation call."""
-        auth.require("userLicense.update")
         check_license_key(data, "IMCL-")
         stored = await system_metadata.set_user_license(
             deps.pool, auth.user.id, data.license_key, data.activation_key
         )
         return license_response(stored)
 
-    @delete("/me/license", status_code=204)
+    @delete("/me/license", status_code=204, permission="userLicense.delete")
     async def delete_my_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Forget the caller's licence key (nothing happens when none is stored)."""
-        auth.require("userLicense.delete")
         await system_metadata.delete_user_license(deps.pool, auth.user.id)
 
-    @post("/profile-image", status_code=201, request_max_body_size=None)
+    @post(
+        "/profile-image",
+        status_code=201,
+        request_max_body_size=None,
+        permission="userProfileImage.update",
+    )
     async def create_profile_image(
         self, request: Request, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> CreateProfileImageResponse:
@@ -527,7 +521,6 @@ class UserController(Controller):
         Stored at ``profile/<userId>/<uuid>.<ext>``; only image types Darkroom accepts as
         assets (by extension) are taken.
         """
-        auth.require("userProfileImage.update")
         parsed = await stream_upload(
             request.stream(),
             request.headers.get("content-type", ""),
@@ -564,25 +557,23 @@ class UserController(Controller):
             profile_image_path=user.profile_image_path,
         )
 
-    @delete("/profile-image", status_code=204)
+    @delete("/profile-image", status_code=204, permission="userProfileImage.delete")
     async def delete_profile_image(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Remove the caller's profile picture (nothing happens when there is none)."""
-        auth.require("userProfileImage.delete")
         result = await users.set_profile_image(deps.pool, auth.user.id, "")
         if result is not None and result[1]:
             await deps.storage.delete(result[1])
 
-    @get("/{user_id:uuid}")
+    @get("/{user_id:uuid}", permission="user.read")
     async def get_user(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserResponse:
         """Another (active) user's public profile."""
-        auth.require("user.read")
         return user_response(await get_active_user(deps, user_id))
 
-    @get("/{user_id:uuid}/profile-image")
+    @get("/{user_id:uuid}/profile-image", permission="userProfileImage.read")
     async def get_profile_image(
         self,
         user_id: FromPath[uuid.UUID],
@@ -591,7 +582,6 @@ class UserController(Controller):
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """An active user's profile picture; 404 when they have none."""
-        auth.require("userProfileImage.read")
         user = await get_active_user(deps, user_id)
         if not user.profile_image_path:
             raise NotFound("User does not have a profile image")

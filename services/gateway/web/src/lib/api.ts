@@ -3,7 +3,7 @@
  * `immich_access_token` cookie that `POST /api/auth/login` sets (no token is kept in JS).
  */
 
-/** An error answer of the API: Immich's `{message, error, statusCode}` body. */
+/** An error answer of the API: Immich's `{message}` body (`message` may be a list). */
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -159,10 +159,10 @@ export interface MapMarker {
   country: string | null;
 }
 
-/** Darkroom's own fields of GET /api/server/config: the web map's raster tiles. */
+/** GET /api/darkroom/map (Darkroom's own route): the web map's raster tiles. */
 export interface MapTileConfig {
-  darkroomMapTileUrl: string;
-  darkroomMapAttribution: string;
+  tileUrl: string;
+  attribution: string;
 }
 
 /** PersonResponseDto (the fields the app reads). */

@@ -18,7 +18,7 @@ let tiles: Promise<MapTileConfig> | null = null;
 /** The raster tile URL template and its credit, as the gateway is configured
  * (`DARKROOM_MAP_TILE_URL`); asked once per page load. */
 export function tileConfig(): Promise<MapTileConfig> {
-  tiles ??= get<MapTileConfig>('/server/config').catch((error) => {
+  tiles ??= get<MapTileConfig>('/darkroom/map').catch((error) => {
     tiles = null;
     throw error;
   });
@@ -61,8 +61,8 @@ export function tileLayer(
   config: MapTileConfig,
   onError?: () => void,
 ): Leaflet.TileLayer {
-  const layer = L.tileLayer(config.darkroomMapTileUrl, {
-    attribution: config.darkroomMapAttribution,
+  const layer = L.tileLayer(config.tileUrl, {
+    attribution: config.attribution,
     maxZoom: 19,
     crossOrigin: true,
   });

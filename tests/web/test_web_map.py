@@ -68,6 +68,24 @@ def jpeg(seed: int) -> bytes:
     return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
 
 
+def seed_person_thumbnails(stack: Stack, person_ids: list[str]) -> None:
+    """Set a thumbnail path on people made over the API (the face service renders one for
+    detected faces only), so that GET /api/people lists them."""
+
+    async def run() -> str:
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        try:
+            return await conn.execute(
+                "UPDATE people SET thumbnail_path = 'seeded/person.jpeg' WHERE id = ANY($1)",
+                [uuid.UUID(i) for i in person_ids],
+            )
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
 def place_in_db(
     stack: Stack, asset_id: str, lat: float, lon: float, city: str, country: str
 ) -> None:
@@ -312,6 +330,9 @@ def test_explore_people_places_to_search(browser: object, stack: Stack, library:
     face = {"assetId": library.arezzo[0], "personId": unnamed, "imageWidth": 640}
     face |= {"imageHeight": 480, "x": 100, "y": 100, "width": 120, "height": 120}
     assert user.client.post("/api/faces", json=face).status_code == 201
+    # GET /api/people lists only people with a thumbnail (as Immich); the face service renders
+    # them from detected faces, which seeded people lack: give them one as it would
+    seed_person_thumbnails(stack, [ada, unnamed])
     api_people = [p["id"] for p in user.client.get("/api/people?withHidden=false").json()["people"]]
     assert api_people[0] == ada and unnamed in api_people
     explore = user.client.get("/api/search/explore").json()

@@ -10,6 +10,9 @@ from darkroom_gateway.app import asgi_app, create_app
 from darkroom_gateway.server import protocol_class
 from darkroom_gateway.settings import GatewaySettings
 
+#: Seconds an idle keep-alive connection stays open (nginx's ``keepalive_timeout`` default).
+KEEP_ALIVE_S = 75
+
 
 def main() -> None:
     """Read ``DARKROOM_*`` settings and serve until stopped (SIGINT/SIGTERM)."""
@@ -25,6 +28,9 @@ def main() -> None:
         # (app.proxy_middleware); uvicorn's default would trust any local peer
         proxy_headers=False,
         http=protocol_class(settings.max_header_bytes),  # 431 past the head limit
+        # an idle keep-alive connection closes after this; uvicorn's 5 s let a client's next
+        # request race the close ("Server disconnected" seen in tests); 75 s as nginx's default
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

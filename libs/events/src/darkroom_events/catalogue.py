@@ -159,39 +159,32 @@ class PersonCreated(Event, frozen=True, kw_only=True):
 
 
 
-def _ids_digest(ids: list[str]) -> str:
-    """SHA-1 hex of ``ids`` in order, joined by commas: a fixed-size stand-in for a list."""
-    return hashlib.sha1(",".join(ids).encode(), usedforsecurity=False).hexdigest()
+class _BulkAssetAction(Event, frozen=True, kw_only=True):
+    """What an owner did to several assets at once, at ``at`` (the fields shared by
+    :class:`AssetsTrashed` and :class:`AssetsRestored`)."""
+
+    owner_id: str
+    asset_ids: list[str]
+    at: datetime  # when it was done
+
+    def dedupe_key(self) -> str:
+        """The owner, the time and the assets (as a SHA-1 of their ids, so that a bulk action
+        on thousands of assets keeps a short ``Nats-Msg-Id``): the same request again is a
+        duplicate."""
+        ids = hashlib.sha1(",".join(self.asset_ids).encode(), usedforsecurity=False)
+        return f"{self.owner_id}:{self.at.isoformat()}:{ids.hexdigest()}"
 
 
-class AssetsTrashed(Event, frozen=True, kw_only=True):
+class AssetsTrashed(_BulkAssetAction, frozen=True, kw_only=True):
     """An owner moved assets to the trash. Published by the gateway."""
 
     subject: ClassVar[str] = "darkroom.asset.trashed"
-    owner_id: str
-    asset_ids: list[str]
-    at: datetime  # when they were trashed
-
-    def dedupe_key(self) -> str:
-        """The owner, the time and the assets (as a SHA-1 of their ids, so that a bulk action
-        on thousands of assets keeps a short ``Nats-Msg-Id``): the same request again is a
-        duplicate."""
-        return f"{self.owner_id}:{self.at.isoformat()}:{_ids_digest(self.asset_ids)}"
 
 
-class AssetsRestored(Event, frozen=True, kw_only=True):
+class AssetsRestored(_BulkAssetAction, frozen=True, kw_only=True):
     """An owner brought assets back from the trash. Published by the gateway."""
 
     subject: ClassVar[str] = "darkroom.asset.restored"
-    owner_id: str
-    asset_ids: list[str]
-    at: datetime  # when they were restored
-
-    def dedupe_key(self) -> str:
-        """The owner, the time and the assets (as a SHA-1 of their ids, so that a bulk action
-        on thousands of assets keeps a short ``Nats-Msg-Id``): the same request again is a
-        duplicate."""
-        return f"{self.owner_id}:{self.at.isoformat()}:{_ids_digest(self.asset_ids)}"
 
 
 class AssetUpdated(Event, frozen=True, kw_only=True):

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from darkroom_db import albums, asset_metadata, assets
+from darkroom_db import albums, asset_metadata
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.trash import require_owned
 from darkroom_gateway.errors import BadRequest, NoAccess, NotFound
 
 
@@ -107,16 +108,12 @@ def parse_upload_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _readable(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> None:
-    auth.require("asset.read")
     if await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None:
         raise NoAccess("asset.read")
 
 
 async def _owned(deps: Deps, auth: Auth, asset_ids: set[uuid.UUID]) -> None:
-    auth.require("asset.update")
-    for asset_id in asset_ids:
-        if await assets.get_asset(deps.pool, auth.user.id, asset_id) is None:
-            raise NoAccess("asset.update")
+    await require_owned(deps, auth, list(asset_ids), "asset.update")  # one query for all ids
 
 
 class AssetMetadataController(Controller):
@@ -124,7 +121,7 @@ class AssetMetadataController(Controller):
 
     path = "/api/assets"
 
-    @get("/{asset_id:uuid}/metadata")
+    @get("/{asset_id:uuid}/metadata", permission="asset.read")
     async def get_asset_metadata(
         self, asset_id: uuid.UUID, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[MetadataResponse]:
@@ -136,7 +133,7 @@ class AssetMetadataController(Controller):
         await _readable(deps, auth, asset_id)
         return [_response(i) for i in await asset_metadata.list_for_asset(deps.pool, asset_id)]
 
-    @get("/{asset_id:uuid}/metadata/{key:str}")
+    @get("/{asset_id:uuid}/metadata/{key:str}", permission="asset.read")
     async def get_asset_metadata_by_key(
         self,
         asset_id: uuid.UUID,
@@ -156,7 +153,7 @@ class AssetMetadataController(Controller):
             raise NotFound("Asset metadata not found")
         return _response(item)
 
-    @put("/{asset_id:uuid}/metadata")
+    @put("/{asset_id:uuid}/metadata", permission="asset.update")
     async def update_asset_metadata(
         self,
         asset_id: uuid.UUID,
@@ -175,7 +172,7 @@ class AssetMetadataController(Controller):
         )
         return [_response(i) for i in stored]
 
-    @delete("/{asset_id:uuid}/metadata/{key:str}", status_code=204)
+    @delete("/{asset_id:uuid}/metadata/{key:str}", status_code=204, permission="asset.update")
     async def delete_asset_metadata(
         self,
         asset_id: uuid.UUID,
@@ -191,7 +188,7 @@ class AssetMetadataController(Controller):
         await _owned(deps, auth, {asset_id})
         await asset_metadata.delete(deps.pool, auth.user.id, [(asset_id, key)])
 
-    @put("/metadata")
+    @put("/metadata", permission="asset.update")
     async def update_bulk_asset_metadata(
         self, data: JSONBody[BulkUpsert], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[BulkMetadataResponse]:
@@ -211,7 +208,7 @@ class AssetMetadataController(Controller):
             for i in stored
         ]
 
-    @delete("/metadata", status_code=204)
+    @delete("/metadata", status_code=204, permission="asset.update")
     async def delete_bulk_asset_metadata(
         self, data: JSONBody[BulkDelete], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:

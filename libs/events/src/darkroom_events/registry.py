@@ -39,6 +39,10 @@ STREAM_SUBJECTS = (
     "darkroom.album.>",
     "darkroom.person.>",
     "darkroom.session.>",
+    "darkroom.shared_link.>",
+    "darkroom.partner.>",
+    "darkroom.activity.>",
+    "darkroom.notification.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0

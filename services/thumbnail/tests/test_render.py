@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import av
 import numpy as np
+import PIL.Image
 import pillow_heif
 import pytest
 import pyvips
@@ -334,9 +335,11 @@ def test_max_pixels_guards_every_decoder(media: SimpleNamespace, tmp_path: Path,
     rgb = media.gradient(200, 100)
     heic = tmp_path / "a.heic"
     pillow_heif.from_bytes("RGB", (200, 100), rgb.numpy().tobytes()).save(heic)
+    bmp = tmp_path / "a.bmp"
+    PIL.Image.fromarray(rgb.numpy()).save(bmp)
     cases = {
         "image/jpeg": save(rgb, tmp_path / "a.jpg"),
-        "image/bmp": save(rgb, tmp_path / "a.png"),  # Pillow reads any type it knows
+        "image/bmp": bmp,
         "image/heic": heic,
         "image/x-adobe-dng": make_dng("a.dng", media.bright_corner_cfa(200, 100)),
         "video/mp4": media.write_video(tmp_path / "a.mp4", width=200, height=100, seconds=1),
@@ -347,7 +350,7 @@ def test_max_pixels_guards_every_decoder(media: SimpleNamespace, tmp_path: Path,
         render(path, mime_type=mime_type, settings=SETTINGS)  # fine under the default limit
 
 
-@pytest.mark.parametrize("mime_type", ["image/svg", "application/pdf", "image/psd"])
+@pytest.mark.parametrize("mime_type", ["image/svg", "application/pdf"])
 def test_unsupported_types(media: SimpleNamespace, tmp_path: Path, mime_type: str) -> None:
     path = save(media.gradient(50, 50), tmp_path / "a.png")
     with pytest.raises(UnsupportedMediaError):
@@ -364,6 +367,29 @@ def test_jpeg_xl_renders(tmp_path: Path) -> None:
     assert (out.thumbnail.width, out.thumbnail.height) == (375, 250)
     r, g, b, _ = thumbhash_to_average_rgba(out.thumbhash)
     assert g > 0.6 and r < 0.2 and b < 0.25
+
+
+def test_photoshop_psd_renders_its_composite_image(tmp_path: Path) -> None:
+    from PIL import Image
+    from psd_tools import PSDImage
+
+    path = tmp_path / "a.psd"
+    PSDImage.frompil(Image.new("RGB", (600, 400), (200, 20, 30))).save(path)
+    for mime_type in ("image/psd", "image/vnd.adobe.photoshop"):
+        out = render(path, mime_type=mime_type, settings=SETTINGS)
+        assert (out.preview.width, out.preview.height) == (600, 400)
+        assert (out.thumbnail.width, out.thumbnail.height) == (375, 250)
+        r, g, b, _ = thumbhash_to_average_rgba(out.thumbhash)
+        assert r > 0.6 and g < 0.2 and b < 0.25
+
+
+@pytest.mark.parametrize("mime_type", ["image/bmp", "image/psd"])
+def test_a_file_pillow_reads_as_another_format_is_refused(
+    media: SimpleNamespace, tmp_path: Path, mime_type: str
+) -> None:
+    path = save(media.gradient(50, 50), tmp_path / "a.png")  # PNG bytes, claimed otherwise
+    with pytest.raises(UnsupportedMediaError, match="PNG is not decoded through Pillow"):
+        render(path, mime_type=mime_type, settings=SETTINGS)
 
 
 def test_missing_file_is_not_a_media_error(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ Decoders, by the MIME type ingest sniffed:
 * HEIC/HEIF: libheif through ``pillow_heif.open_heif`` (this libvips build has no HEVC decoder).
   libheif already applies the HEIF ``irot``/``imir`` transforms, which the HEIF spec makes
   authoritative, so the EXIF orientation is not applied again.
-* BMP, JPEG 2000: Pillow.
+* BMP, JPEG 2000, JPEG XL, Photoshop PSD: Pillow. For a PSD that is the composite image the
+  file stores beside its layers (Photoshop's "maximize compatibility", on by default); a PSD
+  saved without one has no pixels to show and is refused as corrupt.
 * Camera RAW: LibRaw through rawpy. The embedded JPEG preview is used when its shorter side
   reaches the preview size (fast, and it is the camera's own rendering); else the raw data is
   demosaiced, at half size when that is still big enough.
@@ -76,11 +78,14 @@ _VIPS_LOADERS = frozenset(
 """libvips loaders the fast path accepts: a file sniffed as a photo must not reach e.g. svgload."""
 
 _HEIF_MIME_TYPES = frozenset({"image/heic", "image/heif", "image/hif"})
-_PILLOW_MIME_TYPES = frozenset({"image/bmp", "image/jp2", "image/jxl"})  # jxl: pillow-jxl-plugin
-_UNSUPPORTED_RAW = frozenset({"image/psd", "image/vnd.adobe.photoshop"})
+_PILLOW_MIME_TYPES = frozenset(  # jxl: pillow-jxl-plugin
+    {"image/bmp", "image/jp2", "image/jxl", "image/psd", "image/vnd.adobe.photoshop"}
+)
+_PILLOW_FORMATS = frozenset({"BMP", "JPEG2000", "JXL", "PSD"})
+"""Pillow plugins the Pillow path accepts, whatever the file's bytes make Pillow pick."""
 _RAW_MIME_TYPES = (
     frozenset(mime for t in IMAGE_TYPES.values() if t.raw for mime in t.mime_types)
-    - _UNSUPPORTED_RAW
+    - _PILLOW_MIME_TYPES  # Immich counts PSD as raw; it is no camera file LibRaw reads
 )
 _VIDEO_MIME_TYPES = frozenset(mime for t in VIDEO_TYPES.values() for mime in t.mime_types)
 
@@ -162,7 +167,7 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
         never upscaled) and the ThumbHash.
 
     Raises:
-        UnsupportedMediaError: No decoder for this MIME type (e.g. PSD, SVG).
+        UnsupportedMediaError: No decoder for this MIME type (e.g. SVG, PDF).
         CorruptMediaError: The file is empty, truncated or cannot be decoded.
         MediaTooLargeError: Its header declares more than ``settings.max_pixels`` pixels.
         OSError: The file cannot be read at all (missing, permissions): not the media's fault,
@@ -308,6 +313,8 @@ def _preview_heif(path: Path, settings: RenderSettings) -> pyvips.Image:
 
 def _preview_pillow(path: Path, settings: RenderSettings) -> pyvips.Image:
     with Image.open(path) as picture:  # reads the header only
+        if picture.format not in _PILLOW_FORMATS:  # e.g. an EPS would run Ghostscript on load
+            raise UnsupportedMediaError(f"{picture.format} is not decoded through Pillow")
         _check_pixels(picture.width, picture.height, settings)
         icc = picture.info.get("icc_profile")
         picture.draft("RGB", (settings.preview_size, settings.preview_size))

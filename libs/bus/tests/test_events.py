@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import nats.errors
 import pytest
-from darkroom_bus import Bus, DeadLetter, PermanentError, PublishError, subscribe
+from darkroom_bus import Bus, DeadLetter, PermanentError, PublishError, Unavailable, subscribe
 from darkroom_events.catalogue import AssetCreated, AssetFailed
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -181,6 +181,53 @@ async def test_transient_failure_is_redelivered_until_it_succeeds(
     assert seen.observed == [("flaky", False), ("flaky", False), ("flaky", True)]
     assert seen.letters == []
     assert (await consumer_state(bus, "flaky", AssetCreated.subject))[:2] == (0, 0)
+
+
+async def test_a_server_outage_is_waited_out_in_place_without_using_up_attempts(
+    make_bus: Any, runners: Any
+) -> None:
+    bus = await make_bus()
+    seen = Seen()
+
+    @subscribe(AssetCreated, durable="outage", max_deliver=1, backoff=(0.1,))
+    async def needs_the_database(event: AssetCreated, ctx: Seen) -> None:
+        ctx.deliveries.append((event.asset_id, time.monotonic()))
+        if ctx.count(event.asset_id) < 3:
+            raise Unavailable("database restarting")
+
+    event = new_asset()
+    await bus.publish(event)
+    with capture_logs() as logs:
+        runners(bus, [needs_the_database], seen, metrics=seen, on_dead_letter=seen.dead_letter)
+        await wait_until(lambda: len(seen.observed) == 1)
+    # max_deliver=1, yet three runs and no dead letter: the outage did not count as attempts,
+    # and the message was never handed back (one delivery, then one ack).
+    assert seen.count(event.asset_id) == 3
+    assert seen.observed == [("needs_the_database", True)]
+    assert seen.letters == []
+    waits = [e for e in logs if e["event"] == "job.waiting_for_server"]
+    assert [w["retry_in_s"] for w in waits] == [1.0, 2.0]
+    done = [e for e in logs if e["event"] == "job.done"]
+    assert [d["deliveries"] for d in done] == [1]
+    assert (await consumer_state(bus, "outage", AssetCreated.subject))[:2] == (0, 0)
+
+
+async def test_an_outage_longer_than_the_patience_takes_the_usual_path(
+    make_bus: Any, runners: Any
+) -> None:
+    bus = await make_bus()
+    seen = Seen()
+
+    @subscribe(AssetCreated, durable="longoutage", max_deliver=1, backoff=(0.1,))
+    async def never_reaches_it(event: AssetCreated, ctx: Seen) -> None:
+        ctx.deliveries.append((event.asset_id, time.monotonic()))
+        raise Unavailable("database gone for good")
+
+    await bus.publish(new_asset())
+    runners(bus, [never_reaches_it], seen, on_dead_letter=seen.dead_letter, outage_patience=0.5)
+    await wait_until(lambda: len(seen.letters) == 1)
+    assert len(seen.deliveries) == 2  # the first run, one retry in place, then the dead letter
+    assert seen.letters[0].error == "Unavailable: database gone for good"
 
 
 async def test_backoff_delay_is_honoured(make_bus: Any, runners: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
 from darkroom_bus.errors import (
     CONNECTION_ERRORS,
+    SERVER_DOWN_ERRORS,
     Gone,
     PermanentError,
     PublishError,
@@ -32,6 +33,7 @@ from darkroom_bus.runner import AssetExistsHook, DeadLetter, DeadLetterHook, Met
 __all__ = [
     "CONNECTION_ERRORS",
     "RPC_ERROR_HEADER",
+    "SERVER_DOWN_ERRORS",
     "AssetExistsHook",
     "Bus",
     "DeadLetter",

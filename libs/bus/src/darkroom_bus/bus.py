@@ -50,6 +50,7 @@ from tenacity import (
 )
 
 from darkroom_bus.errors import (
+    SERVER_DOWN_ERRORS,
     PublishError,
     RpcError,
     RpcRetryLater,
@@ -263,6 +264,8 @@ class Bus:
         drain_timeout: float = 30.0,
         asset_exists: AssetExistsHook | None = None,
         redact_roots: Sequence[str] = (),
+        unavailable: Sequence[type[BaseException]] = SERVER_DOWN_ERRORS,
+        outage_patience: float = 600.0,
     ) -> None:
         """Consume events with ``handlers`` until ``stop`` is set or the task is cancelled.
 
@@ -289,6 +292,12 @@ class Bus:
                 (handlers declared with ``skip_if_gone=False`` excepted). None: never skip.
             redact_roots: Directories (e.g. the storage root) removed from dead-letter reasons,
                 on top of every absolute path (:func:`darkroom_bus.redact.scrub_paths`).
+            unavailable: Exception types that mean a server the handlers need is down
+                (:data:`~darkroom_bus.errors.SERVER_DOWN_ERRORS` by default; services add the
+                database's and the object store's): a job failing with one is retried in
+                place without using up its attempts.
+            outage_patience: Seconds a job retries in place while a server is down, before
+                its failure counts as an ordinary one.
 
         Raises:
             TypeError: A handler is not decorated with ``@subscribe``.
@@ -312,6 +321,8 @@ class Bus:
                 drain_timeout=drain_timeout,
                 asset_exists=asset_exists,
                 redact_roots=tuple(redact_roots),
+                unavailable=tuple(unavailable),
+                outage_patience=outage_patience,
             )
             for spec in specs
         ]

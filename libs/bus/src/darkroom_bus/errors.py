@@ -30,7 +30,8 @@ class Unavailable(Exception):
     """Raised by a handler when a server it needs (PostgreSQL, the object store) is unreachable
     for now: retrying later can succeed.
 
-    An event handler raising it is retried like any transient error. An RPC handler raising it
+    An event handler raising it is retried in place while the server stays down, without using
+    up the message's attempts (:mod:`darkroom_bus.runner`, step 4). An RPC handler raising it
     answers an error reply of kind ``"Unavailable"``, which :meth:`Bus.request` raises as
     :class:`RpcRetryLater`, so the caller can tell "try again later" from a failure.
     """
@@ -80,4 +81,18 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     nats.errors.StaleConnectionError,
     nats.errors.OutboundBufferLimitError,
     nats.errors.TimeoutError,
+)
+
+
+#: A handler failure that means a server it needs is down, on the bus's side: the connection
+#: errors above, JetStream not answering yet (a restarted nats-server recovering its streams
+#: answers "no responders" for a moment), a service restarting (no responders on its RPC
+#: subject) and :class:`Unavailable`. ``Bus.run`` retries such a job in place; services add
+#: the database's and the object store's errors.
+SERVER_DOWN_ERRORS: tuple[type[Exception], ...] = (
+    *CONNECTION_ERRORS,
+    nats.errors.NoRespondersError,
+    Unavailable,
+    RpcUnavailable,
+    RpcRetryLater,
 )

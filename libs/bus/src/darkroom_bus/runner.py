@@ -18,6 +18,13 @@ Contract of one message (one attempt):
    dead-letter (``permanent=True``) and ``term``. Any other exception: if this was attempt
    ``max_deliver``, dead-letter (``permanent=False``) and ``term``; else ``nak`` with the
    backoff delay.
+   A failure that says a server the handler needs is down (one of ``Bus.run``'s
+   ``unavailable`` types: PostgreSQL restarting, NATS reconnecting, the object store away)
+   is not the message's fault and does not use up its attempts: the handler is run again in
+   place, the message held by the heartbeat, after 1, 2, 4... seconds (at most
+   :data:`OUTAGE_RETRY_MAX_S`), for up to ``outage_patience`` seconds; only then does the
+   failure take the path above. So a job in flight when a server crashes finishes within
+   seconds of the server's return, and an outage never dead-letters work.
 5. Dead-lettering calls ``on_dead_letter`` and (with ``publish_failures``) publishes
    :class:`~darkroom_events.catalogue.AssetFailed`; if either fails the message is ``nak``-ed
    instead of terminated, so it comes back and dead-lettering is tried again: nothing is lost.
@@ -68,6 +75,10 @@ if TYPE_CHECKING:
     from darkroom_bus.bus import Bus
 
 log = structlog.get_logger()
+
+#: Longest pause, in seconds, between two in-place retries of a job whose dependency is down:
+#: the job resumes at most this long after the server is back.
+OUTAGE_RETRY_MAX_S = 8.0
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +153,9 @@ class Consumer:
         drain_timeout: Seconds to let in-flight handlers finish after ``stop`` is set.
         asset_exists: Whether an asset still exists; None to never skip (steps 1 and 4).
         redact_roots: Directories removed from dead-letter reasons besides absolute paths.
+        unavailable: Exception types meaning "a server is down, not this message's fault"
+            (retried in place, step 4); also matched on the failure's ``__cause__``.
+        outage_patience: Seconds a job keeps retrying in place while a server is down.
     """
 
     def __init__(
@@ -157,6 +171,8 @@ class Consumer:
         drain_timeout: float,
         asset_exists: AssetExistsHook | None = None,
         redact_roots: tuple[str, ...] = (),
+        unavailable: tuple[type[BaseException], ...] = (),
+        outage_patience: float = 600.0,
     ) -> None:
         self._bus = bus
         self._spec = spec
@@ -168,6 +184,8 @@ class Consumer:
         self._drain_timeout = drain_timeout
         self._asset_exists = asset_exists if spec.skip_if_gone else None
         self._redact_roots = redact_roots
+        self._unavailable = unavailable
+        self._outage_patience = outage_patience
         self._decoder = msgspec.json.Decoder(spec.event_type)
         self._log = log.bind(handler=spec.name, durable=spec.durable, subject=spec.subject)
 
@@ -308,29 +326,8 @@ class Consumer:
             await self._give_up(msg, deliveries, seq, error, permanent=False, started=started)
             return
 
-        failure: Exception | None = None
-        parent = propagate.extract(msg.headers or {})
-        with self._bus.tracer.start_as_current_span(
-            spec.name,
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": msg.subject,
-                "messaging.consumer.group.name": spec.consumer_name,
-                "messaging.message.delivery_count": deliveries,
-                "darkroom.asset_id": str(asset_id) if asset_id is not None else "",
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                await spec.fn(event, self._ctx)
-            except Exception as exc:
-                failure = exc
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+        failure = await self._run_handler(msg, event, deliveries, asset_id)
+        failure = await self._retry_while_unavailable(msg, event, deliveries, asset_id, failure)
 
         if failure is None:
             await msg.ack()
@@ -357,6 +354,76 @@ class Consumer:
             delay_s=delay,
             error=_describe(failure),
         )
+
+    async def _run_handler(
+        self, msg: Msg, event: Any, deliveries: int, asset_id: object
+    ) -> Exception | None:
+        """Run the handler once, in its span; the exception it raised, or None."""
+        spec = self._spec
+        failure: Exception | None = None
+        parent = propagate.extract(msg.headers or {})
+        with self._bus.tracer.start_as_current_span(
+            spec.name,
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": spec.consumer_name,
+                "messaging.message.delivery_count": deliveries,
+                "darkroom.asset_id": str(asset_id) if asset_id is not None else "",
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                await spec.fn(event, self._ctx)
+            except Exception as exc:
+                failure = exc
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+        return failure
+
+    def _is_unavailable(self, failure: BaseException) -> bool:
+        return isinstance(failure, self._unavailable) or isinstance(
+            failure.__cause__, self._unavailable
+        )
+
+    async def _retry_while_unavailable(
+        self,
+        msg: Msg,
+        event: Any,
+        deliveries: int,
+        asset_id: object,
+        failure: Exception | None,
+    ) -> Exception | None:
+        """Run the handler again while it fails because a server it needs is down (step 4).
+
+        Returns:
+            The last failure (None once it succeeds): an ordinary failure, or the outage
+            failure when ``outage_patience`` ran out.
+        """
+        began = time.monotonic()
+        pause = 1.0
+        while failure is not None and self._is_unavailable(failure):
+            waited = time.monotonic() - began
+            if waited >= self._outage_patience:
+                self._log.warning(
+                    "job.outage_patience_exhausted", asset_id=asset_id, waited_s=round(waited)
+                )
+                break
+            self._log.warning(
+                "job.waiting_for_server",
+                asset_id=asset_id,
+                error=_describe(failure),
+                retry_in_s=pause,
+                waited_s=round(waited, 1),
+            )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, OUTAGE_RETRY_MAX_S)
+            failure = await self._run_handler(msg, event, deliveries, asset_id)
+        return failure
 
     async def _gone(self, asset_id: object) -> bool:
         """Whether the message's asset was deleted for good (False when unknown)."""

@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
-from darkroom_bus import Bus, DeadLetter
+from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter
 from darkroom_config import load_settings
+from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
 from darkroom_db import assets, create_pool, jobs
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
-from darkroom_storage import open_storage
+from darkroom_storage import StorageUnavailable, open_storage
 
 from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
@@ -118,6 +119,7 @@ async def serve(
                 metrics=metrics,
                 asset_exists=asset_exists_check(ctx),
                 redact_roots=ctx.path_roots(),
+                unavailable=(*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable),
             )
         else:
             await stop.wait()

@@ -57,7 +57,7 @@ def test_postgres_restart_is_503_with_retry_after_then_recovers(tmp_path: Path) 
             traffic.wait_for(201, after=0)
             assert stack.postgres is not None
             port = stack.postgres.port
-            stack.postgres.stop()
+            stack.hold_server("postgres")
             traffic.wait_for(503, after=len(traffic.responses))
             stack.start_postgres(port)
             traffic.wait_for(201, after=len(traffic.responses))

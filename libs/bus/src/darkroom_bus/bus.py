@@ -46,10 +46,12 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_after_delay,
     wait_exponential,
 )
 
 from darkroom_bus.errors import (
+    CONNECTION_ERRORS,
     SERVER_DOWN_ERRORS,
     PublishError,
     RpcError,
@@ -109,6 +111,11 @@ class Bus:
         self._encoder = msgspec.json.Encoder()
         self._rpc_subs: list[Subscription] = []
         self._rpc_tasks: set[asyncio.Task[None]] = set()
+        #: Exception types meaning "a server this process needs is down": a job failing with
+        #: one waits the outage out (:meth:`run`), an RPC handler raising one answers "try
+        #: again later" (:meth:`serve`). The bus's own by default; a service adds its
+        #: database's and object store's (``darkroom_runtime``).
+        self.server_down_errors: tuple[type[BaseException], ...] = SERVER_DOWN_ERRORS
 
     @classmethod
     async def connect(
@@ -205,19 +212,24 @@ class Bus:
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - the JetStream ack wait per try, not a deadline
+        outage_patience: float = 0.0,
     ) -> PubAck:
         """Store ``event`` in the stream on ``event.subject`` (JSON), de-duplicated by id.
 
         The message id (``Nats-Msg-Id``) is ``msg_id`` or ``<subject>:<event.dedupe_key()>``
         (the asset id), so publishing the same fact twice within the duplicate window
         (:data:`~darkroom_events.registry.DUPLICATE_WINDOW_S`) stores it once. That also makes
-        retrying a publish safe: a timed-out publish is retried up to 3 times.
+        retrying a publish safe: a timed-out publish is retried up to 3 times. With
+        ``outage_patience`` it is retried instead for as long as NATS is unreachable or its
+        JetStream is not answering yet (a restarted server recovering its streams), up to that
+        many seconds: for a fact that exists only once it is published (ingest's new asset).
 
         Args:
             event: The event to publish.
             msg_id: Overrides the de-duplication id.
             headers: Extra headers; the current trace context is added to them.
             timeout: Seconds to wait for the stream's acknowledgement, per try.
+            outage_patience: Seconds to keep retrying while NATS is down (0: 3 tries).
 
         Returns:
             The stream's ack: ``seq``, and ``duplicate`` True when the id was seen already.
@@ -225,6 +237,8 @@ class Bus:
         Raises:
             PublishError: No stream captures the subject (call :meth:`ensure_stream`).
             nats.errors.TimeoutError: The stream did not acknowledge after 3 tries.
+            nats.errors.Error: With ``outage_patience``, NATS was still unreachable after it
+                (one of :data:`~darkroom_bus.errors.CONNECTION_ERRORS`).
         """
         subject = self.subject(event.subject)
         payload = self._encoder.encode(event)
@@ -238,8 +252,14 @@ class Bus:
             hdrs[Header.MSG_ID.value] = msg_id or f"{event.subject}:{event.dedupe_key()}"
             try:
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(nats.errors.TimeoutError),
-                    stop=stop_after_attempt(3),
+                    retry=retry_if_exception_type(
+                        (*CONNECTION_ERRORS, nats.errors.NoRespondersError, NoStreamResponseError)
+                        if outage_patience
+                        else nats.errors.TimeoutError
+                    ),
+                    stop=stop_after_delay(outage_patience)
+                    if outage_patience
+                    else stop_after_attempt(3),
                     wait=wait_exponential(multiplier=0.2, max=2.0),
                     reraise=True,
                 ):
@@ -264,7 +284,7 @@ class Bus:
         drain_timeout: float = 30.0,
         asset_exists: AssetExistsHook | None = None,
         redact_roots: Sequence[str] = (),
-        unavailable: Sequence[type[BaseException]] = SERVER_DOWN_ERRORS,
+        unavailable: Sequence[type[BaseException]] | None = None,
         outage_patience: float = 600.0,
     ) -> None:
         """Consume events with ``handlers`` until ``stop`` is set or the task is cancelled.
@@ -293,8 +313,7 @@ class Bus:
             redact_roots: Directories (e.g. the storage root) removed from dead-letter reasons,
                 on top of every absolute path (:func:`darkroom_bus.redact.scrub_paths`).
             unavailable: Exception types that mean a server the handlers need is down
-                (:data:`~darkroom_bus.errors.SERVER_DOWN_ERRORS` by default; services add the
-                database's and the object store's): a job failing with one is retried in
+                (:attr:`server_down_errors` when None): a job failing with one is retried in
                 place without using up its attempts.
             outage_patience: Seconds a job retries in place while a server is down, before
                 its failure counts as an ordinary one.
@@ -321,7 +340,7 @@ class Bus:
                 drain_timeout=drain_timeout,
                 asset_exists=asset_exists,
                 redact_roots=tuple(redact_roots),
-                unavailable=tuple(unavailable),
+                unavailable=tuple(self.server_down_errors if unavailable is None else unavailable),
                 outage_patience=outage_patience,
             )
             for spec in specs
@@ -424,6 +443,9 @@ class Bus:
             kind=SpanKind.CLIENT,
             attributes={"rpc.system": "nats", "messaging.destination.name": wire},
         ) as span:
+            if self.nc.is_reconnecting:  # the reply could not come before NATS is back
+                span.set_status(Status(StatusCode.ERROR, "reconnecting"))
+                raise RpcUnavailable(f"NATS is reconnecting; {subject!r} not sent", subject=subject)
             headers: dict[str, str] = {}
             propagate.inject(headers)
             try:
@@ -474,7 +496,9 @@ class Bus:
         Every replica serving with the same ``queue`` (the service name) gets a share of the
         requests. Requests are handled concurrently, up to ``concurrency`` at once. If the
         request does not decode or the handler raises, the reply is an error reply (header
-        :data:`RPC_ERROR_HEADER`) that :meth:`request` raises as :class:`RpcError`.
+        :data:`RPC_ERROR_HEADER`) that :meth:`request` raises as :class:`RpcError`; as
+        :class:`RpcRetryLater` when the handler raised :class:`Unavailable` or one of
+        :attr:`server_down_errors` (directly or as its ``__cause__``).
 
         Args:
             subject: Request subject, e.g. ``darkroom.rpc.ingest.upload``.
@@ -536,7 +560,8 @@ class Bus:
                     "BadRequest"
                     if isinstance(exc, msgspec.DecodeError)
                     else _UNAVAILABLE_KIND
-                    if isinstance(exc, Unavailable)
+                    if isinstance(exc, (Unavailable, *self.server_down_errors))
+                    or isinstance(exc.__cause__, self.server_down_errors)
                     else type(exc).__name__
                 )
                 headers = {RPC_ERROR_HEADER: kind}

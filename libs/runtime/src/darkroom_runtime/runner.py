@@ -91,6 +91,7 @@ async def serve(
         metrics_server = await serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
     bus = await Bus.connect(settings.nats_url, name=name)
+    bus.server_down_errors = (*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable)
     storage = open_storage(settings.storage)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)
     ctx = Context(
@@ -119,7 +120,6 @@ async def serve(
                 metrics=metrics,
                 asset_exists=asset_exists_check(ctx),
                 redact_roots=ctx.path_roots(),
-                unavailable=(*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable),
             )
         else:
             await stop.wait()

@@ -6,6 +6,14 @@ only through ``DARKROOM_*`` environment variables. A service that exits unexpect
 again after a short pause (like a container restart policy), its output is interleaved on our
 stdout with its name in front (or written to ``<data>/logs/<service>.log``).
 
+The servers the stack started itself are watched the same way: a NATS or PostgreSQL that dies is
+started again on the same data directory and port (JetStream's file store and PostgreSQL's crash
+recovery keep what was committed), after 1, 2, 4, 8, 16 s; the services reconnect by themselves
+(nats-py reconnects forever, the asyncpg pools replace broken connections) and their jobs wait
+the outage out (:mod:`darkroom_bus.runner`). A server that keeps dying
+(:data:`SERVER_MAX_RESTARTS` times without staying up :data:`SERVER_STABLE_AFTER_S`) is left
+down, with a log line saying why and how to recover, instead of being restarted forever.
+
 Start-up waits by progress (:mod:`darkroom_stack.startup`): as long as the gateway is alive and
 working, up to ``start_timeout``; it fails at once, with the service's name and last output, when
 the gateway exits. One stack at a time per data directory (a lock in ``<data>/run``); what a
@@ -31,7 +39,7 @@ import httpx
 import psutil
 import structlog
 
-from darkroom_stack.procs import ensure_port_free, stop_if_ours, write_pid
+from darkroom_stack.procs import ensure_port_free, is_ours, read_pid, stop_if_ours, write_pid
 from darkroom_stack.servers import (
     RunningServer,
     die_with_parent,
@@ -54,6 +62,14 @@ SERVICES: tuple[str, ...] = (
     "face",
     "gateway",
 )
+
+
+#: Restarts of a crashed server (NATS, PostgreSQL) in a row before the stack leaves it down.
+SERVER_MAX_RESTARTS = 5
+#: Seconds a restarted server must stay up for its restart count to start over.
+SERVER_STABLE_AFTER_S = 300.0
+#: The pause before restart number n (1-based) of a server is ``2 ** (n - 1)`` s, at most this.
+SERVER_RESTART_MAX_DELAY_S = 30.0
 
 
 @dataclass
@@ -115,6 +131,11 @@ class Stack:
             lambda: collections.deque(maxlen=TAIL_LINES)
         )
         self._lock_file: IO[str] | None = None
+        self._held_servers: set[str] = set()
+        self._servers_stopped = threading.Event()
+        self._server_restarts: dict[str, int] = collections.defaultdict(int)
+        self._server_started_at: dict[str, float] = {}
+        self._servers_given_up: set[str] = set()
 
     @property
     def url(self) -> str:
@@ -187,11 +208,12 @@ class Stack:
         self.nats = start_nats(
             data / "nats", port=self.config.nats_port or free_port(), timeout=timeout
         )
+        self._server_started_at["nats"] = time.monotonic()
         log.info("stack.starting", step="postgres", elapsed_s=round(time.monotonic() - began, 1))
-        self.start_postgres(self.config.postgres_port or free_port(), timeout)
+        postgres = self.start_postgres(self.config.postgres_port or free_port(), timeout)
         self._write_database_url()
         log.info("stack.starting", step="migrate", elapsed_s=round(time.monotonic() - began, 1))
-        migrate(self.postgres.url)
+        migrate(postgres.url)
         if self.config.metrics:
             self.metrics_ports = {name: free_port() for name in self.config.services}
             log.info("stack.metrics", ports=self.metrics_ports)
@@ -227,6 +249,9 @@ class Stack:
             timeout=self.config.start_timeout if timeout is None else timeout,
             password_file=self.secrets_dir / "postgres-password",
         )
+        with self._lock:
+            self._server_started_at["postgres"] = time.monotonic()
+            self._held_servers.discard("postgres")
         return self.postgres
 
     def _lock_data_dir(self) -> None:
@@ -389,26 +414,112 @@ class Stack:
             proc.terminate()
             proc.wait(30)
 
+    def hold_server(self, name: str) -> None:
+        """Stop server ``name`` (``"nats"`` or ``"postgres"``) and keep it stopped: the
+        supervisor does not restart it (tests of outages; :meth:`start_postgres` ends the hold).
+        """
+        with self._lock:
+            self._held_servers.add(name)
+        server = self.nats if name == "nats" else self.postgres
+        if server is not None:
+            server.stop()
+
+    def _watch_servers(self) -> None:
+        """Start again, on the same data and port, a server of ours that died (see the module
+        docstring for the back-off and the limit)."""
+        for name in ("nats", "postgres"):
+            with self._lock:
+                server = self.nats if name == "nats" else self.postgres
+                if server is None or name in self._held_servers | self._servers_given_up:
+                    continue
+            if server_alive(server) or self._stopping.is_set():
+                continue
+            self._restart_server(name, server)
+
+    def _restart_server(self, name: str, server: RunningServer) -> None:
+        if time.monotonic() - self._server_started_at.get(name, 0.0) >= SERVER_STABLE_AFTER_S:
+            self._server_restarts[name] = 0  # it had been up long enough: a fresh crash
+        attempt = self._server_restarts[name] + 1
+        log_file = server.data_dir / f"{name}.log"
+        if attempt > SERVER_MAX_RESTARTS:
+            self._servers_given_up.add(name)
+            log.error(
+                "server.given_up",
+                server=name,
+                restarts=attempt - 1,
+                log_file=str(log_file),
+                log_tail=_tail(log_file),
+                how_to_recover=(
+                    f"{name} died {attempt - 1} times in a row and is left stopped; the reason "
+                    f"is at the end of {log_file} (a full disk is the usual one). Fix it, then "
+                    "stop this stack (Ctrl-C) and run `make up` again: nothing accepted is lost."
+                ),
+            )
+            return
+        self._server_restarts[name] = attempt
+        delay = min(2.0 ** (attempt - 1), SERVER_RESTART_MAX_DELAY_S)
+        log.warning(
+            "server.exited", server=name, port=server.port, attempt=attempt, restart_in_s=delay
+        )
+        if self._stopping.wait(delay):
+            return
+        with self._lock:
+            if name in self._held_servers:  # held (stopped on purpose) while we waited
+                return
+        began = time.monotonic()
+        try:
+            if name == "nats":
+                restarted = start_nats(
+                    server.data_dir,
+                    host=server.host,
+                    port=server.port,
+                    timeout=self.config.start_timeout,
+                )
+                self.nats = restarted
+                self._server_started_at["nats"] = time.monotonic()
+            else:
+                restarted = self.start_postgres(server.port)
+        except (StartError, OSError) as exc:  # tried again on the next round, with back-off
+            self._server_started_at[name] = time.monotonic()
+            log.warning("server.restart_failed", server=name, attempt=attempt, error=str(exc))
+            return
+        log.warning(
+            "server.restarted",
+            server=name,
+            port=restarted.port,
+            attempt=attempt,
+            took_s=round(time.monotonic() - began, 1),
+        )
+
     def _watch(self) -> None:
         while not self._stopping.wait(0.5):
-            with self._lock:
-                dead = [
-                    n
-                    for n, p in self.processes.items()
-                    if p.poll() is not None and n not in self._expected_exit
-                ]
-            for name in dead:
-                if not self.config.restart or self._stopping.is_set():
-                    continue
-                code = self.processes[name].returncode
-                self._pid_file(name, self.processes[name]).unlink(missing_ok=True)
-                # a process that dies right after starting backs off (1 s doubling to 30 s)
-                quick = time.monotonic() - self._started_at.get(name, 0.0) < 10.0
-                delay = min(self._delay.get(name, 0.5) * 2, 30.0) if quick else 1.0
-                self._delay[name] = delay
-                log.warning("service.exited", service=name, code=code, restart_in_s=delay)
-                if not self._stopping.wait(delay):
-                    self.spawn(name)
+            if self.config.restart:
+                self._watch_servers()
+                self._watch_services()
+        # A NATS restarted here gets SIGTERM when this thread ends (die_with_parent): stay until
+        # stop() has stopped the services, so they drain against a live NATS.
+        self._servers_stopped.wait()
+
+    def _watch_services(self) -> None:
+        """Start again a service process that exited unexpectedly."""
+        with self._lock:
+            dead = [
+                n
+                for n, p in self.processes.items()
+                if p.poll() is not None and n not in self._expected_exit
+            ]
+        for name in dead:
+            if self._stopping.is_set():
+                return
+            code = self.processes[name].returncode
+            self._pid_file(name, self.processes[name]).unlink(missing_ok=True)
+            # a process that dies right after starting backs off (1 s doubling to 30 s)
+            quick = time.monotonic() - self._started_at.get(name, 0.0) < 10.0
+            delay = min(self._delay.get(name, 0.5) * 2, 30.0) if quick else 1.0
+            self._delay[name] = delay
+            log.warning("service.exited", service=name, code=code, restart_in_s=delay)
+            if not self._stopping.wait(delay):
+                self.spawn(name)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop every service (SIGTERM, then SIGKILL after ``timeout``), then the servers."""
@@ -430,6 +541,7 @@ class Stack:
         for server in (self.nats, self.postgres):
             if server is not None:
                 server.stop()
+        self._servers_stopped.set()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -440,6 +552,34 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def server_alive(server: RunningServer) -> bool:
+    """Whether a server the stack started still runs: its process (NATS), or for a
+    daemonised server (PostgreSQL) the live, non-zombie process its pid file names."""
+    if server.process is not None:
+        return server.process.poll() is None
+    if server.pid_file is None:
+        return True  # nothing to watch
+    pid = read_pid(server.pid_file)
+    if pid is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
+        return False
+    return is_ours(proc, server.name, [str(server.pid_file.parent)])
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    """The last ``size`` characters of a log file ("" when unreadable)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def stop_leftovers(data_dir: Path) -> list[int]:

@@ -12,8 +12,10 @@ key and computed its SHA-1):
    (owner, checksum) settles a race between two identical uploads: the loser deletes its copy);
 4. publish ``darkroom.asset.created`` (message id ``darkroom.asset.created:<asset id>``).
 
-The staged objects are always gone when the reply is sent. A crash between 3 and 4 leaves an
-asset whose metadata step is missing, which the jobs admin's "run missing" re-publishes.
+The staged objects are always gone when the reply is sent. While NATS is down (a restart), step 4
+keeps retrying for :data:`PUBLISH_PATIENCE_S`, so the asset is processed once NATS is back even
+if the gateway stopped waiting for the reply. A crash of ingest between 3 and 4 leaves an asset
+whose metadata step is missing, which the jobs admin's "run missing" re-publishes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from darkroom_storage import NotFound
 from darkroom_ingest.keys import original_key, sidecar_key
 
 log = structlog.get_logger()
+
+#: Seconds ingest keeps trying to publish a new asset's event while NATS is unreachable.
+PUBLISH_PATIENCE_S = 600.0
 
 
 async def _head(ctx: Context, key: str) -> bytes:
@@ -131,7 +136,8 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                 file_created_at=req.file_created_at,
                 file_modified_at=req.file_modified_at,
                 sidecar_key=sidecar,
-            )
+            ),
+            outage_patience=PUBLISH_PATIENCE_S,
         )
         log.info(
             "ingest.created",

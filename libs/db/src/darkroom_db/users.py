@@ -648,9 +648,12 @@ async def update_session(
 
 async def delete_other_sessions(
     pool: asyncpg.Pool, owner_id: uuid.UUID, keep_id: uuid.UUID | None
-) -> int:
-    """Delete every session of the owner except ``keep_id``; returns how many went."""
-    result = await pool.execute(
-        "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2", owner_id, keep_id
+) -> list[uuid.UUID]:
+    """Delete every session of the owner except ``keep_id``; returns the ids of those that went
+    (each is announced ended: the websocket signs its devices out)."""
+    rows = await pool.fetch(
+        "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2 RETURNING id",
+        owner_id,
+        keep_id,
     )
-    return int(result.split()[-1])
+    return [r["id"] for r in rows]

@@ -17,13 +17,11 @@ from __future__ import annotations
 import msgspec
 import structlog
 from darkroom_db import login_throttle, users
-from darkroom_events import SessionDeleted
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import (
     COOKIE_NAME,
     Auth,
@@ -33,6 +31,7 @@ from darkroom_gateway.auth import (
     new_secret,
 )
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.sessions import sessions_ended
 from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_response
 from darkroom_gateway.errors import ApiError, BadRequest, Unauthorized
 
@@ -215,8 +214,7 @@ class AuthController(Controller):
         """End the caller's session (an API key has no session to end)."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
-            ended = SessionDeleted(session_id=str(auth.session.id), user_id=str(auth.user.id))
-            await announce(deps, ended)
+            await sessions_ended(deps, auth.user.id, [auth.session.id])
         return Response(
             LogoutResponse(successful=True, redirect_uri="/auth/login"),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],

@@ -32,7 +32,7 @@ from darkroom_gateway.auth import (
 )
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.sessions import sessions_ended
-from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_response
+from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_dto
 from darkroom_gateway.errors import ApiError, BadRequest, Unauthorized
 
 log = structlog.get_logger()
@@ -133,7 +133,7 @@ class AuthController(Controller):
             )
         except users.AlreadyInitialised as exc:
             raise BadRequest("The server already has an admin") from exc
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
     @post("/login", status_code=201)
     async def login(
@@ -265,7 +265,7 @@ class AuthController(Controller):
         log.info(
             "auth.password_changed", user_id=str(user.id), ended_sessions=data.invalidate_sessions
         )
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
 
 ROUTES = [AuthController]

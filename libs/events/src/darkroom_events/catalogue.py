@@ -340,11 +340,12 @@ class PersonThumbnailUpdated(Event, frozen=True, kw_only=True):
     owner_id: str
     face_id: str
     thumbnail_key: str
+    at: datetime  # when it was stored
 
     def dedupe_key(self) -> str:
-        """The person and the face its thumbnail shows (the same rendering told twice is a
-        duplicate; a new feature face is a new event)."""
-        return f"{self.person_id}:{self.face_id}"
+        """The person, the face its thumbnail shows and when (the same publish retried is a
+        duplicate; a later rendering, even of the same face, is a new event)."""
+        return f"{self.person_id}:{self.face_id}:{self.at.isoformat()}"
 
 
 class AssetHidden(Event, frozen=True, kw_only=True):

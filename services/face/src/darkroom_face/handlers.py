@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -217,6 +218,7 @@ async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = No
                 owner_id=str(person.owner_id),
                 face_id=str(face.id),
                 thumbnail_key=key,
+                at=datetime.now(UTC),
             )
             try:
                 await ctx.bus.publish(rendered)

@@ -249,8 +249,8 @@ class Realtime:
             await self.disconnect_room(api_key_room(event.api_key_id))
 
     async def disconnect_room(self, room: str) -> None:
-        """Disconnect every socket of ``room`` on this process (a session or key that ended:
-        its credentials no longer hold, as Immich's sockets of a deleted session go)."""
+        """Disconnect every socket of ``room`` on this process: the sockets of a session or API
+        key that ended, whose credentials no longer hold (a client reconnecting is refused)."""
         sids = [sid for sid, _ in self.sio.manager.get_participants("/", room)]
         for sid in sids:
             await self.sio.disconnect(sid)

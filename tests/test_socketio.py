@@ -413,3 +413,26 @@ async def test_deleting_an_api_key_closes_the_sockets_it_opened(
     await asyncio.to_thread(call, admin, "DELETE", f"/api/api-keys/{key_id}", None, 204)
     await keyed.wait_disconnected()
     assert other.sio.connected
+
+
+async def test_a_password_change_ending_sessions_signs_their_sockets_out(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    user = await asyncio.to_thread(make_user, stack, admin)
+    kept, ended = login_token(stack.url, user), login_token(stack.url, user)
+    mine, theirs = listeners(), listeners()
+    for client, token in ((mine, kept), (theirs, ended)):
+        await client.connect(stack.url, {"Authorization": f"Bearer {token}"})
+        await client.wait_for("on_server_version", lambda _: True)
+    body = {"password": user.password, "newPassword": "a new password", "invalidateSessions": True}
+    r = await asyncio.to_thread(
+        httpx.post,
+        f"{stack.url}/api/auth/change-password",
+        json=body,
+        headers={"Authorization": f"Bearer {kept}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    await theirs.wait_for("on_session_delete", lambda d: isinstance(d, str))
+    await theirs.wait_disconnected()
+    assert mine.sio.connected and mine.of("on_session_delete") == []

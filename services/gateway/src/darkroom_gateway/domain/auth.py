@@ -253,15 +253,17 @@ class AuthController(Controller):
             )
         if not await check_password(data.password, auth.user.password_hash):
             raise BadRequest("Wrong password")
-        user = await users.set_password(
+        changed = await users.set_password(
             deps.pool,
             auth.user.id,
             await hash_password(data.new_password),
             keep_session_id=auth.session.id if auth.session else None,
             end_sessions=data.invalidate_sessions,
         )
-        if user is None:
+        if changed is None:
             raise Unauthorized("Authentication required")
+        user, ended = changed
+        await sessions_ended(deps, user.id, ended)
         log.info(
             "auth.password_changed", user_id=str(user.id), ended_sessions=data.invalidate_sessions
         )

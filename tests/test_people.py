@@ -349,3 +349,33 @@ def test_features_report_facial_recognition(stack: Stack, labelled: dict[str, st
     """Once the face service has loaded its model, the server says facial recognition is on."""
     features = httpx.get(f"{stack.url}/api/server/features", timeout=10).json()
     assert features["facialRecognition"] is True
+
+
+async def test_a_new_feature_face_is_sent_as_on_person_thumbnail(
+    stack: Stack, admin: User, labelled: dict[str, str]
+) -> None:
+    """Changing a person's feature face makes the face service render its thumbnail again and
+    announce it (``darkroom.person.thumbnail.updated``): the owner's socket gets
+    ``on_person_thumbnail`` with the person's id."""
+    from tests.test_socketio import Listener
+
+    predicted = await asyncio.to_thread(_person_of_asset, admin, labelled)
+    assets_of: dict[str, list[str]] = {}
+    for asset_id, person in predicted.items():
+        if person:
+            assets_of.setdefault(person, []).append(asset_id)
+    person, shown = next((p, a) for p, a in assets_of.items() if len(a) >= 2)
+    watcher = Listener()
+    watcher.sio.on("on_person_thumbnail", watcher._recorder("on_person_thumbnail"))
+    await watcher.connect(stack.url, {"x-api-key": admin.api_key})
+    try:
+        await watcher.wait_for("on_server_version", lambda _: True)
+        # two different faces: at least one is not the one rendered before
+        for asset_id in shown[:2]:
+            r = await asyncio.to_thread(
+                admin.client.put, f"/api/people/{person}", json={"featureFaceAssetId": asset_id}
+            )
+            assert r.status_code == 200, r.text
+        await watcher.wait_for("on_person_thumbnail", lambda d: d == person)
+    finally:
+        await watcher.sio.disconnect()

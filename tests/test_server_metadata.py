@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user
@@ -261,3 +262,68 @@ def test_people_without_a_thumbnail_are_not_listed(user: User) -> None:
     listed = conforms(user.client.get("/api/people").json(), "PeopleResponseDto")
     assert person["id"] not in [p["id"] for p in listed["people"]]
     assert listed["total"] == 0
+
+
+def test_admin_routes_refuse_before_reading_the_body(user: User) -> None:
+    """The guard checks ``admin``/``permission`` (declared on the route) before the body is
+    parsed: a user's malformed body is 403, not a validation error."""
+    for path in ("/api/system-metadata/admin-onboarding",):
+        _refused(user.client.post(path, json={"isOnboarded": "not a boolean"}), 403)
+    _refused(user.client.put("/api/darkroom/privacy", json={"mapEnabled": "no"}), 403)
+
+
+def test_user_responses_carry_the_stored_license(admin: User, user: User) -> None:
+    """UserAdminResponseDto.license is the user's stored licence (null without one)."""
+    assert (
+        conforms(user.client.get("/api/users/me").json(), "UserAdminResponseDto")["license"] is None
+    )
+    body = {"licenseKey": USER_KEY, "activationKey": "mine"}
+    stored = user.client.put("/api/users/me/license", json=body).json()
+    try:
+        me = conforms(user.client.get("/api/users/me").json(), "UserAdminResponseDto")
+        assert me["license"] == stored
+        seen = conforms(
+            admin.client.get(f"/api/admin/users/{user.id}").json(), "UserAdminResponseDto"
+        )
+        assert seen["license"] == stored
+        listed = admin.client.get("/api/admin/users").json()
+        conforms(listed, "UserAdminResponseDto", array=True)
+        assert next(u for u in listed if u["id"] == user.id)["license"] == stored
+        assert next(u for u in listed if u["id"] == admin.id)["license"] is None
+    finally:
+        assert user.client.delete("/api/users/me/license").status_code == 204
+    assert user.client.get("/api/users/me").json()["license"] is None
+
+
+def test_about_names_darkrooms_own_source(stack: Stack, user: User) -> None:
+    """Only the required ``versionUrl`` (the Immich API version served) points at Immich; the
+    source URLs are ``DARKROOM_SOURCE_URL``'s, left out while it is unset; no component
+    Darkroom does not run is reported."""
+    about = conforms(user.client.get("/api/server/about").json(), "ServerAboutResponseDto")
+    urls = {k: v for k, v in about.items() if k.endswith("Url") and k != "versionUrl"}
+    assert urls == {}, urls
+    assert not {"nodejs", "imagemagick"} & set(about)
+    source = "https://git.example.org/darkroom"
+    port = free_port()
+    proc, _ = stack.spawn_replica(
+        "gateway", env={"DARKROOM_PORT": str(port), "DARKROOM_SOURCE_URL": source}
+    )
+    try:
+        url = f"http://{stack.config.host}:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = httpx.get(f"{url}/api/server/about", headers={"x-api-key": user.api_key})
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "the second gateway exited"
+            assert time.monotonic() < deadline, "the second gateway did not start"
+            time.sleep(0.3)
+        about = conforms(r.json(), "ServerAboutResponseDto")
+        assert about["repositoryUrl"] == about["sourceUrl"] == source
+        assert about["thirdPartySourceUrl"] == source
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -22,6 +22,7 @@ from pgvector.asyncpg import register_vector
 from PIL import Image
 
 from tests.conftest import User, first_admin, make_user, running_clip_stack, upload
+from tests.test_server_metadata import conforms
 
 pytest.importorskip("onnx")
 
@@ -133,6 +134,7 @@ async def test_upload_embeds_finds_itself_and_groups_duplicates(
 
     groups = _wait(lambda: owner.client.get("/api/duplicates").json())
     assert len(groups) == 1, groups
+    conforms(groups, "DuplicateResponseDto", array=True)  # the 3.1.0 spec's shape
     group = groups[0]
     assert {a["id"] for a in group["assets"]} == {ids["red"], ids["red-copy"]}
     assert all(a["duplicateId"] == group["duplicateId"] for a in group["assets"])
@@ -177,6 +179,7 @@ async def test_upload_embeds_finds_itself_and_groups_duplicates(
         },
     )
     assert r.status_code == 200 and r.json() == [{"id": group["duplicateId"], "success": True}]
+    conforms(r.json(), "BulkIdResponseDto", array=True)  # the spec: BulkIdResponseDto[]
     assert owner.client.get("/api/duplicates").json() == []
     trashed = owner.client.get(f"/api/assets/{ids['red-copy']}").json()
     assert trashed["isTrashed"] is True

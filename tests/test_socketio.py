@@ -40,6 +40,8 @@ EVENTS = (
     "on_asset_delete",
     "on_asset_update",
     "on_session_delete",
+    "on_asset_hidden",
+    "on_person_thumbnail",
 )
 
 
@@ -102,6 +104,13 @@ class Listener:
             socketio_path="/api/socket.io",
             transports=["websocket"],
         )
+
+    async def wait_disconnected(self) -> None:
+        """Wait up to :data:`CEILING_S` for the server to close this socket."""
+        deadline = time.monotonic() + CEILING_S
+        while self.sio.connected:
+            assert time.monotonic() < deadline, f"still connected after {CEILING_S} s"
+            await asyncio.sleep(0.1)
 
     def of(self, name: str) -> list[Any]:
         return [data for event, data in self.got if event == name]
@@ -238,6 +247,7 @@ async def test_logout_sends_on_session_delete_and_closes_that_sessions_socket(
     )
     assert r.status_code == 200, r.text
     await device.wait_for("on_session_delete", lambda d: isinstance(d, str) and len(d) == 36)
+    await device.wait_disconnected()
 
 
 @pytest.mark.parametrize(
@@ -289,3 +299,140 @@ async def test_events_reach_clients_on_another_gateway_process(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def call(user: User, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+    """``user``'s request; asserts ``status`` and returns the JSON body (None when empty)."""
+    r = user.client.request(method, path, json=body)
+    assert r.status_code == status, r.text
+    return r.json() if r.content else None
+
+
+async def test_asset_events_reach_album_members_and_no_one_else(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    member, stranger = [await asyncio.to_thread(make_user, stack, admin) for _ in range(2)]
+    theirs, outsider = listeners(), listeners()
+    await theirs.connect(stack.url, {"x-api-key": member.api_key})
+    await outsider.connect(stack.url, {"x-api-key": stranger.api_key})
+    # the thumbnail (whose event is on_upload_success) waits until the asset is in the album
+    stack.hold("thumbnail")
+    try:
+        asset_id = await upload(admin, uuid.uuid4().int % 2**32)
+        album = {
+            "albumName": "shared live",
+            "assetIds": [asset_id],
+            "albumUsers": [{"userId": member.id, "role": "viewer"}],
+        }
+        await asyncio.to_thread(call, admin, "POST", "/api/albums", album, 201)
+    finally:
+        stack.spawn("thumbnail")
+    uploaded = await theirs.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
+    assert uploaded["ownerId"] == admin.id
+    check_schema(uploaded, "AssetResponseDto")
+    await theirs.wait_for("AssetUploadReadyV1", lambda d: d["asset"]["id"] == asset_id)
+    await asyncio.to_thread(call, admin, "PUT", f"/api/assets/{asset_id}", {"isFavorite": True})
+    await theirs.wait_for("on_asset_update", lambda d: d["id"] == asset_id and d["isFavorite"])
+    await asyncio.to_thread(call, admin, "DELETE", "/api/assets", {"ids": [asset_id]}, 204)
+    await theirs.wait_for("on_asset_trash", lambda d: d == [asset_id])
+    restore = {"ids": [asset_id]}
+    await asyncio.to_thread(call, admin, "POST", "/api/trash/restore/assets", restore)
+    await theirs.wait_for("on_asset_restore", lambda d: d == [asset_id])
+    purge = {"ids": [asset_id], "force": True}
+    await asyncio.to_thread(call, admin, "DELETE", "/api/assets", purge, 204)
+    await theirs.wait_for("on_asset_delete", lambda d: d == asset_id)
+
+    # the stranger's own upload reaches it after all of the above was dispatched (stream order)
+    own = await upload(stranger, uuid.uuid4().int % 2**32)
+    await outsider.wait_for("on_upload_success", lambda d: d["id"] == own)
+    assert [e for e, d in outsider.got if asset_id in json.dumps(d)] == []
+
+
+async def test_motion_part_linked_to_a_still_is_announced_hidden(
+    stack: Stack, admin: User, listeners: Any, tmp_path: Path
+) -> None:
+    from tests.test_live_photo_upload import _clip, _post
+
+    owner = await asyncio.to_thread(make_user, stack, admin)
+    watcher = listeners()
+    await watcher.connect(stack.url, {"x-api-key": owner.api_key})
+    await watcher.wait_for("on_server_version", lambda _: True)
+    video = await asyncio.to_thread(_post, owner, "M.MOV", _clip(tmp_path / "m.mp4", 3))
+    still = await upload(owner, uuid.uuid4().int % 2**32)
+    link = {"livePhotoVideoId": video["id"]}
+    await asyncio.to_thread(call, owner, "PUT", f"/api/assets/{still}", link)
+    await watcher.wait_for("on_asset_hidden", lambda d: d == video["id"])
+
+
+async def test_deleting_sessions_signs_their_sockets_out(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    user = await asyncio.to_thread(make_user, stack, admin)
+    tokens = [login_token(stack.url, user) for _ in range(3)]
+    current, one, other = listeners(), listeners(), listeners()
+    for client, token in zip((current, one, other), tokens, strict=True):
+        await client.connect(stack.url, {"Authorization": f"Bearer {token}"})
+        await client.wait_for("on_server_version", lambda _: True)
+
+    def as_token(token: str, method: str, path: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.request(method, f"{stack.url}{path}", headers=headers, timeout=60)
+
+    def session_of(token: str) -> str:
+        listed = as_token(token, "GET", "/api/sessions").json()
+        return str(next(s["id"] for s in listed if s["current"]))
+
+    ids = [await asyncio.to_thread(session_of, token) for token in tokens]
+    # DELETE /api/sessions/{id}: that session's socket gets on_session_delete, then is closed
+    r = await asyncio.to_thread(as_token, tokens[0], "DELETE", f"/api/sessions/{ids[1]}")
+    assert r.status_code == 204, r.text
+    await one.wait_for("on_session_delete", lambda d: d == ids[1])
+    await one.wait_disconnected()
+    # DELETE /api/sessions: every other session goes, each socket told and closed
+    r = await asyncio.to_thread(as_token, tokens[0], "DELETE", "/api/sessions")
+    assert r.status_code == 204, r.text
+    await other.wait_for("on_session_delete", lambda d: d == ids[2])
+    await other.wait_disconnected()
+    assert current.sio.connected
+    assert current.of("on_session_delete") == []
+    assert other.of("on_session_delete") == [ids[2]]
+
+
+async def test_deleting_an_api_key_closes_the_sockets_it_opened(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    made = await asyncio.to_thread(
+        call, admin, "POST", "/api/api-keys", {"name": "socket", "permissions": ["all"]}, 201
+    )
+    keyed, other = listeners(), listeners()
+    await keyed.connect(stack.url, {"x-api-key": made["secret"]})
+    await other.connect(stack.url, {"x-api-key": admin.api_key})
+    for client in (keyed, other):
+        await client.wait_for("on_server_version", lambda _: True)
+    key_id = made["apiKey"]["id"]
+    await asyncio.to_thread(call, admin, "DELETE", f"/api/api-keys/{key_id}", None, 204)
+    await keyed.wait_disconnected()
+    assert other.sio.connected
+
+
+async def test_a_password_change_ending_sessions_signs_their_sockets_out(
+    stack: Stack, admin: User, listeners: Any
+) -> None:
+    user = await asyncio.to_thread(make_user, stack, admin)
+    kept, ended = login_token(stack.url, user), login_token(stack.url, user)
+    mine, theirs = listeners(), listeners()
+    for client, token in ((mine, kept), (theirs, ended)):
+        await client.connect(stack.url, {"Authorization": f"Bearer {token}"})
+        await client.wait_for("on_server_version", lambda _: True)
+    body = {"password": user.password, "newPassword": "a new password", "invalidateSessions": True}
+    r = await asyncio.to_thread(
+        httpx.post,
+        f"{stack.url}/api/auth/change-password",
+        json=body,
+        headers={"Authorization": f"Bearer {kept}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    await theirs.wait_for("on_session_delete", lambda d: isinstance(d, str))
+    await theirs.wait_disconnected()
+    assert mine.sio.connected and mine.of("on_session_delete") == []

@@ -71,3 +71,35 @@ def test_onboarding_is_the_admins_only(
             assert user.client.request(method, path, json=body).status_code == 403
     finally:
         admin.client.post(ONBOARDING, json={"isOnboarded": True})
+
+
+def test_map_switched_off_hides_the_map(stack: Stack, browser: object, admin: User) -> None:
+    """With the privacy choice "Show the map" off, the nav has no Map link and /map says the map
+    is off (and asks no tile server); on again, both are back."""
+    needs_build()
+    privacy = "/api/darkroom/privacy"
+    assert admin.client.put(privacy, json={"mapEnabled": False}).status_code == 200
+    try:
+        page = signed_in_page(browser, stack, admin)
+        tiles: list[str] = []
+        page.on("request", lambda r: tiles.append(r.url) if "tile" in r.url else None)  # type: ignore[attr-defined]
+        page.goto("/photos")  # type: ignore[attr-defined]
+        nav_map = page.get_by_role("link", name="Map", exact=True)  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Photos", exact=True).wait_for()  # type: ignore[attr-defined]
+        nav_map.wait_for(state="detached")
+        page.goto("/map")  # type: ignore[attr-defined]
+        page.get_by_test_id("map-off").wait_for()  # type: ignore[attr-defined]
+        assert page.get_by_test_id("map").count() == 0  # type: ignore[attr-defined]
+        assert axe_violations(page) == []
+        shot(page, "map-off")
+        assert tiles == []
+
+        assert admin.client.put(privacy, json={"mapEnabled": True}).status_code == 200
+        page.goto("/photos")  # type: ignore[attr-defined]
+        nav_map.wait_for()
+        page.goto("/map")  # type: ignore[attr-defined]
+        page.get_by_test_id("map").wait_for()  # type: ignore[attr-defined]
+        assert page.get_by_test_id("map-off").count() == 0  # type: ignore[attr-defined]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        admin.client.put(privacy, json={"mapEnabled": True})

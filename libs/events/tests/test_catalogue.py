@@ -36,6 +36,10 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.asset.restored": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.updated": b'{"asset_id":"a","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.session.deleted": b'{"session_id":"s","user_id":"u"}',
+    "darkroom.api_key.deleted": b'{"api_key_id":"k","user_id":"u"}',
+    "darkroom.person.thumbnail.updated": b'{"person_id":"p","owner_id":"o","face_id":"f",'
+    b'"thumbnail_key":"thumbs/o/ab/cd/p.jpeg","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.hidden": b'{"asset_id":"v","owner_id":"o","still_id":"a"}',
 }
 
 

@@ -531,3 +531,36 @@ async def can_view_asset(pool: asyncpg.Pool, user_id: uuid.UUID, asset_id: uuid.
     """Whether ``user_id`` may view asset ``asset_id``: they own it, or it is in an album they
     own or are a member of."""
     return await get_viewable_asset(pool, user_id, asset_id) is not None
+
+
+async def users_seeing_assets(pool: asyncpg.Pool, asset_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The users who see any of ``asset_ids`` through an album (the websocket's fan-out).
+
+    They are the owner and the members of every album holding one of the assets, or holding
+    the still whose motion part (``live_photo_video_id``) it is (:func:`get_viewable_asset`'s
+    rule). An asset deleted for good is no longer in ``album_assets`` (the rows went with it);
+    the albums that held it are read from ``album_asset_audit`` instead, so its deletion still
+    reaches the users who saw it.
+
+    Args:
+        pool: The database.
+        asset_ids: The assets (any owner).
+
+    Returns:
+        The user ids; the assets' owners are in it only when they own or share such an album.
+    """
+    if not asset_ids:
+        return set()
+    rows = await pool.fetch(
+        "WITH held AS ("
+        " SELECT aa.album_id FROM album_assets aa WHERE aa.asset_id = ANY($1::uuid[])"
+        " UNION SELECT aa.album_id FROM album_assets aa JOIN assets s ON s.id = aa.asset_id"
+        " WHERE s.live_photo_video_id = ANY($1::uuid[])"
+        " UNION SELECT au.album_id FROM album_asset_audit au WHERE au.asset_id = ANY($1::uuid[])"
+        " AND NOT EXISTS (SELECT 1 FROM assets x WHERE x.id = au.asset_id))"
+        " SELECT al.owner_id AS user_id FROM albums al JOIN held h ON h.album_id = al.id"
+        " WHERE al.deleted_at IS NULL"
+        " UNION SELECT m.user_id FROM album_users m JOIN held h ON h.album_id = m.album_id",
+        list(asset_ids),
+    )
+    return {r["user_id"] for r in rows}

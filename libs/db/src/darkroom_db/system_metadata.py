@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -123,6 +124,18 @@ async def set_user_license(
     )
     assert row is not None
     return License(**dict(row))
+
+
+async def user_licenses(conn: Conn, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, License]:
+    """The stored licences of ``user_ids`` (those who have one), by user id; one query."""
+    rows = await conn.fetch(
+        "SELECT user_id, license_key, activation_key, activated_at FROM user_licenses "
+        "WHERE user_id = ANY($1::uuid[])",
+        list(user_ids),
+    )
+    return {
+        r["user_id"]: License(**{k: v for k, v in dict(r).items() if k != "user_id"}) for r in rows
+    }
 
 
 async def delete_user_license(conn: Conn, user_id: uuid.UUID) -> bool:

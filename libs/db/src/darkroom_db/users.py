@@ -443,7 +443,7 @@ async def set_password(
     *,
     keep_session_id: uuid.UUID | None = None,
     end_sessions: bool = False,
-) -> User | None:
+) -> tuple[User, list[uuid.UUID]] | None:
     """Store a new password hash and clear ``should_change_password``.
 
     Args:
@@ -454,8 +454,10 @@ async def set_password(
         end_sessions: Delete the user's other sessions.
 
     Returns:
-        The updated user, or None when there is no such user.
+        The updated user and the ids of the sessions ended (to announce), or None when there
+        is no such user.
     """
+    ended: list[uuid.UUID] = []
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             f"UPDATE users SET password_hash = $2, should_change_password = false, "
@@ -464,12 +466,14 @@ async def set_password(
             password_hash,
         )
         if row is not None and end_sessions:
-            await conn.execute(
-                "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2",
+            gone = await conn.fetch(
+                "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2 RETURNING id",
                 user_id,
                 keep_session_id,
             )
-    return _user(row)
+            ended = [r["id"] for r in gone]
+    user = _user(row)
+    return None if user is None else (user, ended)
 
 
 # --- preferences ------------------------------------------------------------------------------
@@ -648,9 +652,12 @@ async def update_session(
 
 async def delete_other_sessions(
     pool: asyncpg.Pool, owner_id: uuid.UUID, keep_id: uuid.UUID | None
-) -> int:
-    """Delete every session of the owner except ``keep_id``; returns how many went."""
-    result = await pool.execute(
-        "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2", owner_id, keep_id
+) -> list[uuid.UUID]:
+    """Delete every session of the owner except ``keep_id``; returns the ids of those that went
+    (each is announced ended: the websocket signs its devices out)."""
+    rows = await pool.fetch(
+        "DELETE FROM sessions WHERE owner_id = $1 AND id IS DISTINCT FROM $2 RETURNING id",
+        owner_id,
+        keep_id,
     )
-    return int(result.split()[-1])
+    return [r["id"] for r in rows]

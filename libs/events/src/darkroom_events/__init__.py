@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from darkroom_events.catalogue import (
+    ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
     AssetEmbeddingComputed,
     AssetFacesDetected,
     AssetFacesRecognized,
     AssetFailed,
+    AssetHidden,
     AssetMetadataExtracted,
     AssetsRestored,
     AssetsTrashed,
@@ -20,6 +22,7 @@ from darkroom_events.catalogue import (
     IngestUploadReply,
     IngestUploadRequest,
     PersonCreated,
+    PersonThumbnailUpdated,
     SessionDeleted,
 )
 from darkroom_events.registry import (
@@ -36,6 +39,9 @@ from darkroom_events.registry import (
 )
 
 __all__ = [
+    "ApiKeyDeleted",
+    "AssetHidden",
+    "PersonThumbnailUpdated",
     "DUPLICATE_WINDOW_S",
     "MAX_AGE_S",
     "REGISTRY",

@@ -313,3 +313,47 @@ class SmartSearchReply(msgspec.Struct, frozen=True, kw_only=True):
     asset_ids: list[str] = msgspec.field(default_factory=list)
     has_more: bool = False
     error: str | None = None
+
+
+# --- realtime fidelity (#13): events whose only consumer so far is the websocket ----------------
+
+
+class ApiKeyDeleted(Event, frozen=True, kw_only=True):
+    """An API key was deleted; it authenticates nothing from now on (the websocket disconnects
+    the sockets it opened). Published by the gateway. Carries the key's id, never the key."""
+
+    subject: ClassVar[str] = "darkroom.api_key.deleted"
+    api_key_id: str
+    user_id: str
+
+    def dedupe_key(self) -> str:
+        """The key id (a key is deleted once)."""
+        return self.api_key_id
+
+
+class PersonThumbnailUpdated(Event, frozen=True, kw_only=True):
+    """A person's thumbnail was (re-)rendered from its feature face ``face_id`` and stored at
+    ``thumbnail_key``. Published by face."""
+
+    subject: ClassVar[str] = "darkroom.person.thumbnail.updated"
+    person_id: str
+    owner_id: str
+    face_id: str
+    thumbnail_key: str
+    at: datetime  # when it was stored
+
+    def dedupe_key(self) -> str:
+        """The person, the face its thumbnail shows and when (the same publish retried is a
+        duplicate; a later rendering, even of the same face, is a new event)."""
+        return f"{self.person_id}:{self.face_id}:{self.at.isoformat()}"
+
+
+class AssetHidden(Event, frozen=True, kw_only=True):
+    """An asset became hidden from the timeline: the motion part of a live photo, linked to
+    its still (by upload, metadata or ``PUT /api/assets/{id}``). Published by ingest, metadata
+    and the gateway."""
+
+    subject: ClassVar[str] = "darkroom.asset.hidden"
+    asset_id: str
+    owner_id: str
+    still_id: str | None = None  # the still it is the motion part of

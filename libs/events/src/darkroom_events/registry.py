@@ -9,12 +9,14 @@ from __future__ import annotations
 import msgspec
 
 from darkroom_events.catalogue import (
+    ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
     AssetEmbeddingComputed,
     AssetFacesDetected,
     AssetFacesRecognized,
     AssetFailed,
+    AssetHidden,
     AssetMetadataExtracted,
     AssetsRestored,
     AssetsTrashed,
@@ -25,6 +27,7 @@ from darkroom_events.catalogue import (
     IngestUploadReply,
     IngestUploadRequest,
     PersonCreated,
+    PersonThumbnailUpdated,
     SessionDeleted,
     SmartSearchReply,
     SmartSearchRequest,
@@ -43,6 +46,7 @@ STREAM_SUBJECTS = (
     "darkroom.partner.>",
     "darkroom.activity.>",
     "darkroom.notification.>",
+    "darkroom.api_key.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -154,6 +158,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("gateway",),
         description="A login session ended (websocket on_session_delete).",
+    ),
+    EventSpec(
+        type=ApiKeyDeleted,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="An API key was deleted (the websocket closes the sockets it opened).",
+    ),
+    EventSpec(
+        type=PersonThumbnailUpdated,
+        producers=("face",),
+        consumers=("gateway",),
+        description="A person's thumbnail was rendered (websocket on_person_thumbnail).",
+    ),
+    EventSpec(
+        type=AssetHidden,
+        producers=("ingest", "metadata", "gateway"),
+        consumers=("gateway",),
+        description="A live photo's motion part was hidden (websocket on_asset_hidden).",
     ),
 )
 

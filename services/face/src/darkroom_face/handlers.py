@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -19,6 +20,7 @@ from darkroom_events import (
     AssetFacesRecognized,
     AssetThumbnailGenerated,
     PersonCreated,
+    PersonThumbnailUpdated,
 )
 from darkroom_runtime import Context
 from PIL import UnidentifiedImageError
@@ -174,7 +176,8 @@ async def publish_later_result(ctx: Context, result: cluster.Result) -> None:
 
 
 async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = None) -> int:
-    """Render the thumbnail of every person whose feature face has none yet.
+    """Render the thumbnail of every person whose feature face has none yet, and announce each
+    one stored (``darkroom.person.thumbnail.updated``: the websocket's ``on_person_thumbnail``).
 
     Returns:
         How many thumbnails were stored.
@@ -208,7 +211,21 @@ async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = No
             continue
         key = person_thumbnail_key(person.owner_id, person.id)
         await ctx.storage.put(key, jpeg, content_type="image/jpeg")
-        done += await people.set_thumbnail_path(ctx.pool, person.id, face.id, key)
+        if await people.set_thumbnail_path(ctx.pool, person.id, face.id, key):
+            done += 1
+            rendered = PersonThumbnailUpdated(
+                person_id=str(person.id),
+                owner_id=str(person.owner_id),
+                face_id=str(face.id),
+                thumbnail_key=key,
+                at=datetime.now(UTC),
+            )
+            try:
+                await ctx.bus.publish(rendered)
+            except Exception as exc:  # noqa: BLE001 - the thumbnail stands; a live update is lost
+                log.warning(
+                    "face.thumbnail_publish_failed", person_id=str(person.id), error=str(exc)
+                )
     return done
 
 

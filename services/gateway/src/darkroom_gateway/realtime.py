@@ -4,12 +4,14 @@ Immich's web and mobile clients connect socket.io (Engine.IO 4) at ``/api/socket
 same credentials as HTTP (``x-api-key``, ``Authorization: Bearer``, the ``immich_access_token``
 cookie) and listen for server events (:class:`ServerEvent`). A connection is refused
 (socket.io ``connect_error``) without valid credentials. Each socket joins the rooms
-``user:<user id>`` and, for a session login, ``session:<session id>``.
+``user:<user id>`` and, for a session login, ``session:<session id>`` (for an API key,
+``api_key:<key id>``).
 
 Fan-out: every gateway replica watches the relevant JetStream subjects with its own ordered
 consumer (:meth:`darkroom_bus.Bus.watch`, deliver-new), builds the payload from the database at
 emit time with the code the REST routes use (:func:`darkroom_gateway.domain.assets.
 asset_response`, the sync stream's Sync* mapping) and emits to the rooms of the users concerned
+(:func:`asset_audience`: owner, album members, partners later), read from the database then,
 on its own sockets. So an event reaches a client whichever replica it is connected to. Nothing
 is replayed: a client that was offline catches up through ``/api/sync`` (as Immich's do).
 
@@ -21,20 +23,24 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 
 import msgspec
 import socketio
 import structlog
-from darkroom_db import assets, exif, people
+from darkroom_db import albums, assets, exif, people
 from darkroom_events import (
+    ApiKeyDeleted,
     AssetDeleted,
+    AssetHidden,
     AssetsRestored,
     AssetsTrashed,
     AssetThumbnailGenerated,
     AssetUpdated,
     Event,
+    PersonThumbnailUpdated,
     SessionDeleted,
 )
 from litestar.datastructures import Headers
@@ -85,6 +91,8 @@ LIVE = frozenset(
         ServerEvent.ASSET_UPDATE,
         ServerEvent.SERVER_VERSION,
         ServerEvent.SESSION_DELETE,
+        ServerEvent.PERSON_THUMBNAIL,
+        ServerEvent.ASSET_HIDDEN,
     }
 )
 
@@ -96,6 +104,9 @@ WATCHED: tuple[type[Event], ...] = (
     AssetsRestored,
     AssetUpdated,
     SessionDeleted,
+    ApiKeyDeleted,
+    PersonThumbnailUpdated,
+    AssetHidden,
 )
 
 
@@ -107,6 +118,11 @@ def user_room(user_id: uuid.UUID | str) -> str:
 def session_room(session_id: uuid.UUID | str) -> str:
     """The room of the sockets of one login session."""
     return f"session:{session_id}"
+
+
+def api_key_room(api_key_id: uuid.UUID | str) -> str:
+    """The room of the sockets opened with one API key."""
+    return f"api_key:{api_key_id}"
 
 
 def _cookies(headers: Headers) -> dict[str, str]:
@@ -176,6 +192,8 @@ class Realtime:
         await self.sio.enter_room(sid, user_room(caller.user.id))
         if caller.session is not None:
             await self.sio.enter_room(sid, session_room(caller.session.id))
+        if caller.api_key is not None:
+            await self.sio.enter_room(sid, api_key_room(caller.api_key.id))
         major, minor, patch = API_VERSION
         version = ServerVersionResponse(major=major, minor=minor, patch=patch)
         await self.sio.emit(ServerEvent.SERVER_VERSION, msgspec.to_builtins(version), to=sid)
@@ -184,13 +202,17 @@ class Realtime:
     async def _on_disconnect(self, sid: str, reason: object = None) -> None:
         log.info("realtime.disconnected", sid=sid)
 
-    async def emit(self, event: ServerEvent, payload: object, room: str) -> None:
+    async def emit(self, event: ServerEvent, payload: object, room: str | list[str]) -> None:
         """Send ``event`` with ``payload`` (JSON-able after :func:`msgspec.to_builtins`) to the
-        sockets of ``room`` connected to this process."""
+        sockets of ``room`` (or of any of a list of rooms, once per socket) connected to this
+        process."""
         await self.sio.emit(event.value, msgspec.to_builtins(payload), room=room)
 
     async def dispatch(self, event: Event) -> None:
-        """Turn one bus event into the server events of the users concerned (the owner).
+        """Turn one bus event into the server events of the users concerned.
+
+        Asset events go to every user :func:`asset_audience` names (owner and album members);
+        session events to the session's sockets, which are then disconnected.
 
         Args:
             event: One of :data:`WATCHED`.
@@ -203,29 +225,51 @@ class Realtime:
         elif isinstance(event, AssetUpdated):
             await self._asset_updated(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
         elif isinstance(event, AssetDeleted):
-            await self.emit(ServerEvent.ASSET_DELETE, event.asset_id, user_room(event.owner_id))
+            rooms = await asset_rooms(deps, event.owner_id, [event.asset_id])
+            await self.emit(ServerEvent.ASSET_DELETE, event.asset_id, rooms)
         elif isinstance(event, AssetsTrashed):
-            await self.emit(ServerEvent.ASSET_TRASH, event.asset_ids, user_room(event.owner_id))
+            rooms = await asset_rooms(deps, event.owner_id, event.asset_ids)
+            await self.emit(ServerEvent.ASSET_TRASH, event.asset_ids, rooms)
         elif isinstance(event, AssetsRestored):
-            await self.emit(ServerEvent.ASSET_RESTORE, event.asset_ids, user_room(event.owner_id))
+            rooms = await asset_rooms(deps, event.owner_id, event.asset_ids)
+            await self.emit(ServerEvent.ASSET_RESTORE, event.asset_ids, rooms)
+        elif isinstance(event, AssetHidden):
+            rooms = await asset_rooms(deps, event.owner_id, [event.asset_id])
+            await self.emit(ServerEvent.ASSET_HIDDEN, event.asset_id, rooms)
+        elif isinstance(event, PersonThumbnailUpdated):
+            # people are their owner's only (Immich sends it to the owner)
+            await self.emit(
+                ServerEvent.PERSON_THUMBNAIL, event.person_id, user_room(event.owner_id)
+            )
         elif isinstance(event, SessionDeleted):
             room = session_room(event.session_id)
             await self.emit(ServerEvent.SESSION_DELETE, event.session_id, room)
-            await self.sio.close_room(room)
+            await self.disconnect_room(room)
+        elif isinstance(event, ApiKeyDeleted):
+            await self.disconnect_room(api_key_room(event.api_key_id))
+
+    async def disconnect_room(self, room: str) -> None:
+        """Disconnect every socket of ``room`` on this process: the sockets of a session or API
+        key that ended, whose credentials no longer hold (a client reconnecting is refused)."""
+        sids = [sid for sid, _ in self.sio.manager.get_participants("/", room)]
+        for sid in sids:
+            await self.sio.disconnect(sid)
+        if sids:
+            log.info("realtime.closed", room=room, sockets=len(sids))
 
     async def _asset_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
-        if asset is None:  # deleted since
-            return
+        if asset is None or asset.visibility not in ("timeline", "archive"):
+            return  # deleted since, or hidden/locked: Immich announces only what timelines show
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
         shown = await people.asset_people(deps.pool, owner_id, asset_id)
-        room = user_room(owner_id)
-        await self.emit(ServerEvent.UPLOAD_SUCCESS, asset_response(asset, exif_row, shown), room)
+        rooms = await asset_rooms(deps, owner_id, [asset_id])
+        await self.emit(ServerEvent.UPLOAD_SUCCESS, asset_response(asset, exif_row, shown), rooms)
         row = msgspec.structs.asdict(asset)
         ready: dict[str, object] = {"asset": sync_asset(row), "exif": None}
         if exif_row is not None:
             ready["exif"] = sync_exif({**msgspec.structs.asdict(exif_row), "asset_id": asset.id})
-        await self.emit(ServerEvent.ASSET_UPLOAD_READY_V1, ready, room)
+        await self.emit(ServerEvent.ASSET_UPLOAD_READY_V1, ready, rooms)
         log.info("realtime.emitted", event="on_upload_success", asset_id=str(asset_id))
 
     async def _asset_updated(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
@@ -234,6 +278,49 @@ class Realtime:
             return
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
         shown = await people.asset_people(deps.pool, owner_id, asset_id)
-        await self.emit(
-            ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), user_room(owner_id)
-        )
+        rooms = await asset_rooms(deps, owner_id, [asset_id])
+        await self.emit(ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), rooms)
+
+
+async def asset_audience(
+    deps: Deps, owner_id: uuid.UUID | str, asset_ids: Sequence[uuid.UUID | str]
+) -> set[uuid.UUID]:
+    """The users an event about ``owner_id``'s assets ``asset_ids`` is sent to.
+
+    The owner, the owners and members of the albums holding the assets
+    (:func:`darkroom_db.albums.users_seeing_assets`) and the owner's partners
+    (:func:`partner_audience`). Read from the database when the event is emitted, so every
+    gateway replica computes the same set whatever it has seen before.
+
+    Args:
+        deps: The gateway's connections (its database pool).
+        owner_id: The assets' owner.
+        asset_ids: The assets the event is about.
+
+    Returns:
+        The user ids (never empty: the owner is always in it).
+    """
+    owner = uuid.UUID(str(owner_id))
+    ids = [uuid.UUID(str(i)) for i in asset_ids]
+    users = {owner}
+    users |= await albums.users_seeing_assets(deps.pool, ids)
+    users |= await partner_audience(deps, owner, ids)
+    return users
+
+
+async def partner_audience(
+    deps: Deps, owner_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The partners of ``owner_id`` who see ``asset_ids`` (partner sharing, #14).
+
+    Partner sharing does not exist yet: nobody. Its feature fills this in (the owner's
+    partners), and every asset event reaches them through :func:`asset_audience`.
+    """
+    return set()
+
+
+async def asset_rooms(
+    deps: Deps, owner_id: uuid.UUID | str, asset_ids: Sequence[uuid.UUID | str]
+) -> list[str]:
+    """The rooms of :func:`asset_audience` (one per user)."""
+    return [user_room(u) for u in sorted(await asset_audience(deps, owner_id, asset_ids))]

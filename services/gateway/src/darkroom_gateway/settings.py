@@ -59,6 +59,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             0 turns the pruning off (audit rows are kept forever).
         retry_after_s: Seconds sent in ``Retry-After`` with a 503 while PostgreSQL, NATS, a
             service or the object store is unreachable (``DARKROOM_RETRY_AFTER_S``).
+        source_url: Where this deployment's source code is published (``DARKROOM_SOURCE_URL``;
+            empty by default): the offer AGPL-3.0 section 13 asks a network server to make.
+            ``/api/server/about`` reports it as ``repositoryUrl``, ``sourceUrl`` and
+            ``thirdPartySourceUrl``; while empty those fields are left out (the spec allows).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -87,6 +91,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     retry_after_s: int = 5
     sync_audit_retention_days: float = 100.0
     trusted_proxies: tuple[str, ...] = ()
+    source_url: str = ""
 
     def __post_init__(self) -> None:
         # parsed as uvicorn's ProxyHeadersMiddleware parses them, which silently ignores an

@@ -24,7 +24,7 @@ import uuid
 
 import structlog
 from darkroom_db import assets
-from darkroom_events import AssetCreated, IngestUploadReply, IngestUploadRequest
+from darkroom_events import AssetCreated, AssetHidden, IngestUploadReply, IngestUploadRequest
 from darkroom_media import MediaError, safe_file_name
 from darkroom_media.sniff import SNIFF_BYTES, sniff
 from darkroom_runtime import Context
@@ -86,6 +86,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             sidecar = sidecar_key(key)
             await ctx.storage.move(req.sidecar_staging_key, sidecar)
             placed.append(sidecar)
+        linked = False
         async with ctx.pool.acquire() as conn, conn.transaction():
             row = await assets.insert_asset(
                 conn,
@@ -123,6 +124,11 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             assert existing is not None
             return IngestUploadReply(status="duplicate", asset_id=str(existing[0]))
         placed = []  # the asset owns them now
+        if linked and req.live_photo_video_id:  # the motion part is hidden now
+            hidden = AssetHidden(
+                asset_id=req.live_photo_video_id, owner_id=req.owner_id, still_id=str(asset_id)
+            )
+            await ctx.bus.publish(hidden)
         await ctx.bus.publish(
             AssetCreated(
                 asset_id=str(asset_id),

@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, exif
-from darkroom_events import AssetCreated, AssetMetadataExtracted
+from darkroom_events import AssetCreated, AssetHidden, AssetMetadataExtracted
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
@@ -63,13 +63,19 @@ def displayed_size(meta: ExtractedMetadata) -> tuple[int | None, int | None]:
     return meta.width, meta.height
 
 
-async def link_live_photo(conn: asyncpg.Connection, asset: assets.Asset, cid: str) -> None:
+async def link_live_photo(
+    conn: asyncpg.Connection, asset: assets.Asset, cid: str
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Pair a live photo's still and motion video by their Apple ContentIdentifier.
 
     Whichever half arrives second links them: the still's ``live_photo_video_id`` is set to the
     video and the video is hidden from the timeline
     (:func:`darkroom_db.assets.set_live_photo_video`).
     Only assets of the same owner pair. Run inside the transaction that stored the EXIF row.
+
+    Returns:
+        The (still, video) pairs linked: each video is now hidden (the caller announces it,
+        ``darkroom.asset.hidden``, once the transaction is committed).
     """
     if asset.type == "VIDEO":
         stills = await assets.live_photo_partners(conn, asset.owner_id, asset.id, cid, "IMAGE")
@@ -78,10 +84,13 @@ async def link_live_photo(conn: asyncpg.Connection, asset: assets.Asset, cid: st
         videos = await assets.live_photo_partners(conn, asset.owner_id, asset.id, cid, "VIDEO")
         pairs = [(asset.id, videos[0])] if videos else []
     else:
-        return
+        return []
+    linked = []
     for still, video in pairs:
         if await assets.set_live_photo_video(conn, asset.owner_id, still, video):
             log.info("metadata.live_photo_linked", asset_id=str(still), video_id=str(video))
+            linked.append((still, video))
+    return linked
 
 
 @subscribe(
@@ -136,8 +145,9 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 f"live-photo:{asset.owner_id}:{meta.live_photo_cid}",
             )
         await exif.upsert_exif(conn, asset_id, asset.owner_id, exif_row(meta, asset.file_size))
-        if meta.live_photo_cid:
-            await link_live_photo(conn, asset, meta.live_photo_cid)
+        hidden = (
+            await link_live_photo(conn, asset, meta.live_photo_cid) if meta.live_photo_cid else []
+        )
         await assets.update_from_metadata(
             conn,
             asset_id,
@@ -148,6 +158,10 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             duration_ms=duration_ms,
         )
         await assets.mark_step_done(conn, asset_id, "metadata_extracted")
+    for still, video in hidden:
+        await ctx.bus.publish(
+            AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))
+        )
     await ctx.bus.publish(
         AssetMetadataExtracted(
             asset_id=event.asset_id,

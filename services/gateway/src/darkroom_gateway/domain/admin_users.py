@@ -27,7 +27,8 @@ from darkroom_gateway.domain.users import (
     check_email,
     preferences_response,
     update_preferences,
-    user_admin_response,
+    user_admin_dto,
+    user_admin_responses,
 )
 from darkroom_gateway.errors import BadRequest
 
@@ -106,7 +107,7 @@ class AdminUserController(Controller):
     ) -> list[UserAdminResponse]:
         """Every user (optionally one ``id``; soft-deleted ones with ``withDeleted``)."""
         found = await users.list_users(deps.pool, with_deleted=with_deleted, user_id=user_id)
-        return [user_admin_response(u) for u in found]
+        return await user_admin_responses(deps, found)
 
     @post("/", status_code=201, admin=True, permission="adminUser.create")
     async def create_user_admin(
@@ -141,14 +142,14 @@ class AdminUserController(Controller):
         if extra:
             user = await apply_user_changes(deps, user.id, extra)
         log.info("user.created", user_id=str(user.id), by=str(auth.user.id))
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
     @get("/{user_id:uuid}", admin=True, permission="adminUser.read")
     async def get_user_admin(
         self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
         """One user, deleted or not."""
-        return user_admin_response(await _user(deps, user_id))
+        return await user_admin_dto(deps, await _user(deps, user_id))
 
     @put("/{user_id:uuid}", admin=True, permission="adminUser.update")
     async def update_user_admin(
@@ -189,7 +190,7 @@ class AdminUserController(Controller):
             changes["avatar_color"] = data.avatar_color
         user = await apply_user_changes(deps, user_id, changes)
         log.info("user.updated", user_id=str(user_id), by=str(auth.user.id), fields=sorted(changes))
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
     @delete("/{user_id:uuid}", status_code=200, admin=True, permission="adminUser.delete")
     async def delete_user_admin(
@@ -209,7 +210,7 @@ class AdminUserController(Controller):
             if user is None:
                 raise BadRequest("User not found")
             log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=False)
-            return user_admin_response(user)
+            return await user_admin_dto(deps, user)
         result = await users.hard_delete_user(deps.pool, user_id)
         if result is None:
             raise BadRequest("User not found")
@@ -220,10 +221,11 @@ class AdminUserController(Controller):
             except Exception as exc:  # noqa: BLE001 - the user is gone; log and go on
                 log.warning("user.delete_object_failed", key=key, error=repr(exc))
         log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=True)
-        return user_admin_response(
+        return await user_admin_dto(
+            deps,
             msgspec.structs.replace(
                 user, status="deleted", deleted_at=user.deleted_at or datetime.now(UTC)
-            )
+            ),
         )
 
     @post("/{user_id:uuid}/restore", status_code=200, admin=True, permission="adminUser.delete")
@@ -235,7 +237,7 @@ class AdminUserController(Controller):
         if user is None:
             raise BadRequest("User not found")
         log.info("user.restored", user_id=str(user_id), by=str(auth.user.id))
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
     @get("/{user_id:uuid}/preferences", admin=True, permission="adminUser.read")
     async def get_user_preferences_admin(

@@ -9,10 +9,12 @@ from typing import get_args
 
 import msgspec
 from darkroom_db import users
+from darkroom_events import ApiKeyDeleted
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, Forbidden
@@ -146,6 +148,7 @@ class ApiKeyController(Controller):
         """Delete one of the caller's API keys; it stops working at once."""
         if not await users.delete_api_key(deps.pool, auth.user.id, key_id):
             raise BadRequest("API Key not found")
+        await announce(deps, ApiKeyDeleted(api_key_id=str(key_id), user_id=str(auth.user.id)))
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))

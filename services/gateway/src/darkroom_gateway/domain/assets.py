@@ -13,7 +13,13 @@ import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
 from darkroom_db import albums, asset_metadata, assets, exif, people
-from darkroom_events import AssetsTrashed, AssetUpdated, IngestUploadReply, IngestUploadRequest
+from darkroom_events import (
+    AssetHidden,
+    AssetsTrashed,
+    AssetUpdated,
+    IngestUploadReply,
+    IngestUploadRequest,
+)
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -522,6 +528,13 @@ class AssetController(Controller):
                     conn, auth.user.id, asset_id, data.live_photo_video_id
                 ):
                     raise BadRequest("livePhotoVideoId must be one of your videos")
+            if data.live_photo_video_id is not None:  # the motion part is hidden now
+                hidden = AssetHidden(
+                    asset_id=str(data.live_photo_video_id),
+                    owner_id=str(auth.user.id),
+                    still_id=str(asset_id),
+                )
+                await announce(deps, hidden)
         asset = await _own_asset(deps, auth, asset_id, "asset.update")
         await announce(
             deps,

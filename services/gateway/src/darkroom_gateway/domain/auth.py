@@ -17,13 +17,11 @@ from __future__ import annotations
 import msgspec
 import structlog
 from darkroom_db import login_throttle, users
-from darkroom_events import SessionDeleted
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import (
     COOKIE_NAME,
     Auth,
@@ -33,7 +31,8 @@ from darkroom_gateway.auth import (
     new_secret,
 )
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_response
+from darkroom_gateway.domain.sessions import sessions_ended
+from darkroom_gateway.domain.users import UserAdminResponse, check_email, user_admin_dto
 from darkroom_gateway.errors import ApiError, BadRequest, Unauthorized
 
 log = structlog.get_logger()
@@ -134,7 +133,7 @@ class AuthController(Controller):
             )
         except users.AlreadyInitialised as exc:
             raise BadRequest("The server already has an admin") from exc
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
     @post("/login", status_code=201)
     async def login(
@@ -215,8 +214,7 @@ class AuthController(Controller):
         """End the caller's session (an API key has no session to end)."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
-            ended = SessionDeleted(session_id=str(auth.session.id), user_id=str(auth.user.id))
-            await announce(deps, ended)
+            await sessions_ended(deps, auth.user.id, [auth.session.id])
         return Response(
             LogoutResponse(successful=True, redirect_uri="/auth/login"),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],
@@ -255,19 +253,21 @@ class AuthController(Controller):
             )
         if not await check_password(data.password, auth.user.password_hash):
             raise BadRequest("Wrong password")
-        user = await users.set_password(
+        changed = await users.set_password(
             deps.pool,
             auth.user.id,
             await hash_password(data.new_password),
             keep_session_id=auth.session.id if auth.session else None,
             end_sessions=data.invalidate_sessions,
         )
-        if user is None:
+        if changed is None:
             raise Unauthorized("Authentication required")
+        user, ended = changed
+        await sessions_ended(deps, user.id, ended)
         log.info(
             "auth.password_changed", user_id=str(user.id), ended_sessions=data.invalidate_sessions
         )
-        return user_admin_response(user)
+        return await user_admin_dto(deps, user)
 
 
 ROUTES = [AuthController]

@@ -230,13 +230,11 @@ class JobController(Controller):
 
     path = "/api/jobs"
 
-    @get("/")
+    @get("/", admin=True, permission="job.read")
     async def get_queues_legacy(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> dict[str, QueueResponseLegacy]:
         """Spec getQueuesLegacy: every queue's counts and status (QueuesResponseLegacyDto)."""
-        auth.require_admin()
-        auth.require("job.read")
         return await legacy_queues(deps)
 
 

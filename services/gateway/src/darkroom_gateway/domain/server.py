@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import platform
-import re
 import shutil
 import uuid
 from datetime import UTC, datetime
@@ -22,13 +21,19 @@ from litestar.params import JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.licenses import (
+    LicenseKey,
+    LicenseResponse,
+    forget_license,
+    read_license,
+    store_license,
+)
 from darkroom_gateway.domain.system_metadata import (
     VersionCheckStateResponse,
     admin_onboarded,
     privacy_settings,
     version_check_state,
 )
-from darkroom_gateway.errors import BadRequest, NotFound
 
 #: The Immich API version whose spec the gateway implements (shared/reference, info.version).
 API_VERSION = (3, 1, 0)
@@ -122,9 +127,14 @@ class ServerConfigResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
 class ServerAboutResponse(
     msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
 ):
-    """Spec: ServerAboutResponseDto. Every optional field Darkroom can fill truthfully is filled;
-    ``nodejs`` and ``imagemagick`` (software Darkroom does not run) and the URLs of Immich's
-    build infrastructure are left out, as the spec allows."""
+    """Spec: ServerAboutResponseDto (required: ``version``, ``versionUrl``, ``licensed``).
+
+    Every optional field Darkroom can fill truthfully is filled; the others are left out, as
+    the spec allows: ``nodejs`` and ``imagemagick`` (software Darkroom does not run),
+    ``sourceCommit``, ``buildUrl`` and ``buildImageUrl`` (Darkroom is not built by a CI that
+    publishes them), the bug/support/documentation URLs (Darkroom has none of Immich's) and,
+    while ``DARKROOM_SOURCE_URL`` is unset, the source URLs.
+    """
 
     version: str
     version_url: str
@@ -132,11 +142,13 @@ class ServerAboutResponse(
     build: str | None = None
     build_image: str | None = None
     repository: str | None = None
+    repository_url: str | None = None
     source_ref: str | None = None
+    source_url: str | None = None
     libvips: str | None = None
     ffmpeg: str | None = None
     exiftool: str | None = None
-    third_party_documentation_url: str | None = None
+    third_party_source_url: str | None = None
 
 
 class ServerApkLinksResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -154,55 +166,8 @@ class ServerThemeResponse(msgspec.Struct, frozen=True, kw_only=True, rename="cam
     custom_css: str
 
 
-class LicenseKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: LicenseKeyDto."""
-
-    license_key: str
-    activation_key: str
-
-
-class LicenseResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: LicenseResponseDto (UserLicense)."""
-
-    license_key: str
-    activation_key: str
-    activated_at: datetime
-
-
-#: Spec LicenseKeyDto.licenseKey pattern.
-_LICENSE_KEY = re.compile(r"^IM(SV|CL)(-[\dA-Za-z]{4}){8}$")
 #: Immich's release assets the APK links point to (its GitHub release of the API version).
 _APK_URL = "https://github.com/immich-app/immich/releases/download/{version}/app-{abi}-release.apk"
-
-
-def check_license_key(data: LicenseKey, prefix: str) -> None:
-    """Validate a licence key as Immich does before storing it (no activation call is made).
-
-    Args:
-        data: The key and activation key sent.
-        prefix: ``"IMSV-"`` for the server licence, ``"IMCL-"`` for a user's.
-
-    Raises:
-        BadRequest: The key does not match the spec's pattern, has the other kind's prefix, or
-            the activation key is empty.
-    """
-    if not _LICENSE_KEY.match(data.license_key):
-        raise BadRequest(
-            "licenseKey must match /^IM(SV|CL)(-[\\dA-Za-z]{4}){8}$/ regular expression"
-        )
-    if not data.license_key.startswith(prefix):
-        raise BadRequest("Invalid license key")
-    if not data.activation_key:
-        raise BadRequest("activationKey should not be empty")
-
-
-def license_response(stored: system_metadata.License) -> LicenseResponse:
-    """Map a stored licence to LicenseResponseDto."""
-    return LicenseResponse(
-        license_key=stored.license_key,
-        activation_key=stored.activation_key,
-        activated_at=stored.activated_at,
-    )
 
 
 class UsageByUserResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -266,6 +231,18 @@ def _disk_usage(root: str) -> shutil._ntuple_diskusage:
 def _version_string() -> str:
     major, minor, patch = API_VERSION
     return f"v{major}.{minor}.{patch}"
+
+
+def _source_urls(source_url: str) -> dict[str, str]:
+    """The about page's source fields for ``DARKROOM_SOURCE_URL`` (none while it is empty):
+    Darkroom's own source, never Immich's."""
+    if not source_url:
+        return {}
+    return {
+        "repository_url": source_url,
+        "source_url": source_url,
+        "third_party_source_url": source_url,
+    }
 
 
 def _dist_version(name: str) -> str | None:
@@ -377,7 +354,9 @@ class ServerController(Controller):
         start-up (system metadata ``component-versions``; exiv2 stands in for ExifTool, which
         Darkroom does not use, when no ExifTool was found); ``buildImage`` names the runtime
         and servers: Python, PostgreSQL with pgvector, and the NATS server the gateway is
-        connected to (the spec has no fields of their own for them).
+        connected to (the spec has no fields of their own for them). ``version`` is the
+        Immich API version served (clients compare it), so ``versionUrl`` is that Immich
+        release's notes; the source URLs are Darkroom's own (``DARKROOM_SOURCE_URL``).
         """
         components = await system_metadata.get(deps.pool, system_metadata.COMPONENT_VERSIONS) or {}
         postgres, pgvector = await system_metadata.database_versions(deps.pool)
@@ -403,7 +382,7 @@ class ServerController(Controller):
             libvips=components.get("libvips"),
             ffmpeg=components.get("ffmpeg"),
             exiftool=exiftool,
-            third_party_documentation_url="https://immich.app/docs",
+            **_source_urls(deps.settings.source_url),
         )
 
     @get("/apk-links", permission="server.apkLinks")
@@ -495,34 +474,23 @@ class ServerController(Controller):
     async def get_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
-        """The stored server licence (admin only); 404 while none is stored, as Immich answers.
-
-        Raises:
-            NotFound: No server licence stored.
-        """
-        stored = await system_metadata.get_server_license(deps.pool)
-        if stored is None:
-            raise NotFound("License not found")
-        return license_response(stored)
+        """The stored server licence (admin only); 404 while none is stored, as Immich answers."""
+        return await read_license(deps, None)
 
     @put("/license", admin=True, permission="serverLicense.update")
     async def set_license(
         self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
-        """Store the server licence key (admin only, ``IMSV-`` keys). No activation call is
-        made: the key is stored as given and ``/api/server/about`` reports ``licensed``."""
-        check_license_key(data, "IMSV-")
-        stored = await system_metadata.set_server_license(
-            deps.pool, data.license_key, data.activation_key
-        )
-        return license_response(stored)
+        """Store the server licence key (admin only, ``IMSV-`` keys) as given: no activation
+        call; ``/api/server/about`` then reports ``licensed``."""
+        return await store_license(deps, None, data)
 
     @delete("/license", status_code=204, admin=True, permission="serverLicense.delete")
     async def delete_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Forget the server licence (admin only; nothing happens when none is stored)."""
-        await system_metadata.delete(deps.pool, system_metadata.LICENSE)
+        await forget_license(deps, None)
 
 
 @get("/.well-known/immich", include_in_schema=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -71,6 +72,21 @@ def session_response(session: users.Session, current_id: uuid.UUID | None) -> Se
         is_pending_sync_reset=session.is_pending_sync_reset,
         expires_at=_iso(session.expires_at) if session.expires_at else None,
     )
+
+
+async def sessions_ended(deps: Deps, user_id: uuid.UUID, session_ids: Sequence[uuid.UUID]) -> None:
+    """Announce that ``user_id``'s sessions ``session_ids`` ended (deleted, logged out): one
+    ``darkroom.session.deleted`` each, after the deletion is committed. Every route that ends
+    a session calls this; the websocket sends ``on_session_delete`` to each session's sockets
+    and then disconnects them.
+
+    Args:
+        deps: The gateway's connections (its bus).
+        user_id: The sessions' owner.
+        session_ids: The sessions that are gone.
+    """
+    for session_id in session_ids:
+        await announce(deps, SessionDeleted(session_id=str(session_id), user_id=str(user_id)))
 
 
 class SessionController(Controller):
@@ -148,16 +164,17 @@ class SessionController(Controller):
         """End one of the caller's sessions (sign a device out)."""
         if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
             raise NoAccess("authDevice.delete")
-        await announce(deps, SessionDeleted(session_id=str(session_id), user_id=str(auth.user.id)))
+        await sessions_ended(deps, auth.user.id, [session_id])
 
     @delete("/", status_code=204, permission="session.delete")
     async def delete_all_sessions(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """End every session of the caller except the current one."""
-        await users.delete_other_sessions(
+        ended = await users.delete_other_sessions(
             deps.pool, auth.user.id, auth.session.id if auth.session else None
         )
+        await sessions_ended(deps, auth.user.id, ended)
 
 
 ROUTES = [SessionController]

@@ -83,16 +83,14 @@ class SystemMetadataController(Controller):
 
     path = "/api/system-metadata"
 
-    @get("/admin-onboarding")
+    @get("/admin-onboarding", admin=True, permission="systemMetadata.read")
     async def get_admin_onboarding(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AdminOnboarding:
         """Whether the admin finished the first-run onboarding."""
-        auth.require_admin()
-        auth.require("systemMetadata.read")
         return AdminOnboarding(is_onboarded=await admin_onboarded(deps))
 
-    @post("/admin-onboarding", status_code=204)
+    @post("/admin-onboarding", status_code=204, admin=True, permission="systemMetadata.update")
     async def update_admin_onboarding(
         self,
         data: JSONBody[AdminOnboarding],
@@ -101,20 +99,16 @@ class SystemMetadataController(Controller):
     ) -> None:
         """Record that the admin finished (or restarts) onboarding; /api/server/config's
         ``isOnboarded`` follows it."""
-        auth.require_admin()
-        auth.require("systemMetadata.update")
         await system_metadata.put(
             deps.pool, system_metadata.ADMIN_ONBOARDING, {"isOnboarded": data.is_onboarded}
         )
 
-    @get("/reverse-geocoding-state")
+    @get("/reverse-geocoding-state", admin=True, permission="systemMetadata.read")
     async def get_reverse_geocoding_state(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ReverseGeocodingStateResponse:
         """When the reverse-geocoding data was last loaded and from which file: what the metadata
         service reported at start-up (both null while it never loaded its data)."""
-        auth.require_admin()
-        auth.require("systemMetadata.read")
         status = await smart_search.get_model_status(deps.pool, _REVERSE_GEOCODING_TASK)
         if status is None or not status.ready:
             return ReverseGeocodingStateResponse(last_import_file_name=None, last_update=None)
@@ -122,13 +116,11 @@ class SystemMetadataController(Controller):
             last_import_file_name=status.model, last_update=status.updated_at.isoformat()
         )
 
-    @get("/version-check-state")
+    @get("/version-check-state", admin=True, permission="systemMetadata.read")
     async def get_version_check_state(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> VersionCheckStateResponse:
         """The last release check (Darkroom never checks: both null)."""
-        auth.require_admin()
-        auth.require("systemMetadata.read")
         return await version_check_state(deps)
 
 
@@ -137,16 +129,14 @@ class PrivacyController(Controller):
 
     path = "/api/darkroom/privacy"
 
-    @get("/", include_in_schema=False)
+    @get("/", include_in_schema=False, admin=True, permission="systemConfig.read")
     async def get_privacy(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> PrivacySettings:
         """The privacy settings the admin chose (defaults until changed)."""
-        auth.require_admin()
-        auth.require("systemConfig.read")
         return await privacy_settings(deps)
 
-    @put("/", include_in_schema=False)
+    @put("/", include_in_schema=False, admin=True, permission="systemConfig.update")
     async def update_privacy(
         self,
         data: JSONBody[PrivacyUpdate],
@@ -154,8 +144,6 @@ class PrivacyController(Controller):
         deps: NamedDependency[Deps],
     ) -> PrivacySettings:
         """Change the privacy settings (the map on or off)."""
-        auth.require_admin()
-        auth.require("systemConfig.update")
         patch = msgspec.to_builtins(data)
         if patch:
             await system_metadata.merge(deps.pool, system_metadata.PRIVACY, patch)

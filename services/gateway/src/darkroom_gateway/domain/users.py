@@ -4,6 +4,7 @@ profiles (for sharing pickers); the upload quota check."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,11 +20,13 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.server import (
+from darkroom_gateway.domain.licenses import (
     LicenseKey,
     LicenseResponse,
-    check_license_key,
+    forget_license,
     license_response,
+    read_license,
+    store_license,
 )
 from darkroom_gateway.errors import BadRequest, NotFound
 from darkroom_gateway.media import serve_object
@@ -59,7 +62,7 @@ class UserAdminResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel
     updated_at: datetime
     deleted_at: datetime | None
     is_admin: bool
-    license: Any | None
+    license: LicenseResponse | None  # spec: UserLicense (the stored key; no activation call)
     oauth_id: str
     profile_changed_at: datetime
     profile_image_path: str
@@ -296,8 +299,29 @@ def avatar_color(user: users.User) -> str:
     return user.avatar_color or AVATAR_COLORS[user.id.int % len(AVATAR_COLORS)]
 
 
-def user_admin_response(user: users.User) -> UserAdminResponse:
-    """Map a users row to UserAdminResponseDto."""
+async def user_admin_responses(deps: Deps, found: Sequence[users.User]) -> list[UserAdminResponse]:
+    """Map users rows to UserAdminResponseDto, each with its stored licence (one query).
+
+    Args:
+        deps: The gateway's connections (its database pool).
+        found: The users.
+
+    Returns:
+        One response per user, in order.
+    """
+    licenses = await system_metadata.user_licenses(deps.pool, [u.id for u in found])
+    return [user_admin_response(u, licenses.get(u.id)) for u in found]
+
+
+async def user_admin_dto(deps: Deps, user: users.User) -> UserAdminResponse:
+    """One user's UserAdminResponseDto with its stored licence (:func:`user_admin_responses`)."""
+    return (await user_admin_responses(deps, [user]))[0]
+
+
+def user_admin_response(
+    user: users.User, stored_license: system_metadata.License | None = None
+) -> UserAdminResponse:
+    """Map a users row (and its stored licence, if any) to UserAdminResponseDto."""
     return UserAdminResponse(
         id=str(user.id),
         email=user.email,
@@ -307,7 +331,7 @@ def user_admin_response(user: users.User) -> UserAdminResponse:
         updated_at=user.updated_at,
         deleted_at=user.deleted_at,
         is_admin=user.is_admin,
-        license=None,
+        license=None if stored_license is None else license_response(stored_license),
         oauth_id=user.oauth_id,
         profile_changed_at=user.profile_changed_at,
         profile_image_path=user.profile_image_path,
@@ -417,9 +441,11 @@ class UserController(Controller):
         return [user_response(u) for u in await users.list_users(deps.pool)]
 
     @get("/me", permission="user.read")
-    async def get_my_user(self, auth: NamedDependency[Auth]) -> UserAdminResponse:
+    async def get_my_user(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> UserAdminResponse:
         """The caller's account."""
-        return user_admin_response(auth.user)
+        return await user_admin_dto(deps, auth.user)
 
     @put("/me", permission="user.update")
     async def update_my_user(
@@ -435,7 +461,7 @@ class UserController(Controller):
             changes["name"] = data.name.strip()
         if not isinstance(data.avatar_color, msgspec.UnsetType):
             changes["avatar_color"] = data.avatar_color
-        return user_admin_response(await apply_user_changes(deps, auth.user.id, changes))
+        return await user_admin_dto(deps, await apply_user_changes(deps, auth.user.id, changes))
 
     @get("/me/preferences", permission="userPreference.read")
     async def get_my_preferences(
@@ -479,33 +505,22 @@ class UserController(Controller):
     async def get_my_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
-        """The caller's stored licence key; 404 while none is stored, as Immich answers.
-
-        Raises:
-            NotFound: The caller stored no licence.
-        """
-        stored = await system_metadata.get_user_license(deps.pool, auth.user.id)
-        if stored is None:
-            raise NotFound("License not found")
-        return license_response(stored)
+        """The caller's stored licence key; 404 while none is stored, as Immich answers."""
+        return await read_license(deps, auth.user.id)
 
     @put("/me/license", permission="userLicense.update")
     async def set_my_license(
         self, data: JSONBody[LicenseKey], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> LicenseResponse:
         """Store the caller's licence key (``IMCL-`` keys) as given: no activation call."""
-        check_license_key(data, "IMCL-")
-        stored = await system_metadata.set_user_license(
-            deps.pool, auth.user.id, data.license_key, data.activation_key
-        )
-        return license_response(stored)
+        return await store_license(deps, auth.user.id, data)
 
     @delete("/me/license", status_code=204, permission="userLicense.delete")
     async def delete_my_license(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Forget the caller's licence key (nothing happens when none is stored)."""
-        await system_metadata.delete_user_license(deps.pool, auth.user.id)
+        await forget_license(deps, auth.user.id)
 
     @post(
         "/profile-image",

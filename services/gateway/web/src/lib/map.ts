@@ -4,6 +4,7 @@
  * map without network still shows every photo), and the `/map?lat=&lon=&zoom=` URL.
  */
 import type * as Leaflet from 'leaflet';
+import { writable } from 'svelte/store';
 import { get, query, type MapMarker, type MapTileConfig } from './api';
 
 export type { Leaflet };
@@ -11,6 +12,21 @@ export type { Leaflet };
 /** Leaflet + markercluster, loaded on first use (a chunk of its own). */
 export async function loadLeaflet(): Promise<typeof Leaflet> {
   return (await import('./leaflet')).withMarkerCluster();
+}
+
+/**
+ * Whether the server offers the map: the admin's privacy choice (onboarding), as
+ * GET /api/server/features reports it (`map`); null until known. When false the nav has no Map
+ * link, the map page says it is off and the viewer shows no mini map (no outside tile server
+ * is asked).
+ */
+export const mapOn = writable<boolean | null>(null);
+
+/** Ask the server whether the map is offered and update {@link mapOn}. */
+export async function refreshMapOn(): Promise<boolean> {
+  const on = (await get<{ map: boolean }>('/server/features')).map;
+  mapOn.set(on);
+  return on;
 }
 
 let tiles: Promise<MapTileConfig> | null = null;

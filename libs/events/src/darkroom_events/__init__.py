@@ -19,6 +19,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    PartnerAdded,
+    PartnerRemoved,
     PersonCreated,
     SessionDeleted,
 )
@@ -59,6 +61,8 @@ __all__ = [
     "EventSpec",
     "IngestUploadReply",
     "IngestUploadRequest",
+    "PartnerAdded",
+    "PartnerRemoved",
     "PersonCreated",
     "RpcSpec",
     "SessionDeleted",

@@ -24,6 +24,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    PartnerAdded,
+    PartnerRemoved,
     PersonCreated,
     SessionDeleted,
     SmartSearchReply,
@@ -154,6 +156,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("gateway",),
         description="A login session ended (websocket on_session_delete).",
+    ),
+    EventSpec(
+        type=PartnerAdded,
+        producers=("gateway",),
+        consumers=(),
+        description="A user shared their library with a partner (sharedBy, sharedWith).",
+    ),
+    EventSpec(
+        type=PartnerRemoved,
+        producers=("gateway",),
+        consumers=(),
+        description="A user stopped sharing their library with a partner (sharedBy, sharedWith).",
     ),
 )
 

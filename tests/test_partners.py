@@ -141,6 +141,7 @@ def test_partner_sees_assets_only_while_shared_and_in_timeline(
 
     def refused(user: User, asset_id: str) -> None:
         assert user.client.get(f"/api/assets/{asset_id}").status_code == 400
+        assert user.client.get(f"/api/assets/{asset_id}/metadata").status_code == 400
         assert user.client.get(f"/api/assets/{asset_id}/thumbnail").status_code == 400
         assert user.client.get(f"/api/assets/{asset_id}/original").status_code == 400
 
@@ -153,6 +154,7 @@ def test_partner_sees_assets_only_while_shared_and_in_timeline(
     assert info.json()["people"] == []
     assert b.client.get(f"/api/assets/{photo}/thumbnail").status_code == 200
     assert b.client.get(f"/api/assets/{photo}/original").status_code == 200
+    assert b.client.get(f"/api/assets/{photo}/metadata").status_code == 200
     r = b.client.post("/api/download/info", json={"assetIds": [photo]})
     assert r.status_code == 201 and r.json()["archives"][0]["assetIds"] == [photo], r.text
     refused(b, archived)  # never the archive

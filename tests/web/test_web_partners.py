@@ -39,6 +39,7 @@ def test_sharing_page_adds_partner_and_partner_timeline_shows_photo(
     sharer = library_owner(stack, request)
     partner = make_user(stack, request.getfixturevalue("admin"))
     photo = upload_processed(sharer)
+    own = upload_processed(partner)
 
     page = signed_in_page(browser, stack, sharer)
     page.goto("/sharing")  # type: ignore[attr-defined]
@@ -67,5 +68,11 @@ def test_sharing_page_adds_partner_and_partner_timeline_shows_photo(
 
     theirs.goto("/photos")  # type: ignore[attr-defined]
     theirs.locator(TILE.format(photo)).wait_for()  # type: ignore[attr-defined]
+    theirs.locator(TILE.format(own)).wait_for()  # type: ignore[attr-defined]
+    # the partner's own photo can be selected for the bulk edits, the sharer's cannot
+    theirs.locator(TILE.format(own)).hover()  # type: ignore[attr-defined]
+    assert theirs.locator(f'button[data-select-id="{own}"]').count() == 1  # type: ignore[attr-defined]
+    theirs.locator(TILE.format(photo)).hover()  # type: ignore[attr-defined]
+    assert theirs.locator(f'button[data-select-id="{photo}"]').count() == 0  # type: ignore[attr-defined]
     shot(theirs, "partners-timeline")
     assert theirs.errors == []  # type: ignore[attr-defined]

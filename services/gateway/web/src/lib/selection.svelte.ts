@@ -36,6 +36,11 @@ export class Selection {
     return this.ids.has(id);
   }
 
+  /** Whether the tile may be selected (it then shows its check circle). */
+  canSelect(id: string): boolean {
+    return this.selectable(id);
+  }
+
   /** Select or unselect one tile; a newly selected tile becomes the range anchor. */
   toggle(id: string): void {
     if (this.ids.has(id)) {

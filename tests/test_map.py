@@ -112,7 +112,7 @@ def test_filters(owner: User, placed: dict[str, str]) -> None:
         fileCreatedBefore="2020-12-31T00:00:00Z",
     )
     assert set(window) == {placed["archived"]}
-    # Accepted (Darkroom has no partners yet), changes nothing.
+    # The owner has no partners: withPartners adds nothing (tests/test_partners.py has them).
     assert set(markers(owner, withPartners="true")) == {placed["favorite"], placed["plain"]}
     assert owner.client.get("/api/map/markers", params={"isFavorite": "maybe"}).status_code == 400
     bad_date = owner.client.get("/api/map/markers", params={"fileCreatedAfter": "yesterday"})

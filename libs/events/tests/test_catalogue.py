@@ -31,8 +31,7 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.asset.faces.recognized": b'{"asset_id":"a","owner_id":"o",'
     b'"person_ids":["p1","p2"],"unassigned":1}',
     "darkroom.person.created": b'{"person_id":"p","owner_id":"o","face_id":"f","asset_id":"a"}',
-    "darkroom.asset.trashed": b'{"owner_id":"o","asset_ids":["a","b"],'
-    b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.trashed": b'{"owner_id":"o","asset_ids":["a","b"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.restored": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.updated": b'{"asset_id":"a","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.session.deleted": b'{"session_id":"s","user_id":"u"}',
@@ -40,6 +39,10 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.person.thumbnail.updated": b'{"person_id":"p","owner_id":"o","face_id":"f",'
     b'"thumbnail_key":"thumbs/o/ab/cd/p.jpeg","at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.hidden": b'{"asset_id":"v","owner_id":"o","still_id":"a"}',
+    "darkroom.partner.added": b'{"shared_by_id":"a","shared_with_id":"b",'
+    b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.partner.removed": b'{"shared_by_id":"a","shared_with_id":"b",'
+    b'"at":"2024-05-01T12:00:00Z"}',
 }
 
 

@@ -4,6 +4,9 @@ Which assets count (Immich's map: its own library, optionally widened by shared 
 - the caller's own active assets (trashed and deleted ones never);
 - with ``with_shared_albums``, also the active assets of every album the caller owns or is a
   member of, whoever owns them;
+- with ``partner_ids`` (``withPartners``: the users who share with the caller and whom the
+  caller shows in their timeline), also those partners' active ``timeline`` assets (never their
+  archived ones, and never under a favourite filter: favourites are the viewer's own);
 - ``timeline`` visibility only, or ``timeline`` and ``archive`` when archived assets are asked
   for; ``hidden`` (the video half of a live photo) and ``locked`` never show on the map.
 """
@@ -11,6 +14,7 @@ Which assets count (Immich's map: its own library, optionally widened by shared 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -29,6 +33,7 @@ async def markers(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     with_shared_albums: bool = False,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[MapMarker]:
     """The geotagged assets ``user_id`` sees on their map, newest capture first.
 
@@ -41,6 +46,8 @@ async def markers(
         created_after: Only assets whose ``file_created_at`` is at or after this instant.
         created_before: Only assets whose ``file_created_at`` is at or before this instant.
         with_shared_albums: Also the assets of albums the user owns or is a member of.
+        partner_ids: Also the ``timeline`` assets of these users (checked by the caller to
+            share with ``user_id``); ignored under an ``is_favorite`` filter.
 
     Returns:
         One marker per asset: id, latitude and longitude (degrees, WGS 84), city/state/country
@@ -53,15 +60,21 @@ async def markers(
         args.append(value)
         return f"${len(args)}"
 
+    owned = "x.owner_id = $1"
+    if partner_ids and is_favorite is None:
+        owned = (
+            f"(x.owner_id = $1 OR (x.owner_id = ANY({arg(list(partner_ids))}::uuid[]) "
+            "AND x.visibility = 'timeline'))"
+        )
     if with_shared_albums:
         conds.append(
-            "(x.owner_id = $1 OR EXISTS (SELECT 1 FROM album_assets aa "
+            f"({owned} OR EXISTS (SELECT 1 FROM album_assets aa "
             "JOIN albums al ON al.id = aa.album_id AND al.deleted_at IS NULL "
             "WHERE aa.asset_id = x.id AND (al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "
             "WHERE m.album_id = al.id AND m.user_id = $1))))"
         )
     else:
-        conds.append("x.owner_id = $1")
+        conds.append(owned)
     conds.append(
         "x.visibility IN ('timeline', 'archive')" if is_archived else "x.visibility = 'timeline'"
     )

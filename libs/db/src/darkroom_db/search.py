@@ -18,6 +18,7 @@ Filter semantics follow Immich's search DTOs (``MetadataSearchDto``, ``SmartSear
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -109,12 +110,22 @@ def _like(text: str) -> str:
 
 
 def where_clause(
-    owner_id: uuid.UUID, f: AssetFilters, *, alias: str = "a", first_param: int = 1
+    owner_id: uuid.UUID,
+    f: AssetFilters,
+    *,
+    alias: str = "a",
+    first_param: int = 1,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> tuple[str, list[Any]]:
     """The SQL condition selecting ``owner_id``'s assets that pass ``f``.
 
     Args:
         owner_id: Whose assets (always enforced).
+        partner_ids: Users sharing their library with ``owner_id`` whom they show in their
+            timeline (the caller checks that): their active ``timeline`` assets match too, as
+            Immich's search adds ``getMyPartnerIds(timelineEnabled: true)``. Never their
+            archived or trashed ones, and none under a favourite filter (favourite flags are
+            the owner's own).
         f: The filters.
         alias: Alias of ``assets`` in the caller's query; ``asset_exif`` is reached through
             sub-queries, so the caller needs no join.
@@ -125,7 +136,14 @@ def where_clause(
     """
     a = alias
     q = _Sql(first_param)
-    q.add(f"{a}.owner_id = {q.param(owner_id)}")
+    if partner_ids and f.is_favorite is None:
+        q.add(
+            f"({a}.owner_id = {q.param(owner_id)} OR ({a}.owner_id = ANY("
+            f"{q.param(list(partner_ids))}::uuid[]) AND {a}.status = 'active' "
+            f"AND {a}.visibility = 'timeline'))"
+        )
+    else:
+        q.add(f"{a}.owner_id = {q.param(owner_id)}")
     trash_filter = f.trashed_after is not None or f.trashed_before is not None
     if f.with_deleted or trash_filter:
         q.add(f"{a}.status IN ('active', 'trashed')")
@@ -246,6 +264,7 @@ async def search_metadata(
     page: int = 1,
     size: int = 250,
     order: Order = "desc",
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> tuple[list[Asset], bool]:
     """One page of ``owner_id``'s assets passing ``filters``, newest capture first.
 
@@ -256,11 +275,12 @@ async def search_metadata(
         page: 1-based page number.
         size: Page size (1..1000).
         order: "desc" (newest first, Immich's default) or "asc", by capture time.
+        partner_ids: See :func:`where_clause`.
 
     Returns:
         (assets, has_more): ``has_more`` is True when a next page exists.
     """
-    where, params = where_clause(owner_id, filters)
+    where, params = where_clause(owner_id, filters, partner_ids=partner_ids)
     direction = "ASC" if order == "asc" else "DESC"
     rows = await pool.fetch(
         f"SELECT {_asset_cols('a')} FROM assets a WHERE {where} "
@@ -273,10 +293,16 @@ async def search_metadata(
 
 
 async def random_assets(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, filters: AssetFilters, *, size: int = 250
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    filters: AssetFilters,
+    *,
+    size: int = 250,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[Asset]:
-    """Up to ``size`` of ``owner_id``'s assets passing ``filters``, in random order."""
-    where, params = where_clause(owner_id, filters)
+    """Up to ``size`` of ``owner_id``'s (and ``partner_ids``', see :func:`where_clause`)
+    assets passing ``filters``, in random order."""
+    where, params = where_clause(owner_id, filters, partner_ids=partner_ids)
     rows = await pool.fetch(
         f"SELECT {_asset_cols('a')} FROM assets a WHERE {where} ORDER BY random() "
         f"LIMIT {int(size)}",
@@ -285,9 +311,16 @@ async def random_assets(
     return [Asset(**dict(r)) for r in rows]
 
 
-async def count_assets(pool: asyncpg.Pool, owner_id: uuid.UUID, filters: AssetFilters) -> int:
-    """How many of ``owner_id``'s assets pass ``filters``."""
-    where, params = where_clause(owner_id, filters)
+async def count_assets(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    filters: AssetFilters,
+    *,
+    partner_ids: Sequence[uuid.UUID] = (),
+) -> int:
+    """How many of ``owner_id``'s (and ``partner_ids``', see :func:`where_clause`) assets pass
+    ``filters``."""
+    where, params = where_clause(owner_id, filters, partner_ids=partner_ids)
     return int(await pool.fetchval(f"SELECT count(*) FROM assets a WHERE {where}", *params))
 
 
@@ -296,11 +329,14 @@ async def filter_ids(
     owner_id: uuid.UUID,
     filters: AssetFilters,
     ids: list[uuid.UUID],
+    *,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> set[uuid.UUID]:
-    """Which of ``ids`` are ``owner_id``'s assets passing ``filters``."""
+    """Which of ``ids`` are ``owner_id``'s (or ``partner_ids``', see :func:`where_clause`)
+    assets passing ``filters``."""
     if not ids:
         return set()
-    where, params = where_clause(owner_id, filters, first_param=2)
+    where, params = where_clause(owner_id, filters, first_param=2, partner_ids=partner_ids)
     rows = await pool.fetch(
         f"SELECT a.id FROM assets a WHERE a.id = ANY($1::uuid[]) AND {where}", ids, *params
     )
@@ -308,13 +344,20 @@ async def filter_ids(
 
 
 async def assets_in_order(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    *,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[Asset]:
-    """``owner_id``'s assets among ``ids``, in the order of ``ids`` (others are dropped)."""
+    """``owner_id``'s assets among ``ids`` (and ``partner_ids``' active timeline ones), in the
+    order of ``ids`` (others are dropped)."""
     rows = await pool.fetch(
-        f"SELECT {ASSET_COLUMNS} FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[])",
+        f"SELECT {ASSET_COLUMNS} FROM assets WHERE id = ANY($2::uuid[]) AND (owner_id = $1 "
+        "OR (owner_id = ANY($3::uuid[]) AND status = 'active' AND visibility = 'timeline'))",
         owner_id,
         ids,
+        list(partner_ids),
     )
     by_id = {r["id"]: Asset(**dict(r)) for r in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -330,6 +373,7 @@ async def smart_search(
     limit: int,
     ef_search: int = 100,
     exclude: list[uuid.UUID] | None = None,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[uuid.UUID]:
     """Ids of ``owner_id``'s assets nearest to ``embedding`` (cosine) that pass ``filters``.
 
@@ -347,11 +391,12 @@ async def smart_search(
         limit: Rows to return.
         ef_search: HNSW candidate list size (recall vs. latency; see bench/search.py).
         exclude: Asset ids to leave out (already shown by another ranking).
+        partner_ids: See :func:`where_clause`.
 
     Returns:
         Asset ids, nearest first.
     """
-    where, params = where_clause(owner_id, filters, first_param=2)
+    where, params = where_clause(owner_id, filters, first_param=2, partner_ids=partner_ids)
     extra = ""
     if exclude:
         params.append(exclude)
@@ -362,7 +407,7 @@ async def smart_search(
         await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         rows = await conn.fetch(
             "SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
-            f"WHERE s.owner_id = {'$2'} AND {where}{extra} "
+            f"WHERE s.owner_id = a.owner_id AND {where}{extra} "
             f"ORDER BY s.embedding <=> $1 LIMIT {int(limit)} OFFSET {int(offset)}",
             embedding,
             *params,

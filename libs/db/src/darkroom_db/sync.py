@@ -18,6 +18,14 @@ Visibility (who gets which rows):
   and the membership's position), so joining an album sends its whole content once without a
   separate backfill pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
   EXIF) of other owners that the caller sees through such albums.
+* Partner sources (``0014_partners.sql``): ``PartnerV1``/``PartnerDeleteV1`` are the
+  partnerships the caller is on either side of. ``PartnerAssetV1``/``PartnerAssetExifV1`` are
+  the assets (and EXIF) of the users who share with the caller, written since the partnership
+  began; what they wrote before is sent once as ``PartnerAssetBackfillV1`` /
+  ``PartnerAssetExifBackfillV1`` positioned at the partnership's creation (so a partnership
+  made after the caller's checkpoint is back-filled, and one made again later is back-filled
+  again). ``PartnerAssetDeleteV1`` is a sharer's asset deleted for good while shared, and every
+  asset of a sharer when the partnership ends (positioned at its ``partner_audit`` row).
 """
 
 from __future__ import annotations
@@ -67,6 +75,8 @@ _ALBUM_ASSET_PATHS = (
     "GROUP BY aa.asset_id)"
 )
 _AUDIT_KEY = "lpad(x.id::text, 20, '0')"
+# The partnerships sharing with the caller ($1): the sharer and the position they began at.
+_SHARERS = "(SELECT shared_by_id, create_pos FROM partners WHERE shared_with_id = $1)"
 
 #: SyncEntityType -> query of the caller's ($1) changes; each row has ``pos`` and ``key``.
 SOURCES: Mapping[str, str] = {
@@ -130,6 +140,46 @@ SOURCES: Mapping[str, str] = {
         f"FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
         "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+    ),
+    "PartnerDeleteV1": (
+        f"SELECT x.shared_by_id, x.shared_with_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM partner_audit x WHERE x.shared_by_id = $1 OR x.shared_with_id = $1"
+    ),
+    "PartnerV1": (
+        "SELECT p.shared_by_id, p.shared_with_id, p.in_timeline, p.update_pos AS pos, "
+        "p.shared_by_id::text || ':' || p.shared_with_id::text AS key FROM partners p "
+        "WHERE p.shared_by_id = $1 OR p.shared_with_id = $1"
+    ),
+    "PartnerAssetDeleteV1": (
+        f"SELECT x.asset_id, x.update_pos AS pos, 'd' || {_AUDIT_KEY} AS key "
+        f"FROM asset_audit x JOIN {_SHARERS} s ON s.shared_by_id = x.owner_id "
+        "WHERE x.update_pos >= s.create_pos "
+        "UNION ALL SELECT a.id AS asset_id, x.update_pos AS pos, "
+        f"'r' || {_AUDIT_KEY} || ':' || a.id::text AS key FROM partner_audit x "
+        "JOIN assets a ON a.owner_id = x.shared_by_id AND a.status <> 'deleted' "
+        "WHERE x.shared_with_id = $1"
+    ),
+    "PartnerAssetV1": (
+        f"SELECT {_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key "
+        f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
+        "WHERE a.status <> 'deleted' AND a.update_pos >= s.create_pos"
+    ),
+    "PartnerAssetBackfillV1": (
+        f"SELECT {_ASSET_COLS}, s.create_pos AS pos, a.id::text AS key "
+        f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
+        "WHERE a.status <> 'deleted' AND a.update_pos < s.create_pos"
+    ),
+    "PartnerAssetExifV1": (
+        f"SELECT {_EXIF_COLS}, e.update_pos AS pos, e.asset_id::text AS key "
+        "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
+        "WHERE a.status <> 'deleted' AND e.update_pos >= s.create_pos"
+    ),
+    "PartnerAssetExifBackfillV1": (
+        f"SELECT {_EXIF_COLS}, s.create_pos AS pos, e.asset_id::text AS key "
+        "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
+        "WHERE a.status <> 'deleted' AND e.update_pos < s.create_pos"
     ),
     "PersonDeleteV1": (
         f"SELECT x.person_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM person_audit x "
@@ -324,6 +374,7 @@ AUDIT_TABLES = (
     "asset_ocr_audit",
     "asset_metadata_audit",
     "user_metadata_audit",
+    "partner_audit",
 )
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-from darkroom_db import assets
+from darkroom_db import assets, partners
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 
@@ -38,6 +38,9 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
         bbox: (west, south, east, north) in degrees: only assets located inside.
         order: ``desc`` (newest first, the default) or ``asc``.
         order_by: ``takenAt`` (capture time) or ``createdAt`` (upload time).
+        partner_ids: Sharers whose assets join the viewer's own timeline (``withPartners``:
+            those who share with the viewer and are in their timeline; the caller checks
+            that and limits the request to visible, untrashed, unfavourited-filter assets).
     """
 
     viewer_id: uuid.UUID
@@ -50,6 +53,7 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
     bbox: tuple[float, float, float, float] | None = None
     order: Literal["asc", "desc"] = "desc"
     order_by: Literal["takenAt", "createdAt"] = "takenAt"
+    partner_ids: tuple[uuid.UUID, ...] = ()
 
 
 class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +98,8 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         conds.append(
             f"a.id IN (SELECT asset_id FROM album_assets WHERE album_id = {arg(f.album_id)})"
         )
+    elif f.partner_ids:
+        conds.append(f"a.owner_id = ANY({arg([f.viewer_id, *f.partner_ids])}::uuid[])")
     else:
         conds.append(f"a.owner_id = {arg(f.viewer_id)}")
     if f.person_id is not None:
@@ -226,8 +232,9 @@ async def album_asset_ids(
 async def downloadable_assets(
     pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> list[assets.Asset]:
-    """The assets among ``ids`` that ``viewer_id`` may download: theirs (trash included), and
-    active ones in albums they own or are a member of.
+    """The assets among ``ids`` that ``viewer_id`` may download: theirs (trash included),
+    active ones in albums they own or are a member of, and those a partner shares with them
+    (:func:`darkroom_db.partners.partner_assets`).
 
     Returns:
         Asset rows in no particular order; ids the viewer may not touch are left out.
@@ -241,4 +248,6 @@ async def downloadable_assets(
         viewer_id,
         ids,
     )
-    return [assets.Asset(**dict(r)) for r in rows]
+    found = [assets.Asset(**dict(r)) for r in rows]
+    rest = set(ids) - {a.id for a in found}
+    return found + (await partners.partner_assets(pool, viewer_id, list(rest)) if rest else [])

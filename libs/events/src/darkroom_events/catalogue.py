@@ -158,7 +158,6 @@ class PersonCreated(Event, frozen=True, kw_only=True):
         return self.person_id
 
 
-
 class _BulkAssetAction(Event, frozen=True, kw_only=True):
     """What an owner did to several assets at once, at ``at`` (the fields shared by
     :class:`AssetsTrashed` and :class:`AssetsRestored`)."""
@@ -212,6 +211,7 @@ class SessionDeleted(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The session id (a session ends once)."""
         return self.session_id
+
 
 # --- request/reply (NATS core, not stored in the stream) ---------------------------------------
 
@@ -289,8 +289,9 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
 
 
 class SmartSearchRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """Gateway -> search: one page of an owner's assets nearest to a text query (CLIP), or to
-    an asset's own embedding (``query_asset_id``), narrowed by ``filters``."""
+    """Gateway -> search: one page of an owner's assets (and their timeline partners',
+    ``partner_ids``) nearest to a text query (CLIP), or to an asset's own embedding
+    (``query_asset_id``), narrowed by ``filters``."""
 
     subject: ClassVar[str] = "darkroom.rpc.search.smart"
     version: int = 1
@@ -301,6 +302,9 @@ class SmartSearchRequest(msgspec.Struct, frozen=True, kw_only=True):
     filters: SearchFilters = SearchFilters()
     page: int = 1
     size: int = 100
+    # Users who share their library with the owner and whom the owner shows in their
+    # timeline: their timeline assets are searched too (Immich's getUserIdsToSearch).
+    partner_ids: list[str] = msgspec.field(default_factory=list)
 
 
 class SmartSearchReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -357,3 +361,29 @@ class AssetHidden(Event, frozen=True, kw_only=True):
     asset_id: str
     owner_id: str
     still_id: str | None = None  # the still it is the motion part of
+
+
+class _PartnerChange(Event, frozen=True, kw_only=True):
+    """Base of the partner-sharing events: who shares their library with whom, and when."""
+
+    shared_by_id: str  # the user whose library is shared
+    shared_with_id: str  # the partner who sees it
+    at: datetime  # when it changed
+
+    def dedupe_key(self) -> str:
+        """The pair and the time (sharing again later is a new event)."""
+        return f"{self.shared_by_id}:{self.shared_with_id}:{self.at.isoformat()}"
+
+
+class PartnerAdded(_PartnerChange, frozen=True, kw_only=True):
+    """A user started sharing their library with a partner (POST /api/partners). Published by
+    the gateway."""
+
+    subject: ClassVar[str] = "darkroom.partner.added"
+
+
+class PartnerRemoved(_PartnerChange, frozen=True, kw_only=True):
+    """A user stopped sharing their library with a partner (DELETE /api/partners/{id}); the
+    partner's access ended with it. Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.partner.removed"

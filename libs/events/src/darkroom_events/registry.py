@@ -26,6 +26,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    PartnerAdded,
+    PartnerRemoved,
     PersonCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
@@ -176,6 +178,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("ingest", "metadata", "gateway"),
         consumers=("gateway",),
         description="A live photo's motion part was hidden (websocket on_asset_hidden).",
+    ),
+    EventSpec(
+        type=PartnerAdded,
+        producers=("gateway",),
+        consumers=(),
+        description="A user shared their library with a partner (sharedBy, sharedWith).",
+    ),
+    EventSpec(
+        type=PartnerRemoved,
+        producers=("gateway",),
+        consumers=(),
+        description="A user stopped sharing their library with a partner (sharedBy, sharedWith).",
     ),
 )
 

@@ -109,7 +109,8 @@ def to_db_filters(filters: SearchFilters) -> search_db.AssetFilters:
 async def smart_search(
     req: SmartSearchRequest, ctx: Context, encoder: TextEncoder
 ) -> SmartSearchReply:
-    """One page of ``req.owner_id``'s assets nearest to the query, OCR matches first.
+    """One page of ``req.owner_id``'s assets (and ``req.partner_ids``' timeline assets) nearest
+    to the query, OCR matches (of the owner's own assets) first.
 
     Returns:
         "ok" with ids; "unavailable" without a model (unless the query is an asset's own
@@ -118,6 +119,7 @@ async def smart_search(
     settings: SearchSettings = ctx.settings  # type: ignore[assignment]
     started = time.perf_counter()
     owner_id = uuid.UUID(req.owner_id)
+    partner_ids = [uuid.UUID(i) for i in req.partner_ids]
     filters = to_db_filters(req.filters)
     size = max(1, min(req.size, 1000))
     page = max(1, req.page)
@@ -141,7 +143,9 @@ async def smart_search(
     if text and settings.ocr_boost:
         ocr_hits = await ocr.matching_assets(ctx.pool, owner_id, text, limit=200)
         if ocr_hits:  # keep only those that pass the filters, in OCR rank order
-            allowed = await search_db.filter_ids(ctx.pool, owner_id, filters, ocr_hits)
+            allowed = await search_db.filter_ids(
+                ctx.pool, owner_id, filters, ocr_hits, partner_ids=partner_ids
+            )
             boosted = [i for i in ocr_hits if i in allowed]
     ids = boosted[offset : offset + size + 1]
     want = size + 1 - len(ids)
@@ -156,6 +160,7 @@ async def smart_search(
                 limit=want,
                 ef_search=settings.ef_search,
                 exclude=boosted or None,
+                partner_ids=partner_ids,
             )
     log.info(
         "search.smart",

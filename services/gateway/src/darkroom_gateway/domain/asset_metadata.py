@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from darkroom_db import albums, asset_metadata
+from darkroom_db import albums, asset_metadata, partners
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -108,7 +108,16 @@ def parse_upload_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _readable(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> None:
-    if await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None:
+    """The caller may read the asset: theirs, in an album they see, or a partner's (Immich's
+    ``asset.read`` access).
+
+    Raises:
+        NoAccess: None of these.
+    """
+    if (
+        await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None
+        and await partners.get_partner_asset(deps.pool, auth.user.id, asset_id) is None
+    ):
         raise NoAccess("asset.read")
 
 

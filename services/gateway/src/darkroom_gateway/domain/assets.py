@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, asset_metadata, assets, exif, people
+from darkroom_db import albums, asset_metadata, assets, exif, partners, people
 from darkroom_events import (
     AssetHidden,
     AssetsTrashed,
@@ -316,13 +316,22 @@ async def _own_asset(
 async def _viewable_asset(
     deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
 ) -> assets.Asset:
-    """An asset the caller owns or sees through an album they own or are a member of.
+    """An asset the caller owns, sees through an album they own or are a member of, or sees
+    as a partner of its owner (:func:`_partner_asset`).
 
     Raises:
         NoAccess: The caller sees no such asset (``permission`` is named).
     """
     asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
+    if asset is None:
+        asset = await _partner_asset(deps, auth, asset_id)
     return require_access(asset, permission)
+
+
+async def _partner_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset | None:
+    """An asset of a user who shares their library with the caller (read, view and download
+    only: the update and delete routes go through :func:`_own_asset`), or None."""
+    return await partners.get_partner_asset(deps.pool, auth.user.id, asset_id)
 
 
 class AssetController(Controller):
@@ -453,16 +462,16 @@ class AssetController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> AssetResponse:
-        """An asset the caller owns or sees in an album, with its EXIF once extracted."""
+        """An asset the caller owns or sees in an album or as a partner, with its EXIF once
+        extracted. People and the favourite flag are the owner's alone: another viewer gets
+        ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
-        shown = (  # people are private: only the owner sees who is in the photo (as Immich)
-            await people.asset_people(deps.pool, auth.user.id, asset_id)
-            if asset.owner_id == auth.user.id
-            else []
-        )
-        return asset_response(
+        owner = asset.owner_id == auth.user.id
+        shown = await people.asset_people(deps.pool, auth.user.id, asset_id) if owner else []
+        response = asset_response(
             asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
         )
+        return response if owner else msgspec.structs.replace(response, is_favorite=False)
 
     @get("/{asset_id:uuid}/original", permission="asset.download")
     async def download_asset(
@@ -538,9 +547,7 @@ class AssetController(Controller):
         asset = await _own_asset(deps, auth, asset_id, "asset.update")
         await announce(
             deps,
-            AssetUpdated(
-                asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)
-            ),
+            AssetUpdated(asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)),
         )
         return asset_response(
             asset,

@@ -2,8 +2,9 @@
 
 Scope (Immich's ``getMapMarkers``): the caller's own active assets, plus with
 ``withSharedAlbums=true`` the active assets of every album they own or are a member of. Nobody
-else's assets show otherwise. Darkroom has no partner sharing yet, so ``withPartners`` is
-accepted and adds nothing.
+else's assets show otherwise, except with ``withPartners=true`` the timeline assets of the
+users who share their library with the caller and whom the caller shows in their timeline
+(Immich's ``getMyPartnerIds(timelineEnabled: true)``).
 
 ``GET /api/darkroom/map`` is Darkroom's own (not in Immich's API): the raster tiles the web
 app's map draws (``DARKROOM_MAP_TILE_URL``, ``DARKROOM_MAP_ATTRIBUTION``). Immich's DTOs carry no
@@ -19,6 +20,7 @@ from typing import Annotated
 import msgspec
 import structlog
 from darkroom_db import map as map_db
+from darkroom_db import partners
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -85,6 +87,11 @@ class MapController(Controller):
             created_after=file_created_after,
             created_before=file_created_before,
             with_shared_albums=bool(with_shared_albums),
+            partner_ids=(
+                await partners.sharer_ids(deps.pool, auth.user.id, in_timeline=True)
+                if with_partners
+                else ()
+            ),
         )
         return [
             MapMarkerResponse(

@@ -2,7 +2,10 @@
 places, cities, suggestions and people.
 
 Every query is scoped to the caller's own assets (``darkroom_db.search.where_clause`` always
-filters by owner): a filter naming another user's album or person matches nothing.
+filters by owner): a filter naming another user's album or person matches nothing. Metadata,
+smart, random and statistics search also include the timeline assets of the users who share
+their library with the caller and whom the caller shows in their timeline (as Immich), with
+their favourite flags hidden (``isFavorite`` false).
 Smart search asks the search service over NATS (``darkroom.rpc.search.smart``) for one page of
 asset ids, then loads those assets here; when no CLIP model is loaded the answer is a 400 whose
 message says so, and everything else keeps working.
@@ -17,6 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTimeout, RpcUnavailable
+from darkroom_db import partners
 from darkroom_db import search as search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
 from litestar import Controller, get, post
@@ -249,9 +253,21 @@ def wire_filters(f: search_db.AssetFilters) -> SearchFilters:
     return msgspec.convert(raw, SearchFilters)
 
 
-async def _page(deps: Deps, assets: list[Any], *, page: int, has_more: bool) -> SearchResponse:
+def _responses(rows: list[Any], viewer_id: uuid.UUID) -> list[AssetResponse]:
+    """AssetResponseDto of each (asset, exif) row; ``isFavorite`` only for the viewer's own."""
+    return [
+        asset_response(a, e)
+        if a.owner_id == viewer_id
+        else msgspec.structs.replace(asset_response(a, e), is_favorite=False)
+        for a, e in rows
+    ]
+
+
+async def _page(
+    deps: Deps, assets: list[Any], *, page: int, has_more: bool, viewer_id: uuid.UUID
+) -> SearchResponse:
     rows = await search_db.with_exif(deps.pool, assets)
-    items = [asset_response(a, e) for a, e in rows]
+    items = _responses(rows, viewer_id)
     return SearchResponse(
         assets=SearchAssetResult(
             items=items,
@@ -260,6 +276,13 @@ async def _page(deps: Deps, assets: list[Any], *, page: int, has_more: bool) -> 
             next_page=str(page + 1) if has_more else None,
         )
     )
+
+
+async def _partner_ids(deps: Deps, auth: Auth) -> list[uuid.UUID]:
+    """The users whose timeline assets the caller's searches include: those sharing their
+    library with the caller whom the caller shows in their timeline (Immich's
+    ``getUserIdsToSearch``: metadata, smart, random and statistics search)."""
+    return await partners.sharer_ids(deps.pool, auth.user.id, in_timeline=True)
 
 
 class SearchController(Controller):
@@ -285,8 +308,9 @@ class SearchController(Controller):
             page=data.page,
             size=data.size,
             order=data.order,
+            partner_ids=await _partner_ids(deps, auth),
         )
-        return await _page(deps, found, page=data.page, has_more=has_more)
+        return await _page(deps, found, page=data.page, has_more=has_more, viewer_id=auth.user.id)
 
     @post("/smart", status_code=200, permission="asset.read")
     async def search_smart(
@@ -304,8 +328,10 @@ class SearchController(Controller):
         _check_page(data.page, data.size)
         if not (data.query and data.query.strip()) and data.query_asset_id is None:
             raise BadRequest("Either query or queryAssetId must be set")
+        partner_ids = await _partner_ids(deps, auth)
         request = SmartSearchRequest(
             owner_id=str(auth.user.id),
+            partner_ids=[str(i) for i in partner_ids],
             query=data.query,
             query_asset_id=str(data.query_asset_id) if data.query_asset_id else None,
             language=data.language,
@@ -330,8 +356,12 @@ class SearchController(Controller):
         if reply.status != "ok":
             raise BadRequest(reply.error or "Smart search is not available")
         ids = [uuid.UUID(i) for i in reply.asset_ids]
-        found = await search_db.assets_in_order(deps.pool, auth.user.id, ids)
-        return await _page(deps, found, page=data.page, has_more=reply.has_more)
+        found = await search_db.assets_in_order(
+            deps.pool, auth.user.id, ids, partner_ids=partner_ids
+        )
+        return await _page(
+            deps, found, page=data.page, has_more=reply.has_more, viewer_id=auth.user.id
+        )
 
     @post("/random", status_code=200, permission="asset.read")
     async def search_random(
@@ -343,9 +373,13 @@ class SearchController(Controller):
         """Up to ``size`` of the caller's assets matching the filters, in random order."""
         _check_page(1, data.size)
         found = await search_db.random_assets(
-            deps.pool, auth.user.id, db_filters(data), size=data.size
+            deps.pool,
+            auth.user.id,
+            db_filters(data),
+            size=data.size,
+            partner_ids=await _partner_ids(deps, auth),
         )
-        return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
+        return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
 
     @post("/statistics", status_code=200, permission="asset.statistics")
     async def search_asset_statistics(
@@ -355,7 +389,9 @@ class SearchController(Controller):
         deps: NamedDependency[Deps],
     ) -> SearchStatisticsResponse:
         """How many of the caller's assets match the filters."""
-        total = await search_db.count_assets(deps.pool, auth.user.id, db_filters(data))
+        total = await search_db.count_assets(
+            deps.pool, auth.user.id, db_filters(data), partner_ids=await _partner_ids(deps, auth)
+        )
         return SearchStatisticsResponse(total=total)
 
     @get("/explore", permission="asset.read")
@@ -397,7 +433,7 @@ class SearchController(Controller):
     ) -> list[AssetResponse]:
         """One asset per city of the caller's library."""
         found = await search_db.assets_by_city(deps.pool, auth.user.id)
-        return [asset_response(a, e) for a, e in await search_db.with_exif(deps.pool, found)]
+        return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
 
     @get("/suggestions", permission="asset.read")
     async def get_search_suggestions(

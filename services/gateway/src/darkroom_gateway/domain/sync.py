@@ -99,9 +99,13 @@ ENTITY_TYPES = frozenset(
 SERVED: dict[str, tuple[str, ...]] = {
     "AuthUsersV1": ("AuthUserV1",),
     "UsersV1": ("UserDeleteV1", "UserV1"),
+    "PartnersV1": ("PartnerDeleteV1", "PartnerV1"),
     "AssetsV1": ("AssetDeleteV1", "AssetV1"),
     "AssetsV2": ("AssetDeleteV1", "AssetV2"),
     "AssetExifsV1": ("AssetExifV1",),
+    "PartnerAssetsV1": ("PartnerAssetDeleteV1", "PartnerAssetV1", "PartnerAssetBackfillV1"),
+    "PartnerAssetsV2": ("PartnerAssetDeleteV1", "PartnerAssetV2", "PartnerAssetBackfillV2"),
+    "PartnerAssetExifsV1": ("PartnerAssetExifV1", "PartnerAssetExifBackfillV1"),
     "AlbumsV1": ("AlbumDeleteV1", "AlbumV1"),
     "AlbumsV2": ("AlbumDeleteV1", "AlbumV2"),
     "AlbumUsersV1": ("AlbumUserDeleteV1", "AlbumUserV1"),
@@ -353,6 +357,23 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
         _fields(albumId="album_id", assetId="asset_id"),
     ),
     "AlbumToAssetV1": ("AlbumToAssetV1", _fields(albumId="album_id", assetId="asset_id")),
+    "PartnerDeleteV1": (
+        "PartnerDeleteV1",
+        _fields(sharedById="shared_by_id", sharedWithId="shared_with_id"),
+    ),
+    "PartnerV1": (
+        "PartnerV1",
+        _fields(
+            sharedById="shared_by_id", sharedWithId="shared_with_id", inTimeline="in_timeline"
+        ),
+    ),
+    "PartnerAssetDeleteV1": ("PartnerAssetDeleteV1", _fields(assetId="asset_id")),
+    "PartnerAssetV1": ("PartnerAssetV1", _asset),
+    "PartnerAssetV2": ("PartnerAssetV1", lambda row: _asset(row, v2=True)),
+    "PartnerAssetBackfillV1": ("PartnerAssetBackfillV1", _asset),
+    "PartnerAssetBackfillV2": ("PartnerAssetBackfillV1", lambda row: _asset(row, v2=True)),
+    "PartnerAssetExifV1": ("PartnerAssetExifV1", _exif),
+    "PartnerAssetExifBackfillV1": ("PartnerAssetExifBackfillV1", _exif),
     "PersonDeleteV1": ("PersonDeleteV1", _fields(personId="person_id")),
     "PersonV1": ("PersonV1", _person),
     "AssetFaceDeleteV1": ("AssetFaceDeleteV1", _fields(assetFaceId="asset_face_id")),

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
-from darkroom_db import people, timeline
+from darkroom_db import partners, people, timeline
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
@@ -111,12 +111,16 @@ async def timeline_filter(
 ) -> timeline.TimelineFilter:
     """Check access and build the repository filter of a timeline request: the query
     parameters both timeline routes share (a dependency of the controller). ``key``/``slug``
-    (shared links) and ``withPartners`` are accepted and not used yet.
+    (shared links) are accepted and not used yet. ``withPartners`` adds the assets of the
+    users who share with the caller and whom the caller shows in their timeline
+    (``inTimeline``); as in Immich's ``timeline.service.ts`` it is only allowed for
+    ``visibility=timeline`` without a favourite or trash filter.
 
     Raises:
         BadRequest: ``userId`` is someone else, ``albumId`` an album the caller cannot read,
             or ``personId`` not one of the caller's people (Immich answers access errors of
-            query ids with 400).
+            query ids with 400), or ``withPartners`` with archived, favourite, trashed or
+            locked assets asked for.
     """
     if user_id is not None and user_id != auth.user.id:
         raise NoAccess("timeline.read")
@@ -126,7 +130,19 @@ async def timeline_filter(
         raise NoAccess("album.read")
     if person_id is not None and not await people.get_person(deps.pool, auth.user.id, person_id):
         raise NoAccess("person.read")
+    partner_ids: tuple[uuid.UUID, ...] = ()
+    if with_partners:
+        if visibility in (None, "archive", "locked") or is_favorite is not None or is_trashed:
+            raise BadRequest(
+                "withPartners is only supported for non-archived, non-trashed, non-favorited, "
+                "non-locked assets"
+            )
+        if album_id is None:
+            partner_ids = tuple(
+                await partners.sharer_ids(deps.pool, auth.user.id, in_timeline=True)
+            )
     return timeline.TimelineFilter(
+        partner_ids=partner_ids,
         viewer_id=auth.user.id,
         album_id=album_id,
         person_id=person_id,
@@ -149,14 +165,20 @@ def _ratio(asset: timeline.TimelineAsset) -> float:
 
 
 def bucket_columns(
-    rows: list[timeline.TimelineAsset], *, with_coordinates: bool, with_stacked: bool
+    rows: list[timeline.TimelineAsset],
+    *,
+    with_coordinates: bool,
+    with_stacked: bool,
+    partner_ids: tuple[uuid.UUID, ...] = (),
 ) -> TimeBucketAssets:
-    """Turn a bucket's rows into the spec's columns."""
+    """Turn a bucket's rows into the spec's columns; a partner's favourite flags are never
+    shown (``isFavorite`` false for assets of ``partner_ids``, as Immich's partner sharing)."""
+    hidden = set(partner_ids)
     return TimeBucketAssets(
         id=[str(r.id) for r in rows],
         owner_id=[str(r.owner_id) for r in rows],
         ratio=[round(_ratio(r), 4) for r in rows],
-        is_favorite=[r.is_favorite for r in rows],
+        is_favorite=[r.is_favorite and r.owner_id not in hidden for r in rows],
         visibility=[r.visibility for r in rows],
         is_trashed=[r.status == "trashed" for r in rows],
         is_image=[r.type == "IMAGE" for r in rows],
@@ -213,7 +235,10 @@ class TimelineController(Controller):
         """The matching assets of one month, as columns."""
         rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
         return bucket_columns(
-            rows, with_coordinates=bool(with_coordinates), with_stacked=bool(with_stacked)
+            rows,
+            with_coordinates=bool(with_coordinates),
+            with_stacked=bool(with_stacked),
+            partner_ids=f.partner_ids,
         )
 
 

@@ -129,6 +129,7 @@ export interface TimeBucket {
 /** TimeBucketAssetResponseDto: columnar, index i of every array is the same asset. */
 export interface BucketColumns {
   id: string[];
+  ownerId: string[];
   ratio: number[];
   isImage: boolean[];
   isFavorite: boolean[];
@@ -138,6 +139,14 @@ export interface BucketColumns {
   duration: (number | string | null)[];
   city: (string | null)[];
   country: (string | null)[];
+}
+
+/** Spec: PartnerResponseDto (the user on the other side of a partnership). */
+export interface Partner {
+  id: string;
+  name: string;
+  email: string;
+  inTimeline?: boolean;
 }
 
 /** URL of an asset's rendition; `cacheKey` (its thumbhash) busts the cache when it changes. */

@@ -16,7 +16,12 @@ export class Selection {
   /** The tile a shift-click extends from: the last one selected by a plain click. */
   anchor = $state<string | null>(null);
 
-  constructor(private readonly timeline: Timeline) {}
+  /** `selectable` says which tiles may join the selection (a partner's photos may not: the
+   * bulk actions edit the user's own assets, as in Immich's web app). */
+  constructor(
+    private readonly timeline: Timeline,
+    private readonly selectable: (id: string) => boolean = () => true,
+  ) {}
 
   get size(): number {
     return this.ids.size;
@@ -31,12 +36,17 @@ export class Selection {
     return this.ids.has(id);
   }
 
+  /** Whether the tile may be selected (it then shows its check circle). */
+  canSelect(id: string): boolean {
+    return this.selectable(id);
+  }
+
   /** Select or unselect one tile; a newly selected tile becomes the range anchor. */
   toggle(id: string): void {
     if (this.ids.has(id)) {
       this.ids.delete(id);
       if (this.anchor === id) this.anchor = null;
-    } else {
+    } else if (this.selectable(id)) {
       this.ids.add(id);
       this.anchor = id;
     }
@@ -55,12 +65,13 @@ export class Selection {
       return;
     }
     const [start, end] = from <= to ? [from, to] : [to, from];
-    for (let i = start; i <= end; i++) this.ids.add(order[i]);
+    for (let i = start; i <= end; i++) if (this.selectable(order[i])) this.ids.add(order[i]);
     this.anchor = id;
   }
 
   /** Select `ids` (all of a day), or unselect them when all are selected already. */
-  toggleAll(ids: string[]): void {
+  toggleAll(all: string[]): void {
+    const ids = all.filter((id) => this.selectable(id));
     if (ids.every((id) => this.ids.has(id))) {
       for (const id of ids) this.ids.delete(id);
     } else {

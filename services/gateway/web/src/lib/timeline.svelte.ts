@@ -10,6 +10,8 @@ import { get, query, type BucketColumns, type TimeBucket } from './api';
 /** One asset as the grid needs it. */
 export interface TimelineAsset {
   id: string;
+  /** Who owns it: a partner's photos show in the main timeline too (not editable here). */
+  ownerId?: string;
   /** Width / height as displayed (EXIF rotation applied by the server). */
   ratio: number;
   isImage: boolean;
@@ -35,6 +37,11 @@ export type TimelineFilter = Record<string, string | boolean | undefined>;
 /** The main timeline: what is neither archived nor hidden (trashed assets never show). */
 export const MAIN_FILTER: TimelineFilter = { visibility: 'timeline' };
 
+/** The Photos page: the main timeline plus the photos of partners the user shows in their
+ * timeline (the server adds them only for partners with "show in timeline" on, as Immich's web
+ * app always asks `withPartners`). */
+export const PHOTOS_FILTER: TimelineFilter = { ...MAIN_FILTER, withPartners: true };
+
 /** Columns of a bucket -> one object per asset (order kept: newest first). */
 export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
   return columns.id.map((id, i) => {
@@ -42,6 +49,7 @@ export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
     const duration = columns.duration[i];
     return {
       id,
+      ownerId: columns.ownerId[i],
       ratio: columns.ratio[i] > 0 ? columns.ratio[i] : 1,
       isImage: columns.isImage[i],
       isFavorite: columns.isFavorite[i],

@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 import socketio
 import structlog
-from darkroom_db import albums, assets, exif, people
+from darkroom_db import albums, assets, exif, partners, people
 from darkroom_events import (
     ApiKeyDeleted,
     AssetDeleted,
@@ -211,8 +211,10 @@ class Realtime:
     async def dispatch(self, event: Event) -> None:
         """Turn one bus event into the server events of the users concerned.
 
-        Asset events go to every user :func:`asset_audience` names (owner and album members);
-        session events to the session's sockets, which are then disconnected.
+        A new asset (``on_upload_success``, ``AssetUploadReadyV1``) is announced to its owner;
+        the other asset events go to every user :func:`asset_audience` names (owner, album
+        members, partners); session events to the session's sockets, which are then
+        disconnected.
 
         Args:
             event: One of :data:`WATCHED`.
@@ -263,14 +265,16 @@ class Realtime:
             return  # deleted since, or hidden/locked: Immich announces only what timelines show
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
         shown = await people.asset_people(deps.pool, owner_id, asset_id)
-        rooms = await asset_rooms(deps, owner_id, [asset_id])
+        # the owner only, as Immich: its clients add what this brings to the main timeline, where
+        # another user's photo (an album member's, a partner's) does not belong
+        rooms = [user_room(owner_id)]
         await self.emit(ServerEvent.UPLOAD_SUCCESS, asset_response(asset, exif_row, shown), rooms)
         row = msgspec.structs.asdict(asset)
         ready: dict[str, object] = {"asset": sync_asset(row), "exif": None}
         if exif_row is not None:
             ready["exif"] = sync_exif({**msgspec.structs.asdict(exif_row), "asset_id": asset.id})
         await self.emit(ServerEvent.ASSET_UPLOAD_READY_V1, ready, rooms)
-        log.info("realtime.emitted", event="on_upload_success", asset_id=str(asset_id))
+        log.info("realtime.emitted", socket_event="on_upload_success", asset_id=str(asset_id))
 
     async def _asset_updated(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
@@ -311,12 +315,12 @@ async def asset_audience(
 async def partner_audience(
     deps: Deps, owner_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """The partners of ``owner_id`` who see ``asset_ids`` (partner sharing, #14).
+    """The partners of ``owner_id`` (they see the owner's library: partner sharing, #14).
 
-    Partner sharing does not exist yet: nobody. Its feature fills this in (the owner's
-    partners), and every asset event reaches them through :func:`asset_audience`.
+    Every partner counts, whether or not the asset shows in their timeline: an event about an
+    asset a client does not hold changes nothing there.
     """
-    return set()
+    return set(await partners.partner_user_ids(deps.pool, owner_id))
 
 
 async def asset_rooms(

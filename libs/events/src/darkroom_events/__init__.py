@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from darkroom_events.catalogue import (
+    ActivityCreated,
+    ActivityDeleted,
+    AlbumShared,
     AssetCreated,
     AssetDeleted,
     AssetEmbeddingComputed,
@@ -19,6 +22,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    NotificationCreated,
+    NotificationEmailRequested,
     PersonCreated,
     SessionDeleted,
 )
@@ -42,6 +47,9 @@ __all__ = [
     "RPCS",
     "STREAM_NAME",
     "STREAM_SUBJECTS",
+    "ActivityCreated",
+    "ActivityDeleted",
+    "AlbumShared",
     "AssetCreated",
     "AssetDeleted",
     "AssetEmbeddingComputed",
@@ -59,6 +67,8 @@ __all__ = [
     "EventSpec",
     "IngestUploadReply",
     "IngestUploadRequest",
+    "NotificationCreated",
+    "NotificationEmailRequested",
     "PersonCreated",
     "RpcSpec",
     "SessionDeleted",

@@ -9,6 +9,9 @@ from __future__ import annotations
 import msgspec
 
 from darkroom_events.catalogue import (
+    ActivityCreated,
+    ActivityDeleted,
+    AlbumShared,
     AssetCreated,
     AssetDeleted,
     AssetEmbeddingComputed,
@@ -24,6 +27,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    NotificationCreated,
+    NotificationEmailRequested,
     PersonCreated,
     SessionDeleted,
     SmartSearchReply,
@@ -154,6 +159,36 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("gateway",),
         description="A login session ended (websocket on_session_delete).",
+    ),
+    EventSpec(
+        type=ActivityCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A comment or like on an album or an album asset (ids only).",
+    ),
+    EventSpec(
+        type=ActivityDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A comment or like was removed.",
+    ),
+    EventSpec(
+        type=NotificationCreated,
+        producers=("gateway", "ingest", "metadata", "thumbnail", "transcode", "embedding", "face"),
+        consumers=("gateway",),
+        description="A user got an in-app notification (websocket on_notification).",
+    ),
+    EventSpec(
+        type=NotificationEmailRequested,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="Send a notification's e-mail (the gateway's durable mail queue).",
+    ),
+    EventSpec(
+        type=AlbumShared,
+        producers=("gateway",),
+        consumers=(),
+        description="An album was shared with new members.",
     ),
 )
 

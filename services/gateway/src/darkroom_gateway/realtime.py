@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 import socketio
 import structlog
-from darkroom_db import assets, exif, people
+from darkroom_db import assets, exif, notifications, people
 from darkroom_events import (
     AssetDeleted,
     AssetsRestored,
@@ -35,6 +35,7 @@ from darkroom_events import (
     AssetThumbnailGenerated,
     AssetUpdated,
     Event,
+    NotificationCreated,
     SessionDeleted,
 )
 from litestar.datastructures import Headers
@@ -42,6 +43,7 @@ from litestar.datastructures import Headers
 from darkroom_gateway.auth import Auth, authenticate_headers
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.assets import asset_response
+from darkroom_gateway.domain.notifications import notification_response
 from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
 from darkroom_gateway.domain.sync import _asset as sync_asset
 from darkroom_gateway.domain.sync import _exif as sync_exif
@@ -85,6 +87,7 @@ LIVE = frozenset(
         ServerEvent.ASSET_UPDATE,
         ServerEvent.SERVER_VERSION,
         ServerEvent.SESSION_DELETE,
+        ServerEvent.NOTIFICATION,
     }
 )
 
@@ -96,6 +99,7 @@ WATCHED: tuple[type[Event], ...] = (
     AssetsRestored,
     AssetUpdated,
     SessionDeleted,
+    NotificationCreated,
 )
 
 
@@ -212,6 +216,8 @@ class Realtime:
             room = session_room(event.session_id)
             await self.emit(ServerEvent.SESSION_DELETE, event.session_id, room)
             await self.sio.close_room(room)
+        elif isinstance(event, NotificationCreated):  # notifications (#14)
+            await self._notification(deps, uuid.UUID(event.notification_id))
 
     async def _asset_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
@@ -237,3 +243,12 @@ class Realtime:
         await self.emit(
             ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), user_room(owner_id)
         )
+
+    async def _notification(self, deps: Deps, notification_id: uuid.UUID) -> None:
+        """``on_notification`` (NotificationDto) to the sockets of the notification's user."""
+        item = await notifications.get(deps.pool, notification_id)
+        if item is None:  # deleted since
+            return
+        payload = notification_response(item)
+        await self.emit(ServerEvent.NOTIFICATION, payload, user_room(item.user_id))
+        log.info("realtime.emitted", event="on_notification", notification_id=str(item.id))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import struct
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -319,3 +320,36 @@ def test_smtp_password_is_never_logged(mail_stack: Stack) -> None:
     text = "".join(p.read_text(errors="replace") for p in logs.glob("*") if p.is_file())
     assert "mail.queue_started" in text  # the gateway logged its mail settings...
     assert "never-logged-smtp-secret" not in text  # ...without the password
+
+
+def test_a_job_that_fails_for_good_notifies_the_admins(stack: Stack, admin: User) -> None:
+    """A video metadata cannot read is dead-lettered by the metadata service: the admins get a
+    JobFailed notification (one per failing service while unread), other users none."""
+    user = make_user(stack, admin)
+    ftyp = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isomiso2"
+    junk = b"\x13\x37" * 2000  # an MP4 without a movie header
+    data = ftyp + struct.pack(">I", 8 + len(junk)) + b"free" + junk
+    r = user.client.post(
+        "/api/assets",
+        files={"assetData": ("no-moov.mp4", data, "application/octet-stream")},
+        data={
+            "deviceAssetId": uuid.uuid4().hex,
+            "deviceId": "pytest",
+            "fileCreatedAt": "2020-01-01T00:00:00.000Z",
+            "fileModifiedAt": "2020-01-01T00:00:00.000Z",
+        },
+    )
+    assert r.status_code == 201, r.text
+
+    def job_failed(who: User) -> list[dict[str, Any]]:
+        got = ok(who.client.get("/api/notifications", params={"type": "JobFailed"}))
+        return [n for n in got if n.get("data", {}).get("service") == "metadata"]
+
+    deadline = time.monotonic() + CEILING_S
+    while not job_failed(admin):
+        assert time.monotonic() < deadline, "no JobFailed notification for the admin"
+        time.sleep(0.5)
+    item = job_failed(admin)[0]
+    check_schema(item, "NotificationDto")
+    assert item["level"] == "error" and "metadata" in item["description"]
+    assert job_failed(user) == []

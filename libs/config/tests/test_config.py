@@ -69,3 +69,18 @@ def test_env_names() -> None:
     names = env_names(Settings)
     assert names["storage.backend"] == "DARKROOM_STORAGE_BACKEND"
     assert names["nats_url"] == "DARKROOM_NATS_URL"
+
+
+class Mail(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = ""
+    from_: str = ""  # a keyword: PEP 8's trailing underscore
+
+
+class WithMail(msgspec.Struct, frozen=True, kw_only=True):
+    smtp: Mail = Mail()
+
+
+def test_trailing_underscore_of_a_keyword_field_is_not_in_the_variable() -> None:
+    env = {"DARKROOM_SMTP_HOST": "mail", "DARKROOM_SMTP_FROM": "me@example.org"}
+    assert load_settings(WithMail, env).smtp == Mail(host="mail", from_="me@example.org")
+    assert env_names(WithMail)["smtp.from_"] == "DARKROOM_SMTP_FROM"

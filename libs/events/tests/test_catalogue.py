@@ -43,6 +43,14 @@ EXAMPLES: dict[str, bytes] = {
     b'"at":"2024-05-01T12:00:00Z"}',
     "darkroom.partner.removed": b'{"shared_by_id":"a","shared_with_id":"b",'
     b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.activity.created": b'{"activity_id":"ac","album_id":"al","asset_id":"a",'
+    b'"user_id":"u","type":"comment"}',
+    "darkroom.activity.deleted": b'{"activity_id":"ac","album_id":"al","user_id":"u"}',
+    "darkroom.notification.created": b'{"notification_id":"n","user_id":"u",'
+    b'"type":"AlbumInvite"}',
+    "darkroom.notification.email.requested": b'{"notification_id":"n","user_id":"u"}',
+    "darkroom.album.shared": b'{"album_id":"al","owner_id":"o","user_ids":["u"],'
+    b'"at":"2024-05-01T12:00:00Z"}',
 }
 
 

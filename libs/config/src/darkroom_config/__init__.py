@@ -2,7 +2,9 @@
 
 Each service declares one frozen msgspec Struct of settings with defaults for everything but
 secrets, and builds it once at start-up with :func:`load_settings`; nothing reads the environment
-at import time. Field ``nats_url`` of a Struct is read from ``DARKROOM_NATS_URL``; a field whose
+at import time. Field ``nats_url`` of a Struct is read from ``DARKROOM_NATS_URL`` (a trailing
+underscore, which PEP 8 adds to a name that is a keyword, is dropped: ``from_`` is read from
+``..._FROM``); a field whose
 type is itself a Struct is read with that field's name as a further prefix
 (``storage.backend`` from ``DARKROOM_STORAGE_BACKEND``). Every variable may instead be given as
 ``<NAME>_FILE`` naming a file that holds the value (Docker/Kubernetes secrets), trailing newline
@@ -43,7 +45,7 @@ def env_names(cls: type[msgspec.Struct], prefix: str = PREFIX) -> dict[str, str]
     """
     out: dict[str, str] = {}
     for name, ftype in _struct_fields(cls):
-        var = f"{prefix}{name.upper()}"
+        var = f"{prefix}{name.rstrip('_').upper()}"
         if isinstance(ftype, msgspec.inspect.StructType):
             for sub, subvar in env_names(ftype.cls, var + "_").items():
                 out[f"{name}.{sub}"] = subvar
@@ -68,7 +70,7 @@ def _read(environ: Mapping[str, str], var: str) -> str | None:
 def _raw(cls: type[msgspec.Struct], environ: Mapping[str, str], prefix: str) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for name, ftype in _struct_fields(cls):
-        var = f"{prefix}{name.upper()}"
+        var = f"{prefix}{name.rstrip('_').upper()}"
         if isinstance(ftype, msgspec.inspect.StructType):
             sub = _raw(ftype.cls, environ, var + "_")
             if sub:

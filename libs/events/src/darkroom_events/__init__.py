@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from darkroom_events.catalogue import (
+    ActivityCreated,
+    ActivityDeleted,
+    AlbumShared,
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
@@ -21,6 +24,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    NotificationCreated,
+    NotificationEmailRequested,
     PartnerAdded,
     PartnerRemoved,
     PersonCreated,
@@ -50,6 +55,9 @@ __all__ = [
     "RPCS",
     "STREAM_NAME",
     "STREAM_SUBJECTS",
+    "ActivityCreated",
+    "ActivityDeleted",
+    "AlbumShared",
     "AssetCreated",
     "AssetDeleted",
     "AssetEmbeddingComputed",
@@ -69,6 +77,8 @@ __all__ = [
     "IngestUploadRequest",
     "PartnerAdded",
     "PartnerRemoved",
+    "NotificationCreated",
+    "NotificationEmailRequested",
     "PersonCreated",
     "RpcSpec",
     "SessionDeleted",

@@ -387,3 +387,78 @@ class PartnerRemoved(_PartnerChange, frozen=True, kw_only=True):
     partner's access ended with it. Published by the gateway."""
 
     subject: ClassVar[str] = "darkroom.partner.removed"
+
+
+# --- album activity and notifications (#14) -----------------------------------------------------
+
+
+class ActivityCreated(Event, frozen=True, kw_only=True):
+    """A member commented on or liked an album, or an asset in it. Published by the gateway.
+    Ids only: the comment's text stays in the database."""
+
+    subject: ClassVar[str] = "darkroom.activity.created"
+    activity_id: str
+    album_id: str
+    asset_id: str | None = None  # None: on the album itself
+    user_id: str  # the author
+    type: Literal["comment", "like"]
+
+    def dedupe_key(self) -> str:
+        """The activity id (an activity is created once)."""
+        return self.activity_id
+
+
+class ActivityDeleted(Event, frozen=True, kw_only=True):
+    """A comment or like was removed (by its author or the album's owner). Published by the
+    gateway."""
+
+    subject: ClassVar[str] = "darkroom.activity.deleted"
+    activity_id: str
+    album_id: str
+    user_id: str  # who removed it
+
+    def dedupe_key(self) -> str:
+        """The activity id (an activity is deleted once)."""
+        return self.activity_id
+
+
+class NotificationCreated(Event, frozen=True, kw_only=True):
+    """A user got an in-app notification (websocket ``on_notification``). Published by the
+    gateway and by the pipeline services (a job that failed for good notifies the admins)."""
+
+    subject: ClassVar[str] = "darkroom.notification.created"
+    notification_id: str
+    user_id: str
+    type: str  # spec: NotificationType (AlbumInvite, AlbumUpdate, JobFailed, ...)
+
+    def dedupe_key(self) -> str:
+        """The notification id."""
+        return self.notification_id
+
+
+class NotificationEmailRequested(Event, frozen=True, kw_only=True):
+    """A notification's e-mail is to be sent (SMTP configured and the user's e-mail preference
+    on at the time). Consumed by the gateway's mail queue (durable ``gateway-mail``), which
+    renders it from the database and sends it once per notification. No address or text here."""
+
+    subject: ClassVar[str] = "darkroom.notification.email.requested"
+    notification_id: str
+    user_id: str
+
+    def dedupe_key(self) -> str:
+        """The notification id (one e-mail per notification)."""
+        return self.notification_id
+
+
+class AlbumShared(Event, frozen=True, kw_only=True):
+    """An album owner shared an album with users (new members). Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.album.shared"
+    album_id: str
+    owner_id: str
+    user_ids: list[str]  # the new members
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The album, the time and the members."""
+        return f"{self.album_id}:{self.at.isoformat()}:{','.join(sorted(self.user_ids))}"

@@ -9,6 +9,9 @@ from __future__ import annotations
 import msgspec
 
 from darkroom_events.catalogue import (
+    ActivityCreated,
+    ActivityDeleted,
+    AlbumShared,
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
@@ -26,6 +29,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    NotificationCreated,
+    NotificationEmailRequested,
     PartnerAdded,
     PartnerRemoved,
     PersonCreated,
@@ -190,6 +195,36 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A user stopped sharing their library with a partner (sharedBy, sharedWith).",
+    ),
+    EventSpec(
+        type=ActivityCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A comment or like on an album or an album asset (ids only).",
+    ),
+    EventSpec(
+        type=ActivityDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A comment or like was removed.",
+    ),
+    EventSpec(
+        type=NotificationCreated,
+        producers=("gateway", "ingest", "metadata", "thumbnail", "transcode", "embedding", "face"),
+        consumers=("gateway",),
+        description="A user got an in-app notification (websocket on_notification).",
+    ),
+    EventSpec(
+        type=NotificationEmailRequested,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="Send a notification's e-mail (the gateway's durable mail queue).",
+    ),
+    EventSpec(
+        type=AlbumShared,
+        producers=("gateway",),
+        consumers=(),
+        description="An album was shared with new members.",
     ),
 )
 

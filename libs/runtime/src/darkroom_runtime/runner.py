@@ -13,7 +13,8 @@ import structlog
 from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter
 from darkroom_config import load_settings
 from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
-from darkroom_db import assets, create_pool, jobs
+from darkroom_db import assets, create_pool, jobs, notifications
+from darkroom_events import NotificationCreated
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
 from darkroom_storage import StorageUnavailable, open_storage
 
@@ -26,7 +27,8 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 def dead_letter_recorder(ctx: Context) -> Callable[[DeadLetter], Awaitable[None]]:
-    """A bus dead-letter hook that writes ``job_failures`` and marks the asset failed."""
+    """A bus dead-letter hook that writes ``job_failures``, marks the asset failed and tells the
+    admins (a JobFailed notification, debounced per service: :func:`notify_admins`)."""
 
     async def record(letter: DeadLetter) -> None:
         asset_id = None
@@ -46,8 +48,28 @@ def dead_letter_recorder(ctx: Context) -> Callable[[DeadLetter], Awaitable[None]
             payload=letter.payload,
             asset_id=asset_id,
         )
+        await notify_admins(ctx, letter)
 
     return record
+
+
+async def notify_admins(ctx: Context, letter: DeadLetter) -> None:
+    """A JobFailed in-app notification for the admins (:func:`darkroom_db.notifications.
+    job_failed`), published as ``darkroom.notification.created`` for their sockets. Immich
+    notifies its admin of failed jobs the same way; a notification that cannot be made is only
+    logged (the failure itself is recorded)."""
+    try:
+        made = await notifications.job_failed(
+            ctx.pool, service=ctx.service, subject=letter.subject, error=letter.error
+        )
+        for item in made:
+            await ctx.bus.publish(
+                NotificationCreated(
+                    notification_id=str(item.id), user_id=str(item.user_id), type=item.type
+                )
+            )
+    except Exception as exc:  # noqa: BLE001 - the dead letter is recorded; this is a courtesy
+        log.warning("notification.job_failed_not_sent", error=f"{type(exc).__name__}: {exc}")
 
 
 def asset_exists_check(ctx: Context) -> Callable[[str], Awaitable[bool]]:

@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 import socketio
 import structlog
-from darkroom_db import albums, assets, exif, partners, people
+from darkroom_db import albums, assets, exif, notifications, partners, people
 from darkroom_events import (
     ApiKeyDeleted,
     AssetDeleted,
@@ -40,6 +40,7 @@ from darkroom_events import (
     AssetThumbnailGenerated,
     AssetUpdated,
     Event,
+    NotificationCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
 )
@@ -48,6 +49,7 @@ from litestar.datastructures import Headers
 from darkroom_gateway.auth import Auth, authenticate_headers
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.assets import asset_response
+from darkroom_gateway.domain.notifications import notification_response
 from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
 from darkroom_gateway.domain.sync import _asset as sync_asset
 from darkroom_gateway.domain.sync import _exif as sync_exif
@@ -93,6 +95,7 @@ LIVE = frozenset(
         ServerEvent.SESSION_DELETE,
         ServerEvent.PERSON_THUMBNAIL,
         ServerEvent.ASSET_HIDDEN,
+        ServerEvent.NOTIFICATION,
     }
 )
 
@@ -107,6 +110,7 @@ WATCHED: tuple[type[Event], ...] = (
     ApiKeyDeleted,
     PersonThumbnailUpdated,
     AssetHidden,
+    NotificationCreated,
 )
 
 
@@ -249,6 +253,8 @@ class Realtime:
             await self.disconnect_room(room)
         elif isinstance(event, ApiKeyDeleted):
             await self.disconnect_room(api_key_room(event.api_key_id))
+        elif isinstance(event, NotificationCreated):  # notifications (#14)
+            await self._notification(deps, uuid.UUID(event.notification_id))
 
     async def disconnect_room(self, room: str) -> None:
         """Disconnect every socket of ``room`` on this process: the sockets of a session or API
@@ -284,6 +290,15 @@ class Realtime:
         shown = await people.asset_people(deps.pool, owner_id, asset_id)
         rooms = await asset_rooms(deps, owner_id, [asset_id])
         await self.emit(ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), rooms)
+
+    async def _notification(self, deps: Deps, notification_id: uuid.UUID) -> None:
+        """``on_notification`` (NotificationDto) to the sockets of the notification's user."""
+        item = await notifications.get(deps.pool, notification_id)
+        if item is None:  # deleted since
+            return
+        payload = notification_response(item)
+        await self.emit(ServerEvent.NOTIFICATION, payload, user_room(item.user_id))
+        log.info("realtime.emitted", socket_event="on_notification", notification_id=str(item.id))
 
 
 async def asset_audience(

@@ -7,6 +7,8 @@ import ipaddress
 import msgspec
 from darkroom_storage import StorageSettings
 
+from darkroom_gateway.mail import SmtpSettings
+
 
 class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of the gateway process.
@@ -57,6 +59,13 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             (:func:`darkroom_gateway.housekeeping.sync_audit_pruner`); an app whose last sync is
             older than what was pruned gets ``SyncResetV1`` and syncs again from the start.
             0 turns the pruning off (audit rows are kept forever).
+        smtp: How notification e-mails are sent (``DARKROOM_SMTP_HOST``, ``_PORT``,
+            ``_USERNAME``, ``_PASSWORD``, ``_FROM``, ``_REPLY_TO``, ``_SECURE``,
+            ``_IGNORE_CERT``, ``_TIMEOUT_S``: see :class:`~darkroom_gateway.mail.SmtpSettings`);
+            no host (the default): no e-mail, in-app notifications only.
+        external_domain: The server's address as users reach it, used for links in e-mails
+            (``DARKROOM_EXTERNAL_DOMAIN``, e.g. ``https://photos.example.org``; Immich's
+            ``server.externalDomain``). Empty: ``http://localhost:<port>``.
         retry_after_s: Seconds sent in ``Retry-After`` with a 503 while PostgreSQL, NATS, a
             service or the object store is unreachable (``DARKROOM_RETRY_AFTER_S``).
         source_url: Where this deployment's source code is published (``DARKROOM_SOURCE_URL``;
@@ -92,6 +101,13 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     sync_audit_retention_days: float = 100.0
     trusted_proxies: tuple[str, ...] = ()
     source_url: str = ""
+    smtp: SmtpSettings = SmtpSettings()
+    external_domain: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """``external_domain`` without a trailing slash, or ``http://localhost:<port>``."""
+        return self.external_domain.rstrip("/") or f"http://localhost:{self.port}"
 
     def __post_init__(self) -> None:
         # parsed as uvicorn's ProxyHeadersMiddleware parses them, which silently ignores an

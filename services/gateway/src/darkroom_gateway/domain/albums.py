@@ -23,6 +23,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.notifications import album_invited, album_updated
 from darkroom_gateway.domain.users import UserResponse, user_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.permissions import Permission, require_access
@@ -235,6 +236,8 @@ async def _add_results(
     allowed = await albums.addable_assets(deps.pool, auth.user.id, ids)
     to_add = [i for i in dict.fromkeys(ids) if i not in present and i in allowed]
     added = {asset for _, asset in await albums.add_assets(deps.pool, [album_id], to_add)}
+    if added:
+        await album_updated(deps, [album_id], auth.user.id)
     results: list[BulkIdResponse] = []
     for asset_id in ids:
         if asset_id in added:
@@ -309,6 +312,7 @@ class AlbumController(Controller):
                 deps.pool, [album_id], [i for i in dict.fromkeys(data.asset_ids) if i in allowed]
             )
         log.info("album.created", album_id=str(album_id), owner_id=str(auth.user.id))
+        await album_invited(deps, album_id, auth.user, member_ids)
         return await _detail(deps, auth, album_id)
 
     @get("/statistics", permission="album.statistics")
@@ -340,8 +344,10 @@ class AlbumController(Controller):
         assets = [i for i in dict.fromkeys(data.asset_ids) if i in allowed]
         if not editable or not assets:
             return AlbumsAddAssetsResponse(success=False, error="no_permission")
-        if not await albums.add_assets(deps.pool, editable, assets):
+        added = await albums.add_assets(deps.pool, editable, assets)
+        if not added:
             return AlbumsAddAssetsResponse(success=False, error="duplicate")
+        await album_updated(deps, [album for album, _ in added], auth.user.id)
         return AlbumsAddAssetsResponse(success=True)
 
     @get("/{album_id:uuid}", permission="album.read")
@@ -496,6 +502,7 @@ class AlbumController(Controller):
             deps.pool, album_id, [(u.user_id, u.role) for u in data.album_users]
         )
         log.info("album.shared", album_id=str(album_id), users=[str(i) for i in ids])
+        await album_invited(deps, album_id, auth.user, ids)
         return await _detail(deps, auth, album_id)
 
     @put("/{album_id:uuid}/user/{user_id:str}", status_code=204, permission="albumUser.update")

@@ -317,6 +317,7 @@ export interface AlbumResponse {
   albumUsers: AlbumUser[];
   assetCount: number;
   shared: boolean;
+  isActivityEnabled?: boolean;
 }
 
 /** POST `path` with a JSON body and return the answer as a Blob (a ZIP download). */
@@ -345,3 +346,25 @@ export const originalUrl = (id: string) => `/api/assets/${id}/original`;
 
 /** The player's video of an asset: the transcoded MP4 once there is one, else the original. */
 export const playbackUrl = (id: string) => `/api/assets/${id}/video/playback`;
+
+/** ActivityResponseDto: a comment or a like on an album or one of its assets. */
+export interface ActivityResponse {
+  id: string;
+  assetId: string | null;
+  comment?: string | null;
+  createdAt: string;
+  type: 'comment' | 'like';
+  user: UserResponse;
+}
+
+/** NotificationDto. */
+export interface NotificationResponse {
+  id: string;
+  createdAt: string;
+  type: string;
+  level: 'success' | 'error' | 'warning' | 'info';
+  title: string;
+  description?: string;
+  data?: Record<string, unknown>;
+  readAt?: string;
+}

@@ -2,10 +2,12 @@
  * Live updates: Immich's websocket (socket.io at /api/socket.io, authenticated by the session
  * cookie the browser sends). The server emits `on_upload_success` once a new asset's thumbnail
  * exists, `on_asset_update` after an edit, `on_asset_trash` / `on_asset_restore` /
- * `on_asset_delete` when assets leave or come back (docs/realtime.md). Whatever happens while
+ * `on_asset_delete` when assets leave or come back, `on_notification` for the bell
+ * (docs/realtime.md). Whatever happens while
  * the socket is down is read again on reconnect.
  */
 import { io, type Socket } from 'socket.io-client';
+import type { NotificationResponse } from './api';
 
 /** What a page does with the server's events (every callback optional). */
 export interface LiveHandlers {
@@ -13,6 +15,8 @@ export interface LiveHandlers {
   changed?: () => void;
   /** Assets left (trashed, deleted for good): forget them. */
   removed?: (ids: string[]) => void;
+  /** A new notification for the user (`on_notification`, a NotificationDto). */
+  notification?: (item: NotificationResponse) => void;
 }
 
 /** Coalesce bursts (a bulk upload sends one event per asset) into one refresh. */
@@ -48,6 +52,7 @@ export function liveUpdates(handlers: LiveHandlers): () => void {
   socket.on('on_asset_restore', changed);
   socket.on('on_asset_trash', (ids: string[]) => handlers.removed?.(ids));
   socket.on('on_asset_delete', (id: string) => handlers.removed?.([id]));
+  socket.on('on_notification', (item: NotificationResponse) => handlers.notification?.(item));
   return () => {
     clearTimeout(timer);
     socket.disconnect();

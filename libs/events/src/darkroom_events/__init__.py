@@ -21,6 +21,8 @@ from darkroom_events.catalogue import (
     IngestUploadRequest,
     PersonCreated,
     SessionDeleted,
+    SharedLinkCreated,
+    SharedLinkRemoved,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -62,6 +64,8 @@ __all__ = [
     "PersonCreated",
     "RpcSpec",
     "SessionDeleted",
+    "SharedLinkCreated",
+    "SharedLinkRemoved",
     "spec_for",
     "type_for_subject",
 ]

@@ -26,6 +26,8 @@ from darkroom_events.catalogue import (
     IngestUploadRequest,
     PersonCreated,
     SessionDeleted,
+    SharedLinkCreated,
+    SharedLinkRemoved,
     SmartSearchReply,
     SmartSearchRequest,
 )
@@ -154,6 +156,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("gateway",),
         description="A login session ended (websocket on_session_delete).",
+    ),
+    EventSpec(
+        type=SharedLinkCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user made a public shared link (ids and options, never key/password).",
+    ),
+    EventSpec(
+        type=SharedLinkRemoved,
+        producers=("gateway",),
+        consumers=(),
+        description="A user deleted a public shared link; it opens nothing any more.",
     ),
 )
 

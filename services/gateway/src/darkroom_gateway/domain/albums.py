@@ -27,6 +27,7 @@ from darkroom_gateway.domain.users import UserResponse, user_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.permissions import Permission, require_access
 from darkroom_gateway.schemas import BulkIdError, BulkIdResponse, BulkIds
+from darkroom_gateway.shared_access import link_album
 
 log = structlog.get_logger()
 
@@ -344,7 +345,7 @@ class AlbumController(Controller):
             return AlbumsAddAssetsResponse(success=False, error="duplicate")
         return AlbumsAddAssetsResponse(success=True)
 
-    @get("/{album_id:uuid}", permission="album.read")
+    @get("/{album_id:uuid}", permission="album.read", shared_link=True)
     async def get_album_info(
         self,
         album_id: FromPath[uuid.UUID],
@@ -353,8 +354,10 @@ class AlbumController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> AlbumResponse:
-        """One album the caller owns or is a member of (``key``/``slug`` are for shared links,
-        which Darkroom does not have yet)."""
+        """One album the caller owns or is a member of, or the album of the caller's shared
+        link (``key``/``slug``, read by the auth guard)."""
+        if auth.shared_link is not None:
+            await link_album(deps, auth.shared_link, album_id, "album.read")
         return await _detail(deps, auth, album_id)
 
     @patch("/{album_id:uuid}", permission="album.update")
@@ -397,7 +400,7 @@ class AlbumController(Controller):
         await albums.delete_album(deps.pool, album_id)
         log.info("album.deleted", album_id=str(album_id), owner_id=str(auth.user.id))
 
-    @get("/{album_id:uuid}/map-markers", permission="album.read")
+    @get("/{album_id:uuid}/map-markers", permission="album.read", shared_link=True)
     async def get_album_map_markers(
         self,
         album_id: FromPath[uuid.UUID],
@@ -406,8 +409,14 @@ class AlbumController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> list[MapMarkerResponse]:
-        """The album's assets that have GPS coordinates."""
-        await _role(deps, auth, album_id, "album.read")
+        """The album's assets that have GPS coordinates (none through a shared link that
+        hides metadata)."""
+        if auth.shared_link is not None:
+            await link_album(deps, auth.shared_link, album_id, "album.read")
+            if not auth.shared_link.show_metadata:
+                return []
+        else:
+            await _role(deps, auth, album_id, "album.read")
         return [
             MapMarkerResponse(
                 id=str(m.id), lat=m.lat, lon=m.lon, city=m.city, state=m.state, country=m.country

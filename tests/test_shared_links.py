@@ -33,6 +33,8 @@ from darkroom_stack.testing import samples_dir
 from .conftest import User, make_user, upload, upload_jpeg, wait_processed
 
 GPS_SAMPLE = Path("photos/ianare_exif-samples/jpg/gps/DSCN0010.jpg")
+#: An iPhone 6 clip (H.264/AAC in QuickTime, 4 s).
+VIDEO_SAMPLE = "metadata-extractor-images/mov/with-gps.mov"
 
 
 def jpeg() -> bytes:
@@ -170,6 +172,20 @@ def test_password_link_is_refused_until_login(owner: User, anon: httpx.Client) -
     refused(anon.get("/api/shared-links/me", params={"key": key}), 401, "Invalid password")
     ok(owner.client.patch(f"/api/shared-links/{link['id']}", json={"password": None}))
     assert ok(anon.get("/api/shared-links/me", params={"key": key}))["password"] is None
+
+
+def test_password_guessing_is_throttled(owner: User, anon: httpx.Client) -> None:
+    a1 = upload_jpeg(owner, jpeg())
+    key = make_link(owner, type="INDIVIDUAL", assetIds=[a1], password="right")["key"]
+    codes = [
+        anon.post(
+            "/api/shared-links/login", params={"key": key}, json={"password": "x"}
+        ).status_code
+        for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429], codes
+    r = anon.post("/api/shared-links/login", params={"key": key}, json={"password": "right"})
+    assert r.status_code == 429, r.text
 
 
 def test_expired_link_is_refused(owner: User, anon: httpx.Client) -> None:
@@ -486,3 +502,27 @@ def test_public_page_has_open_graph_tags(owner: User, anon: httpx.Client) -> Non
     assert "Password required" in text and "og:image" not in text and "Beach" not in text
     assert "og:title" not in anon.get("/share/unknown-key").text
     assert "og:title" not in anon.get("/photos").text
+
+
+def test_visitor_plays_a_shared_video(owner: User, anon: httpx.Client) -> None:
+    samples = samples_dir()
+    video = samples / "videos" / VIDEO_SAMPLE if samples is not None else None
+    if video is None or not video.is_file():
+        pytest.skip(f"sample video {VIDEO_SAMPLE} absent")
+    r = upload(owner, video)
+    assert r.status_code in (200, 201), r.text
+    video_id = r.json()["id"]
+    photo = upload_jpeg(owner, jpeg())
+    key = make_link(owner, type="INDIVIDUAL", assetIds=[video_id, photo])["key"]
+    played = anon.get(
+        f"/api/assets/{video_id}/video/playback",
+        params={"key": key},
+        headers={"Range": "bytes=0-99"},
+    )
+    assert played.status_code == 206, played.text
+    assert played.headers["content-type"].startswith("video/") and len(played.content) == 100
+    refused(
+        anon.get(f"/api/assets/{photo}/video/playback", params={"key": key}),
+        400,
+        "Asset is not a video",
+    )

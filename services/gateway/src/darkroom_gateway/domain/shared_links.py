@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 import asyncpg
 import msgspec
 import structlog
-from darkroom_db import albums, exif, shared_links
+from darkroom_db import albums, exif, login_throttle, shared_links
 from darkroom_events import SharedLinkCreated, SharedLinkRemoved
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import Cookie
@@ -38,6 +38,7 @@ from darkroom_gateway.auth import (
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.albums import AlbumResponse, album_response
 from darkroom_gateway.domain.assets import AssetResponse, asset_response, for_link
+from darkroom_gateway.domain.auth import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, TooManyRequests
 from darkroom_gateway.errors import BadRequest, Forbidden, Unauthorized
 from darkroom_gateway.permissions import require_access
 
@@ -308,18 +309,31 @@ class SharedLinkController(Controller):
         """Give a password link's password: the answer sets the cookie that opens the link
         from this browser (:data:`~darkroom_gateway.auth.LINK_COOKIE_NAME`).
 
+        Attempts are throttled as user logins are (``domain.auth``: at most
+        ``LOGIN_MAX_FAILURES`` per link and client address in ``LOGIN_WINDOW_S`` seconds).
+
         Raises:
             Forbidden: The caller did not come through a link.
             Unauthorized: Wrong password (``Invalid password``).
+            TooManyRequests: Too many attempts on this link from this address (429).
         """
         link = auth.shared_link
         if link is None:
             raise Forbidden("Forbidden")
         cookies: list[Cookie] = []
         if link.password_hash:
+            client = request.client.host if request.client else ""
+            throttle_key = f"shared-link:{link.id}|{client}"
+            attempts = await login_throttle.count_login_attempt(
+                deps.pool, throttle_key, LOGIN_WINDOW_S
+            )
+            if attempts > LOGIN_MAX_FAILURES:
+                log.warning("shared_link.login_throttled", shared_link_id=str(link.id))
+                raise TooManyRequests("Too many failed login attempts; try again in a minute")
             if not await check_password(data.password, link.password_hash):
                 log.info("shared_link.login_failed", shared_link_id=str(link.id))
                 raise Unauthorized("Invalid password")
+            await login_throttle.clear_login_attempts(deps.pool, throttle_key)
             kept = [t for t in request.cookies.get(LINK_COOKIE_NAME, "").split(",") if t][
                 -(LINK_COOKIE_MAX_LINKS - 1) :
             ]

@@ -206,6 +206,10 @@ def test_no_download_serves_thumbnails_only(owner: User, anon: httpx.Client) -> 
     key = make_link(owner, type="ALBUM", albumId=album_id, allowDownload=False)["key"]
     wait_processed(owner, [a1])
     assert anon.get(f"/api/assets/{a1}/thumbnail", params={"key": key}).status_code == 200
+    original = owner.client.get(f"/api/assets/{a1}/original").content
+    assert owner.client.get(f"/api/assets/{a1}/thumbnail?size=fullsize").content == original
+    fullsize = anon.get(f"/api/assets/{a1}/thumbnail", params={"key": key, "size": "fullsize"})
+    assert fullsize.status_code == 200 and fullsize.content != original  # the preview instead
     refused(
         anon.get(f"/api/assets/{a1}/original", params={"key": key}),
         400,

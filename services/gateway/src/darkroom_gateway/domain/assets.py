@@ -537,10 +537,17 @@ class AssetController(Controller):
     ) -> Response[bytes] | Stream:
         """The thumbnail (WebP, 250 px) or preview (JPEG, 1440 px) of an asset.
 
-        ``fullsize``/``original`` give the original when browsers can show it, else the preview.
+        ``fullsize``/``original`` give the original when browsers can show it, else the preview;
+        through a shared link only with ``allowDownload`` (the original carries its EXIF and
+        location: a link that hides them or refuses downloads gets the preview).
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
-        if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
+        originals_ok = auth.shared_link is None or auth.shared_link.allow_download
+        if (
+            size in ("fullsize", "original")
+            and asset.original_mime_type in WEB_IMAGE_TYPES
+            and originals_ok
+        ):
             return await serve_original(request, deps, asset, attachment=False)
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
         file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
@@ -581,9 +588,7 @@ class AssetController(Controller):
         asset = await _own_asset(deps, auth, asset_id, "asset.update")
         await announce(
             deps,
-            AssetUpdated(
-                asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)
-            ),
+            AssetUpdated(asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)),
         )
         return asset_response(
             asset,

@@ -13,6 +13,7 @@ ends access on the next request; events carry no key or password.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -25,8 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
+import nats
+import nats.errors
 import pytest
 import pyvips
+from darkroom_events import SharedLinkCreated, SharedLinkRemoved
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
@@ -530,3 +535,52 @@ def test_visitor_plays_a_shared_video(owner: User, anon: httpx.Client) -> None:
         400,
         "Asset is not a video",
     )
+
+
+async def _stream_events(nats_url: str, subject: str) -> list[bytes]:
+    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
+        out: list[bytes] = []
+        while True:
+            try:
+                msgs = await sub.fetch(256, timeout=2)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return out
+            out += [m.data for m in msgs]
+    finally:
+        await nc.close()
+
+
+def test_link_events_on_the_stream_carry_no_secret(stack: Stack, owner: User) -> None:
+    a1 = upload_jpeg(owner, jpeg())
+    album_id = make_album(owner, [a1])
+    slug = f"ev-{uuid.uuid4().hex[:8]}"
+    link = make_link(owner, type="ALBUM", albumId=album_id, password="hush-hush-42", slug=slug)
+    ok(owner.client.delete(f"/api/shared-links/{link['id']}"), 204)
+    url = stack.env()["DARKROOM_NATS_URL"]
+    deadline = time.monotonic() + 60
+    while True:  # published after the commit: wait for both on the stream
+        created = [
+            msgspec.json.decode(d, type=SharedLinkCreated)
+            for d in asyncio.run(_stream_events(url, SharedLinkCreated.subject))
+            if link["id"].encode() in d
+        ]
+        removed = [
+            d
+            for d in asyncio.run(_stream_events(url, SharedLinkRemoved.subject))
+            if link["id"].encode() in d
+        ]
+        if (created and removed) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(created) == 1 and len(removed) == 1
+    event = created[0]
+    assert (event.owner_id, event.type, event.album_id) == (owner.id, "ALBUM", album_id)
+    assert event.has_password and event.asset_count == 0
+    gone = msgspec.json.decode(removed[0], type=SharedLinkRemoved)
+    assert (gone.owner_id, gone.album_id) == (owner.id, album_id)
+    raw = b"".join(asyncio.run(_stream_events(url, "darkroom.shared_link.>")))
+    for secret in (link["key"], "hush-hush-42", slug):
+        assert secret.encode() not in raw

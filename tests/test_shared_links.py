@@ -417,6 +417,12 @@ def test_individual_link_operations(owner: User, anon: httpx.Client) -> None:
     album_link = make_link(owner, type="ALBUM", albumId=album_id)
     by_album = ok(owner.client.get("/api/shared-links", params={"albumId": album_id}))
     assert [x["id"] for x in by_album] == [album_link["id"]]
+    assert album_link["album"]["hasSharedLink"] is True
+    assert ok(owner.client.get(f"/api/albums/{album_id}"))["hasSharedLink"] is True
+    listed_albums = ok(owner.client.get("/api/albums"))
+    flags = {a["id"]: a["hasSharedLink"] for a in listed_albums}
+    assert flags[album_id] is True
+    assert not ok(owner.client.get(f"/api/albums/{make_album(owner, [a1])}"))["hasSharedLink"]
     refused(
         owner.client.put(f"/api/shared-links/{album_link['id']}/assets", json={"assetIds": [a1]}),
         400,

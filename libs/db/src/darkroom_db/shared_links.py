@@ -294,6 +294,15 @@ async def shareable_assets(
     return {r["id"] for r in rows}
 
 
+async def albums_with_links(pool: asyncpg.Pool, album_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``album_ids`` have at least one shared link (``hasSharedLink``)."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT album_id FROM shared_links WHERE album_id = ANY($1::uuid[])",
+        list(album_ids),
+    )
+    return {r["album_id"] for r in rows}
+
+
 async def album_is_live(pool: asyncpg.Pool, album_id: uuid.UUID) -> bool:
     """Whether the album exists and is not deleted."""
     return bool(

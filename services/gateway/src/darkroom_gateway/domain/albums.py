@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 import structlog
-from darkroom_db import albums
+from darkroom_db import albums, shared_links
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -152,8 +152,9 @@ def album_response(
     members: list[albums.Member],
     viewer_id: uuid.UUID,
     contributor_counts: dict[uuid.UUID, int] | None = None,
+    has_shared_link: bool = False,
 ) -> AlbumResponse:
-    """Map an album to AlbumResponseDto.
+    """Map an album to AlbumResponseDto (``has_shared_link``: a public link opens it).
 
     ``albumUsers`` lists the owner first, then the caller (when not the owner), then the rest
     alphabetically, as the spec describes.
@@ -172,7 +173,7 @@ def album_response(
         asset_count=album.asset_count,
         created_at=album.created_at,
         updated_at=album.updated_at,
-        has_shared_link=False,
+        has_shared_link=has_shared_link,
         is_activity_enabled=album.is_activity_enabled,
         shared=album.shared,
         order="asc" if album.order == "asc" else "desc",
@@ -225,7 +226,10 @@ async def _detail(deps: Deps, auth: Auth, album_id: uuid.UUID) -> AlbumResponse:
     detail = require_access(
         await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.read"
     )
-    return album_response(detail.album, detail.members, auth.user.id, detail.contributor_counts)
+    linked = album_id in await shared_links.albums_with_links(deps.pool, [album_id])
+    return album_response(
+        detail.album, detail.members, auth.user.id, detail.contributor_counts, linked
+    )
 
 
 async def _add_results(
@@ -279,7 +283,11 @@ class AlbumController(Controller):
             name=name,
         )
         members = await albums.members_of(deps.pool, found)
-        return [album_response(a, members[a.id], auth.user.id) for a in found]
+        linked = await shared_links.albums_with_links(deps.pool, [a.id for a in found])
+        return [
+            album_response(a, members[a.id], auth.user.id, has_shared_link=a.id in linked)
+            for a in found
+        ]
 
     @post("/", status_code=201, permission="album.create")
     async def create_album(

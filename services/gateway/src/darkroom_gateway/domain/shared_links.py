@@ -156,7 +156,11 @@ async def link_response(
         detail = await albums.get_album_detail(deps.pool, link.owner_id, link.album_id)
         if detail is not None:
             album = album_response(
-                detail.album, detail.members, link.owner_id, detail.contributor_counts
+                detail.album,
+                detail.members,
+                link.owner_id,
+                detail.contributor_counts,
+                has_shared_link=True,
             )
     found: list[AssetResponse] = []
     for asset in await shared_links.link_assets(deps.pool, link.id):

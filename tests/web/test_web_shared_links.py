@@ -16,7 +16,14 @@ import pyvips
 from darkroom_stack.supervisor import Stack
 
 from tests.conftest import User, make_user, upload_jpeg
-from tests.web.conftest import TIMEOUT_MS, needs_build, shot, signed_in_page, watch_errors
+from tests.web.conftest import (
+    TIMEOUT_MS,
+    axe_violations,
+    needs_build,
+    shot,
+    signed_in_page,
+    watch_errors,
+)
 
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
@@ -79,6 +86,7 @@ def test_public_page_logged_out(browser: object, stack: Stack, owner: User, widt
     )
     assert page.url.endswith(f"/share/{link['key']}")  # type: ignore[attr-defined]
     shot(page, f"shared-public-{width}")
+    assert axe_violations(page) == []
 
     tiles.first.click()
     viewer = page.get_by_role("dialog", name="Viewer")  # type: ignore[attr-defined]
@@ -127,6 +135,7 @@ def test_password_page_asks_first(browser: object, stack: Stack, owner: User, wi
     page.get_by_role("heading", name="Password required").wait_for()  # type: ignore[attr-defined]
     assert page.get_by_role("button", name="Open photo").count() == 0  # type: ignore[attr-defined]
     shot(page, f"shared-password-{width}")
+    assert axe_violations(page) == []
     page.get_by_label("Password", exact=True).fill("wrong")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Open", exact=True).click()  # type: ignore[attr-defined]
     page.get_by_role("alert").get_by_text("Wrong password.").wait_for()  # type: ignore[attr-defined]
@@ -172,6 +181,7 @@ def test_create_link_in_share_dialog(browser: object, stack: Stack, owner: User)
     page.get_by_role("status").get_by_text("Link saved").wait_for()  # type: ignore[attr-defined]
     assert owner.client.get(f"/api/shared-links/{made['id']}").json()["description"] == "Renamed"
     shot(page, "shared-links-page")
+    assert axe_violations(page) == []
     row.get_by_role("button", name=re.compile("^Delete link")).click()
     page.get_by_role("status").get_by_text("Link deleted").wait_for()  # type: ignore[attr-defined]
     assert owner.client.get("/api/shared-links", params={"albumId": album_id}).json() == []

@@ -51,6 +51,10 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.notification.email.requested": b'{"notification_id":"n","user_id":"u"}',
     "darkroom.album.shared": b'{"album_id":"al","owner_id":"o","user_ids":["u"],'
     b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.shared_link.created": b'{"shared_link_id":"l","owner_id":"o","type":"ALBUM",'
+    b'"album_id":"al","asset_count":0,"expires_at":"2024-06-01T00:00:00Z","has_password":true,'
+    b'"allow_upload":false,"allow_download":true,"show_metadata":true}',
+    "darkroom.shared_link.removed": b'{"shared_link_id":"l","owner_id":"o","type":"INDIVIDUAL"}',
 }
 
 
@@ -116,3 +120,10 @@ def test_face_events_dedupe_on_their_own_identity() -> None:
         a.dedupe_key()
         == ev.AssetFacesRecognized(asset_id="a", owner_id="o", person_ids=["p1"]).dedupe_key()
     )
+
+
+def test_shared_link_events_carry_no_secret() -> None:
+    """A link's key or password opens it: the public stream never carries them."""
+    for event_type in (ev.SharedLinkCreated, ev.SharedLinkRemoved):
+        fields = set(event_type.__struct_fields__)
+        assert not fields & {"key", "password", "password_hash", "slug", "token"}, event_type

@@ -31,6 +31,8 @@ from darkroom_events.catalogue import (
     PersonCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
+    SharedLinkCreated,
+    SharedLinkRemoved,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -82,6 +84,8 @@ __all__ = [
     "PersonCreated",
     "RpcSpec",
     "SessionDeleted",
+    "SharedLinkCreated",
+    "SharedLinkRemoved",
     "spec_for",
     "type_for_subject",
 ]

@@ -462,3 +462,43 @@ class AlbumShared(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The album, the time and the members."""
         return f"{self.album_id}:{self.at.isoformat()}:{','.join(sorted(self.user_ids))}"
+
+
+# --- sharing: public shared links ---------------------------------------------------------------
+
+
+class SharedLinkCreated(Event, frozen=True, kw_only=True):
+    """A user made a public shared link to an album or to a set of their assets. Published by
+    the gateway. Carries ids and options, never the link's key or password (they open it)."""
+
+    subject: ClassVar[str] = "darkroom.shared_link.created"
+    shared_link_id: str
+    owner_id: str
+    type: Literal["ALBUM", "INDIVIDUAL"]
+    album_id: str | None = None
+    asset_count: int = 0  # assets of an INDIVIDUAL link when it was made; 0 for an album link
+    expires_at: datetime | None = None
+    has_password: bool = False
+    allow_upload: bool = False
+    allow_download: bool = True
+    show_metadata: bool = True
+
+    def dedupe_key(self) -> str:
+        """The link id (a link is made once)."""
+        return self.shared_link_id
+
+
+class SharedLinkRemoved(Event, frozen=True, kw_only=True):
+    """A user deleted a public shared link: it opens nothing from now on. Published by the
+    gateway (a link deleted along with its album is not announced here; the album's removal
+    says it)."""
+
+    subject: ClassVar[str] = "darkroom.shared_link.removed"
+    shared_link_id: str
+    owner_id: str
+    type: Literal["ALBUM", "INDIVIDUAL"]
+    album_id: str | None = None
+
+    def dedupe_key(self) -> str:
+        """The link id (a link is removed once)."""
+        return self.shared_link_id

@@ -36,6 +36,8 @@ from darkroom_events.catalogue import (
     PersonCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
+    SharedLinkCreated,
+    SharedLinkRemoved,
     SmartSearchReply,
     SmartSearchRequest,
 )
@@ -225,6 +227,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="An album was shared with new members.",
+    ),
+    EventSpec(
+        type=SharedLinkCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user made a public shared link (ids and options, never key/password).",
+    ),
+    EventSpec(
+        type=SharedLinkRemoved,
+        producers=("gateway",),
+        consumers=(),
+        description="A user deleted a public shared link; it opens nothing any more.",
     ),
 )
 

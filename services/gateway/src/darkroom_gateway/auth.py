@@ -13,6 +13,16 @@ Litestar parses the request's body and parameters (as Immich's auth guard runs b
 validation pipe): an anonymous caller gets 401 and one without the route's permission 403 even
 when the body is invalid. A route declares what it needs in its decorator's options:
 ``@get("/{id}", permission="asset.read")``, plus ``admin=True`` for admin-only routes.
+
+Shared links (Immich's public links): a request may instead carry a link's key (``?key=`` or the
+``x-immich-share-key`` header) or slug (``?slug=`` / ``x-immich-share-slug``); as in Immich's
+``AuthService.validate`` a link is looked at before any other credential. The caller is then the
+link's owner *through the link* (:attr:`Auth.shared_link`), and only routes that declare
+``shared_link=True`` accept them (others answer 403 ``Forbidden``, as Immich's guard does for a
+route without ``sharedLink: true``); what the link reaches is decided per id by
+:mod:`darkroom_gateway.shared_access`. An unknown or expired link is 401 ``Invalid share key`` /
+``Invalid share slug``; a password link is 401 ``Invalid password`` until
+``POST /api/shared-links/login`` set the cookie :data:`LINK_COOKIE_NAME` for it.
 """
 
 from __future__ import annotations
@@ -21,10 +31,11 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import bcrypt
 import msgspec
-from darkroom_db import users
+from darkroom_db import shared_links, users
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
@@ -37,6 +48,13 @@ BCRYPT_ROUNDS = 10
 #: when there is no real hash, so that case takes as long as a wrong password.
 DUMMY_PASSWORD_HASH = "$2b$10$2qqTL13o2OcPLO/BgJOD9OhjkVBGt/sirfm9kfjrWFOHUtBZxQOlS"
 COOKIE_NAME = "immich_access_token"
+#: Cookie naming the password links this browser logged in to (Immich's ``ImmichCookie``
+#: ``immich_shared_link_token``): comma-separated :func:`link_token` values.
+LINK_COOKIE_NAME = "immich_shared_link_token"
+#: Headers and query parameters carrying a link (Immich's ``ImmichHeader.SharedLinkKey``/
+#: ``SharedLinkSlug`` and ``ImmichQuery``).
+LINK_KEY_HEADER = "x-immich-share-key"
+LINK_SLUG_HEADER = "x-immich-share-slug"
 
 
 class Auth(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +63,8 @@ class Auth(msgspec.Struct, frozen=True, kw_only=True):
     user: users.User
     session: users.Session | None = None
     api_key: users.ApiKey | None = None
+    #: Set when the caller came with a shared link's key or slug; ``user`` is its owner.
+    shared_link: shared_links.SharedLink | None = None
 
     def require(self, permission: str) -> None:
         """Check an API key's permission (sessions may do everything their user may).
@@ -109,12 +129,76 @@ def _session_token(headers: Mapping[str, str], cookies: Mapping[str, str]) -> st
     return headers.get("x-immich-user-token") or cookies.get(COOKIE_NAME)
 
 
+def link_token(link: shared_links.SharedLink) -> str:
+    """What the login cookie holds for a password link: SHA-256 of the link id and its
+    password hash, so that changing the password (or a new link) logs every browser out.
+
+    Args:
+        link: A link with a password.
+
+    Returns:
+        64 hex characters.
+    """
+    return hash_secret(f"{link.id}:{link.password_hash}")
+
+
+async def authenticate_link(
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    deps: Deps,
+    *,
+    check_password: bool = True,
+) -> Auth | None:
+    """The caller as a shared link, when the request names one (key before slug, header
+    before query, as Immich's ``AuthService.validate``).
+
+    Args:
+        query: Query parameters (``key``, ``slug``).
+        headers: Request headers (names lower-case).
+        cookies: Cookies (:data:`LINK_COOKIE_NAME` for a password link).
+        deps: The gateway's connections (the database is read on every call: a deleted or
+            edited link takes effect on the next request).
+        check_password: False for ``POST /api/shared-links/login``, which checks it itself.
+
+    Returns:
+        The link's owner through the link, or None when the request names no link.
+
+    Raises:
+        Unauthorized: Unknown or expired link (``Invalid share key``/``Invalid share slug``),
+            a deleted owner, or a password link without its login cookie (``Invalid password``).
+    """
+    key = headers.get(LINK_KEY_HEADER) or query.get("key")
+    slug = headers.get(LINK_SLUG_HEADER) or query.get("slug")
+    if not key and not slug:
+        return None
+    link = await shared_links.find_link(deps.pool, key=key or None, slug=None if key else slug)
+    now = datetime.now(UTC)
+    owner = None if link is None else await users.get_user(deps.pool, link.owner_id)
+    if (
+        link is None
+        or owner is None
+        or owner.deleted_at is not None
+        or (link.expires_at is not None and link.expires_at <= now)
+    ):
+        raise Unauthorized("Invalid share key" if key else "Invalid share slug")
+    if check_password and link.password_hash:
+        given = cookies.get(LINK_COOKIE_NAME, "").split(",")
+        if not any(secrets.compare_digest(t, link_token(link)) for t in given):
+            raise Unauthorized("Invalid password")
+    return Auth(user=owner, shared_link=link)
+
+
 async def authenticate(request: ASGIConnection, deps: Deps) -> Auth:
-    """Resolve the caller of ``request``.
+    """Resolve the caller of an HTTP request: a shared link (:func:`authenticate_link`) when
+    the request names one, else a user's credentials (:func:`authenticate_headers`).
 
     Raises:
         Unauthorized: No credentials, or unknown/expired ones.
     """
+    link = await authenticate_link(request.query_params, request.headers, request.cookies, deps)
+    if link is not None:
+        return link
     return await authenticate_headers(request.headers, request.cookies, deps)
 
 
@@ -163,15 +247,34 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
         connection: The request (or websocket).
         handler: The route handler it is for.
 
+    A caller through a shared link passes only routes declaring ``shared_link=True`` (Immich's
+    ``@Authenticated({ sharedLink: true })``); ``shared_link="login"`` marks the one route that
+    takes a password link before its password is given.
+
     Raises:
         Unauthorized: The route takes ``auth`` and the caller has no valid credentials.
-        Forbidden: The caller is not an admin on an admin route, or its API key lacks the
-            route's permission.
+        Forbidden: The caller is not an admin on an admin route, its API key lacks the
+            route's permission, or it is a shared link on a route not open to links.
     """
     if "auth" not in handler.parsed_fn_signature.parameters:
         return
-    auth = await authenticate(connection, connection.app.state.deps)
+    deps = connection.app.state.deps
+    opened = handler.opt.get("shared_link")
+    link = await authenticate_link(
+        connection.query_params,
+        connection.headers,
+        connection.cookies,
+        deps,
+        check_password=opened != "login",
+    )
+    auth = (
+        link
+        if link is not None
+        else await authenticate_headers(connection.headers, connection.cookies, deps)
+    )
     connection.state.auth = auth
+    if auth.shared_link is not None and not opened:
+        raise Forbidden("Forbidden")
     if handler.opt.get("admin"):
         auth.require_admin()
     permission = handler.opt.get("permission")

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 import structlog
-from darkroom_db import albums
+from darkroom_db import albums, shared_links
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -28,6 +28,7 @@ from darkroom_gateway.domain.users import UserResponse, user_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.permissions import Permission, require_access
 from darkroom_gateway.schemas import BulkIdError, BulkIdResponse, BulkIds
+from darkroom_gateway.shared_access import link_album
 
 log = structlog.get_logger()
 
@@ -152,8 +153,9 @@ def album_response(
     members: list[albums.Member],
     viewer_id: uuid.UUID,
     contributor_counts: dict[uuid.UUID, int] | None = None,
+    has_shared_link: bool = False,
 ) -> AlbumResponse:
-    """Map an album to AlbumResponseDto.
+    """Map an album to AlbumResponseDto (``has_shared_link``: a public link opens it).
 
     ``albumUsers`` lists the owner first, then the caller (when not the owner), then the rest
     alphabetically, as the spec describes.
@@ -172,7 +174,7 @@ def album_response(
         asset_count=album.asset_count,
         created_at=album.created_at,
         updated_at=album.updated_at,
-        has_shared_link=False,
+        has_shared_link=has_shared_link,
         is_activity_enabled=album.is_activity_enabled,
         shared=album.shared,
         order="asc" if album.order == "asc" else "desc",
@@ -225,7 +227,10 @@ async def _detail(deps: Deps, auth: Auth, album_id: uuid.UUID) -> AlbumResponse:
     detail = require_access(
         await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.read"
     )
-    return album_response(detail.album, detail.members, auth.user.id, detail.contributor_counts)
+    linked = album_id in await shared_links.albums_with_links(deps.pool, [album_id])
+    return album_response(
+        detail.album, detail.members, auth.user.id, detail.contributor_counts, linked
+    )
 
 
 async def _add_results(
@@ -281,7 +286,11 @@ class AlbumController(Controller):
             name=name,
         )
         members = await albums.members_of(deps.pool, found)
-        return [album_response(a, members[a.id], auth.user.id) for a in found]
+        linked = await shared_links.albums_with_links(deps.pool, [a.id for a in found])
+        return [
+            album_response(a, members[a.id], auth.user.id, has_shared_link=a.id in linked)
+            for a in found
+        ]
 
     @post("/", status_code=201, permission="album.create")
     async def create_album(
@@ -350,7 +359,7 @@ class AlbumController(Controller):
         await album_updated(deps, [album for album, _ in added], auth.user.id)
         return AlbumsAddAssetsResponse(success=True)
 
-    @get("/{album_id:uuid}", permission="album.read")
+    @get("/{album_id:uuid}", permission="album.read", shared_link=True)
     async def get_album_info(
         self,
         album_id: FromPath[uuid.UUID],
@@ -359,8 +368,10 @@ class AlbumController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> AlbumResponse:
-        """One album the caller owns or is a member of (``key``/``slug`` are for shared links,
-        which Darkroom does not have yet)."""
+        """One album the caller owns or is a member of, or the album of the caller's shared
+        link (``key``/``slug``, read by the auth guard)."""
+        if auth.shared_link is not None:
+            await link_album(deps, auth.shared_link, album_id, "album.read")
         return await _detail(deps, auth, album_id)
 
     @patch("/{album_id:uuid}", permission="album.update")
@@ -403,7 +414,7 @@ class AlbumController(Controller):
         await albums.delete_album(deps.pool, album_id)
         log.info("album.deleted", album_id=str(album_id), owner_id=str(auth.user.id))
 
-    @get("/{album_id:uuid}/map-markers", permission="album.read")
+    @get("/{album_id:uuid}/map-markers", permission="album.read", shared_link=True)
     async def get_album_map_markers(
         self,
         album_id: FromPath[uuid.UUID],
@@ -412,8 +423,14 @@ class AlbumController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> list[MapMarkerResponse]:
-        """The album's assets that have GPS coordinates."""
-        await _role(deps, auth, album_id, "album.read")
+        """The album's assets that have GPS coordinates (none through a shared link that
+        hides metadata)."""
+        if auth.shared_link is not None:
+            await link_album(deps, auth.shared_link, album_id, "album.read")
+            if not auth.shared_link.show_metadata:
+                return []
+        else:
+            await _role(deps, auth, album_id, "album.read")
         return [
             MapMarkerResponse(
                 id=str(m.id), lat=m.lat, lon=m.lon, city=m.city, state=m.state, country=m.country

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, asset_metadata, assets, exif, partners, people
+from darkroom_db import albums, asset_metadata, assets, exif, partners, people, shared_links
 from darkroom_events import (
     AssetHidden,
     AssetsTrashed,
@@ -41,9 +41,10 @@ from darkroom_gateway.domain.asset_metadata import parse_upload_metadata
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
-from darkroom_gateway.errors import ApiError, BadRequest, NotFound
+from darkroom_gateway.errors import ApiError, BadRequest, NotFound, Unauthorized
 from darkroom_gateway.media import serve_object
 from darkroom_gateway.permissions import Permission, require_access
+from darkroom_gateway.shared_access import link_asset
 from darkroom_gateway.upload import MAX_SIDECAR_BYTES, stream_upload
 
 log = structlog.get_logger()
@@ -274,6 +275,27 @@ def asset_response(
     )
 
 
+def for_link(response: AssetResponse, link: shared_links.SharedLink | None) -> AssetResponse:
+    """An asset response as a shared-link visitor gets it: never the storage path or the
+    people, and without EXIF and location when the link's ``showMetadata`` is off (Immich's
+    ``mapAsset(..., { stripMetadata })``).
+
+    Args:
+        response: The owner's view of the asset.
+        link: The caller's link, or None for a user (``response`` is returned unchanged).
+
+    Returns:
+        The response to send.
+    """
+    if link is None:
+        return response
+    if link.show_metadata:
+        return msgspec.structs.replace(response, original_path="", people=[])
+    return msgspec.structs.replace(
+        response, original_path="", people=[], tags=[], exif_info=None, has_metadata=False
+    )
+
+
 async def serve_original(
     request: Request, deps: Deps, asset: assets.Asset, *, attachment: bool
 ) -> Response[bytes] | Stream:
@@ -317,11 +339,14 @@ async def _viewable_asset(
     deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
 ) -> assets.Asset:
     """An asset the caller owns, sees through an album they own or are a member of, or sees
-    as a partner of its owner (:func:`_partner_asset`).
+    as a partner of its owner (:func:`_partner_asset`); for a caller through a shared link,
+    one of the link's assets (:func:`link_asset`).
 
     Raises:
         NoAccess: The caller sees no such asset (``permission`` is named).
     """
+    if auth.shared_link is not None:
+        return await link_asset(deps, auth.shared_link, asset_id, permission)
     asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
     if asset is None:
         asset = await _partner_asset(deps, auth, asset_id)
@@ -334,12 +359,31 @@ async def _partner_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.
     return await partners.get_partner_asset(deps.pool, auth.user.id, asset_id)
 
 
+async def _add_to_link(
+    deps: Deps, link: shared_links.SharedLink | None, asset_id: uuid.UUID
+) -> None:
+    """Put an asset uploaded through ``link`` where the link shows it: its album, or the link
+    itself (INDIVIDUAL). Nothing without a link."""
+    if link is None:
+        return
+    if link.album_id is not None:
+        await albums.add_assets(deps.pool, [link.album_id], [asset_id])
+    else:
+        await shared_links.add_assets(deps.pool, link.id, [asset_id])
+
+
 class AssetController(Controller):
     """/api/assets."""
 
     path = "/api/assets"
 
-    @post("/", status_code=201, request_max_body_size=None, permission="asset.upload")
+    @post(
+        "/",
+        status_code=201,
+        request_max_body_size=None,
+        permission="asset.upload",
+        shared_link=True,
+    )
     async def upload_asset(
         self,
         request: Request,
@@ -356,16 +400,26 @@ class AssetController(Controller):
         most one ``sidecarData`` (an XMP sidecar of at most 10 MiB, ``MAX_SIDECAR_BYTES``);
         any other file part is refused before it is stored.
 
+        Through a shared link with ``allowUpload`` the asset is the link owner's (counted to
+        their quota) and goes into the link's album, or into the link for an INDIVIDUAL one
+        (duplicates too), as Immich's ``AssetMediaService`` does.
+
         Raises:
             BadRequest: Malformed multipart, a missing ``assetData``, an unexpected or repeated
                 file part, bad form fields, or a file ingest rejects.
             PayloadTooLarge: The sidecar is over 10 MiB (413).
+            Unauthorized: A shared link without ``allowUpload`` (Immich's
+                ``requireUploadAccess``).
         """
+        link = auth.shared_link
+        if link is not None and not link.allow_upload:
+            raise Unauthorized("Unauthorized")
         if x_immich_checksum:
             found = await assets.find_by_checksum(
                 deps.pool, auth.user.id, parse_checksum(x_immich_checksum)
             )
             if found is not None:
+                await _add_to_link(deps, link, found[0])
                 return Response(
                     AssetMediaResponse(id=str(found[0]), status="duplicate"), status_code=200
                 )
@@ -423,6 +477,7 @@ class AssetController(Controller):
         if metadata and reply.status == "created":
             asset_id = uuid.UUID(reply.asset_id)
             await asset_metadata.upsert(deps.pool, auth.user.id, [(asset_id, *m) for m in metadata])
+        await _add_to_link(deps, link, uuid.UUID(reply.asset_id))
         code = 201 if reply.status == "created" else 200
         return Response(
             AssetMediaResponse(id=reply.asset_id, status=reply.status), status_code=code
@@ -455,7 +510,7 @@ class AssetController(Controller):
                 )
         return BulkUploadCheckResponse(results=results)
 
-    @get("/{asset_id:uuid}", permission="asset.read")
+    @get("/{asset_id:uuid}", permission="asset.read", shared_link=True)
     async def get_asset_info(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -466,14 +521,16 @@ class AssetController(Controller):
         extracted. People and the favourite flag are the owner's alone: another viewer gets
         ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
-        owner = asset.owner_id == auth.user.id
+        owner = asset.owner_id == auth.user.id and auth.shared_link is None
         shown = await people.asset_people(deps.pool, auth.user.id, asset_id) if owner else []
         response = asset_response(
             asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
         )
-        return response if owner else msgspec.structs.replace(response, is_favorite=False)
+        if not owner:
+            response = msgspec.structs.replace(response, is_favorite=False)
+        return for_link(response, auth.shared_link)
 
-    @get("/{asset_id:uuid}/original", permission="asset.download")
+    @get("/{asset_id:uuid}/original", permission="asset.download", shared_link=True)
     async def download_asset(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -485,7 +542,7 @@ class AssetController(Controller):
         asset = await _viewable_asset(deps, auth, asset_id, "asset.download")
         return await serve_original(request, deps, asset, attachment=True)
 
-    @get("/{asset_id:uuid}/thumbnail", permission="asset.view")
+    @get("/{asset_id:uuid}/thumbnail", permission="asset.view", shared_link=True)
     async def view_asset(
         self,
         asset_id: FromPath[uuid.UUID],
@@ -496,10 +553,17 @@ class AssetController(Controller):
     ) -> Response[bytes] | Stream:
         """The thumbnail (WebP, 250 px) or preview (JPEG, 1440 px) of an asset.
 
-        ``fullsize``/``original`` give the original when browsers can show it, else the preview.
+        ``fullsize``/``original`` give the original when browsers can show it, else the preview;
+        through a shared link only with ``allowDownload`` (the original carries its EXIF and
+        location: a link that hides them or refuses downloads gets the preview).
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
-        if size in ("fullsize", "original") and asset.original_mime_type in WEB_IMAGE_TYPES:
+        originals_ok = auth.shared_link is None or auth.shared_link.allow_download
+        if (
+            size in ("fullsize", "original")
+            and asset.original_mime_type in WEB_IMAGE_TYPES
+            and originals_ok
+        ):
             return await serve_original(request, deps, asset, attachment=False)
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
         file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
@@ -620,7 +684,7 @@ class AssetController(Controller):
         )
         return AssetStats(images=images, videos=videos, total=total)
 
-    @get("/{asset_id:uuid}/video/playback", permission="asset.view")
+    @get("/{asset_id:uuid}/video/playback", permission="asset.view", shared_link=True)
     async def play_asset_video(
         self,
         asset_id: FromPath[uuid.UUID],

@@ -32,6 +32,7 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.media import content_disposition
+from darkroom_gateway.shared_access import link_album, link_assets
 
 log = structlog.get_logger()
 
@@ -180,7 +181,7 @@ class DownloadController(Controller):
 
     path = "/api/download"
 
-    @post("/info", status_code=201, permission="asset.download")
+    @post("/info", status_code=201, permission="asset.download", shared_link=True)
     async def get_download_info(
         self, data: JSONBody[DownloadInfo], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> DownloadResponse:
@@ -189,10 +190,21 @@ class DownloadController(Controller):
         Live photos bring their motion part along. An archive holds at least one asset, so a
         single file larger than the limit gets an archive of its own.
 
+        A caller through a shared link downloads only the link's assets or album, and only
+        with ``allowDownload``.
+
         Raises:
             BadRequest: No selection, or ids/album/user the caller may not download.
         """
         limit = data.archive_size or DEFAULT_ARCHIVE_SIZE
+        link = auth.shared_link
+        if link is not None:
+            if data.asset_ids is not None:
+                await link_assets(deps, link, data.asset_ids, "asset.download")
+            elif data.album_id is not None:
+                await link_album(deps, link, data.album_id, "album.download")
+            elif data.user_id is not None:
+                raise NoAccess("timeline.download")
         if data.asset_ids is not None:
             ids = data.asset_ids
         elif data.album_id is not None:
@@ -228,7 +240,7 @@ class DownloadController(Controller):
             archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
         return DownloadResponse(archives=archives, total_size=sum(a.file_size for a in ordered))
 
-    @post("/archive", status_code=200, permission="asset.download")
+    @post("/archive", status_code=200, permission="asset.download", shared_link=True)
     async def download_archive(
         self,
         data: JSONBody[DownloadArchive],
@@ -242,6 +254,8 @@ class DownloadController(Controller):
             darkroom_storage.NotFound: An original is missing from storage (404, answered
                 before the 200 and its headers are sent).
         """
+        if auth.shared_link is not None:  # only the link's assets, only with allowDownload
+            await link_assets(deps, auth.shared_link, data.asset_ids, "asset.download")
         found = {
             a.id: a
             for a in await timeline.downloadable_assets(deps.pool, auth.user.id, data.asset_ids)

@@ -22,6 +22,7 @@ from litestar.params import FromQuery, QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, NoAccess
+from darkroom_gateway.shared_access import link_album
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 UNSET = msgspec.UNSET
@@ -111,18 +112,26 @@ async def timeline_filter(
 ) -> timeline.TimelineFilter:
     """Check access and build the repository filter of a timeline request: the query
     parameters both timeline routes share (a dependency of the controller). ``key``/``slug``
-    (shared links) are accepted and not used yet. ``withPartners`` adds the assets of the
-    users who share with the caller and whom the caller shows in their timeline
-    (``inTimeline``); as in Immich's ``timeline.service.ts`` it is only allowed for
-    ``visibility=timeline`` without a favourite or trash filter.
+    are read by the auth guard: a caller through a shared link gets its album's timeline only
+    (``albumId`` required, no other scope; trash, visibility and area filters are ignored).
+    ``withPartners`` adds the assets of the users who share with the caller and whom the
+    caller shows in their timeline (``inTimeline``); as in Immich's ``timeline.service.ts`` it
+    is only allowed for ``visibility=timeline`` without a favourite or trash filter.
 
     Raises:
+        NoAccess: A shared link without its own album's ``albumId`` (or with another scope).
         BadRequest: ``userId`` is someone else, ``albumId`` an album the caller cannot read,
             or ``personId`` not one of the caller's people (Immich answers access errors of
             query ids with 400), or ``withPartners`` with archived, favourite, trashed or
             locked assets asked for.
     """
-    if user_id is not None and user_id != auth.user.id:
+    if auth.shared_link is not None:  # a link sees its album's timeline and nothing else
+        scoped = user_id is not None or person_id is not None or tag_id or with_partners
+        if album_id is None or scoped:
+            raise NoAccess("album.read")
+        await link_album(deps, auth.shared_link, album_id, "album.read")
+        is_trashed, visibility, bbox = None, None, None
+    elif user_id is not None and user_id != auth.user.id:
         raise NoAccess("timeline.read")
     if album_id is not None and not await timeline.can_read_album(
         deps.pool, auth.user.id, album_id
@@ -207,7 +216,7 @@ class TimelineController(Controller):
     path = "/api/timeline"
     dependencies = {"f": Provide(timeline_filter)}  # noqa: RUF012 - Litestar's declaration style
 
-    @get("/buckets", permission="asset.read")
+    @get("/buckets", permission="asset.read", shared_link=True)
     async def get_time_buckets(
         self,
         deps: NamedDependency[Deps],
@@ -222,7 +231,7 @@ class TimelineController(Controller):
             for month, count in await timeline.time_buckets(deps.pool, f)
         ]
 
-    @get("/bucket", permission="asset.read")
+    @get("/bucket", permission="asset.read", shared_link=True)
     async def get_time_bucket(
         self,
         auth: NamedDependency[Auth],
@@ -234,12 +243,17 @@ class TimelineController(Controller):
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns."""
         rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
-        return bucket_columns(
+        hide_place = auth.shared_link is not None and not auth.shared_link.show_metadata
+        columns = bucket_columns(
             rows,
-            with_coordinates=bool(with_coordinates),
+            with_coordinates=bool(with_coordinates) and not hide_place,
             with_stacked=bool(with_stacked),
             partner_ids=f.partner_ids,
         )
+        if hide_place:  # a link that hides metadata hides where photos were taken
+            nothing: list[str | None] = [None for _ in rows]
+            columns = msgspec.structs.replace(columns, city=nothing, country=nothing)
+        return columns
 
 
 ROUTES = [TimelineController]

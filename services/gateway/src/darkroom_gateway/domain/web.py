@@ -9,15 +9,25 @@ no credentials: the app signs in through ``/api``.
 The build directory is ``settings.web_dir`` when the gateway settings define it (non-empty),
 else ``services/gateway/web/dist`` next to this package's sources (the editable install the
 workspace uses). When it holds no ``index.html``, a short page says how to build it.
+
+A shared link's public page (``/share/<key>``, ``/s/<slug>``) gets Open Graph tags in the
+``index.html`` served for it (:func:`share_meta`), so that a link pasted in a chat shows the
+album's or asset's name, a description and its thumbnail, as Immich's web server renders them
+(``og:title``/``og:description``/``og:image``, values HTML-escaped).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import mimetypes
+import re
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import structlog
+from darkroom_db import albums, shared_links
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -97,15 +107,87 @@ def media_type_of(path: Path) -> str:
     return media_type
 
 
-def file_response(request: Request, file: Path, cache_control: str) -> Response[bytes]:
+#: The public page of a shared link: ``/share/<key>`` or ``/s/<slug>`` (Immich's web routes).
+SHARE_PATH = re.compile(r"^(share|s)/([^/]+)/?$")
+
+
+async def share_meta(deps: Deps, base_url: str, path: str) -> str:
+    """Open Graph ``<meta>`` tags for the public page of a shared link, or "" for other paths
+    and for links that open nothing (unknown, expired).
+
+    Title, description and image follow Immich's share page: the album's name (else
+    "Public Share"), the link's description (else "<n> shared photos & videos") and the
+    thumbnail of the album's cover (else of the link's first asset) fetched through the key. A
+    password link tells only that a password is needed.
+
+    Args:
+        deps: Connections (the link is read from the database).
+        base_url: The server's origin as the request saw it (``https://host``), for the
+            absolute ``og:image`` URL crawlers need.
+        path: The URL path without its leading ``/``.
+
+    Returns:
+        HTML to put in ``<head>``: every value escaped.
+    """
+    m = SHARE_PATH.match(path)
+    if m is None:
+        return ""
+    by_key = m.group(1) == "share"
+    link = await shared_links.find_link(
+        deps.pool, key=m.group(2) if by_key else None, slug=None if by_key else m.group(2)
+    )
+    if link is None or (link.expires_at is not None and link.expires_at <= datetime.now(UTC)):
+        return ""
+    if link.password_hash:
+        tags = {
+            "og:title": "Password required",
+            "og:description": "This shared link is protected by a password.",
+        }
+    else:
+        title, count, cover = "Public Share", 0, None
+        if link.album_id is not None:
+            detail = await albums.get_album_detail(deps.pool, link.owner_id, link.album_id)
+            if detail is None:
+                return ""
+            title = detail.album.album_name or "Untitled"
+            count = detail.album.asset_count
+            cover = detail.album.album_thumbnail_asset_id
+        else:
+            found = await shared_links.link_assets(deps.pool, link.id)
+            count = len(found)
+            cover = found[0].id if found else None
+        tags = {
+            "og:title": title,
+            "og:description": link.description or f"{count} shared photos & videos",
+        }
+        if cover is not None:
+            tags["og:image"] = (
+                f"{base_url.rstrip('/')}/api/assets/{cover}/thumbnail"
+                f"?key={quote(link.key, safe='')}&size=preview"
+            )
+    tags["og:type"] = "website"
+    lines = [
+        f'<meta property="{name}" content="{html.escape(value, quote=True)}">'
+        for name, value in tags.items()
+    ]
+    lines.append('<meta name="twitter:card" content="summary_large_image">')
+    return "\n    ".join(lines)
+
+
+def file_response(
+    request: Request, file: Path, cache_control: str, head: str = ""
+) -> Response[bytes]:
     """``file`` with a strong ETag (SHA-1 of its bytes), or 304 when ``If-None-Match`` matches.
 
     Args:
         request: For ``If-None-Match``.
         file: A file of the build (small: the whole body is read into memory).
         cache_control: The Cache-Control header to send.
+        head: HTML put before ``</head>`` (the share page's Open Graph tags), or "".
     """
     content = file.read_bytes()
+    if head:
+        content = content.replace(b"</head>", f"    {head}\n  </head>".encode(), 1)
     etag = f'"{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"'
     headers = {
         "ETag": etag,
@@ -122,8 +204,10 @@ def file_response(request: Request, file: Path, cache_control: str) -> Response[
 async def web_app(
     request: Request, deps: NamedDependency[Deps], path: FromPath[str]
 ) -> Response[bytes]:
-    """Serve the web app: a file of the build, else ``index.html`` (SPA fallback)."""
-    return serve_web_app(request, deps, path)
+    """Serve the web app: a file of the build, else ``index.html`` (SPA fallback; with Open
+    Graph tags on a shared link's page)."""
+    head = await share_meta(deps, str(request.base_url), path.lstrip("/"))
+    return serve_web_app(request, deps, path, head)
 
 
 @get("/", include_in_schema=False)
@@ -132,8 +216,9 @@ async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Respons
     return serve_web_app(request, deps, "")
 
 
-def serve_web_app(request: Request, deps: Deps, path: str) -> Response[bytes]:
-    """The response of :func:`web_app` for URL path ``path``.
+def serve_web_app(request: Request, deps: Deps, path: str, head: str = "") -> Response[bytes]:
+    """The response of :func:`web_app` for URL path ``path``; ``head`` goes in the
+    ``<head>`` of ``index.html`` (see :func:`share_meta`).
 
     Raises:
         NotFound: Under ``/api`` (an unknown API route, answered as the API answers errors) or a
@@ -159,7 +244,7 @@ def serve_web_app(request: Request, deps: Deps, path: str) -> Response[bytes]:
         return file_response(request, file, IMMUTABLE if hashed else REVALIDATE)
     if rel.startswith(f"{HASHED_DIR}/"):
         raise NotFound("Not found")
-    return file_response(request, index, REVALIDATE)
+    return file_response(request, index, REVALIDATE, head)
 
 
 ROUTES = [web_app_root, web_app]

@@ -368,3 +368,39 @@ export interface NotificationResponse {
   data?: Record<string, unknown>;
   readAt?: string;
 }
+
+// ---- Public shared links (SharedPage, SharedLinksPage, ShareDialog) ----
+
+/** SharedLinkResponseDto (the fields the app reads). `password` is set when one is needed. */
+export interface SharedLink {
+  id: string;
+  key: string;
+  type: 'ALBUM' | 'INDIVIDUAL';
+  slug: string | null;
+  description: string | null;
+  expiresAt: string | null;
+  password: string | null;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+  createdAt: string;
+  album?: AlbumResponse;
+  assets: AssetResponse[];
+}
+
+/** SharedLinkCreateDto / SharedLinkEditDto options the dialogs set. */
+export interface SharedLinkOptions {
+  description?: string | null;
+  expiresAt?: string | null;
+  password?: string | null;
+  slug?: string | null;
+  allowDownload?: boolean;
+  allowUpload?: boolean;
+  showMetadata?: boolean;
+}
+
+/** The public URL of a link: `/s/<slug>` when it has one, else `/share/<key>`. */
+export function sharedLinkUrl(link: Pick<SharedLink, 'key' | 'slug'>): string {
+  const path = link.slug ? `/s/${encodeURIComponent(link.slug)}` : `/share/${link.key}`;
+  return `${window.location.origin}${path}`;
+}

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, asset_metadata, assets, exif, people
+from darkroom_db import albums, asset_metadata, assets, exif, people, tags
 from darkroom_events import AssetsTrashed, AssetUpdated, IngestUploadReply, IngestUploadRequest
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -33,6 +33,7 @@ from darkroom_gateway.domain.asset_edits import (
 )
 from darkroom_gateway.domain.asset_metadata import parse_upload_metadata
 from darkroom_gateway.domain.people import PersonResponse, person_response
+from darkroom_gateway.domain.tags import TagResponse, tag_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound
@@ -142,7 +143,7 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     exif_info: ExifResponse | None = None
     resized: bool = False
     people: list[PersonResponse] = msgspec.field(default_factory=list)
-    tags: list[dict[str, object]] = msgspec.field(default_factory=list)
+    tags: list[TagResponse] = msgspec.field(default_factory=list)
 
 
 def parse_checksum(value: str) -> bytes:
@@ -200,6 +201,7 @@ def asset_response(
     asset: assets.Asset,
     exif_row: exif.Exif | None,
     shown: list[people.Person] | None = None,
+    tagged: list[tags.Tag] | None = None,
 ) -> AssetResponse:
     """Map an asset row (and its EXIF row, if extracted) to AssetResponseDto.
 
@@ -207,6 +209,7 @@ def asset_response(
         asset: The asset row (``duplicate_id`` becomes ``duplicateId``).
         exif_row: Its EXIF row, or None when not extracted.
         shown: The people in it (``people``; only for its owner), sorted here by name.
+        tagged: Its tags (``tags``; only for its owner, by value).
     """
     exif_info = None
     if exif_row is not None:
@@ -265,6 +268,7 @@ def asset_response(
             person_response(p)
             for p in sorted(shown or [], key=lambda p: (p.name == "", p.name, str(p.id)))
         ],
+        tags=[tag_response(t) for t in tagged or []],
     )
 
 
@@ -449,13 +453,12 @@ class AssetController(Controller):
     ) -> AssetResponse:
         """An asset the caller owns or sees in an album, with its EXIF once extracted."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
-        shown = (  # people are private: only the owner sees who is in the photo (as Immich)
-            await people.asset_people(deps.pool, auth.user.id, asset_id)
-            if asset.owner_id == auth.user.id
-            else []
-        )
+        owner = asset.owner_id == auth.user.id
+        # people and tags are private: only the owner sees who is in it and how it is tagged
+        shown = await people.asset_people(deps.pool, auth.user.id, asset_id) if owner else []
+        tagged = await tags.tags_of_asset(deps.pool, asset_id) if owner else []
         return asset_response(
-            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
+            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown, tagged
         )
 
     @get("/{asset_id:uuid}/original", permission="asset.download")

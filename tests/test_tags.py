@@ -148,6 +148,8 @@ def test_tag_and_untag_assets(owner: User, photos: dict[str, str]) -> None:
     assert isinstance(info, dict)
     assert [t["id"] for t in info["tags"]] == [tag["id"]]
     assert info["tags"][0]["value"] == "Bulk"
+    edited = ok(owner.client.put(f"/api/assets/{photos['a']}", json={"isFavorite": False}))
+    assert isinstance(edited, dict) and [t["id"] for t in edited["tags"]] == [tag["id"]]
 
     removed = ok(
         owner.client.request(

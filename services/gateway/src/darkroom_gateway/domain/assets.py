@@ -536,6 +536,7 @@ class AssetController(Controller):
             asset,
             await exif.get_exif(deps.pool, auth.user.id, asset_id),
             await people.asset_people(deps.pool, auth.user.id, asset_id),
+            await tags.tags_of_asset(deps.pool, asset_id),
         )
 
     @put("/", status_code=204, permission="asset.update")

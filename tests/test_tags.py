@@ -246,6 +246,12 @@ def _search_ids(user: User, **body: object) -> set[str]:
     return {item["id"] for item in r["assets"]["items"]}
 
 
+def _asset_tags(user: User, asset_id: str) -> list[object]:
+    info = ok(user.client.get(f"/api/assets/{asset_id}"))
+    assert isinstance(info, dict)
+    return list(info["tags"])
+
+
 def test_tag_filter_in_search_and_timeline(owner: User, photos: dict[str, str]) -> None:
     leaves = ok(owner.client.put("/api/tags", json={"tags": ["Filter/Child", "Filter/Other"]}))
     assert isinstance(leaves, list)
@@ -261,6 +267,13 @@ def test_tag_filter_in_search_and_timeline(owner: User, photos: dict[str, str]) 
     # every listed tag must be on the asset
     assert _search_ids(owner, tagIds=[root["id"], sibling["id"]]) == {photos["b"]}
     assert _search_ids(owner, tagIds=[child["id"], sibling["id"]]) == set()
+    # tagIds null: exactly the assets without any tag (Immich 3.1's "Untagged")
+    everything = _search_ids(owner)
+    untagged = {i for i in everything if not _asset_tags(owner, i)}
+    assert photos["a"] not in untagged and photos["b"] not in untagged
+    assert _search_ids(owner, tagIds=None) == untagged
+    stats = ok(owner.client.post("/api/search/statistics", json={"tagIds": None}))
+    assert stats == {"total": len(untagged)}
     stats = ok(owner.client.post("/api/search/statistics", json={"tagIds": [root["id"]]}))
     assert stats == {"total": 2}
     random = ok(owner.client.post("/api/search/random", json={"tagIds": [child["id"]]}))

@@ -50,7 +50,8 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     Attributes mirror the search DTOs of the Immich spec in snake_case. ``person_ids``: every
     listed person must show in the asset (``asset_faces``; the asset is the owner's, so another
     user's person never matches); ``tag_ids``: every listed tag, or one of its descendants, is
-    on the asset (Immich's ``hasTags`` over ``tag_closure``; see ``0017_tags.sql``).
+    on the asset (Immich's ``hasTags`` over ``tag_closure``; see ``0017_tags.sql``);
+    ``is_untagged``: the asset has no tag at all (Immich's ``tagIds: null``).
     """
 
     id: uuid.UUID | None = None
@@ -77,6 +78,7 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     album_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
     person_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
     tag_ids: list[uuid.UUID] | None = None
+    is_untagged: bool = False
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     created_after: datetime | None = None
@@ -188,6 +190,8 @@ def where_clause(
         )
     for tag_id in f.tag_ids or []:  # every tag (itself or a descendant) is on it (Immich)
         q.add(tag_condition(a, q.param(tag_id)))
+    if f.is_untagged:
+        q.add(f"NOT EXISTS (SELECT 1 FROM tag_assets ta WHERE ta.asset_id = {a}.id)")
     for column, lo, hi in (
         ("file_created_at", f.taken_after, f.taken_before),
         ("created_at", f.created_after, f.created_before),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 from darkroom_db.search import AssetFilters
 from darkroom_events.catalogue import SearchFilters, SmartSearchRequest
 from darkroom_search.handlers import TextEncoder, to_db_filters
@@ -39,3 +40,14 @@ def test_encoder_without_model_files_stays_unloaded(tmp_path: Path) -> None:
     missing = TextEncoder(SearchSettings(ml_model_dir=str(tmp_path), clip_model="nope"))
     assert missing.try_load() is False and missing.model is None
     assert "no model at" in (missing.error or "")
+
+
+def test_tag_filters_survive_the_wire() -> None:
+    """The gateway's tag filters (tagIds, and tagIds null = untagged) reach the search service."""
+    wire_filters = pytest.importorskip("darkroom_gateway.domain.search").wire_filters
+    tag = uuid.uuid4()
+    for sent in (AssetFilters(tag_ids=[tag]), AssetFilters(is_untagged=True)):
+        req = SmartSearchRequest(owner_id=str(uuid.uuid4()), query="x", filters=wire_filters(sent))
+        decoded = msgspec.json.decode(msgspec.json.encode(req), type=SmartSearchRequest)
+        got = to_db_filters(decoded.filters)
+        assert (got.tag_ids, got.is_untagged) == (sent.tag_ids, sent.is_untagged)

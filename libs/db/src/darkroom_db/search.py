@@ -50,7 +50,9 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes mirror the search DTOs of the Immich spec in snake_case. ``person_ids``: every
     listed person must show in the asset (``asset_faces``; the asset is the owner's, so another
-    user's person never matches); ``tag_ids`` matches nothing when non-empty until tags exist.
+    user's person never matches); ``tag_ids``: every listed tag, or one of its descendants, is
+    on the asset (Immich's ``hasTags`` over ``tag_closure``; see ``0017_tags.sql``);
+    ``is_untagged``: the asset has no tag at all (Immich's ``tagIds: null``).
     """
 
     id: uuid.UUID | None = None
@@ -77,6 +79,7 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     album_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
     person_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
     tag_ids: list[uuid.UUID] | None = None
+    is_untagged: bool = False
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     created_after: datetime | None = None
@@ -107,6 +110,23 @@ def _like(text: str) -> str:
     """``text`` as an ILIKE substring pattern, with LIKE's wildcards escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def tag_condition(alias: str, tag_param: str) -> str:
+    """SQL: the asset ``alias`` carries the tag ``tag_param`` or one of its descendants.
+
+    The one tag filter of search and timeline (Immich's ``hasTags``/``withTagId`` join
+    ``tag_asset`` through ``tag_closure``: tagging ``Travel/Japan`` makes an asset match a
+    filter on ``Travel``).
+
+    Args:
+        alias: Alias of ``assets`` in the query.
+        tag_param: The positional parameter (``$n``) holding the tag id.
+    """
+    return (
+        f"EXISTS (SELECT 1 FROM tag_assets ta WHERE ta.asset_id = {alias}.id "
+        f"AND ta.tag_id IN (SELECT darkroom_tag_subtree({tag_param}::uuid)))"
+    )
 
 
 def where_clause(
@@ -186,8 +206,10 @@ def where_clause(
             f"EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = {a}.id "
             f"AND af.person_id = {q.param(person_id)})"
         )
-    if f.tag_ids:
-        q.add("false")  # no tags exist yet: no asset carries them
+    for tag_id in f.tag_ids or []:  # every tag (itself or a descendant) is on it (Immich)
+        q.add(tag_condition(a, q.param(tag_id)))
+    if f.is_untagged:
+        q.add(f"NOT EXISTS (SELECT 1 FROM tag_assets ta WHERE ta.asset_id = {a}.id)")
     for column, lo, hi in (
         ("file_created_at", f.taken_after, f.taken_before),
         ("created_at", f.created_after, f.created_before),

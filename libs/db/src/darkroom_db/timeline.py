@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from darkroom_db import assets, partners
+from darkroom_db.search import tag_condition
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 
@@ -30,7 +31,7 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
             :func:`can_read_album` first.
         person_id: Only assets showing this person (a face of theirs in ``asset_faces``); the
             caller checks the person is the viewer's first.
-        tag_id: Only assets with this tag (no tags yet: matches nothing).
+        tag_id: Only assets with this tag or one of its descendants (as Immich).
         is_favorite: Only favourites (True) or non-favourites (False).
         is_trashed: The trash (True) instead of the library.
         visibility: One visibility; None means ``timeline`` for the main timeline and
@@ -108,7 +109,7 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
             f"AND af.person_id = {arg(f.person_id)})"
         )
     if f.tag_id is not None:
-        conds.append("false")  # tags do not exist yet
+        conds.append(tag_condition("a", arg(f.tag_id)))
     if f.visibility is not None:
         if scoped and f.visibility in ("hidden", "locked"):
             conds.append("false")  # never shown inside shared scopes

@@ -278,6 +278,7 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     album_ids: list[str] = msgspec.field(default_factory=list)
     person_ids: list[str] = msgspec.field(default_factory=list)
     tag_ids: list[str] | None = None
+    is_untagged: bool = False  # tagIds sent as null: only assets without any tag (Immich)
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     created_after: datetime | None = None

@@ -43,6 +43,7 @@ import tzfpy
 from darkroom_media.errors import CorruptMediaError, UnsupportedMediaError
 
 from darkroom_metadata.geocode import Geocoder
+from darkroom_metadata.keywords import tag_paths
 
 __all__ = [
     "ExtractedMetadata",
@@ -120,6 +121,9 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
         metadata_error: why the file's EXIF/XMP could not be read although the image itself
             decodes (a corrupt EXIF block); the other fields then come from the pixels and the
             file dates. None when the metadata was read.
+        tags: keyword tag paths (``Travel/2024/Japan``) from digiKam TagsList, Lightroom
+            hierarchicalSubject or IPTC Keywords / dc:subject
+            (:func:`darkroom_metadata.keywords.tag_paths`); a sidecar's replace the file's.
     """
 
     mime_type: str | None = None
@@ -153,6 +157,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     bitrate: int | None = None
     rotation: int | None = None
     metadata_error: str | None = None
+    tags: list[str] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,6 +208,7 @@ class _Raw:
     bitrate: int | None = None
     rotation: int | None = None
     problem: str | None = None
+    tags: list[str] | None = None
 
 
 def _overlay(base: _Raw, top: _Raw) -> _Raw:
@@ -329,6 +335,7 @@ def extract_metadata(
         bitrate=raw.bitrate,
         rotation=raw.rotation,
         metadata_error=raw.problem,
+        tags=raw.tags,
     )
 
 
@@ -1048,6 +1055,7 @@ def _from_tags(exif: Mapping[str, Any], xmp: Mapping[str, Any], iptc: Mapping[st
         ),
         latitude=latitude,
         longitude=longitude,
+        tags=tag_paths(xmp, iptc),
     )
 
 

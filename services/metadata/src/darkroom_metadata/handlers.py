@@ -8,7 +8,7 @@ from datetime import UTC
 import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
-from darkroom_db import assets, exif
+from darkroom_db import assets, exif, tags
 from darkroom_events import AssetCreated, AssetHidden, AssetMetadataExtracted
 from darkroom_media import MediaError
 from darkroom_runtime import Context
@@ -93,6 +93,24 @@ async def link_live_photo(
     return linked
 
 
+async def import_tags(conn: asyncpg.Connection, asset: assets.Asset, paths: list[str]) -> None:
+    """Give the asset its file's keywords as its owner's tags (parents created).
+
+    Additive and idempotent: tags the asset has already (added by its owner, or by an earlier
+    delivery) stay. Immich replaces an asset's tags on extraction because it writes the
+    owner's tag edits into the sidecar first; Darkroom does not write sidecars, so replacing
+    would lose those edits. Paths are upserted in sorted order so that concurrent extractions
+    lock shared parents in the same order.
+
+    Args:
+        conn: Connection inside the extraction's transaction.
+        asset: The asset.
+        paths: Tag paths (``A/B/C``) from :func:`darkroom_metadata.keywords.tag_paths`.
+    """
+    leaves = await tags.upsert_paths(conn, asset.owner_id, sorted(paths))
+    await tags.add_assets(conn, [(tag.id, asset.id) for tag in leaves])
+
+
 @subscribe(
     AssetCreated,
     durable="metadata",
@@ -148,6 +166,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         hidden = (
             await link_live_photo(conn, asset, meta.live_photo_cid) if meta.live_photo_cid else []
         )
+        if meta.tags:
+            await import_tags(conn, asset, meta.tags)
         await assets.update_from_metadata(
             conn,
             asset_id,
@@ -182,4 +202,5 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         model=meta.model,
         city=meta.city,
         captured_at=str(meta.date_time_original),
+        tags=len(meta.tags or []),
     )

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, asset_metadata, assets, exif, partners, people, shared_links
+from darkroom_db import albums, asset_metadata, assets, exif, partners, people, shared_links, tags
 from darkroom_events import (
     AssetHidden,
     AssetsTrashed,
@@ -39,6 +39,7 @@ from darkroom_gateway.domain.asset_edits import (
 )
 from darkroom_gateway.domain.asset_metadata import parse_upload_metadata
 from darkroom_gateway.domain.people import PersonResponse, person_response
+from darkroom_gateway.domain.tags import TagResponse, tag_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
 from darkroom_gateway.domain.users import check_quota
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound, Unauthorized
@@ -149,7 +150,7 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     exif_info: ExifResponse | None = None
     resized: bool = False
     people: list[PersonResponse] = msgspec.field(default_factory=list)
-    tags: list[dict[str, object]] = msgspec.field(default_factory=list)
+    tags: list[TagResponse] = msgspec.field(default_factory=list)
 
 
 def parse_checksum(value: str) -> bytes:
@@ -207,6 +208,7 @@ def asset_response(
     asset: assets.Asset,
     exif_row: exif.Exif | None,
     shown: list[people.Person] | None = None,
+    tagged: list[tags.Tag] | None = None,
 ) -> AssetResponse:
     """Map an asset row (and its EXIF row, if extracted) to AssetResponseDto.
 
@@ -214,6 +216,7 @@ def asset_response(
         asset: The asset row (``duplicate_id`` becomes ``duplicateId``).
         exif_row: Its EXIF row, or None when not extracted.
         shown: The people in it (``people``; only for its owner), sorted here by name.
+        tagged: Its tags (``tags``; only for its owner, by value).
     """
     exif_info = None
     if exif_row is not None:
@@ -272,6 +275,7 @@ def asset_response(
             person_response(p)
             for p in sorted(shown or [], key=lambda p: (p.name == "", p.name, str(p.id)))
         ],
+        tags=[tag_response(t) for t in tagged or []],
     )
 
 
@@ -522,9 +526,11 @@ class AssetController(Controller):
         ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
         owner = asset.owner_id == auth.user.id and auth.shared_link is None
+        # people and tags are private: only the owner sees who is in it and how it is tagged
         shown = await people.asset_people(deps.pool, auth.user.id, asset_id) if owner else []
+        tagged = await tags.tags_of_asset(deps.pool, asset_id) if owner else []
         response = asset_response(
-            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown
+            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown, tagged
         )
         if not owner:
             response = msgspec.structs.replace(response, is_favorite=False)
@@ -617,6 +623,7 @@ class AssetController(Controller):
             asset,
             await exif.get_exif(deps.pool, auth.user.id, asset_id),
             await people.asset_people(deps.pool, auth.user.id, asset_id),
+            await tags.tags_of_asset(deps.pool, asset_id),
         )
 
     @put("/", status_code=204, permission="asset.update")

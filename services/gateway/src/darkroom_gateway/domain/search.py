@@ -83,7 +83,8 @@ class SearchFilterDto(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
     library_id: uuid.UUID | None = None
     ocr: str | None = None
     person_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
-    tag_ids: list[uuid.UUID] | None = None
+    #: Absent: no tag filter; null: only untagged assets (Immich 3.1's "Untagged" search).
+    tag_ids: list[uuid.UUID] | None | msgspec.UnsetType = UNSET
     type: AssetType | None = None
     visibility: Visibility | None = None
     with_deleted: bool | None = None
@@ -238,6 +239,8 @@ def db_filters(dto: SearchFilterDto) -> search_db.AssetFilters:
     fields["with_deleted"] = bool(dto.with_deleted)
     fields["album_ids"] = list(dto.album_ids)
     fields["person_ids"] = list(dto.person_ids)
+    fields["tag_ids"] = dto.tag_ids if isinstance(dto.tag_ids, list) else None
+    fields["is_untagged"] = dto.tag_ids is None
     checksum = getattr(dto, "checksum", None)
     if checksum:
         fields["checksum"] = parse_checksum(checksum)

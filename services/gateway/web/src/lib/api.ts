@@ -119,6 +119,31 @@ export interface AssetResponse {
   people?: PersonResponse[];
   /** Video length in ms (Darkroom) or "H:MM:SS.mmm" (Immich); null for photos. */
   duration?: number | string | null;
+  ownerId?: string;
+  /** The storage key of the original (its folder is the asset's folder). */
+  originalPath?: string;
+  /** Its tags (only its owner sees them). */
+  tags?: TagResponse[];
+}
+
+/** Spec: TagResponseDto; `value` is the full path (`Travel/2024/Japan`), `name` its last part. */
+export interface TagResponse {
+  id: string;
+  name: string;
+  value: string;
+  parentId?: string;
+  color?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Tag `paths` (parents created) and put every leaf on `assetIds`; the leaf tags. */
+export async function tagAssets(paths: string[], assetIds: string[]): Promise<TagResponse[]> {
+  const leaves = await request<TagResponse[]>('PUT', '/tags', { tags: paths });
+  if (leaves.length && assetIds.length) {
+    await request('PUT', '/tags/assets', { tagIds: leaves.map((t) => t.id), assetIds });
+  }
+  return leaves;
 }
 
 export interface TimeBucket {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import asyncpg
 import msgspec
@@ -19,7 +19,7 @@ import numpy as np
 
 Recognition = Literal["pending", "deferred", "unmatched", "done"]
 SourceType = Literal["machine-learning", "exif", "manual"]
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 class Person(msgspec.Struct, frozen=True, kw_only=True):

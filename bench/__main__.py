@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import faces, ingest, search, timeline, transcode, web_timeline
+from bench import faces, ingest, recovery, search, timeline, transcode, web_timeline
 
 BENCHES = {
     "ingest": ingest.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "faces": faces.main,
     "transcode": transcode.main,
     "web_timeline": web_timeline.main,
+    "recovery": recovery.main,
 }
 
 

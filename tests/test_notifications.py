@@ -288,6 +288,11 @@ def test_admin_test_email_templates_and_refusals(
     dead = {**config, "transport": {**config["transport"], "port": free_port()}}
     r = mail_admin.client.post("/api/admin/notifications/test-email", json=dead)
     assert r.status_code == 400 and r.json() == {"message": "Failed to verify SMTP configuration"}
+    # no host with TLS, a host that is no IDNA name: the configuration's fault, not a 500
+    for host, secure in (("", True), ("bad\U000f247f.example", False)):
+        odd = {**config, "transport": {**config["transport"], "host": host, "secure": secure}}
+        r = mail_admin.client.post("/api/admin/notifications/test-email", json=odd)
+        assert r.status_code == 400, r.text
 
     preview = ok(
         mail_admin.client.post(

@@ -165,6 +165,12 @@ def render(
     )
 
 
+#: How a send or a check fails for a reason of the configuration or the server: SMTP errors,
+#: socket errors, and the ``ValueError`` (``UnicodeError`` included) that a host name that is
+#: empty or no valid IDNA name raises while connecting.
+_SMTP_FAILURES = (aiosmtplib.SMTPException, OSError, ValueError)
+
+
 async def send(smtp: SmtpSettings, *, to: str, subject: str, html_body: str, text: str) -> str:
     """Send one e-mail (HTML with a plain-text alternative) through ``smtp``.
 
@@ -202,7 +208,7 @@ async def send(smtp: SmtpSettings, *, to: str, subject: str, html_body: str, tex
             validate_certs=not smtp.ignore_cert,
             timeout=smtp.timeout_s,
         )
-    except (aiosmtplib.SMTPException, OSError) as exc:
+    except _SMTP_FAILURES as exc:
         raise SendError(f"{type(exc).__name__}: {exc}") from exc
     return str(message["Message-ID"])
 
@@ -227,7 +233,7 @@ async def verify(smtp: SmtpSettings) -> None:
         if smtp.username:
             await client.login(smtp.username, smtp.password)
         await client.quit()
-    except (aiosmtplib.SMTPException, OSError) as exc:
+    except _SMTP_FAILURES as exc:
         raise SendError(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -126,8 +126,10 @@ class Done:
             return self._seen.get(asset_id)
 
 
-def _client(stack: Stack) -> httpx.Client:
-    anon = httpx.Client(base_url=stack.url, timeout=120)
+def admin_client(stack: Stack, timeout: float = 120) -> httpx.Client:
+    """Sign up a fresh admin on ``stack`` over HTTP; a client sending its all-permission API
+    key (``timeout`` seconds per request)."""
+    anon = httpx.Client(base_url=stack.url, timeout=timeout)
     email, password = f"bench-{uuid.uuid4().hex[:8]}@darkroom.test", "bench-password"
     anon.post(
         "/api/auth/admin-sign-up", json={"email": email, "password": password, "name": "Bench"}
@@ -138,7 +140,7 @@ def _client(stack: Stack) -> httpx.Client:
         json={"name": "bench", "permissions": ["all"]},
         headers={"Authorization": f"Bearer {token['accessToken']}"},
     ).json()
-    return httpx.Client(base_url=stack.url, timeout=120, headers={"x-api-key": key["secret"]})
+    return httpx.Client(base_url=stack.url, timeout=timeout, headers={"x-api-key": key["secret"]})
 
 
 def _upload(client: httpx.Client, path: Path, tag: str) -> str:
@@ -190,7 +192,7 @@ def main() -> None:
         stack.start()
         try:
             assert stack.nats is not None
-            client = _client(stack)
+            client = admin_client(stack)
             with Done(stack.nats.url) as done_at:
                 for path in files[:3]:  # warm up: geocoder, caches, connections
                     done_at.wait(_upload(client, path, "warmup"))

@@ -25,7 +25,6 @@ import signal
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,25 +35,12 @@ from darkroom_stack.procs import read_pid
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig, server_alive
 
+from bench.ingest import admin_client
+
 RESULTS = Path(__file__).parent / "results"
 SERVICES = ("ingest", "metadata", "thumbnail", "gateway")
 BATCH = 50
 TARGET_S = 60.0
-
-
-def _client(stack: Stack) -> httpx.Client:
-    anon = httpx.Client(base_url=stack.url, timeout=120)
-    email, password = f"bench-{uuid.uuid4().hex[:8]}@darkroom.test", "bench-password"
-    anon.post(
-        "/api/auth/admin-sign-up", json={"email": email, "password": password, "name": "Bench"}
-    ).raise_for_status()
-    token = anon.post("/api/auth/login", json={"email": email, "password": password}).json()
-    key = anon.post(
-        "/api/api-keys",
-        json={"name": "bench", "permissions": ["all"]},
-        headers={"Authorization": f"Bearer {token['accessToken']}"},
-    ).json()
-    return httpx.Client(base_url=stack.url, timeout=300, headers={"x-api-key": key["secret"]})
 
 
 def _upload(client: httpx.Client, n: int) -> httpx.Response:
@@ -163,7 +149,7 @@ def main() -> None:
         )
         stack.start()
         try:
-            client = _client(stack)
+            client = admin_client(stack, timeout=300)  # as a phone's backup waits
             faults = [_fault(stack, client, "nats", 0), _fault(stack, client, "postgres", BATCH)]
         finally:
             stack.stop()

@@ -129,7 +129,11 @@ def test_people_name_open_hide_merge(
     card = page.locator(f'li[data-person-id="{obama}"]')  # type: ignore[attr-defined]
     card.wait_for()
     page.locator(f'li[data-person-id="{kit}"]').wait_for()  # type: ignore[attr-defined]
-    assert card.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    face = card.locator("img")
+    deadline = time.monotonic() + FACES_WAIT_S  # loads, and may be reloaded by on_person_thumbnail
+    while not face.evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the person's face never loaded"
+        time.sleep(0.2)
     shot(page, "people-01-grid")
 
     # Name a person in place.

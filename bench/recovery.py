@@ -111,13 +111,17 @@ def _fault(stack: Stack, client: httpx.Client, name: str, first: int) -> dict[st
         assert found is not None
         pid = found
     killed_at: list[float] = []
+    back_at: list[float] = []
+    watcher = threading.Thread(target=lambda: back_at.append(_back(stack, name, pid)))
 
     def kill() -> None:
         killed_at.append(time.monotonic())
         os.kill(pid, signal.SIGKILL)
+        watcher.start()  # the server's return is timed while the uploads go on
 
     answers = _batch(client, first, kill)
-    back = _back(stack, name, pid)
+    watcher.join()
+    back = back_at[0]
     accepted = [a for a in answers.values() if isinstance(a, str)]
     done = _processed(client, accepted)
     refused = [n for n, a in answers.items() if not isinstance(a, str)]

@@ -167,3 +167,31 @@ async def test_close_stops_serving(make_bus: Any) -> None:
 def test_namespace_is_validated() -> None:
     with pytest.raises(ValueError, match="namespace"):
         Bus(object(), namespace="bad.name")  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(300)
+async def test_a_request_waiting_when_nats_dies_ends_at_once(tmp_path: Any) -> None:
+    """The reply of a request in flight when the connection drops can never arrive: the caller
+    gets RpcUnavailable (a 503 at the gateway) as soon as the connection is lost, not after its
+    timeout (here 10 minutes, past the test's own limit)."""
+    from darkroom_stack.servers import start_nats
+
+    nats_server = start_nats(tmp_path / "nats")
+    server = await Bus.connect(nats_server.url, name="server")
+    client = await Bus.connect(nats_server.url, name="client")
+    try:
+        await server.serve(SUBJECT, adder("slow"), AddRequest, queue="adder")
+        call = asyncio.create_task(
+            client.request(SUBJECT, AddRequest(a=1, b=2, sleep_s=3600), AddReply, timeout=600)
+        )
+        await asyncio.sleep(0.5)  # the request is out, the server is sleeping on it
+        assert nats_server.process is not None
+        nats_server.process.kill()
+        with pytest.raises(RpcUnavailable, match="connection was lost"):
+            await call
+        with pytest.raises(RpcUnavailable, match="reconnecting"):  # and no new one is sent
+            await client.request(SUBJECT, AddRequest(a=1, b=2), AddReply, timeout=600)
+    finally:
+        nats_server.stop()
+        for bus in (client, server):
+            await bus.close(drain_timeout=1)

@@ -111,6 +111,8 @@ class Bus:
         self._encoder = msgspec.json.Encoder()
         self._rpc_subs: list[Subscription] = []
         self._rpc_tasks: set[asyncio.Task[None]] = set()
+        #: Resolved when the connection to NATS is lost: requests waiting for a reply stop.
+        self._lost: asyncio.Future[None] | None = None
         #: Exception types meaning "a server this process needs is down": a job failing with
         #: one waits the outage out (:meth:`run`), an RPC handler raising one answers "try
         #: again later" (:meth:`serve`). The bus's own by default; a service adds its
@@ -146,12 +148,15 @@ class Bus:
             ValueError: ``namespace`` has characters not allowed in stream names.
         """
         blog = log.bind(client=name)
+        made: list[Bus] = []
 
         async def on_error(exc: Exception) -> None:
             blog.warning("nats.error", error=f"{type(exc).__name__}: {exc}")
 
         async def on_disconnected() -> None:
             blog.info("nats.disconnected")
+            if made:
+                made[0].connection_lost()
 
         async def on_reconnected() -> None:
             blog.info("nats.reconnected")
@@ -165,7 +170,14 @@ class Bus:
             disconnected_cb=on_disconnected,
             reconnected_cb=on_reconnected,
         )
-        return cls(nc, namespace=namespace, tracer_provider=tracer_provider)
+        made.append(cls(nc, namespace=namespace, tracer_provider=tracer_provider))
+        return made[0]
+
+    def connection_lost(self) -> None:
+        """Called when the connection to NATS drops: every request waiting for a reply ends
+        with :class:`RpcUnavailable` at once (its reply cannot reach the new connection)."""
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
 
     def subject(self, subject: str) -> str:
         """The wire subject of ``subject``: prefixed with the namespace when there is one."""
@@ -431,7 +443,9 @@ class Bus:
             The decoded reply.
 
         Raises:
-            RpcUnavailable: Nobody serves ``subject``.
+            RpcUnavailable: Nobody serves ``subject``, NATS is reconnecting, or the connection
+                was lost while waiting (the reply, if any, went to the old connection: waiting
+                out ``timeout`` would only hold the caller).
             RpcTimeout: No reply within ``timeout``.
             RpcRetryLater: The serving handler raised :class:`Unavailable`.
             RpcError: The serving handler raised (``remote_type`` names its exception), or the
@@ -448,10 +462,25 @@ class Bus:
                 raise RpcUnavailable(f"NATS is reconnecting; {subject!r} not sent", subject=subject)
             headers: dict[str, str] = {}
             propagate.inject(headers)
+            if self._lost is None or self._lost.done():
+                self._lost = asyncio.get_running_loop().create_future()
+            lost = self._lost
+            call = asyncio.ensure_future(
+                self.nc.request(wire, self._encoder.encode(req), timeout=timeout, headers=headers)
+            )
             try:
-                msg = await self.nc.request(
-                    wire, self._encoder.encode(req), timeout=timeout, headers=headers
+                waited: set[asyncio.Future[Any]] = {call, lost}
+                await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not call.done():
+                    call.cancel()
+            if not call.done() or call.cancelled():  # the connection went: no reply can come
+                span.set_status(Status(StatusCode.ERROR, "connection lost"))
+                raise RpcUnavailable(
+                    f"the NATS connection was lost while {subject!r} waited", subject=subject
                 )
+            try:
+                msg = call.result()
             except nats.errors.NoRespondersError as exc:
                 span.set_status(Status(StatusCode.ERROR, "no responders"))
                 raise RpcUnavailable(f"nobody serves {subject!r}", subject=subject) from exc

@@ -27,7 +27,14 @@ from darkroom_gateway.domain.notifications import album_invited, album_updated
 from darkroom_gateway.domain.users import UserResponse, user_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.permissions import Permission, require_access
-from darkroom_gateway.schemas import BulkIdError, BulkIdResponse, BulkIds
+from darkroom_gateway.schemas import (
+    BulkIdError,
+    BulkIdResponse,
+    BulkIds,
+    add_outcomes,
+    bulk_id_responses,
+    remove_outcomes,
+)
 from darkroom_gateway.shared_access import link_album
 
 log = structlog.get_logger()
@@ -243,16 +250,7 @@ async def _add_results(
     added = {asset for _, asset in await albums.add_assets(deps.pool, [album_id], to_add)}
     if added:
         await album_updated(deps, [album_id], auth.user.id)
-    results: list[BulkIdResponse] = []
-    for asset_id in ids:
-        if asset_id in added:
-            results.append(BulkIdResponse(id=str(asset_id), success=True))
-            added.discard(asset_id)  # a repeated id is a duplicate the second time
-        elif asset_id in allowed or asset_id in present:
-            results.append(BulkIdResponse(id=str(asset_id), success=False, error="duplicate"))
-        else:
-            results.append(BulkIdResponse(id=str(asset_id), success=False, error="no_permission"))
-    return results
+    return bulk_id_responses(add_outcomes(ids, added, present, allowed))
 
 
 class AlbumController(Controller):
@@ -474,18 +472,8 @@ class AlbumController(Controller):
         owners = await albums.owners_of(deps.pool, present)
         removable = [i for i in present if role == "owner" or owners.get(i) == auth.user.id]
         removed = await albums.remove_assets(deps.pool, album_id, removable)
-        results: list[BulkIdResponse] = []
-        for asset_id in data.ids:
-            if asset_id in removed:
-                results.append(BulkIdResponse(id=str(asset_id), success=True))
-                removed.discard(asset_id)
-            elif asset_id in present and asset_id not in removable:
-                results.append(
-                    BulkIdResponse(id=str(asset_id), success=False, error="no_permission")
-                )
-            else:
-                results.append(BulkIdResponse(id=str(asset_id), success=False, error="not_found"))
-        return results
+        denied = set(present) - set(removable)
+        return bulk_id_responses(remove_outcomes(data.ids, removed, denied))
 
     @put("/{album_id:uuid}/users", permission="albumUser.create")
     async def add_users_to_album(

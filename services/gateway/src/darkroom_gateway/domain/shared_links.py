@@ -41,6 +41,7 @@ from darkroom_gateway.domain.assets import AssetResponse, asset_response, for_li
 from darkroom_gateway.domain.auth import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, TooManyRequests
 from darkroom_gateway.errors import BadRequest, Forbidden, Unauthorized
 from darkroom_gateway.permissions import require_access
+from darkroom_gateway.schemas import BulkIdError, add_outcomes, remove_outcomes
 
 log = structlog.get_logger()
 
@@ -194,6 +195,17 @@ async def _own_link(deps: Deps, auth: Auth, link_id: uuid.UUID) -> shared_links.
     if link is None:
         raise BadRequest("Shared link not found")
     return link
+
+
+def _asset_ids_responses(
+    outcomes: list[tuple[uuid.UUID, BulkIdError | None]],
+) -> list[AssetIdsResponse]:
+    """The spec's ``AssetIdsResponseDto`` list of per-id outcomes."""
+    return [
+        # only duplicate / no_permission / not_found come from add_outcomes and remove_outcomes
+        AssetIdsResponse(asset_id=str(i), success=e is None, error=e)  # type: ignore[arg-type]
+        for i, e in outcomes
+    ]
 
 
 async def _owned_asset_ids(deps: Deps, auth: Auth, ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -448,20 +460,7 @@ class SharedLinkController(Controller):
         added = await shared_links.add_assets(
             deps.pool, link.id, [i for i in data.asset_ids if i in owned and i not in present]
         )
-        results: list[AssetIdsResponse] = []
-        for asset_id in data.asset_ids:
-            if asset_id in added:
-                results.append(AssetIdsResponse(asset_id=str(asset_id), success=True))
-                added.discard(asset_id)
-            elif asset_id in present or asset_id in owned:
-                results.append(
-                    AssetIdsResponse(asset_id=str(asset_id), success=False, error="duplicate")
-                )
-            else:
-                results.append(
-                    AssetIdsResponse(asset_id=str(asset_id), success=False, error="no_permission")
-                )
-        return results
+        return _asset_ids_responses(add_outcomes(data.asset_ids, added, present, owned))
 
     @delete("/{link_id:uuid}/assets", status_code=200, permission="sharedLink.update")
     async def remove_shared_link_assets(
@@ -480,16 +479,7 @@ class SharedLinkController(Controller):
         if link.type != "INDIVIDUAL":
             raise BadRequest("Invalid shared link type")
         removed = await shared_links.remove_assets(deps.pool, link.id, data.asset_ids)
-        results: list[AssetIdsResponse] = []
-        for asset_id in data.asset_ids:
-            if asset_id in removed:
-                results.append(AssetIdsResponse(asset_id=str(asset_id), success=True))
-                removed.discard(asset_id)
-            else:
-                results.append(
-                    AssetIdsResponse(asset_id=str(asset_id), success=False, error="not_found")
-                )
-        return results
+        return _asset_ids_responses(remove_outcomes(data.asset_ids, removed))
 
 
 ROUTES = [SharedLinkController]

@@ -363,9 +363,7 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     ),
     "PartnerV1": (
         "PartnerV1",
-        _fields(
-            sharedById="shared_by_id", sharedWithId="shared_with_id", inTimeline="in_timeline"
-        ),
+        _fields(sharedById="shared_by_id", sharedWithId="shared_with_id", inTimeline="in_timeline"),
     ),
     "PartnerAssetDeleteV1": ("PartnerAssetDeleteV1", _fields(assetId="asset_id")),
     "PartnerAssetV1": ("PartnerAssetV1", _asset),

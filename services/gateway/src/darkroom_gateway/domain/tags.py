@@ -34,7 +34,13 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
 from darkroom_gateway.permissions import require_access
-from darkroom_gateway.schemas import BulkIdResponse, BulkIds
+from darkroom_gateway.schemas import (
+    BulkIdResponse,
+    BulkIds,
+    add_outcomes,
+    bulk_id_responses,
+    remove_outcomes,
+)
 
 log = structlog.get_logger()
 
@@ -243,18 +249,7 @@ class TagController(Controller):
         allowed = await assets.owned_ids(deps.pool, auth.user.id, data.ids)
         to_add = [(tag_id, a) for a in dict.fromkeys(data.ids) if a in allowed and a not in present]
         added = {a for _, a in await tags.add_assets(deps.pool, to_add)}
-        results: list[BulkIdResponse] = []
-        for asset_id in data.ids:
-            if asset_id in added:
-                results.append(BulkIdResponse(id=str(asset_id), success=True))
-                added.discard(asset_id)  # a repeated id is a duplicate the second time
-            elif asset_id in present or asset_id in allowed:
-                results.append(BulkIdResponse(id=str(asset_id), success=False, error="duplicate"))
-            else:
-                results.append(
-                    BulkIdResponse(id=str(asset_id), success=False, error="no_permission")
-                )
-        return results
+        return bulk_id_responses(add_outcomes(data.ids, added, present, allowed))
 
     @delete("/{tag_id:uuid}/assets", status_code=200, permission="tag.asset")
     async def untag_assets(
@@ -271,14 +266,7 @@ class TagController(Controller):
         """
         require_access(await tags.get_tag(deps.pool, auth.user.id, tag_id), "tag.asset")
         removed = await tags.remove_assets(deps.pool, tag_id, data.ids)
-        results: list[BulkIdResponse] = []
-        for asset_id in data.ids:
-            if asset_id in removed:
-                results.append(BulkIdResponse(id=str(asset_id), success=True))
-                removed.discard(asset_id)
-            else:
-                results.append(BulkIdResponse(id=str(asset_id), success=False, error="not_found"))
-        return results
+        return bulk_id_responses(remove_outcomes(data.ids, removed))
 
 
 ROUTES = [TagController]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import nats
+import nats.errors
 import pytest
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
@@ -202,3 +204,19 @@ def wait_processed(user: User, ids: list[str], timeout: float = 120) -> None:
                 pending.discard(asset_id)
         time.sleep(0.3)
     assert not pending, f"not processed in {timeout} s: {pending}"
+
+
+async def stream_events(nats_url: str, subject: str) -> list[bytes]:
+    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
+        out: list[bytes] = []
+        while True:
+            try:
+                msgs = await sub.fetch(256, timeout=2)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return out
+            out += [m.data for m in msgs]
+    finally:
+        await nc.close()

@@ -21,8 +21,6 @@ from pathlib import Path
 
 import httpx
 import msgspec
-import nats
-import nats.errors
 import numpy as np
 import pytest
 from darkroom_db import create_pool, people
@@ -34,7 +32,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageOps
 
-from .conftest import User, upload
+from .conftest import User, stream_events, upload
 from .faces import cluster_faces, wait_faces_assigned, wait_faces_detected
 
 SAMPLES = samples_dir()
@@ -93,22 +91,6 @@ def test_people_form_without_the_nightly_pass(uploaded: tuple[dict[str, str], in
     assert uploaded[1] == 0
 
 
-async def _stream_events(nats_url: str, subject: str) -> list[bytes]:
-    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
-        out: list[bytes] = []
-        while True:
-            try:
-                msgs = await sub.fetch(256, timeout=2)
-            except (TimeoutError, nats.errors.TimeoutError):
-                return out
-            out += [m.data for m in msgs]
-    finally:
-        await nc.close()
-
-
 def test_face_service_publishes_people_events(
     stack: Stack, uploaded: tuple[dict[str, str], int]
 ) -> None:
@@ -118,13 +100,13 @@ def test_face_service_publishes_people_events(
     url = stack.env()["DARKROOM_NATS_URL"]
     created = [
         msgspec.json.decode(d, type=PersonCreated)
-        for d in asyncio.run(_stream_events(url, PersonCreated.subject))
+        for d in asyncio.run(stream_events(url, PersonCreated.subject))
     ]
     mine = {e.person_id: e for e in created if e.asset_id in truth}
     assert len(mine) == 5, [truth[e.asset_id] for e in mine.values() if e.asset_id]
     assert {truth[e.asset_id] for e in mine.values() if e.asset_id} == set(truth.values())
     recognized: dict[str, list[AssetFacesRecognized]] = {}
-    for d in asyncio.run(_stream_events(url, AssetFacesRecognized.subject)):
+    for d in asyncio.run(stream_events(url, AssetFacesRecognized.subject)):
         e = msgspec.json.decode(d, type=AssetFacesRecognized)
         recognized.setdefault(e.asset_id, []).append(e)
     assert set(truth) <= set(recognized)

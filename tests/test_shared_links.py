@@ -27,15 +27,13 @@ from typing import Any
 
 import httpx
 import msgspec
-import nats
-import nats.errors
 import pytest
 import pyvips
 from darkroom_events import SharedLinkCreated, SharedLinkRemoved
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, make_user, upload, upload_jpeg, wait_processed
+from .conftest import User, make_user, stream_events, upload, upload_jpeg, wait_processed
 
 GPS_SAMPLE = Path("photos/ianare_exif-samples/jpg/gps/DSCN0010.jpg")
 #: An iPhone 6 clip (H.264/AAC in QuickTime, 4 s).
@@ -543,22 +541,6 @@ def test_visitor_plays_a_shared_video(owner: User, anon: httpx.Client) -> None:
     )
 
 
-async def _stream_events(nats_url: str, subject: str) -> list[bytes]:
-    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
-        out: list[bytes] = []
-        while True:
-            try:
-                msgs = await sub.fetch(256, timeout=2)
-            except (TimeoutError, nats.errors.TimeoutError):
-                return out
-            out += [m.data for m in msgs]
-    finally:
-        await nc.close()
-
-
 def test_link_events_on_the_stream_carry_no_secret(stack: Stack, owner: User) -> None:
     a1 = upload_jpeg(owner, jpeg())
     album_id = make_album(owner, [a1])
@@ -570,12 +552,12 @@ def test_link_events_on_the_stream_carry_no_secret(stack: Stack, owner: User) ->
     while True:  # published after the commit: wait for both on the stream
         created = [
             msgspec.json.decode(d, type=SharedLinkCreated)
-            for d in asyncio.run(_stream_events(url, SharedLinkCreated.subject))
+            for d in asyncio.run(stream_events(url, SharedLinkCreated.subject))
             if link["id"].encode() in d
         ]
         removed = [
             d
-            for d in asyncio.run(_stream_events(url, SharedLinkRemoved.subject))
+            for d in asyncio.run(stream_events(url, SharedLinkRemoved.subject))
             if link["id"].encode() in d
         ]
         if (created and removed) or time.monotonic() > deadline:
@@ -587,6 +569,6 @@ def test_link_events_on_the_stream_carry_no_secret(stack: Stack, owner: User) ->
     assert event.has_password and event.asset_count == 0
     gone = msgspec.json.decode(removed[0], type=SharedLinkRemoved)
     assert (gone.owner_id, gone.album_id) == (owner.id, album_id)
-    raw = b"".join(asyncio.run(_stream_events(url, "darkroom.shared_link.>")))
+    raw = b"".join(asyncio.run(stream_events(url, "darkroom.shared_link.>")))
     for secret in (link["key"], "hush-hush-42", slug):
         assert secret.encode() not in raw

@@ -331,7 +331,10 @@ async def test_asset_events_reach_album_members_and_no_one_else(
         stack.spawn("thumbnail")
     await mine.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
     await asyncio.to_thread(call, admin, "PUT", f"/api/assets/{asset_id}", {"isFavorite": True})
-    await theirs.wait_for("on_asset_update", lambda d: d["id"] == asset_id and d["isFavorite"])
+    await mine.wait_for("on_asset_update", lambda d: d["id"] == asset_id and d["isFavorite"])
+    # the member sees the change, but not the owner's favourite flag, people or tags
+    seen = await theirs.wait_for("on_asset_update", lambda d: d["id"] == asset_id)
+    assert (seen["isFavorite"], seen.get("people", []), seen.get("tags", [])) == (False, [], [])
     await asyncio.to_thread(call, admin, "DELETE", "/api/assets", {"ids": [asset_id]}, 204)
     await theirs.wait_for("on_asset_trash", lambda d: d == [asset_id])
     restore = {"ids": [asset_id]}

@@ -9,9 +9,9 @@ cookie) and listen for server events (:class:`ServerEvent`). A connection is ref
 
 Fan-out: every gateway replica watches the relevant JetStream subjects with its own ordered
 consumer (:meth:`darkroom_bus.Bus.watch`, deliver-new), builds the payload from the database at
-emit time with the code the REST routes use (:func:`darkroom_gateway.domain.assets.
-asset_response`, the sync stream's Sync* mapping) and emits to the rooms of the users concerned
-(:func:`asset_audience`: owner, album members, partners later), read from the database then,
+emit time with the code the REST routes use (``domain.assets.viewer_asset_response``, the sync
+stream's Sync* mapping) and emits to the rooms of the users concerned (:func:`asset_audience`:
+owner, album members, partners), read from the database then,
 on its own sockets. So an event reaches a client whichever replica it is connected to. Nothing
 is replayed: a client that was offline catches up through ``/api/sync`` (as Immich's do).
 
@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 import socketio
 import structlog
-from darkroom_db import albums, assets, exif, notifications, partners, people
+from darkroom_db import albums, assets, exif, notifications, partners
 from darkroom_events import (
     ApiKeyDeleted,
     AssetDeleted,
@@ -48,7 +48,7 @@ from litestar.datastructures import Headers
 
 from darkroom_gateway.auth import Auth, authenticate_headers
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.assets import asset_response
+from darkroom_gateway.domain.assets import viewer_asset_response
 from darkroom_gateway.domain.notifications import notification_response
 from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
 from darkroom_gateway.domain.sync import _asset as sync_asset
@@ -224,8 +224,8 @@ class Realtime:
             event: One of :data:`WATCHED`.
         """
         deps = self._deps
-        if deps is None:
-            return
+        if deps is None or not self._has_sockets():
+            return  # nobody to tell on this replica: no payload is built, no query made
         if isinstance(event, AssetThumbnailGenerated):
             await self._asset_ready(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
         elif isinstance(event, AssetUpdated):
@@ -256,6 +256,11 @@ class Realtime:
         elif isinstance(event, NotificationCreated):  # notifications (#14)
             await self._notification(deps, uuid.UUID(event.notification_id))
 
+    def _has_sockets(self) -> bool:
+        """Whether any socket is connected to this process (python-socketio keeps every
+        connected socket in the namespace's ``None`` room)."""
+        return bool(self.sio.manager.rooms.get("/", {}).get(None))
+
     async def disconnect_room(self, room: str) -> None:
         """Disconnect every socket of ``room`` on this process: the sockets of a session or API
         key that ended, whose credentials no longer hold (a client reconnecting is refused)."""
@@ -270,11 +275,11 @@ class Realtime:
         if asset is None or asset.visibility not in ("timeline", "archive"):
             return  # deleted since, or hidden/locked: Immich announces only what timelines show
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
-        shown = await people.asset_people(deps.pool, owner_id, asset_id)
         # the owner only, as Immich: its clients add what this brings to the main timeline, where
         # another user's photo (an album member's, a partner's) does not belong
         rooms = [user_room(owner_id)]
-        await self.emit(ServerEvent.UPLOAD_SUCCESS, asset_response(asset, exif_row, shown), rooms)
+        shown = await viewer_asset_response(deps, asset, exif_row, as_owner=True)
+        await self.emit(ServerEvent.UPLOAD_SUCCESS, shown, rooms)
         row = msgspec.structs.asdict(asset)
         ready: dict[str, object] = {"asset": sync_asset(row), "exif": None}
         if exif_row is not None:
@@ -287,9 +292,13 @@ class Realtime:
         if asset is None:
             return
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
-        shown = await people.asset_people(deps.pool, owner_id, asset_id)
+        mine = await viewer_asset_response(deps, asset, exif_row, as_owner=True)
+        await self.emit(ServerEvent.ASSET_UPDATE, mine, user_room(owner_id))
         rooms = await asset_rooms(deps, owner_id, [asset_id])
-        await self.emit(ServerEvent.ASSET_UPDATE, asset_response(asset, exif_row, shown), rooms)
+        others = [r for r in rooms if r != user_room(owner_id)]
+        if others:  # album members and partners see it without the owner's private fields
+            theirs = await viewer_asset_response(deps, asset, exif_row, as_owner=False)
+            await self.emit(ServerEvent.ASSET_UPDATE, theirs, others)
 
     async def _notification(self, deps: Deps, notification_id: uuid.UUID) -> None:
         """``on_notification`` (NotificationDto) to the sockets of the notification's user."""
@@ -307,9 +316,10 @@ async def asset_audience(
     """The users an event about ``owner_id``'s assets ``asset_ids`` is sent to.
 
     The owner, the owners and members of the albums holding the assets
-    (:func:`darkroom_db.albums.users_seeing_assets`) and the owner's partners
-    (:func:`partner_audience`). Read from the database when the event is emitted, so every
-    gateway replica computes the same set whatever it has seen before.
+    (:func:`darkroom_db.albums.users_seeing_assets`) and the owner's partners (every one: an
+    event about an asset a client does not hold changes nothing there). Read from the database
+    when the event is emitted, so every gateway replica computes the same set whatever it has
+    seen before.
 
     Args:
         deps: The gateway's connections (its database pool).
@@ -323,19 +333,8 @@ async def asset_audience(
     ids = [uuid.UUID(str(i)) for i in asset_ids]
     users = {owner}
     users |= await albums.users_seeing_assets(deps.pool, ids)
-    users |= await partner_audience(deps, owner, ids)
+    users |= set(await partners.partner_user_ids(deps.pool, owner))
     return users
-
-
-async def partner_audience(
-    deps: Deps, owner_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """The partners of ``owner_id`` (they see the owner's library: partner sharing, #14).
-
-    Every partner counts, whether or not the asset shows in their timeline: an event about an
-    asset a client does not hold changes nothing there.
-    """
-    return set(await partners.partner_user_ids(deps.pool, owner_id))
 
 
 async def asset_rooms(

@@ -328,6 +328,19 @@ async def serve_file(
     )
 
 
+async def viewer_asset_response(
+    deps: Deps, asset: assets.Asset, exif_row: exif.Exif | None, *, as_owner: bool
+) -> AssetResponse:
+    """``asset`` as one viewer sees it (Immich's ``getAssetInfo``): its owner with the people in
+    it, its tags and the favourite flag; anyone else (an album member, a partner, a link
+    visitor) with ``people`` and ``tags`` empty and ``isFavorite`` false, which are the owner's
+    alone. Used by the REST route and by the websocket's ``on_asset_update``."""
+    shown = await people.asset_people(deps.pool, asset.owner_id, asset.id) if as_owner else []
+    tagged = await tags.tags_of_asset(deps.pool, asset.id) if as_owner else []
+    response = asset_response(asset, exif_row, shown, tagged)
+    return response if as_owner else msgspec.structs.replace(response, is_favorite=False)
+
+
 async def _own_asset(
     deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
 ) -> assets.Asset:
@@ -526,14 +539,8 @@ class AssetController(Controller):
         ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
         owner = asset.owner_id == auth.user.id and auth.shared_link is None
-        # people and tags are private: only the owner sees who is in it and how it is tagged
-        shown = await people.asset_people(deps.pool, auth.user.id, asset_id) if owner else []
-        tagged = await tags.tags_of_asset(deps.pool, asset_id) if owner else []
-        response = asset_response(
-            asset, await exif.get_exif(deps.pool, asset.owner_id, asset_id), shown, tagged
-        )
-        if not owner:
-            response = msgspec.structs.replace(response, is_favorite=False)
+        exif_row = await exif.get_exif(deps.pool, asset.owner_id, asset_id)
+        response = await viewer_asset_response(deps, asset, exif_row, as_owner=owner)
         return for_link(response, auth.shared_link)
 
     @get("/{asset_id:uuid}/original", permission="asset.download", shared_link=True)

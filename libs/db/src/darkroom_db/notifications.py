@@ -191,14 +191,6 @@ async def mark_emailed(pool: asyncpg.Pool, notification_id: uuid.UUID) -> bool:
     return status != "UPDATE 0"
 
 
-async def admin_ids(pool: asyncpg.Pool) -> list[uuid.UUID]:
-    """Ids of the active admins (who get the JobFailed notifications)."""
-    rows = await pool.fetch(
-        "SELECT id FROM users WHERE is_admin AND deleted_at IS NULL ORDER BY created_at"
-    )
-    return [r["id"] for r in rows]
-
-
 #: Quiet time of JobFailed notifications per admin and failing service: one notification tells
 #: an admin a service is failing; more of them while it is unread would only repeat it.
 JOB_FAILED_DEBOUNCE = timedelta(hours=1)

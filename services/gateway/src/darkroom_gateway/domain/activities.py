@@ -21,11 +21,12 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_db import activities, albums
-from darkroom_events import ActivityCreated, ActivityDeleted, Event
+from darkroom_events import ActivityCreated, ActivityDeleted
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.users import UserResponse, user_response
@@ -80,14 +81,6 @@ def activity_response(activity: activities.Activity) -> ActivityResponse:
 async def _can_read(deps: Deps, auth: Auth, album_id: uuid.UUID) -> None:
     """Raises NoAccess (``album.read``) unless the caller owns or is a member of the album."""
     require_access(await albums.get_role(deps.pool, auth.user.id, album_id), "album.read")
-
-
-async def _publish(deps: Deps, event: Event) -> None:
-    """Publish on the event stream; the change is committed, so a bus outage only logs."""
-    try:
-        await deps.bus.publish(event)
-    except Exception as exc:  # noqa: BLE001 - the activity itself is saved
-        log.warning("activity.publish_failed", subject=event.subject, error=str(exc))
 
 
 class ActivityController(Controller):
@@ -154,7 +147,7 @@ class ActivityController(Controller):
         )
         if not duplicate:
             log.info("activity.created", activity_id=str(activity.id), type=data.type)
-            await _publish(
+            await announce(
                 deps,
                 ActivityCreated(
                     activity_id=str(activity.id),
@@ -200,7 +193,7 @@ class ActivityController(Controller):
         )
         await activities.delete(deps.pool, activity_id)
         log.info("activity.deleted", activity_id=str(activity_id))
-        await _publish(
+        await announce(
             deps,
             ActivityDeleted(
                 activity_id=str(activity_id),

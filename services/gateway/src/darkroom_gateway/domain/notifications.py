@@ -34,12 +34,13 @@ import msgspec
 import structlog
 from darkroom_db import albums, notifications, users
 from darkroom_db.notifications import NotificationLevel, NotificationType
-from darkroom_events import AlbumShared, Event, NotificationCreated, NotificationEmailRequested
+from darkroom_events import AlbumShared, NotificationCreated, NotificationEmailRequested
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway import mail
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
@@ -152,14 +153,6 @@ def notification_response(item: notifications.Notification) -> NotificationRespo
     )
 
 
-async def _publish(deps: Deps, event: Event) -> None:
-    """Publish on the event stream; the notification is saved, so a bus outage only logs."""
-    try:
-        await deps.bus.publish(event)
-    except Exception as exc:  # noqa: BLE001 - the user still sees it in the list
-        log.warning("notification.publish_failed", subject=event.subject, error=str(exc))
-
-
 async def notify(
     deps: Deps,
     *,
@@ -201,11 +194,11 @@ async def notify(
     )
     log.info("notification.created", notification_id=str(item.id), type=type)
     notification_id, recipient = str(item.id), str(user_id)
-    await _publish(
+    await announce(
         deps, NotificationCreated(notification_id=notification_id, user_id=recipient, type=type)
     )
     if email and deps.settings.smtp.enabled:
-        await _publish(
+        await announce(
             deps, NotificationEmailRequested(notification_id=notification_id, user_id=recipient)
         )
     return item
@@ -231,7 +224,7 @@ async def album_invited(
             data={"albumId": str(album_id)},
             email=True,
         )
-    await _publish(
+    await announce(
         deps,
         AlbumShared(
             album_id=str(album_id),

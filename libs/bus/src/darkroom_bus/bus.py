@@ -58,7 +58,7 @@ from darkroom_bus.errors import (
     RpcRetryLater,
     RpcTimeout,
     RpcUnavailable,
-    Unavailable,
+    is_server_down,
 )
 from darkroom_bus.handlers import handler_spec
 from darkroom_bus.runner import AssetExistsHook, Consumer, DeadLetterHook, Metrics
@@ -589,8 +589,7 @@ class Bus:
                     "BadRequest"
                     if isinstance(exc, msgspec.DecodeError)
                     else _UNAVAILABLE_KIND
-                    if isinstance(exc, (Unavailable, *self.server_down_errors))
-                    or isinstance(exc.__cause__, self.server_down_errors)
+                    if is_server_down(exc, self.server_down_errors)
                     else type(exc).__name__
                 )
                 headers = {RPC_ERROR_HEADER: kind}

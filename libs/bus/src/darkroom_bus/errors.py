@@ -96,3 +96,9 @@ SERVER_DOWN_ERRORS: tuple[type[Exception], ...] = (
     RpcUnavailable,
     RpcRetryLater,
 )
+
+
+def is_server_down(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc``, or the exception it was raised from, is one of ``kinds`` (a bus's
+    ``server_down_errors``): a server it needed is down, not the request's or message's fault."""
+    return isinstance(exc, kinds) or isinstance(exc.__cause__, kinds)

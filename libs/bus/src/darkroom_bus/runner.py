@@ -65,7 +65,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from darkroom_bus.errors import Gone, PermanentError
+from darkroom_bus.errors import Gone, PermanentError, is_server_down
 from darkroom_bus.handlers import HandlerSpec
 from darkroom_bus.redact import scrub_paths
 
@@ -385,11 +385,6 @@ class Consumer:
                 span.set_status(Status(StatusCode.ERROR, _describe(exc)))
         return failure
 
-    def _is_unavailable(self, failure: BaseException) -> bool:
-        return isinstance(failure, self._unavailable) or isinstance(
-            failure.__cause__, self._unavailable
-        )
-
     async def _retry_while_unavailable(
         self,
         msg: Msg,
@@ -406,7 +401,7 @@ class Consumer:
         """
         began = time.monotonic()
         pause = 1.0
-        while failure is not None and self._is_unavailable(failure):
+        while failure is not None and is_server_down(failure, self._unavailable):
             waited = time.monotonic() - began
             if waited >= self._outage_patience:
                 self._log.warning(

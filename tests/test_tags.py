@@ -90,6 +90,8 @@ def test_create_get_update_and_hierarchy(owner: User) -> None:
     assert dup.status_code == 400 and dup.json()["message"] == "A tag with that name already exists"
     bad = owner.client.post("/api/tags", json={"name": "x", "color": "not a colour"})
     assert bad.status_code == 400
+    nameless = owner.client.post("/api/tags", json={"name": " ", "parentId": parent["id"]})
+    assert nameless.status_code == 400, nameless.text  # not a tag "Pets/ " under the parent
 
     assert ok(owner.client.get(f"/api/tags/{child['id']}")) == child
     listed = tag_values(owner)

@@ -137,6 +137,8 @@ class TagController(Controller):
             NoAccess: ``parentId`` is not one of the caller's tags.
             BadRequest: The caller has a tag with this value already.
         """
+        if not data.name.strip():  # the name itself: under a parent the value is never empty
+            raise BadRequest("name must not be empty")
         value = data.name
         parent_id = None
         if data.parent_id is not None:
@@ -144,8 +146,6 @@ class TagController(Controller):
                 await tags.get_tag(deps.pool, auth.user.id, data.parent_id), "tag.read"
             )
             value, parent_id = f"{parent.value}/{data.name}", parent.id
-        if not value.strip():
-            raise BadRequest("name must not be empty")
         created = await tags.create_tag(
             deps.pool, auth.user.id, value, parent_id=parent_id, color=_color(data.color)
         )

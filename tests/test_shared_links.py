@@ -324,6 +324,42 @@ def test_a_key_never_reaches_outside_its_link(
     assert ok(anon.get(f"/api/assets/{mine}", headers=headers))["id"] == mine
 
 
+def test_every_route_refuses_anonymous_and_link_callers_where_immich_does(
+    owner: User, anon: httpx.Client
+) -> None:
+    """Every /api route that needs a caller, with or without an id in its path: 401 with
+    Immich's body without credentials; with a link key, 403 "Forbidden" unless it is one of the
+    routes Immich opens to shared links (``shared_link=True``). The guard answers before the
+    body is read, so an empty body is enough."""
+    from darkroom_gateway.app import create_app
+    from darkroom_gateway.settings import GatewaySettings
+
+    link = make_link(owner, type="INDIVIDUAL", assetIds=[upload_jpeg(owner, jpeg())])
+    headers = {"x-immich-share-key": link["key"]}
+    tried = 0
+    for route in create_app(GatewaySettings()).routes:
+        if not route.path.startswith("/api/") or route.path.startswith("/api/docs"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            methods = set(getattr(handler, "http_methods", ())) - {"HEAD", "OPTIONS"}
+            if not methods or "auth" not in handler.parsed_fn_signature.parameters:
+                continue  # public: ping, version, features, login, sign-up...
+            path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), route.path)
+            for method in sorted(methods):
+                body = None if method == "GET" else {}
+                r = anon.request(method, path, json=body)
+                assert r.status_code == 401 and set(r.json()) == {"message"}, (method, path, r.text)
+                if not handler.opt.get("shared_link"):
+                    r = anon.request(method, path, headers=headers, json=body)
+                    assert (r.status_code, r.json()) == (403, {"message": "Forbidden"}), (
+                        method,
+                        path,
+                        r.text,
+                    )
+                tried += 1
+    assert tried > 150
+
+
 def test_other_users_cannot_touch_a_link(owner: User, stranger: User, anon: httpx.Client) -> None:
     a1 = upload_jpeg(owner, jpeg())
     link = make_link(owner, type="INDIVIDUAL", assetIds=[a1])

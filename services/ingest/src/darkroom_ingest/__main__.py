@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from darkroom_events import IngestUploadRequest
 from darkroom_runtime import Context, run_service
 
@@ -17,9 +19,7 @@ async def register_rpc(ctx: Context) -> None:
     and the gateway answers 503 with ``Retry-After`` rather than 500.
     """
 
-    async def handle(req: IngestUploadRequest):  # type: ignore[no-untyped-def]
-        return await ingest_upload(req, ctx)
-
+    handle = functools.partial(ingest_upload, ctx=ctx)
     await ctx.bus.serve(IngestUploadRequest.subject, handle, IngestUploadRequest, queue="ingest")
 
 

@@ -335,6 +335,19 @@ async def mark_step_done(
     )
 
 
+async def never_extracted(pool: asyncpg.Pool, asset_id: uuid.UUID) -> bool:
+    """Whether the asset's metadata step has neither finished nor failed: its
+    ``asset.created`` may never have been published (a crash or an outage between ingest's
+    commit and its publish)."""
+    return bool(
+        await pool.fetchval(
+            "SELECT metadata_extracted_at IS NULL AND failed_step IS NULL "
+            "FROM asset_job_status WHERE asset_id = $1",
+            asset_id,
+        )
+    )
+
+
 class NewFile(msgspec.Struct, frozen=True, kw_only=True):
     """A derived file of an asset to record (see :func:`store_files_done`).
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 
 import structlog
+from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
 from darkroom_db import assets
 from darkroom_events import AssetCreated, AssetHidden, IngestUploadReply, IngestUploadRequest
 from darkroom_media import MediaError, safe_file_name
@@ -41,6 +42,38 @@ PUBLISH_PATIENCE_S = 600.0
 async def _head(ctx: Context, key: str) -> bytes:
     stream = await ctx.storage.open(key, start=0, end=SNIFF_BYTES)
     return await stream.read_all()
+
+
+async def _announce_again_if_unprocessed(ctx: Context, asset_id: uuid.UUID) -> None:
+    """Publish ``asset.created`` again for an asset whose metadata step never ran.
+
+    An upload committed just as PostgreSQL or ingest died gets a 503, though its row exists;
+    the client uploads it again and is told "duplicate". Without this its event would never be
+    published and it would stay unprocessed. The message id is the asset's, so a publish that
+    did happen meanwhile is de-duplicated, and every handler is idempotent anyway.
+    """
+    if not await assets.never_extracted(ctx.pool, asset_id):
+        return
+    asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
+    if asset is None:
+        return
+    await ctx.bus.publish(
+        AssetCreated(
+            asset_id=str(asset.id),
+            owner_id=str(asset.owner_id),
+            type=asset.type,  # type: ignore[arg-type]
+            original_key=asset.original_path,
+            original_file_name=asset.original_file_name,
+            mime_type=asset.original_mime_type,
+            checksum=asset.checksum.hex(),
+            file_size=asset.file_size,
+            file_created_at=asset.file_created_at,
+            file_modified_at=asset.file_modified_at,
+            sidecar_key=asset.sidecar_path,
+        ),
+        outage_patience=PUBLISH_PATIENCE_S,
+    )
+    log.info("ingest.announced_again", asset_id=str(asset.id))
 
 
 async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadReply:
@@ -75,6 +108,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
         checksum = bytes.fromhex(req.checksum)
         existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
         if existing is not None:
+            await _announce_again_if_unprocessed(ctx, existing[0])
             return IngestUploadReply(status="duplicate", asset_id=str(existing[0]))
 
         asset_id = uuid.uuid4()
@@ -87,38 +121,45 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             await ctx.storage.move(req.sidecar_staging_key, sidecar)
             placed.append(sidecar)
         linked = False
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            row = await assets.insert_asset(
-                conn,
-                assets.NewAsset(
-                    id=asset_id,
-                    owner_id=owner_id,
-                    device_asset_id=req.device_asset_id,
-                    device_id=req.device_id,
-                    type=kind.asset_type,
-                    original_path=key,
-                    original_file_name=file_name,
-                    original_mime_type=kind.mime_type,
-                    checksum=checksum,
-                    file_size=req.file_size,
-                    file_created_at=req.file_created_at,
-                    file_modified_at=req.file_modified_at,
-                    is_favorite=req.is_favorite,
-                    duration_ms=req.duration_ms,
-                    sidecar_path=sidecar,
-                ),
-            )
-            if row is not None and req.live_photo_video_id and kind.asset_type == "IMAGE":
-                # the client uploaded the motion part first and names it (Immich's field)
-                linked = await assets.set_live_photo_video(
-                    conn, owner_id, asset_id, uuid.UUID(req.live_photo_video_id)
+        try:
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                row = await assets.insert_asset(
+                    conn,
+                    assets.NewAsset(
+                        id=asset_id,
+                        owner_id=owner_id,
+                        device_asset_id=req.device_asset_id,
+                        device_id=req.device_id,
+                        type=kind.asset_type,
+                        original_path=key,
+                        original_file_name=file_name,
+                        original_mime_type=kind.mime_type,
+                        checksum=checksum,
+                        file_size=req.file_size,
+                        file_created_at=req.file_created_at,
+                        file_modified_at=req.file_modified_at,
+                        is_favorite=req.is_favorite,
+                        duration_ms=req.duration_ms,
+                        sidecar_path=sidecar,
+                    ),
                 )
-                if not linked:
-                    log.info(
-                        "ingest.live_photo_not_linked",
-                        asset_id=str(asset_id),
-                        video_id=req.live_photo_video_id,
+                if row is not None and req.live_photo_video_id and kind.asset_type == "IMAGE":
+                    # the client uploaded the motion part first and names it (Immich's field)
+                    linked = await assets.set_live_photo_video(
+                        conn, owner_id, asset_id, uuid.UUID(req.live_photo_video_id)
                     )
+                    if not linked:
+                        log.info(
+                            "ingest.live_photo_not_linked",
+                            asset_id=str(asset_id),
+                            video_id=req.live_photo_video_id,
+                        )
+        except DATABASE_DOWN_ERRORS:
+            # The server died as it answered: the commit may have happened, and then the row
+            # owns the placed files. Keep them: an orphan object only costs space, a row without
+            # its original is lost for good (the client's retry is told "duplicate").
+            placed = []
+            raise
         if row is None:  # an identical upload won the race
             existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
             assert existing is not None

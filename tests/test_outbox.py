@@ -71,7 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DARKROOM_CLIP_MODEL": "Tiny-CLIP__outbox",
         "DARKROOM_ML_DOWNLOAD": "false",
         # an upload in flight when ingest is killed is answered 503 after this, not 120 s
-        "DARKROOM_RPC_TIMEOUT_S": "30",
+        "DARKROOM_RPC_TIMEOUT_S": "15",
     }
     with running_stack(tmp_path_factory.mktemp("outbox"), services=SERVICES, env=env) as s:
         yield s

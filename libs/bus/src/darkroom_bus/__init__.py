@@ -12,7 +12,7 @@ Example::
 
 from __future__ import annotations
 
-from darkroom_bus.bus import RPC_ERROR_HEADER, Bus
+from darkroom_bus.bus import RPC_ERROR_HEADER, Bus, Envelope
 from darkroom_bus.errors import (
     CONNECTION_ERRORS,
     SERVER_DOWN_ERRORS,
@@ -38,6 +38,7 @@ __all__ = [
     "Bus",
     "DeadLetter",
     "DeadLetterHook",
+    "Envelope",
     "Gone",
     "HandlerSpec",
     "Metrics",

@@ -77,6 +77,22 @@ _STREAM_NAME_IN_USE = 10058
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as it goes on the wire (:meth:`Bus.envelope`), e.g. stored in the outbox.
+
+    Attributes:
+        subject: Event subject, without the bus namespace.
+        msg_id: JetStream de-duplication id (``Nats-Msg-Id``).
+        payload: JSON body.
+        headers: Other headers: the trace context of where the event was made.
+    """
+
+    subject: str
+    msg_id: str
+    payload: bytes
+    headers: dict[str, str]
+
+
 class _RpcFault(msgspec.Struct, frozen=True):
     """Body of an RPC error reply."""
 
@@ -252,35 +268,87 @@ class Bus:
             nats.errors.Error: With ``outage_patience``, NATS was still unreachable after it
                 (one of :data:`~darkroom_bus.errors.CONNECTION_ERRORS`).
         """
-        subject = self.subject(event.subject)
-        payload = self._encoder.encode(event)
         with self.tracer.start_as_current_span(
             f"publish {event.subject}",
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": subject},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": self.subject(event.subject),
+            },
         ):
-            hdrs = dict(headers or {})
-            propagate.inject(hdrs)
-            hdrs[Header.MSG_ID.value] = msg_id or f"{event.subject}:{event.dedupe_key()}"
-            try:
-                async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(
-                        (*CONNECTION_ERRORS, nats.errors.NoRespondersError, NoStreamResponseError)
-                        if outage_patience
-                        else nats.errors.TimeoutError
-                    ),
-                    stop=stop_after_delay(outage_patience)
+            envelope = self.envelope(event, msg_id=msg_id, headers=headers)
+            return await self.publish_envelope(
+                envelope, timeout=timeout, outage_patience=outage_patience
+            )
+
+    def envelope(
+        self,
+        event: Event,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Envelope:
+        """``event`` as it goes on the wire, to publish now or later (the outbox stores it).
+
+        Args:
+            event: The event.
+            msg_id: Overrides the de-duplication id ``<subject>:<event.dedupe_key()>``.
+            headers: Extra headers; the current trace context (W3C ``traceparent``) is added.
+
+        Returns:
+            Subject (without namespace), message id, JSON body and headers.
+        """
+        hdrs = dict(headers or {})
+        propagate.inject(hdrs)
+        return Envelope(
+            subject=event.subject,
+            msg_id=msg_id or f"{event.subject}:{event.dedupe_key()}",
+            payload=self._encoder.encode(event),
+            headers=hdrs,
+        )
+
+    async def publish_envelope(
+        self,
+        envelope: Envelope,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the JetStream ack wait per try, not a deadline
+        outage_patience: float = 0.0,
+    ) -> PubAck:
+        """Store an :meth:`envelope` in the stream, with its message id as ``Nats-Msg-Id``.
+
+        Retries as :meth:`publish` describes (``timeout``, ``outage_patience``).
+
+        Returns:
+            The stream's ack (``duplicate`` True when the id was seen within the window).
+
+        Raises:
+            PublishError: No stream captures the subject.
+            nats.errors.TimeoutError: The stream did not acknowledge after 3 tries.
+            nats.errors.Error: NATS unreachable (with ``outage_patience``: after it).
+        """
+        subject = self.subject(envelope.subject)
+        hdrs = {**envelope.headers, Header.MSG_ID.value: envelope.msg_id}
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(
+                    (*CONNECTION_ERRORS, nats.errors.NoRespondersError, NoStreamResponseError)
                     if outage_patience
-                    else stop_after_attempt(3),
-                    wait=wait_exponential(multiplier=0.2, max=2.0),
-                    reraise=True,
-                ):
-                    with attempt:
-                        ack = await self.js.publish(subject, payload, timeout=timeout, headers=hdrs)
-            except (nats.errors.NoRespondersError, NoStreamResponseError) as exc:
-                raise PublishError(
-                    f"no stream captures {subject!r}; call Bus.ensure_stream() first"
-                ) from exc
+                    else nats.errors.TimeoutError
+                ),
+                stop=stop_after_delay(outage_patience)
+                if outage_patience
+                else stop_after_attempt(3),
+                wait=wait_exponential(multiplier=0.2, max=2.0),
+                reraise=True,
+            ):
+                with attempt:
+                    ack = await self.js.publish(
+                        subject, envelope.payload, timeout=timeout, headers=hdrs
+                    )
+        except (nats.errors.NoRespondersError, NoStreamResponseError) as exc:
+            raise PublishError(
+                f"no stream captures {subject!r}; call Bus.ensure_stream() first"
+            ) from exc
         return ack
 
     async def run(

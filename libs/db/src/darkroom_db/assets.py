@@ -6,6 +6,7 @@ for the system) are named ``*_for_worker``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -703,7 +704,7 @@ async def trashed_ids(pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int) ->
 
 
 async def delete_for_good(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> list[DeletedAsset]:
     """Remove ``owner_id``'s assets ``ids`` and everything hanging off them, in one transaction.
 
@@ -716,11 +717,23 @@ async def delete_for_good(
     A pipeline job that is storing files for one of these assets holds its row
     (:func:`lock_for_worker`), so this waits for it and returns its files too.
 
+    Args:
+        pool: Database; a connection runs it inside the caller's transaction (whose outbox
+            then carries the ``asset.deleted`` events, :mod:`darkroom_runtime.outbox`).
+        owner_id: The owner.
+        ids: The assets.
+
     Returns:
         The deleted assets (motion videos included) with their storage keys (original,
         sidecar, derived files).
     """
-    async with pool.acquire() as conn, conn.transaction():
+    async with contextlib.AsyncExitStack() as stack:
+        conn = (
+            await stack.enter_async_context(pool.acquire())
+            if isinstance(pool, asyncpg.Pool)
+            else pool
+        )
+        await stack.enter_async_context(conn.transaction())
         motion = await conn.fetch(
             "SELECT DISTINCT s.live_photo_video_id AS id FROM assets s "
             "WHERE s.owner_id = $1 AND s.id = ANY($2::uuid[]) "

@@ -64,6 +64,16 @@ def render() -> str:
         "durable pull consumer on the stream with a filter subject. Fields are only ever added",
         "(with defaults); a breaking change is a new event type on a new subject.",
         "",
+        "## Delivery: the transactional outbox",
+        "",
+        "Every event is written to the PostgreSQL table `outbox` in the same transaction as the",
+        "change it tells of, published right after the commit with the row's message id, and",
+        "marked published after the stream's acknowledgement. A relay in every service process",
+        "publishes what a crash or a NATS outage left behind (rows claimed with",
+        "`FOR UPDATE SKIP LOCKED`, so several replicas are safe). So an event is never lost once",
+        "its change is committed, and may come twice (de-duplicated within the window above,",
+        "not past it). Design and how to publish a new event: [outbox.md](outbox.md).",
+        "",
     ]
     for spec in REGISTRY:
         t = spec.type

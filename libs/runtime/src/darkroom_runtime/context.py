@@ -22,6 +22,7 @@ from darkroom_db import assets, jobs
 from darkroom_events.catalogue import Event
 from darkroom_storage import Storage, StorageError
 
+from darkroom_runtime.outbox import Outbox
 from darkroom_runtime.settings import ServiceSettings
 
 P = ParamSpec("P")
@@ -42,6 +43,8 @@ class Context:
         storage: Object storage.
         executor: Threads for blocking work; sized by ``settings.workers``.
         extra: Service-specific long-lived objects (models, geocoder...).
+        outbox: Where handlers write the events of their changes (:mod:`darkroom_runtime.
+            outbox`): ``async with ctx.outbox.transaction() as tx`` or ``ctx.outbox.publish``.
     """
 
     service: str
@@ -51,6 +54,10 @@ class Context:
     storage: Storage
     executor: ThreadPoolExecutor
     extra: dict[str, Any] = field(default_factory=dict)
+    outbox: Outbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.pool, self.bus)
 
     def path_roots(self) -> tuple[str, ...]:
         """Server directories that failure reasons must not show (storage root, scratch, temp).
@@ -84,28 +91,33 @@ class Context:
         asset_id: uuid.UUID,
         keys: Sequence[str],
         record: Callable[[asyncpg.Connection], Awaitable[None]],
+        events: Sequence[Event] = (),
     ) -> None:
-        """Record derived objects already written at ``keys``, unless the asset is gone.
+        """Record derived objects already written at ``keys``, and the events announcing them,
+        unless the asset is gone.
 
         The write race with a force delete: a job loads its asset, the asset is deleted (rows
         and the objects they list), then the job writes its files. So, after writing, in one
         transaction: lock the asset row (:func:`darkroom_db.assets.lock_for_worker`, which
-        makes a concurrent delete wait and then see the new rows), then ``record(conn)``. If
+        makes a concurrent delete wait and then see the new rows), then ``record(conn)`` and
+        ``events`` into the outbox; they are published after the commit (:attr:`outbox`). If
         the row is already gone, the just-written objects are deleted and :class:`Gone` raised.
 
         Args:
             asset_id: The asset the objects belong to.
             keys: Storage keys the job has written.
             record: Stores the result (e.g. ``assets.store_files_done``) on the connection.
+            events: What to announce once it is committed (e.g. AssetThumbnailGenerated).
 
         Raises:
             darkroom_bus.Gone: The asset was deleted meanwhile; the objects were removed.
         """
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                alive = await assets.lock_for_worker(conn, asset_id)
-                if alive:
-                    await record(conn)
+        async with self.outbox.transaction() as tx:
+            alive = await assets.lock_for_worker(tx.conn, asset_id)
+            if alive:
+                await record(tx.conn)
+                for event in events:
+                    await tx.add(event)
         if alive:
             return
         for key in keys:

@@ -20,6 +20,7 @@ from darkroom_storage import StorageUnavailable, open_storage
 
 from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
+from darkroom_runtime.outbox import CommitFault
 from darkroom_runtime.settings import ServiceSettings
 
 log = structlog.get_logger()
@@ -63,7 +64,7 @@ async def notify_admins(ctx: Context, letter: DeadLetter) -> None:
             ctx.pool, service=ctx.service, subject=letter.subject, error=letter.error
         )
         for item in made:
-            await ctx.bus.publish(
+            await ctx.outbox.publish(
                 NotificationCreated(
                     notification_id=str(item.id), user_id=str(item.user_id), type=item.type
                 )
@@ -119,6 +120,9 @@ async def serve(
     ctx = Context(
         service=name, settings=settings, bus=bus, pool=pool, storage=storage, executor=executor
     )
+    ctx.outbox.fault = CommitFault.parse(settings.fault_after_commit, name)
+    if ctx.outbox.fault is not None:
+        log.warning("fault.armed", service=name, after_commits=ctx.outbox.fault.after)
     stop = stop or asyncio.Event()
     try:
         await bus.ensure_stream()
@@ -133,18 +137,23 @@ async def serve(
             handlers=[h.__name__ for h in handlers],
             components=components,
         )
-        if handlers:
-            await bus.run(
-                handlers,
-                ctx,
-                on_dead_letter=dead_letter_recorder(ctx),
-                stop=stop,
-                metrics=metrics,
-                asset_exists=asset_exists_check(ctx),
-                redact_roots=ctx.path_roots(),
-            )
-        else:
-            await stop.wait()
+        relay = asyncio.create_task(ctx.outbox.run_relay(stop))
+        try:
+            if handlers:
+                await bus.run(
+                    handlers,
+                    ctx,
+                    on_dead_letter=dead_letter_recorder(ctx),
+                    stop=stop,
+                    metrics=metrics,
+                    asset_exists=asset_exists_check(ctx),
+                    redact_roots=ctx.path_roots(),
+                )
+            else:
+                await stop.wait()
+        finally:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
     finally:
         log.info("service.stopping", service=name)
         await bus.close()

@@ -19,6 +19,11 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         tracing_exporter: "console", "otlp" or empty for none (``DARKROOM_TRACING_EXPORTER``).
         db_pool_size: Most database connections this process opens.
         workers: Threads for blocking work (decoding, rendering) (``DARKROOM_WORKERS``).
+        fault_after_commit: TEST ONLY, empty (off) by default (``DARKROOM_FAULT_AFTER_COMMIT``):
+            ``<service>:<count>`` pairs, comma-separated (``*`` for every service); the named
+            service kills itself (``os._exit``) right after its ``count``-th commit that carries
+            events, before publishing them (:class:`darkroom_runtime.outbox.CommitFault`).
+            Proves the outbox loses nothing; never set it in production.
     """
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -30,3 +35,4 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     tracing_exporter: str | None = None
     db_pool_size: int = 5
     workers: int = 2
+    fault_after_commit: str = ""

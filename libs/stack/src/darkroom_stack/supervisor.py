@@ -424,6 +424,12 @@ class Stack:
         if server is not None:
             server.stop()
 
+    def release_server(self, name: str) -> None:
+        """End :meth:`hold_server`: the supervisor starts server ``name`` again on its data and
+        port, as after a crash (tests of outages; PostgreSQL also has :meth:`start_postgres`)."""
+        with self._lock:
+            self._held_servers.discard(name)
+
     def _watch_servers(self) -> None:
         """Start again, on the same data and port, a server of ours that died (see the module
         docstring for the back-off and the limit)."""

@@ -122,25 +122,27 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
         vector = await embedder.embed(preview)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise PermanentError(f"preview cannot be decoded: {exc}") from exc
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        if not await assets.lock_for_worker(conn, asset_id):
+    async with ctx.outbox.transaction() as tx:
+        if not await assets.lock_for_worker(tx.conn, asset_id):
             raise Gone(event.asset_id)
         await smart_search.upsert_embeddings(
-            conn,
+            tx.conn,
             [(asset_id, uuid.UUID(event.owner_id), vector)],
             model=embedder.model.name,
         )
-        await assets.mark_step_done(conn, asset_id, "embedding")
+        await assets.mark_step_done(tx.conn, asset_id, "embedding")
+        await tx.add(
+            AssetEmbeddingComputed(
+                asset_id=event.asset_id, owner_id=event.owner_id, model=embedder.model.name
+            )
+        )
     duplicate_id = None
     if settings.duplicate_detection:
+        # after the commit: a crash before it leaves the message unacked, so the job is
+        # redelivered and groups the duplicates then (idempotent)
         duplicate_id = await smart_search.assign_duplicates(
             ctx.pool, asset_id, vector, max_distance=settings.duplicate_max_distance
         )
-    await ctx.bus.publish(
-        AssetEmbeddingComputed(
-            asset_id=event.asset_id, owner_id=event.owner_id, model=embedder.model.name
-        )
-    )
     log.info(
         "embedding.computed",
         asset_id=event.asset_id,

@@ -111,12 +111,14 @@ async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> 
         faces = await ctx.run_blocking(detect_faces, data, model, original_size=original)
     except (UnidentifiedImageError, OSError) as exc:
         raise PermanentError(f"preview cannot be decoded: {exc}") from exc
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        face_ids = await store_faces(conn, asset_id, asset.owner_id, faces)
-        await assets.mark_step_done(conn, asset_id, "faces")
-    await ctx.bus.publish(
-        AssetFacesDetected(asset_id=event.asset_id, owner_id=event.owner_id, face_count=len(faces))
-    )
+    async with ctx.outbox.transaction() as tx:
+        face_ids = await store_faces(tx.conn, asset_id, asset.owner_id, faces)
+        await assets.mark_step_done(tx.conn, asset_id, "faces")
+        await tx.add(
+            AssetFacesDetected(
+                asset_id=event.asset_id, owner_id=event.owner_id, face_count=len(faces)
+            )
+        )
     results = [
         await cluster.recognize_face(ctx.pool, face_id, settings.recognition)
         for face_id in face_ids
@@ -140,7 +142,7 @@ async def publish_person_created(ctx: Context, result: cluster.Result) -> None:
     if result.outcome is not cluster.Outcome.CREATED or result.person_id is None:
         return
     assert result.owner_id is not None
-    await ctx.bus.publish(
+    await ctx.outbox.publish(
         PersonCreated(
             person_id=str(result.person_id),
             owner_id=str(result.owner_id),
@@ -153,7 +155,7 @@ async def publish_person_created(ctx: Context, result: cluster.Result) -> None:
 async def publish_asset_people(ctx: Context, asset_id: uuid.UUID, owner_id: uuid.UUID) -> None:
     """Publish AssetFacesRecognized: the people ``asset_id`` shows now, and its faces without."""
     faces = await people.asset_faces(ctx.pool, owner_id, asset_id)
-    await ctx.bus.publish(
+    await ctx.outbox.publish(
         AssetFacesRecognized(
             asset_id=str(asset_id),
             owner_id=str(owner_id),
@@ -221,7 +223,7 @@ async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = No
                 at=datetime.now(UTC),
             )
             try:
-                await ctx.bus.publish(rendered)
+                await ctx.outbox.publish(rendered)
             except Exception as exc:  # noqa: BLE001 - the thumbnail stands; a live update is lost
                 log.warning(
                     "face.thumbnail_publish_failed", person_id=str(person.id), error=str(exc)

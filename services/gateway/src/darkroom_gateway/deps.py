@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import asyncpg
 from darkroom_bus import Bus
+from darkroom_runtime.outbox import Outbox
 from darkroom_storage import Storage
 
 from darkroom_gateway.settings import GatewaySettings
@@ -19,3 +21,9 @@ class Deps:
     pool: asyncpg.Pool
     bus: Bus
     storage: Storage
+
+    @functools.cached_property
+    def outbox(self) -> Outbox:
+        """Where the gateway's events go: written with their changes, published after the
+        commit (:mod:`darkroom_runtime.outbox`)."""
+        return Outbox(self.pool, self.bus)

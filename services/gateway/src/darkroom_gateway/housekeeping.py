@@ -138,3 +138,21 @@ async def sync_audit_pruner(app: Litestar) -> AsyncIterator[None]:
         _prune_forever(deps.pool, AUDIT_PRUNE_INTERVAL, timedelta(days=days))
     ):
         yield
+
+
+@contextlib.asynccontextmanager
+async def outbox_relay(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: run this replica's outbox relay (:meth:`darkroom_runtime.outbox.
+    Outbox.run_relay`) until shutdown, as every pipeline process does: it publishes the events
+    a crash or a NATS outage left in the outbox, whoever wrote them.
+
+    Uses ``app.state.deps`` (so it must come after the lifespan that sets it).
+
+    Args:
+        app: The gateway application.
+
+    Yields:
+        While the application runs.
+    """
+    async with _in_background(app.state.deps.outbox.run_relay()):
+        yield

@@ -9,13 +9,14 @@ key and computed its SHA-1):
 1. sniff the real type from the first bytes; unsupported -> "rejected", staged file deleted;
 2. de-duplicate per owner by checksum -> "duplicate" with the existing asset's id;
 3. move the original to its final key, then insert the asset row (a unique index on
-   (owner, checksum) settles a race between two identical uploads: the loser deletes its copy);
-4. publish ``darkroom.asset.created`` (message id ``darkroom.asset.created:<asset id>``).
+   (owner, checksum) settles a race between two identical uploads: the loser deletes its copy)
+   and, in the same transaction, its ``darkroom.asset.created`` into the outbox (message id
+   ``darkroom.asset.created:<asset id>``);
+4. after the commit the event is published (:mod:`darkroom_runtime.outbox`).
 
-The staged objects are always gone when the reply is sent. While NATS is down (a restart), step 4
-keeps retrying for :data:`PUBLISH_PATIENCE_S`, so the asset is processed once NATS is back even
-if the gateway stopped waiting for the reply. A crash of ingest between 3 and 4 leaves an asset
-whose metadata step is missing, which the jobs admin's "run missing" re-publishes.
+The staged objects are always gone when the reply is sent. While NATS is down (a restart), or
+when ingest dies between the commit and the publish, the outbox relay of any process publishes
+the event once NATS is back, so the asset is processed with nobody acting.
 """
 
 from __future__ import annotations
@@ -34,9 +35,6 @@ from darkroom_storage import NotFound
 from darkroom_ingest.keys import original_key, sidecar_key
 
 log = structlog.get_logger()
-
-#: Seconds ingest keeps trying to publish a new asset's event while NATS is unreachable.
-PUBLISH_PATIENCE_S = 600.0
 
 
 async def _head(ctx: Context, key: str) -> bytes:
@@ -57,7 +55,7 @@ async def _announce_again_if_unprocessed(ctx: Context, asset_id: uuid.UUID) -> N
     asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
     if asset is None:
         return
-    await ctx.bus.publish(
+    await ctx.outbox.publish(
         AssetCreated(
             asset_id=str(asset.id),
             owner_id=str(asset.owner_id),
@@ -70,8 +68,7 @@ async def _announce_again_if_unprocessed(ctx: Context, asset_id: uuid.UUID) -> N
             file_created_at=asset.file_created_at,
             file_modified_at=asset.file_modified_at,
             sidecar_key=asset.sidecar_path,
-        ),
-        outage_patience=PUBLISH_PATIENCE_S,
+        )
     )
     log.info("ingest.announced_again", asset_id=str(asset.id))
 
@@ -122,7 +119,8 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             placed.append(sidecar)
         linked = False
         try:
-            async with ctx.pool.acquire() as conn, conn.transaction():
+            async with ctx.outbox.transaction() as tx:
+                conn = tx.conn
                 row = await assets.insert_asset(
                     conn,
                     assets.NewAsset(
@@ -154,6 +152,30 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                             asset_id=str(asset_id),
                             video_id=req.live_photo_video_id,
                         )
+                if linked and req.live_photo_video_id:  # the motion part is hidden now
+                    await tx.add(
+                        AssetHidden(
+                            asset_id=req.live_photo_video_id,
+                            owner_id=req.owner_id,
+                            still_id=str(asset_id),
+                        )
+                    )
+                if row is not None:
+                    await tx.add(
+                        AssetCreated(
+                            asset_id=str(asset_id),
+                            owner_id=req.owner_id,
+                            type=kind.asset_type,
+                            original_key=key,
+                            original_file_name=file_name,
+                            mime_type=kind.mime_type,
+                            checksum=req.checksum,
+                            file_size=req.file_size,
+                            file_created_at=req.file_created_at,
+                            file_modified_at=req.file_modified_at,
+                            sidecar_key=sidecar,
+                        )
+                    )
         except DATABASE_DOWN_ERRORS:
             # The server died as it answered: the commit may have happened, and then the row
             # owns the placed files. Keep them: an orphan object only costs space, a row without
@@ -164,28 +186,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
             existing = await assets.find_by_checksum(ctx.pool, owner_id, checksum)
             assert existing is not None
             return IngestUploadReply(status="duplicate", asset_id=str(existing[0]))
-        placed = []  # the asset owns them now
-        if linked and req.live_photo_video_id:  # the motion part is hidden now
-            hidden = AssetHidden(
-                asset_id=req.live_photo_video_id, owner_id=req.owner_id, still_id=str(asset_id)
-            )
-            await ctx.bus.publish(hidden)
-        await ctx.bus.publish(
-            AssetCreated(
-                asset_id=str(asset_id),
-                owner_id=req.owner_id,
-                type=kind.asset_type,
-                original_key=key,
-                original_file_name=file_name,
-                mime_type=kind.mime_type,
-                checksum=req.checksum,
-                file_size=req.file_size,
-                file_created_at=req.file_created_at,
-                file_modified_at=req.file_modified_at,
-                sidecar_key=sidecar,
-            ),
-            outage_patience=PUBLISH_PATIENCE_S,
-        )
+        placed = []  # the asset owns them now (its events were published after the commit)
         log.info(
             "ingest.created",
             asset_id=str(asset_id),

@@ -120,7 +120,8 @@ async def import_tags(conn: asyncpg.Connection, asset: assets.Asset, paths: list
     concurrency=4,
 )
 async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
-    """Extract and store an asset's metadata, then publish asset.metadata.extracted.
+    """Extract and store an asset's metadata and, in the same transaction, its
+    asset.metadata.extracted (the outbox publishes it after the commit).
 
     Idempotent: the EXIF row is upserted and the step timestamp overwritten on redelivery.
 
@@ -155,7 +156,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
     width, height = displayed_size(meta)
     local = meta.local_date_time.replace(tzinfo=UTC) if meta.local_date_time else None
     duration_ms = round(meta.duration * 1000) if meta.duration is not None else None
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with ctx.outbox.transaction() as tx:
+        conn = tx.conn
         if meta.live_photo_cid:
             # serialise the two halves of a live photo so whichever commits second sees the first
             await conn.execute(
@@ -178,23 +180,23 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             duration_ms=duration_ms,
         )
         await assets.mark_step_done(conn, asset_id, "metadata_extracted")
-    for still, video in hidden:
-        await ctx.bus.publish(
-            AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))
+        for still, video in hidden:
+            await tx.add(
+                AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))
+            )
+        await tx.add(
+            AssetMetadataExtracted(
+                asset_id=event.asset_id,
+                owner_id=event.owner_id,
+                type=event.type,
+                original_key=event.original_key,
+                mime_type=event.mime_type,
+                width=meta.width,
+                height=meta.height,
+                orientation=meta.orientation,
+                captured_at=meta.date_time_original,
+            )
         )
-    await ctx.bus.publish(
-        AssetMetadataExtracted(
-            asset_id=event.asset_id,
-            owner_id=event.owner_id,
-            type=event.type,
-            original_key=event.original_key,
-            mime_type=event.mime_type,
-            width=meta.width,
-            height=meta.height,
-            orientation=meta.orientation,
-            captured_at=meta.date_time_original,
-        )
-    )
     log.info(
         "metadata.extracted",
         asset_id=event.asset_id,

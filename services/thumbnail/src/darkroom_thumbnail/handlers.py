@@ -80,18 +80,16 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
             step="thumbnail",
         )
 
-    await ctx.commit_derived(asset_id, [preview_key, thumbnail_key], record)
-    await ctx.bus.publish(
-        AssetThumbnailGenerated(
-            asset_id=event.asset_id,
-            owner_id=event.owner_id,
-            type=event.type,
-            preview_key=preview_key,
-            thumbnail_key=thumbnail_key,
-            preview_width=out.preview.width,
-            preview_height=out.preview.height,
-        )
+    generated = AssetThumbnailGenerated(
+        asset_id=event.asset_id,
+        owner_id=event.owner_id,
+        type=event.type,
+        preview_key=preview_key,
+        thumbnail_key=thumbnail_key,
+        preview_width=out.preview.width,
+        preview_height=out.preview.height,
     )
+    await ctx.commit_derived(asset_id, [preview_key, thumbnail_key], record, [generated])
     log.info(
         "thumbnail.generated",
         asset_id=event.asset_id,

@@ -184,10 +184,10 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
         await assets.record_transcode_decision(conn, asset_id, f"transcoded: {decision.reason}")
         await assets.mark_step_done(conn, asset_id, "transcoded")
 
-    await ctx.commit_derived(asset_id, [key], record)
-    await ctx.bus.publish(
-        AssetVideoTranscoded(asset_id=event.asset_id, owner_id=event.owner_id, encoded_key=key)
+    transcoded = AssetVideoTranscoded(
+        asset_id=event.asset_id, owner_id=event.owner_id, encoded_key=key
     )
+    await ctx.commit_derived(asset_id, [key], record, [transcoded])
     log.info(
         "transcode.done",
         asset_id=event.asset_id,

@@ -46,18 +46,22 @@ async def require_owned(deps: Deps, auth: Auth, ids: list[uuid.UUID], permission
 
 
 async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
-    """Delete ``owner_id``'s assets ``ids`` for good: rows, stored objects, then events.
+    """Delete ``owner_id``'s assets ``ids`` for good: rows and their events, then objects.
 
-    Rows go first in one transaction (audited in ``asset_audit``), so the API never points at
-    a missing object; then every object (original, sidecar, previews, thumbnails, encoded
-    video) is deleted; a storage failure leaves an orphan object and is logged. A live
-    photo's motion video goes with its still (:func:`darkroom_db.assets.delete_for_good`).
-    One ``darkroom.asset.deleted`` is published per asset.
+    Rows go first in one transaction (audited in ``asset_audit``) with one
+    ``darkroom.asset.deleted`` per asset in the outbox (published after the commit), so the API
+    never points at a missing object and no deletion goes unannounced; then every object
+    (original, sidecar, previews, thumbnails, encoded video) is deleted; a storage failure
+    leaves an orphan object and is logged. A live photo's motion video goes with its still
+    (:func:`darkroom_db.assets.delete_for_good`).
 
     Returns:
         Number of the requested assets deleted (motion videos deleted with them not counted).
     """
-    deleted = await assets.delete_for_good(deps.pool, owner_id, ids)
+    async with deps.outbox.transaction() as tx:  # the rows and their events, one commit
+        deleted = await assets.delete_for_good(tx.conn, owner_id, ids)
+        for asset in deleted:
+            await tx.add(AssetDeleted(asset_id=str(asset.id), owner_id=str(owner_id)))
     for asset in deleted:
         for key in asset.keys:
             try:
@@ -66,10 +70,6 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
                 log.warning(
                     "asset.purge_object_failed", asset_id=str(asset.id), key=key, error=str(exc)
                 )
-        try:
-            await deps.bus.publish(AssetDeleted(asset_id=str(asset.id), owner_id=str(owner_id)))
-        except Exception as exc:  # noqa: BLE001 - the deletion stands; consumers reconcile
-            log.warning("asset.deleted_publish_failed", asset_id=str(asset.id), error=str(exc))
         log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(owner_id))
     requested = set(ids)
     return sum(1 for asset in deleted if asset.id in requested)

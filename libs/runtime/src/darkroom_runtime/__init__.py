@@ -9,7 +9,8 @@ A service's ``__main__`` is three lines::
 from __future__ import annotations
 
 from darkroom_runtime.context import Context
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_runtime.runner import run_service, serve
 from darkroom_runtime.settings import ServiceSettings
 
-__all__ = ["Context", "ServiceSettings", "run_service", "serve"]
+__all__ = ["Context", "LiveConfig", "ServiceSettings", "run_service", "serve"]

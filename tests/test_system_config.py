@@ -27,6 +27,7 @@ from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, running_stack, stream_events, upload_jpeg
 from .test_server_metadata import _refused, conforms
+from .test_socketio import Listener
 
 PATH = "/api/system-config"
 
@@ -121,6 +122,26 @@ def test_put_thumbnail_size_applies_to_the_next_upload(
     assert all(b"s3cret-smtp" not in e for e in events)
 
 
+async def test_saving_sends_on_config_update_to_every_socket(
+    stack: Stack, admin: User, user: User, defaults: dict[str, Any]
+) -> None:
+    """Immich broadcasts ``on_config_update`` (no payload) when the config is saved; the web
+    app reloads the server config on it. An ordinary user's socket gets it too."""
+    watcher = Listener()
+    watcher.sio.on("on_config_update", watcher._recorder("on_config_update"))
+    try:
+        await watcher.connect(stack.url, {"x-api-key": user.api_key})
+        config = copy.deepcopy(defaults)
+        config["server"]["loginPageMessage"] = "Welcome to the family photos"
+        r = await asyncio.to_thread(admin.client.put, PATH, json=config)
+        assert r.status_code == 200, r.text
+        await watcher.wait_for("on_config_update", lambda data: data is None)
+    finally:
+        if watcher.sio.connected:
+            await watcher.sio.disconnect()
+        await asyncio.to_thread(admin.client.put, PATH, json=defaults)
+
+
 def test_invalid_value_is_refused_naming_the_field(admin: User, defaults: dict[str, Any]) -> None:
     before = admin.client.get(PATH).json()
     config = copy.deepcopy(defaults)
@@ -139,6 +160,27 @@ def test_invalid_value_is_refused_naming_the_field(admin: User, defaults: dict[s
     del config["trash"]
     _refused(admin.client.put(PATH, json=config), 400)
     assert admin.client.get(PATH).json() == before  # nothing was saved
+
+
+def test_password_login_can_be_turned_off(
+    stack: Stack, admin: User, defaults: dict[str, Any]
+) -> None:
+    config = copy.deepcopy(defaults)
+    config["passwordLogin"]["enabled"] = False
+    assert admin.client.put(PATH, json=config).status_code == 200
+    try:
+        assert admin.client.get("/api/server/features").json()["passwordLogin"] is False
+        with httpx.Client(base_url=stack.url, timeout=60) as anon:
+            r = anon.post(
+                "/api/auth/login", json={"email": admin.email, "password": admin.password}
+            )
+        _refused(r, 401)
+        assert r.json()["message"] == "Password login has been disabled"
+    finally:  # the admin's API key still works: it turns password login back on
+        assert admin.client.put(PATH, json=defaults).status_code == 200
+    with httpx.Client(base_url=stack.url, timeout=60) as anon:
+        r = anon.post("/api/auth/login", json={"email": admin.email, "password": admin.password})
+    assert r.status_code == 201, r.text
 
 
 def test_non_admin_and_anonymous_are_refused(

@@ -15,6 +15,7 @@ import asyncio
 import copy
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,32 +88,50 @@ def test_shapes_validate_against_the_spec(admin: User, defaults: dict[str, Any])
     }
 
 
+def _applied(admin: User, size: int, ceiling_s: float = 300) -> None:
+    """Upload until a new upload's thumbnail has ``size`` on its shorter side: the thumbnail
+    service may still be reloading when the first upload after a save lands."""
+    deadline = time.monotonic() + ceiling_s
+    while min(_thumbnail_size(admin, upload_jpeg(admin, _jpeg(900, 600)))) != size:
+        assert time.monotonic() < deadline, f"thumbnail size {size} was never applied"
+
+
 def test_put_thumbnail_size_applies_to_the_next_upload(
     stack: Stack, admin: User, defaults: dict[str, Any]
 ) -> None:
-    before = upload_jpeg(admin, _jpeg(900, 600))
-    assert min(_thumbnail_size(admin, before)) == 250  # the default
+    """Two replicas of the thumbnail service run, and each applies a save without a restart:
+    the stack's own is paused (SIGSTOP) while a second one renders, then resumed while the
+    second is stopped (it got the event while paused)."""
+    replica, _ = stack.spawn_replica("thumbnail")
+    first = stack.processes["thumbnail"]
+    try:
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            # only the second replica renders: it is up, at the default size
+            assert min(_thumbnail_size(admin, upload_jpeg(admin, _jpeg(900, 600)))) == 250
 
-    config = copy.deepcopy(defaults)
-    config["image"]["thumbnail"]["size"] = 120
-    config["trash"]["days"] = 9
-    config["notifications"]["smtp"]["transport"]["password"] = "s3cret-smtp"
-    r = admin.client.put(PATH, json=config)
-    assert r.status_code == 200, r.text
-    conforms(r.json(), "SystemConfigDto")
-    assert r.json()["image"]["thumbnail"]["size"] == 120
-    assert admin.client.get(PATH).json() == r.json()
-    # the gateway applies it too: the public server config reports the new trash days
-    assert admin.client.get("/api/server/config").json()["trashDays"] == 9
+            config = copy.deepcopy(defaults)
+            config["image"]["thumbnail"]["size"] = 120
+            config["trash"]["days"] = 9
+            config["notifications"]["smtp"]["transport"]["password"] = "s3cret-smtp"
+            r = admin.client.put(PATH, json=config)
+            assert r.status_code == 200, r.text
+            conforms(r.json(), "SystemConfigDto")
+            assert r.json()["image"]["thumbnail"]["size"] == 120
+            assert admin.client.get(PATH).json() == r.json()
+            # the gateway applies it too: the public server config reports the new trash days
+            assert admin.client.get("/api/server/config").json()["trashDays"] == 9
 
-    # the next upload's thumbnail has the new size, with no restart; the thumbnail service may
-    # still be reloading when the upload lands, so a later upload is given the chance too
-    deadline = time.monotonic() + 300
-    while True:
-        after = upload_jpeg(admin, _jpeg(900, 600))
-        if min(_thumbnail_size(admin, after)) == 120:
-            break
-        assert time.monotonic() < deadline, "the new thumbnail size was never applied"
+            _applied(admin, 120)  # the second replica
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        replica.terminate()
+        replica.wait(timeout=60)
+        _applied(admin, 120)  # the first one
+    finally:
+        if replica.poll() is None:
+            replica.terminate()
+            replica.wait(timeout=60)
 
     # the event names the changed sections, never a value (the SMTP password is a secret)
     events = asyncio.run(stream_events(stack.env()["DARKROOM_NATS_URL"], "darkroom.config.updated"))

@@ -260,6 +260,7 @@ async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
 
     while stop is None or not stop.is_set():
         await asyncio.sleep(settings.sweep_interval_s)
+        settings = _settings(ctx).recognition  # the thresholds of the config in force now
         try:
             await cluster.retry_deferred(ctx.pool, settings, on_result=on_result)
             if settings.nightly_interval_s > 0 and (

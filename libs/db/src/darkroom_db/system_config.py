@@ -678,8 +678,17 @@ class ConfigSource(msgspec.Struct, frozen=True, kw_only=True):
     config_file: str = ""
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ConfigSource:
-        """Read the variables this module uses from ``environ`` (``os.environ`` when None)."""
+    def from_environ(
+        cls, environ: Mapping[str, str] | None = None, *, config_file: str | None = None
+    ) -> ConfigSource:
+        """Read the variables of :data:`ENV_DEFAULTS` from ``environ`` (``os.environ`` when
+        None).
+
+        Args:
+            environ: The environment.
+            config_file: The config file from the process's settings (their ``config_file``,
+                ``DARKROOM_CONFIG_FILE``); when None it is read from ``environ``.
+        """
         env = os.environ if environ is None else environ
         found: dict[str, str] = {}
         for _, var, _ in ENV_DEFAULTS:
@@ -687,7 +696,9 @@ class ConfigSource(msgspec.Struct, frozen=True, kw_only=True):
                 found[var] = env[var]
             elif f"{var}_FILE" in env:
                 found[var] = Path(env[f"{var}_FILE"]).read_text().rstrip("\n")
-        return cls(env=found, config_file=env.get(CONFIG_FILE_VAR, ""))
+        if config_file is None:
+            config_file = env.get(CONFIG_FILE_VAR, "")
+        return cls(env=found, config_file=config_file)
 
     @property
     def locked(self) -> bool:

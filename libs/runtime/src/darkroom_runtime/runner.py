@@ -125,7 +125,7 @@ async def serve(
         pool=pool,
         storage=storage,
         executor=executor,
-        config=LiveConfig(pool, ConfigSource.from_environ()),
+        config=LiveConfig(pool, ConfigSource.from_environ(config_file=settings.config_file)),
     )
     stop = stop or asyncio.Event()
     try:

@@ -19,6 +19,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         tracing_exporter: "console", "otlp" or empty for none (``DARKROOM_TRACING_EXPORTER``).
         db_pool_size: Most database connections this process opens.
         workers: Threads for blocking work (decoding, rendering) (``DARKROOM_WORKERS``).
+        config_file: A JSON or YAML file of system config values (``DARKROOM_CONFIG_FILE``,
+            like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the values saved
+            in PostgreSQL and the defaults (:mod:`darkroom_db.system_config`). Give every
+            service the same file.
     """
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -30,3 +34,4 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     tracing_exporter: str | None = None
     db_pool_size: int = 5
     workers: int = 2
+    config_file: str = ""

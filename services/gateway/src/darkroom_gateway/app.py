@@ -45,7 +45,7 @@ async def open_deps(settings: GatewaySettings) -> Deps:
         pool=pool,
         bus=bus,
         storage=open_storage(settings.storage),
-        config=LiveConfig(pool, ConfigSource.from_environ()),
+        config=LiveConfig(pool, ConfigSource.from_environ(config_file=settings.config_file)),
     )
 
 

@@ -11,7 +11,7 @@ import time
 from darkroom_stack.supervisor import Stack
 
 from tests.conftest import User
-from tests.web.conftest import needs_build, shot, signed_in_page
+from tests.web.conftest import axe_violations, needs_build, shot, signed_in_page
 
 PATH = "/api/system-config"
 
@@ -35,6 +35,7 @@ def test_admin_changes_a_setting_and_sees_it_saved(
         settings = page.get_by_role("region", name="System settings")  # type: ignore[attr-defined]
         settings.get_by_text("Trash", exact=True).click()
         trash = settings.get_by_role("form", name="Trash")
+        assert axe_violations(page, "section.settings") == []
         trash.get_by_label("Days").fill("21")
         trash.get_by_role("button", name="Save").click()
         trash.get_by_role("status").filter(has_text="Saved").wait_for()

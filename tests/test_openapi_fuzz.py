@@ -60,16 +60,22 @@ def fuzz_admin(fuzz_stack: Stack) -> User:
 
 
 @pytest.fixture
-def fuzzer(fuzz_stack: Stack, fuzz_admin: User) -> User:
+def fuzzer(fuzz_stack: Stack, fuzz_admin: User) -> Iterator[User]:
     """An admin of its own for one fuzz run (a user the stack's admin creates and promotes).
 
     The fuzzer renames its caller, changes its e-mail and narrows its API key's permissions
     (``PUT /api/api-keys/{id}`` on the key it authenticates with is allowed, as in Immich), so
-    the stack's admin, which the other tests create users with, is never handed to it."""
+    the stack's admin, which the other tests create users with, is never handed to it. It may
+    also save any valid system config (password login off, which the next tests' logins need):
+    the defaults are put back after the run."""
     user = make_user(fuzz_stack, fuzz_admin)
     promoted = fuzz_admin.client.put(f"/api/admin/users/{user.id}", json={"isAdmin": True})
     assert promoted.status_code == 200, promoted.text
-    return user
+    yield user
+    defaults = fuzz_admin.client.get("/api/system-config/defaults")
+    assert defaults.status_code == 200, defaults.text
+    reset = fuzz_admin.client.put("/api/system-config", json=defaults.json())
+    assert reset.status_code == 200, reset.text
 
 
 def _fuzz(

@@ -503,3 +503,22 @@ class SharedLinkRemoved(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The link id (a link is removed once)."""
         return self.shared_link_id
+
+
+# --- system config ------------------------------------------------------------------------------
+
+
+class ConfigUpdated(Event, frozen=True, kw_only=True):
+    """An admin saved the system config (``PUT /api/system-config``). Published by the gateway;
+    every replica of every service reloads the config from PostgreSQL on it (each through its
+    own core-NATS subscription, not a shared durable consumer, so that all of them see it).
+    Names the sections that changed, never a value (SMTP password and OAuth client secret are
+    secrets)."""
+
+    subject: ClassVar[str] = "darkroom.config.updated"
+    sections: list[str]  # top-level SystemConfigDto keys whose values changed ("image", ...)
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The time of the save (two saves are two facts)."""
+        return self.at.isoformat()

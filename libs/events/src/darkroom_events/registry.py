@@ -26,6 +26,7 @@ from darkroom_events.catalogue import (
     AssetThumbnailGenerated,
     AssetUpdated,
     AssetVideoTranscoded,
+    ConfigUpdated,
     Event,
     IngestUploadReply,
     IngestUploadRequest,
@@ -56,6 +57,7 @@ STREAM_SUBJECTS = (
     "darkroom.activity.>",
     "darkroom.notification.>",
     "darkroom.api_key.>",
+    "darkroom.config.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -239,6 +241,12 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A user deleted a public shared link; it opens nothing any more.",
+    ),
+    EventSpec(
+        type=ConfigUpdated,
+        producers=("gateway",),
+        consumers=(),
+        description="An admin saved the system config (changed sections; every replica reloads).",
     ),
 )
 

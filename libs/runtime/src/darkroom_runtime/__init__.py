@@ -9,6 +9,7 @@ A service's ``__main__`` is three lines::
 from __future__ import annotations
 
 from darkroom_runtime.context import Context
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_runtime.outbox import CommitFault, Outbox, OutboxTransaction
 from darkroom_runtime.runner import run_service, serve
 from darkroom_runtime.settings import ServiceSettings
@@ -16,6 +17,7 @@ from darkroom_runtime.settings import ServiceSettings
 __all__ = [
     "CommitFault",
     "Context",
+    "LiveConfig",
     "Outbox",
     "OutboxTransaction",
     "ServiceSettings",

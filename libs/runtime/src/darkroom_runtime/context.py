@@ -22,6 +22,7 @@ from darkroom_db import assets, jobs
 from darkroom_events.catalogue import Event
 from darkroom_storage import Storage, StorageError
 
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_runtime.outbox import Outbox
 from darkroom_runtime.settings import ServiceSettings
 
@@ -42,6 +43,8 @@ class Context:
         pool: Database pool.
         storage: Object storage.
         executor: Threads for blocking work; sized by ``settings.workers``.
+        config: The system config in force (``config.current``), reloaded live on
+            ``darkroom.config.updated`` (:mod:`darkroom_runtime.live_config`).
         extra: Service-specific long-lived objects (models, geocoder...).
         outbox: Where handlers write the events of their changes (:mod:`darkroom_runtime.
             outbox`): ``async with ctx.outbox.transaction() as tx`` or ``ctx.outbox.publish``.
@@ -53,6 +56,7 @@ class Context:
     pool: asyncpg.Pool
     storage: Storage
     executor: ThreadPoolExecutor
+    config: LiveConfig
     extra: dict[str, Any] = field(default_factory=dict)
     outbox: Outbox = field(init=False)
 

@@ -14,12 +14,14 @@ from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter
 from darkroom_config import load_settings
 from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
 from darkroom_db import assets, create_pool, jobs, notifications
+from darkroom_db.system_config import ConfigSource
 from darkroom_events import NotificationCreated
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
 from darkroom_storage import StorageUnavailable, open_storage
 
 from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_runtime.outbox import CommitFault
 from darkroom_runtime.settings import ServiceSettings
 
@@ -118,7 +120,13 @@ async def serve(
     storage = open_storage(settings.storage)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)
     ctx = Context(
-        service=name, settings=settings, bus=bus, pool=pool, storage=storage, executor=executor
+        service=name,
+        settings=settings,
+        bus=bus,
+        pool=pool,
+        storage=storage,
+        executor=executor,
+        config=LiveConfig(pool, ConfigSource.from_environ(config_file=settings.config_file)),
     )
     ctx.outbox.fault = CommitFault.parse(settings.fault_after_commit, name)
     if ctx.outbox.fault is not None:
@@ -126,6 +134,7 @@ async def serve(
     stop = stop or asyncio.Event()
     try:
         await bus.ensure_stream()
+        await ctx.config.start(bus)
         if setup is not None:
             await setup(ctx)
         if rpc is not None:

@@ -24,6 +24,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
             service kills itself (``os._exit``) right after its ``count``-th commit that carries
             events, before publishing them (:class:`darkroom_runtime.outbox.CommitFault`).
             Proves the outbox loses nothing; never set it in production.
+        config_file: A JSON or YAML file of system config values (``DARKROOM_CONFIG_FILE``,
+            like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the values saved
+            in PostgreSQL and the defaults (:mod:`darkroom_db.system_config`). Give every
+            service the same file.
     """
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -36,3 +40,4 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_size: int = 5
     workers: int = 2
     fault_after_commit: str = ""
+    config_file: str = ""

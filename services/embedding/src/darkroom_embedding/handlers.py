@@ -97,7 +97,9 @@ async def setup(ctx: Context) -> None:
 )
 async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
     """CLIP-embed an asset's preview into smart_search, group its near-duplicates, and publish
-    ``asset.embedding.computed``.
+    ``asset.embedding.computed``. Skipped while the system config turns smart search off
+    (``machineLearning.enabled``/``clip.enabled``, read live); near-duplicates follow
+    ``machineLearning.duplicateDetection``.
 
     Concurrent deliveries are embedded together (one inference call per batch). Idempotent: the
     embedding is upserted and duplicate grouping converges on redelivery.
@@ -109,6 +111,11 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
     embedder: Embedder | None = ctx.extra.get(EMBEDDER)
     if embedder is None:
         log.info("embedding.skipped", asset_id=event.asset_id, reason="smart search disabled")
+        return
+    ml = ctx.config.current.machine_learning
+    if not (ml.enabled and ml.clip.enabled):
+        # not marked done: "missing" embeds it once smart search is turned back on
+        log.info("embedding.skipped", asset_id=event.asset_id, reason="disabled in system config")
         return
     settings = ctx.settings
     assert isinstance(settings, EmbeddingSettings)
@@ -137,11 +144,12 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
             )
         )
     duplicate_id = None
-    if settings.duplicate_detection:
-        # after the commit: a crash before it leaves the message unacked, so the job is
-        # redelivered and groups the duplicates then (idempotent)
+    # after the commit: a crash before it leaves the message unacked, so the job is
+    # redelivered and groups the duplicates then (idempotent)
+    duplicates = ml.duplicate_detection  # system config; DARKROOM_DUPLICATE_* are its defaults
+    if duplicates.enabled:
         duplicate_id = await smart_search.assign_duplicates(
-            ctx.pool, asset_id, vector, max_distance=settings.duplicate_max_distance
+            ctx.pool, asset_id, vector, max_distance=duplicates.max_distance
         )
     log.info(
         "embedding.computed",

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, people, smart_search
@@ -34,14 +35,29 @@ log = structlog.get_logger()
 
 
 def _settings(ctx: Context) -> FaceSettings:
-    settings = ctx.settings
-    return settings if isinstance(settings, FaceSettings) else FaceSettings()
+    """The service's settings with the thresholds of the system config in force (read live:
+    ``machineLearning.facialRecognition.minScore``/``maxDistance``/``minFaces``; the
+    ``DARKROOM_DETECTION_MIN_SCORE``/``DARKROOM_RECOGNITION_*`` variables are their defaults)."""
+    own = ctx.settings if isinstance(ctx.settings, FaceSettings) else FaceSettings()
+    config = ctx.config.current.machine_learning.facial_recognition
+    return msgspec.structs.replace(
+        own,
+        detection=msgspec.structs.replace(own.detection, min_score=config.min_score),
+        recognition=msgspec.structs.replace(
+            own.recognition, max_distance=config.max_distance, min_faces=config.min_faces
+        ),
+    )
 
 
 def _model(ctx: Context) -> FaceModel:
+    """The loaded detector, its ``min_score`` filter kept to the config in force (InsightFace
+    also drops faces under the score it was loaded with, before that filter)."""
+    detection = _settings(ctx).detection
     model = ctx.extra.get("face_model")
     if model is None:
-        model = ctx.extra["face_model"] = load_face_model(_settings(ctx).detection)
+        model = ctx.extra["face_model"] = load_face_model(detection)
+    elif model.settings != detection:
+        model.settings = detection
     return model
 
 
@@ -246,6 +262,7 @@ async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
 
     while stop is None or not stop.is_set():
         await asyncio.sleep(settings.sweep_interval_s)
+        settings = _settings(ctx).recognition  # the thresholds of the config in force now
         try:
             await cluster.retry_deferred(ctx.pool, settings, on_result=on_result)
             if settings.nightly_interval_s > 0 and (

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 import socketio
 from darkroom_bus import Bus
 from darkroom_db import create_pool
+from darkroom_db.system_config import ConfigSource
 from darkroom_observability import Metrics, serve_metrics
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_storage import open_storage
 from litestar import Litestar, Request
 from litestar.datastructures import State
@@ -38,7 +40,13 @@ async def open_deps(settings: GatewaySettings) -> Deps:
     """
     pool = await create_pool(settings.database_url, max_size=20)
     bus = await Bus.connect(settings.nats_url, name="gateway")
-    return Deps(settings=settings, pool=pool, bus=bus, storage=open_storage(settings.storage))
+    return Deps(
+        settings=settings,
+        pool=pool,
+        bus=bus,
+        storage=open_storage(settings.storage),
+        config=LiveConfig(pool, ConfigSource.from_environ(config_file=settings.config_file)),
+    )
 
 
 async def close_deps(deps: Deps) -> None:
@@ -115,7 +123,8 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             metrics_server = await serve_metrics(
                 Metrics("gateway"), settings.metrics_host, settings.metrics_port
             )
-        await realtime.start(app.state.deps)
+        await realtime.start(app.state.deps)  # ensures the stream
+        await app.state.deps.config.start(app.state.deps.bus)
         try:
             yield
         finally:

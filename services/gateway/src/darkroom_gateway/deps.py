@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from darkroom_bus import Bus
+from darkroom_runtime.live_config import LiveConfig
 from darkroom_runtime.outbox import Outbox
 from darkroom_storage import Storage
 
@@ -15,12 +16,14 @@ from darkroom_gateway.settings import GatewaySettings
 
 @dataclass(frozen=True)
 class Deps:
-    """The gateway's connections: settings, database pool, bus and object storage."""
+    """The gateway's connections: settings, database pool, bus and object storage, and the
+    system config in force (``config.current``, reloaded live on ``darkroom.config.updated``)."""
 
     settings: GatewaySettings
     pool: asyncpg.Pool
     bus: Bus
     storage: Storage
+    config: LiveConfig
 
     @functools.cached_property
     def outbox(self) -> Outbox:

@@ -239,11 +239,35 @@ async def verify(smtp: SmtpSettings) -> None:
 
 @dataclass(frozen=True)
 class MailContext:
-    """What the mail queue's handler needs: the gateway's connections and the SMTP server."""
+    """What the mail queue's handler needs: the gateway's connections (the SMTP server and the
+    links' base URL are read from the system config in force at send time)."""
 
     deps: Deps
-    smtp: SmtpSettings
-    base_url: str
+
+
+def smtp_settings(deps: Deps) -> SmtpSettings:
+    """The SMTP server of the system config in force (``notifications.smtp``, read live; the
+    ``DARKROOM_SMTP_*`` variables are its defaults), with ``DARKROOM_SMTP_TIMEOUT_S``. Not
+    ``enabled`` (no host) while the config turns e-mail off."""
+    smtp = deps.config.current.notifications.smtp
+    transport = smtp.transport
+    return SmtpSettings(
+        host=transport.host if smtp.enabled else "",
+        port=transport.port,
+        username=transport.username,
+        password=transport.password,
+        from_=smtp.from_,
+        reply_to=smtp.reply_to,
+        secure=transport.secure,
+        ignore_cert=transport.ignore_cert,
+        timeout_s=deps.settings.smtp.timeout_s,
+    )
+
+
+def base_url(deps: Deps) -> str:
+    """Links' base in e-mails: system config ``server.externalDomain`` (``DARKROOM_EXTERNAL_
+    DOMAIN`` its default), else ``http://localhost:<port>``."""
+    return deps.config.current.server.external_domain.rstrip("/") or deps.settings.base_url
 
 
 #: Template and the user preference (``emailNotifications.<key>``) of each notification type
@@ -282,6 +306,10 @@ async def send_notification_email(event: NotificationEmailRequested, ctx: MailCo
     user = await users.get_user(pool, item.user_id)
     if user is None or user.deleted_at is not None:
         return
+    smtp = smtp_settings(ctx.deps)
+    if not smtp.enabled:
+        log.info("mail.skipped", notification_id=event.notification_id, reason="smtp off")
+        return
     prefs = preferences_response(await users.get_preferences(pool, user.id) or {})
     wanted = prefs.email_notifications
     if not wanted.enabled or not getattr(wanted, preference):
@@ -297,21 +325,19 @@ async def send_notification_email(event: NotificationEmailRequested, ctx: MailCo
         "albumName": album.album_name,
         "recipientName": user.name,
         "senderName": owner.name if owner else "",
-        "baseUrl": ctx.base_url,
+        "baseUrl": base_url(ctx.deps),
     }
     rendered = render(template, values)
     assert rendered is not None
     subject, body, text = rendered
-    await send(ctx.smtp, to=user.email, subject=subject, html_body=body, text=text)
+    await send(smtp, to=user.email, subject=subject, html_body=body, text=text)
     await notifications.mark_emailed(pool, item.id)
     log.info("mail.sent", notification_id=event.notification_id, template=template)
 
 
-async def run_mail_queue(
-    deps: Deps, smtp: SmtpSettings, base_url: str, stop: asyncio.Event
-) -> None:
+async def run_mail_queue(deps: Deps, stop: asyncio.Event) -> None:
     """Consume ``darkroom.notification.email.requested`` until ``stop`` is set (the gateway's
-    lifespan runs it when SMTP is configured); dead letters go to ``job_failures``."""
+    lifespan runs it); dead letters go to ``job_failures``."""
 
     async def dead_letter(letter: DeadLetter) -> None:
         await jobs.record_failure(
@@ -326,7 +352,7 @@ async def run_mail_queue(
             asset_id=None,
         )
 
-    ctx = MailContext(deps=deps, smtp=smtp, base_url=base_url)
+    ctx = MailContext(deps=deps)
     await deps.bus.run(
         [send_notification_email],
         ctx,
@@ -339,7 +365,7 @@ async def run_mail_queue(
 async def _consume_forever(deps: Deps, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await run_mail_queue(deps, deps.settings.smtp, deps.settings.base_url, stop)
+            await run_mail_queue(deps, stop)
         except Exception as exc:  # noqa: BLE001 - NATS away for now: start the consumer again
             log.warning("mail.queue_failed", error=f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(TimeoutError):
@@ -348,9 +374,10 @@ async def _consume_forever(deps: Deps, stop: asyncio.Event) -> None:
 
 @contextlib.asynccontextmanager
 async def mail_queue(app: Litestar) -> AsyncIterator[None]:
-    """Litestar lifespan: run the mail queue (:func:`run_mail_queue`) while the gateway runs,
-    when SMTP is configured (``settings.smtp.enabled``); every replica runs it, sharing the one
-    durable consumer.
+    """Litestar lifespan: run the mail queue (:func:`run_mail_queue`) while the gateway runs;
+    every replica runs it, sharing the one durable consumer. It runs even while SMTP is off:
+    an admin may turn e-mail on in the system config at any time (no e-mail is requested
+    while it is off).
 
     Args:
         app: The gateway application (``app.state.deps`` must be set).
@@ -359,12 +386,10 @@ async def mail_queue(app: Litestar) -> AsyncIterator[None]:
         While the application runs.
     """
     deps: Deps = app.state.deps
-    if not deps.settings.smtp.enabled:
-        yield
-        return
     stop = asyncio.Event()
     task = asyncio.create_task(_consume_forever(deps, stop))
-    log.info("mail.queue_started", host=deps.settings.smtp.host, port=deps.settings.smtp.port)
+    smtp = smtp_settings(deps)
+    log.info("mail.queue_started", enabled=smtp.enabled, host=smtp.host, port=smtp.port)
     try:
         yield
     finally:

@@ -39,6 +39,7 @@ from darkroom_events import (
     AssetsTrashed,
     AssetThumbnailGenerated,
     AssetUpdated,
+    ConfigUpdated,
     Event,
     NotificationCreated,
     PersonThumbnailUpdated,
@@ -96,6 +97,7 @@ LIVE = frozenset(
         ServerEvent.PERSON_THUMBNAIL,
         ServerEvent.ASSET_HIDDEN,
         ServerEvent.NOTIFICATION,
+        ServerEvent.CONFIG_UPDATE,  # system config (#15)
     }
 )
 
@@ -111,6 +113,7 @@ WATCHED: tuple[type[Event], ...] = (
     PersonThumbnailUpdated,
     AssetHidden,
     NotificationCreated,
+    ConfigUpdated,
 )
 
 
@@ -255,6 +258,8 @@ class Realtime:
             await self.disconnect_room(api_key_room(event.api_key_id))
         elif isinstance(event, NotificationCreated):  # notifications (#14)
             await self._notification(deps, uuid.UUID(event.notification_id))
+        elif isinstance(event, ConfigUpdated):  # system config (#15): every socket, no payload
+            await self.sio.emit(ServerEvent.CONFIG_UPDATE.value)
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every

@@ -72,6 +72,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             empty by default): the offer AGPL-3.0 section 13 asks a network server to make.
             ``/api/server/about`` reports it as ``repositoryUrl``, ``sourceUrl`` and
             ``thirdPartySourceUrl``; while empty those fields are left out (the spec allows).
+        config_file: A JSON or YAML file of system config values (``DARKROOM_CONFIG_FILE``,
+            like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the saved values
+            and the defaults, ``PUT /api/system-config`` is refused and the web app's settings
+            are read-only while it is set (:mod:`darkroom_db.system_config`).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -103,6 +107,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     source_url: str = ""
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
+    config_file: str = ""
 
     @property
     def base_url(self) -> str:

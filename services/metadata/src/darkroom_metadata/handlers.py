@@ -146,7 +146,11 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 mime_type=event.mime_type,
                 sidecar=sidecar,
                 file_modified_at=event.file_modified_at,
-                geocoder=ctx.extra.get("geocoder"),
+                # system config reverseGeocoding.enabled, read live (DARKROOM_REVERSE_GEOCODING
+                # is its default; the data is loaded at start only when that is on)
+                geocoder=ctx.extra.get("geocoder")
+                if ctx.config.current.reverse_geocoding.enabled
+                else None,
             )
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import asyncpg
+import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets
@@ -20,6 +21,26 @@ from darkroom_thumbnail.render import RenderedImage, RenderSettings, render
 log = structlog.get_logger()
 
 
+def render_settings(ctx: Context) -> RenderSettings:
+    """The rendering settings of the next job: the service's own (``DARKROOM_RENDER_*``: the
+    pixel limit) with the sizes, formats and qualities of the system config now in force.
+
+    The ``DARKROOM_RENDER_*`` sizes and qualities are the config's defaults
+    (:data:`darkroom_db.system_config.ENV_DEFAULTS`), so with nothing saved they apply as before.
+    """
+    own: RenderSettings = getattr(ctx.settings, "render", RenderSettings())
+    image = ctx.config.current.image
+    return msgspec.structs.replace(
+        own,
+        preview_size=image.preview.size,
+        preview_quality=image.preview.quality,
+        preview_format=image.preview.format,
+        thumbnail_size=image.thumbnail.size,
+        thumbnail_quality=image.thumbnail.quality,
+        thumbnail_format=image.thumbnail.format,
+    )
+
+
 @subscribe(
     AssetMetadataExtracted,
     durable="thumbnail",
@@ -29,7 +50,9 @@ log = structlog.get_logger()
     concurrency=2,
 )
 async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> None:
-    """Render the preview (1440 px JPEG) and thumbnail (250 px WebP) of one asset.
+    """Render the preview (1440 px JPEG) and thumbnail (250 px WebP) of one asset, at the sizes,
+    formats and qualities of the system config in force (``image.preview``/``image.thumbnail``,
+    reloaded live: :func:`render_settings`).
 
     Idempotent: objects are overwritten at fixed keys and rows upserted on redelivery. A job for
     an asset deleted before it started is skipped by the runner; one deleted while it rendered
@@ -41,14 +64,16 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
     """
     asset_id = uuid.UUID(event.asset_id)
     started = time.perf_counter()
-    settings: RenderSettings = getattr(ctx.settings, "render", RenderSettings())
+    settings = render_settings(ctx)
     async with ctx.local_file(event.original_key) as path:
         try:
             out = await ctx.run_blocking(render, path, mime_type=event.mime_type, settings=settings)
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc
-    preview_key = thumbs_key(event.owner_id, event.asset_id, "preview", "jpeg")
-    thumbnail_key = thumbs_key(event.owner_id, event.asset_id, "thumbnail", "webp")
+    preview_key = thumbs_key(event.owner_id, event.asset_id, "preview", settings.preview_format)
+    thumbnail_key = thumbs_key(
+        event.owner_id, event.asset_id, "thumbnail", settings.thumbnail_format
+    )
     # Both objects in parallel (each fsynced in its own thread), then one atomic statement.
     await asyncio.gather(
         ctx.storage.put(preview_key, out.preview.data, content_type=out.preview.mime_type),

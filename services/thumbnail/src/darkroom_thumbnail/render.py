@@ -32,6 +32,7 @@ from __future__ import annotations
 import struct
 import time
 from pathlib import Path
+from typing import Literal, TypeAlias
 
 import av
 import msgspec
@@ -52,6 +53,9 @@ from darkroom_media.types import IMAGE_TYPES, VIDEO_TYPES
 from PIL import Image
 
 from darkroom_thumbnail.thumbhash import rgba_to_thumbhash
+
+#: An encoding of a rendition (Immich's ImageFormat).
+ImageFormat: TypeAlias = Literal["jpeg", "webp"]
 
 __all__ = [
     "RenderSettings",
@@ -112,6 +116,8 @@ class RenderSettings(msgspec.Struct, frozen=True, kw_only=True):
         thumbnail_size: Target length in pixels of the thumbnail's shorter side (Immich's
             ``image.thumbnail.size`` default, 250).
         thumbnail_quality: WebP quality of the thumbnail, 1-100 (Immich default 80).
+        preview_format: Encoding of the preview (Immich's ``image.preview.format``, JPEG).
+        thumbnail_format: Encoding of the thumbnail (Immich's ``image.thumbnail.format``, WebP).
         max_pixels: Largest ``width * height`` decoded; larger files (decompression bombs
             included) raise :class:`~darkroom_media.MediaTooLargeError` from their header alone.
     """
@@ -120,6 +126,8 @@ class RenderSettings(msgspec.Struct, frozen=True, kw_only=True):
     preview_quality: int = 80
     thumbnail_size: int = 250
     thumbnail_quality: int = 80
+    preview_format: ImageFormat = "jpeg"
+    thumbnail_format: ImageFormat = "webp"
     max_pixels: int = 250_000_000
 
 
@@ -192,11 +200,9 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
 
     try:
         preview = _finish(decode(path, settings))
-        preview_jpeg = _flatten(preview).jpegsave_buffer(
-            Q=settings.preview_quality, optimize_coding=True, keep="none"
-        )
+        preview_data = _encode(preview, settings.preview_format, settings.preview_quality)
         thumbnail = _finish(_resize(preview, settings.thumbnail_size))
-        thumbnail_webp = thumbnail.webpsave_buffer(Q=settings.thumbnail_quality, keep="none")
+        thumbnail_data = _encode(thumbnail, settings.thumbnail_format, settings.thumbnail_quality)
         thumbhash = _thumbhash(thumbnail)
     except MediaError:
         raise
@@ -216,8 +222,12 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return Renditions(
-        preview=RenderedImage(preview_jpeg, preview.width, preview.height, "image/jpeg"),
-        thumbnail=RenderedImage(thumbnail_webp, thumbnail.width, thumbnail.height, "image/webp"),
+        preview=RenderedImage(
+            preview_data, preview.width, preview.height, f"image/{settings.preview_format}"
+        ),
+        thumbnail=RenderedImage(
+            thumbnail_data, thumbnail.width, thumbnail.height, f"image/{settings.thumbnail_format}"
+        ),
         thumbhash=thumbhash,
     )
 
@@ -507,6 +517,13 @@ def _finish(image: pyvips.Image) -> pyvips.Image:
         if image.get_typeof(name):
             image.remove(name)
     return image.copy_memory()
+
+
+def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int) -> bytes:
+    """``image`` encoded as ``fmt`` at ``quality`` (1-100), without metadata."""
+    if fmt == "webp":
+        return bytes(image.webpsave_buffer(Q=quality, keep="none"))
+    return bytes(_flatten(image).jpegsave_buffer(Q=quality, optimize_coding=True, keep="none"))
 
 
 def _flatten(image: pyvips.Image) -> pyvips.Image:

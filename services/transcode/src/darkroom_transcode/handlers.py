@@ -11,8 +11,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import get_args
 
 import asyncpg
+import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets
@@ -21,7 +23,7 @@ from darkroom_media import MediaError
 from darkroom_runtime import Context
 
 from darkroom_transcode import transcode as tc
-from darkroom_transcode.policy import VideoSettings, decide
+from darkroom_transcode.policy import VideoCodec, VideoSettings, decide
 
 log = structlog.get_logger()
 
@@ -34,6 +36,27 @@ def encoded_key(owner_id: str, asset_id: str) -> str:
     """``encoded-video/<userId>/<ab>/<cd>/<assetId>.mp4`` (Immich's layout)."""
     hex_id = uuid.UUID(asset_id).hex
     return f"encoded-video/{owner_id}/{hex_id[:2]}/{hex_id[2:4]}/{asset_id}.mp4"
+
+
+def video_settings(ctx: Context) -> VideoSettings:
+    """The service's encoding settings (``DARKROOM_TRANSCODE_*``) with what the system config in
+    force sets of them, read live: ``ffmpeg.transcode`` (policy), ``ffmpeg.crf``,
+    ``ffmpeg.targetResolution`` (``"original"``: keep the size), ``ffmpeg.preset`` and
+    ``ffmpeg.targetVideoCodec`` (a codec this service cannot encode, VP9, keeps its own). The
+    variables are the config's defaults (:data:`darkroom_db.system_config.ENV_DEFAULTS`).
+    """
+    own: VideoSettings = getattr(ctx.settings, "transcode", VideoSettings())
+    ffmpeg = ctx.config.current.ffmpeg
+    resolution = ffmpeg.target_resolution.strip().lower()
+    codec = ffmpeg.target_video_codec
+    return msgspec.structs.replace(
+        own,
+        policy=ffmpeg.transcode,
+        crf=ffmpeg.crf,
+        preset=ffmpeg.preset,
+        target_resolution=int(resolution) if resolution.isdigit() else 0,
+        codec=codec if codec in get_args(VideoCodec) else own.codec,
+    )
 
 
 def scratch_root(ctx: Context) -> Path:
@@ -135,7 +158,7 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
     if transcoded_at is not None and (extracted_at is None or transcoded_at >= extracted_at):
         log.info("transcode.skipped", asset_id=event.asset_id, reason="already done")
         return
-    settings: VideoSettings = getattr(ctx.settings, "transcode", VideoSettings())
+    settings = video_settings(ctx)
     interval = float(getattr(ctx.settings, "progress_interval_s", 2.0))
     owner_id = uuid.UUID(event.owner_id)
     key = encoded_key(event.owner_id, event.asset_id)

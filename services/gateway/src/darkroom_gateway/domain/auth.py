@@ -140,7 +140,11 @@ class AuthController(Controller):
         self, data: JSONBody[LoginCredential], deps: NamedDependency[Deps], request: Request
     ) -> Response[LoginResponse]:
         """Start a session; the token comes back in the body and as the immich_access_token
-        cookie."""
+        cookie. Refused (401, Immich's message) while system config ``passwordLogin.enabled``
+        is off; sessions and API keys made before keep working, so an admin can turn it back
+        on (or ``DARKROOM_CONFIG_FILE`` can)."""
+        if not deps.config.current.password_login.enabled:
+            raise Unauthorized("Password login has been disabled")
         email = data.email.strip()
         client = request.client.host if request.client else ""
         throttle_key = f"{email.lower()}|{client}"

@@ -197,7 +197,7 @@ async def notify(
     await announce(
         deps, NotificationCreated(notification_id=notification_id, user_id=recipient, type=type)
     )
-    if email and deps.settings.smtp.enabled:
+    if email and mail.smtp_settings(deps).enabled:
         await announce(
             deps, NotificationEmailRequested(notification_id=notification_id, user_id=recipient)
         )

@@ -305,8 +305,12 @@ class ServerController(Controller):
         and loaded models/data); a capability no service has reported is off:
         ``smartSearch``/``duplicateDetection`` (embedding, task ``clip``),
         ``facialRecognition`` (face), ``ocr`` (embedding, task ``ocr``) and
-        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``). ``map`` is the admin's
-        privacy choice (``/api/darkroom/privacy``, on by default).
+        ``reverseGeocoding`` (metadata, task ``reverse-geocoding``), each also off while the
+        system config turns it off (``machineLearning.*.enabled``, ``reverseGeocoding``).
+        ``map`` is system config ``map.enabled`` and the admin's privacy choice
+        (``/api/darkroom/privacy``, on by default); ``passwordLogin``, ``trash`` and ``email``
+        (SMTP on) follow the system config; ``configFile`` says ``DARKROOM_CONFIG_FILE`` locks it.
+        OAuth stays off: Darkroom has no OAuth login.
         """
         reported = {
             task: await smart_search.get_model_status(deps.pool, task)
@@ -314,34 +318,47 @@ class ServerController(Controller):
         }
         ready = {task: status is not None and status.ready for task, status in reported.items()}
         clip = reported["clip"]
+        config = deps.config.current
+        ml = config.machine_learning
         return ServerFeaturesResponse(
-            map=(await privacy_settings(deps)).map_enabled,
-            facial_recognition=ready["facial-recognition"],
-            ocr=ready["ocr"],
-            reverse_geocoding=ready["reverse-geocoding"],
-            smart_search=ready["clip"],
-            duplicate_detection=clip is not None
+            config_file=deps.config.source.locked,
+            email=config.notifications.smtp.enabled,
+            map=config.map.enabled and (await privacy_settings(deps)).map_enabled,
+            password_login=config.password_login.enabled,
+            trash=config.trash.enabled,
+            facial_recognition=ml.enabled
+            and ml.facial_recognition.enabled
+            and ready["facial-recognition"],
+            ocr=ml.enabled and ml.ocr.enabled and ready["ocr"],
+            reverse_geocoding=config.reverse_geocoding.enabled and ready["reverse-geocoding"],
+            smart_search=ml.enabled and ml.clip.enabled and ready["clip"],
+            duplicate_detection=ml.enabled
+            and ml.duplicate_detection.enabled
+            and clip is not None
             and clip.ready
             and bool(clip.options.get("duplicate_detection", True)),
         )
 
     @get("/config")
     async def config(self, deps: NamedDependency[Deps]) -> ServerConfigResponse:
-        """Public server configuration the login page and apps read before signing in."""
+        """Public server configuration the login page and apps read before signing in: from the
+        system config in force (``server.*``, ``trash.days``, ``user.deleteDelay``, ``map.*``,
+        ``machineLearning.facialRecognition.minFaces``)."""
         initialized = await users.count_users(deps.pool) > 0
+        config = deps.config.current
         return ServerConfigResponse(
-            external_domain="",
+            external_domain=config.server.external_domain,
             is_initialized=initialized,
             is_onboarded=await admin_onboarded(deps),
-            login_page_message="",
+            login_page_message=config.server.login_page_message,
             maintenance_mode=False,
-            map_dark_style_url=MAP_DARK_STYLE_URL,
-            map_light_style_url=MAP_LIGHT_STYLE_URL,
-            min_faces=3,
-            oauth_button_text="Login with OAuth",
-            public_users=True,
-            trash_days=TRASH_DAYS,
-            user_delete_delay=USER_DELETE_DELAY_DAYS,
+            map_dark_style_url=config.map.dark_style,
+            map_light_style_url=config.map.light_style,
+            min_faces=config.machine_learning.facial_recognition.min_faces,
+            oauth_button_text=config.oauth.button_text,
+            public_users=config.server.public_users,
+            trash_days=config.trash.days,
+            user_delete_delay=config.user.delete_delay,
         )
 
     @get("/about", permission="server.about")

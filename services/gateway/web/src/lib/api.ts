@@ -3,11 +3,13 @@
  * `immich_access_token` cookie that `POST /api/auth/login` sets (no token is kept in JS).
  */
 
-/** An error answer of the API: Immich's `{message}` body (`message` may be a list). */
+/** An error answer of the API: Immich's `{message}` body (`message` may be a list); `details`
+ * holds a validation error's issues (`errors`), each as "field.path: message". */
 export class ApiError extends Error {
   constructor(
     public status: number,
     message: string,
+    public details: string[] = [],
   ) {
     super(message);
   }
@@ -16,13 +18,20 @@ export class ApiError extends Error {
 /** The ApiError of a failed answer, with the server's own message when it sent one. */
 async function failure(response: Response): Promise<ApiError> {
   let message = response.statusText;
+  let details: string[] = [];
   try {
     const data = await response.json();
     message = Array.isArray(data.message) ? data.message.join(', ') : (data.message ?? message);
+    if (Array.isArray(data.errors)) {
+      details = data.errors.map(
+        (issue: { path?: string[]; message?: string }) =>
+          `${(issue.path ?? []).join('.')}: ${issue.message ?? ''}`,
+      );
+    }
   } catch {
     // not JSON: keep the status text
   }
-  return new ApiError(response.status, message);
+  return new ApiError(response.status, message, details);
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,0 +1,105 @@
+"""System config (admin only): Immich 3.1's ``/api/system-config`` routes.
+
+``GET`` answers the config in force (defaults, the admin's saved values over them, a
+``DARKROOM_CONFIG_FILE`` over both: :mod:`darkroom_db.system_config`); ``PUT`` takes the whole
+SystemConfigDto, validated against the spec's bounds while it is decoded (an invalid value is
+answered 400 ``Validation failed`` with one issue whose ``path`` names the field, the shape of
+every validation error here: :mod:`darkroom_gateway.errors`), stores what differs from the
+defaults and announces ``darkroom.config.updated`` so every replica of every service reloads it
+(:mod:`darkroom_runtime.live_config`). While a config file is in use PUT is refused as Immich
+refuses it when ``IMMICH_CONFIG_FILE`` is set (400, "Cannot update configuration while ... is in
+use").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import structlog
+from darkroom_db import system_config
+from darkroom_db.system_config import SystemConfigDto
+from darkroom_events import ConfigUpdated
+from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from darkroom_gateway.announce import announce
+from darkroom_gateway.auth import Auth
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.errors import BadRequest
+
+log = structlog.get_logger()
+
+#: Immich's answer to a PUT while its config file is in use, naming Darkroom's variable.
+LOCKED_MESSAGE = f"Cannot update configuration while {system_config.CONFIG_FILE_VAR} is in use"
+
+
+class SystemConfigTemplateStorageOptionDto(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel"
+):
+    """Spec: SystemConfigTemplateStorageOptionDto (the storage template's tokens and presets)."""
+
+    day_options: list[str]
+    hour_options: list[str]
+    minute_options: list[str]
+    month_options: list[str]
+    preset_options: list[str]
+    second_options: list[str]
+    week_options: list[str]
+    year_options: list[str]
+
+
+class SystemConfigController(Controller):
+    """/api/system-config (admin only: ``systemConfig.read`` / ``systemConfig.update``)."""
+
+    path = "/api/system-config"
+
+    @get("/", admin=True, permission="systemConfig.read")
+    async def get_config(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> SystemConfigDto:
+        """The config in force (read from PostgreSQL, so a save on any replica shows at once)."""
+        return await deps.config.reload()
+
+    @get("/defaults", admin=True, permission="systemConfig.read")
+    async def get_defaults(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> SystemConfigDto:
+        """The config with nothing saved: Immich's defaults, Darkroom's where it differs, and
+        the ``DARKROOM_*`` variables that set a value until now
+        (:func:`darkroom_db.system_config.defaults`)."""
+        return system_config.defaults(deps.config.source)
+
+    @get("/storage-template-options", admin=True, permission="systemConfig.read")
+    async def get_storage_template_options(
+        self, auth: NamedDependency[Auth]
+    ) -> SystemConfigTemplateStorageOptionDto:
+        """The storage template's date tokens and preset templates, as Immich lists them."""
+        return msgspec.convert(
+            system_config.STORAGE_TEMPLATE_OPTIONS, SystemConfigTemplateStorageOptionDto
+        )
+
+    @put("/", admin=True, permission="systemConfig.update")
+    async def update_config(
+        self,
+        data: JSONBody[SystemConfigDto],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> SystemConfigDto:
+        """Save the whole config and have every service apply it without a restart.
+
+        Raises:
+            BadRequest: ``DARKROOM_CONFIG_FILE`` is in use (it locks the config).
+        """
+        if deps.config.source.locked:
+            raise BadRequest(LOCKED_MESSAGE)
+        changed = await system_config.save(deps.pool, data, deps.config.source)
+        current = await deps.config.reload()
+        if changed:
+            log.info("config.updated", sections=changed, user_id=str(auth.user.id))
+            await announce(deps, ConfigUpdated(sections=changed, at=datetime.now(UTC)))
+        return current
+
+
+ROUTES = [SystemConfigController]

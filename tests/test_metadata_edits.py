@@ -55,8 +55,9 @@ async def _rerun_metadata(stack: Stack, asset_ids: list[str]) -> None:
     conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
     try:
         rows = await conn.fetch(
-            "SELECT id, owner_id, type, original_path, original_file_name, checksum, file_size, "
-            "file_created_at, file_modified_at, original_mime_type FROM assets WHERE id = ANY($1::uuid[])",
+            "SELECT id, owner_id, type, original_path, original_file_name, checksum, "
+            "file_size, file_created_at, file_modified_at, original_mime_type FROM assets "
+            "WHERE id = ANY($1::uuid[])",
             [uuid.UUID(i) for i in asset_ids],
         )
     finally:
@@ -123,9 +124,7 @@ def test_an_edited_location_is_reverse_geocoded(geotagged: tuple[User, list[str]
         f"/api/assets/{asset_id}", json={"latitude": PARIS[0], "longitude": PARIS[1]}
     )
     assert r.status_code == 200, r.text
-    exif = _poll(
-        lambda: (e := _asset(user, asset_id)["exifInfo"]).get("city") == "Paris" and e
-    )
+    exif = _poll(lambda: (e := _asset(user, asset_id)["exifInfo"]).get("city") == "Paris" and e)
     assert exif, _asset(user, asset_id)["exifInfo"]
     assert exif["country"] == "France" and exif["state"]
     assert exif["latitude"] == pytest.approx(PARIS[0]) and exif["longitude"] == pytest.approx(

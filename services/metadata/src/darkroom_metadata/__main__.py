@@ -50,7 +50,12 @@ async def _report(ctx: Context, *, ready: bool, reason: str = "") -> None:
 
 def main() -> None:
     """Run the metadata service until SIGTERM/SIGINT."""
-    run_service("metadata", MetadataSettings, handlers=[extract_asset_metadata, geocode_edited_location], setup=setup)
+    run_service(
+        "metadata",
+        MetadataSettings,
+        handlers=[extract_asset_metadata, geocode_edited_location],
+        setup=setup,
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -718,6 +718,32 @@ async def trashed_ids(pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int) ->
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def owned_asset_ids(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` ids of ``owner_id``'s assets, trashed or not (a user's removal)."""
+    rows = await pool.fetch(
+        "SELECT id FROM assets WHERE owner_id = $1 AND status <> 'deleted' ORDER BY id LIMIT $2",
+        owner_id,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def expired_trash(
+    pool: asyncpg.Pool, older_than: timedelta, *, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Up to ``limit`` (owner id, asset id) of assets trashed more than ``older_than`` ago,
+    oldest first (the nightly trash purge, Immich's ``trash.days``)."""
+    rows = await pool.fetch(
+        "SELECT owner_id, id FROM assets WHERE status = 'trashed' "
+        "AND deleted_at < now() - $1::interval ORDER BY deleted_at, id LIMIT $2",
+        older_than,
+        limit,
+    )
+    return [(r["owner_id"], r["id"]) for r in rows]
 
 
 async def delete_for_good(

@@ -73,6 +73,17 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             ``/api/server/about`` reports it as ``repositoryUrl``, ``sourceUrl`` and
             ``thirdPartySourceUrl``; while empty those fields are left out (the spec allows).
 
+        trash_days: Days a trashed asset stays before the nightly purge deletes it with its
+            files (``DARKROOM_TRASH_DAYS``; 30, Immich's ``trash.days`` default; reported as
+            ``trashDays`` by ``/api/server/config``). Read here until system config (#15
+            item 3) holds it.
+        user_delete_delay_days: Days a deleted user can be restored before the nightly purge
+            removes them with everything of theirs (``DARKROOM_USER_DELETE_DELAY_DAYS``; 7,
+            Immich's ``user.deleteDelay``; reported as ``userDeleteDelay``).
+        nightly_interval_s: How often the nightly purges run, once per period across every
+            gateway replica (``DARKROOM_NIGHTLY_INTERVAL_S``; a day; 0 turns them off). See
+            :func:`darkroom_gateway.housekeeping.nightly_purger`.
+
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
             (``10.0.0.1/8`` is refused: host bits set).
@@ -103,6 +114,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     source_url: str = ""
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
+    trash_days: int = 30
+    user_delete_delay_days: int = 7
+    nightly_interval_s: float = 86400.0
 
     @property
     def base_url(self) -> str:

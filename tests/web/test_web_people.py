@@ -314,7 +314,10 @@ def test_admin_users_and_jobs(
     page = signed_in_page(browser, stack, admin)
     page.goto("/admin")  # type: ignore[attr-defined]
     page.get_by_role("cell", name=admin.email, exact=True).wait_for()  # type: ignore[attr-defined]
-    listed = {u["email"] for u in admin.client.get("/api/admin/users").json()}
+    listed = {
+        u["email"]
+        for u in admin.client.get("/api/admin/users", params={"withDeleted": "true"}).json()
+    }  # the page lists deleted users too (to restore them)
     rows = page.locator("tr[data-user-id]")  # type: ignore[attr-defined]
     assert rows.count() == len(listed)
     shot(page, "people-17-admin-users")
@@ -335,9 +338,11 @@ def test_admin_users_and_jobs(
         )
         assert login.status_code == 201, login.text
     shot(page, "people-18-user-created")
-    page.once("dialog", lambda d: d.accept())  # type: ignore[attr-defined]
     page.get_by_role("button", name=f"Delete {email}").click()  # type: ignore[attr-defined]
-    page.locator(f'tr[data-user-id="{made["id"]}"]').wait_for(state="detached")  # type: ignore[attr-defined]
+    page.get_by_role("form", name=f"Delete {email}").get_by_role(  # type: ignore[attr-defined]
+        "button", name="Delete user"
+    ).click()
+    page.get_by_role("button", name=f"Restore {email}").wait_for()  # type: ignore[attr-defined]
     assert all(u["email"] != email for u in admin.client.get("/api/admin/users").json())
     deleted = admin.client.get("/api/admin/users", params={"withDeleted": "true"}).json()
     assert next(u for u in deleted if u["id"] == made["id"])["status"] == "deleted"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -244,12 +244,20 @@ async def update_from_metadata(
     height: int | None,
     duration_ms: int | None,
 ) -> None:
-    """Store what metadata extraction learnt on the asset row (capture time, size, duration)."""
+    """Store what metadata extraction learnt on the asset row (capture time, size, duration).
+
+    A capture time the owner edited (``date_time_original`` locked in ``asset_exif``) keeps the
+    asset's ``local_date_time`` and ``file_created_at`` as the edit set them.
+    """
     await pool.execute(
-        "UPDATE assets SET local_date_time = coalesce($2, local_date_time), "
-        "file_created_at = coalesce($3, file_created_at), width = coalesce($4, width), "
+        "UPDATE assets SET local_date_time = CASE WHEN locked THEN local_date_time "
+        "ELSE coalesce($2, local_date_time) END, "
+        "file_created_at = CASE WHEN locked THEN file_created_at "
+        "ELSE coalesce($3, file_created_at) END, width = coalesce($4, width), "
         "height = coalesce($5, height), duration_ms = coalesce($6, duration_ms), "
         "updated_at = now() "
+        "FROM (SELECT coalesce(bool_or('date_time_original' = ANY(locked_properties)), false) "
+        "AS locked FROM asset_exif WHERE asset_id = $1) AS edit "
         "WHERE id = $1",
         asset_id,
         local_date_time,
@@ -462,8 +470,10 @@ Visibility = Literal["archive", "timeline", "hidden", "locked"]
 class ExifEdit(msgspec.Struct, frozen=True, kw_only=True):
     """User edits of an asset's EXIF row; ``UNSET`` fields are left as they are.
 
-    ``latitude``/``longitude`` clear ``city``/``state``/``country`` (the place is re-derived by
-    the metadata service, not by the gateway).
+    ``latitude``/``longitude`` clear ``city``/``state``/``country``: the metadata service
+    reverse-geocodes the new location when it hears of the edit (``darkroom.asset.updated``).
+    Every field set is locked against metadata extraction (``asset_exif.locked_properties``,
+    :data:`darkroom_db.exif.LOCKABLE`).
     """
 
     description: str | msgspec.UnsetType = msgspec.UNSET
@@ -575,11 +585,13 @@ async def edit_exif(
     """
     sets: list[str] = []
     values: list[object] = []
+    locked: list[str] = []
     for name in ExifEdit.__struct_fields__:
         value = getattr(edit, name)
         if value is not msgspec.UNSET:
             values.append("" if name == "description" and value is None else value)
             sets.append(f"{name} = ${len(values) + 2}")
+            locked.append(name)
     if edit.latitude is not msgspec.UNSET or edit.longitude is not msgspec.UNSET:
         sets += ["city = NULL", "state = NULL", "country = NULL"]
     if shift_minutes:
@@ -587,8 +599,14 @@ async def edit_exif(
         sets.append(
             f"date_time_original = date_time_original + make_interval(mins => ${len(values) + 2})"
         )
+        locked.append("date_time_original")
     if not sets:
         return
+    values.append(sorted(set(locked)))
+    sets.append(
+        "locked_properties = ARRAY(SELECT DISTINCT unnest(locked_properties "
+        f"|| ${len(values) + 2}::text[]) ORDER BY 1)"
+    )
     await pool.execute(
         "INSERT INTO asset_exif (asset_id, owner_id) SELECT id, owner_id FROM assets "
         "WHERE owner_id = $1 AND id = ANY($2::uuid[]) ON CONFLICT (asset_id) DO NOTHING",
@@ -701,6 +719,32 @@ async def trashed_ids(pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int) ->
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def owned_asset_ids(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` ids of ``owner_id``'s assets, trashed or not (a user's removal)."""
+    rows = await pool.fetch(
+        "SELECT id FROM assets WHERE owner_id = $1 AND status <> 'deleted' ORDER BY id LIMIT $2",
+        owner_id,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def expired_trash(
+    pool: asyncpg.Pool, older_than: timedelta, *, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Up to ``limit`` (owner id, asset id) of assets trashed more than ``older_than`` ago,
+    oldest first (the nightly trash purge, Immich's ``trash.days``)."""
+    rows = await pool.fetch(
+        "SELECT owner_id, id FROM assets WHERE status = 'trashed' "
+        "AND deleted_at < now() - $1::interval ORDER BY deleted_at, id LIMIT $2",
+        older_than,
+        limit,
+    )
+    return [(r["owner_id"], r["id"]) for r in rows]
 
 
 async def delete_for_good(

@@ -7,7 +7,7 @@ token the client presents and look the hash up.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -367,13 +367,33 @@ async def soft_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | Non
     return _user(row)
 
 
-async def hard_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[User, list[str]] | None:
-    """Delete a user for good with everything they own (rows cascade) and write ``user_audit``.
+class RemovedUser(msgspec.Struct, frozen=True, kw_only=True):
+    """What a permanent user deletion removed, for the caller to finish and announce.
+
+    Attributes:
+        user: The user as it was.
+        keys: Storage keys of what was left of theirs: originals that are not external,
+            sidecars and derived files of assets still there, the profile image, the
+            thumbnails of their people.
+        shared_links: Their shared links as (id, type, album id or None).
+        partners: Partner sharings they were in, as (shared by, shared with) user ids.
+    """
+
+    user: User
+    keys: list[str]
+    shared_links: list[tuple[uuid.UUID, str, uuid.UUID | None]]
+    partners: list[tuple[uuid.UUID, uuid.UUID]]
+
+
+async def hard_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> RemovedUser | None:
+    """Delete a user for good with everything they own (rows cascade: assets, people and faces,
+    albums, tags, shared links, partners, keys, sessions) and write ``user_audit``.
+
+    The caller deletes their assets first through the asset deletion path (which publishes
+    ``asset.deleted`` per asset); what is still there is removed here all the same.
 
     Returns:
-        The user as it was, and the storage keys of their objects (originals that are not
-        external, sidecars, derived files, profile image) for the caller to delete; None when
-        there is no such user.
+        What was removed (:class:`RemovedUser`); None when there is no such user.
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
@@ -387,17 +407,60 @@ async def hard_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[User
                 "SELECT original_path AS key FROM assets WHERE owner_id = $1 AND NOT is_external "
                 "UNION SELECT sidecar_path FROM assets WHERE owner_id = $1 "
                 "AND sidecar_path IS NOT NULL AND NOT is_external "
-                "UNION SELECT path FROM asset_files WHERE owner_id = $1",
+                "UNION SELECT path FROM asset_files WHERE owner_id = $1 "
+                "UNION SELECT thumbnail_path FROM people WHERE owner_id = $1 "
+                "AND thumbnail_path <> ''",
                 user_id,
             )
         ]
         if row["profile_image_path"]:
             keys.append(row["profile_image_path"])
+        links = [
+            (r["id"], r["type"], r["album_id"])
+            for r in await conn.fetch(
+                "SELECT id, type, album_id FROM shared_links WHERE owner_id = $1", user_id
+            )
+        ]
+        partners = [
+            (r["shared_by_id"], r["shared_with_id"])
+            for r in await conn.fetch(
+                "SELECT shared_by_id, shared_with_id FROM partners "
+                "WHERE shared_by_id = $1 OR shared_with_id = $1",
+                user_id,
+            )
+        ]
         await conn.execute("DELETE FROM users WHERE id = $1", user_id)
         await conn.execute("INSERT INTO user_audit (user_id) VALUES ($1)", user_id)
     user = _user(row)
     assert user is not None
-    return user, keys
+    return RemovedUser(user=user, keys=keys, shared_links=links, partners=partners)
+
+
+async def deleted_user_ids(
+    pool: asyncpg.Pool, older_than: timedelta, *, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` ids of users soft-deleted more than ``older_than`` ago, oldest first."""
+    rows = await pool.fetch(
+        "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < now() - $1::interval "
+        "ORDER BY deleted_at, id LIMIT $2",
+        older_than,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def storage_label_taken(
+    pool: asyncpg.Pool, storage_label: str, *, except_id: uuid.UUID | None = None
+) -> bool:
+    """Whether another user (deleted ones included) has ``storage_label``."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE storage_label = $1 "
+            "AND id IS DISTINCT FROM $2)",
+            storage_label,
+            except_id,
+        )
+    )
 
 
 async def restore_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None:

@@ -188,7 +188,8 @@ class AssetsRestored(_BulkAssetAction, frozen=True, kw_only=True):
 
 class AssetUpdated(Event, frozen=True, kw_only=True):
     """An owner edited an asset (favorite, visibility, description, date, place, rating).
-    Published by the gateway."""
+    Published by the gateway; and by the metadata service once it named an edited location's
+    place (city, state, country)."""
 
     subject: ClassVar[str] = "darkroom.asset.updated"
     asset_id: str

@@ -160,9 +160,10 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=AssetUpdated,
-        producers=("gateway",),
-        consumers=("gateway",),
-        description="An owner edited an asset (websocket on_asset_update).",
+        producers=("gateway", "metadata"),
+        consumers=("gateway", "metadata"),
+        description="An owner edited an asset (websocket on_asset_update); the metadata service "
+        "names the place of an edited location and publishes it again.",
     ),
     EventSpec(
         type=SessionDeleted,

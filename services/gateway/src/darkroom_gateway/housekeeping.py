@@ -10,6 +10,15 @@ with the leftovers of interrupted writes (:meth:`darkroom_storage.Storage.sweep_
 The mobile sync stream tells apps of deletions from audit tables that would otherwise grow
 forever: :func:`sync_audit_pruner` removes rows older than ``sync_audit_retention_days`` once a
 day (:func:`darkroom_db.sync.prune_audit`); apps that had not synced since get a reset.
+
+The nightly purges (Immich's nightly tasks; issue #15 item 4): :func:`nightly_purger` deletes
+the trash older than system config's ``trash.days``
+(:func:`darkroom_gateway.domain.trash.purge_trash`) and
+removes the users deleted more than ``user.deleteDelay`` days ago
+(:func:`darkroom_gateway.domain.admin_users.purge_deleted_users`), once per
+``nightly_interval_s`` across all gateway replicas: each run is claimed on a lease row in
+PostgreSQL (:func:`darkroom_db.system_metadata.claim_run`), so two replicas never both run it,
+and a run missed while every gateway was down happens at the next start.
 """
 
 from __future__ import annotations
@@ -22,9 +31,13 @@ from typing import Any
 
 import asyncpg
 import structlog
-from darkroom_db import sync
+from darkroom_db import sync, system_metadata
 from darkroom_storage import Storage, StorageError
 from litestar import Litestar
+
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.admin_users import purge_deleted_users
+from darkroom_gateway.domain.trash import purge_trash
 
 log = structlog.get_logger()
 
@@ -155,4 +168,62 @@ async def outbox_relay(app: Litestar) -> AsyncIterator[None]:
         While the application runs.
     """
     async with _in_background(app.state.deps.outbox.run_relay()):
+        yield
+
+
+#: The lease row (``system_metadata`` key) of the nightly purges.
+NIGHTLY_PURGE_KEY = "nightly-purge"
+#: Longest wait between two attempts to claim the nightly run (an hour): a replica that did not
+#: win the claim, or a run cut short, is retried this often.
+NIGHTLY_CHECK = timedelta(hours=1)
+
+
+async def run_nightly_purges(deps: Deps) -> bool:
+    """Run the nightly purges if this replica wins this period's claim.
+
+    Args:
+        deps: The gateway's connections and settings (``nightly_interval_s``) and the
+            system config in force (``trash.days``, ``user.deleteDelay``).
+
+    Returns:
+        True when this call ran them; False when another replica (or an earlier call) has
+        run them less than ``nightly_interval_s`` ago.
+    """
+    settings = deps.settings
+    every = timedelta(seconds=settings.nightly_interval_s)
+    if not await system_metadata.claim_run(deps.pool, NIGHTLY_PURGE_KEY, every):
+        return False
+    trashed = await purge_trash(deps, timedelta(days=deps.config.current.trash.days))
+    removed = await purge_deleted_users(deps, timedelta(days=deps.config.current.user.delete_delay))
+    log.info("nightly.purged", trashed_assets=trashed, removed_users=removed)
+    return True
+
+
+async def _nightly_forever(deps: Deps, check: timedelta) -> None:
+    while True:
+        try:
+            await run_nightly_purges(deps)
+        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
+            log.warning("nightly.purge_failed", error=repr(exc))
+        await asyncio.sleep(check.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def nightly_purger(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: try to claim and run the nightly purges at start-up, then every
+    :data:`NIGHTLY_CHECK` (or ``nightly_interval_s`` when shorter), until shutdown.
+
+    Args:
+        app: The gateway application (``app.state.deps`` must be set).
+
+    Yields:
+        While the application runs.
+    """
+    deps = app.state.deps
+    interval = deps.settings.nightly_interval_s
+    if interval <= 0:
+        yield
+        return
+    check = min(NIGHTLY_CHECK, timedelta(seconds=interval))
+    async with _in_background(_nightly_forever(deps, check)):
         yield

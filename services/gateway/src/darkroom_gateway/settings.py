@@ -76,6 +76,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the saved values
             and the defaults, ``PUT /api/system-config`` is refused and the web app's settings
             are read-only while it is set (:mod:`darkroom_db.system_config`).
+        nightly_interval_s: How often the nightly purges run, once per period across every
+            gateway replica (``DARKROOM_NIGHTLY_INTERVAL_S``; a day; 0 turns them off). See
+            :func:`darkroom_gateway.housekeeping.nightly_purger`.
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -108,6 +111,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
     config_file: str = ""
+    nightly_interval_s: float = 86400.0
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,5 @@
-"""``python -m darkroom_metadata``: consume asset.created, store EXIF/XMP/video metadata."""
+"""``python -m darkroom_metadata``: consume asset.created, store EXIF/XMP/video metadata; consume
+asset.updated, name the place of an edited location."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from darkroom_db import smart_search
 from darkroom_runtime import Context, run_service
 
 from darkroom_metadata.geocode import Geocoder
-from darkroom_metadata.handlers import extract_asset_metadata
+from darkroom_metadata.handlers import extract_asset_metadata, geocode_edited_location
 from darkroom_metadata.settings import MetadataSettings
 
 log = structlog.get_logger()
@@ -49,7 +50,12 @@ async def _report(ctx: Context, *, ready: bool, reason: str = "") -> None:
 
 def main() -> None:
     """Run the metadata service until SIGTERM/SIGINT."""
-    run_service("metadata", MetadataSettings, handlers=[extract_asset_metadata], setup=setup)
+    run_service(
+        "metadata",
+        MetadataSettings,
+        handlers=[extract_asset_metadata, geocode_edited_location],
+        setup=setup,
+    )
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
-"""Metadata handler: read EXIF/XMP/video metadata of a new asset and store it."""
+"""Metadata handlers: read EXIF/XMP/video metadata of a new asset and store it; name the place
+of a location the owner edited."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, exif, tags
-from darkroom_events import AssetCreated, AssetHidden, AssetMetadataExtracted
+from darkroom_events import AssetCreated, AssetHidden, AssetMetadataExtracted, AssetUpdated
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
@@ -210,3 +211,52 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         captured_at=str(meta.date_time_original),
         tags=len(meta.tags or []),
     )
+
+
+@subscribe(
+    AssetUpdated,
+    durable="metadata",
+    ack_wait=10.0,
+    max_deliver=5,
+    backoff=(1, 5, 30),
+    concurrency=2,
+)
+async def geocode_edited_location(event: AssetUpdated, ctx: Context) -> None:
+    """Reverse-geocode a location the owner edited (PUT /api/assets) into city/state/country.
+
+    The edit clears the place (:func:`darkroom_db.assets.edit_exif`) and locks the location, so
+    extraction re-runs keep it; this names the new place with the geocoder extraction uses
+    (Immich re-runs its metadata extraction after an edit, which geocodes the locked location).
+    Any other edit (favorite, description...) finds a place already named and does nothing. When
+    a place is named, ``darkroom.asset.updated`` is published again so clients show it (that
+    delivery finds the place set and stops there).
+
+    Idempotent; the place is stored only if the location is still the one geocoded (a later
+    edit names its own).
+    """
+    geocoder = ctx.extra.get("geocoder")
+    if geocoder is None:  # reverse geocoding is off or its data failed to load
+        return
+    asset_id = uuid.UUID(event.asset_id)
+    location = await exif.location_without_place(ctx.pool, asset_id)
+    if location is None:
+        return
+    latitude, longitude = location
+    place = await ctx.run_blocking(geocoder.place, latitude, longitude)
+    if place is None:  # nowhere known near (e.g. at sea): no place, as extraction
+        return
+    stored = await exif.set_place(
+        ctx.pool,
+        asset_id,
+        latitude=latitude,
+        longitude=longitude,
+        city=place.city,
+        state=place.state,
+        country=place.country,
+    )
+    if not stored:
+        return
+    await ctx.bus.publish(
+        AssetUpdated(asset_id=event.asset_id, owner_id=event.owner_id, at=datetime.now(UTC))
+    )
+    log.info("metadata.place_named", asset_id=event.asset_id, city=place.city)

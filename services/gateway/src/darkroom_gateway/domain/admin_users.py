@@ -1,23 +1,31 @@
 """Admin user management (/api/admin/users): list, create, update, delete, restore, and a
-user's sessions, preferences and statistics. Every route is admin-only (403 otherwise)."""
+user's sessions, preferences and statistics. Every route is admin-only (403 otherwise).
+
+Also the removal of a user for good (:func:`remove_user`: a force delete, and the nightly
+:func:`purge_deleted_users` of users deleted longer than ``user.deleteDelay`` days). Followed:
+Immich's ``UserAdminService`` (server/src/services/user-admin.service.ts) for the answers.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import asyncpg
 import msgspec
 import structlog
-from darkroom_db import users
+from darkroom_db import assets, users
+from darkroom_events import PartnerRemoved, SharedLinkRemoved
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_password
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.sessions import SessionResponse, session_response
+from darkroom_gateway.domain.trash import PURGE_BATCH, purge_assets
 from darkroom_gateway.domain.users import (
     AvatarColor,
     UserAdminResponse,
@@ -30,7 +38,7 @@ from darkroom_gateway.domain.users import (
     user_admin_dto,
     user_admin_responses,
 )
-from darkroom_gateway.errors import BadRequest
+from darkroom_gateway.errors import BadRequest, Forbidden
 
 log = structlog.get_logger()
 
@@ -67,7 +75,7 @@ class UserAdminUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
 
 
 class UserAdminDelete(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: UserAdminDeleteDto."""
+    """Spec: UserAdminDeleteDto (``force``: delete at once, not after ``user.deleteDelay``)."""
 
     force: bool = False
 
@@ -90,6 +98,95 @@ async def _user(deps: Deps, user_id: uuid.UUID) -> users.User:
     if user is None:
         raise BadRequest("User not found")
     return user
+
+
+async def _check_storage_label(
+    deps: Deps, label: str | None, user_id: uuid.UUID | None = None
+) -> str | None:
+    """The label to store (``""`` clears it, as Immich), refusing one another user has.
+
+    Raises:
+        BadRequest: ``Storage label already in use by another account`` (Immich's answer).
+    """
+    if not label:
+        return None
+    if await users.storage_label_taken(deps.pool, label, except_id=user_id):
+        raise BadRequest("Storage label already in use by another account")
+    return label
+
+
+async def remove_user(deps: Deps, user_id: uuid.UUID) -> users.User | None:
+    """Delete a user for good with everything of theirs, and announce it.
+
+    Their assets go first, in batches, through the asset deletion path
+    (:func:`darkroom_gateway.domain.trash.purge_assets`: rows, originals, sidecars,
+    thumbnails, previews, encoded videos, one ``darkroom.asset.deleted`` each); then the user
+    row, whose removal cascades to people and faces, albums, tags, shared links, partner
+    sharings, API keys and sessions (:func:`darkroom_db.users.hard_delete_user`); then the
+    files left (profile image, people thumbnails). ``darkroom.shared_link.removed`` and
+    ``darkroom.partner.removed`` are published for their links and partner sharings, as the
+    routes that delete those do. A storage failure leaves an orphan object, logged.
+
+    Args:
+        deps: The gateway's connections.
+        user_id: The user (active or soft-deleted).
+
+    Returns:
+        The user as it was, or None when there is no such user.
+    """
+    while ids := await assets.owned_asset_ids(deps.pool, user_id, limit=PURGE_BATCH):
+        if await purge_assets(deps, user_id, ids) == 0:
+            break  # raced with another removal: hard_delete_user takes what is left
+    removed = await users.hard_delete_user(deps.pool, user_id)
+    if removed is None:
+        return None
+    for key in removed.keys:
+        try:
+            await deps.storage.delete(key)
+        except Exception as exc:  # noqa: BLE001 - the user is gone; log and go on
+            log.warning("user.delete_object_failed", key=key, error=repr(exc))
+    now = datetime.now(UTC)
+    for link_id, link_type, album_id in removed.shared_links:
+        await announce(
+            deps,
+            SharedLinkRemoved(
+                shared_link_id=str(link_id),
+                owner_id=str(user_id),
+                type="ALBUM" if link_type == "ALBUM" else "INDIVIDUAL",
+                album_id=str(album_id) if album_id else None,
+            ),
+        )
+    for shared_by, shared_with in removed.partners:
+        await announce(
+            deps,
+            PartnerRemoved(shared_by_id=str(shared_by), shared_with_id=str(shared_with), at=now),
+        )
+    log.info("user.removed", user_id=str(user_id), objects=len(removed.keys))
+    return removed.user
+
+
+async def purge_deleted_users(deps: Deps, older_than: timedelta) -> int:
+    """Remove for good every user soft-deleted more than ``older_than`` ago.
+
+    The nightly task of Immich's ``user.deleteDelay`` (:mod:`darkroom_gateway.housekeeping`);
+    each user goes as a force delete removes them (:func:`remove_user`).
+
+    Args:
+        deps: The gateway's connections.
+        older_than: How long a deleted user can still be restored
+            (system config ``user.deleteDelay``).
+
+    Returns:
+        Number of users removed.
+    """
+    total = 0
+    while due := await users.deleted_user_ids(deps.pool, older_than, limit=PURGE_BATCH):
+        removed = [user_id for user_id in due if await remove_user(deps, user_id) is not None]
+        total += len(removed)
+        if not removed:  # raced with a restore or another purge
+            break
+    log.info("users.purged", count=total, older_than_days=older_than / timedelta(days=1))
+    return total
 
 
 class AdminUserController(Controller):
@@ -122,6 +219,7 @@ class AdminUserController(Controller):
         if not data.name.strip():
             raise BadRequest("name should not be empty")
         _check_quota_value(data.quota_size_in_bytes)
+        storage_label = await _check_storage_label(deps, data.storage_label)
         try:
             user = await users.create_user(
                 deps.pool,
@@ -137,8 +235,8 @@ class AdminUserController(Controller):
         extra: dict[str, object] = {}
         if data.avatar_color is not None:
             extra["avatar_color"] = data.avatar_color
-        if data.storage_label:
-            extra["storage_label"] = data.storage_label
+        if storage_label:
+            extra["storage_label"] = storage_label
         if extra:
             user = await apply_user_changes(deps, user.id, extra)
         log.info("user.created", user_id=str(user.id), by=str(auth.user.id))
@@ -161,7 +259,12 @@ class AdminUserController(Controller):
     ) -> UserAdminResponse:
         """Change a user's profile, password, admin rights, quota or storage label.
 
-        An admin cannot take their own admin rights away (the server would risk having none).
+        As Immich: an admin cannot change their own admin status (400 ``Admin status can only
+        be changed by another admin``); an e-mail or storage label another user has is refused
+        (400 ``... already in use by another account``); ``storageLabel: ""`` clears it; a new
+        password is only set (the web's "reset password" also sends
+        ``shouldChangePassword: true``); ``pinCode`` is accepted and ignored (Darkroom has no
+        PIN codes yet).
         """
         await _user(deps, user_id)
         changes: dict[str, object] = {}
@@ -176,8 +279,8 @@ class AdminUserController(Controller):
                 raise BadRequest("password should not be empty")
             changes["password_hash"] = await hash_password(data.password)
         if not isinstance(data.is_admin, msgspec.UnsetType):
-            if not data.is_admin and user_id == auth.user.id:
-                raise BadRequest("Admins cannot remove their own admin status")
+            if data.is_admin != auth.user.is_admin and user_id == auth.user.id:
+                raise BadRequest("Admin status can only be changed by another admin")
             changes["is_admin"] = data.is_admin
         if not isinstance(data.should_change_password, msgspec.UnsetType):
             changes["should_change_password"] = data.should_change_password
@@ -185,7 +288,7 @@ class AdminUserController(Controller):
             _check_quota_value(data.quota_size_in_bytes)
             changes["quota_size_in_bytes"] = data.quota_size_in_bytes
         if not isinstance(data.storage_label, msgspec.UnsetType):
-            changes["storage_label"] = data.storage_label or None
+            changes["storage_label"] = await _check_storage_label(deps, data.storage_label, user_id)
         if not isinstance(data.avatar_color, msgspec.UnsetType):
             changes["avatar_color"] = data.avatar_color
         user = await apply_user_changes(deps, user_id, changes)
@@ -200,10 +303,15 @@ class AdminUserController(Controller):
         deps: NamedDependency[Deps],
         data: JSONBody[UserAdminDelete | None] = None,
     ) -> UserAdminResponse:
-        """Delete a user: soft (restorable; they can no longer sign in) or, with ``force``, for
-        good with all their assets, files and keys. An admin cannot delete themselves."""
+        """Delete a user: soft (restorable for ``user.deleteDelay`` days; they can no longer
+        sign in) or, with ``force``, at once with everything of theirs (:func:`remove_user`).
+
+        As Immich: an unknown user is 400 ``User not found``; an admin deleting themselves is
+        403 ``Cannot delete your own account``.
+        """
+        await _user(deps, user_id)
         if user_id == auth.user.id:
-            raise BadRequest("Admins cannot delete their own account")
+            raise Forbidden("Cannot delete your own account")
         force = data.force if data is not None else False
         if not force:
             user = await users.soft_delete_user(deps.pool, user_id)
@@ -211,20 +319,14 @@ class AdminUserController(Controller):
                 raise BadRequest("User not found")
             log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=False)
             return await user_admin_dto(deps, user)
-        result = await users.hard_delete_user(deps.pool, user_id)
-        if result is None:
+        removed = await remove_user(deps, user_id)
+        if removed is None:
             raise BadRequest("User not found")
-        user, keys = result
-        for key in keys:
-            try:
-                await deps.storage.delete(key)
-            except Exception as exc:  # noqa: BLE001 - the user is gone; log and go on
-                log.warning("user.delete_object_failed", key=key, error=repr(exc))
         log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=True)
         return await user_admin_dto(
             deps,
             msgspec.structs.replace(
-                user, status="deleted", deleted_at=user.deleted_at or datetime.now(UTC)
+                removed, status="deleted", deleted_at=removed.deleted_at or datetime.now(UTC)
             ),
         )
 

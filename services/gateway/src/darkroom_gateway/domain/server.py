@@ -37,10 +37,6 @@ from darkroom_gateway.domain.system_metadata import (
 
 #: The Immich API version whose spec the gateway implements (shared/reference, info.version).
 API_VERSION = (3, 1, 0)
-#: Days a trashed asset stays before it is deleted for good (Immich's default, trash.days).
-TRASH_DAYS = 30
-#: Days before a deleted user is removed for good (Immich's default, user.deleteDelay).
-USER_DELETE_DELAY_DAYS = 7
 #: Map styles the web and mobile apps load (Immich's defaults, map.lightStyle / map.darkStyle).
 MAP_LIGHT_STYLE_URL = "https://tiles.immich.cloud/v1/style/light.json"
 MAP_DARK_STYLE_URL = "https://tiles.immich.cloud/v1/style/dark.json"

@@ -1,9 +1,11 @@
-"""The trash: empty it (delete for good), restore all or some; and the shared purge helper."""
+"""The trash: empty it (delete for good), restore all or some; the shared purge helper; and the
+nightly purge of what has been in the trash longer than ``trash.days``."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import structlog
@@ -73,6 +75,35 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
         log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(owner_id))
     requested = set(ids)
     return sum(1 for asset in deleted if asset.id in requested)
+
+
+async def purge_trash(deps: Deps, older_than: timedelta) -> int:
+    """Delete for good every asset trashed more than ``older_than`` ago, of every user.
+
+    The nightly task of Immich's ``trash.days`` (:mod:`darkroom_gateway.housekeeping`); each
+    asset goes as emptying the trash removes it (:func:`purge_assets`: rows, files, one
+    ``darkroom.asset.deleted`` each), in batches of :data:`PURGE_BATCH`.
+
+    Args:
+        deps: The gateway's connections.
+        older_than: How long an asset stays in the trash (system config ``trash.days``).
+
+    Returns:
+        Number of trashed assets deleted.
+    """
+    total = 0
+    while expired := await assets.expired_trash(deps.pool, older_than, limit=PURGE_BATCH):
+        by_owner: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for owner_id, asset_id in expired:
+            by_owner[owner_id].append(asset_id)
+        count = 0
+        for owner_id, ids in by_owner.items():
+            count += await purge_assets(deps, owner_id, ids)
+        total += count
+        if count == 0:  # raced with a restore or another purge: nothing left we can delete
+            break
+    log.info("trash.purged", count=total, older_than_days=older_than / timedelta(days=1))
+    return total
 
 
 async def restore(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> int:

@@ -409,10 +409,11 @@ async def get_active_user(deps: Deps, user_id: uuid.UUID) -> users.User:
 async def apply_user_changes(
     deps: Deps, user_id: uuid.UUID, changes: dict[str, object]
 ) -> users.User:
-    """Store ``changes`` (column -> value) of a user, mapping a taken e-mail to 400.
+    """Store ``changes`` (column -> value) of a user, mapping a taken e-mail or storage label
+    to 400.
 
     Raises:
-        BadRequest: The e-mail belongs to another user.
+        BadRequest: The e-mail or storage label belongs to another user.
         NotFound: No such user.
     """
     try:
@@ -422,6 +423,8 @@ async def apply_user_changes(
             else await users.get_user(deps.pool, user_id)
         )
     except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "users_storage_label_key":  # a concurrent update took it
+            raise BadRequest("Storage label already in use by another account") from exc
         raise BadRequest("Email already in use by another account") from exc
     if user is None:
         raise NotFound("User not found")

@@ -295,6 +295,8 @@ export interface UserAdmin {
   status: string;
   quotaSizeInBytes: number | null;
   quotaUsageInBytes: number | null;
+  storageLabel: string | null;
+  shouldChangePassword: boolean;
 }
 
 /** QueueStatisticsDto: job counts of one queue. */

@@ -40,6 +40,9 @@ from darkroom_events.catalogue import (
     SharedLinkRemoved,
     SmartSearchReply,
     SmartSearchRequest,
+    StackCreated,
+    StackDeleted,
+    StackUpdated,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -56,6 +59,7 @@ STREAM_SUBJECTS = (
     "darkroom.activity.>",
     "darkroom.notification.>",
     "darkroom.api_key.>",
+    "darkroom.stack.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -239,6 +243,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A user deleted a public shared link; it opens nothing any more.",
+    ),
+    EventSpec(
+        type=StackCreated,
+        producers=("gateway", "metadata"),
+        consumers=("gateway",),
+        description="Assets were stacked under a primary (by a user, or automatically).",
+    ),
+    EventSpec(
+        type=StackUpdated,
+        producers=("gateway", "metadata"),
+        consumers=("gateway",),
+        description="A stack's primary changed or assets left it.",
+    ),
+    EventSpec(
+        type=StackDeleted,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="Stacks were removed; their assets stay, unstacked.",
     ),
 )
 

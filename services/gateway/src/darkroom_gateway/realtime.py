@@ -43,6 +43,9 @@ from darkroom_events import (
     NotificationCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
+    StackCreated,
+    StackDeleted,
+    StackUpdated,
 )
 from litestar.datastructures import Headers
 
@@ -71,7 +74,7 @@ class ServerEvent(enum.StrEnum):
     ASSET_UPDATE = "on_asset_update"  # AssetResponseDto
     ASSET_HIDDEN = "on_asset_hidden"  # asset id
     ASSET_RESTORE = "on_asset_restore"  # asset ids
-    ASSET_STACK_UPDATE = "on_asset_stack_update"  # asset ids
+    ASSET_STACK_UPDATE = "on_asset_stack_update"  # no payload (Immich sends none)
     PERSON_THUMBNAIL = "on_person_thumbnail"  # person id
     SERVER_VERSION = "on_server_version"  # ServerVersionResponseDto
     CONFIG_UPDATE = "on_config_update"  # no payload
@@ -96,6 +99,7 @@ LIVE = frozenset(
         ServerEvent.PERSON_THUMBNAIL,
         ServerEvent.ASSET_HIDDEN,
         ServerEvent.NOTIFICATION,
+        ServerEvent.ASSET_STACK_UPDATE,
     }
 )
 
@@ -111,6 +115,9 @@ WATCHED: tuple[type[Event], ...] = (
     PersonThumbnailUpdated,
     AssetHidden,
     NotificationCreated,
+    StackCreated,
+    StackUpdated,
+    StackDeleted,
 )
 
 
@@ -255,6 +262,12 @@ class Realtime:
             await self.disconnect_room(api_key_room(event.api_key_id))
         elif isinstance(event, NotificationCreated):  # notifications (#14)
             await self._notification(deps, uuid.UUID(event.notification_id))
+        elif isinstance(event, StackCreated | StackUpdated | StackDeleted):  # stacks (#16)
+            # Immich 3.1 (notification.service.ts) sends it to the stack's owner with no
+            # payload at all (its clients reload the timeline); a stack is its owner's alone
+            await self.sio.emit(
+                ServerEvent.ASSET_STACK_UPDATE.value, room=user_room(event.owner_id)
+            )
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every

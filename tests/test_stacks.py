@@ -21,6 +21,7 @@ as ``image/dng`` (a camera RAW by Immich's table), as it would a camera's.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
 from tests.conftest import User, first_admin, make_user, running_stack, upload_jpeg, wait_processed
+from tests.test_socketio import listeners  # noqa: F401 - a fixture
 from tests.test_sync import Device
 from tests.test_sync_types import components, validate  # noqa: F401 - components is a fixture
 
@@ -86,14 +88,15 @@ def stranger(stack: Stack, admin: User) -> User:
 
 @pytest.fixture(scope="module")
 def photos(owner: User, stranger: User) -> dict[str, str]:
-    """Six processed photos of ``owner`` (a..f, all in March 2019) and one of ``stranger``."""
+    """Six processed photos of ``owner`` (a..f, all in March 2019) and two of ``stranger``."""
     ids = {
         name: upload_jpeg(owner, jpeg(100 + k), f"2019-03-{10 + k:02d}T10:00:00.000Z")
         for k, name in enumerate("abcdef")
     }
     ids["theirs"] = upload_jpeg(stranger, jpeg(150), "2019-03-05T10:00:00.000Z")
+    ids["theirs2"] = upload_jpeg(stranger, jpeg(151), "2019-03-06T10:00:00.000Z")
     wait_processed(owner, [ids[n] for n in "abcdef"], timeout=PIPELINE_S)
-    wait_processed(stranger, [ids["theirs"]], timeout=PIPELINE_S)
+    wait_processed(stranger, [ids["theirs"], ids["theirs2"]], timeout=PIPELINE_S)
     return ids
 
 
@@ -273,6 +276,55 @@ def test_sync_stream_stacks(
     assert assets[photos["e"]]["stackId"] is None
 
 
+#: Partner stack lines have the shapes of the caller's own (the spec has no Sync* of their own).
+PARTNER_STACK_SHAPES = {
+    "PartnerStackV1": "StackV1",
+    "PartnerStackBackfillV1": "StackV1",
+    "PartnerStackDeleteV1": "StackDeleteV1",
+}
+
+
+def validate_partner(components: dict[str, Any], lines: list[dict[str, Any]]) -> None:  # noqa: F811
+    validate(
+        components, [{**x, "type": PARTNER_STACK_SHAPES.get(x["type"], x["type"])} for x in lines]
+    )
+
+
+def test_sync_stream_partner_stacks(
+    stack: Stack,
+    owner: User,
+    stranger: User,
+    photos: dict[str, str],
+    components: dict[str, Any],  # noqa: F811 - the fixture imported above
+) -> None:
+    """A partner's stack made before the partnership comes as a backfill line, one made after
+    as PartnerStackV1, and the end of the partnership deletes them (PartnerStackDeleteV1)."""
+    device = Device(stack, owner)
+    before = create(stranger, photos["theirs"], photos["theirs2"])
+    ok(stranger.client.post("/api/partners", json={"sharedWithId": owner.id}), 201)
+    try:
+        lines = device.sync_and_ack(["PartnerStacksV1"])
+        validate_partner(components, lines)
+        backfill = [x["data"]["id"] for x in lines if x["type"] == "PartnerStackBackfillV1"]
+        assert backfill == [before["id"]]
+        ok(stranger.client.delete(f"/api/stacks/{before['id']}"), 204)
+        after = create(stranger, photos["theirs2"], photos["theirs"])
+        lines = device.sync_and_ack(["PartnerStacksV1"])
+        validate_partner(components, lines)
+        assert [x["data"] for x in lines if x["type"] == "PartnerStackDeleteV1"] == [
+            {"stackId": before["id"]}
+        ]
+        assert [x["data"]["id"] for x in lines if x["type"] == "PartnerStackV1"] == [after["id"]]
+    finally:
+        ok(stranger.client.delete(f"/api/partners/{owner.id}"), 204)
+    lines = device.sync_and_ack(["PartnerStacksV1"])
+    validate_partner(components, lines)
+    assert {x["data"]["stackId"] for x in lines if x["type"] == "PartnerStackDeleteV1"} == {
+        after["id"]
+    }
+    ok(stranger.client.delete(f"/api/stacks/{after['id']}"), 204)
+
+
 # --- automatic stacking at ingest ----------------------------------------------------------
 
 
@@ -382,3 +434,28 @@ def test_raw_jpeg_pair_is_not_stacked_when_off(stack: Stack, admin: User) -> Non
     wait_extracted(user, ids)
     assert [stack_of(user, i) for i in ids] == [None, None]
     assert ok(user.client.get("/api/stacks")) == []
+
+
+async def test_websocket_tells_the_owner_only(
+    stack: Stack,
+    owner: User,
+    stranger: User,
+    photos: dict[str, str],
+    listeners: Any,  # noqa: F811 - the fixture imported above
+) -> None:
+    """``on_asset_stack_update`` (no payload, as Immich 3.1) reaches the stack's owner's
+    sockets and not another user's."""
+    mine, theirs = listeners(), listeners()
+    for client, user in ((mine, owner), (theirs, stranger)):
+        client.sio.on("on_asset_stack_update", client._recorder("on_asset_stack_update"))
+        await client.connect(stack.url, {"x-api-key": user.api_key})
+        await client.wait_for("on_server_version", lambda _: True)
+    made = await asyncio.to_thread(create, owner, photos["a"], photos["f"])
+    assert await mine.wait_for("on_asset_stack_update", lambda _: True) is None
+    # the stranger's own change reaches it after the owner's was dispatched (stream order)
+    other = await asyncio.to_thread(create, stranger, photos["theirs"], photos["theirs2"])
+    await theirs.wait_for("on_asset_stack_update", lambda _: True)
+    assert len(theirs.of("on_asset_stack_update")) == 1
+    for user, stack_id in ((owner, made["id"]), (stranger, other["id"])):
+        r = await asyncio.to_thread(user.client.delete, f"/api/stacks/{stack_id}")
+        assert r.status_code == 204, r.text

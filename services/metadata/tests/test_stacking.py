@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 
 from darkroom_metadata.extract import apple_burst_uuid, apple_content_identifier
@@ -61,8 +62,6 @@ def test_plan_burst_cover_leads() -> None:
 
 def _apple_note(entries: dict[int, bytes]) -> bytes:
     """An Apple MakerNote (big-endian IFD, offsets from the note's start) with ASCII tags."""
-    import struct
-
     head = b"Apple iOS\x00" + b"\x00\x01" + b"MM"
     ifd = struct.pack(">H", len(entries))
     data_at = len(head) + 2 + 12 * len(entries) + 4

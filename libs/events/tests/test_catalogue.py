@@ -55,6 +55,11 @@ EXAMPLES: dict[str, bytes] = {
     b'"album_id":"al","asset_count":0,"expires_at":"2024-06-01T00:00:00Z","has_password":true,'
     b'"allow_upload":false,"allow_download":true,"show_metadata":true}',
     "darkroom.shared_link.removed": b'{"shared_link_id":"l","owner_id":"o","type":"INDIVIDUAL"}',
+    "darkroom.stack.created": (
+        b'{"stack_id":"s","owner_id":"o","primary_asset_id":"a","asset_ids":["a","b"]}'
+    ),
+    "darkroom.stack.updated": b'{"stack_id":"s","owner_id":"o","at":"2024-05-01T10:00:00Z"}',
+    "darkroom.stack.deleted": b'{"stack_ids":["s","t"],"owner_id":"o"}',
 }
 
 

@@ -59,6 +59,8 @@ class Asset(msgspec.Struct, frozen=True, kw_only=True):
     deleted_at: datetime | None
     #: Near-duplicate group (migration 0006), set by the embedding service; None when unique.
     duplicate_id: uuid.UUID | None = None
+    #: The stack it is in (migration 0019), or None.
+    stack_id: uuid.UUID | None = None
 
 
 class AssetFile(msgspec.Struct, frozen=True, kw_only=True):

@@ -88,6 +88,8 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     updated_before: datetime | None = None
     trashed_after: datetime | None = None
     trashed_before: datetime | None = None
+    #: Only assets that are not stacked or are their stack's primary (``withStacked``).
+    with_stacked: bool = False
 
 
 class _Sql:
@@ -210,6 +212,11 @@ def where_clause(
         q.add(tag_condition(a, q.param(tag_id)))
     if f.is_untagged:
         q.add(f"NOT EXISTS (SELECT 1 FROM tag_assets ta WHERE ta.asset_id = {a}.id)")
+    if f.with_stacked:  # a stack shows once, as its primary (Immich's withStacked)
+        q.add(
+            f"({a}.stack_id IS NULL OR EXISTS (SELECT 1 FROM stacks st "
+            f"WHERE st.id = {a}.stack_id AND st.primary_asset_id = {a}.id))"
+        )
     for column, lo, hi in (
         ("file_created_at", f.taken_after, f.taken_before),
         ("created_at", f.created_after, f.created_before),

@@ -55,7 +55,8 @@ _USER_COLS = (
 _ASSET_COLS = (
     "a.id, a.owner_id, a.type, a.visibility, a.original_file_name, a.checksum, "
     "a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at, "
-    "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height"
+    "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height, "
+    "a.stack_id"
 )
 _EXIF_COLS = (
     "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "
@@ -75,6 +76,7 @@ _ALBUM_ASSET_PATHS = (
     "GROUP BY aa.asset_id)"
 )
 _AUDIT_KEY = "lpad(x.id::text, 20, '0')"
+_STACK_COLS = "st.id, st.owner_id, st.primary_asset_id, st.created_at, st.updated_at"
 # The partnerships sharing with the caller ($1): the sharer and the position they began at.
 _SHARERS = "(SELECT shared_by_id, create_pos FROM partners WHERE shared_with_id = $1)"
 
@@ -227,6 +229,33 @@ SOURCES: Mapping[str, str] = {
         "SELECT m.user_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
         "m.key AS key FROM user_metadata m WHERE m.user_id = $1"
     ),
+    # --- stacks (0019_stacks.sql) ---
+    "StackDeleteV1": (
+        f"SELECT x.stack_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM stack_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "StackV1": (
+        f"SELECT {_STACK_COLS}, st.update_pos AS pos, st.id::text AS key FROM stacks st "
+        "WHERE st.owner_id = $1"
+    ),
+    "PartnerStackDeleteV1": (
+        f"SELECT x.stack_id, x.update_pos AS pos, 'd' || {_AUDIT_KEY} AS key "
+        f"FROM stack_audit x JOIN {_SHARERS} s ON s.shared_by_id = x.owner_id "
+        "WHERE x.update_pos >= s.create_pos "
+        "UNION ALL SELECT st.id AS stack_id, x.update_pos AS pos, "
+        f"'r' || {_AUDIT_KEY} || ':' || st.id::text AS key FROM partner_audit x "
+        "JOIN stacks st ON st.owner_id = x.shared_by_id WHERE x.shared_with_id = $1"
+    ),
+    "PartnerStackV1": (
+        f"SELECT {_STACK_COLS}, st.update_pos AS pos, st.id::text AS key "
+        f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id "
+        "WHERE st.update_pos >= s.create_pos"
+    ),
+    "PartnerStackBackfillV1": (
+        f"SELECT {_STACK_COLS}, s.create_pos AS pos, st.id::text AS key "
+        f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id "
+        "WHERE st.update_pos < s.create_pos"
+    ),
 }
 
 
@@ -375,6 +404,7 @@ AUDIT_TABLES = (
     "asset_metadata_audit",
     "user_metadata_audit",
     "partner_audit",
+    "stack_audit",
 )
 
 

@@ -42,6 +42,9 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
         partner_ids: Sharers whose assets join the viewer's own timeline (``withPartners``:
             those who share with the viewer and are in their timeline; the caller checks
             that and limits the request to visible, untrashed, unfavourited-filter assets).
+        with_stacked: Show a stack once, as its primary (``withStacked``): the other assets
+            of a stack are left out of the buckets and their counts, as Immich's
+            ``withStacked`` does (migration 0019).
     """
 
     viewer_id: uuid.UUID
@@ -55,6 +58,7 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
     order: Literal["asc", "desc"] = "desc"
     order_by: Literal["takenAt", "createdAt"] = "takenAt"
     partner_ids: tuple[uuid.UUID, ...] = ()
+    with_stacked: bool = False
 
 
 class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +84,16 @@ class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
     country: str | None
     latitude: float | None
     longitude: float | None
+    #: Its stack and the stack's number of assets shown (not trashed, not hidden), or None.
+    stack_id: uuid.UUID | None = None
+    stack_count: int | None = None
+
+
+#: SQL: the asset ``a`` is not in a stack, or is its stack's primary (``withStacked``).
+PRIMARY_OR_UNSTACKED = (
+    "(a.stack_id IS NULL OR EXISTS (SELECT 1 FROM stacks st WHERE st.id = a.stack_id "
+    "AND st.primary_asset_id = a.id))"
+)
 
 
 def _where(f: TimelineFilter) -> tuple[str, list[object]]:
@@ -121,6 +135,8 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         conds.append("a.visibility = 'timeline'")
     if f.is_favorite is not None:
         conds.append(f"a.is_favorite = {arg(f.is_favorite)}")
+    if f.with_stacked:
+        conds.append(PRIMARY_OR_UNSTACKED)
     if f.bbox is not None:
         west, south, east, north = f.bbox
         lon = (
@@ -202,7 +218,10 @@ async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> li
         "SELECT a.id, a.owner_id, a.type, a.status, a.visibility, a.is_favorite, a.width, "
         "a.height, e.orientation, a.thumbhash, a.file_created_at, a.local_date_time, "
         "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
-        "e.country, e.latitude, e.longitude "
+        "e.country, e.latitude, e.longitude, a.stack_id, "
+        "CASE WHEN a.stack_id IS NULL THEN NULL ELSE (SELECT count(*) FROM assets m "
+        "WHERE m.stack_id = a.stack_id AND m.status = 'active' "
+        "AND m.visibility IN ('timeline', 'archive')) END AS stack_count "
         f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
         f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
         f"AND {col} >= ${n + 2} AND {col} < ${n + 3} "

@@ -34,6 +34,9 @@ from darkroom_events.catalogue import (
     SessionDeleted,
     SharedLinkCreated,
     SharedLinkRemoved,
+    StackCreated,
+    StackDeleted,
+    StackUpdated,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -88,6 +91,9 @@ __all__ = [
     "SessionDeleted",
     "SharedLinkCreated",
     "SharedLinkRemoved",
+    "StackCreated",
+    "StackDeleted",
+    "StackUpdated",
     "spec_for",
     "type_for_subject",
 ]

@@ -523,3 +523,49 @@ class ConfigUpdated(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The time of the save (two saves are two facts)."""
         return self.at.isoformat()
+
+
+# --- stacks (#16) -------------------------------------------------------------------------------
+
+
+class StackCreated(Event, frozen=True, kw_only=True):
+    """A user stacked assets under a primary (through the API, or the metadata service's
+    automatic stacking of RAW+JPEG pairs and bursts). Published by the gateway and metadata."""
+
+    subject: ClassVar[str] = "darkroom.stack.created"
+    stack_id: str
+    owner_id: str
+    primary_asset_id: str
+    asset_ids: list[str]  # every asset of the stack, the primary first
+
+    def dedupe_key(self) -> str:
+        """The stack id (a stack is made once)."""
+        return self.stack_id
+
+
+class StackUpdated(Event, frozen=True, kw_only=True):
+    """A stack's primary changed, or assets joined or left it (it still has at least 2).
+    Published by the gateway and metadata (automatic stacking adding to a stack)."""
+
+    subject: ClassVar[str] = "darkroom.stack.updated"
+    stack_id: str
+    owner_id: str
+    at: datetime  # when it changed
+
+    def dedupe_key(self) -> str:
+        """The stack and the time of the change (a later change is a new event)."""
+        return f"{self.stack_id}:{self.at.isoformat()}"
+
+
+class StackDeleted(Event, frozen=True, kw_only=True):
+    """Stacks are gone (unstacked, merged into a new stack, or left with fewer than 2
+    assets); their assets stay. Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.stack.deleted"
+    stack_ids: list[str]
+    owner_id: str
+
+    def dedupe_key(self) -> str:
+        """The stack ids (a stack is deleted once)."""
+        digest = hashlib.sha1(",".join(sorted(self.stack_ids)).encode(), usedforsecurity=False)
+        return digest.hexdigest()

@@ -41,6 +41,9 @@ from darkroom_events.catalogue import (
     SharedLinkRemoved,
     SmartSearchReply,
     SmartSearchRequest,
+    StackCreated,
+    StackDeleted,
+    StackUpdated,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -58,6 +61,7 @@ STREAM_SUBJECTS = (
     "darkroom.notification.>",
     "darkroom.api_key.>",
     "darkroom.config.>",
+    "darkroom.stack.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -248,6 +252,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="An admin saved the system config (changed sections; every replica reloads).",
+    ),
+    EventSpec(
+        type=StackCreated,
+        producers=("gateway", "metadata"),
+        consumers=("gateway",),
+        description="Assets were stacked under a primary (by a user, or automatically).",
+    ),
+    EventSpec(
+        type=StackUpdated,
+        producers=("gateway", "metadata"),
+        consumers=("gateway",),
+        description="A stack's primary changed or assets left it.",
+    ),
+    EventSpec(
+        type=StackDeleted,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="Stacks were removed; their assets stay, unstacked.",
     ),
 )
 

@@ -44,6 +44,9 @@ from darkroom_events import (
     NotificationCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
+    StackCreated,
+    StackDeleted,
+    StackUpdated,
 )
 from litestar.datastructures import Headers
 
@@ -72,7 +75,7 @@ class ServerEvent(enum.StrEnum):
     ASSET_UPDATE = "on_asset_update"  # AssetResponseDto
     ASSET_HIDDEN = "on_asset_hidden"  # asset id
     ASSET_RESTORE = "on_asset_restore"  # asset ids
-    ASSET_STACK_UPDATE = "on_asset_stack_update"  # asset ids
+    ASSET_STACK_UPDATE = "on_asset_stack_update"  # no payload (Immich sends none)
     PERSON_THUMBNAIL = "on_person_thumbnail"  # person id
     SERVER_VERSION = "on_server_version"  # ServerVersionResponseDto
     CONFIG_UPDATE = "on_config_update"  # no payload
@@ -98,6 +101,7 @@ LIVE = frozenset(
         ServerEvent.ASSET_HIDDEN,
         ServerEvent.NOTIFICATION,
         ServerEvent.CONFIG_UPDATE,  # system config (#15)
+        ServerEvent.ASSET_STACK_UPDATE,
     }
 )
 
@@ -114,6 +118,9 @@ WATCHED: tuple[type[Event], ...] = (
     AssetHidden,
     NotificationCreated,
     ConfigUpdated,
+    StackCreated,
+    StackUpdated,
+    StackDeleted,
 )
 
 
@@ -260,6 +267,12 @@ class Realtime:
             await self._notification(deps, uuid.UUID(event.notification_id))
         elif isinstance(event, ConfigUpdated):  # system config (#15): every socket, no payload
             await self.sio.emit(ServerEvent.CONFIG_UPDATE.value)
+        elif isinstance(event, StackCreated | StackUpdated | StackDeleted):  # stacks (#16)
+            # Immich 3.1 (notification.service.ts) sends it to the stack's owner with no
+            # payload at all (its clients reload the timeline); a stack is its owner's alone
+            await self.sio.emit(
+                ServerEvent.ASSET_STACK_UPDATE.value, room=user_room(event.owner_id)
+            )
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every

@@ -111,6 +111,8 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
         live_photo_cid: Apple ContentIdentifier shared by the photo and the video of a Live
             Photo (photo: Apple MakerNote tag 0x0011; video: QuickTime key
             ``com.apple.quicktime.content.identifier``).
+        burst_id: Apple BurstUUID shared by the photos of one iPhone burst (MakerNote tag
+            0x000B); automatic stacking groups them (:mod:`darkroom_metadata.stacking`).
         duration: video length in seconds.
         fps: average frame rate of the video stream, frames per second.
         video_codec: FFmpeg codec name of the first video stream, e.g. ``"h264"``, ``"hevc"``.
@@ -158,6 +160,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     rotation: int | None = None
     metadata_error: str | None = None
     tags: list[str] | None = None
+    burst_id: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,6 +212,7 @@ class _Raw:
     rotation: int | None = None
     problem: str | None = None
     tags: list[str] | None = None
+    burst_id: str | None = None
 
 
 def _overlay(base: _Raw, top: _Raw) -> _Raw:
@@ -336,6 +340,7 @@ def extract_metadata(
         rotation=raw.rotation,
         metadata_error=raw.problem,
         tags=raw.tags,
+        burst_id=raw.burst_id,
     )
 
 
@@ -824,6 +829,7 @@ def _read_image(path: Path, mime_type: str) -> _Raw:
         width=width if width and width > 0 else None,
         height=height if height and height > 0 else None,
         live_photo_cid=apple_content_identifier(tags.exif.get("Exif.Photo.MakerNote")),
+        burst_id=apple_burst_uuid(tags.exif.get("Exif.Photo.MakerNote")),
         problem=tags.problem,
     )
 
@@ -1060,12 +1066,9 @@ def _from_tags(exif: Mapping[str, Any], xmp: Mapping[str, Any], iptc: Mapping[st
 
 
 def apple_content_identifier(maker_note: Any) -> str | None:
-    """The Live Photo ContentIdentifier from an Apple MakerNote, if it has one.
-
-    The Apple MakerNote (exiv2 does not decode it) is ``"Apple iOS\\0"``, a 2-byte version, a
-    byte-order mark and then a TIFF IFD whose offsets count from the start of the note; tag
-    0x0011 (ASCII) is the ContentIdentifier (ExifTool, ``Image::ExifTool::Apple``), the same
-    UUID as the QuickTime ``com.apple.quicktime.content.identifier`` of the paired video.
+    """The Live Photo ContentIdentifier from an Apple MakerNote, if it has one: tag 0x0011
+    (ExifTool, ``Image::ExifTool::Apple``), the same UUID as the QuickTime
+    ``com.apple.quicktime.content.identifier`` of the paired video.
 
     Args:
         maker_note: the ``Exif.Photo.MakerNote`` value as pyexiv2 gives it (decimal byte values
@@ -1073,6 +1076,37 @@ def apple_content_identifier(maker_note: Any) -> str | None:
 
     Returns:
         The identifier (``"E905E6C6-C747-4805-942F-9904A0281F02"``), or None.
+    """
+    return apple_maker_note_text(maker_note, 0x0011)
+
+
+def apple_burst_uuid(maker_note: Any) -> str | None:
+    """The burst of an iPhone burst photo from its Apple MakerNote: tag 0x000B, BurstUUID
+    (ExifTool, ``Image::ExifTool::Apple``), shared by every photo of one burst.
+
+    Args:
+        maker_note: As for :func:`apple_content_identifier`.
+
+    Returns:
+        The burst's UUID, or None.
+    """
+    return apple_maker_note_text(maker_note, 0x000B)
+
+
+def apple_maker_note_text(maker_note: Any, tag_id: int) -> str | None:
+    """An ASCII tag of an Apple MakerNote, if it has it.
+
+    The Apple MakerNote (exiv2 does not decode it) is ``"Apple iOS\\0"``, a 2-byte version, a
+    byte-order mark and then a TIFF IFD whose offsets count from the start of the note
+    (ExifTool, ``Image::ExifTool::Apple``).
+
+    Args:
+        maker_note: the ``Exif.Photo.MakerNote`` value as pyexiv2 gives it (decimal byte values
+            separated by spaces), or raw bytes.
+        tag_id: The tag (0x0011 ContentIdentifier, 0x000B BurstUUID, ...).
+
+    Returns:
+        The tag's text up to its first NUL, stripped; None when absent or empty.
     """
     if isinstance(maker_note, str):
         try:
@@ -1092,7 +1126,7 @@ def apple_content_identifier(maker_note: Any) -> str | None:
         (count,) = struct.unpack_from(order + "H", data, 14)
         for i in range(count):
             tag, kind, n, value = struct.unpack_from(order + "HHII", data, 16 + 12 * i)
-            if tag == 0x0011 and kind == 2:
+            if tag == tag_id and kind == 2:
                 raw = (
                     data[16 + 12 * i + 8 : 16 + 12 * i + 8 + n]
                     if n <= 4

@@ -9,11 +9,20 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 from darkroom_bus import PermanentError, subscribe
-from darkroom_db import assets, exif, tags
-from darkroom_events import AssetCreated, AssetHidden, AssetMetadataExtracted, AssetUpdated
+from darkroom_db import assets, exif, stacks, tags
+from darkroom_events import (
+    AssetCreated,
+    AssetHidden,
+    AssetMetadataExtracted,
+    AssetUpdated,
+    Event,
+    StackCreated,
+    StackUpdated,
+)
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
+from darkroom_metadata import stacking
 from darkroom_metadata.extract import ExtractedMetadata, extract_metadata
 
 log = structlog.get_logger()
@@ -112,6 +121,50 @@ async def import_tags(conn: asyncpg.Connection, asset: assets.Asset, paths: list
     await tags.add_assets(conn, [(tag.id, asset.id) for tag in leaves])
 
 
+async def auto_stack(
+    conn: asyncpg.Connection, asset: assets.Asset, meta: ExtractedMetadata
+) -> Event | None:
+    """Stack the asset with the others of its group (RAW+JPEG pair, burst) when the group is
+    complete (:mod:`darkroom_metadata.stacking`). Run inside the extraction's transaction.
+
+    Whichever asset of a group is processed last stacks it; a lock on the group's key
+    serialises two members processed at once, and a group already stacked is left alone, so a
+    redelivery changes nothing.
+
+    Returns:
+        The event to publish once committed (``darkroom.stack.created``/``updated``), or None.
+    """
+    key = stacking.stack_key(asset.original_file_name, meta.date_time_original, meta.burst_id)
+    if key is None:
+        return None
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        f"auto-stack:{asset.owner_id}:{key}",
+    )
+    group = await stacks.auto_group(conn, asset.owner_id, asset.id, key)
+    members = [
+        stacking.Member(id=str(i), file_name=name, stack_id=str(s) if s else None)
+        for i, name, s in group
+    ]
+    todo = stacking.plan(key, members)
+    if todo is None:
+        return None
+    owner = str(asset.owner_id)
+    if todo.stack_id is not None:
+        stack_id = uuid.UUID(todo.stack_id)
+        await stacks.add_assets(conn, asset.owner_id, stack_id, [uuid.UUID(i) for i in todo.join])
+        log.info("metadata.stack_joined", stack_id=todo.stack_id, assets=len(todo.join))
+        return StackUpdated(stack_id=todo.stack_id, owner_id=owner, at=datetime.now(UTC))
+    made = await stacks.create(conn, asset.owner_id, [uuid.UUID(i) for i in todo.join])
+    log.info("metadata.stacked", stack_id=str(made.stack.id), key=key, assets=len(todo.join))
+    return StackCreated(
+        stack_id=str(made.stack.id),
+        owner_id=owner,
+        primary_asset_id=str(made.stack.primary_asset_id),
+        asset_ids=[str(a) for a in made.stack.asset_ids],
+    )
+
+
 @subscribe(
     AssetCreated,
     durable="metadata",
@@ -184,7 +237,14 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             height=height,
             duration_ms=duration_ms,
         )
+        stacked = (
+            await auto_stack(conn, asset, meta)
+            if getattr(ctx.settings, "auto_stack", False)
+            else None
+        )
         await assets.mark_step_done(conn, asset_id, "metadata_extracted")
+        if stacked is not None:
+            await tx.add(stacked)
         for still, video in hidden:
             await tx.add(
                 AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))
@@ -256,7 +316,7 @@ async def geocode_edited_location(event: AssetUpdated, ctx: Context) -> None:
     )
     if not stored:
         return
-    await ctx.bus.publish(
+    await ctx.outbox.publish(
         AssetUpdated(asset_id=event.asset_id, owner_id=event.owner_id, at=datetime.now(UTC))
     )
     log.info("metadata.place_named", asset_id=event.asset_id, city=place.city)

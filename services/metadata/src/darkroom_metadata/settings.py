@@ -12,7 +12,12 @@ class MetadataSettings(ServiceSettings, frozen=True, kw_only=True):
         reverse_geocoding: Fill city/state/country from GPS with the offline GeoNames data
             (``DARKROOM_REVERSE_GEOCODING``; Immich's "reverse geocoding" setting, on by default).
         scratch_dir: Where originals are downloaded for reading; the system temp dir when empty.
+        auto_stack: Stack RAW+JPEG pairs (same base name and capture time) and bursts (Apple
+            burst id, Google/Samsung burst file names) of one owner as they are ingested
+            (``DARKROOM_AUTO_STACK``, off by default; Immich has no such setting, so it is not
+            part of the system config). See :mod:`darkroom_metadata.stacking`.
     """
 
     reverse_geocoding: bool = True
     scratch_dir: str = ""
+    auto_stack: bool = False

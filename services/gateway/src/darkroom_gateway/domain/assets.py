@@ -12,7 +12,17 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTransient
-from darkroom_db import albums, asset_metadata, assets, exif, partners, people, shared_links, tags
+from darkroom_db import (
+    albums,
+    asset_metadata,
+    assets,
+    exif,
+    partners,
+    people,
+    shared_links,
+    stacks,
+    tags,
+)
 from darkroom_events import (
     AssetHidden,
     AssetsTrashed,
@@ -119,6 +129,15 @@ class ExifResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     rating: int | None = None
 
 
+class AssetStackResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetStackResponseDto (the stack an asset is in; ``assetCount`` leaves out assets
+    in the trash)."""
+
+    id: str
+    primary_asset_id: str
+    asset_count: int
+
+
 class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Spec: AssetResponseDto (the fields Darkroom has so far)."""
 
@@ -151,6 +170,8 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     resized: bool = False
     people: list[PersonResponse] = msgspec.field(default_factory=list)
     tags: list[TagResponse] = msgspec.field(default_factory=list)
+    #: Filled where Immich fills it (``GET /api/assets/{id}``: the stack or null), else absent.
+    stack: AssetStackResponse | None | msgspec.UnsetType = msgspec.UNSET
 
 
 def parse_checksum(value: str) -> bytes:
@@ -339,6 +360,18 @@ async def viewer_asset_response(
     tagged = await tags.tags_of_asset(deps.pool, asset.id) if as_owner else []
     response = asset_response(asset, exif_row, shown, tagged)
     return response if as_owner else msgspec.structs.replace(response, is_favorite=False)
+
+
+async def asset_stack(deps: Deps, asset: assets.Asset) -> AssetStackResponse | None:
+    """The AssetStackResponseDto of the stack ``asset`` is in, or None."""
+    if asset.stack_id is None:
+        return None
+    info = (await stacks.info_of_assets(deps.pool, [asset.id])).get(asset.id)
+    if info is None:
+        return None
+    return AssetStackResponse(
+        id=str(info.id), primary_asset_id=str(info.primary_asset_id), asset_count=info.asset_count
+    )
 
 
 async def _own_asset(
@@ -541,6 +574,8 @@ class AssetController(Controller):
         owner = asset.owner_id == auth.user.id and auth.shared_link is None
         exif_row = await exif.get_exif(deps.pool, asset.owner_id, asset_id)
         response = await viewer_asset_response(deps, asset, exif_row, as_owner=owner)
+        if auth.shared_link is None:  # Immich's getAssetInfo maps the asset withStack
+            response = msgspec.structs.replace(response, stack=await asset_stack(deps, asset))
         return for_link(response, auth.shared_link)
 
     @get("/{asset_id:uuid}/original", permission="asset.download", shared_link=True)

@@ -241,6 +241,7 @@ def db_filters(dto: SearchFilterDto) -> search_db.AssetFilters:
     fields["person_ids"] = list(dto.person_ids)
     fields["tag_ids"] = dto.tag_ids if isinstance(dto.tag_ids, list) else None
     fields["is_untagged"] = dto.tag_ids is None
+    fields["with_stacked"] = bool(getattr(dto, "with_stacked", None))
     checksum = getattr(dto, "checksum", None)
     if checksum:
         fields["checksum"] = parse_checksum(checksum)
@@ -253,6 +254,7 @@ def wire_filters(f: search_db.AssetFilters) -> SearchFilters:
     raw.pop("id", None)
     raw.pop("checksum", None)
     raw.pop("original_path", None)
+    raw.pop("with_stacked", None)
     return msgspec.convert(raw, SearchFilters)
 
 

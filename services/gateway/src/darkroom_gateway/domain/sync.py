@@ -119,6 +119,9 @@ SERVED: dict[str, tuple[str, ...]] = {
     "AssetOcrV1": ("AssetOcrDeleteV1", "AssetOcrV1"),
     "AssetMetadataV1": ("AssetMetadataDeleteV1", "AssetMetadataV1"),
     "UserMetadataV1": ("UserMetadataDeleteV1", "UserMetadataV1"),
+    # stacks (#16): after the assets they group
+    "StacksV1": ("StackDeleteV1", "StackV1"),
+    "PartnerStacksV1": ("PartnerStackDeleteV1", "PartnerStackV1", "PartnerStackBackfillV1"),
 }
 
 
@@ -211,7 +214,7 @@ def _asset(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
         "isFavorite": row["is_favorite"],
         "isEdited": False,
         "livePhotoVideoId": row["live_photo_video_id"],
-        "stackId": None,
+        "stackId": row.get("stack_id"),
         "libraryId": None,
         "width": row["width"],
         "height": row["height"],
@@ -330,6 +333,17 @@ def _metadata(owner: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     }
 
 
+def _stack(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncStackV1."""
+    return {
+        "id": row["id"],
+        "ownerId": row["owner_id"],
+        "primaryAssetId": row["primary_asset_id"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
 def _fields(**names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A line builder copying row columns to camelCase fields (``albumId="album_id"``)."""
     return lambda row: {field: row[column] for field, column in names.items()}
@@ -389,6 +403,12 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "AssetMetadataV1": ("AssetMetadataV1", _metadata("assetId")),
     "UserMetadataDeleteV1": ("UserMetadataDeleteV1", _fields(userId="user_id", key="metadata_key")),
     "UserMetadataV1": ("UserMetadataV1", _metadata("userId")),
+    # stacks (#16): SyncStackV1 / SyncStackDeleteV1
+    "StackDeleteV1": ("StackDeleteV1", _fields(stackId="stack_id")),
+    "StackV1": ("StackV1", _stack),
+    "PartnerStackDeleteV1": ("PartnerStackDeleteV1", _fields(stackId="stack_id")),
+    "PartnerStackV1": ("PartnerStackV1", _stack),
+    "PartnerStackBackfillV1": ("PartnerStackBackfillV1", _stack),
 }
 
 

@@ -109,6 +109,7 @@ async def timeline_filter(
     user_id: Annotated[uuid.UUID | None, QueryParameter(name="userId")] = None,
     visibility: FromQuery[Visibility | None] = None,
     with_partners: Annotated[bool | None, QueryParameter(name="withPartners")] = None,
+    with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
 ) -> timeline.TimelineFilter:
     """Check access and build the repository filter of a timeline request: the query
     parameters both timeline routes share (a dependency of the controller). ``key``/``slug``
@@ -117,6 +118,8 @@ async def timeline_filter(
     ``withPartners`` adds the assets of the users who share with the caller and whom the
     caller shows in their timeline (``inTimeline``); as in Immich's ``timeline.service.ts`` it
     is only allowed for ``visibility=timeline`` without a favourite or trash filter.
+    ``withStacked`` shows each stack once, as its primary, in the counts and the buckets
+    (the bucket's ``stack`` column then carries ``[stackId, count]``).
 
     Raises:
         NoAccess: A shared link without its own album's ``albumId`` (or with another scope).
@@ -162,6 +165,7 @@ async def timeline_filter(
         bbox=_bbox(bbox),
         order=order or "desc",
         order_by=order_by or "takenAt",
+        with_stacked=bool(with_stacked),
     )
 
 
@@ -206,7 +210,11 @@ def bucket_columns(
         country=[r.country for r in rows],
         latitude=[r.latitude for r in rows] if with_coordinates else UNSET,
         longitude=[r.longitude for r in rows] if with_coordinates else UNSET,
-        stack=[None for _ in rows] if with_stacked else UNSET,  # no stacks yet
+        stack=[
+            [str(r.stack_id), str(r.stack_count)] if r.stack_id is not None else None for r in rows
+        ]
+        if with_stacked
+        else UNSET,
     )
 
 
@@ -223,7 +231,6 @@ class TimelineController(Controller):
         f: NamedDependency[timeline.TimelineFilter],
         auth: NamedDependency[Auth],
         with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
-        with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> list[TimeBucket]:
         """Months holding matching assets, with their counts (newest first by default)."""
         return [
@@ -239,7 +246,6 @@ class TimelineController(Controller):
         f: NamedDependency[timeline.TimelineFilter],
         time_bucket: Annotated[str, QueryParameter(name="timeBucket")],
         with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
-        with_stacked: Annotated[bool | None, QueryParameter(name="withStacked")] = None,
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns."""
         rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
@@ -247,7 +253,7 @@ class TimelineController(Controller):
         columns = bucket_columns(
             rows,
             with_coordinates=bool(with_coordinates) and not hide_place,
-            with_stacked=bool(with_stacked),
+            with_stacked=f.with_stacked,
             partner_ids=f.partner_ids,
         )
         if hide_place:  # a link that hides metadata hides where photos were taken

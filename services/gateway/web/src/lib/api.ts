@@ -133,6 +133,22 @@ export interface AssetResponse {
   originalPath?: string;
   /** Its tags (only its owner sees them). */
   tags?: TagResponse[];
+  /** The stack it is in (GET /assets/{id} only), or null. */
+  stack?: AssetStackResponse | null;
+}
+
+/** Spec: AssetStackResponseDto. */
+export interface AssetStackResponse {
+  id: string;
+  primaryAssetId: string;
+  assetCount: number;
+}
+
+/** Spec: StackResponseDto: a stack with its assets (the primary first). */
+export interface StackResponse {
+  id: string;
+  primaryAssetId: string;
+  assets: AssetResponse[];
 }
 
 /** Spec: TagResponseDto; `value` is the full path (`Travel/2024/Japan`), `name` its last part. */
@@ -173,6 +189,8 @@ export interface BucketColumns {
   duration: (number | string | null)[];
   city: (string | null)[];
   country: (string | null)[];
+  /** With `withStacked`: `[stackId, count]` of a stack's primary, else null. */
+  stack?: ([string, string] | null)[];
 }
 
 /** Spec: PartnerResponseDto (the user on the other side of a partnership). */

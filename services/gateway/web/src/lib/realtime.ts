@@ -2,7 +2,8 @@
  * Live updates: Immich's websocket (socket.io at /api/socket.io, authenticated by the session
  * cookie the browser sends). The server emits `on_upload_success` once a new asset's thumbnail
  * exists, `on_asset_update` after an edit, `on_asset_trash` / `on_asset_restore` /
- * `on_asset_delete` when assets leave or come back, `on_notification` for the bell
+ * `on_asset_delete` when assets leave or come back, `on_asset_stack_update` (no payload) when
+ * the user's stacks change (by hand elsewhere, or stacked at ingest), `on_notification` for the bell
  * (docs/realtime.md). Whatever happens while
  * the socket is down is read again on reconnect.
  */
@@ -50,6 +51,7 @@ export function liveUpdates(handlers: LiveHandlers): () => void {
   socket.on('on_upload_success', changed);
   socket.on('on_asset_update', changed);
   socket.on('on_asset_restore', changed);
+  socket.on('on_asset_stack_update', changed);
   socket.on('on_asset_trash', (ids: string[]) => handlers.removed?.(ids));
   socket.on('on_asset_delete', (id: string) => handlers.removed?.([id]));
   socket.on('on_notification', (item: NotificationResponse) => handlers.notification?.(item));

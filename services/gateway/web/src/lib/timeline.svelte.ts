@@ -22,6 +22,8 @@ export interface TimelineAsset {
   duration: string | null;
   city: string | null;
   country: string | null;
+  /** The stack it leads (timelines asked `withStacked`): its id and number of assets. */
+  stack?: { id: string; count: number } | null;
 }
 
 /** The assets of one calendar day inside a month. */
@@ -40,13 +42,19 @@ export const MAIN_FILTER: TimelineFilter = { visibility: 'timeline' };
 /** The Photos page: the main timeline plus the photos of partners the user shows in their
  * timeline (the server adds them only for partners with "show in timeline" on, as Immich's web
  * app always asks `withPartners`). */
-export const PHOTOS_FILTER: TimelineFilter = { ...MAIN_FILTER, withPartners: true };
+export const PHOTOS_FILTER: TimelineFilter = {
+  ...MAIN_FILTER,
+  withPartners: true,
+  // a stack shows once, as its primary with its count (as Immich's web timeline asks)
+  withStacked: true,
+};
 
 /** Columns of a bucket -> one object per asset (order kept: newest first). */
 export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
   return columns.id.map((id, i) => {
     const offsetMs = (columns.localOffsetHours[i] ?? 0) * 3_600_000;
     const duration = columns.duration[i];
+    const stack = columns.stack?.[i];
     return {
       id,
       ownerId: columns.ownerId[i],
@@ -58,6 +66,7 @@ export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
       duration: duration === null || duration === undefined ? null : String(duration),
       city: columns.city[i],
       country: columns.country[i],
+      stack: stack ? { id: stack[0], count: Number(stack[1]) } : null,
     };
   });
 }

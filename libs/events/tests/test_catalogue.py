@@ -55,6 +55,9 @@ EXAMPLES: dict[str, bytes] = {
     b'"album_id":"al","asset_count":0,"expires_at":"2024-06-01T00:00:00Z","has_password":true,'
     b'"allow_upload":false,"allow_download":true,"show_metadata":true}',
     "darkroom.shared_link.removed": b'{"shared_link_id":"l","owner_id":"o","type":"INDIVIDUAL"}',
+    "darkroom.memory.created": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
 }
 
 

@@ -503,3 +503,39 @@ class SharedLinkRemoved(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The link id (a link is removed once)."""
         return self.shared_link_id
+
+
+# --- memories ("On this day", #16) --------------------------------------------------------------
+
+
+class _MemoryChange(Event, frozen=True, kw_only=True):
+    """A change to a user's memory. Ids only: what the memory shows stays in the database."""
+
+    memory_id: str
+    owner_id: str
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The memory and the time of the change."""
+        return f"{self.memory_id}:{self.at.isoformat()}"
+
+
+class MemoryCreated(_MemoryChange, frozen=True, kw_only=True):
+    """A memory was made, by its owner or by the daily "on this day" generation. Published by
+    the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.created"
+
+
+class MemoryUpdated(_MemoryChange, frozen=True, kw_only=True):
+    """A memory's flags, date or assets changed (saved, seen, assets added or removed).
+    Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.updated"
+
+
+class MemoryDeleted(_MemoryChange, frozen=True, kw_only=True):
+    """A memory was deleted, by its owner or by the clean-up of expired unsaved memories.
+    Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.deleted"

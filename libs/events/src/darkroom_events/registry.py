@@ -29,6 +29,9 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    MemoryCreated,
+    MemoryDeleted,
+    MemoryUpdated,
     NotificationCreated,
     NotificationEmailRequested,
     PartnerAdded,
@@ -56,6 +59,7 @@ STREAM_SUBJECTS = (
     "darkroom.activity.>",
     "darkroom.notification.>",
     "darkroom.api_key.>",
+    "darkroom.memory.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -239,6 +243,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A user deleted a public shared link; it opens nothing any more.",
+    ),
+    EventSpec(
+        type=MemoryCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory was made (by its owner or the daily on-this-day generation).",
+    ),
+    EventSpec(
+        type=MemoryUpdated,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory's flags, date or assets changed.",
+    ),
+    EventSpec(
+        type=MemoryDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory was deleted (by its owner or the clean-up of expired ones).",
     ),
 )
 

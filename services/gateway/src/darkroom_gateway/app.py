@@ -23,7 +23,7 @@ from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate, authorize
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
-from darkroom_gateway.housekeeping import staging_sweeper, sync_audit_pruner
+from darkroom_gateway.housekeeping import memory_generator, staging_sweeper, sync_audit_pruner
 from darkroom_gateway.http import GatewayRequest, security_headers
 from darkroom_gateway.mail import mail_queue
 from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
@@ -138,7 +138,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         # every body but the streamed uploads (their routes set no limit): 413 past this
         request_max_body_size=settings.max_json_body_bytes,
         before_send=[security_headers(settings.map_tile_url)],
-        lifespan=[lifespan, staging_sweeper, sync_audit_pruner, mail_queue],
+        lifespan=[lifespan, staging_sweeper, sync_audit_pruner, mail_queue, memory_generator],
         state=State({"realtime": realtime}),
         openapi_config=OpenAPIConfig(
             title="Darkroom (Immich-compatible API)", version="3.1.0", path="/api/docs"

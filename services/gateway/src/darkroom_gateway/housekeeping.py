@@ -10,6 +10,10 @@ with the leftovers of interrupted writes (:meth:`darkroom_storage.Storage.sweep_
 The mobile sync stream tells apps of deletions from audit tables that would otherwise grow
 forever: :func:`sync_audit_pruner` removes rows older than ``sync_audit_retention_days`` once a
 day (:func:`darkroom_db.sync.prune_audit`); apps that had not synced since get a reset.
+
+Memories: :func:`memory_generator` makes every user's "on this day" memories for the coming
+days and removes expired unsaved ones, at start-up and then daily (Immich's nightly
+``memory-create``/``memory-cleanup``; the nightly-task scheduler will host it later).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import structlog
 from darkroom_db import sync
 from darkroom_storage import Storage, StorageError
 from litestar import Litestar
+
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 
 log = structlog.get_logger()
 
@@ -137,4 +144,37 @@ async def sync_audit_pruner(app: Litestar) -> AsyncIterator[None]:
     async with _in_background(
         _prune_forever(deps.pool, AUDIT_PRUNE_INTERVAL, timedelta(days=days))
     ):
+        yield
+
+
+async def _memories_forever(deps: Deps, interval: timedelta) -> None:
+    while True:
+        try:
+            await generate_memories(deps)
+            await cleanup_memories(deps)
+        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
+            log.warning("memories.run_failed", error=repr(exc))
+        await asyncio.sleep(interval.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def memory_generator(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: generate memories (and clean up expired ones) at start-up, then every
+    ``memories_interval_s`` (a day), until shutdown; 0 turns it off.
+
+    Two gateway replicas may both run this: the generation holds a PostgreSQL advisory lock
+    (:data:`darkroom_db.memories.GENERATION_LOCK`), and is idempotent besides.
+
+    Args:
+        app: The gateway application (``app.state.deps`` must be set).
+
+    Yields:
+        While the application runs.
+    """
+    deps = app.state.deps
+    interval = deps.settings.memories_interval_s
+    if interval <= 0:
+        yield
+        return
+    async with _in_background(_memories_forever(deps, timedelta(seconds=interval))):
         yield

@@ -72,6 +72,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             empty by default): the offer AGPL-3.0 section 13 asks a network server to make.
             ``/api/server/about`` reports it as ``repositoryUrl``, ``sourceUrl`` and
             ``thirdPartySourceUrl``; while empty those fields are left out (the spec allows).
+        memories_interval_s: Seconds between two runs of the "on this day" memory generation
+            and the clean-up of expired unsaved memories (``DARKROOM_MEMORIES_INTERVAL_S``; a
+            day; 0 turns both off: Immich's system config ``nightlyTasks.generateMemories``
+            off). Each gateway runs them at start-up and then every interval; a PostgreSQL
+            advisory lock keeps two replicas from generating at once
+            (:func:`darkroom_gateway.housekeeping.memory_generator`).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -103,6 +109,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     source_url: str = ""
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
+    memories_interval_s: float = 86400.0
 
     @property
     def base_url(self) -> str:

@@ -13,10 +13,12 @@ validate against the spec's schemas.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import numpy as np
 import pytest
@@ -293,3 +295,36 @@ def test_sync_lines_validate_against_the_spec(
     ]
     assert data_lines(lines, "MemoryDeleteV1") == [{"memoryId": by_year[YEARS[2]]}]
     assert [d["id"] for d in data_lines(lines, "MemoryV1")] == [year0]  # updated: assets changed
+
+
+def test_two_replicas_never_generate_at_once(stack: Stack) -> None:
+    """While another gateway holds the generation's advisory lock, a daily run does nothing and
+    a run that waits (the job) goes on once the lock is released."""
+    from darkroom_db import create_pool
+    from darkroom_db import memories as memories_db
+
+    async def run() -> tuple[object, object, object]:
+        url = stack.env()["DARKROOM_DATABASE_URL"]
+        other = await asyncpg.connect(url)
+        pool = await create_pool(url)
+        try:
+            await other.execute("SELECT pg_advisory_lock($1)", memories_db.GENERATION_LOCK)
+            skipped = await memories_db.generate(pool, today())
+            waiting = asyncio.ensure_future(memories_db.generate(pool, today(), wait=True))
+            deadline = asyncio.get_running_loop().time() + PIPELINE_S
+            while not await other.fetchval(  # until it is queued behind the lock
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ):
+                assert asyncio.get_running_loop().time() < deadline, "never asked for the lock"
+                await asyncio.sleep(0.05)
+            blocked = waiting.done()
+            await other.execute("SELECT pg_advisory_unlock($1)", memories_db.GENERATION_LOCK)
+            return skipped, blocked, await asyncio.wait_for(waiting, timeout=PIPELINE_S)
+        finally:
+            await pool.close()
+            await other.close()
+
+    skipped, blocked, waited = asyncio.run(run())
+    assert skipped is None
+    assert blocked is False
+    assert isinstance(waited, list)

@@ -370,29 +370,38 @@ async def cleanup(pool: asyncpg.Pool, older_than: timedelta) -> list[Memory]:
 
 
 async def generate(
-    pool: asyncpg.Pool, today: date, *, days_before: int = 3, days_after: int = 3
+    pool: asyncpg.Pool,
+    today: date,
+    *,
+    days_before: int = 3,
+    days_after: int = 3,
+    wait: bool = False,
 ) -> list[Memory] | None:
     """Create every user's "on this day" memories for ``today`` and the days around it.
 
     Immich makes them for three days before to three days after today, so that a client whose
     local day differs from the server's (UTC) day finds its memories too. The work holds a
     transaction-scoped PostgreSQL advisory lock (:data:`GENERATION_LOCK`): when another gateway
-    replica is generating, this call does nothing.
+    replica is generating, this call does nothing (or, with ``wait``, waits for it to finish and
+    then makes whatever is still missing).
 
     Args:
         pool: Pool.
         today: The server's day (UTC).
         days_before: Days before ``today`` also generated.
         days_after: Days after ``today`` also generated.
+        wait: Wait for the lock instead of giving up (a job a user asked for).
 
     Returns:
         The memories created (empty when all existed already), or None when another replica
-        holds the lock.
+        holds the lock and ``wait`` is false.
     """
     days = [today + timedelta(days=d) for d in range(-days_before, days_after + 1)]
     created: list[Memory] = []
     async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", GENERATION_LOCK):
+        if wait:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", GENERATION_LOCK)
+        elif not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", GENERATION_LOCK):
             return None
         for owner_id in await active_user_ids(pool):
             for day in days:

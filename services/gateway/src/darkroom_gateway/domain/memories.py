@@ -200,18 +200,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def generate_memories(deps: Deps, today: date | None = None) -> int | None:
+async def generate_memories(
+    deps: Deps, today: date | None = None, *, wait: bool = False
+) -> int | None:
     """Make every user's "on this day" memories around ``today`` (idempotent) and announce them.
 
     Args:
         deps: The gateway's connections.
         today: The server's day; today (UTC) when None.
+        wait: Wait for another replica's run to end rather than skip (a job a user asked for).
 
     Returns:
-        How many memories were made, or None when another gateway replica was generating.
+        How many memories were made, or None when another gateway replica was generating and
+        ``wait`` is false.
     """
     day = today or _now().date()
-    created = await memories.generate(deps.pool, day)
+    created = await memories.generate(deps.pool, day, wait=wait)
     if created is None:
         log.info("memories.generation_skipped", reason="another replica holds the lock")
         return None

@@ -253,7 +253,7 @@ class JobCreate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _memory_create(deps: Deps) -> None:
-    await generate_memories(deps)
+    await generate_memories(deps, wait=True)  # after a daily run in progress, not instead
 
 
 async def _memory_cleanup(deps: Deps) -> None:

@@ -86,4 +86,3 @@ CREATE TRIGGER memories_sync_audit AFTER DELETE ON memories
     FOR EACH ROW EXECUTE FUNCTION darkroom_memory_audit_delete();
 CREATE TRIGGER memory_assets_sync_audit AFTER DELETE ON memory_assets
     FOR EACH ROW EXECUTE FUNCTION darkroom_memory_audit_delete();
-

@@ -5,8 +5,9 @@ full-screen slideshow: opening a memory marks it seen on the server; photos adva
 themselves (the user's ``memories.duration`` pace) with a progress bar; a video plays; space
 pauses (nothing moves while paused) and plays again; arrows go to the next and previous item;
 Escape closes. The same at phone width (375 px) with the on-screen buttons, the overlay filling
-the screen and nothing wider than it. No page error or Content-Security-Policy violation is
-allowed. Screenshots go to ``test-output/web/memories-*.png``.
+the screen and nothing wider than it; no lane when the user turned memories off. No page error
+or Content-Security-Policy violation is allowed. Screenshots go to
+``test-output/web/memories-*.png``.
 """
 
 from __future__ import annotations
@@ -74,9 +75,7 @@ def lane(request: pytest.FixtureRequest) -> Lane:
     stack: Stack = request.getfixturevalue("stack")
     user = make_user(stack, request.getfixturevalue("admin"))
     # taken on successive days (a memory shows its items oldest first), after the video
-    photos = [
-        upload_jpeg(user, jpeg(300 + k), f"2022-01-0{k + 1}T12:00:00.000Z") for k in range(3)
-    ]
+    photos = [upload_jpeg(user, jpeg(300 + k), f"2022-01-0{k + 1}T12:00:00.000Z") for k in range(3)]
     video = _created(upload(user, video_path))
     api_wait_processed(user, [*photos, video], timeout=PIPELINE_S)
     _wait_transcoded(stack, video)
@@ -217,4 +216,16 @@ def test_memory_slideshow_at_phone_width(lane: Lane, browser: object) -> None:
     shot(page, "memories-05-phone-playing")
     viewer.get_by_role("button", name="Close").click()
     poll(lambda: viewer.count() == 0, "closed")
+
+    # memories turned off in the user's preferences: no lane (as Immich's web app)
+    off = {"memories": {"enabled": False}}
+    assert lane.user.client.put("/api/users/me/preferences", json=off).status_code == 200
+    try:
+        page.reload(wait_until="networkidle")  # type: ignore[attr-defined]
+        page.locator("main a[data-asset-id]").first.wait_for()  # type: ignore[attr-defined]
+        page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+        assert strip.count() == 0
+    finally:
+        on = {"memories": {"enabled": True}}
+        assert lane.user.client.put("/api/users/me/preferences", json=on).status_code == 200
     assert page.errors == []  # type: ignore[attr-defined]

@@ -42,13 +42,19 @@ export async function markSeen(memory: Memory): Promise<Memory> {
   return put<Memory>(`/memories/${memory.id}`, { seenAt: new Date().toISOString() });
 }
 
-/** The user's slideshow pace in seconds (preferences `memories.duration`). */
-export async function photoDuration(): Promise<number> {
+/** The user's memory preferences (UserPreferencesResponseDto `memories`): whether the lane
+ * shows (`enabled`, on by default as in Immich) and the slideshow pace in seconds. */
+export async function memoryPreferences(): Promise<{ enabled: boolean; duration: number }> {
   try {
-    const prefs = await get<{ memories?: { duration?: number } }>('/users/me/preferences');
+    const prefs = await get<{ memories?: { enabled?: boolean; duration?: number } }>(
+      '/users/me/preferences',
+    );
     const seconds = prefs.memories?.duration;
-    return seconds && seconds > 0 ? seconds : DEFAULT_DURATION_S;
+    return {
+      enabled: prefs.memories?.enabled !== false,
+      duration: seconds && seconds > 0 ? seconds : DEFAULT_DURATION_S,
+    };
   } catch {
-    return DEFAULT_DURATION_S;
+    return { enabled: true, duration: DEFAULT_DURATION_S };
   }
 }

@@ -8,24 +8,28 @@ second run creates nothing new; each of the eight memory operations answers as I
 (shapes, filters, BulkIdResponseDto per id); another user gets 400 ``Not found or no memory.*
 access`` for every id-taking operation, and an anonymous client 401; ``memory-create`` is an
 admin's job; the mobile sync lines (``MemoriesV1``, ``MemoryToAssetsV1`` and their deletions)
-validate against the spec's schemas.
+validate against the spec's schemas; ``memory-cleanup`` removes expired unsaved memories and
+the changes are published as ``darkroom.memory.*`` events; two gateways never generate at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import numpy as np
 import pytest
 import pyvips
+from darkroom_events import MemoryCreated, MemoryDeleted
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import User, make_user, upload_jpeg, wait_processed
+from tests.conftest import User, make_user, stream_events, upload_jpeg, wait_processed
 from tests.test_sync import Device
 from tests.test_sync_types import SPEC_PATH, _json_schema, data_lines, validate
 
@@ -328,3 +332,54 @@ def test_two_replicas_never_generate_at_once(stack: Stack) -> None:
     assert skipped is None
     assert blocked is False
     assert isinstance(waited, list)
+
+
+def test_cleanup_removes_expired_unsaved_memories_and_tells_the_stream(
+    stack: Stack, admin: User, owner: User, photos: dict[str, str]
+) -> None:
+    """``memory-cleanup`` deletes unsaved memories made more than 30 days ago (Immich's rule);
+    a saved one and a recent one stay; the deletion is published as ``darkroom.memory.deleted``
+    (ids only)."""
+
+    def make(saved: bool) -> str:
+        body = {
+            "type": "on_this_day",
+            "data": {"year": 2005},
+            "memoryAt": "2005-03-01T00:00:00.000Z",
+            "assetIds": [photos["y1"]],
+            "isSaved": saved,
+        }
+        return str(ok(owner.client.post("/api/memories", json=body), 201)["id"])
+
+    expired, kept_saved, recent = make(False), make(True), make(False)
+
+    async def age(ids: list[str]) -> None:  # made 31 days ago: the test's only way back in time
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        try:
+            await conn.execute(
+                "UPDATE memories SET created_at = now() - interval '31 days' "
+                "WHERE id = ANY($1::uuid[])",
+                [uuid.UUID(i) for i in ids],
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(age([expired, kept_saved]))
+    ok(admin.client.post("/api/jobs", json={"name": "memory-cleanup"}), 204)
+    assert owner.client.get(f"/api/memories/{expired}").status_code == 400
+    assert ok(owner.client.get(f"/api/memories/{kept_saved}"))["isSaved"] is True
+    assert ok(owner.client.get(f"/api/memories/{recent}"))["id"] == recent
+
+    url = stack.env()["DARKROOM_NATS_URL"]
+    deadline = time.monotonic() + PIPELINE_S
+    while True:  # published after the commit: wait for it on the stream
+        events = [
+            msgspec.json.decode(d, type=MemoryDeleted)
+            for d in asyncio.run(stream_events(url, MemoryDeleted.subject))
+            if expired.encode() in d
+        ]
+        if events or time.monotonic() > deadline:
+            break
+    assert [(e.memory_id, e.owner_id) for e in events] == [(expired, owner.id)]
+    created = asyncio.run(stream_events(url, MemoryCreated.subject))
+    assert any(recent.encode() in d for d in created)

@@ -108,13 +108,10 @@ async def search(pool: asyncpg.Pool, owner_id: uuid.UUID, filters: Search) -> li
 
 
 async def count(pool: asyncpg.Pool, owner_id: uuid.UUID, filters: Search) -> int:
-    """How many of ``owner_id``'s memories match ``filters`` (``size`` caps the count)."""
-    found = await pool.fetchval(
-        f"SELECT count(*) FROM memories WHERE {_where(owner_id, filters)[0]}",
-        *_where(owner_id, filters)[1],
-    )
-    total = int(found or 0)
-    return total if filters.size is None else min(total, filters.size)
+    """How many of ``owner_id``'s memories match ``filters`` (``order`` and ``size`` do not
+    matter: the total)."""
+    where, args = _where(owner_id, filters)
+    return int(await pool.fetchval(f"SELECT count(*) FROM memories WHERE {where}", *args) or 0)
 
 
 async def get(pool: asyncpg.Pool, owner_id: uuid.UUID, memory_id: uuid.UUID) -> Memory | None:

@@ -61,6 +61,8 @@ SCHEMA_OF = {
     "AssetDeleteV1": "SyncAssetDeleteV1",
     "SyncCompleteV1": "SyncCompleteV1",
     "SyncResetV1": "SyncResetV1",
+    "MemoryToAssetV1": "SyncMemoryAssetV1",
+    "MemoryToAssetDeleteV1": "SyncMemoryAssetDeleteV1",
 }
 
 

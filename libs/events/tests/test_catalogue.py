@@ -60,6 +60,9 @@ EXAMPLES: dict[str, bytes] = {
     ),
     "darkroom.stack.updated": b'{"stack_id":"s","owner_id":"o","at":"2024-05-01T10:00:00Z"}',
     "darkroom.stack.deleted": b'{"stack_ids":["s","t"],"owner_id":"o"}',
+    "darkroom.memory.created": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
 }
 
 

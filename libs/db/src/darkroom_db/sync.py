@@ -26,6 +26,9 @@ Visibility (who gets which rows):
   made after the caller's checkpoint is back-filled, and one made again later is back-filled
   again). ``PartnerAssetDeleteV1`` is a sharer's asset deleted for good while shared, and every
   asset of a sharer when the partnership ends (positioned at its ``partner_audit`` row).
+* Memory sources (``0018_memories.sql``): ``MemoryV1``/``MemoryDeleteV1`` and
+  ``MemoryToAssetV1``/``MemoryToAssetDeleteV1`` are the caller's own memories and their asset
+  links (a link that goes with its memory is told by the memory's deletion alone).
 """
 
 from __future__ import annotations
@@ -256,6 +259,25 @@ SOURCES: Mapping[str, str] = {
         f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id "
         "WHERE st.update_pos < s.create_pos"
     ),
+    # --- memories (0018_memories.sql): the caller's own -------------------------------------
+    "MemoryDeleteV1": (
+        f"SELECT x.memory_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM memory_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "MemoryV1": (
+        "SELECT m.id, m.owner_id, m.type, m.data::text AS data, m.memory_at, m.show_at, "
+        "m.hide_at, m.seen_at, m.is_saved, m.created_at, m.updated_at, m.update_pos AS pos, "
+        "m.id::text AS key FROM memories m WHERE m.owner_id = $1"
+    ),
+    "MemoryToAssetDeleteV1": (
+        f"SELECT x.memory_id, x.asset_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
+        "FROM memory_asset_audit x WHERE x.owner_id = $1"
+    ),
+    "MemoryToAssetV1": (
+        "SELECT ma.memory_id, ma.asset_id, ma.update_pos AS pos, "
+        "ma.memory_id::text || ':' || ma.asset_id::text AS key FROM memory_assets ma "
+        "WHERE ma.owner_id = $1"
+    ),
 }
 
 
@@ -405,6 +427,8 @@ AUDIT_TABLES = (
     "user_metadata_audit",
     "partner_audit",
     "stack_audit",
+    "memory_audit",
+    "memory_asset_audit",
 )
 
 

@@ -569,3 +569,39 @@ class StackDeleted(Event, frozen=True, kw_only=True):
         """The stack ids (a stack is deleted once)."""
         digest = hashlib.sha1(",".join(sorted(self.stack_ids)).encode(), usedforsecurity=False)
         return digest.hexdigest()
+
+
+# --- memories ("On this day", #16) --------------------------------------------------------------
+
+
+class _MemoryChange(Event, frozen=True, kw_only=True):
+    """A change to a user's memory. Ids only: what the memory shows stays in the database."""
+
+    memory_id: str
+    owner_id: str
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The memory and the time of the change."""
+        return f"{self.memory_id}:{self.at.isoformat()}"
+
+
+class MemoryCreated(_MemoryChange, frozen=True, kw_only=True):
+    """A memory was made, by its owner or by the daily "on this day" generation. Published by
+    the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.created"
+
+
+class MemoryUpdated(_MemoryChange, frozen=True, kw_only=True):
+    """A memory's flags, date or assets changed (saved, seen, assets added or removed).
+    Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.updated"
+
+
+class MemoryDeleted(_MemoryChange, frozen=True, kw_only=True):
+    """A memory was deleted, by its owner or by the clean-up of expired unsaved memories.
+    Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.memory.deleted"

@@ -30,6 +30,9 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    MemoryCreated,
+    MemoryDeleted,
+    MemoryUpdated,
     NotificationCreated,
     NotificationEmailRequested,
     PartnerAdded,
@@ -62,6 +65,7 @@ STREAM_SUBJECTS = (
     "darkroom.api_key.>",
     "darkroom.config.>",
     "darkroom.stack.>",
+    "darkroom.memory.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -270,6 +274,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("gateway",),
         description="Stacks were removed; their assets stay, unstacked.",
+    ),
+    EventSpec(
+        type=MemoryCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory was made (by its owner or the daily on-this-day generation).",
+    ),
+    EventSpec(
+        type=MemoryUpdated,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory's flags, date or assets changed.",
+    ),
+    EventSpec(
+        type=MemoryDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A memory was deleted (by its owner or the clean-up of expired ones).",
     ),
 )
 

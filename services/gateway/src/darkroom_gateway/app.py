@@ -26,6 +26,7 @@ from darkroom_gateway.auth import Auth, authenticate, authorize
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import (
+    memory_generator,
     nightly_purger,
     outbox_relay,
     staging_sweeper,
@@ -159,6 +160,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             mail_queue,
             outbox_relay,
             nightly_purger,
+            memory_generator,
         ],
         state=State({"realtime": realtime}),
         openapi_config=OpenAPIConfig(

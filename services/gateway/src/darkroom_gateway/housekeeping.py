@@ -19,6 +19,10 @@ removes the users deleted more than ``user.deleteDelay`` days ago
 ``nightly_interval_s`` across all gateway replicas: each run is claimed on a lease row in
 PostgreSQL (:func:`darkroom_db.system_metadata.claim_run`), so two replicas never both run it,
 and a run missed while every gateway was down happens at the next start.
+
+Memories: :func:`memory_generator` makes every user's "on this day" memories for the coming
+days and removes expired unsaved ones, at start-up and then daily (Immich's nightly
+``memory-create``/``memory-cleanup``; the nightly-task scheduler will host it later).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from litestar import Litestar
 
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.admin_users import purge_deleted_users
+from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 from darkroom_gateway.domain.trash import purge_trash
 
 log = structlog.get_logger()
@@ -226,4 +231,37 @@ async def nightly_purger(app: Litestar) -> AsyncIterator[None]:
         return
     check = min(NIGHTLY_CHECK, timedelta(seconds=interval))
     async with _in_background(_nightly_forever(deps, check)):
+        yield
+
+
+async def _memories_forever(deps: Deps, interval: timedelta) -> None:
+    while True:
+        try:
+            await generate_memories(deps)
+            await cleanup_memories(deps)
+        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
+            log.warning("memories.run_failed", error=repr(exc))
+        await asyncio.sleep(interval.total_seconds())
+
+
+@contextlib.asynccontextmanager
+async def memory_generator(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: generate memories (and clean up expired ones) at start-up, then every
+    ``memories_interval_s`` (a day), until shutdown; 0 turns it off.
+
+    Two gateway replicas may both run this: the generation holds a PostgreSQL advisory lock
+    (:data:`darkroom_db.memories.GENERATION_LOCK`), and is idempotent besides.
+
+    Args:
+        app: The gateway application (``app.state.deps`` must be set).
+
+    Yields:
+        While the application runs.
+    """
+    deps = app.state.deps
+    interval = deps.settings.memories_interval_s
+    if interval <= 0:
+        yield
+        return
+    async with _in_background(_memories_forever(deps, timedelta(seconds=interval))):
         yield

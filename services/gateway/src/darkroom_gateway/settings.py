@@ -79,6 +79,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         nightly_interval_s: How often the nightly purges run, once per period across every
             gateway replica (``DARKROOM_NIGHTLY_INTERVAL_S``; a day; 0 turns them off). See
             :func:`darkroom_gateway.housekeeping.nightly_purger`.
+        memories_interval_s: Seconds between two runs of the "on this day" memory generation
+            and the clean-up of expired unsaved memories (``DARKROOM_MEMORIES_INTERVAL_S``; a
+            day; 0 turns both off: Immich's system config ``nightlyTasks.generateMemories``
+            off). Each gateway runs them at start-up and then every interval; a PostgreSQL
+            advisory lock keeps two replicas from generating at once
+            (:func:`darkroom_gateway.housekeeping.memory_generator`).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -112,6 +118,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     external_domain: str = ""
     config_file: str = ""
     nightly_interval_s: float = 86400.0
+    memories_interval_s: float = 86400.0
 
     @property
     def base_url(self) -> str:

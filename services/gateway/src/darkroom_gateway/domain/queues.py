@@ -8,6 +8,7 @@ count and list from job_failures (the dead-letter table).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import msgspec
@@ -18,13 +19,14 @@ from darkroom_events import (
     AssetMetadataExtracted,
     AssetThumbnailGenerated,
 )
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 from darkroom_gateway.errors import BadRequest, NotFound
 
 
@@ -224,9 +226,50 @@ class QueueController(Controller):
         ]
 
 
+#: Spec: ManualJobName.
+ManualJobName = Literal[
+    "person-cleanup",
+    "tag-cleanup",
+    "user-cleanup",
+    "memory-cleanup",
+    "memory-create",
+    "backup-database",
+    "integrity-missing-files",
+    "integrity-untracked-files",
+    "integrity-checksum-mismatch",
+    "integrity-missing-files-refresh",
+    "integrity-untracked-files-refresh",
+    "integrity-checksum-mismatch-refresh",
+    "integrity-missing-files-delete-all",
+    "integrity-untracked-files-delete-all",
+    "integrity-checksum-mismatch-delete-all",
+]
+
+
+class JobCreate(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: JobCreateDto."""
+
+    name: ManualJobName
+
+
+async def _memory_create(deps: Deps) -> None:
+    await generate_memories(deps, wait=True)  # after a daily run in progress, not instead
+
+
+async def _memory_cleanup(deps: Deps) -> None:
+    await cleanup_memories(deps)
+
+
+#: ManualJobName -> what runs it (to completion, before ``POST /api/jobs`` answers). A job
+#: not listed here is a valid name Darkroom does not run yet: 400 saying so.
+MANUAL_JOBS: dict[str, Callable[[Deps], Awaitable[None]]] = {
+    "memory-create": _memory_create,
+    "memory-cleanup": _memory_cleanup,
+}
+
+
 class JobController(Controller):
-    """/api/jobs: the legacy queue routes (admin only). Its commands come with the operations
-    issue."""
+    """/api/jobs: the legacy queue routes and manual jobs (admin only)."""
 
     path = "/api/jobs"
 
@@ -236,6 +279,21 @@ class JobController(Controller):
     ) -> dict[str, QueueResponseLegacy]:
         """Spec getQueuesLegacy: every queue's counts and status (QueuesResponseLegacyDto)."""
         return await legacy_queues(deps)
+
+    @post("/", status_code=204, admin=True, permission="job.create")
+    async def create_job(
+        self, data: JSONBody[JobCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
+        """Spec createJob: run a manual job (:data:`MANUAL_JOBS`); it has finished when this
+        answers (Immich queues it; running it here lets a client see its result at once).
+
+        Raises:
+            BadRequest: A job Darkroom does not run yet.
+        """
+        run = MANUAL_JOBS.get(data.name)
+        if run is None:
+            raise BadRequest(f"Job {data.name} is not supported by this server yet")
+        await run(deps)
 
 
 ROUTES = [QueueController, JobController]

@@ -122,6 +122,9 @@ SERVED: dict[str, tuple[str, ...]] = {
     # stacks (#16): after the assets they group
     "StacksV1": ("StackDeleteV1", "StackV1"),
     "PartnerStacksV1": ("PartnerStackDeleteV1", "PartnerStackV1", "PartnerStackBackfillV1"),
+    # memories: after the assets they link (MemoryToAssetsV1 after MemoriesV1)
+    "MemoriesV1": ("MemoryDeleteV1", "MemoryV1"),
+    "MemoryToAssetsV1": ("MemoryToAssetDeleteV1", "MemoryToAssetV1"),
 }
 
 
@@ -344,6 +347,24 @@ def _stack(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _memory(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncMemoryV1 (Darkroom deletes memories for good: ``deletedAt`` is always null)."""
+    return {
+        "id": row["id"],
+        "ownerId": row["owner_id"],
+        "type": row["type"],
+        "data": msgspec.Raw(row["data"].encode()),
+        "memoryAt": row["memory_at"],
+        "showAt": row["show_at"],
+        "hideAt": row["hide_at"],
+        "seenAt": row["seen_at"],
+        "isSaved": row["is_saved"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "deletedAt": None,
+    }
+
+
 def _fields(**names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A line builder copying row columns to camelCase fields (``albumId="album_id"``)."""
     return lambda row: {field: row[column] for field, column in names.items()}
@@ -409,6 +430,13 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "PartnerStackDeleteV1": ("PartnerStackDeleteV1", _fields(stackId="stack_id")),
     "PartnerStackV1": ("PartnerStackV1", _stack),
     "PartnerStackBackfillV1": ("PartnerStackBackfillV1", _stack),
+    "MemoryDeleteV1": ("MemoryDeleteV1", _fields(memoryId="memory_id")),
+    "MemoryV1": ("MemoryV1", _memory),
+    "MemoryToAssetDeleteV1": (
+        "MemoryToAssetDeleteV1",
+        _fields(memoryId="memory_id", assetId="asset_id"),
+    ),
+    "MemoryToAssetV1": ("MemoryToAssetV1", _fields(memoryId="memory_id", assetId="asset_id")),
 }
 
 

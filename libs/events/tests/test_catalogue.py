@@ -63,6 +63,7 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.memory.created": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.config.updated": b'{"sections":["image","trash"],"at":"2024-05-01T12:00:00Z"}',
 }
 
 

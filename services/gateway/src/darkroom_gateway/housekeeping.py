@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -73,12 +74,14 @@ async def sweep_staging(storage: Storage, older_than: timedelta) -> int:
     return staged + temp
 
 
-async def _sweep_forever(storage: Storage, interval: timedelta, older_than: timedelta) -> None:
+async def _every(interval: timedelta, run: Callable[[], Awaitable[object]], failed: str) -> None:
+    """Await ``run()`` now and then every ``interval``, forever; a failed run is logged as
+    ``failed`` and does not stop the next ones."""
     while True:
         try:
-            await sweep_staging(storage, older_than)
-        except Exception as exc:  # noqa: BLE001 - a failed sweep must not stop the next ones
-            log.warning("staging.sweep_failed", error=repr(exc))
+            await run()
+        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
+            log.warning(failed, error=repr(exc))
         await asyncio.sleep(interval.total_seconds())
 
 
@@ -113,10 +116,12 @@ async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
         yield
         return
     async with _in_background(
-        _sweep_forever(
-            deps.storage,
+        _every(
             timedelta(seconds=settings.staging_sweep_interval_s),
-            timedelta(seconds=settings.staging_max_age_s),
+            functools.partial(
+                sweep_staging, deps.storage, timedelta(seconds=settings.staging_max_age_s)
+            ),
+            "staging.sweep_failed",
         )
     ):
         yield
@@ -126,14 +131,9 @@ async def staging_sweeper(app: Litestar) -> AsyncIterator[None]:
 AUDIT_PRUNE_INTERVAL = timedelta(days=1)
 
 
-async def _prune_forever(pool: asyncpg.Pool, interval: timedelta, older_than: timedelta) -> None:
-    while True:
-        try:
-            removed = await sync.prune_audit(pool, older_than)
-            log.info("sync.audit_pruned", removed=removed, older_than_days=older_than.days)
-        except Exception as exc:  # noqa: BLE001 - a failed prune must not stop the next ones
-            log.warning("sync.audit_prune_failed", error=repr(exc))
-        await asyncio.sleep(interval.total_seconds())
+async def _prune(pool: asyncpg.Pool, days: int) -> None:
+    removed = await sync.prune_audit(pool, timedelta(days=days))
+    log.info("sync.audit_pruned", removed=removed, older_than_days=days)
 
 
 @contextlib.asynccontextmanager
@@ -153,7 +153,11 @@ async def sync_audit_pruner(app: Litestar) -> AsyncIterator[None]:
         yield
         return
     async with _in_background(
-        _prune_forever(deps.pool, AUDIT_PRUNE_INTERVAL, timedelta(days=days))
+        _every(
+            AUDIT_PRUNE_INTERVAL,
+            functools.partial(_prune, deps.pool, days),
+            "sync.audit_prune_failed",
+        )
     ):
         yield
 
@@ -204,15 +208,6 @@ async def run_nightly_purges(deps: Deps) -> bool:
     return True
 
 
-async def _nightly_forever(deps: Deps, check: timedelta) -> None:
-    while True:
-        try:
-            await run_nightly_purges(deps)
-        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
-            log.warning("nightly.purge_failed", error=repr(exc))
-        await asyncio.sleep(check.total_seconds())
-
-
 @contextlib.asynccontextmanager
 async def nightly_purger(app: Litestar) -> AsyncIterator[None]:
     """Litestar lifespan: try to claim and run the nightly purges at start-up, then every
@@ -230,18 +225,9 @@ async def nightly_purger(app: Litestar) -> AsyncIterator[None]:
         yield
         return
     check = min(NIGHTLY_CHECK, timedelta(seconds=interval))
-    async with _in_background(_nightly_forever(deps, check)):
+    run = functools.partial(run_nightly_purges, deps)
+    async with _in_background(_every(check, run, "nightly.purge_failed")):
         yield
-
-
-async def _memories_forever(deps: Deps, interval: timedelta) -> None:
-    while True:
-        try:
-            await generate_memories(deps)
-            await cleanup_memories(deps)
-        except Exception as exc:  # noqa: BLE001 - a failed run must not stop the next ones
-            log.warning("memories.run_failed", error=repr(exc))
-        await asyncio.sleep(interval.total_seconds())
 
 
 @contextlib.asynccontextmanager
@@ -263,5 +249,10 @@ async def memory_generator(app: Litestar) -> AsyncIterator[None]:
     if interval <= 0:
         yield
         return
-    async with _in_background(_memories_forever(deps, timedelta(seconds=interval))):
+
+    async def run() -> None:
+        await generate_memories(deps)
+        await cleanup_memories(deps)
+
+    async with _in_background(_every(timedelta(seconds=interval), run, "memories.run_failed")):
         yield

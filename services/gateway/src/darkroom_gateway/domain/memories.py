@@ -200,6 +200,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _tell(
+    deps: Deps,
+    kind: type[MemoryCreated | MemoryUpdated | MemoryDeleted],
+    memory_id: uuid.UUID,
+    owner_id: uuid.UUID,
+) -> None:
+    """Announce a change of one memory (``kind``: created, updated or deleted), stamped now."""
+    await announce(deps, kind(memory_id=str(memory_id), owner_id=str(owner_id), at=_now()))
+
+
 async def generate_memories(
     deps: Deps, today: date | None = None, *, wait: bool = False
 ) -> int | None:
@@ -220,8 +230,7 @@ async def generate_memories(
         log.info("memories.generation_skipped", reason="another replica holds the lock")
         return None
     for m in created:
-        event = MemoryCreated(memory_id=str(m.id), owner_id=str(m.owner_id), at=_now())
-        await announce(deps, event)
+        await _tell(deps, MemoryCreated, m.id, m.owner_id)
     log.info("memories.generated", day=day.isoformat(), created=len(created))
     return len(created)
 
@@ -234,8 +243,7 @@ async def cleanup_memories(deps: Deps) -> int:
     """
     removed = await memories.cleanup(deps.pool, CLEANUP_AGE)
     for m in removed:
-        event = MemoryDeleted(memory_id=str(m.id), owner_id=str(m.owner_id), at=_now())
-        await announce(deps, event)
+        await _tell(deps, MemoryDeleted, m.id, m.owner_id)
     log.info("memories.cleaned_up", removed=len(removed))
     return len(removed)
 
@@ -297,9 +305,7 @@ class MemoryController(Controller):
                 conn, memory.id, auth.user.id, [i for i in data.asset_ids if i in allowed]
             )
         log.info("memory.created", memory_id=str(memory.id), owner_id=str(auth.user.id))
-        await announce(
-            deps, MemoryCreated(memory_id=str(memory.id), owner_id=str(auth.user.id), at=_now())
-        )
+        await _tell(deps, MemoryCreated, memory.id, auth.user.id)
         return await _one(deps, auth.user.id, memory)
 
     @get("/{memory_id:uuid}", permission="memory.read")
@@ -342,9 +348,7 @@ class MemoryController(Controller):
             ),
             "memory.update",
         )
-        await announce(
-            deps, MemoryUpdated(memory_id=str(memory_id), owner_id=str(auth.user.id), at=_now())
-        )
+        await _tell(deps, MemoryUpdated, memory_id, auth.user.id)
         return await _one(deps, auth.user.id, memory)
 
     @delete("/{memory_id:uuid}", status_code=204, permission="memory.delete")
@@ -361,9 +365,7 @@ class MemoryController(Controller):
         """
         require_access(await memories.delete(deps.pool, auth.user.id, memory_id), "memory.delete")
         log.info("memory.deleted", memory_id=str(memory_id), owner_id=str(auth.user.id))
-        await announce(
-            deps, MemoryDeleted(memory_id=str(memory_id), owner_id=str(auth.user.id), at=_now())
-        )
+        await _tell(deps, MemoryDeleted, memory_id, auth.user.id)
 
     @put("/{memory_id:uuid}/assets", permission="memoryAsset.create")
     async def add_memory_assets(
@@ -387,9 +389,7 @@ class MemoryController(Controller):
             if added:
                 await memories.touch(conn, memory_id)
         if added:
-            await announce(
-                deps, MemoryUpdated(memory_id=str(memory_id), owner_id=str(auth.user.id), at=_now())
-            )
+            await _tell(deps, MemoryUpdated, memory_id, auth.user.id)
         return bulk_id_responses(add_outcomes(data.ids, added, present, allowed))
 
     @delete("/{memory_id:uuid}/assets", status_code=200, permission="memoryAsset.delete")
@@ -409,9 +409,7 @@ class MemoryController(Controller):
         removed = await memories.remove_assets(deps.pool, memory_id, data.ids)
         if removed:
             await memories.touch(deps.pool, memory_id)
-            await announce(
-                deps, MemoryUpdated(memory_id=str(memory_id), owner_id=str(auth.user.id), at=_now())
-            )
+            await _tell(deps, MemoryUpdated, memory_id, auth.user.id)
         return bulk_id_responses(remove_outcomes(data.ids, removed))
 
 

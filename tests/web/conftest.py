@@ -40,9 +40,16 @@ def needs_build() -> None:
         pytest.skip("web app not built: run `make install` (npm ci && npm run build)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium under Playwright; skips when either is missing."""
+    """Debian's chromium under Playwright; skips when either is missing.
+
+    Module-scoped on purpose: Playwright's sync API runs an asyncio event loop in this thread
+    for as long as ``sync_playwright()`` is open, so a session-wide browser made every later
+    test that calls ``asyncio.run`` (the database polls in tests/faces.py, pytest-asyncio
+    fixtures) fail with "cannot be called from a running event loop". Closing it after each
+    module costs one chromium launch per web module (about a second).
+    """
     if not CHROMIUM.is_file():
         pytest.skip("chromium is not installed: `apt-get install -y chromium` (make install)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Python playwright missing")

@@ -250,9 +250,9 @@ class Scheduler:
             return None, None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Look for due runs and start them until cancelled (or ``stop`` is set); on exit the
-        runs this replica holds are cancelled (another replica takes them over after the
-        lease)."""
+        """Look for due runs and start them until ``stop`` is set (then the runs under way are
+        waited for) or until cancelled (then they are cancelled: another replica takes them
+        over after the lease)."""
 
         async def on_change(_: SystemConfigDto) -> None:
             self._wake.set()
@@ -283,6 +283,7 @@ class Scheduler:
                 finally:
                     for waiter in waiters:
                         waiter.cancel()
+            await self.drain()  # stopped (not cancelled): let the runs under way end
         finally:
             jobs = list(self._running.values())
             for job in jobs:

@@ -1,7 +1,7 @@
 """The nightly tasks' scheduler (issue #15 item 4), against the running stack.
 
 What this proves: Immich's nightly schedule (``nightlyTasks.startTime``) and cron expressions are
-read in the server's zone; a PUT of ``startTime`` moves the next run (as the stack's own gateway
+read in the server's zone; a PUT of ``startTime`` moves a running replica's next run (as it
 records it) without a restart. Two gateway replicas (two app instances against one database,
 with the test-only period of 2 s) run every nightly task once per due time: trash past
 ``trash.days`` is purged with its files, a user deleted past ``user.deleteDelay`` is removed with
@@ -33,7 +33,7 @@ import nats
 import numpy as np
 import pyvips
 from darkroom_config import load_settings
-from darkroom_db import people
+from darkroom_db import people, system_metadata
 from darkroom_db.system_config import ConfigSource, defaults
 from darkroom_gateway.app import close_deps, create_app, open_deps
 from darkroom_gateway.deps import Deps
@@ -135,28 +135,49 @@ def test_schedules_are_read_in_the_server_zone() -> None:
 
 
 def test_a_put_start_time_moves_the_next_run_without_a_restart(stack: Stack, admin: User) -> None:
+    name = f"test-next-{uuid.uuid4().hex[:8]}"
     saved = admin.client.get("/api/system-config").json()
-    zone = server_zone(os.environ)  # the stack's gateway inherits this environment
+    zone = server_zone(os.environ)
     start = (datetime.now(zone) + timedelta(hours=3)).replace(second=0, microsecond=0)
     wanted = {**saved, "nightlyTasks": {**saved["nightlyTasks"], "startTime": f"{start:%H:%M}"}}
+
+    async def next_run(deps: Deps) -> datetime | None:
+        value = await system_metadata.get(deps.pool, NEXT_RUNS_KEY)
+        due = (value or {}).get(name)
+        return None if due is None else datetime.fromisoformat(due)
+
+    async def scenario() -> None:
+        async with _deps(stack) as deps:
+            await deps.config.start(deps.bus)  # a replica's live config, as the gateway's
+            noop = Task(name, lambda _d: asyncio.sleep(0), nightly("database_cleanup"))
+            scheduler = Scheduler(deps, [noop], Timing(zone))
+            stop = asyncio.Event()
+            job = asyncio.create_task(scheduler.run(stop))
+            try:
+                await _until(
+                    lambda: _is_not_none(next_run(deps)), "the first next run to be recorded"
+                )
+                assert await next_run(deps) != start
+                r = await asyncio.to_thread(admin.client.put, "/api/system-config", json=wanted)
+                assert r.status_code == 200, r.text
+
+                async def moved() -> bool:
+                    return await next_run(deps) == start
+
+                await _until(moved, "the replica to move the next run to the saved start time")
+            finally:
+                stop.set()
+                await job
+
     try:
-        r = admin.client.put("/api/system-config", json=wanted)
-        assert r.status_code == 200, r.text
-
-        async def moved() -> bool:
-            rows = await asyncio.to_thread(
-                _db, stack, "SELECT value FROM system_metadata WHERE key = $1", NEXT_RUNS_KEY
-            )
-            if not rows:
-                return False
-            value = json.loads(rows[0]["value"])
-            due = value.get("database-cleanup")
-            return due is not None and datetime.fromisoformat(due) == start
-
-        asyncio.run(_until(moved, "the stack's gateway to record the new next run"))
+        asyncio.run(scenario())
     finally:
         r = admin.client.put("/api/system-config", json=saved)
         assert r.status_code == 200, r.text
+
+
+async def _is_not_none(value: Awaitable[object]) -> bool:
+    return await value is not None
 
 
 def _count_task(name: str, runs: list[tuple[str, datetime]], replica: str) -> Task:
@@ -351,7 +372,9 @@ def test_two_gateway_replicas_run_each_nightly_task_once(stack: Stack, admin: Us
     since = datetime.now(UTC)
 
     async def replicas() -> None:
-        settings = _settings(stack, DARKROOM_NIGHTLY_PERIOD_S=str(PERIOD_S))
+        settings = _settings(
+            stack, DARKROOM_NIGHTLY_ENABLED="true", DARKROOM_NIGHTLY_PERIOD_S=str(PERIOD_S)
+        )
         async with _deps(stack) as check:
             await _unclustered_faces(check.pool, owner.id, faced)
             one, two = create_app(settings), create_app(settings)

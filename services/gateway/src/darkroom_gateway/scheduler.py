@@ -399,8 +399,9 @@ def scheduler_lifespan(
 ) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
     """A Litestar lifespan running a :class:`Scheduler` of ``tasks`` while the app runs.
 
-    Uses ``app.state.deps`` (so it must come after the lifespan that sets it), its setting
-    ``nightly_period_s`` (test-only period) and the ``TZ`` environment variable.
+    Uses ``app.state.deps`` (so it must come after the lifespan that sets it), its settings
+    ``nightly_enabled`` (false: no scheduler on this replica) and ``nightly_period_s``
+    (test-only period), and the ``TZ`` environment variable.
 
     Args:
         tasks: The tasks to schedule.
@@ -413,6 +414,10 @@ def scheduler_lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         deps: Deps = app.state.deps
+        if not deps.settings.nightly_enabled:
+            log.info("scheduler.off", reason="DARKROOM_NIGHTLY_ENABLED is false")
+            yield
+            return
         period = deps.settings.nightly_period_s
         timing = Timing(server_zone(os.environ), timedelta(seconds=period) if period > 0 else None)
         scheduler = Scheduler(deps, registered, timing)

@@ -76,6 +76,11 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the saved values
             and the defaults, ``PUT /api/system-config`` is refused and the web app's settings
             are read-only while it is set (:mod:`darkroom_db.system_config`).
+        nightly_enabled: Whether this replica runs the scheduled tasks
+            (``DARKROOM_NIGHTLY_ENABLED``; true). False leaves them to the other replicas (with
+            none left, they do not run; a missed run catches up when one starts); the test
+            stacks set it so that no nightly run at ``startTime`` races a test. See
+            :mod:`darkroom_gateway.scheduler`.
         nightly_period_s: Test-only (``DARKROOM_NIGHTLY_PERIOD_S``; 0, the default, for the
             real schedules): every enabled scheduled task (Immich's nightly tasks at
             ``nightlyTasks.startTime``, the tasks on their own cron) runs every this many
@@ -113,6 +118,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
     config_file: str = ""
+    nightly_enabled: bool = True
     nightly_period_s: float = 0.0
 
     @property

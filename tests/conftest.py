@@ -35,7 +35,8 @@ def running_stack(
         nats_port=free_port(),
         postgres_port=free_port(),
         log_to_files=True,
-        env={"DARKROOM_LOG_LEVEL": "INFO", **(env or {})},
+        # no nightly run at 00:00 racing a test: tests/test_nightly.py runs its own replicas
+        env={"DARKROOM_LOG_LEVEL": "INFO", "DARKROOM_NIGHTLY_ENABLED": "false", **(env or {})},
     )
     if services is not None:
         config.services = services

@@ -9,7 +9,7 @@ people, shared links, partner sharings) and every file of theirs from storage, a
 ``darkroom.asset.deleted`` per asset as emptying the trash does. ``purge_trash`` deletes an
 asset trashed longer than the age given, with its files, and keeps one trashed recently;
 ``purge_deleted_users`` removes a user deleted longer ago than the delay and keeps (restorable)
-one deleted recently; the nightly run's claim is won by exactly one of several replicas.
+one deleted recently. (The nightly runs of these purges: tests/test_nightly.py.)
 """
 
 from __future__ import annotations
@@ -268,29 +268,3 @@ def test_purge_deleted_users_removes_only_those_past_the_delay(stack: Stack, adm
     assert restored.status_code == 200 and restored.json()["status"] == "active", restored.text
     assert recent.client.get(f"/api/assets/{recent_asset}").status_code == 200
     assert _files(stack, recent_asset)
-
-
-def test_the_nightly_run_is_claimed_by_one_replica(stack: Stack) -> None:
-    from darkroom_db import system_metadata
-
-    key = f"test-nightly-{uuid.uuid4().hex[:8]}"
-
-    async def race(deps: Deps) -> list[bool]:
-        claims = [system_metadata.claim_run(deps.pool, key, timedelta(days=1)) for _ in range(8)]
-        first = await asyncio.gather(*claims)
-        again = await system_metadata.claim_run(deps.pool, key, timedelta(days=1))
-        return [*first, again]
-
-    *first, again = _with_deps(stack, race)
-    assert sum(first) == 1, first
-    assert again is False  # within the period nobody runs it again
-    # a period later (a run missed while every gateway was down, too) it is claimed again
-    _db(
-        stack,
-        "UPDATE system_metadata SET value = jsonb_build_object('lastRunAt', now() - "
-        "interval '25 hours') WHERE key = $1",
-        key,
-    )
-    assert _with_deps(
-        stack, lambda deps: system_metadata.claim_run(deps.pool, key, timedelta(days=1))
-    )

@@ -64,6 +64,8 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.config.updated": b'{"sections":["image","trash"],"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.face.clustering.requested": b'{"requested_at":"2024-05-02T00:00:00Z",'
+    b'"reason":"nightly"}',
 }
 
 

@@ -31,6 +31,5 @@ def test_defaults() -> None:
     assert r.min_faces == 3  # Immich's minFaces
     assert r.max_distance < 0.6  # inside dlib's same-person threshold
     assert 0 < r.deferred_after_s <= 10 and 0 < r.sweep_interval_s <= 10  # people within seconds
-    assert r.nightly_interval_s == 24 * 3600
     f = FaceSettings()
     assert f.thumbnail_size == 250 and f.detection == d and f.recognition == r

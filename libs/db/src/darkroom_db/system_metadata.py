@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -149,31 +149,3 @@ async def database_versions(conn: Conn) -> tuple[str, str | None]:
     server = await conn.fetchval("SHOW server_version")
     vector = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
     return str(server), vector
-
-
-async def claim_run(conn: Conn, key: str, every: timedelta) -> bool:
-    """Claim this period's run of a cluster-wide periodic task (a lease row in PostgreSQL).
-
-    One statement: the row ``key`` (``{"lastRunAt": ...}``) is written only when the task never
-    ran or last ran more than ``every`` ago, so of several replicas asking at once exactly one
-    gets True (the others wait on the row lock, then see the fresh time). A run missed while
-    every replica was down is claimed by the first one to ask after start-up.
-
-    Args:
-        conn: Pool or connection.
-        key: The task's key, e.g. ``"nightly-purge"``.
-        every: The period (a day for the nightly tasks).
-
-    Returns:
-        True when the caller is to run the task now.
-    """
-    claimed = await conn.fetchval(
-        "INSERT INTO system_metadata (key, value) "
-        "VALUES ($1, jsonb_build_object('lastRunAt', now())) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now() "
-        "WHERE (system_metadata.value ->> 'lastRunAt')::timestamptz < now() - $2::interval "
-        "RETURNING true",
-        key,
-        every,
-    )
-    return bool(claimed)

@@ -578,6 +578,26 @@ async def get_quota(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int | None,
     return None if row is None else (row[0], int(row[1]))
 
 
+async def sync_quota_usage(pool: asyncpg.Pool) -> int:
+    """Recompute every user's ``quota_usage_in_bytes`` from their assets (Immich's nightly
+    "sync quota usage"); one statement, writing only the users whose stored usage drifted.
+
+    The trigger of migration 0002 keeps the usage current on every asset write; this repairs
+    what a write outside it (a restore, a hand edit) left behind, with the same rule: the sum of
+    ``file_size`` of the user's assets not permanently deleted.
+
+    Returns:
+        How many users' usage was corrected.
+    """
+    status = await pool.execute(
+        "UPDATE users u SET quota_usage_in_bytes = s.usage FROM ("
+        " SELECT u2.id, COALESCE(sum(a.file_size), 0) AS usage FROM users u2"
+        " LEFT JOIN assets a ON a.owner_id = u2.id AND a.status <> 'deleted' GROUP BY u2.id"
+        ") s WHERE s.id = u.id AND u.quota_usage_in_bytes IS DISTINCT FROM s.usage"
+    )
+    return int(status.split()[-1])
+
+
 class UsageByUser(msgspec.Struct, frozen=True, kw_only=True):
     """Counts and bytes of one user's assets that are not permanently deleted."""
 

@@ -605,3 +605,22 @@ class MemoryDeleted(_MemoryChange, frozen=True, kw_only=True):
     Published by the gateway."""
 
     subject: ClassVar[str] = "darkroom.memory.deleted"
+
+
+# --- scheduled tasks (#15 item 4) ---------------------------------------------------------------
+
+
+class FaceClusteringRequested(Event, frozen=True, kw_only=True):
+    """Run "cluster new faces" over every owner's unassigned faces (Immich's nightly facial
+    recognition, ``nightlyTasks.clusterNewFaces``). Published by the gateway's nightly scheduler
+    (once per scheduled time: :mod:`darkroom_gateway.scheduler`) or an admin's job; handled by
+    ONE face replica (a durable consumer shared by the face replicas). The pass is idempotent:
+    a repeated request only retries the faces still without a person."""
+
+    subject: ClassVar[str] = "darkroom.face.clustering.requested"
+    requested_at: datetime  # when the request was made (the nightly run's start)
+    reason: Literal["nightly", "job"] = "nightly"
+
+    def dedupe_key(self) -> str:
+        """The time of the request (one pass per request)."""
+        return self.requested_at.isoformat()

@@ -28,6 +28,7 @@ from darkroom_events.catalogue import (
     AssetVideoTranscoded,
     ConfigUpdated,
     Event,
+    FaceClusteringRequested,
     IngestUploadReply,
     IngestUploadRequest,
     MemoryCreated,
@@ -66,6 +67,7 @@ STREAM_SUBJECTS = (
     "darkroom.config.>",
     "darkroom.stack.>",
     "darkroom.memory.>",
+    "darkroom.face.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -292,6 +294,12 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A memory was deleted (by its owner or the clean-up of expired ones).",
+    ),
+    EventSpec(
+        type=FaceClusteringRequested,
+        producers=("gateway",),
+        consumers=("face",),
+        description="Run the clustering pass over unassigned faces (the nightly task).",
     ),
 )
 

@@ -1,4 +1,5 @@
-"""``python -m darkroom_face``: consume asset.thumbnail.generated, detect and recognise faces.
+"""``python -m darkroom_face``: consume asset.thumbnail.generated, detect and recognise faces;
+run the clustering pass on face.clustering.requested (the nightly task).
 
 ``python -m darkroom_face cluster`` runs the "cluster new faces" job once (every owner) and exits.
 """
@@ -14,7 +15,7 @@ from darkroom_observability import configure_logging
 from darkroom_runtime import run_service
 
 from darkroom_face.cluster import cluster_new_faces
-from darkroom_face.handlers import detect_and_recognize, setup
+from darkroom_face.handlers import cluster_requested, detect_and_recognize, setup
 from darkroom_face.settings import FaceSettings
 
 
@@ -33,7 +34,8 @@ def main() -> None:
         configure_logging("face", settings.log_level)
         asyncio.run(_cluster_once(settings))
         return
-    run_service("face", FaceSettings, handlers=[detect_and_recognize], setup=setup)
+    handlers = [detect_and_recognize, cluster_requested]
+    run_service("face", FaceSettings, handlers=handlers, setup=setup)
 
 
 if __name__ == "__main__":

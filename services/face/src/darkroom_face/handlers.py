@@ -1,7 +1,7 @@
-"""Face handler: detect faces on an asset's preview, store them, recognise them into people.
+"""Face handlers: detect faces on an asset's preview, store them, recognise them into people;
+run the "cluster new faces" pass when the nightly scheduler asks for it.
 
-Plus the background loop of each replica: retry deferred faces, render missing person thumbnails
-and run the nightly "cluster new faces" job.
+Plus the background loop of each replica: retry deferred faces, render missing person thumbnails.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from darkroom_events import (
     PersonCreated,
     PersonThumbnailUpdated,
 )
+from darkroom_events.catalogue import FaceClusteringRequested
 from darkroom_runtime import Context
 from PIL import UnidentifiedImageError
 
@@ -249,13 +250,13 @@ async def render_person_thumbnails(ctx: Context, owner_id: uuid.UUID | None = No
 
 async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
     """Each replica's loop: retry deferred faces (and unmatched ones requeued because a person
-    formed near them), render missing person thumbnails, and run "cluster new faces" every
-    ``nightly_interval_s``; publishes PersonCreated / AssetFacesRecognized for what they change.
-    Runs until cancelled or ``stop`` is set."""
+    formed near them) and render missing person thumbnails; publishes PersonCreated /
+    AssetFacesRecognized for what they change. Runs until cancelled or ``stop`` is set. (The
+    nightly "cluster new faces" pass is not timed here but asked for by the gateway's scheduler:
+    :func:`cluster_requested`.)"""
     settings = _settings(ctx).recognition
     if settings.sweep_interval_s <= 0:
         return
-    last_nightly = time.monotonic()
 
     async def on_result(result: cluster.Result) -> None:
         await publish_later_result(ctx, result)
@@ -265,16 +266,47 @@ async def background(ctx: Context, stop: asyncio.Event | None = None) -> None:
         settings = _settings(ctx).recognition  # the thresholds of the config in force now
         try:
             await cluster.retry_deferred(ctx.pool, settings, on_result=on_result)
-            if settings.nightly_interval_s > 0 and (
-                time.monotonic() - last_nightly >= settings.nightly_interval_s
-            ):
-                last_nightly = time.monotonic()
-                await cluster.cluster_new_faces(ctx.pool, settings, on_result=on_result)
             await render_person_thumbnails(ctx)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad round
             log.warning("face.sweep_failed", error=str(exc))
+
+
+@subscribe(
+    FaceClusteringRequested,
+    durable="face",
+    ack_wait=60.0,
+    max_deliver=3,
+    backoff=(30, 300),
+    concurrency=1,
+    skip_if_gone=False,
+)
+async def cluster_requested(event: FaceClusteringRequested, ctx: Context) -> None:
+    """Run "cluster new faces" over every owner's faces without a person (Immich's nightly
+    facial recognition), then render the new people's thumbnails.
+
+    One face replica gets each request (the durable consumer is shared by the replicas); the
+    pass is idempotent (a second run only retries the faces still without a person), and it
+    publishes PersonCreated / AssetFacesRecognized for what it changes. A long pass keeps the
+    message with in-progress heartbeats (every ``ack_wait / 3`` s).
+    """
+    started = time.perf_counter()
+    settings = _settings(ctx).recognition
+
+    async def on_result(result: cluster.Result) -> None:
+        await publish_later_result(ctx, result)
+
+    counts = await cluster.cluster_new_faces(ctx.pool, settings, on_result=on_result)
+    thumbnails = await render_person_thumbnails(ctx)
+    log.info(
+        "face.clustering_done",
+        requested_at=event.requested_at.isoformat(),
+        reason=event.reason,
+        thumbnails=thumbnails,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        **{k.value: v for k, v in counts.items()},
+    )
 
 
 async def setup(ctx: Context) -> None:

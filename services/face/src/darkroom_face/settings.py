@@ -51,16 +51,14 @@ class RecognitionSettings(msgspec.Struct, frozen=True, kw_only=True):
             arrival, and the unmatched faces requeued because a person formed within
             ``max_distance`` of them (Darkroom: so people form within seconds, not at night).
         sweep_interval_s: How often the service looks for deferred faces to retry; 0 = never
-            (then only the nightly pass recognises them).
-        nightly_interval_s: How often the service runs "cluster new faces" over every
-            unassigned face (Immich: nightly); 0 = never (then an admin runs it).
+            (then only the nightly pass recognises them: the gateway's scheduler asks for it at
+            ``nightlyTasks.startTime`` while ``nightlyTasks.clusterNewFaces`` is on).
     """
 
     max_distance: float = 0.5
     min_faces: int = 3
     deferred_after_s: float = 5.0
     sweep_interval_s: float = 5.0
-    nightly_interval_s: float = 24 * 3600.0
 
 
 class FaceSettings(ServiceSettings, frozen=True, kw_only=True):

@@ -25,16 +25,12 @@ from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate, authorize
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
-from darkroom_gateway.housekeeping import (
-    memory_generator,
-    nightly_purger,
-    outbox_relay,
-    staging_sweeper,
-    sync_audit_pruner,
-)
+from darkroom_gateway.housekeeping import outbox_relay, staging_sweeper, sync_audit_pruner
 from darkroom_gateway.http import GatewayRequest, security_headers
 from darkroom_gateway.mail import mail_queue
+from darkroom_gateway.nightly import TASKS
 from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
+from darkroom_gateway.scheduler import scheduler_lifespan
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -159,8 +155,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             sync_audit_pruner,
             mail_queue,
             outbox_relay,
-            nightly_purger,
-            memory_generator,
+            scheduler_lifespan(TASKS),
         ],
         state=State({"realtime": realtime}),
         openapi_config=OpenAPIConfig(

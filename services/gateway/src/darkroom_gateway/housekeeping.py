@@ -11,18 +11,9 @@ The mobile sync stream tells apps of deletions from audit tables that would othe
 forever: :func:`sync_audit_pruner` removes rows older than ``sync_audit_retention_days`` once a
 day (:func:`darkroom_db.sync.prune_audit`); apps that had not synced since get a reset.
 
-The nightly purges (Immich's nightly tasks; issue #15 item 4): :func:`nightly_purger` deletes
-the trash older than system config's ``trash.days``
-(:func:`darkroom_gateway.domain.trash.purge_trash`) and
-removes the users deleted more than ``user.deleteDelay`` days ago
-(:func:`darkroom_gateway.domain.admin_users.purge_deleted_users`), once per
-``nightly_interval_s`` across all gateway replicas: each run is claimed on a lease row in
-PostgreSQL (:func:`darkroom_db.system_metadata.claim_run`), so two replicas never both run it,
-and a run missed while every gateway was down happens at the next start.
-
-Memories: :func:`memory_generator` makes every user's "on this day" memories for the coming
-days and removes expired unsaved ones, at start-up and then daily (Immich's nightly
-``memory-create``/``memory-cleanup``; the nightly-task scheduler will host it later).
+The nightly tasks (purges, memories, face clustering, quota usage) are not periodic loops but
+scheduled runs at ``nightlyTasks.startTime``, once per due time across the replicas:
+:mod:`darkroom_gateway.scheduler` and :mod:`darkroom_gateway.nightly`.
 """
 
 from __future__ import annotations
@@ -36,14 +27,9 @@ from typing import Any
 
 import asyncpg
 import structlog
-from darkroom_db import sync, system_metadata
+from darkroom_db import sync
 from darkroom_storage import Storage, StorageError
 from litestar import Litestar
-
-from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.admin_users import purge_deleted_users
-from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
-from darkroom_gateway.domain.trash import purge_trash
 
 log = structlog.get_logger()
 
@@ -177,82 +163,4 @@ async def outbox_relay(app: Litestar) -> AsyncIterator[None]:
         While the application runs.
     """
     async with _in_background(app.state.deps.outbox.run_relay()):
-        yield
-
-
-#: The lease row (``system_metadata`` key) of the nightly purges.
-NIGHTLY_PURGE_KEY = "nightly-purge"
-#: Longest wait between two attempts to claim the nightly run (an hour): a replica that did not
-#: win the claim, or a run cut short, is retried this often.
-NIGHTLY_CHECK = timedelta(hours=1)
-
-
-async def run_nightly_purges(deps: Deps) -> bool:
-    """Run the nightly purges if this replica wins this period's claim.
-
-    Args:
-        deps: The gateway's connections and settings (``nightly_interval_s``) and the
-            system config in force (``trash.days``, ``user.deleteDelay``).
-
-    Returns:
-        True when this call ran them; False when another replica (or an earlier call) has
-        run them less than ``nightly_interval_s`` ago.
-    """
-    settings = deps.settings
-    every = timedelta(seconds=settings.nightly_interval_s)
-    if not await system_metadata.claim_run(deps.pool, NIGHTLY_PURGE_KEY, every):
-        return False
-    trashed = await purge_trash(deps, timedelta(days=deps.config.current.trash.days))
-    removed = await purge_deleted_users(deps, timedelta(days=deps.config.current.user.delete_delay))
-    log.info("nightly.purged", trashed_assets=trashed, removed_users=removed)
-    return True
-
-
-@contextlib.asynccontextmanager
-async def nightly_purger(app: Litestar) -> AsyncIterator[None]:
-    """Litestar lifespan: try to claim and run the nightly purges at start-up, then every
-    :data:`NIGHTLY_CHECK` (or ``nightly_interval_s`` when shorter), until shutdown.
-
-    Args:
-        app: The gateway application (``app.state.deps`` must be set).
-
-    Yields:
-        While the application runs.
-    """
-    deps = app.state.deps
-    interval = deps.settings.nightly_interval_s
-    if interval <= 0:
-        yield
-        return
-    check = min(NIGHTLY_CHECK, timedelta(seconds=interval))
-    run = functools.partial(run_nightly_purges, deps)
-    async with _in_background(_every(check, run, "nightly.purge_failed")):
-        yield
-
-
-@contextlib.asynccontextmanager
-async def memory_generator(app: Litestar) -> AsyncIterator[None]:
-    """Litestar lifespan: generate memories (and clean up expired ones) at start-up, then every
-    ``memories_interval_s`` (a day), until shutdown; 0 turns it off.
-
-    Two gateway replicas may both run this: the generation holds a PostgreSQL advisory lock
-    (:data:`darkroom_db.memories.GENERATION_LOCK`), and is idempotent besides.
-
-    Args:
-        app: The gateway application (``app.state.deps`` must be set).
-
-    Yields:
-        While the application runs.
-    """
-    deps = app.state.deps
-    interval = deps.settings.memories_interval_s
-    if interval <= 0:
-        yield
-        return
-
-    async def run() -> None:
-        await generate_memories(deps)
-        await cleanup_memories(deps)
-
-    async with _in_background(_every(timedelta(seconds=interval), run, "memories.run_failed")):
         yield

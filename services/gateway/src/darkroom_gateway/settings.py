@@ -76,15 +76,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             like Immich's ``IMMICH_CONFIG_FILE``; empty: none): they win over the saved values
             and the defaults, ``PUT /api/system-config`` is refused and the web app's settings
             are read-only while it is set (:mod:`darkroom_db.system_config`).
-        nightly_interval_s: How often the nightly purges run, once per period across every
-            gateway replica (``DARKROOM_NIGHTLY_INTERVAL_S``; a day; 0 turns them off). See
-            :func:`darkroom_gateway.housekeeping.nightly_purger`.
-        memories_interval_s: Seconds between two runs of the "on this day" memory generation
-            and the clean-up of expired unsaved memories (``DARKROOM_MEMORIES_INTERVAL_S``; a
-            day; 0 turns both off: Immich's system config ``nightlyTasks.generateMemories``
-            off). Each gateway runs them at start-up and then every interval; a PostgreSQL
-            advisory lock keeps two replicas from generating at once
-            (:func:`darkroom_gateway.housekeeping.memory_generator`).
+        nightly_enabled: Whether this replica runs the scheduled tasks
+            (``DARKROOM_NIGHTLY_ENABLED``; true). False leaves them to the other replicas (with
+            none left, they do not run; a missed run catches up when one starts); the test
+            stacks set it so that no nightly run at ``startTime`` races a test. See
+            :mod:`darkroom_gateway.scheduler`.
+        nightly_period_s: Test-only (``DARKROOM_NIGHTLY_PERIOD_S``; 0, the default, for the
+            real schedules): every enabled scheduled task (Immich's nightly tasks at
+            ``nightlyTasks.startTime``, the tasks on their own cron) runs every this many
+            seconds instead, so tests see several scheduled runs in seconds. See
+            :mod:`darkroom_gateway.scheduler`.
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -117,8 +118,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     smtp: SmtpSettings = SmtpSettings()
     external_domain: str = ""
     config_file: str = ""
-    nightly_interval_s: float = 86400.0
-    memories_interval_s: float = 86400.0
+    nightly_enabled: bool = True
+    nightly_period_s: float = 0.0
 
     @property
     def base_url(self) -> str:

@@ -13,8 +13,9 @@ Behaviour follows Immich 3.1's memory service as documented and observed (read, 
 - adding assets answers one BulkIdResponseDto per id: ``duplicate`` (already in it),
   ``no_permission`` (an asset the caller may not share: not theirs nor a partner's); removing:
   ``not_found`` for an id not in it;
-- generation (:func:`generate_memories`) and clean-up (:func:`cleanup_memories`) run daily from
-  :func:`darkroom_gateway.housekeeping.memory_generator` and on ``POST /api/jobs``
+- generation (:func:`generate_memories`) and clean-up (:func:`cleanup_memories`) run nightly
+  (:func:`darkroom_gateway.nightly.generate_memories`, ``nightlyTasks.generateMemories``) and on
+  ``POST /api/jobs``
   (``memory-create``, ``memory-cleanup``: :mod:`darkroom_gateway.domain.queues`).
 
 Immich sends no websocket message for memories; changes are published on the bus

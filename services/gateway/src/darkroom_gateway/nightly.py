@@ -1,0 +1,106 @@
+"""Immich's nightly tasks and the other scheduled tasks, registered with the scheduler.
+
+Each task is ``async def task(deps: Deps) -> None`` (returning counts to log is allowed) and is
+registered in :data:`TASKS` with one line: its name, the coroutine, and its schedule
+(:func:`~darkroom_gateway.scheduler.nightly` for ``nightlyTasks.startTime`` under one of the
+``nightlyTasks`` switches: ``nightly("database_cleanup")``; or a function returning a cron
+expression, e.g.
+``lambda c: c.backup.database.cron_expression if c.backup.database.enabled else None``). The
+scheduler (:mod:`darkroom_gateway.scheduler`) runs each once per due time across the cluster.
+
+What Immich's nightly job does under each switch of SystemConfigNightlyTasksDto (Immich 3.1's
+documented settings; the behaviour observed, not its code):
+
+- ``databaseCleanup``: delete the trash older than ``trash.days`` (all of it when the trash is
+  off), with the files, and the users deleted more than ``user.deleteDelay`` days ago, with
+  everything of theirs (:func:`database_cleanup`);
+- ``generateMemories``: make the "on this day" memories and remove expired unsaved ones
+  (:func:`generate_memories`);
+- ``clusterNewFaces``: the facial-recognition pass over faces without a person, asked of the
+  face service (:func:`cluster_new_faces`);
+- ``syncQuotaUsage``: recompute every user's storage usage (:func:`sync_quota_usage`);
+- ``missingThumbnails``: queue the missing-steps sweep (registered at merge with the jobs part).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from darkroom_db import users
+from darkroom_events.catalogue import FaceClusteringRequested
+
+from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.admin_users import purge_deleted_users
+from darkroom_gateway.domain.memories import cleanup_memories
+from darkroom_gateway.domain.memories import generate_memories as make_memories
+from darkroom_gateway.domain.trash import purge_trash
+from darkroom_gateway.scheduler import Task, nightly
+
+log = structlog.get_logger()
+
+
+async def database_cleanup(deps: Deps) -> dict[str, int]:
+    """Purge the trash past ``trash.days`` (everything trashed when ``trash.enabled`` is off)
+    and the users deleted longer ago than ``user.deleteDelay`` days, files included.
+
+    Args:
+        deps: The gateway's connections and the config in force.
+
+    Returns:
+        ``{"trashedAssets": n, "removedUsers": m}``: what was deleted.
+    """
+    config = deps.config.current
+    trash_days = config.trash.days if config.trash.enabled else 0
+    trashed = await purge_trash(deps, timedelta(days=trash_days))
+    removed = await purge_deleted_users(deps, timedelta(days=config.user.delete_delay))
+    return {"trashedAssets": trashed, "removedUsers": removed}
+
+
+async def generate_memories(deps: Deps) -> dict[str, int]:
+    """Make every user's "on this day" memories (waiting for a run an admin started) and
+    delete the expired unsaved ones.
+
+    Returns:
+        ``{"created": n, "removed": m}``.
+    """
+    created = await make_memories(deps, wait=True)
+    removed = await cleanup_memories(deps)
+    return {"created": created or 0, "removed": removed}
+
+
+async def cluster_new_faces(deps: Deps) -> None:
+    """Ask the face service for its "cluster new faces" pass (one face replica runs it, over
+    every owner): a :class:`~darkroom_events.catalogue.FaceClusteringRequested` through the
+    outbox."""
+    await deps.outbox.publish(FaceClusteringRequested(requested_at=datetime.now(UTC)))
+
+
+async def start_face_clustering(deps: Deps, force: bool) -> None:
+    """The jobs API's "start" of the facialRecognition queue: ask for the clustering pass now.
+
+    Args:
+        deps: The gateway's connections.
+        force: Immich's "all" (re-cluster every face); the pass here only places the faces
+            that have no person (Immich's "missing"), so both ask for that pass.
+    """
+    log.info("face.clustering_requested", force=force)
+    await deps.outbox.publish(FaceClusteringRequested(requested_at=datetime.now(UTC), reason="job"))
+
+
+async def sync_quota_usage(deps: Deps) -> dict[str, int]:
+    """Recompute every user's storage usage from their assets.
+
+    Returns:
+        ``{"corrected": n}``: users whose stored usage was wrong.
+    """
+    return {"corrected": await users.sync_quota_usage(deps.pool)}
+
+
+#: The scheduled tasks, one line each: (name, coroutine, schedule).
+TASKS: tuple[Task, ...] = (
+    Task("database-cleanup", database_cleanup, nightly("database_cleanup")),
+    Task("generate-memories", generate_memories, nightly("generate_memories")),
+    Task("cluster-new-faces", cluster_new_faces, nightly("cluster_new_faces")),
+    Task("sync-quota-usage", sync_quota_usage, nightly("sync_quota_usage")),
+)

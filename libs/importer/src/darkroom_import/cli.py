@@ -14,8 +14,8 @@ from darkroom_import.client import ApiError, ImmichClient
 from darkroom_import.state import State
 from darkroom_import.takeout import Item, Summary, run
 
-#: Exit statuses: all imported; some files failed; the import could not start.
-EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+#: Exit statuses: all imported; some files failed; the import could not start; Ctrl-C (128 + 2).
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def default_state_path(paths: list[Path]) -> Path:
@@ -64,7 +64,13 @@ def import_takeout(
         console.print(f"[red]no such file or folder: {escape(', '.join(map(str, missing)))}")
         return EXIT_UNUSABLE
     state = State(state_path or default_state_path(paths), server)
+    try:
+        state.check_writable()
+    except OSError as exc:
+        console.print(f"[red]cannot write the state file (choose one with --state): {exc}")
+        return EXIT_UNUSABLE
     client = ImmichClient(server, api_key)
+    summary = Summary()
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -82,10 +88,14 @@ def import_takeout(
                 else:
                     progress.update(task, advance=1, description=item.entry.name[:40])
 
-            summary = run(client, paths, state, on_progress=advance)
+            run(client, paths, state, on_progress=advance, summary=summary)
     except (ApiError, httpx.HTTPError) as exc:
         console.print(f"[red]cannot import into {escape(server)}: {escape(str(exc))}")
         return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        console.print(summary_table(summary))
+        console.print(f"interrupted: run the same command again to resume (state: {state.path})")
+        return EXIT_INTERRUPTED
     finally:
         client.close()
     console.print(summary_table(summary))

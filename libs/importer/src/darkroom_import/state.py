@@ -7,6 +7,7 @@ found again on the server by its checksum). Records of another server are ignore
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import msgspec
@@ -32,9 +33,12 @@ class State:
         self.path = path
         self.server = server.rstrip("/")
         self.done: dict[str, str] = {}
+        self._cut = False  # the last line was cut by a crash: end it before appending
         if path.exists():
             decoder = msgspec.json.Decoder(Record)
-            for line in path.read_bytes().splitlines():
+            content = path.read_bytes()
+            self._cut = bool(content) and not content.endswith(b"\n")
+            for line in content.splitlines():
                 try:
                     record = decoder.decode(line)
                 except (msgspec.DecodeError, msgspec.ValidationError):
@@ -42,10 +46,22 @@ class State:
                 if record.server == self.server:
                     self.done[record.item] = record.asset_id
 
+    def check_writable(self) -> None:
+        """Make sure records can be written (creates the file, empty).
+
+        Raises:
+            OSError: The file cannot be created or appended to.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("ab"):
+            pass
+
     def record(self, item: str, asset_id: str) -> None:
         """Note ``item`` as done (asset ``asset_id``), durably."""
         self.done[item] = asset_id
         line = msgspec.json.encode(Record(server=self.server, item=item, asset_id=asset_id))
         with self.path.open("ab") as fh:
-            fh.write(line + b"\n")
+            fh.write((b"\n" if self._cut else b"") + line + b"\n")
+            self._cut = False
             fh.flush()
+            os.fsync(fh.fileno())

@@ -283,25 +283,28 @@ def run(
     state: State,
     *,
     on_progress: Callable[[Item | None, int], None] | None = None,
+    summary: Summary | None = None,
 ) -> Summary:
     """Import an export.
 
     Args:
-        client: the server (its key checked by the caller).
+        client: the server.
         paths: the export's zip parts and folders.
         state: the resume state (items an earlier run finished are not read again).
         on_progress: called with ``(None, total)`` once the export is read, then with each item
             as it finishes.
+        summary: filled as items finish (so an interrupted run can still report); a new one
+            when None.
 
     Returns:
         What happened (:class:`Summary`).
 
     Raises:
-        ApiError: The server refused the first calls (media types, albums).
+        ApiError: The server refused the first calls (the key, media types, albums).
     """
     me = str(client.whoami()["id"])
     images, videos = client.media_types()
-    summary = Summary()
+    summary = summary if summary is not None else Summary()
     album_assets: dict[str, list[str]] = defaultdict(list)
     updated: set[str] = set()
     with Inputs(paths) as inputs:

@@ -12,6 +12,7 @@ JSON, `.supplemental-metadata.json` and a cut `.supplemental-metada.json`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -23,7 +24,7 @@ import pytest
 import pyvips
 from darkroom_import.client import ImmichClient
 from darkroom_import.state import State
-from darkroom_import.takeout import run
+from darkroom_import.takeout import Item, Summary, run
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, wait_processed
@@ -179,12 +180,26 @@ def test_takeout_import_keeps_dates_gps_descriptions_and_albums(
 ) -> None:
     parts, photos = takeout
     state = tmp_path / "state.jsonl"
+    # a first run is interrupted (Ctrl-C) after 12 files; the command then resumes it
+    interrupted = Summary()
+
+    def stop_after_12(item: Item | None, total: int) -> None:
+        if item is not None and interrupted.imported + interrupted.duplicates == 12:
+            raise KeyboardInterrupt
+
+    client = ImmichClient(stack.url, owner.api_key)
+    with pytest.raises(KeyboardInterrupt):
+        run(client, parts, State(state, stack.url), on_progress=stop_after_12, summary=interrupted)
+    client.close()
+    assert interrupted.imported + interrupted.duplicates == 12
     done = subprocess.run(
         [sys.executable, "-m", "darkroom_stack.cli", "import", "takeout", *map(str, parts),
          "--server", stack.url, "--key", owner.api_key, "--state", str(state)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    resumed = re.search(r"done by an earlier run\s*\W\s*(\d+)", done.stderr)
+    assert resumed is not None and resumed[1] == "12", done.stderr
 
     found = _assets(owner)
     assert len(found) == PHOTOS + 1, sorted(found)  # the -edited copy is an asset of its own
@@ -218,7 +233,7 @@ def test_takeout_import_keeps_dates_gps_descriptions_and_albums(
 
     # a second run (the same state file) imports nothing; a run without it finds every file
     # on the server by its checksum and imports nothing either, reusing both albums
-    client = ImmichClient(stack.url, owner.api_key)
+    client = ImmichClient(stack.url, owner.api_key)  # (a new one: the first one is closed)
     try:
         again = run(client, parts, State(state, stack.url))
         assert (again.imported, again.resumed, again.failed) == (0, PHOTOS + 1 + 10, [])

@@ -97,7 +97,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     Returns:
         0 when every file was imported (or was there already), 1 when some failed, 2 when the
-        inputs or the server could not be used.
+        inputs or the server could not be used, 130 after Ctrl-C (the same command resumes).
     """
     from darkroom_import.cli import import_takeout
 

@@ -78,6 +78,11 @@ async def upsert_exif(
     :func:`darkroom_db.assets.edit_exif`) keeps its value; a locked latitude also keeps the
     place (city, state, country) reverse-geocoded from the edited location.
 
+    Lock order: the asset's row is locked first, then its EXIF row, as an owner's edit
+    (``PUT /api/assets``: ``assets`` then ``asset_exif``) takes them; the other order deadlocked
+    an edit made while the asset's metadata was being extracted (an importer setting the date
+    right after its upload).
+
     Args:
         pool: Pool or connection (inside the extraction's transaction).
         asset_id: The asset.
@@ -87,6 +92,7 @@ async def upsert_exif(
     values = [getattr(exif, c) for c in _COLS]
     placeholders = ", ".join(f"${i + 3}" for i in range(len(_COLS)))
     updates = ", ".join(_update_clause(c) for c in _COLS)
+    await pool.execute("SELECT 1 FROM assets WHERE id = $1 FOR UPDATE", asset_id)
     await pool.execute(
         f"INSERT INTO asset_exif (asset_id, owner_id, {', '.join(_COLS)}) "
         f"VALUES ($1, $2, {placeholders}) ON CONFLICT (asset_id) DO UPDATE SET {updates}, "

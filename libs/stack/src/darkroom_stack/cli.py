@@ -92,6 +92,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(directory=args.dir, url=args.url)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a Google Takeout export into a server through its public API (docs/takeout.md).
+
+    Returns:
+        0 when every file was imported (or was there already), 1 when some failed, 2 when the
+        inputs or the server could not be used, 130 after Ctrl-C (the same command resumes).
+    """
+    from darkroom_import.cli import import_takeout
+
+    return import_takeout(args.paths, server=args.server, api_key=args.key, state_path=args.state)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``darkroom`` console script."""
     from darkroom_observability import configure_logging
@@ -110,8 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--url", default=None, help="a running server (default: start the embedded stack)"
     )
+    importer = sub.add_parser("import", help="import from another service (Google Takeout)")
+    sources = importer.add_subparsers(dest="source", required=True)
+    takeout = sources.add_parser(
+        "takeout", help="upload a Google Takeout export (zips or folders) through the Immich API"
+    )
+    takeout.add_argument("paths", nargs="+", type=Path, help="Takeout zip parts or folders")
+    takeout.add_argument("--server", required=True, help="the server's URL (Darkroom or Immich)")
+    takeout.add_argument("--key", required=True, help="an API key of the receiving user")
+    takeout.add_argument(
+        "--state", type=Path, default=None, help="resume file (default: beside the first PATH)"
+    )
     args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "migrate": cmd_migrate, "demo": cmd_demo}
+    handlers = {"up": cmd_up, "migrate": cmd_migrate, "demo": cmd_demo, "import": cmd_import}
     return handlers[args.command](args)
 
 

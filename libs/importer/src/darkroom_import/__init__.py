@@ -1,0 +1,1 @@
+"""Importers that are clients of the public Immich API (Google Takeout: :mod:`.takeout`)."""

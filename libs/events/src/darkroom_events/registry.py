@@ -47,6 +47,7 @@ from darkroom_events.catalogue import (
     StackCreated,
     StackDeleted,
     StackUpdated,
+    StorageTemplateMigrationRequested,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -66,6 +67,7 @@ STREAM_SUBJECTS = (
     "darkroom.config.>",
     "darkroom.stack.>",
     "darkroom.memory.>",
+    "darkroom.storage_template.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -292,6 +294,12 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A memory was deleted (by its owner or the clean-up of expired ones).",
+    ),
+    EventSpec(
+        type=StorageTemplateMigrationRequested,
+        producers=("gateway",),
+        consumers=("ingest",),
+        description="Move every managed original to its storage-template path (a job run).",
     ),
 )
 

@@ -30,6 +30,7 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain import storage_template
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.media import content_disposition
 from darkroom_gateway.shared_access import link_album, link_assets
@@ -263,7 +264,11 @@ class DownloadController(Controller):
         if len(found) < len(set(data.asset_ids)):
             raise NoAccess("asset.download")
         files = [found[i] for i in dict.fromkeys(data.asset_ids)]
-        await require_objects(deps.storage, [a.original_path for a in files])
+        try:
+            await require_objects(deps.storage, [a.original_path for a in files])
+        except StorageNotFound:  # one may just have moved (the storage template): look again
+            files = await storage_template.follow_moves(deps, files)
+            await require_objects(deps.storage, [a.original_path for a in files])
         log.info("download.archive", assets=len(files), owner_id=str(auth.user.id))
         return Stream(
             zip_stream(deps.storage, files),

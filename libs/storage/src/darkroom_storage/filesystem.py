@@ -341,9 +341,12 @@ class FilesystemStorage(Storage):
 
     async def copy(self, src: str, dst: str) -> ObjectInfo:
         """Copy the file: a hard link when the filesystem allows (instant, no extra space;
-        originals are never modified in place, so sharing the inode is safe), else a kernel
-        copy (``shutil.copyfile``) into a temporary file; then an atomic rename over ``dst``
-        and fsyncs. See :meth:`Storage.copy`."""
+        objects are never modified in place, so sharing the inode is safe), else a kernel copy
+        (``shutil.copyfile``) into a temporary file renamed over ``dst``; then fsyncs.
+
+        A link made straight at a free ``dst`` appears whole at once, so a process killed
+        mid-copy leaves either nothing or the whole object at ``dst`` (which its caller knows
+        of), never a temporary file. See :meth:`Storage.copy`."""
         src_path, dst_path = self._path(src), self._path(dst)
 
         def copy() -> ObjectInfo:
@@ -352,6 +355,17 @@ class FilesystemStorage(Storage):
             if src_path == dst_path:
                 return _info(dst, dst_path.stat())
             _makedirs(dst_path.parent, dst)
+            try:
+                os.link(src_path, dst_path)
+            except FileNotFoundError:
+                raise NotFound(src) from None
+            except OSError:  # dst exists (replace it atomically below), or no hard links
+                pass
+            else:
+                if self._fsync:
+                    _fsync_file(dst_path)
+                    _fsync_dir(dst_path.parent)
+                return _info(dst, dst_path.stat())
             tmp = dst_path.with_name(temp_name(dst_path.name))
             try:
                 try:

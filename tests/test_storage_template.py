@@ -309,3 +309,14 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     wait_until("ingest handled it", lambda: ingest_drained(st_stack))
     assert paths(st_stack, [one])[one].startswith(f"upload/{user.id}/")
     assert paths(st_stack, ids) == final
+
+
+def test_an_invalid_template_is_refused_when_saved(st_admin: User) -> None:
+    config = st_admin.client.get("/api/system-config").json()
+    for bad in ("{{y}}/{{nope}}/{{filename}}", "{{#if album}}{{album}}/{{filename}}"):
+        config["storageTemplate"]["template"] = bad
+        r = st_admin.client.put("/api/system-config", json=config)
+        assert r.status_code == 400, r.text
+        assert r.json()["message"].startswith("Invalid storage template: "), r.text
+    saved = st_admin.client.get("/api/system-config").json()["storageTemplate"]["template"]
+    assert saved == TEMPLATE

@@ -105,7 +105,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetMetadataExtracted,
         producers=("metadata",),
-        consumers=("thumbnail", "transcode"),
+        consumers=("thumbnail", "transcode", "ingest"),
         description="EXIF/XMP/video metadata is in asset_exif; capture time is known.",
     ),
     EventSpec(

@@ -51,16 +51,24 @@ def st_admin(st_stack: Stack) -> User:
     return first_admin(st_stack)
 
 
-def set_template(admin: User, *, enabled: bool, template: str = TEMPLATE) -> None:
-    """PUT /api/system-config with ``storageTemplate`` changed (hash verification on)."""
+def reloads(stack: Stack) -> int:
+    """How many times ingest has applied a saved config (its ``config.reloaded`` log lines)."""
+    log = stack.config.data_dir / "logs" / "ingest.log"
+    return log.read_bytes().count(b"config.reloaded") if log.exists() else 0
+
+
+def set_template(stack: Stack, admin: User, *, enabled: bool, template: str = TEMPLATE) -> None:
+    """PUT /api/system-config with ``storageTemplate`` changed (hash verification on), then
+    wait until ingest has applied it (so the next upload is handled under it)."""
     config = admin.client.get("/api/system-config").json()
-    config["storageTemplate"] = {
-        "enabled": enabled,
-        "hashVerificationEnabled": True,
-        "template": template,
-    }
+    wanted = {"enabled": enabled, "hashVerificationEnabled": True, "template": template}
+    if config["storageTemplate"] == wanted:
+        return
+    before = reloads(stack)
+    config["storageTemplate"] = wanted
     r = admin.client.put("/api/system-config", json=config)
     assert r.status_code == 200, r.text
+    wait_until("ingest applies the saved config", lambda: reloads(stack) > before)
 
 
 def db(stack: Stack, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -177,7 +185,7 @@ def test_uploads_land_at_the_templated_path_with_collision_suffixes(
     label = f"label-{uuid.uuid4().hex[:6]}"
     r = st_admin.client.put(f"/api/admin/users/{user.id}", json={"storageLabel": label})
     assert r.status_code == 200, r.text
-    set_template(st_admin, enabled=True)
+    set_template(st_stack, st_admin, enabled=True)
     uploads: dict[str, bytes] = {}
     names: dict[str, str] = {}
     if SAMPLES is not None:  # real photos: the capture date comes from their EXIF
@@ -232,7 +240,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     st_stack: Stack, st_admin: User
 ) -> None:
     user = make_user(st_stack, st_admin)
-    set_template(st_admin, enabled=False)
+    set_template(st_stack, st_admin, enabled=False)
     uploads = {
         upload(
             user, f"gen{i:03d}.jpg", jpeg(i), f"2019-0{1 + i % 9}-1{i % 10}T08:00:00.000Z"
@@ -245,7 +253,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     # Template off: every original stays where the upload put it.
     assert all(p.startswith(f"upload/{user.id}/") for p in paths(st_stack, ids).values())
 
-    set_template(st_admin, enabled=True)
+    set_template(st_stack, st_admin, enabled=True)
 
     def moved() -> int:
         return sum(p.startswith("library/") for p in paths(st_stack, ids).values())
@@ -302,7 +310,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     assert on_disk == set(final.values())  # no copy left behind by the kill
 
     # Turning the template off leaves files where they are, even when a migration runs.
-    set_template(st_admin, enabled=False)
+    set_template(st_stack, st_admin, enabled=False)
     asyncio.run(request_migration())
     one = upload(user, "after-off.jpg", jpeg(250), "2022-02-02T02:02:02.000Z")
     wait_until("metadata of the upload", lambda: metadata_done(st_stack, [one]))

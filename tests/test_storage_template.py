@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -272,6 +273,24 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
         finally:
             await nc.close()
 
+    # Downloads go on while files move: each must succeed, byte-identical (readers follow a
+    # move: the gateway reads the current key when the one it loaded is gone).
+    stop_reading = threading.Event()
+    read_errors: list[str] = []
+    reads = [0]
+
+    def keep_reading() -> None:
+        while not stop_reading.is_set():
+            for asset_id, data in uploads.items():
+                if stop_reading.is_set():
+                    return
+                r = user.client.get(f"/api/assets/{asset_id}/original")
+                reads[0] += 1
+                if r.status_code != 200 or r.content != data:
+                    read_errors.append(f"{asset_id}: {r.status_code}")
+
+    reader = threading.Thread(target=keep_reading, daemon=True)
+    reader.start()
     # What PUT /api/jobs/storageTemplateMigration {"command": "start"} announces.
     asyncio.run(request_migration())
     ingest = st_stack.processes["ingest"]
@@ -289,6 +308,9 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     for asset_id, data in uploads.items():
         assert original(user, asset_id) == data
     wait_until("the migration completes after the restart", lambda: moved() == len(ids))
+    stop_reading.set()
+    reader.join(CEILING_S)
+    assert reads[0] > 0 and read_errors == [], read_errors[:5]
     wait_until("no move left pending", lambda: not db(st_stack, "SELECT 1 FROM asset_moves"))
     final = paths(st_stack, ids)
     assert len(set(final.values())) == len(ids)

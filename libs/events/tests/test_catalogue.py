@@ -66,6 +66,9 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.config.updated": b'{"sections":["image","trash"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.face.clustering.requested": b'{"requested_at":"2024-05-02T00:00:00Z",'
     b'"reason":"nightly"}',
+    "darkroom.storage_template.migration.requested": (
+        b'{"run_id":"5b1d0c2e-7f3a-4c1e-9a55-2f6e1d3c4b5a","requested_at":"2024-05-01T12:00:00Z"}'
+    ),
 }
 
 

@@ -40,6 +40,7 @@ from darkroom_events.catalogue import (
     StackCreated,
     StackDeleted,
     StackUpdated,
+    StorageTemplateMigrationRequested,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -100,6 +101,7 @@ __all__ = [
     "StackCreated",
     "StackDeleted",
     "StackUpdated",
+    "StorageTemplateMigrationRequested",
     "spec_for",
     "type_for_subject",
 ]

@@ -624,3 +624,17 @@ class FaceClusteringRequested(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The time of the request (one pass per request)."""
         return self.requested_at.isoformat()
+
+
+class StorageTemplateMigrationRequested(Event, frozen=True, kw_only=True):
+    """An admin started the storage template migration (Immich's ``storageTemplateMigration``
+    job): every managed original is moved to the path the storage template gives it. Published
+    by the gateway; handled by ingest, which streams the assets in batches."""
+
+    subject: ClassVar[str] = "darkroom.storage_template.migration.requested"
+    run_id: str
+    requested_at: datetime
+
+    def dedupe_key(self) -> str:
+        """The run: each start is its own job."""
+        return self.run_id

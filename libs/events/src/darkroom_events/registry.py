@@ -48,6 +48,7 @@ from darkroom_events.catalogue import (
     StackCreated,
     StackDeleted,
     StackUpdated,
+    StorageTemplateMigrationRequested,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -68,6 +69,7 @@ STREAM_SUBJECTS = (
     "darkroom.stack.>",
     "darkroom.memory.>",
     "darkroom.face.>",
+    "darkroom.storage_template.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -105,7 +107,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetMetadataExtracted,
         producers=("metadata",),
-        consumers=("thumbnail", "transcode"),
+        consumers=("thumbnail", "transcode", "ingest"),
         description="EXIF/XMP/video metadata is in asset_exif; capture time is known.",
     ),
     EventSpec(
@@ -300,6 +302,12 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("face",),
         description="Run the clustering pass over unassigned faces (the nightly task).",
+    ),
+    EventSpec(
+        type=StorageTemplateMigrationRequested,
+        producers=("gateway",),
+        consumers=("ingest",),
+        description="Move every managed original to its storage-template path (a job run).",
     ),
 )
 

@@ -168,6 +168,41 @@ class Context:
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     @contextlib.asynccontextmanager
+    async def original_file(self, asset_id: uuid.UUID | str, key: str) -> AsyncIterator[Path]:
+        """:meth:`local_file` of an asset's original, following a move.
+
+        The storage template moves originals while jobs run (a job's event, or the row it
+        loaded, may name the key the file just left): when ``key`` is gone, the asset's
+        current ``original_path`` is read and, if it differs, opened instead (once). Every
+        reader of originals goes through here, so none needs its own handling of moves.
+
+        Args:
+            asset_id: The asset.
+            key: Its original's key as the caller knows it (e.g. ``event.original_key``).
+
+        Raises:
+            darkroom_storage.NotFound: The original is missing at its current key too.
+            darkroom_bus.Gone: The asset was deleted meanwhile.
+        """
+        from darkroom_db import storage_template
+        from darkroom_storage import NotFound
+
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                path = await stack.enter_async_context(self.local_file(key))
+            except NotFound:
+                asset = uuid.UUID(str(asset_id))
+                paths = await storage_template.current_original_paths(self.pool, [asset])
+                current = paths.get(asset)
+                if current is None:
+                    raise Gone(str(asset)) from None
+                if current == key:
+                    raise
+                log.info("original.followed_move", asset_id=str(asset))
+                path = await stack.enter_async_context(self.local_file(current))
+            yield path
+
+    @contextlib.asynccontextmanager
     async def local_file(self, key: str) -> AsyncIterator[Path]:
         """A local path holding object ``key``, for libraries that read files (exiv2, PyAV...).
 

@@ -206,6 +206,27 @@ class Storage(abc.ABC):
             NotFound: No object at ``src``.
         """
 
+    async def copy(self, src: str, dst: str) -> ObjectInfo:
+        """Copy an object to a new key, replacing any object at ``dst``; ``src`` stays.
+
+        The copy appears atomically (a reader of ``dst`` sees the old object or the whole
+        copy) and is durable when this returns. This default streams the bytes through
+        :meth:`put`; the back ends do better (a hard link or kernel copy, a server-side copy).
+        It is what a move that must never leave a moment without the object builds on: copy,
+        switch the readers over, then delete the source (the storage template).
+
+        Returns:
+            Info of the object at ``dst``.
+
+        Raises:
+            NotFound: No object at ``src``.
+        """
+        if src == dst:
+            return await self.head(dst)
+        stream = await self.open(src)
+        async with stream:
+            return await self.put(dst, stream)
+
     @abc.abstractmethod
     def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         """Iterate over every object whose key starts with ``prefix`` (recursively).

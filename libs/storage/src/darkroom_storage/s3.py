@@ -507,6 +507,23 @@ class S3Storage(Storage):
             log.debug("storage.moved", backend="s3", src=src, dst=dst)
         return await self.head(dst)
 
+    async def copy(self, src: str, dst: str) -> ObjectInfo:
+        """Server-side copy (``CopyObject``; minio composes a multipart copy past 5 GiB); the
+        source stays. See :meth:`Storage.copy`."""
+        validate_key(src)
+        validate_key(dst)
+        if src != dst:
+            await self._call(
+                "copy",
+                src,
+                self._client.copy_object,
+                self.bucket,
+                dst,
+                CopySource(self.bucket, src),
+            )
+            log.debug("storage.copied", backend="s3", src=src, dst=dst)
+        return await self.head(dst)
+
     # -- listing -------------------------------------------------------------------------------
 
     async def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:

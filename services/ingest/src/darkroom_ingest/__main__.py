@@ -1,4 +1,5 @@
-"""``python -m darkroom_ingest``: serve ``darkroom.rpc.ingest.upload`` (queue group "ingest")."""
+"""``python -m darkroom_ingest``: serve ``darkroom.rpc.ingest.upload`` (queue group "ingest") and
+the storage template's moves (:mod:`darkroom_ingest.storage_template`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from darkroom_runtime import Context, run_service
 
 from darkroom_ingest.handlers import ingest_upload
 from darkroom_ingest.settings import IngestSettings
+from darkroom_ingest.storage_template import apply_template, recover_at_start, run_migration
 
 
 async def register_rpc(ctx: Context) -> None:
@@ -25,7 +27,13 @@ async def register_rpc(ctx: Context) -> None:
 
 def main() -> None:
     """Run the ingest service until SIGTERM/SIGINT."""
-    run_service("ingest", IngestSettings, handlers=[], rpc=register_rpc)
+    run_service(
+        "ingest",
+        IngestSettings,
+        handlers=[apply_template, run_migration],
+        setup=recover_at_start,
+        rpc=register_rpc,
+    )
 
 
 if __name__ == "__main__":

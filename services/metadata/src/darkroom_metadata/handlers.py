@@ -191,8 +191,10 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
     """
     asset_id = uuid.UUID(event.asset_id)
     asset = await ctx.asset(asset_id)
-    sidecar = (await ctx.storage.get_bytes(event.sidecar_key)) if event.sidecar_key else None
-    async with ctx.local_file(event.original_key) as path:
+    # The row's sidecar key: the storage template may have moved it since the event was sent.
+    sidecar_key = asset.sidecar_path or event.sidecar_key
+    sidecar = (await ctx.storage.get_bytes(sidecar_key)) if sidecar_key else None
+    async with ctx.original_file(event.asset_id, event.original_key) as path:
         try:
             meta = await ctx.run_blocking(
                 extract_metadata,

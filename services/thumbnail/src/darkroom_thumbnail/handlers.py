@@ -65,7 +65,7 @@ async def generate_thumbnails(event: AssetMetadataExtracted, ctx: Context) -> No
     asset_id = uuid.UUID(event.asset_id)
     started = time.perf_counter()
     settings = render_settings(ctx)
-    async with ctx.local_file(event.original_key) as path:
+    async with ctx.original_file(event.asset_id, event.original_key) as path:
         try:
             out = await ctx.run_blocking(render, path, mime_type=event.mime_type, settings=settings)
         except MediaError as exc:

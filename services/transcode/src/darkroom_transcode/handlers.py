@@ -165,7 +165,7 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
     root = scratch_root(ctx)
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    async with ctx.local_file(event.original_key) as src:
+    async with ctx.original_file(event.asset_id, event.original_key) as src:
         try:
             info = await ctx.run_blocking(tc.probe, src)
         except MediaError as exc:

@@ -30,6 +30,7 @@ from darkroom_events import (
     IngestUploadReply,
     IngestUploadRequest,
 )
+from darkroom_storage import NotFound as StorageNotFound
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -38,6 +39,7 @@ from litestar.response import Stream
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain import storage_template
 from darkroom_gateway.domain.asset_edits import (
     UNSET,
     AssetStats,
@@ -325,16 +327,27 @@ async def serve_original(
     request: Request, deps: Deps, asset: assets.Asset, *, attachment: bool
 ) -> Response[bytes] | Stream:
     """Stream an asset's original (Range, ETag = its SHA-1); as a download named after the
-    original file when ``attachment``."""
-    return await serve_object(
-        request,
-        deps.storage,
-        asset.original_path,
-        media_type=asset.original_mime_type,
-        size=asset.file_size,
-        etag=asset.checksum.hex(),
-        filename=asset.original_file_name if attachment else None,
-    )
+    original file when ``attachment``. An original the storage template moved after the row
+    was loaded is served from its new key (:func:`storage_template.moved_key`)."""
+
+    async def serve(key: str) -> Response[bytes] | Stream:
+        return await serve_object(
+            request,
+            deps.storage,
+            key,
+            media_type=asset.original_mime_type,
+            size=asset.file_size,
+            etag=asset.checksum.hex(),
+            filename=asset.original_file_name if attachment else None,
+        )
+
+    try:
+        return await serve(asset.original_path)
+    except StorageNotFound:
+        moved = await storage_template.moved_key(deps, asset)
+        if moved is None:
+            raise
+        return await serve(moved)
 
 
 async def serve_file(

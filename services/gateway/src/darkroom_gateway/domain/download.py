@@ -10,11 +10,12 @@ are compressed already); sizes and CRC-32 go in a data descriptor after each fil
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -30,6 +31,7 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain import storage_template
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.media import content_disposition
 from darkroom_gateway.shared_access import link_album, link_assets
@@ -147,13 +149,18 @@ def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
     return max(stamp, ZIP_EPOCH)
 
 
-async def zip_stream(storage: Storage, files: list[assets.Asset]) -> AsyncIterator[bytes]:
+async def zip_stream(
+    storage: Storage,
+    files: list[assets.Asset],
+    follow: Callable[[assets.Asset], Awaitable[str | None]] | None = None,
+) -> AsyncIterator[bytes]:
     """Yield a ZIP of the originals of ``files`` (stored, in order, names made safe and unique
     by :func:`unique_names`).
 
-    An original that disappears from storage while the archive is streamed is left out
-    (logged); the archive stays valid (a missing one is refused with 404 before the stream
-    starts, see :func:`require_objects`).
+    An original the storage template moved while the archive is streamed is read at its new
+    key (``follow`` gives it: :func:`storage_template.moved_key`); one that disappears for good
+    is left out (logged); the archive stays valid (a missing one is refused with 404 before the
+    stream starts, see :func:`require_objects`).
     """
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -162,8 +169,14 @@ async def zip_stream(storage: Storage, files: list[assets.Asset]) -> AsyncIterat
             try:
                 source = await storage.open(asset.original_path)
             except StorageNotFound:
-                log.warning("download.original_missing", asset_id=str(asset.id))
-                continue
+                moved = await follow(asset) if follow is not None else None
+                try:
+                    if moved is None:
+                        raise
+                    source = await storage.open(moved)
+                except StorageNotFound:
+                    log.warning("download.original_missing", asset_id=str(asset.id))
+                    continue
             info = zipfile.ZipInfo(name, date_time=_zip_time(asset.local_date_time))
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = asset.file_size  # lets zipfile choose ZIP64 up front
@@ -263,10 +276,14 @@ class DownloadController(Controller):
         if len(found) < len(set(data.asset_ids)):
             raise NoAccess("asset.download")
         files = [found[i] for i in dict.fromkeys(data.asset_ids)]
-        await require_objects(deps.storage, [a.original_path for a in files])
+        try:
+            await require_objects(deps.storage, [a.original_path for a in files])
+        except StorageNotFound:  # one may just have moved (the storage template): look again
+            files = await storage_template.follow_moves(deps, files)
+            await require_objects(deps.storage, [a.original_path for a in files])
         log.info("download.archive", assets=len(files), owner_id=str(auth.user.id))
         return Stream(
-            zip_stream(deps.storage, files),
+            zip_stream(deps.storage, files, functools.partial(storage_template.moved_key, deps)),
             media_type="application/octet-stream",
             headers={"Content-Disposition": content_disposition("immich-download.zip")},
         )

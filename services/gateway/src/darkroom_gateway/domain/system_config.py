@@ -20,6 +20,7 @@ import structlog
 from darkroom_db import system_config
 from darkroom_db.system_config import SystemConfigDto
 from darkroom_events import ConfigUpdated
+from darkroom_storage.template import TemplateAsset, TemplateError, compile_template, values_for
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -90,16 +91,40 @@ class SystemConfigController(Controller):
         """Save the whole config and have every service apply it without a restart.
 
         Raises:
-            BadRequest: ``DARKROOM_CONFIG_FILE`` is in use (it locks the config).
+            BadRequest: ``DARKROOM_CONFIG_FILE`` is in use (it locks the config), or the storage
+                template does not compile (as Immich's ``config.validate``).
         """
         if deps.config.source.locked:
             raise BadRequest(LOCKED_MESSAGE)
+        check_storage_template(data.storage_template.template)
         changed = await system_config.save(deps.pool, data, deps.config.source)
         current = await deps.config.reload()
         if changed:
             log.info("config.updated", sections=changed, user_id=str(auth.user.id))
             await announce(deps, ConfigUpdated(sections=changed, at=datetime.now(UTC)))
         return current
+
+
+def check_storage_template(template: str) -> None:
+    """Refuse a storage template that cannot render, before it is saved: Immich compiles it
+    (Handlebars, strict) and renders a sample asset, answering 400 "Invalid storage template:
+    ..." when either fails (its storage-template service, ``onConfigValidate``).
+
+    Raises:
+        BadRequest: The template is malformed or names an unknown token.
+    """
+    sample = TemplateAsset(
+        asset_id="d587e44b-f8c0-4832-9ba3-43268bbf5d4e",
+        type="IMAGE",
+        original_file_name="IMG_123.jpg",
+        current_key="upload/test/IMG_123.jpg",
+        captured=datetime.now(UTC),
+        album="album",
+    )
+    try:
+        compile_template(template).render(values_for(sample))
+    except TemplateError as exc:
+        raise BadRequest(f"Invalid storage template: {exc}") from exc
 
 
 ROUTES = [SystemConfigController]

@@ -66,6 +66,7 @@ STREAM_SUBJECTS = (
     "darkroom.config.>",
     "darkroom.stack.>",
     "darkroom.memory.>",
+    "darkroom.job.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0

@@ -243,7 +243,8 @@ async def test_all_thumbnails_re_renders_each_asset_once(
 
     async def all_moved() -> bool:
         now = await _times(jobs_stack, photos, "thumbnail_at")
-        return all(now[i] and now[i] > before[i] for i in photos)  # type: ignore[operator]
+        logged = _renders(jobs_stack)  # logged right after the commit: wait for both
+        return all(now[i] and now[i] > before[i] and logged[i] >= 2 for i in photos)  # type: ignore[operator]
 
     await _until(all_moved, "every thumbnail to be rendered again")
     replays = await stream_events(jobs_stack.env()["DARKROOM_NATS_URL"], THUMBNAIL_REPLAY)

@@ -18,6 +18,7 @@ from darkroom_bus import Bus, subscribe
 from darkroom_bus import queues as bus_queues
 from darkroom_bus.handlers import HandlerSpec, handler_spec
 from darkroom_events import AssetCreated
+from nats.js.api import AckPolicy, ConsumerConfig
 
 
 def _created(asset_id: str) -> AssetCreated:
@@ -174,3 +175,30 @@ async def test_the_concurrency_hook_applies_while_running(make_bus, runners) -> 
     info = await bus.js.consumer_info(bus.stream_name, handler_spec(slow).consumer_name)
     assert info.config.max_ack_pending == 4
     release.set()
+
+
+async def test_a_consumer_made_before_re_runs_is_updated_in_place(make_bus, runners) -> None:  # type: ignore[no-untyped-def]
+    bus: Bus = await make_bus()
+    seen: Counter[str] = Counter()
+    alpha, _ = _handlers(seen)
+    spec = handler_spec(alpha)
+    old = ConsumerConfig(  # as Darkroom created it before: one filter subject
+        name=spec.consumer_name,
+        durable_name=spec.consumer_name,
+        filter_subject=bus.subject(spec.subject),
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=-1,
+    )
+    await bus.js.add_consumer(bus.stream_name, config=old)
+    await bus.publish(_created("u1"))  # waiting in the old consumer: kept
+    runners(bus, [alpha])
+    await bus.publish(_created("u1"), subject=spec.replay_subject, msg_id="rerun:u1:1")
+
+    async def both() -> bool:
+        return seen["alpha:u1"] == 2
+
+    await _until(both, "the kept message and the re-run")
+    info = await bus.js.consumer_info(bus.stream_name, spec.consumer_name)
+    assert sorted(info.config.filter_subjects or []) == sorted(
+        [bus.subject(spec.subject), bus.subject(spec.replay_subject)]
+    )

@@ -17,16 +17,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import msgspec
 import nats
 import pytest
 import pyvips
-from darkroom_events import StorageTemplateMigrationRequested
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
@@ -259,19 +257,12 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     def moved() -> int:
         return sum(p.startswith("library/") for p in paths(st_stack, ids).values())
 
-    async def request_migration() -> None:
-        nc = await nats.connect(st_stack.env()["DARKROOM_NATS_URL"])
-        try:
-            event = StorageTemplateMigrationRequested(
-                run_id=str(uuid.uuid4()), requested_at=datetime.now(UTC)
-            )
-            await nc.jetstream().publish(
-                event.subject,
-                msgspec.json.encode(event),
-                headers={"Nats-Msg-Id": f"{event.subject}:{event.run_id}"},
-            )
-        finally:
-            await nc.close()
+    def request_migration() -> None:
+        # Immich's job API: PUT /api/jobs/storageTemplateMigration {"command": "start"}
+        r = st_admin.client.put(
+            "/api/jobs/storageTemplateMigration", json={"command": "start", "force": False}
+        )
+        assert r.status_code == 200, r.text
 
     # Downloads go on while files move: each must succeed, byte-identical (readers follow a
     # move: the gateway reads the current key when the one it loaded is gone).
@@ -292,7 +283,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     reader = threading.Thread(target=keep_reading, daemon=True)
     reader.start()
     # What PUT /api/jobs/storageTemplateMigration {"command": "start"} announces.
-    asyncio.run(request_migration())
+    request_migration()
     ingest = st_stack.processes["ingest"]
     deadline = time.monotonic() + CEILING_S
     at_kill = 0
@@ -333,7 +324,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
 
     # Turning the template off leaves files where they are, even when a migration runs.
     set_template(st_stack, st_admin, enabled=False)
-    asyncio.run(request_migration())
+    request_migration()
     one = upload(user, "after-off.jpg", jpeg(250), "2022-02-02T02:02:02.000Z")
     wait_until("metadata of the upload", lambda: metadata_done(st_stack, [one]))
     wait_until("ingest handled it", lambda: ingest_drained(st_stack))

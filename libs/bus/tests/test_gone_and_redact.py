@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from darkroom_bus import DeadLetter, Gone, PermanentError, scrub_paths, subscribe
 from darkroom_events.catalogue import AssetCreated
+from nats.js.errors import NotFoundError
 
 
 def _event(asset_id: str) -> AssetCreated:
@@ -54,7 +55,11 @@ async def _settled(bus: Any, durable: str, within: float = 30.0) -> None:
     name = f"{durable}_{AssetCreated.subject.replace('.', '_')}"
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        info = await bus.js.consumer_info(bus.stream_name, name)
+        try:
+            info = await bus.js.consumer_info(bus.stream_name, name)
+        except NotFoundError:  # the runner task has not provisioned it yet
+            await asyncio.sleep(0.05)
+            continue
         if info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq:
             return
         await asyncio.sleep(0.05)

@@ -61,7 +61,13 @@ from darkroom_bus.errors import (
     is_server_down,
 )
 from darkroom_bus.handlers import handler_spec
-from darkroom_bus.runner import AssetExistsHook, Consumer, DeadLetterHook, Metrics
+from darkroom_bus.runner import (
+    AssetExistsHook,
+    ConcurrencyHook,
+    Consumer,
+    DeadLetterHook,
+    Metrics,
+)
 
 log = structlog.get_logger()
 
@@ -241,6 +247,7 @@ class Bus:
         headers: Mapping[str, str] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - the JetStream ack wait per try, not a deadline
         outage_patience: float = 0.0,
+        subject: str | None = None,
     ) -> PubAck:
         """Store ``event`` in the stream on ``event.subject`` (JSON), de-duplicated by id.
 
@@ -258,6 +265,8 @@ class Bus:
             headers: Extra headers; the current trace context is added to them.
             timeout: Seconds to wait for the stream's acknowledgement, per try.
             outage_patience: Seconds to keep retrying while NATS is down (0: 3 tries).
+            subject: Another subject than the event's own (a consumer's re-run subject:
+                :func:`darkroom_bus.handlers.replay_subject`).
 
         Returns:
             The stream's ack: ``seq``, and ``duplicate`` True when the id was seen already.
@@ -273,10 +282,10 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": self.subject(event.subject),
+                "messaging.destination.name": self.subject(subject or event.subject),
             },
         ):
-            envelope = self.envelope(event, msg_id=msg_id, headers=headers)
+            envelope = self.envelope(event, msg_id=msg_id, headers=headers, subject=subject)
             return await self.publish_envelope(
                 envelope, timeout=timeout, outage_patience=outage_patience
             )
@@ -287,6 +296,7 @@ class Bus:
         *,
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
+        subject: str | None = None,
     ) -> Envelope:
         """``event`` as it goes on the wire, to publish now or later (the outbox stores it).
 
@@ -294,6 +304,8 @@ class Bus:
             event: The event.
             msg_id: Overrides the de-duplication id ``<subject>:<event.dedupe_key()>``.
             headers: Extra headers; the current trace context (W3C ``traceparent``) is added.
+            subject: Sends the event's payload on another subject than its own: a consumer's
+                re-run subject (:func:`darkroom_bus.handlers.replay_subject`).
 
         Returns:
             Subject (without namespace), message id, JSON body and headers.
@@ -301,7 +313,7 @@ class Bus:
         hdrs = dict(headers or {})
         propagate.inject(hdrs)
         return Envelope(
-            subject=event.subject,
+            subject=subject or event.subject,
             msg_id=msg_id or f"{event.subject}:{event.dedupe_key()}",
             payload=self._encoder.encode(event),
             headers=hdrs,
@@ -366,6 +378,7 @@ class Bus:
         redact_roots: Sequence[str] = (),
         unavailable: Sequence[type[BaseException]] | None = None,
         outage_patience: float = 600.0,
+        concurrency: ConcurrencyHook | None = None,
     ) -> None:
         """Consume events with ``handlers`` until ``stop`` is set or the task is cancelled.
 
@@ -397,6 +410,9 @@ class Bus:
                 place without using up its attempts.
             outage_patience: Seconds a job retries in place while a server is down, before
                 its failure counts as an ordinary one.
+            concurrency: ``(spec) -> int | None``, read before each fetch: a live override of
+                a handler's ``concurrency`` (the system config's ``job.<queue>.concurrency``;
+                :class:`~darkroom_bus.runner.Consumer`). None: the specs' own values.
 
         Raises:
             TypeError: A handler is not decorated with ``@subscribe``.
@@ -422,6 +438,7 @@ class Bus:
                 redact_roots=tuple(redact_roots),
                 unavailable=tuple(self.server_down_errors if unavailable is None else unavailable),
                 outage_patience=outage_patience,
+                concurrency=concurrency,
             )
             for spec in specs
         ]

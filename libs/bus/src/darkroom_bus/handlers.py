@@ -68,6 +68,12 @@ class HandlerSpec(Generic[EventT, CtxT]):
         """
         return consumer_name(self.durable, self.subject)
 
+    @property
+    def replay_subject(self) -> str:
+        """The subject of this consumer's re-runs (:func:`replay_subject`), which it also
+        consumes, e.g. ``darkroom.job.thumbnail_darkroom_asset_metadata_extracted.run``."""
+        return replay_subject(self.durable, self.subject)
+
     def retry_delay(self, deliveries: int) -> float | None:
         """Seconds before the redelivery that follows failed attempt number ``deliveries``.
 
@@ -85,6 +91,32 @@ def consumer_name(durable: str, subject: str) -> str:
     the jobs admin uses it to read a queue's counts.
     """
     return f"{durable}_{subject.replace('.', '_')}"
+
+
+#: First tokens of every re-run subject (docs/events.md "Re-runs"); the stream captures
+#: ``darkroom.job.>``.
+REPLAY_PREFIX = "darkroom.job"
+
+
+def replay_subject(durable: str, subject: str) -> str:
+    """The subject on which one consumer, and only it, receives a re-run of ``subject``.
+
+    ``darkroom.job.<consumer name>.run``. Each durable consumer filters on its event subject
+    and on this one (NATS 2.10+ ``filter_subjects``), so a message published here carries the
+    original event's payload and is handled like the original by that consumer alone, while
+    other consumers of the same event (thumbnail and transcode both take
+    ``darkroom.asset.metadata.extracted``) do not see it. The jobs admin publishes "missing",
+    "all", asset jobs and retried dead letters here, each with a message id holding a run id
+    so JetStream's duplicate window does not drop a second run.
+
+    Args:
+        durable: The service (``"thumbnail"``).
+        subject: The event subject it consumes (without bus namespace).
+
+    Returns:
+        The re-run subject, without bus namespace.
+    """
+    return f"{REPLAY_PREFIX}.{consumer_name(durable, subject)}.run"
 
 
 def subscribe(

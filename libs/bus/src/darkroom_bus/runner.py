@@ -62,6 +62,7 @@ import structlog
 from darkroom_events.catalogue import AssetFailed
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -120,6 +121,10 @@ DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
 #: ``async (asset_id) -> bool``: whether the asset still exists (not deleted for good).
 AssetExistsHook = Callable[[str], Awaitable[bool]]
 
+#: ``(spec) -> int | None``: the messages one replica of a consumer handles at once now, or
+#: None for the spec's own ``concurrency`` (read before every fetch: live settings).
+ConcurrencyHook = Callable[[HandlerSpec[Any, Any]], int | None]
+
 
 class _Ids(msgspec.Struct):
     """The identifying fields of any event payload, read leniently for dead letters."""
@@ -156,6 +161,10 @@ class Consumer:
         unavailable: Exception types meaning "a server is down, not this message's fault"
             (retried in place, step 4); also matched on the failure's ``__cause__``.
         outage_patience: Seconds a job keeps retrying in place while a server is down.
+        concurrency: ``(spec) -> int | None``, read before every fetch: the messages this
+            replica handles at once (None: the spec's ``concurrency``). A new value applies
+            from the next fetch; the consumer's ``max_ack_pending`` is raised to it on the
+            server when it is lower (the system config's ``job.<queue>.concurrency``).
     """
 
     def __init__(
@@ -173,6 +182,7 @@ class Consumer:
         redact_roots: tuple[str, ...] = (),
         unavailable: tuple[type[BaseException], ...] = (),
         outage_patience: float = 600.0,
+        concurrency: ConcurrencyHook | None = None,
     ) -> None:
         self._bus = bus
         self._spec = spec
@@ -186,6 +196,10 @@ class Consumer:
         self._redact_roots = redact_roots
         self._unavailable = unavailable
         self._outage_patience = outage_patience
+        self._concurrency_hook = concurrency
+        #: Messages handled at once by this replica now (the hook's value, or the spec's).
+        self.concurrency = spec.concurrency
+        self._max_ack_pending = spec.max_ack_pending
         self._decoder = msgspec.json.Decoder(spec.event_type)
         self._log = log.bind(handler=spec.name, durable=spec.durable, subject=spec.subject)
 
@@ -194,23 +208,67 @@ class Consumer:
         return self._bus.js
 
     def consumer_config(self) -> ConsumerConfig:
-        """The JetStream consumer configuration (see the module docstring for max_deliver=-1)."""
+        """The JetStream consumer configuration (see the module docstring for max_deliver=-1).
+
+        It filters on the event subject and on the consumer's own re-run subject
+        (:func:`darkroom_bus.handlers.replay_subject`, docs/events.md "Re-runs").
+        """
         spec = self._spec
         return ConsumerConfig(
             name=spec.consumer_name,
             durable_name=spec.consumer_name,
             description=f"{spec.durable}: {spec.name} (max_deliver {spec.max_deliver} by the bus)",
-            filter_subject=self._bus.subject(spec.subject),
+            filter_subjects=[
+                self._bus.subject(spec.subject),
+                self._bus.subject(spec.replay_subject),
+            ],
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=spec.ack_wait,
             max_deliver=-1,
-            max_ack_pending=spec.max_ack_pending,
+            max_ack_pending=self._max_ack_pending,
         )
 
     async def provision(self) -> None:
-        """Create the durable consumer, or update it to this spec (idempotent, replica-safe)."""
-        await self._js.add_consumer(self._bus.stream_name, config=self.consumer_config())
+        """Create the durable consumer, or update it to this spec (idempotent, replica-safe).
+
+        An existing consumer keeps what the jobs admin set on it (:mod:`darkroom_bus.queues`):
+        its pause (``pause_until``) and its start position (an emptied queue is recreated
+        to start after the stream's last message, which an update may not change).
+        """
+        config = self.consumer_config()
+        try:
+            existing = await self._js.consumer_info(self._bus.stream_name, config.name or "")
+        except NotFoundError:
+            existing = None
+        if existing is not None and existing.config is not None:
+            kept = existing.config
+            config.deliver_policy = kept.deliver_policy or config.deliver_policy
+            config.opt_start_seq = kept.opt_start_seq
+            config.opt_start_time = kept.opt_start_time
+            config.pause_until = kept.pause_until
+        await self._js.add_consumer(self._bus.stream_name, config=config)
+
+    async def _follow_concurrency(self) -> None:
+        """Apply the concurrency hook's current value (before each fetch; see the class doc)."""
+        if self._concurrency_hook is None:
+            return
+        try:
+            wanted = self._concurrency_hook(self._spec) or self._spec.concurrency
+        except Exception as exc:  # noqa: BLE001 - a bad hook must not stop consuming
+            self._log.warning("consumer.concurrency_hook_failed", error=_describe(exc))
+            return
+        wanted = max(1, int(wanted))
+        if wanted == self.concurrency:
+            return
+        self._log.info("consumer.concurrency", before=self.concurrency, now=wanted)
+        self.concurrency = wanted
+        if wanted > self._max_ack_pending:
+            self._max_ack_pending = wanted
+            try:
+                await self.provision()
+            except nats.errors.Error as exc:  # tried again when the value next changes
+                self._log.warning("consumer.update_failed", error=_describe(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and handle messages until ``stop`` is set (then drain) or until cancelled."""
@@ -222,9 +280,10 @@ class Consumer:
         self._log.info("consumer.started", consumer=self._spec.consumer_name)
         try:
             while not stop.is_set():
-                free = self._spec.concurrency - len(inflight)
-                if free <= 0:
-                    await _wait_first(inflight, stop)
+                await self._follow_concurrency()
+                free = self.concurrency - len(inflight)
+                if free <= 0:  # woken at least every fetch_timeout to re-read the concurrency
+                    await _wait_first(inflight, stop, self._fetch_timeout)
                     continue
                 fetch = asyncio.create_task(psub.fetch(batch=free, timeout=self._fetch_timeout))
                 try:
@@ -527,11 +586,13 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-async def _wait_first(tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
-    """Return when one of ``tasks`` finishes or ``stop`` is set."""
+async def _wait_first(
+    tasks: set[asyncio.Task[None]], stop: asyncio.Event, seconds: float | None = None
+) -> None:
+    """Return when one of ``tasks`` finishes, ``stop`` is set or ``seconds`` have passed."""
     stopper = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*tasks, stopper}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
 

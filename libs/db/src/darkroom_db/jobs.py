@@ -117,3 +117,45 @@ async def count_failures(pool: asyncpg.Pool, durable: str) -> int:
             "SELECT count(*) FROM job_failures WHERE durable = $1 AND retried_at IS NULL", durable
         )
     )
+
+
+class RetryableFailure(msgspec.Struct, frozen=True, kw_only=True):
+    """An open dead letter with what re-running it needs: its subject and raw event."""
+
+    id: int
+    subject: str
+    durable: str
+    payload: bytes
+
+
+async def open_failures_after(
+    pool: asyncpg.Pool, durable: str, *, after: int, limit: int = 500
+) -> list[RetryableFailure]:
+    """Open (not retried) dead letters of consumer ``durable`` with an id above ``after``,
+    oldest first: a retry walks them ``limit`` at a time."""
+    rows = await pool.fetch(
+        "SELECT id, subject, durable, payload FROM job_failures WHERE durable = $1 "
+        "AND retried_at IS NULL AND id > $2 AND payload IS NOT NULL ORDER BY id LIMIT $3",
+        durable,
+        after,
+        limit,
+    )
+    return [RetryableFailure(**dict(r)) for r in rows]
+
+
+async def mark_retried(conn: asyncpg.Connection | asyncpg.Pool, failure_ids: list[int]) -> None:
+    """Mark dead letters as re-published: they leave the open (failed) list and count; a new
+    failure of the retried job is a new row."""
+    await conn.execute(
+        "UPDATE job_failures SET retried_at = now() WHERE id = ANY($1::bigint[])", failure_ids
+    )
+
+
+async def clear_failures(pool: asyncpg.Pool, durable: str) -> int:
+    """Delete every dead letter of consumer ``durable`` (Immich's "clear failed").
+
+    Returns:
+        How many were deleted.
+    """
+    status = await pool.execute("DELETE FROM job_failures WHERE durable = $1", durable)
+    return int(status.split()[-1])

@@ -70,6 +70,7 @@ STREAM_SUBJECTS = (
     "darkroom.memory.>",
     "darkroom.face.>",
     "darkroom.storage_template.>",
+    "darkroom.job.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0

@@ -128,6 +128,7 @@ class OutboxTransaction:
         *,
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
+        subject: str | None = None,
     ) -> None:
         """Write ``event`` to the outbox in this transaction; it is published after the commit.
 
@@ -135,8 +136,11 @@ class OutboxTransaction:
             event: What the change is.
             msg_id: Overrides the de-duplication id ``<subject>:<dedupe key>``.
             headers: Extra headers (the current trace context is added).
+            subject: Publish the payload on this subject instead of the event's own: a
+                consumer's re-run subject (docs/events.md "Re-runs"; give a ``msg_id`` with
+                a run id).
         """
-        envelope = self.bus.envelope(event, msg_id=msg_id, headers=headers)
+        envelope = self.bus.envelope(event, msg_id=msg_id, headers=headers, subject=subject)
         self.rows.append(
             await outbox_db.insert(
                 self.conn,

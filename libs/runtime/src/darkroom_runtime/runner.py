@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
-from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter
+from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter, HandlerSpec
 from darkroom_config import load_settings
 from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
-from darkroom_db import assets, create_pool, jobs, notifications
+from darkroom_db import assets, create_pool, jobs, notifications, system_config
 from darkroom_db.system_config import ConfigSource
 from darkroom_events import NotificationCreated
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
@@ -73,6 +73,46 @@ async def notify_admins(ctx: Context, letter: DeadLetter) -> None:
             )
     except Exception as exc:  # noqa: BLE001 - the dead letter is recorded; this is a courtesy
         log.warning("notification.job_failed_not_sent", error=f"{type(exc).__name__}: {exc}")
+
+
+#: Durable consumer (service) -> the Immich queue whose ``job.<queue>.concurrency`` (system
+#: config) sets how many of its jobs one replica runs at once.
+QUEUE_OF_DURABLE: dict[str, str] = {
+    "metadata": "metadata_extraction",
+    "thumbnail": "thumbnail_generation",
+    "transcode": "video_conversion",
+    "embedding": "smart_search",
+    "face": "face_detection",
+    "ocr": "ocr",
+}
+
+
+def concurrency_from_config(config: LiveConfig) -> Callable[[HandlerSpec[Any, Any]], int | None]:
+    """The bus's concurrency hook (``Bus.run(concurrency=...)``): ``job.<queue>.concurrency``
+    from the live system config, for the consumers of the queues in :data:`QUEUE_OF_DURABLE`.
+
+    The bus reads it before every fetch, so a ``PUT /api/system-config`` applies to every
+    replica of every service within a second of ``darkroom.config.updated`` (no restart). While
+    a queue's value is Immich's default (e.g. ``smartSearch`` 2), the handler's own tuned
+    ``@subscribe(concurrency=...)`` stays in force (the embedding service embeds 16 previews per
+    inference call): Immich's defaults are tuned for Immich's workers, not Darkroom's.
+
+    Args:
+        config: The process's live config.
+
+    Returns:
+        ``(spec) -> int | None``: the value to apply, None for the spec's own.
+    """
+    defaults = system_config.defaults(config.source).job
+
+    def concurrency(spec: HandlerSpec[Any, Any]) -> int | None:
+        queue = QUEUE_OF_DURABLE.get(spec.durable)
+        if queue is None:
+            return None
+        value = int(getattr(config.current.job, queue).concurrency)
+        return None if value == getattr(defaults, queue).concurrency else value
+
+    return concurrency
 
 
 def asset_exists_check(ctx: Context) -> Callable[[str], Awaitable[bool]]:
@@ -157,6 +197,7 @@ async def serve(
                     metrics=metrics,
                     asset_exists=asset_exists_check(ctx),
                     redact_roots=ctx.path_roots(),
+                    concurrency=concurrency_from_config(ctx.config),
                 )
             else:
                 await stop.wait()

@@ -34,6 +34,7 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.admin_users import purge_deleted_users
 from darkroom_gateway.domain.memories import cleanup_memories
 from darkroom_gateway.domain.memories import generate_memories as make_memories
+from darkroom_gateway.domain.queues import run_missing_sweep
 from darkroom_gateway.domain.trash import purge_trash
 from darkroom_gateway.scheduler import Task, nightly
 
@@ -76,18 +77,6 @@ async def cluster_new_faces(deps: Deps) -> None:
     await deps.outbox.publish(FaceClusteringRequested(requested_at=datetime.now(UTC)))
 
 
-async def start_face_clustering(deps: Deps, force: bool) -> None:
-    """The jobs API's "start" of the facialRecognition queue: ask for the clustering pass now.
-
-    Args:
-        deps: The gateway's connections.
-        force: Immich's "all" (re-cluster every face); the pass here only places the faces
-            that have no person (Immich's "missing"), so both ask for that pass.
-    """
-    log.info("face.clustering_requested", force=force)
-    await deps.outbox.publish(FaceClusteringRequested(requested_at=datetime.now(UTC), reason="job"))
-
-
 async def sync_quota_usage(deps: Deps) -> dict[str, int]:
     """Recompute every user's storage usage from their assets.
 
@@ -103,4 +92,5 @@ TASKS: tuple[Task, ...] = (
     Task("generate-memories", generate_memories, nightly("generate_memories")),
     Task("cluster-new-faces", cluster_new_faces, nightly("cluster_new_faces")),
     Task("sync-quota-usage", sync_quota_usage, nightly("sync_quota_usage")),
+    Task("missing-thumbnails", run_missing_sweep, nightly("missing_thumbnails")),
 )

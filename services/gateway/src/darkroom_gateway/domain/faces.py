@@ -6,10 +6,13 @@ Owner-only: someone else's asset or face reads as absent (404).
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
+import structlog
 from darkroom_db import people
+from darkroom_events.catalogue import FaceClusteringRequested
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -18,6 +21,20 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.errors import BadRequest, NoAccess
+
+log = structlog.get_logger()
+
+
+async def start_face_clustering(deps: Deps, force: bool) -> None:
+    """The jobs API's "start" of the facialRecognition queue: ask for the clustering pass now.
+
+    Args:
+        deps: The gateway's connections.
+        force: Immich's "all" (re-cluster every face); the pass here only places the faces
+            that have no person (Immich's "missing"), so both ask for that pass.
+    """
+    log.info("face.clustering_requested", force=force)
+    await deps.outbox.publish(FaceClusteringRequested(requested_at=datetime.now(UTC), reason="job"))
 
 
 class AssetFaceResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

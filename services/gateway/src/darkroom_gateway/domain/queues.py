@@ -2,60 +2,195 @@
 
 Each Immich queue is one durable consumer of the DARKROOM stream (one per service and subject).
 Its counts come from the consumer (waiting = pending in the stream, active = delivered and not yet
-acknowledged, delayed = redelivered), the completed count from asset_job_status, and the failed
-count and list from job_failures (the dead-letter table).
+acknowledged, delayed = redelivered; paused = waiting while the consumer is paused), the
+completed count from asset_job_status, and the failed count and list from job_failures (the
+dead-letter table).
+
+Commands (``PUT /api/jobs/{name}``, ``PUT /api/queues/{name}``, ``DELETE .../jobs``):
+
+- **start** re-publishes the queue's step to its consumer only, on the consumer's re-run subject
+  (:func:`darkroom_bus.handlers.replay_subject`, docs/events.md "Re-runs") with the payload the
+  original event had and a message id holding a run id. ``force=false`` ("missing"): the open
+  dead letters of the queue (marked retried) and every asset whose ``asset_job_status`` lacks the
+  step; ``force=true`` ("all"): every asset (not trashed, deleted or offline). Smart search and
+  face detection start only once their service reports its model ready (``ml_model_status``)
+  and the system config enables them: assets embedded by no model stay "missing" for later.
+- **pause / resume / empty**: :mod:`darkroom_bus.queues` (JetStream consumer pause; empty
+  recreates the consumer after the stream's last message). **clear-failed** deletes the queue's
+  dead letters.
+
+Queues another part of Darkroom runs (face clustering, storage template migration, library
+scans, database backups) are one line of :data:`STARTED_QUEUES`: a coroutine
+``async def start(deps, force) -> None``.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import msgspec
-from darkroom_bus.handlers import consumer_name
-from darkroom_db import assets, jobs
+import structlog
+from darkroom_bus import queues as bus_queues
+from darkroom_bus.handlers import consumer_name, replay_subject
+from darkroom_db import assets, jobs, reruns, smart_search
 from darkroom_events import (
     AssetCreated,
     AssetMetadataExtracted,
     AssetThumbnailGenerated,
+    Event,
 )
-from litestar import Controller, get, post
+from darkroom_events.catalogue import AssetType
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain import storage_template
+from darkroom_gateway.domain.faces import start_face_clustering
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
+from darkroom_gateway.domain.trash import require_owned
 from darkroom_gateway.errors import BadRequest, NotFound
+
+log = structlog.get_logger()
+
+#: ``async def start(deps, force) -> None``: how a queue run by other code starts.
+StartFn = Callable[[Deps, bool], Awaitable[None]]
+#: Builds the event a consumer takes from an asset row; None when the row cannot make one.
+EventBuilder = Callable[[reruns.RerunAsset], Event | None]
+
+
+def _orientation(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _created(a: reruns.RerunAsset) -> Event:
+    return AssetCreated(
+        asset_id=str(a.id),
+        owner_id=str(a.owner_id),
+        type=a.type,  # type: ignore[arg-type]
+        original_key=a.original_path,
+        original_file_name=a.original_file_name,
+        mime_type=a.original_mime_type,
+        checksum=a.checksum.hex(),
+        file_size=a.file_size,
+        file_created_at=a.file_created_at,
+        file_modified_at=a.file_modified_at,
+        sidecar_key=a.sidecar_path,
+    )
+
+
+def _extracted(a: reruns.RerunAsset) -> Event:
+    return AssetMetadataExtracted(
+        asset_id=str(a.id),
+        owner_id=str(a.owner_id),
+        type=a.type,  # type: ignore[arg-type]
+        original_key=a.original_path,
+        mime_type=a.original_mime_type,
+        width=a.width,
+        height=a.height,
+        orientation=_orientation(a.orientation),
+        captured_at=a.captured_at,
+    )
+
+
+def _thumbnailed(a: reruns.RerunAsset) -> Event | None:
+    if a.preview_path is None or a.thumbnail_path is None:
+        return None
+    kind: AssetType = a.type  # type: ignore[assignment]
+    return AssetThumbnailGenerated(
+        asset_id=str(a.id),
+        owner_id=str(a.owner_id),
+        type=kind,
+        preview_key=a.preview_path,
+        thumbnail_key=a.thumbnail_path,
+        preview_width=a.preview_width or 0,
+        preview_height=a.preview_height or 0,
+    )
 
 
 class QueueSpec(msgspec.Struct, frozen=True):
-    """How an Immich queue maps onto Darkroom: consumer, subject, step and job name."""
+    """How an Immich queue maps onto Darkroom: consumer, subject, step and job name, and how
+    its jobs are re-published (:func:`start_queue`).
+
+    Attributes:
+        durable: The service whose consumer runs the queue.
+        subject: The event that consumer takes.
+        step: The ``asset_job_status`` step it records.
+        job_name: Immich's JobName of one of its jobs.
+        build: The event re-published for one asset (the payload its consumer takes).
+        needs: The step whose output is this step's input (None: the original suffices).
+        videos_only: Only videos have this step.
+        model_task: ``ml_model_status`` task that must be ready before any job is sent (None:
+            no model needed).
+    """
 
     durable: str
     subject: str
     step: assets.Step
     job_name: str
+    build: EventBuilder
+    needs: assets.Step | None = None
+    videos_only: bool = False
+    model_task: str | None = None
+
+    @property
+    def consumer(self) -> str:
+        """The JetStream durable consumer name."""
+        return consumer_name(self.durable, self.subject)
 
 
 #: Immich queue name -> Darkroom consumer. Queues of services not built yet are absent.
 QUEUES: dict[str, QueueSpec] = {
     "metadataExtraction": QueueSpec(
-        "metadata", AssetCreated.subject, "metadata_extracted", "AssetExtractMetadata"
+        "metadata", AssetCreated.subject, "metadata_extracted", "AssetExtractMetadata", _created
     ),
     "thumbnailGeneration": QueueSpec(
-        "thumbnail", AssetMetadataExtracted.subject, "thumbnail", "AssetGenerateThumbnails"
+        "thumbnail",
+        AssetMetadataExtracted.subject,
+        "thumbnail",
+        "AssetGenerateThumbnails",
+        _extracted,
+        needs="metadata_extracted",
     ),
     "videoConversion": QueueSpec(
-        "transcode", AssetMetadataExtracted.subject, "transcoded", "AssetEncodeVideo"
+        "transcode",
+        AssetMetadataExtracted.subject,
+        "transcoded",
+        "AssetEncodeVideo",
+        _extracted,
+        needs="metadata_extracted",
+        videos_only=True,
     ),
     "smartSearch": QueueSpec(
-        "embedding", AssetThumbnailGenerated.subject, "embedding", "SmartSearch"
+        "embedding",
+        AssetThumbnailGenerated.subject,
+        "embedding",
+        "SmartSearch",
+        _thumbnailed,
+        needs="thumbnail",
+        model_task="clip",
     ),
     "faceDetection": QueueSpec(
-        "face", AssetThumbnailGenerated.subject, "faces", "AssetDetectFaces"
+        "face",
+        AssetThumbnailGenerated.subject,
+        "faces",
+        "AssetDetectFaces",
+        _thumbnailed,
+        needs="thumbnail",
+        model_task="facial-recognition",
     ),
+}
+
+#: Immich queue name -> the coroutine that starts it, for queues run by other code than a
+#: pipeline consumer (``"facialRecognition": start_clustering``). ``force`` is the request's.
+#: They show in the lists with zero counts and cannot be paused or emptied.
+STARTED_QUEUES: dict[str, StartFn] = {
+    "facialRecognition": start_face_clustering,
+    "storageTemplateMigration": storage_template.start,
 }
 
 
@@ -87,29 +222,25 @@ class QueueJobResponse(msgspec.Struct, frozen=True):
     timestamp: int
 
 
-async def _queue(deps: Deps, name: str, spec: QueueSpec) -> QueueResponse:
-    waiting = active = delayed = 0
-    try:
-        info = await deps.bus.js.consumer_info(
-            deps.bus.stream_name, consumer_name(spec.durable, spec.subject)
-        )
-        waiting = info.num_pending or 0
-        active = info.num_ack_pending or 0
-        delayed = info.num_redelivered or 0
-    except NotFoundError:
-        pass  # the service has never run: nothing is queued for it yet
+async def _queue(deps: Deps, name: str, spec: QueueSpec | None) -> QueueResponse:
+    if spec is None:  # run by a coroutine (STARTED_QUEUES) or not at all: nothing to count
+        return QueueResponse(name=name, is_paused=False, statistics=_IDLE)
+    state = await bus_queues.state(deps.bus, spec.consumer)
     return QueueResponse(
         name=name,
-        is_paused=False,
+        is_paused=state.paused,
         statistics=QueueStatistics(
-            active=active,
+            active=state.active,
             completed=await assets.count_steps_done(deps.pool, spec.step),
-            delayed=delayed,
+            delayed=state.delayed,
             failed=await jobs.count_failures(deps.pool, spec.durable),
-            paused=0,
-            waiting=waiting,
+            paused=state.waiting if state.paused else 0,
+            waiting=state.waiting,
         ),
     )
+
+
+_IDLE = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=0, waiting=0)
 
 
 #: Spec QueuesResponseLegacyDto: every Immich queue name, in the spec's order.
@@ -150,19 +281,20 @@ class QueueResponseLegacy(msgspec.Struct, frozen=True, rename="camel"):
     queue_status: QueueStatusLegacy
 
 
+def _legacy(response: QueueResponse) -> QueueResponseLegacy:
+    stats = response.statistics
+    return QueueResponseLegacy(
+        job_counts=stats,
+        queue_status=QueueStatusLegacy(is_active=stats.active > 0, is_paused=response.is_paused),
+    )
+
+
 async def legacy_queues(deps: Deps) -> dict[str, QueueResponseLegacy]:
     """Every Immich queue in the legacy shape: the counts of the Darkroom consumer behind it, or
     zeros for a queue no Darkroom service runs (yet)."""
-    idle = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=0, waiting=0)
-    out: dict[str, QueueResponseLegacy] = {}
-    for name in LEGACY_QUEUE_NAMES:
-        spec = QUEUES.get(name)
-        stats = (await _queue(deps, name, spec)).statistics if spec is not None else idle
-        out[name] = QueueResponseLegacy(
-            job_counts=stats,
-            queue_status=QueueStatusLegacy(is_active=stats.active > 0, is_paused=False),
-        )
-    return out
+    return {
+        name: _legacy(await _queue(deps, name, QUEUES.get(name))) for name in LEGACY_QUEUE_NAMES
+    }
 
 
 def _spec(name: str) -> QueueSpec:
@@ -170,6 +302,172 @@ def _spec(name: str) -> QueueSpec:
     if spec is None:
         raise NotFound(f"Unknown queue {name!r}")
     return spec
+
+
+def _command_spec(name: str) -> QueueSpec | None:
+    """The consumer queue ``name``, or None for one of :data:`STARTED_QUEUES`.
+
+    Raises:
+        BadRequest: Not an Immich queue name, or one Darkroom does not run.
+    """
+    if name not in LEGACY_QUEUE_NAMES:
+        raise BadRequest(f"Invalid queue name {name!r}")
+    spec = QUEUES.get(name)
+    if spec is None and name not in STARTED_QUEUES:
+        raise BadRequest(f"Queue {name} is not supported by this server yet")
+    return spec
+
+
+async def _model_ready(deps: Deps, spec: QueueSpec) -> bool:
+    """Whether the queue's service can do its work: its model is loaded (``ml_model_status``)
+    and the system config enables it. Always True for a queue without a model."""
+    if spec.model_task is None:
+        return True
+    ml = deps.config.current.machine_learning
+    enabled = ml.enabled and (
+        ml.clip.enabled if spec.model_task == "clip" else ml.facial_recognition.enabled
+    )
+    status = await smart_search.get_model_status(deps.pool, spec.model_task)
+    return enabled and status is not None and status.ready
+
+
+async def start_queue(
+    deps: Deps, name: str, *, force: bool, ids: list[uuid.UUID] | None = None
+) -> int:
+    """Re-run queue ``name``'s step: Immich's "missing" (``force=false``) or "all" (``true``).
+
+    Each asset's event is re-published on the consumer's re-run subject, so only that consumer
+    runs it again, with the message id ``<re-run subject>:<asset id>:<run id>`` (a new run id per
+    call gets past JetStream's duplicate window; within one call an asset goes once, even when it
+    is both a dead letter and missing). Assets are read and published in batches, one outbox
+    transaction each (:mod:`darkroom_db.reruns`).
+
+    Args:
+        deps: The gateway's connections.
+        name: A key of :data:`QUEUES` or :data:`STARTED_QUEUES`.
+        force: Every asset (True) or only those missing the step (False; it also retries the
+            queue's open dead letters, marking them retried).
+        ids: Only these assets (asset jobs, always forced); None for the whole library.
+
+    Returns:
+        Jobs published (0 when the queue's model is not ready).
+    """
+    started = STARTED_QUEUES.get(name)
+    if started is not None:
+        await started(deps, force)
+        return 0
+    spec = QUEUES[name]
+    if not await _model_ready(deps, spec):
+        log.info("jobs.start_skipped", queue=name, reason="model not ready or disabled")
+        return 0
+    run_id = uuid.uuid4().hex[:12]
+    target = replay_subject(spec.durable, spec.subject)
+    published = retried = 0
+    if not force and ids is None:
+        retried = await _retry_dead_letters(deps, spec, target, run_id)
+    async for batch in reruns.targets(
+        deps.pool,
+        spec.step,
+        missing=not force,
+        needs=spec.needs,
+        videos_only=spec.videos_only,
+        ids=ids,
+    ):
+        async with deps.outbox.transaction() as tx:
+            for row in batch:
+                event = spec.build(row)
+                if event is None:
+                    continue
+                await tx.add(event, subject=target, msg_id=f"{target}:{row.id}:{run_id}")
+                published += 1
+    log.info(
+        "jobs.started",
+        queue=name,
+        force=force,
+        run_id=run_id,
+        published=published,
+        retried=retried,
+        assets=len(ids) if ids is not None else None,
+    )
+    return published + retried
+
+
+async def _retry_dead_letters(deps: Deps, spec: QueueSpec, target: str, run_id: str) -> int:
+    """Re-publish each open dead letter of the queue to its consumer and mark it retried (one
+    transaction per batch: the row leaves the failed list exactly when its job is queued; a new
+    failure is a new row). A payload that no longer decodes stays a dead letter."""
+    decoder = msgspec.json.Decoder(_event_type(spec))
+    after = 0
+    count = 0
+    while failures := await jobs.open_failures_after(deps.pool, spec.durable, after=after):
+        after = failures[-1].id
+        async with deps.outbox.transaction() as tx:
+            done: list[int] = []
+            for failure in failures:
+                try:
+                    event = decoder.decode(failure.payload)
+                except msgspec.DecodeError:
+                    continue
+                key = getattr(event, "asset_id", None) or f"failure-{failure.id}"
+                await tx.add(event, subject=target, msg_id=f"{target}:{key}:{run_id}")
+                done.append(failure.id)
+            await jobs.mark_retried(tx.conn, done)
+            count += len(done)
+    return count
+
+
+def _event_type(spec: QueueSpec) -> type[Event]:
+    return {
+        AssetCreated.subject: AssetCreated,
+        AssetMetadataExtracted.subject: AssetMetadataExtracted,
+        AssetThumbnailGenerated.subject: AssetThumbnailGenerated,
+    }[spec.subject]
+
+
+async def run_missing_sweep(deps: Deps) -> None:
+    """Start "missing" for every queue (the nightly missing-steps sweep, issue #15 item 4).
+
+    Queues whose model is not ready are skipped (:func:`start_queue`); the coroutine-run queues
+    (:data:`STARTED_QUEUES`) are not started here. One queue failing does not stop the rest.
+
+    Args:
+        deps: The gateway's connections.
+    """
+    for name in QUEUES:
+        try:
+            await start_queue(deps, name, force=False)
+        except Exception as exc:  # noqa: BLE001 - the next queue, and the next night, go on
+            log.warning("jobs.sweep_failed", queue=name, error=f"{type(exc).__name__}: {exc}")
+
+
+async def run_command(deps: Deps, name: str, command: QueueCommand, *, force: bool) -> None:
+    """Carry out one QueueCommand on queue ``name`` (see the module docstring).
+
+    Raises:
+        BadRequest: An unknown queue, or pause/resume/empty of a queue without a consumer
+            (one of :data:`STARTED_QUEUES`, or whose service has never run).
+    """
+    spec = _command_spec(name)
+    if command == "start":
+        await start_queue(deps, name, force=force)
+        return
+    if spec is None:
+        raise BadRequest(f"Queue {name} cannot be {command}d")
+    if command == "clear-failed":
+        cleared = await jobs.clear_failures(deps.pool, spec.durable)
+        log.info("jobs.failed_cleared", queue=name, cleared=cleared)
+        return
+    try:
+        if command == "pause":
+            await bus_queues.pause(deps.bus, spec.consumer)
+        elif command == "resume":
+            await bus_queues.resume(deps.bus, spec.consumer)
+        else:
+            dropped = await bus_queues.empty(deps.bus, spec.consumer)
+            log.info("jobs.emptied", queue=name, dropped=dropped)
+    except NotFoundError as exc:
+        raise BadRequest(f"Queue {name} has no consumer yet (its service never ran)") from exc
+    log.info("jobs.command", queue=name, command=command)
 
 
 class QueueController(Controller):
@@ -182,14 +480,44 @@ class QueueController(Controller):
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[QueueResponse]:
         """Every queue with its counts."""
-        return [await _queue(deps, name, spec) for name, spec in QUEUES.items()]
+        return [await _queue(deps, name, QUEUES.get(name)) for name in (*QUEUES, *STARTED_QUEUES)]
 
     @get("/{name:str}", admin=True, permission="queue.read")
     async def get_queue(
         self, name: FromPath[str], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> QueueResponse:
         """One queue with its counts."""
+        if name in STARTED_QUEUES:
+            return await _queue(deps, name, None)
         return await _queue(deps, name, _spec(name))
+
+    @put("/{name:str}", admin=True, permission="queue.update")
+    async def update_queue(
+        self,
+        name: FromPath[str],
+        data: JSONBody[QueueUpdate],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> QueueResponse:
+        """Spec updateQueue: pause (``isPaused: true``) or resume (``false``) a queue."""
+        spec = _command_spec(name)
+        if data.is_paused is not None:
+            await run_command(deps, name, "pause" if data.is_paused else "resume", force=False)
+        return await _queue(deps, name, spec)
+
+    @delete("/{name:str}/jobs", status_code=204, admin=True, permission="queueJob.delete")
+    async def empty_queue(
+        self,
+        name: FromPath[str],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        data: JSONBody[QueueDelete | None] = None,
+    ) -> None:
+        """Spec emptyQueue: drop the jobs waiting in a queue; ``failed: true`` also deletes its
+        failed jobs (dead letters)."""
+        await run_command(deps, name, "empty", force=False)
+        if data is not None and data.failed:
+            await run_command(deps, name, "clear-failed", force=False)
 
     @get("/{name:str}/jobs", admin=True, permission="queueJob.read")
     async def get_queue_jobs(
@@ -224,6 +552,66 @@ class QueueController(Controller):
             )
             for f in failures
         ]
+
+
+#: Spec: QueueCommand.
+QueueCommand = Literal["start", "pause", "resume", "empty", "clear-failed"]
+
+
+class QueueCommandBody(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: QueueCommandDto."""
+
+    command: QueueCommand
+    force: bool | None = None
+
+
+class QueueUpdate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: QueueUpdateDto."""
+
+    is_paused: bool | None = None
+
+
+class QueueDelete(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: QueueDeleteDto."""
+
+    failed: bool | None = None
+
+
+#: Spec AssetJobName -> the queue that runs it for the chosen assets.
+ASSET_JOB_QUEUES: dict[str, str] = {
+    "refresh-metadata": "metadataExtraction",
+    "regenerate-thumbnail": "thumbnailGeneration",
+    "transcode-video": "videoConversion",
+    "refresh-faces": "faceDetection",
+}
+
+
+class AssetJobs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: AssetJobsDto."""
+
+    asset_ids: list[uuid.UUID]
+    name: Literal["refresh-faces", "refresh-metadata", "regenerate-thumbnail", "transcode-video"]
+
+
+class AssetJobController(Controller):
+    """POST /api/assets/jobs: re-run one step for chosen assets (any user, own assets)."""
+
+    path = "/api/assets/jobs"
+
+    @post("/", status_code=204, permission="job.create")
+    async def run_asset_jobs(
+        self, data: JSONBody[AssetJobs], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
+        """Spec runAssetJobs: the step of ``name`` runs again for each asset (as Immich, which
+        requires ``asset.update`` on every id), whatever ran before; only that step's consumer
+        runs it (:func:`start_queue` with ``ids``).
+
+        Raises:
+            NoAccess: An id is unknown or not the caller's.
+        """
+        await require_owned(deps, auth, data.asset_ids, "asset.update")
+        if data.asset_ids:
+            await start_queue(deps, ASSET_JOB_QUEUES[data.name], force=True, ids=data.asset_ids)
 
 
 #: Spec: ManualJobName.
@@ -280,6 +668,19 @@ class JobController(Controller):
         """Spec getQueuesLegacy: every queue's counts and status (QueuesResponseLegacyDto)."""
         return await legacy_queues(deps)
 
+    @put("/{name:str}", admin=True, permission="job.create")
+    async def run_queue_command_legacy(
+        self,
+        name: FromPath[str],
+        data: JSONBody[QueueCommandBody],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> QueueResponseLegacy:
+        """Spec runQueueCommandLegacy: start ("missing", or "all" with ``force``), pause,
+        resume, empty or clear the failed jobs of a queue; its counts after the command."""
+        await run_command(deps, name, data.command, force=bool(data.force))
+        return _legacy(await _queue(deps, name, QUEUES.get(name)))
+
     @post("/", status_code=204, admin=True, permission="job.create")
     async def create_job(
         self, data: JSONBody[JobCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
@@ -296,4 +697,4 @@ class JobController(Controller):
         await run(deps)
 
 
-ROUTES = [QueueController, JobController]
+ROUTES = [QueueController, JobController, AssetJobController]

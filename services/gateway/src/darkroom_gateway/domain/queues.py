@@ -26,6 +26,7 @@ from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.backups import backup_database_job
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 from darkroom_gateway.errors import BadRequest, NotFound
 
@@ -265,6 +266,7 @@ async def _memory_cleanup(deps: Deps) -> None:
 MANUAL_JOBS: dict[str, Callable[[Deps], Awaitable[None]]] = {
     "memory-create": _memory_create,
     "memory-cleanup": _memory_cleanup,
+    "backup-database": backup_database_job,
 }
 
 

@@ -30,12 +30,22 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import numpy as np
 import pytest
+from darkroom_events import BackupCreated
 from darkroom_stack.supervisor import Stack
 from PIL import Image
 
-from .conftest import User, first_admin, make_user, running_stack, upload_jpeg, wait_processed
+from .conftest import (
+    User,
+    first_admin,
+    make_user,
+    running_stack,
+    stream_events,
+    upload_jpeg,
+    wait_processed,
+)
 
 #: The first stack runs what a library needs: upload, metadata, thumbnails.
 SERVICES = ("ingest", "metadata", "thumbnail", "gateway")
@@ -236,6 +246,9 @@ def test_backup_is_restored_into_a_fresh_stack(
     assert len(listed) == 1 and listed[0]["timezone"] == "UTC", listed
     name = listed[0]["filename"]
     assert name.startswith("darkroom-db-backup-") and name.endswith(".sql.gz")
+    assert library.stack.nats is not None
+    created = asyncio.run(stream_events(library.stack.nats.url, "darkroom.backup.created"))
+    assert [msgspec.json.decode(e, type=BackupCreated).filename for e in created] == [name]
     download = admin.get(f"/api/admin/database-backups/{name}")
     assert download.status_code == 200
     assert "attachment" in download.headers["content-disposition"]

@@ -26,10 +26,13 @@ from darkroom_events.catalogue import (
     AssetThumbnailGenerated,
     AssetUpdated,
     AssetVideoTranscoded,
+    BackupCreated,
     ConfigUpdated,
+    DatabaseRestored,
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    MaintenanceModeChanged,
     MemoryCreated,
     MemoryDeleted,
     MemoryUpdated,
@@ -66,6 +69,8 @@ STREAM_SUBJECTS = (
     "darkroom.config.>",
     "darkroom.stack.>",
     "darkroom.memory.>",
+    "darkroom.backup.>",
+    "darkroom.maintenance.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -292,6 +297,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A memory was deleted (by its owner or the clean-up of expired ones).",
+    ),
+    EventSpec(
+        type=BackupCreated,
+        producers=("gateway", "darkroom"),
+        consumers=(),
+        description="A database backup was written to storage backups/ (name and size).",
+    ),
+    EventSpec(
+        type=DatabaseRestored,
+        producers=("gateway", "darkroom"),
+        consumers=(),
+        description="The database was restored from a backup and migrated forward.",
+    ),
+    EventSpec(
+        type=MaintenanceModeChanged,
+        producers=("gateway",),
+        consumers=(),
+        description="Maintenance mode went on or off (the state is in NATS key-value).",
     ),
 )
 

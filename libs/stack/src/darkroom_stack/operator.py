@@ -21,7 +21,7 @@ import msgspec
 import structlog
 from darkroom_bus import Bus
 from darkroom_db import backup, create_pool
-from darkroom_events import ConfigUpdated
+from darkroom_events import BackupCreated, ConfigUpdated, DatabaseRestored, Event
 from darkroom_runtime import backups
 from darkroom_runtime.maintenance import MaintenanceFlag
 from darkroom_runtime.outbox import Outbox
@@ -121,6 +121,21 @@ async def connect(settings: OperatorSettings) -> Installation:
     )
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _announce(inst: Installation, *events: Event) -> None:
+    """Publish ``events`` through the transactional outbox (written, then published)."""
+    pool = await create_pool(inst.database_url, min_size=1, max_size=2)
+    try:
+        outbox = Outbox(pool, inst.bus)
+        for event in events:
+            await outbox.publish(event)
+    finally:
+        await pool.close()
+
+
 async def run_backup(settings: OperatorSettings, output: Path | None, keep: int) -> str:
     """Write a backup to storage ``backups/`` (pruned to ``keep``), or to ``output``.
 
@@ -130,9 +145,12 @@ async def run_backup(settings: OperatorSettings, output: Path | None, keep: int)
     inst = await connect(settings)
     try:
         if output is None:
-            return await backups.create_backup(
+            name = await backups.create_backup(
                 inst.database_url, inst.storage, keep=keep, bin_dir=inst.bin_dir
             )
+            info = await inst.storage.head(backups.backup_key(name))
+            await _announce(inst, BackupCreated(filename=name, size=info.size, at=_now()))
+            return name
         part = output.with_name(output.name + ".part")
         with part.open("wb") as f:
             async for chunk in backup.dump(inst.database_url, bin_dir=inst.bin_dir):
@@ -170,12 +188,12 @@ async def run_restore(settings: OperatorSettings, path: Path) -> list[str]:
         applied = await backups.restore_backup(
             inst.database_url, inst.storage, name, MaintenanceFlag(inst.bus), bin_dir=inst.bin_dir
         )
-        pool = await create_pool(inst.database_url, min_size=1, max_size=2)
-        try:  # every replica of every service reloads the restored system config
-            event = ConfigUpdated(sections=["*"], at=datetime.now(UTC))
-            await Outbox(pool, inst.bus).publish(event)
-        finally:
-            await pool.close()
+        # every replica of every service reloads the restored system config
+        await _announce(
+            inst,
+            ConfigUpdated(sections=["*"], at=_now()),
+            DatabaseRestored(filename=name, migrations_applied=applied, at=_now()),
+        )
         return applied
     finally:
         await inst.close()

@@ -16,15 +16,19 @@ job, :func:`backup_database_job`), :func:`scheduled_backup` (the nightly-task sc
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import msgspec
 import structlog
 from darkroom_db import backup
+from darkroom_events import BackupCreated
 from darkroom_runtime import backups
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.maintenance import (
@@ -55,12 +59,15 @@ async def backup_database(deps: Deps) -> str:
     Raises:
         darkroom_db.backup.BackupError: ``pg_dump`` failed (nothing is stored).
     """
-    return await backups.create_backup(
+    name = await backups.create_backup(
         deps.settings.database_url,
         deps.storage,
         keep=deps.config.current.backup.database.keep_last_amount,
         bin_dir=backup.pg_bin_dir(deps.settings.pg_bin_dir),
     )
+    info = await deps.storage.head(backups.backup_key(name))
+    await announce(deps, BackupCreated(filename=name, size=info.size, at=datetime.now(UTC)))
+    return name
 
 
 async def backup_database_job(deps: Deps) -> None:

@@ -26,7 +26,7 @@ from typing import Literal, get_args
 import msgspec
 import structlog
 from darkroom_db import users
-from darkroom_events import ConfigUpdated
+from darkroom_events import ConfigUpdated, DatabaseRestored, MaintenanceModeChanged
 from darkroom_runtime import backups
 from darkroom_runtime.maintenance import OFF, MaintenanceState, new_secret
 from litestar import Controller, Request, Response, get, post
@@ -196,8 +196,15 @@ def maintenance_cookie(request: Request, secret: str) -> Cookie:
     )
 
 
+async def tell_maintenance(deps: Deps, state: MaintenanceState) -> None:
+    """Announce that maintenance went on or off (:class:`MaintenanceModeChanged`)."""
+    event = MaintenanceModeChanged(active=state.active, action=state.action, at=datetime.now(UTC))
+    await announce(deps, event)
+
+
 async def enter_maintenance(deps: Deps, action: MaintenanceAction) -> MaintenanceState:
-    """Turn maintenance on (keeping the secret of one already on); the state stored."""
+    """Turn maintenance on (keeping the secret of one already on) and announce it; the state
+    stored."""
     current = await deps.maintenance.get(fresh=True)
     state = MaintenanceState(
         active=True,
@@ -206,23 +213,33 @@ async def enter_maintenance(deps: Deps, action: MaintenanceAction) -> Maintenanc
         started_at=current.started_at or datetime.now(UTC).timestamp(),
     )
     await deps.maintenance.set(state)
+    await tell_maintenance(deps, state)
     return state
 
 
-async def after_restore(deps: Deps) -> None:
+async def after_restore(deps: Deps, name: str, applied: list[str]) -> None:
     """What the gateway does once a restore finished: new database connections (the restored
     types have new OIDs), the restored system config reloaded here and announced to every
-    replica of every service."""
+    replica of every service, the restore and the end of maintenance announced.
+
+    Args:
+        deps: The gateway's connections.
+        name: The backup restored.
+        applied: The migrations applied after it.
+    """
     await deps.pool.expire_connections()
     await deps.config.reload()
-    await announce(deps, ConfigUpdated(sections=["*"], at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    await announce(deps, ConfigUpdated(sections=["*"], at=now))
+    await announce(deps, DatabaseRestored(filename=name, migrations_applied=applied, at=now))
+    await tell_maintenance(deps, OFF)
 
 
 async def restore_in_background(deps: Deps, name: str) -> None:
     """Restore backup ``name`` (:func:`darkroom_runtime.backups.restore_backup`) and then
     :func:`after_restore`; a failure is in the maintenance status, which stays on."""
     try:
-        await backups.restore_backup(
+        applied = await backups.restore_backup(
             deps.settings.database_url,
             deps.storage,
             name,
@@ -231,7 +248,7 @@ async def restore_in_background(deps: Deps, name: str) -> None:
         )
     except Exception:  # noqa: BLE001 - recorded in the maintenance status and logged
         return
-    await after_restore(deps)
+    await after_restore(deps, name, applied)
 
 
 def start_restore_task(deps: Deps, name: str) -> None:
@@ -263,6 +280,7 @@ class MaintenanceController(Controller):
         """
         if data.action == "end":
             await deps.maintenance.set(OFF)
+            await tell_maintenance(deps, OFF)
             return Response(None, status_code=201)
         if data.action == "restore_database":
             name = data.restore_backup_filename

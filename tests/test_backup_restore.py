@@ -274,6 +274,31 @@ def test_backup_is_restored_into_a_fresh_stack(
             files={"file": (name, download.content, "application/gzip")},
         )
         assert up.status_code == 201, up.text
+        # a dump that breaks halfway: the database is put back, maintenance stays on
+        broken = gzip.compress(
+            b"--\n-- PostgreSQL database dump\n--\nCREATE TABLE _yoyo_migration (x int);\n"
+            b"SELECT no_such_function();\n"
+        )
+        up = anon.post(
+            "/api/admin/database-backups/upload",
+            files={"file": ("broken.sql.gz", broken, "application/gzip")},
+        )
+        assert up.status_code == 201, up.text
+        r = anon.post(
+            "/api/admin/maintenance",
+            json={"action": "restore_database", "restoreBackupFilename": "uploaded-broken.sql.gz"},
+        )
+        assert r.status_code == 201, r.text
+        status = _wait_restored(anon)
+        assert status["active"] is True and "put back as it was" in str(status["error"]), status
+        assert anon.get("/api/server/config").json()["isInitialized"] is False
+        names = [b["filename"] for b in anon.get("/api/admin/database-backups").json()["backups"]]
+        doomed = ("uploaded-broken", "darkroom-restore-point-")
+        leftovers = [n for n in names if n.startswith(doomed)]
+        assert len(leftovers) == 2, names  # the restore point is kept when a restore failed
+        r = anon.request("DELETE", "/api/admin/database-backups", json={"backups": leftovers})
+        assert r.status_code == 200, r.text
+
         uploaded = "uploaded-" + name
         assert [
             b["filename"] for b in anon.get("/api/admin/database-backups").json()["backups"]

@@ -5,9 +5,10 @@ Backups are objects ``backups/<name>.sql.gz`` of the same storage as the origina
 S3): :func:`create_backup` streams ``pg_dump`` into one (:mod:`darkroom_db.backup`) and then
 keeps only the ``keep`` newest of Darkroom's own (Immich's ``backup.database.keepLastAmount``;
 uploaded files are never pruned). :func:`restore_backup` runs a restore under maintenance mode
-(:mod:`darkroom_runtime.maintenance`): on, restore and migrate, off; when it fails the server
-stays in maintenance mode with the error in its status, since the database may be half
-restored (restore a good backup again, or end maintenance by hand).
+(:mod:`darkroom_runtime.maintenance`): on, a restore point (a dump of the database as it is),
+restore and migrate, off. When the restore fails, the restore point is restored (Immich too
+backs the database up before a restore and goes back to it on failure) and the server stays in
+maintenance mode with the error in its status, until an admin ends it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ PREFIX = "backups/"
 OWN_PREFIX = "darkroom-db-backup-"
 #: Prefix of an uploaded backup's name (as Immich's ``uploaded-`` files).
 UPLOADED_PREFIX = "uploaded-"
+#: Prefix of the dump taken before a restore (deleted once the restore succeeded).
+RESTORE_POINT_PREFIX = "darkroom-restore-point-"
 
 
 def darkroom_version() -> str:
@@ -149,14 +152,31 @@ async def restore_backup(
             started_at=current.started_at or datetime.now(UTC).timestamp(),
         )
     )
+    point = RESTORE_POINT_PREFIX + backup.backup_file_name(
+        darkroom_version(), await backup.server_version(database_url), datetime.now(UTC)
+    ).removeprefix(OWN_PREFIX)
+    await storage.put(PREFIX + point, backup.dump(database_url, bin_dir=bin_dir))
+    await flag.update(progress=20)
     try:
-        stream = await storage.open(key)
-        async with stream:
-            applied = await backup.restore(database_url, stream, bin_dir=bin_dir)
+        applied = await _restore_from(database_url, storage, key, bin_dir)
     except Exception as exc:
-        await flag.update(task="", error=f"restore of {name} failed: {exc}"[:2000])
         log.error("backup.restore_failed", name=name, error=f"{type(exc).__name__}: {exc}")
+        error = f"restore of {name} failed: {exc}"
+        try:
+            await _restore_from(database_url, storage, PREFIX + point, bin_dir)
+            error += f"; the database was put back as it was ({point})"
+        except Exception as again:  # noqa: BLE001 - both reported in the status
+            error += f"; putting back {point} failed too: {again}"
+        await flag.update(task="", error=error[-2000:])
         raise
+    await storage.delete(PREFIX + point)
     await flag.set(OFF)
     log.info("backup.restored", name=name, migrations_applied=applied)
     return applied
+
+
+async def _restore_from(
+    database_url: str, storage: Storage, key: str, bin_dir: Path | None
+) -> list[str]:
+    async with await storage.open(key) as stream:
+        return await backup.restore(database_url, stream, bin_dir=bin_dir)

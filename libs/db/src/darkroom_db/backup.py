@@ -218,6 +218,24 @@ async def looks_restorable(chunks: AsyncIterable[bytes]) -> bool:
     return head.startswith(DUMP_HEADER) and found
 
 
+def error_lines(stderr: str, *, most: int = 5, width: int = 300) -> str:
+    """The ``ERROR``/``FATAL`` lines of a client program's output, without the ``CONTEXT``,
+    ``DETAIL`` and ``LINE`` lines that quote the dump (they may hold rows: e-mails, password
+    hashes), so that the message can be logged and shown to the admin.
+
+    Args:
+        stderr: What ``psql`` wrote to stderr.
+        most: Lines kept at most (the first ones: the first error stops a restore).
+        width: Characters kept per line at most.
+    """
+    kept = [
+        line.strip()[:width]
+        for line in stderr.splitlines()
+        if "ERROR:" in line or "FATAL:" in line or "error:" in line
+    ]
+    return "; ".join(kept[:most]) or "no error message"
+
+
 async def _end_other_sessions(conn: asyncpg.Connection) -> int:
     """End every other session on this database (they may hold locks, or pgvector codecs
     bound to type OIDs a restore changes); how many were ended."""
@@ -281,7 +299,7 @@ async def restore(
         rc = await proc.wait()
     stderr = (await errors).decode(errors="replace")
     if rc != 0:
-        raise BackupError(f"psql failed ({rc}): {stderr[-2000:]}")
+        raise BackupError(f"psql failed ({rc}): {error_lines(stderr)}")
     applied = await asyncio.to_thread(migrate, database_url)
     conn = await asyncpg.connect(database_url)
     try:

@@ -43,7 +43,7 @@ from litestar.types import (
 )
 
 from darkroom_gateway.announce import announce
-from darkroom_gateway.auth import MAINTENANCE_COOKIE_NAME, Auth
+from darkroom_gateway.auth import MAINTENANCE_COOKIE_NAME, Auth, maintenance_login
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import (
     CORRELATION_HEADER,
@@ -294,14 +294,18 @@ class MaintenanceController(Controller):
         return Response(None, status_code=201, cookies=[maintenance_cookie(request, state.secret)])
 
     @get("/status")
-    async def status(self, deps: NamedDependency[Deps]) -> MaintenanceStatusResponse:
-        """Spec getMaintenanceStatus (public, as Immich): on or off, the action, and the
-        running task, its progress and the last error."""
+    async def status(
+        self, request: Request, deps: NamedDependency[Deps]
+    ) -> MaintenanceStatusResponse:
+        """Spec getMaintenanceStatus (public, as Immich): on or off, the action, the running
+        task and its progress; the last error only to the maintenance login (it names what
+        failed in the restored dump)."""
         state = await deps.maintenance.get(fresh=True)
+        logged_in = await maintenance_login(request.cookies, deps)
         return MaintenanceStatusResponse(
             action=_action(state.action),
             active=state.active,
-            error=state.error or None,
+            error=(state.error or None) if logged_in else None,
             progress=state.progress if state.task else None,
             task=state.task or None,
         )

@@ -34,6 +34,7 @@ import msgspec
 import numpy as np
 import pytest
 from darkroom_events import BackupCreated
+from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack
 from PIL import Image
 
@@ -190,11 +191,34 @@ def test_backup_routes_refuse_non_admins_and_anonymous(library: Library) -> None
     assert status.status_code == 200 and status.json() == {"action": "end", "active": False}
 
 
+def _poll_status(client: httpx.Client, path: str, status: int, ceiling_s: float = 60) -> None:
+    """Wait until ``path`` answers ``status`` (another replica sees a change within ~1 s)."""
+    deadline = time.monotonic() + ceiling_s
+    while True:
+        try:
+            if client.get(path).status_code == status:
+                return
+        except httpx.HTTPError:
+            pass  # a replica still starting
+        assert time.monotonic() < deadline, f"{path} never answered {status}"
+        time.sleep(0.2)
+
+
 def test_maintenance_mode_answers_as_immich(library: Library) -> None:
     """On: only the maintenance worker's routes answer, the rest 503 with Retry-After,
-    /api/server/config says maintenanceMode; off again: everything answers as before."""
+    /api/server/config says maintenanceMode, on every gateway replica; off again: everything
+    answers as before."""
     admin = library.admin.client
     anon = httpx.Client(base_url=library.stack.url, timeout=60)
+    port = free_port()
+    proc, _ = library.stack.spawn_replica("gateway", env={"DARKROOM_PORT": str(port)})
+    second = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"x-api-key": library.admin.api_key},
+        timeout=60,
+    )
+    asset_path = f"/api/assets/{library.asset_ids[0]}"
+    _poll_status(second, asset_path, 200)
     before = admin.get(f"/api/assets/{library.asset_ids[0]}")
     assert before.status_code == 200
     r = admin.post("/api/admin/maintenance", json={"action": "start"})
@@ -214,6 +238,8 @@ def test_maintenance_mode_answers_as_immich(library: Library) -> None:
             anon.post("/api/auth/login", json={"email": "a@b.c", "password": "x"}).status_code
             == 503
         )
+        _poll_status(second, asset_path, 503)  # the other replica agrees
+        assert second.get("/api/server/config").json()["maintenanceMode"] is True
         assert anon.get("/api/server/config").json()["maintenanceMode"] is True
         assert anon.get("/api/server/version").status_code == 200
         status = anon.get("/api/admin/maintenance/status").json()
@@ -227,6 +253,11 @@ def test_maintenance_mode_answers_as_immich(library: Library) -> None:
         assert admin.post("/api/admin/maintenance", json={"action": "end"}).status_code == 201
     assert anon.get("/api/server/config").json()["maintenanceMode"] is False
     assert admin.get(f"/api/assets/{library.asset_ids[0]}").json() == before.json()
+    try:
+        _poll_status(second, asset_path, 200)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
     # the maintenance login is worth nothing once maintenance is over
     assert anon.get("/api/admin/database-backups").status_code == 401
 

@@ -352,6 +352,12 @@ def test_backup_is_restored_into_a_fresh_stack(
             assert hashlib.sha1(original.content).hexdigest() == sha1
 
 
+def _backups(user: User) -> list[dict[str, object]]:
+    r = user.client.get("/api/admin/database-backups")
+    assert r.status_code == 200, r.text
+    return list(r.json()["backups"])
+
+
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "darkroom_stack.cli", *args],
@@ -377,6 +383,11 @@ def test_cli_backup_and_restore(library: Library, tmp_path: Path) -> None:
     r = _cli("backup", "--output", str(dump), env=env)
     assert r.returncode == 0, r.stderr + r.stdout
     assert gzip.decompress(dump.read_bytes()).startswith(b"--\n-- PostgreSQL database dump")
+    listed = {b["filename"] for b in _backups(library.admin)}
+    r = _cli("backup", "--keep", "1", env=env)  # into storage backups/, one kept
+    assert r.returncode == 0, r.stderr + r.stdout
+    now = _backups(library.admin)
+    assert len(now) == 1 and now[0]["filename"] not in listed, now
     r = _cli("restore", str(dump), env=env)
     assert r.returncode == 0, r.stderr + r.stdout
     assert _reads(library.admin.client, library) == before

@@ -276,7 +276,8 @@ class MaintenanceController(Controller):
         restores ``restoreBackupFilename`` in the background (poll the status).
 
         Raises:
-            BadRequest: ``restore_database`` without a valid, existing backup name.
+            BadRequest: ``restore_database`` without a valid, existing backup name, or while a
+                restore runs.
         """
         if data.action == "end":
             await deps.maintenance.set(OFF)
@@ -288,6 +289,8 @@ class MaintenanceController(Controller):
                 raise BadRequest("restoreBackupFilename must name a backup")
             if not await deps.storage.exists(backups.backup_key(name)):
                 raise BadRequest(f"Backup {name} not found")
+            if (await deps.maintenance.get(fresh=True)).task:
+                raise BadRequest("A restore is running already")
         state = await enter_maintenance(deps, data.action)
         if data.action == "restore_database":
             start_restore_task(deps, str(data.restore_backup_filename))

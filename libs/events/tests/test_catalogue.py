@@ -46,8 +46,7 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.activity.created": b'{"activity_id":"ac","album_id":"al","asset_id":"a",'
     b'"user_id":"u","type":"comment"}',
     "darkroom.activity.deleted": b'{"activity_id":"ac","album_id":"al","user_id":"u"}',
-    "darkroom.notification.created": b'{"notification_id":"n","user_id":"u",'
-    b'"type":"AlbumInvite"}',
+    "darkroom.notification.created": b'{"notification_id":"n","user_id":"u","type":"AlbumInvite"}',
     "darkroom.notification.email.requested": b'{"notification_id":"n","user_id":"u"}',
     "darkroom.album.shared": b'{"album_id":"al","owner_id":"o","user_ids":["u"],'
     b'"at":"2024-05-01T12:00:00Z"}',
@@ -63,6 +62,17 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.memory.created": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.backup.created": (
+        b'{"filename":"darkroom-db-backup-20240501T120000-v0.1.0-pg18.1.sql.gz",'
+        b'"size":13625,"at":"2024-05-01T12:00:00Z"}'
+    ),
+    "darkroom.backup.restored": (
+        b'{"filename":"uploaded-db.sql.gz","migrations_applied":["0023_jobs"],'
+        b'"at":"2024-05-01T12:00:00Z"}'
+    ),
+    "darkroom.maintenance.changed": (
+        b'{"active":true,"action":"restore_database","at":"2024-05-01T12:00:00Z"}'
+    ),
     "darkroom.config.updated": b'{"sections":["image","trash"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.face.clustering.requested": b'{"requested_at":"2024-05-02T00:00:00Z",'
     b'"reason":"nightly"}',

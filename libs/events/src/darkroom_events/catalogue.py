@@ -638,3 +638,51 @@ class StorageTemplateMigrationRequested(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The run: each start is its own job."""
         return self.run_id
+
+
+# --- database backups and maintenance mode (#15 item 5) -----------------------------------------
+
+
+class BackupCreated(Event, frozen=True, kw_only=True):
+    """A database backup was written to storage ``backups/`` (scheduled, the manual job, or
+    ``darkroom backup``). Published by the gateway and the ``darkroom`` command. Its file name
+    and size only: the dump itself holds every user's rows and never travels on the bus."""
+
+    subject: ClassVar[str] = "darkroom.backup.created"
+    filename: str
+    size: int  # bytes
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The file name (one backup per name)."""
+        return self.filename
+
+
+class DatabaseRestored(Event, frozen=True, kw_only=True):
+    """The database was replaced by a backup and migrated forward; every process should drop
+    what it cached from the old rows (the system config is announced by ``ConfigUpdated``).
+    Published by the gateway and the ``darkroom`` command."""
+
+    subject: ClassVar[str] = "darkroom.backup.restored"
+    filename: str
+    migrations_applied: list[str] = []
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The backup and the time of the restore (one backup may be restored twice)."""
+        return f"{self.filename}:{self.at.isoformat()}"
+
+
+class MaintenanceModeChanged(Event, frozen=True, kw_only=True):
+    """Maintenance mode went on or off (Immich's MaintenanceAction). The state itself lives in
+    NATS key-value (``darkroom_maintenance``); this tells whoever listens that it changed.
+    Published by the gateway. Never carries the maintenance login secret."""
+
+    subject: ClassVar[str] = "darkroom.maintenance.changed"
+    active: bool
+    action: str  # start, end, select_database_restore, restore_database
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The state and the time of the change."""
+        return f"{self.active}:{self.action}:{self.at.isoformat()}"

@@ -26,11 +26,14 @@ from darkroom_events.catalogue import (
     AssetThumbnailGenerated,
     AssetUpdated,
     AssetVideoTranscoded,
+    BackupCreated,
     ConfigUpdated,
+    DatabaseRestored,
     Event,
     FaceClusteringRequested,
     IngestUploadReply,
     IngestUploadRequest,
+    MaintenanceModeChanged,
     MemoryCreated,
     MemoryDeleted,
     MemoryUpdated,
@@ -71,6 +74,8 @@ STREAM_SUBJECTS = (
     "darkroom.face.>",
     "darkroom.storage_template.>",
     "darkroom.job.>",
+    "darkroom.backup.>",
+    "darkroom.maintenance.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -309,6 +314,24 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=("ingest",),
         description="Move every managed original to its storage-template path (a job run).",
+    ),
+    EventSpec(
+        type=BackupCreated,
+        producers=("gateway", "darkroom"),
+        consumers=(),
+        description="A database backup was written to storage backups/ (name and size).",
+    ),
+    EventSpec(
+        type=DatabaseRestored,
+        producers=("gateway", "darkroom"),
+        consumers=(),
+        description="The database was restored from a backup and migrated forward.",
+    ),
+    EventSpec(
+        type=MaintenanceModeChanged,
+        producers=("gateway",),
+        consumers=(),
+        description="Maintenance mode went on or off (the state is in NATS key-value).",
     ),
 )
 

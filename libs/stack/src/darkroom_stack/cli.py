@@ -1,4 +1,5 @@
-"""The ``darkroom`` command: ``up`` (the embedded stack), ``migrate`` and ``demo``."""
+"""The ``darkroom`` command: ``up`` (the embedded stack), ``migrate``, ``demo``, ``backup`` and
+``restore``."""
 
 from __future__ import annotations
 
@@ -104,6 +105,56 @@ def cmd_import(args: argparse.Namespace) -> int:
     return import_takeout(args.paths, server=args.server, api_key=args.key, state_path=args.state)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Dump the database of the running installation to storage ``backups/`` (keeping the
+    ``--keep`` newest) or to ``--output FILE``.
+
+    Returns:
+        0 after the backup; 1 when the installation is not reachable or the dump failed (the
+        reason is logged).
+    """
+    import asyncio
+
+    from darkroom_db.backup import BackupError
+
+    from darkroom_stack.operator import OperatorSettings, StackUnreachable, run_backup
+
+    try:
+        where = asyncio.run(run_backup(load_settings(OperatorSettings), args.output, args.keep))
+    except (ConfigError, StackUnreachable, BackupError) as exc:
+        log.error("darkroom.backup_failed", error=str(exc))
+        return 1
+    log.info("darkroom.backup_written", backup=where)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore ``FILE`` into the running installation (maintenance mode meanwhile), migrate it
+    forward and leave maintenance mode.
+
+    Returns:
+        0 after the restore; 1 when FILE is not a Darkroom dump, the installation is not
+        reachable, or the restore failed (the reason is logged; the server then stays in
+        maintenance mode).
+    """
+    import asyncio
+
+    from darkroom_db.backup import BackupError
+
+    from darkroom_stack.operator import OperatorSettings, StackUnreachable, run_restore
+
+    if not args.file.is_file():
+        log.error("darkroom.restore_failed", error=f"{args.file} is not a file")
+        return 1
+    try:
+        applied = asyncio.run(run_restore(load_settings(OperatorSettings), args.file))
+    except (ConfigError, StackUnreachable, BackupError, ValueError) as exc:
+        log.error("darkroom.restore_failed", error=str(exc))
+        return 1
+    log.info("darkroom.restored", file=str(args.file), migrations_applied=applied)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``darkroom`` console script."""
     from darkroom_observability import configure_logging
@@ -133,8 +184,28 @@ def main(argv: list[str] | None = None) -> int:
     takeout.add_argument(
         "--state", type=Path, default=None, help="resume file (default: beside the first PATH)"
     )
+    backup = sub.add_parser(
+        "backup", help="dump the database of the running stack to storage backups/ or a file"
+    )
+    backup.add_argument(
+        "--output", type=Path, default=None, help="write the .sql.gz here instead of storage"
+    )
+    backup.add_argument(
+        "--keep", type=int, default=14, help="Darkroom backups kept in storage (default 14)"
+    )
+    restore = sub.add_parser(
+        "restore", help="restore a database backup (.sql.gz) into the running stack"
+    )
+    restore.add_argument("file", type=Path, help="the backup to restore")
     args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "migrate": cmd_migrate, "demo": cmd_demo, "import": cmd_import}
+    handlers = {
+        "up": cmd_up,
+        "migrate": cmd_migrate,
+        "demo": cmd_demo,
+        "import": cmd_import,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
+    }
     return handlers[args.command](args)
 
 

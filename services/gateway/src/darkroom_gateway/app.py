@@ -24,6 +24,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from darkroom_gateway import domain
 from darkroom_gateway.auth import Auth, authenticate, authorize
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.maintenance import maintenance_middleware
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import outbox_relay, staging_sweeper, sync_audit_pruner
 from darkroom_gateway.http import GatewayRequest, security_headers
@@ -71,9 +72,13 @@ def _provide_deps(state: State) -> Deps:
     return state.deps  # type: ignore[no-any-return]
 
 
-async def _provide_auth(request: Request, deps: NamedDependency[Deps]) -> Auth:
+async def _provide_auth(request: Request, deps: NamedDependency[Deps]) -> Auth | None:
     found = request.state.get("auth")  # set by the authorize guard, which ran first
-    return found if isinstance(found, Auth) else await authenticate(request, deps)
+    if isinstance(found, Auth):
+        return found
+    if request.state.get("maintenance_login"):  # a maintenance_token route, no user
+        return None
+    return await authenticate(request, deps)
 
 
 def proxy_middleware(settings: GatewaySettings) -> list[DefineMiddleware]:
@@ -144,7 +149,8 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         },
         guards=[authorize],  # 401/403 before the body is parsed, as Immich
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=proxy_middleware(settings),
+        # the proxy headers first; then, before any guard, maintenance mode's 503
+        middleware=[*proxy_middleware(settings), maintenance_middleware],
         request_class=GatewayRequest,
         # every body but the streamed uploads (their routes set no limit): 413 past this
         request_max_body_size=settings.max_json_body_bytes,

@@ -23,6 +23,12 @@ route without ``sharedLink: true``); what the link reaches is decided per id by
 :mod:`darkroom_gateway.shared_access`. An unknown or expired link is 401 ``Invalid share key`` /
 ``Invalid share slug``; a password link is 401 ``Invalid password`` until
 ``POST /api/shared-links/login`` set the cookie :data:`LINK_COOKIE_NAME` for it.
+
+Maintenance mode (:mod:`darkroom_gateway.domain.maintenance`): the routes declaring
+``maintenance_token=True`` (the backup and maintenance routes Immich's maintenance worker serves)
+also take the maintenance login cookie :data:`MAINTENANCE_COOKIE_NAME` while maintenance is on,
+as Immich's ``MaintenanceAuthGuard`` does: that is how an admin restores a backup into a fresh
+server, which has no user yet, and while the users table is being restored.
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ LINK_COOKIE_NAME = "immich_shared_link_token"
 #: ``SharedLinkSlug`` and ``ImmichQuery``).
 LINK_KEY_HEADER = "x-immich-share-key"
 LINK_SLUG_HEADER = "x-immich-share-slug"
+#: Cookie of the maintenance login (Immich's ``ImmichCookie.MaintenanceToken``).
+MAINTENANCE_COOKIE_NAME = "immich_maintenance_token"
 
 
 class Auth(msgspec.Struct, frozen=True, kw_only=True):
@@ -234,6 +242,23 @@ async def authenticate_headers(
     raise Unauthorized("Authentication required")
 
 
+async def maintenance_login(cookies: Mapping[str, str], deps: Deps) -> bool:
+    """Whether the request carries the maintenance login of the maintenance in progress.
+
+    Args:
+        cookies: The request's cookies (:data:`MAINTENANCE_COOKIE_NAME`).
+        deps: The gateway's connections (the shared maintenance state).
+
+    Returns:
+        True when maintenance is on and the cookie holds its secret.
+    """
+    token = cookies.get(MAINTENANCE_COOKIE_NAME, "")
+    if not token:
+        return False
+    state = await deps.maintenance.get()
+    return state.active and bool(state.secret) and secrets.compare_digest(token, state.secret)
+
+
 async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The app's guard: authenticate the caller of a route that takes ``auth`` and check the
     route's declared needs, before its body and parameters are parsed.
@@ -249,7 +274,8 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
 
     A caller through a shared link passes only routes declaring ``shared_link=True`` (Immich's
     ``@Authenticated({ sharedLink: true })``); ``shared_link="login"`` marks the one route that
-    takes a password link before its password is given.
+    takes a password link before its password is given. ``maintenance_token=True`` lets the
+    maintenance login in instead of a user (:func:`maintenance_login`).
 
     Raises:
         Unauthorized: The route takes ``auth`` and the caller has no valid credentials.
@@ -259,6 +285,9 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     if "auth" not in handler.parsed_fn_signature.parameters:
         return
     deps = connection.app.state.deps
+    if handler.opt.get("maintenance_token") and await maintenance_login(connection.cookies, deps):
+        connection.state.maintenance_login = True  # the ``auth`` dependency is then None
+        return
     opened = handler.opt.get("shared_link")
     link = await authenticate_link(
         connection.query_params,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 
 import asyncpg
 from darkroom_bus import Bus
 from darkroom_runtime.live_config import LiveConfig
+from darkroom_runtime.maintenance import MaintenanceFlag
 from darkroom_runtime.outbox import Outbox
 from darkroom_storage import Storage
 
@@ -30,3 +32,15 @@ class Deps:
         """Where the gateway's events go: written with their changes, published after the
         commit (:mod:`darkroom_runtime.outbox`)."""
         return Outbox(self.pool, self.bus)
+
+    @functools.cached_property
+    def maintenance(self) -> MaintenanceFlag:
+        """The maintenance-mode state every replica shares (NATS key-value, not the database a
+        restore replaces: :mod:`darkroom_runtime.maintenance`)."""
+        return MaintenanceFlag(self.bus)
+
+    @functools.cached_property
+    def background(self) -> set[asyncio.Task[None]]:
+        """Tasks a request started and does not wait for (a restore), kept referenced until
+        they end."""
+        return set()

@@ -28,10 +28,12 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from darkroom_db import users
+from darkroom_db.system_config import SystemConfigDto
 from darkroom_events.catalogue import FaceClusteringRequested
 
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.admin_users import purge_deleted_users
+from darkroom_gateway.domain.backups import scheduled_backup
 from darkroom_gateway.domain.memories import cleanup_memories
 from darkroom_gateway.domain.memories import generate_memories as make_memories
 from darkroom_gateway.domain.queues import run_missing_sweep
@@ -86,6 +88,13 @@ async def sync_quota_usage(deps: Deps) -> dict[str, int]:
     return {"corrected": await users.sync_quota_usage(deps.pool)}
 
 
+def _backup_cron(config: SystemConfigDto) -> str | None:
+    """The database backups' schedule: ``backup.database.cronExpression`` while backups are
+    enabled (Immich's SystemConfigBackupsDto; its default ``0 02 * * *``)."""
+    database = config.backup.database
+    return database.cron_expression if database.enabled else None
+
+
 #: The scheduled tasks, one line each: (name, coroutine, schedule).
 TASKS: tuple[Task, ...] = (
     Task("database-cleanup", database_cleanup, nightly("database_cleanup")),
@@ -93,4 +102,5 @@ TASKS: tuple[Task, ...] = (
     Task("cluster-new-faces", cluster_new_faces, nightly("cluster_new_faces")),
     Task("sync-quota-usage", sync_quota_usage, nightly("sync_quota_usage")),
     Task("missing-thumbnails", run_missing_sweep, nightly("missing_thumbnails")),
+    Task("backup-database", scheduled_backup, _backup_cron),
 )

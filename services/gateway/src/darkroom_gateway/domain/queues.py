@@ -49,7 +49,8 @@ from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain import storage_template
+from darkroom_gateway.domain import backups, storage_template
+from darkroom_gateway.domain.backups import backup_database_job
 from darkroom_gateway.domain.faces import start_face_clustering
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 from darkroom_gateway.domain.trash import require_owned
@@ -191,6 +192,7 @@ QUEUES: dict[str, QueueSpec] = {
 STARTED_QUEUES: dict[str, StartFn] = {
     "facialRecognition": start_face_clustering,
     "storageTemplateMigration": storage_template.start,
+    "backupDatabase": backups.start,
 }
 
 
@@ -653,6 +655,7 @@ async def _memory_cleanup(deps: Deps) -> None:
 MANUAL_JOBS: dict[str, Callable[[Deps], Awaitable[None]]] = {
     "memory-create": _memory_create,
     "memory-cleanup": _memory_cleanup,
+    "backup-database": backup_database_job,
 }
 
 

@@ -347,7 +347,7 @@ class ServerController(Controller):
             is_initialized=initialized,
             is_onboarded=await admin_onboarded(deps),
             login_page_message=config.server.login_page_message,
-            maintenance_mode=False,
+            maintenance_mode=(await deps.maintenance.get()).active,
             map_dark_style_url=config.map.dark_style,
             map_light_style_url=config.map.light_style,
             min_faces=config.machine_learning.facial_recognition.min_faces,

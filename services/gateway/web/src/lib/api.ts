@@ -70,6 +70,7 @@ export function query(params: Record<string, string | number | boolean | undefin
 export interface ServerConfig {
   isInitialized: boolean;
   isOnboarded: boolean;
+  maintenanceMode?: boolean;
   loginPageMessage?: string;
 }
 

@@ -64,6 +64,11 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.memory.updated": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.memory.deleted": b'{"memory_id":"m","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.config.updated": b'{"sections":["image","trash"],"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.library.scan.requested": b'{"library_id":"l","scan_id":"s","force":false}',
+    "darkroom.library.scan.batch": b'{"library_id":"l","scan_id":"s","index":0,'
+    b'"paths":["/mnt/photos/2019/IMG_0001.jpg","/mnt/photos/2019/IMG_0002.jpg"]}',
+    "darkroom.asset.offline": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.online": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
 }
 
 

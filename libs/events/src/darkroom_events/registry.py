@@ -21,6 +21,8 @@ from darkroom_events.catalogue import (
     AssetFailed,
     AssetHidden,
     AssetMetadataExtracted,
+    AssetsOffline,
+    AssetsOnline,
     AssetsRestored,
     AssetsTrashed,
     AssetThumbnailGenerated,
@@ -30,6 +32,8 @@ from darkroom_events.catalogue import (
     Event,
     IngestUploadReply,
     IngestUploadRequest,
+    LibraryScanBatch,
+    LibraryScanRequested,
     MemoryCreated,
     MemoryDeleted,
     MemoryUpdated,
@@ -66,6 +70,7 @@ STREAM_SUBJECTS = (
     "darkroom.config.>",
     "darkroom.stack.>",
     "darkroom.memory.>",
+    "darkroom.library.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -292,6 +297,30 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A memory was deleted (by its owner or the clean-up of expired ones).",
+    ),
+    EventSpec(
+        type=LibraryScanRequested,
+        producers=("gateway",),
+        consumers=("ingest",),
+        description="Scan an external library (on demand, on its schedule, the library queue).",
+    ),
+    EventSpec(
+        type=LibraryScanBatch,
+        producers=("ingest",),
+        consumers=("ingest",),
+        description="Paths of an external library to import, refresh or take offline.",
+    ),
+    EventSpec(
+        type=AssetsOffline,
+        producers=("ingest",),
+        consumers=(),
+        description="External-library assets whose file is gone: offline and in the trash.",
+    ),
+    EventSpec(
+        type=AssetsOnline,
+        producers=("ingest",),
+        consumers=(),
+        description="Offline external-library assets whose file is back.",
     ),
 )
 

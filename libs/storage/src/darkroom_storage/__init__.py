@@ -16,6 +16,7 @@ from pathlib import Path
 
 from darkroom_storage.base import DEFAULT_CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from darkroom_storage.errors import AccessDenied, NotFound, StorageError, StorageUnavailable
+from darkroom_storage.external import ExternalFiles, ReadOnlyFile, is_external
 from darkroom_storage.filesystem import FilesystemStorage
 from darkroom_storage.keys import validate_key, validate_prefix
 from darkroom_storage.s3 import S3Storage
@@ -24,15 +25,18 @@ from darkroom_storage.settings import StorageSettings
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "AccessDenied",
+    "ExternalFiles",
     "FilesystemStorage",
     "NotFound",
     "ObjectInfo",
     "ObjectStream",
+    "ReadOnlyFile",
     "S3Storage",
     "Storage",
     "StorageError",
     "StorageSettings",
     "StorageUnavailable",
+    "is_external",
     "open_storage",
     "validate_key",
     "validate_prefix",
@@ -42,6 +46,9 @@ __all__ = [
 def open_storage(settings: StorageSettings) -> Storage:
     """Build the back end the settings ask for.
 
+    The back end is wrapped in :class:`ExternalFiles`, so that every service reads the
+    originals of external libraries (absolute paths) in place through the same interface.
+
     Blocking: the S3 back end checks the bucket (creating it when missing) with one or two
     requests, so call this at start-up, not per request. The filesystem back end creates its
     root directory.
@@ -50,7 +57,8 @@ def open_storage(settings: StorageSettings) -> Storage:
         settings: Which back end, and its parameters.
 
     Returns:
-        A :class:`FilesystemStorage` or an :class:`S3Storage`; close it when done.
+        A :class:`FilesystemStorage` or an :class:`S3Storage` inside :class:`ExternalFiles`;
+        close it when done.
 
     Raises:
         AccessDenied: S3 rejected the credentials (the message names the access key, the
@@ -59,11 +67,11 @@ def open_storage(settings: StorageSettings) -> Storage:
         ValueError: Malformed ``s3_endpoint``.
     """
     if settings.backend == "filesystem":
-        return FilesystemStorage(Path(settings.root))
+        return ExternalFiles(FilesystemStorage(Path(settings.root)))
     storage = S3Storage(settings)
     try:
         storage.ensure_bucket()
     except BaseException:
         storage._http.clear()
         raise
-    return storage
+    return ExternalFiles(storage)

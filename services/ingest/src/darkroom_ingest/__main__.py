@@ -1,14 +1,18 @@
-"""``python -m darkroom_ingest``: serve ``darkroom.rpc.ingest.upload`` (queue group "ingest")."""
+"""``python -m darkroom_ingest``: serve ``darkroom.rpc.ingest.upload`` (queue group "ingest"),
+scan external libraries and watch their folders."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 from darkroom_events import IngestUploadRequest
 from darkroom_runtime import Context, run_service
 
 from darkroom_ingest.handlers import ingest_upload
+from darkroom_ingest.scan import check_paths, walk_library
 from darkroom_ingest.settings import IngestSettings
+from darkroom_ingest.watch import watch_libraries
 
 
 async def register_rpc(ctx: Context) -> None:
@@ -23,9 +27,22 @@ async def register_rpc(ctx: Context) -> None:
     await ctx.bus.serve(IngestUploadRequest.subject, handle, IngestUploadRequest, queue="ingest")
 
 
+async def start_watcher(ctx: Context) -> None:
+    """Start the library file watcher (:mod:`darkroom_ingest.watch`) for the process's life."""
+    settings = ctx.settings
+    refresh = settings.library_watch_refresh_s if isinstance(settings, IngestSettings) else 2.0
+    ctx.extra["library_watcher"] = asyncio.create_task(watch_libraries(ctx, refresh))
+
+
 def main() -> None:
     """Run the ingest service until SIGTERM/SIGINT."""
-    run_service("ingest", IngestSettings, handlers=[], rpc=register_rpc)
+    run_service(
+        "ingest",
+        IngestSettings,
+        handlers=[walk_library, check_paths],
+        setup=start_watcher,
+        rpc=register_rpc,
+    )
 
 
 if __name__ == "__main__":

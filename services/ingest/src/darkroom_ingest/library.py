@@ -8,7 +8,7 @@ after a crash yields the same batches again (de-duplicated by their message ids)
 Which files count, as Immich's library scan: files with a supported media extension
 (:func:`darkroom_media.types.media_type_for`) under one of the library's import paths and not
 matched by one of its exclusion patterns. Patterns are globs matched against the absolute path
-(``**/*.tif``, ``**/Raw/**``), with gitignore's wildcard rules (``pathspec``'s ``gitwildmatch``:
+(``**/*.tif``, ``**/Raw/**``) with gitignore's wildcard rules (``pathspec``, ``"gitignore"``:
 ``**`` spans folders, ``*`` stays in one), which is how Immich's picomatch-style patterns read.
 """
 
@@ -54,7 +54,7 @@ class Exclusions:
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self._spec = pathspec.PathSpec.from_lines("gitwildmatch", list(patterns))
+        self._spec = pathspec.PathSpec.from_lines("gitignore", list(patterns))
 
     def excludes(self, path: str) -> bool:
         """Whether ``path`` (absolute) is excluded."""

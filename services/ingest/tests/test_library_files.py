@@ -71,3 +71,8 @@ def test_read_file_gives_the_head_and_sha1(tmp_path: Path) -> None:
     head, digest = read_file(str(path))
     assert head == data[: len(head)] and len(head) == 64 * 1024
     assert digest == hashlib.sha1(data).digest()
+
+
+def test_a_pattern_pathspec_cannot_read_is_skipped_not_fatal() -> None:
+    exclusions = Exclusions(["!", "\\", "**/*.tif"])
+    assert exclusions.excludes("/lib/a/b.tif") and not exclusions.excludes("/lib/a/b.jpg")

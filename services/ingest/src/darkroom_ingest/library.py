@@ -23,8 +23,11 @@ from itertools import islice
 
 import msgspec
 import pathspec
+import structlog
 from darkroom_media.sniff import SNIFF_BYTES
 from darkroom_media.types import media_type_for
+
+log = structlog.get_logger()
 
 #: Bytes read at a time while hashing a file.
 _READ = 1 << 20
@@ -54,7 +57,15 @@ class Exclusions:
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self._spec = pathspec.PathSpec.from_lines("gitignore", list(patterns))
+        usable = []
+        for pattern in patterns:  # one pattern pathspec cannot read must not stop a scan
+            try:
+                pathspec.PathSpec.from_lines("gitignore", [pattern])
+            except (ValueError, TypeError) as exc:
+                log.warning("library.pattern_ignored", pattern=pattern, error=str(exc))
+                continue
+            usable.append(pattern)
+        self._spec = pathspec.PathSpec.from_lines("gitignore", usable)
 
     def excludes(self, path: str) -> bool:
         """Whether ``path`` (absolute) is excluded."""

@@ -138,9 +138,12 @@ def validate_import_path(path: str, media_root: str | None) -> ImportPathValidat
             None (S3: nothing on this machine to protect).
 
     Returns:
-        Valid, or invalid with the reason: not absolute, the media folder (or one holding or
-        inside it), missing, not a directory, not readable by the server.
+        Valid, or invalid with the reason: not a path (a NUL character), not absolute, the
+        media folder (or one holding or inside it), missing, not a directory, not readable by
+        the server.
     """
+    if "\x00" in path:
+        return ImportPathValidation(import_path=path, is_valid=False, message="Invalid path")
     if not os.path.isabs(path):
         return ImportPathValidation(
             import_path=path,

@@ -277,6 +277,30 @@ def test_the_watcher_imports_a_new_file(
         assert took < 10, f"the watcher took {took:.1f} s"
 
 
+def test_a_changed_file_is_read_again(owner: User, admin: User, library: str, folder: Path) -> None:
+    """The watched file's content changes (size and mtime): its asset is re-read in place."""
+    assert SAMPLES is not None
+    target = folder / "trip" / "late.jpg"
+    asset = _library_assets(owner, library)[str(target)]
+    _writable(target.parent)
+    try:
+        shutil.copyfile(SAMPLES / f"{JPG}/Nikon_D70.jpg", target.parent / ".late.part")
+        os.replace(target.parent / ".late.part", target)
+    finally:
+        target.parent.chmod(0o555)
+    target.chmod(0o444)
+    assert admin.client.post(f"/api/libraries/{library}/scan").status_code == 204
+
+    def reread() -> dict[str, Any] | None:
+        info = owner.client.get(f"/api/assets/{asset['id']}").json()
+        return info if (info.get("exifInfo") or {}).get("make") == "NIKON CORPORATION" else None
+
+    info = _poll("the changed file's new metadata", reread)
+    assert info["checksum"] != asset["checksum"] and info["originalPath"] == str(target)
+    original = owner.client.get(f"/api/assets/{asset['id']}/original")
+    assert original.content == target.read_bytes()
+
+
 def test_a_deleted_file_goes_offline_and_comes_back(
     owner: User,
     admin: User,
@@ -309,6 +333,11 @@ def test_a_deleted_file_goes_offline_and_comes_back(
     assert admin.client.post(f"/api/libraries/{library}/scan").status_code == 204
     back = _poll("online", lambda: not (a := asset())["isOffline"] and a)
     assert back["isTrashed"] is False and back["id"] == asset_id  # the same asset
+    # every scan so far (on demand, the watcher's, its catch-up) made each file one asset
+    paths = list(_library_assets(owner, library))
+    assert len(paths) == len(set(paths)) == 4
+    stats = admin.client.get(f"/api/libraries/{library}/statistics").json()
+    assert stats["total"] == stats["photos"] == 4
 
 
 def test_the_files_were_never_written(

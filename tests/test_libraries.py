@@ -18,6 +18,7 @@ What this proves, with a folder of real sample photos made read-only as the impo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -30,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
@@ -338,6 +340,47 @@ def test_a_deleted_file_goes_offline_and_comes_back(
     assert len(paths) == len(set(paths)) == 4
     stats = admin.client.get(f"/api/libraries/{library}/statistics").json()
     assert stats["total"] == stats["photos"] == 4
+
+
+def test_a_crash_mid_scan_loses_nothing_and_imports_nothing_twice(
+    stack: Stack, admin: User, owner: User, tmp_path: Path
+) -> None:
+    """Ingest kills itself after every 5th commit that carries events (the test-only switch
+    ``DARKROOM_FAULT_AFTER_COMMIT``) while it walks a library in batches of 2 paths and imports
+    them: the supervisor restarts it, the walk and the batches are redelivered, and every file
+    ends as exactly one asset."""
+    folder = tmp_path / "crash"
+    folder.mkdir()
+    for n in range(6):
+        image = pyvips.Image.xyz(40 + n, 30).extract_band(0).cast("uchar")
+        (folder / f"p{n}.jpg").write_bytes(image.jpegsave_buffer())
+    made = admin.client.post(
+        "/api/libraries", json={"ownerId": owner.id, "importPaths": [str(folder)]}
+    )
+    assert made.status_code == 201, made.text
+    crash_library = made.json()["id"]
+    env = stack.config.env
+    env.update({"DARKROOM_FAULT_AFTER_COMMIT": "ingest:5", "DARKROOM_LIBRARY_SCAN_BATCH": "2"})
+    try:
+        before = stack.processes["ingest"].pid
+        stack.kill("ingest")  # started again by the supervisor, armed
+        armed = _poll(
+            "ingest restarted", lambda: (pid := stack.processes["ingest"].pid) != before and pid
+        )
+        assert admin.client.post(f"/api/libraries/{crash_library}/scan").status_code == 204
+        found = _poll(
+            "every file imported", lambda: len(_library_assets(owner, crash_library)) >= 6 or None
+        )
+        assert found
+        assert stack.processes["ingest"].pid != armed  # the fault did kill it during the scan
+    finally:
+        env.pop("DARKROOM_FAULT_AFTER_COMMIT", None)
+        env.pop("DARKROOM_LIBRARY_SCAN_BATCH", None)
+        with contextlib.suppress(ProcessLookupError):  # restarted clean
+            stack.kill("ingest")
+    paths = list(_library_assets(owner, crash_library))
+    assert sorted(paths) == sorted(str(folder / f"p{n}.jpg") for n in range(6))
+    assert admin.client.delete(f"/api/libraries/{crash_library}").status_code == 204
 
 
 def test_the_files_were_never_written(

@@ -59,8 +59,9 @@ def _batch_size(ctx: Context) -> int:
 @subscribe(
     LibraryScanRequested,
     durable="ingest",
-    max_deliver=3,
+    max_deliver=10,  # a walk is idempotent: a crash mid-walk must not dead-letter it
     backoff=(5, 30),
+    ack_wait=10.0,  # heartbeats keep a long walk alive; a killed walker's scan is back in ~10 s
     concurrency=1,
     skip_if_gone=False,
 )
@@ -211,6 +212,7 @@ async def _set_presence(ctx: Context, ids: list[uuid.UUID], *, online: bool) -> 
     durable="ingest",
     max_deliver=5,
     backoff=(1, 5, 30),
+    ack_wait=10.0,
     concurrency=2,
     skip_if_gone=False,
 )

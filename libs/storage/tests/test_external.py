@@ -7,11 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
-from darkroom_storage import NotFound, ReadOnlyFile, Storage
+from darkroom_storage import ExternalFiles, NotFound, ReadOnlyFile, Storage
 
 
 def _state(path: Path) -> tuple[bytes, int]:
     return path.read_bytes(), os.stat(path).st_mtime_ns
+
+
+@pytest.fixture
+def backend(storage: Storage) -> Storage:
+    """Each back end (conftest's ``storage``), to wrap as services get it."""
+    return storage
 
 
 @pytest.fixture
@@ -23,7 +29,8 @@ def photo(tmp_path: Path) -> Path:
     return path
 
 
-async def test_an_external_file_is_read_in_place(storage: Storage, photo: Path) -> None:
+async def test_an_external_file_is_read_in_place(backend: Storage, photo: Path) -> None:
+    storage = ExternalFiles(backend)  # as open_service_storage builds it for every service
     key = str(photo)
     data = _state(photo)[0]
     assert await storage.get_bytes(key) == data
@@ -40,8 +47,9 @@ async def test_an_external_file_is_read_in_place(storage: Storage, photo: Path) 
 
 
 async def test_an_external_file_is_never_written_moved_or_deleted(
-    storage: Storage, photo: Path
+    backend: Storage, photo: Path
 ) -> None:
+    storage = ExternalFiles(backend)
     key = str(photo)
     before = _state(photo)
     with pytest.raises(ReadOnlyFile):
@@ -56,6 +64,6 @@ async def test_an_external_file_is_never_written_moved_or_deleted(
     assert await storage.get_bytes("upload/u/x.jpg") == b"managed"  # managed keys as ever
 
 
-async def test_an_external_path_cannot_climb(storage: Storage, photo: Path) -> None:
+async def test_an_external_path_cannot_climb(backend: Storage, photo: Path) -> None:
     with pytest.raises(ValueError):
-        await storage.get_bytes(f"{photo.parent}/../2019/IMG_1.jpg")
+        await ExternalFiles(backend).get_bytes(f"{photo.parent}/../2019/IMG_1.jpg")

@@ -10,22 +10,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from darkroom_storage import (
-    ExternalFiles,
-    FilesystemStorage,
-    StorageError,
-    StorageSettings,
-    open_storage,
-)
+from darkroom_storage import FilesystemStorage, StorageError, StorageSettings, open_storage
 from darkroom_storage.keys import temp_name
 
 
 @pytest.fixture
 def fs(tmp_path: Path) -> FilesystemStorage:
     store = open_storage(StorageSettings(root=str(tmp_path / "root")))
-    assert isinstance(store, ExternalFiles)  # every service also reads external files
-    assert isinstance(store.inner, FilesystemStorage)
-    return store.inner
+    assert isinstance(store, FilesystemStorage)
+    return store
 
 
 async def test_objects_are_plain_files_under_the_root(fs: FilesystemStorage) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "StorageSettings",
     "StorageUnavailable",
     "is_external",
+    "open_service_storage",
     "open_storage",
     "validate_key",
     "validate_prefix",
@@ -46,9 +47,6 @@ __all__ = [
 def open_storage(settings: StorageSettings) -> Storage:
     """Build the back end the settings ask for.
 
-    The back end is wrapped in :class:`ExternalFiles`, so that every service reads the
-    originals of external libraries (absolute paths) in place through the same interface.
-
     Blocking: the S3 back end checks the bucket (creating it when missing) with one or two
     requests, so call this at start-up, not per request. The filesystem back end creates its
     root directory.
@@ -57,8 +55,7 @@ def open_storage(settings: StorageSettings) -> Storage:
         settings: Which back end, and its parameters.
 
     Returns:
-        A :class:`FilesystemStorage` or an :class:`S3Storage` inside :class:`ExternalFiles`;
-        close it when done.
+        A :class:`FilesystemStorage` or an :class:`S3Storage`; close it when done.
 
     Raises:
         AccessDenied: S3 rejected the credentials (the message names the access key, the
@@ -67,11 +64,23 @@ def open_storage(settings: StorageSettings) -> Storage:
         ValueError: Malformed ``s3_endpoint``.
     """
     if settings.backend == "filesystem":
-        return ExternalFiles(FilesystemStorage(Path(settings.root)))
+        return FilesystemStorage(Path(settings.root))
     storage = S3Storage(settings)
     try:
         storage.ensure_bucket()
     except BaseException:
         storage._http.clear()
         raise
-    return ExternalFiles(storage)
+    return storage
+
+
+def open_service_storage(settings: StorageSettings) -> ExternalFiles:
+    """The storage a service uses: :func:`open_storage`'s back end inside :class:`ExternalFiles`,
+    so that the originals of external libraries (absolute paths) are read in place, and never
+    written, through the same interface by every service (the gateway and every pipeline
+    service build their storage with this one function).
+
+    Raises:
+        As :func:`open_storage`.
+    """
+    return ExternalFiles(open_storage(settings))

@@ -3,7 +3,7 @@
 An external-library asset's ``original_path`` (and ``sidecar_path``) is the file's absolute path
 (``/mnt/photos/2019/IMG_1.jpg``), as Immich keeps it. Every service reads originals through its
 :class:`~darkroom_storage.Storage` (metadata, thumbnail, transcode, the gateway's downloads), so
-this one wrapper, built by :func:`darkroom_storage.open_storage` around the configured back end,
+this one wrapper, built by :func:`darkroom_storage.open_service_storage` around the back end,
 is the only code that resolves such paths:
 
 - a key starting with ``/`` is an external file: ``open``, ``head``, ``get_bytes``,

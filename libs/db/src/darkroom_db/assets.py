@@ -706,12 +706,16 @@ async def restore_assets(
 ) -> int:
     """Bring ``owner_id``'s trashed assets ``ids`` (all of them when None) back.
 
+    An offline external-library asset (its file is gone) stays in the trash, as in Immich: it
+    comes back when a scan finds its file (:func:`darkroom_db.libraries.set_online`).
+
     Returns:
         Number of assets restored.
     """
     status = await pool.execute(
         "UPDATE assets SET status = 'active', deleted_at = NULL, updated_at = now() "
-        "WHERE owner_id = $1 AND status = 'trashed' AND ($2::uuid[] IS NULL OR id = ANY($2))",
+        "WHERE owner_id = $1 AND status = 'trashed' AND NOT is_offline "
+        "AND ($2::uuid[] IS NULL OR id = ANY($2))",
         owner_id,
         ids,
     )

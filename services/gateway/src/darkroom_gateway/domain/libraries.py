@@ -218,8 +218,10 @@ async def request_scan(deps: Deps, library_id: uuid.UUID, *, force: bool = False
 
 
 async def scan_all_libraries(deps: Deps) -> None:
-    """Scan every library: the nightly task on ``library.scan.cronExpression`` (registered by
-    the scheduler when ``library.scan.enabled``)."""
+    """Scan every library: the periodic task on ``library.scan.cronExpression`` (system config);
+    does nothing while ``library.scan.enabled`` is off."""
+    if not deps.config.current.library.scan.enabled:
+        return
     for library in await libraries.list_all(deps.pool):
         await request_scan(deps, library.id)
 
@@ -236,7 +238,10 @@ async def delete_library(deps: Deps, library: libraries.Library) -> int:
     the library. Returns how many assets went."""
     removed = 0
     while ids := await libraries.asset_ids(deps.pool, library.id, limit=DELETE_BATCH):
-        removed += await purge_assets(deps, library.owner_id, ids)
+        count = await purge_assets(deps, library.owner_id, ids)
+        if count == 0:  # nothing more can go (never expected): the row delete below says so
+            break
+        removed += count
     await libraries.delete(deps.pool, library.id)
     log.info("library.deleted", library_id=str(library.id), assets=removed)
     return removed

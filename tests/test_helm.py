@@ -526,3 +526,44 @@ def test_compose_and_chart_set_only_real_settings(rendered: dict[str, Path]) -> 
             env = {e["name"] for e in _container(deploy)["env"]}
             unknown = {n for n in env if n.startswith("DARKROOM_")} - known
             assert not unknown, (set_name, deploy["metadata"]["name"], unknown)
+
+
+def test_external_libraries_are_mounted_read_only_where_originals_are_read(
+    rendered: dict[str, Path],
+) -> None:
+    """An external library's folder reaches exactly the services that read originals, read-only
+    in the container and at the source (issue #17 item 1, docs/deploy.md)."""
+    readers = {"gateway", "ingest", "metadata", "thumbnail", "transcode"}
+    deployments = _of_kind(_manifests(rendered, "filesystem"), "Deployment")
+    for name, deploy in deployments.items():
+        mounts = [m for m in _container(deploy)["volumeMounts"] if m["name"] == "library-photos"]
+        volumes = [
+            v
+            for v in deploy["spec"]["template"]["spec"]["volumes"]
+            if v["name"] == "library-photos"
+        ]
+        if name in readers:
+            assert mounts == [
+                {"name": "library-photos", "mountPath": "/mnt/photos", "readOnly": True}
+            ]
+            assert volumes == [
+                {
+                    "name": "library-photos",
+                    "persistentVolumeClaim": {"claimName": "family-photos", "readOnly": True},
+                }
+            ]
+        else:
+            assert not mounts and not volumes, name
+    defaults = _of_kind(_manifests(rendered, "defaults"), "Deployment")
+    assert not any(
+        m["name"].startswith("library-")
+        for d in defaults.values()
+        for m in _container(d)["volumeMounts"]
+    )
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    for name in SERVICES:
+        library = [v for v in compose[name].get("volumes", []) if ":/mnt/library" in v]
+        if name in readers:
+            assert library and all(v.endswith(":/mnt/library:ro") for v in library), name
+        else:
+            assert not library, name

@@ -79,6 +79,11 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.storage_template.migration.requested": (
         b'{"run_id":"5b1d0c2e-7f3a-4c1e-9a55-2f6e1d3c4b5a","requested_at":"2024-05-01T12:00:00Z"}'
     ),
+    "darkroom.library.scan.requested": b'{"library_id":"l","scan_id":"s","force":false}',
+    "darkroom.library.scan.batch": b'{"library_id":"l","scan_id":"s","index":0,'
+    b'"paths":["/mnt/photos/2019/IMG_0001.jpg","/mnt/photos/2019/IMG_0002.jpg"]}',
+    "darkroom.asset.offline": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.online": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
 }
 
 

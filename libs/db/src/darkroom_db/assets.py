@@ -61,6 +61,8 @@ class Asset(msgspec.Struct, frozen=True, kw_only=True):
     duplicate_id: uuid.UUID | None = None
     #: The stack it is in (migration 0019), or None.
     stack_id: uuid.UUID | None = None
+    #: The external library it was imported from (migration 0027), or None for an upload.
+    library_id: uuid.UUID | None = None
 
 
 class AssetFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,7 +138,7 @@ async def insert_asset(conn: asyncpg.Connection | asyncpg.Pool, new: NewAsset) -
                 original_file_name, original_mime_type, checksum, file_size, file_created_at,
                 file_modified_at, local_date_time, is_favorite, duration_ms, sidecar_path)
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14, $15)
-              ON CONFLICT (owner_id, checksum) DO NOTHING
+              ON CONFLICT (owner_id, checksum) WHERE library_id IS NULL DO NOTHING
               RETURNING {_ASSET_COLS}),
             st AS (INSERT INTO asset_job_status (asset_id, owner_id)
                    SELECT id, owner_id FROM ins)
@@ -163,10 +165,14 @@ async def insert_asset(conn: asyncpg.Connection | asyncpg.Pool, new: NewAsset) -
 async def find_by_checksum(
     pool: asyncpg.Pool, owner_id: uuid.UUID, checksum: bytes
 ) -> tuple[uuid.UUID, bool] | None:
-    """(asset id, is trashed) of ``owner_id``'s asset with this SHA-1, or None."""
+    """(asset id, is trashed) of ``owner_id``'s uploaded asset with this SHA-1, or None.
+
+    External-library assets do not count: as Immich, an upload identical to a library file is
+    a new asset (migration 0027).
+    """
     row = await pool.fetchrow(
         "SELECT id, status = 'trashed' AS trashed FROM assets "
-        "WHERE owner_id = $1 AND checksum = $2",
+        "WHERE owner_id = $1 AND checksum = $2 AND library_id IS NULL",
         owner_id,
         checksum,
     )
@@ -700,12 +706,16 @@ async def restore_assets(
 ) -> int:
     """Bring ``owner_id``'s trashed assets ``ids`` (all of them when None) back.
 
+    An offline external-library asset (its file is gone) stays in the trash, as in Immich: it
+    comes back when a scan finds its file (:func:`darkroom_db.libraries.set_online`).
+
     Returns:
         Number of assets restored.
     """
     status = await pool.execute(
         "UPDATE assets SET status = 'active', deleted_at = NULL, updated_at = now() "
-        "WHERE owner_id = $1 AND status = 'trashed' AND ($2::uuid[] IS NULL OR id = ANY($2))",
+        "WHERE owner_id = $1 AND status = 'trashed' AND NOT is_offline "
+        "AND ($2::uuid[] IS NULL OR id = ANY($2))",
         owner_id,
         ids,
     )

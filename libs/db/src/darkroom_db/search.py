@@ -71,6 +71,8 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     type: str | None = None
     is_favorite: bool | None = None
     is_offline: bool | None = None
+    #: Only assets of this external library (Immich's ``libraryId`` filter).
+    library_id: uuid.UUID | None = None
     is_encoded: bool | None = None
     is_motion: bool | None = None
     is_not_in_album: bool | None = None
@@ -189,6 +191,8 @@ def where_clause(
         q.add(f"{a}.is_favorite = {q.param(f.is_favorite)}")
     if f.is_offline is not None:
         q.add(f"{a}.is_offline = {q.param(f.is_offline)}")
+    if f.library_id is not None:
+        q.add(f"{a}.library_id = {q.param(f.library_id)}")
     if f.is_motion is not None:
         q.add(f"({a}.live_photo_video_id IS NOT NULL) = {q.param(f.is_motion)}")
     if f.is_encoded is not None:

@@ -59,7 +59,7 @@ _ASSET_COLS = (
     "a.id, a.owner_id, a.type, a.visibility, a.original_file_name, a.checksum, "
     "a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at, "
     "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height, "
-    "a.stack_id"
+    "a.stack_id, a.library_id"
 )
 _EXIF_COLS = (
     "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "

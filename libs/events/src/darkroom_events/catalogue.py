@@ -686,3 +686,54 @@ class MaintenanceModeChanged(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The state and the time of the change."""
         return f"{self.active}:{self.action}:{self.at.isoformat()}"
+
+
+# --- external libraries (#17) -------------------------------------------------------------------
+
+
+class LibraryScanRequested(Event, frozen=True, kw_only=True):
+    """Scan an external library: walk its import paths and import, refresh or take offline what
+    changed. Published by the gateway (``POST /api/libraries/{id}/scan``, the ``library`` queue,
+    the nightly schedule); one ingest replica walks the tree and publishes
+    :class:`LibraryScanBatch` messages, which every replica shares."""
+
+    subject: ClassVar[str] = "darkroom.library.scan.requested"
+    library_id: str
+    scan_id: str  # one per request; names its batches
+    force: bool = False  # re-read every file, changed or not
+
+    def dedupe_key(self) -> str:
+        """The scan id (a scan is requested once)."""
+        return self.scan_id
+
+
+class LibraryScanBatch(Event, frozen=True, kw_only=True):
+    """A few hundred paths of an external library for ingest to check: import a new file,
+    re-read a changed one, take a missing or excluded one offline, bring a returned one back.
+    Published by ingest (the walk of a scan, the file watcher). Handling a batch twice changes
+    nothing more than once (a path is imported once per library)."""
+
+    subject: ClassVar[str] = "darkroom.library.scan.batch"
+    library_id: str
+    scan_id: str
+    index: int  # the batch's number within its scan
+    paths: list[str]  # absolute paths under the library's import paths
+    force: bool = False  # re-read the files even if size and mtime are unchanged
+
+    def dedupe_key(self) -> str:
+        """The scan and the batch number (a walk restarted after a crash is de-duplicated)."""
+        return f"{self.scan_id}:{self.index}"
+
+
+class AssetsOffline(_BulkAssetAction, frozen=True, kw_only=True):
+    """External-library assets whose file is gone (or now excluded): ``isOffline`` and, as
+    Immich, moved to the trash. Published by ingest with :class:`AssetsTrashed`."""
+
+    subject: ClassVar[str] = "darkroom.asset.offline"
+
+
+class AssetsOnline(_BulkAssetAction, frozen=True, kw_only=True):
+    """Offline external-library assets whose file is back: out of the trash again. Published
+    by ingest with :class:`AssetsRestored`."""
+
+    subject: ClassVar[str] = "darkroom.asset.online"

@@ -21,6 +21,8 @@ from darkroom_events.catalogue import (
     AssetFailed,
     AssetHidden,
     AssetMetadataExtracted,
+    AssetsOffline,
+    AssetsOnline,
     AssetsRestored,
     AssetsTrashed,
     AssetThumbnailGenerated,
@@ -33,6 +35,8 @@ from darkroom_events.catalogue import (
     FaceClusteringRequested,
     IngestUploadReply,
     IngestUploadRequest,
+    LibraryScanBatch,
+    LibraryScanRequested,
     MaintenanceModeChanged,
     MemoryCreated,
     MemoryDeleted,
@@ -76,6 +80,7 @@ STREAM_SUBJECTS = (
     "darkroom.job.>",
     "darkroom.backup.>",
     "darkroom.maintenance.>",
+    "darkroom.library.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -332,6 +337,30 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="Maintenance mode went on or off (the state is in NATS key-value).",
+    ),
+    EventSpec(
+        type=LibraryScanRequested,
+        producers=("gateway",),
+        consumers=("ingest",),
+        description="Scan an external library (on demand, on its schedule, the library queue).",
+    ),
+    EventSpec(
+        type=LibraryScanBatch,
+        producers=("ingest",),
+        consumers=("ingest",),
+        description="Paths of an external library to import, refresh or take offline.",
+    ),
+    EventSpec(
+        type=AssetsOffline,
+        producers=("ingest",),
+        consumers=(),
+        description="External-library assets whose file is gone: offline and in the trash.",
+    ),
+    EventSpec(
+        type=AssetsOnline,
+        producers=("ingest",),
+        consumers=(),
+        description="Offline external-library assets whose file is back.",
     ),
 )
 

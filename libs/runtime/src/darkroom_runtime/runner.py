@@ -17,7 +17,7 @@ from darkroom_db import assets, create_pool, jobs, notifications, system_config
 from darkroom_db.system_config import ConfigSource
 from darkroom_events import NotificationCreated
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
-from darkroom_storage import StorageUnavailable, open_storage
+from darkroom_storage import StorageUnavailable, open_service_storage
 
 from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
@@ -157,7 +157,7 @@ async def serve(
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
     bus = await Bus.connect(settings.nats_url, name=name)
     bus.server_down_errors = (*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable)
-    storage = open_storage(settings.storage)
+    storage = open_service_storage(settings.storage)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)
     ctx = Context(
         service=name,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from darkroom_storage.base import DEFAULT_CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from darkroom_storage.errors import AccessDenied, NotFound, StorageError, StorageUnavailable
+from darkroom_storage.external import ExternalFiles, ReadOnlyFile, is_external
 from darkroom_storage.filesystem import FilesystemStorage
 from darkroom_storage.keys import validate_key, validate_prefix
 from darkroom_storage.s3 import S3Storage
@@ -24,15 +25,19 @@ from darkroom_storage.settings import StorageSettings
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "AccessDenied",
+    "ExternalFiles",
     "FilesystemStorage",
     "NotFound",
     "ObjectInfo",
     "ObjectStream",
+    "ReadOnlyFile",
     "S3Storage",
     "Storage",
     "StorageError",
     "StorageSettings",
     "StorageUnavailable",
+    "is_external",
+    "open_service_storage",
     "open_storage",
     "validate_key",
     "validate_prefix",
@@ -67,3 +72,15 @@ def open_storage(settings: StorageSettings) -> Storage:
         storage._http.clear()
         raise
     return storage
+
+
+def open_service_storage(settings: StorageSettings) -> ExternalFiles:
+    """The storage a service uses: :func:`open_storage`'s back end inside :class:`ExternalFiles`,
+    so that the originals of external libraries (absolute paths) are read in place, and never
+    written, through the same interface by every service (the gateway and every pipeline
+    service build their storage with this one function).
+
+    Raises:
+        As :func:`open_storage`.
+    """
+    return ExternalFiles(open_storage(settings))

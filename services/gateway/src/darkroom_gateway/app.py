@@ -13,7 +13,7 @@ from darkroom_db import create_pool
 from darkroom_db.system_config import ConfigSource
 from darkroom_observability import Metrics, serve_metrics
 from darkroom_runtime.live_config import LiveConfig
-from darkroom_storage import open_storage
+from darkroom_storage import open_service_storage
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -47,7 +47,7 @@ async def open_deps(settings: GatewaySettings) -> Deps:
         settings=settings,
         pool=pool,
         bus=bus,
-        storage=open_storage(settings.storage),
+        storage=open_service_storage(settings.storage),
         config=LiveConfig(pool, ConfigSource.from_environ(config_file=settings.config_file)),
     )
 

@@ -34,6 +34,7 @@ from darkroom_events.catalogue import FaceClusteringRequested
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.admin_users import purge_deleted_users
 from darkroom_gateway.domain.backups import scheduled_backup
+from darkroom_gateway.domain.libraries import scan_all_libraries
 from darkroom_gateway.domain.memories import cleanup_memories
 from darkroom_gateway.domain.memories import generate_memories as make_memories
 from darkroom_gateway.domain.queues import run_missing_sweep
@@ -95,6 +96,13 @@ def _backup_cron(config: SystemConfigDto) -> str | None:
     return database.cron_expression if database.enabled else None
 
 
+def _library_scan_cron(config: SystemConfigDto) -> str | None:
+    """The external libraries' periodic scan: ``library.scan.cronExpression`` while
+    ``library.scan.enabled`` (Immich's SystemConfigLibraryScanDto)."""
+    scan = config.library.scan
+    return scan.cron_expression if scan.enabled else None
+
+
 #: The scheduled tasks, one line each: (name, coroutine, schedule).
 TASKS: tuple[Task, ...] = (
     Task("database-cleanup", database_cleanup, nightly("database_cleanup")),
@@ -103,4 +111,5 @@ TASKS: tuple[Task, ...] = (
     Task("sync-quota-usage", sync_quota_usage, nightly("sync_quota_usage")),
     Task("missing-thumbnails", run_missing_sweep, nightly("missing_thumbnails")),
     Task("backup-database", scheduled_backup, _backup_cron),
+    Task("library-scan", scan_all_libraries, _library_scan_cron),
 )

@@ -168,6 +168,8 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     visibility: str
     live_photo_video_id: str | None
     duplicate_id: str | None = None
+    #: The external library the asset comes from (spec: deprecated, still sent), else null.
+    library_id: str | None = None
     exif_info: ExifResponse | None = None
     resized: bool = False
     people: list[PersonResponse] = msgspec.field(default_factory=list)
@@ -293,6 +295,7 @@ def asset_response(
         visibility=asset.visibility,
         live_photo_video_id=str(asset.live_photo_video_id) if asset.live_photo_video_id else None,
         duplicate_id=str(asset.duplicate_id) if asset.duplicate_id else None,
+        library_id=str(asset.library_id) if asset.library_id else None,
         exif_info=exif_info,
         people=[
             person_response(p)

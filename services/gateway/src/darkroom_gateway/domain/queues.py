@@ -49,7 +49,7 @@ from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain import backups, storage_template
+from darkroom_gateway.domain import backups, libraries, storage_template
 from darkroom_gateway.domain.backups import backup_database_job
 from darkroom_gateway.domain.faces import start_face_clustering
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
@@ -193,6 +193,7 @@ STARTED_QUEUES: dict[str, StartFn] = {
     "facialRecognition": start_face_clustering,
     "storageTemplateMigration": storage_template.start,
     "backupDatabase": backups.start,
+    "library": libraries.start,
 }
 
 

@@ -255,6 +255,7 @@ def wire_filters(f: search_db.AssetFilters) -> SearchFilters:
     raw.pop("checksum", None)
     raw.pop("original_path", None)
     raw.pop("with_stacked", None)
+    raw.pop("library_id", None)
     return msgspec.convert(raw, SearchFilters)
 
 

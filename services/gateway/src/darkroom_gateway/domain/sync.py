@@ -218,7 +218,7 @@ def _asset(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
         "isEdited": False,
         "livePhotoVideoId": row["live_photo_video_id"],
         "stackId": row.get("stack_id"),
-        "libraryId": None,
+        "libraryId": row.get("library_id"),  # the external library's (migration 0027)
         "width": row["width"],
         "height": row["height"],
     }

@@ -342,27 +342,38 @@ def test_mobile_redirect_flow(stack: Stack, provider: Provider, configure: Any) 
 def test_back_channel_logout(stack: Stack, provider: Provider, configure: Any) -> None:
     configure()
     sub = _account(provider)
-    token = _login(stack, provider, sub).json()["accessToken"]
-    _me(stack, token)
+    plain = _login(stack, provider, sub).json()["accessToken"]
+    # a second sign-in whose ID token names the provider session "sid-b" (the test's token)
+    gateway, callback, nonce = _callback(stack, provider, sub)
+    claims = {**_genuine_claims(provider, sub, nonce), "sid": "sid-b"}
+    provider.next_id_token(provider.forge(claims))
+    with_sid = gateway.post("/api/oauth/callback", json={"url": callback}).json()["accessToken"]
     anonymous = httpx.Client(base_url=stack.url, timeout=60)
     r = anonymous.post("/api/oauth/backchannel-logout", data={"logout_token": "invalid token"})
     _refused(r, 400)
-    claims = {
-        "iss": provider.issuer,
-        "aud": CLIENT_ID,
-        "iat": int(time.time()),
-        "jti": uuid.uuid4().hex,
-        "sub": sub,
-        "events": {BACKCHANNEL_EVENT: {}},
-    }
-    r = anonymous.post(
-        "/api/oauth/backchannel-logout", data={"logout_token": provider.forge(claims)}
-    )
-    assert r.status_code == 200, r.text
-    gone = httpx.get(
-        f"{stack.url}/api/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=60
-    )
-    _refused(gone, 401)
+    assert r.json()["message"] == "Error backchannel logout: token validation failed"
+
+    def logout(**names: str) -> None:
+        claims = {
+            "iss": provider.issuer,
+            "aud": CLIENT_ID,
+            "iat": int(time.time()),
+            "jti": uuid.uuid4().hex,
+            "events": {BACKCHANNEL_EVENT: {}},
+            **names,
+        }
+        token = provider.forge(claims)
+        r = anonymous.post("/api/oauth/backchannel-logout", data={"logout_token": token})
+        assert r.status_code == 200, r.text
+
+    def signed_in(token: str) -> bool:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.get(f"{stack.url}/api/users/me", headers=headers, timeout=60).is_success
+
+    logout(sid="sid-b")  # that provider session only
+    assert (signed_in(plain), signed_in(with_sid)) == (True, False)
+    logout(sub=sub)  # every session of the account
+    assert signed_in(plain) is False
 
 
 def test_password_login_disabled(stack: Stack, admin: User, configure: Any) -> None:

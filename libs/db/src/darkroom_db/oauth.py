@@ -141,20 +141,31 @@ async def set_session_oauth_sid(pool: asyncpg.Pool, session_id: uuid.UUID, sid: 
 
 
 async def delete_oauth_sessions(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, sid: str | None
-) -> list[uuid.UUID]:
-    """End the sessions a back-channel logout names: the one(s) of provider session ``sid``,
-    or, without ``sid``, every session of the user.
+    pool: asyncpg.Pool, *, owner_id: uuid.UUID | None, sid: str | None
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """End the sessions a back-channel logout names: those started in provider session
+    ``sid`` (of ``owner_id`` when given), or, without ``sid``, every session of ``owner_id``.
+
+    Args:
+        pool: Database.
+        owner_id: The user the logout token's ``sub`` is linked to; None when it has no
+            ``sub`` (then ``sid`` alone decides).
+        sid: The logout token's ``sid``, or None.
 
     Returns:
-        The ids of the sessions deleted.
+        (owner id, session id) of each session deleted.
     """
     if sid:
         rows = await pool.fetch(
-            "DELETE FROM sessions WHERE owner_id = $1 AND oauth_sid = $2 RETURNING id",
+            "DELETE FROM sessions WHERE oauth_sid = $2 AND ($1::uuid IS NULL OR owner_id = $1) "
+            "RETURNING owner_id, id",
             owner_id,
             sid,
         )
+    elif owner_id is not None:
+        rows = await pool.fetch(
+            "DELETE FROM sessions WHERE owner_id = $1 RETURNING owner_id, id", owner_id
+        )
     else:
-        rows = await pool.fetch("DELETE FROM sessions WHERE owner_id = $1 RETURNING id", owner_id)
-    return [r["id"] for r in rows]
+        return []
+    return [(r["owner_id"], r["id"]) for r in rows]

@@ -1,8 +1,8 @@
 """The OpenID Connect relying party behind ``/api/oauth``: discovery, the authorization request,
 the code exchange and the checks of what comes back.
 
-Built on two well-kept libraries, no hand-written token checks: Authlib's httpx OAuth 2 client
-builds the authorization URL (``state``, ``nonce``, PKCE ``S256`` challenge, RFC 7636) and
+Built on two well-kept libraries, no hand-written token checks: Authlib builds the authorization
+URL (``state``, ``nonce``, PKCE ``S256`` challenge, RFC 7636) and its httpx OAuth 2 client
 exchanges the code at the token endpoint with ``client_secret_post`` or ``client_secret_basic``
 (RFC 6749 section 2.3.1), checking the callback's ``state``; joserfc verifies the ID token
 (OpenID Connect Core 1.0 section 3.1.3.7): its signature against the provider's JWKS (or the
@@ -28,6 +28,7 @@ import httpx
 import msgspec
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from darkroom_db.system_config import SystemConfigOAuthDto
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -160,15 +161,20 @@ def authorization_url(
         The URL, with ``prompt`` only when ``oauth.prompt`` is set (as Immich).
     """
     extra = {"prompt": config.prompt} if config.prompt else {}
-    url, _ = _client(config, redirect_uri).create_authorization_url(
-        metadata.authorization_endpoint,
-        state=state,
-        nonce=nonce,
-        code_challenge=code_challenge,
-        code_challenge_method="S256",
-        **extra,
+    return str(
+        prepare_grant_uri(
+            metadata.authorization_endpoint,
+            client_id=config.client_id,
+            response_type="code",
+            redirect_uri=redirect_uri,
+            scope=config.scope,
+            state=state,
+            nonce=nonce,
+            code_challenge=code_challenge,
+            code_challenge_method="S256",
+            **extra,
+        )
     )
-    return str(url)
 
 
 async def _key_set(config: SystemConfigOAuthDto, metadata: ProviderMetadata) -> KeySet:
@@ -218,9 +224,12 @@ def verify_id_token(
             the future, no ``sub``, or another nonce.
     """
     algorithm = config.signing_algorithm
-    key: KeySet | OctKey = (
-        OctKey.import_key(config.client_secret) if algorithm.startswith("HS") else keys
-    )
+    try:
+        key: KeySet | OctKey = (
+            OctKey.import_key(config.client_secret) if algorithm.startswith("HS") else keys
+        )
+    except (JoseError, ValueError) as exc:
+        raise OidcError(f"no key for {algorithm}: {exc!r}") from exc
     registry = JWTClaimsRegistry(
         leeway=CLOCK_LEEWAY_S,
         iss={"essential": True, "value": metadata.issuer},

@@ -152,7 +152,8 @@ async def _profile(deps: Deps, data: OAuthCallback, request: Request) -> oidc.Pr
     if pending is None:
         log.warning("oauth.state_refused")
         raise BadRequest("OAuth state is invalid or has already been used")
-    verifier = data.code_verifier or request.cookies.get(VERIFIER_COOKIE) or pending.code_verifier
+    # the verifier the gateway made for this state, else the client's (body, then cookie)
+    verifier = pending.code_verifier or data.code_verifier or request.cookies.get(VERIFIER_COOKIE)
     if not verifier:
         raise BadRequest("OAuth code verifier is missing")
     metadata = await _discover(config)
@@ -362,12 +363,16 @@ class OAuthController(Controller):
             log.warning("oauth.backchannel_logout_refused", reason=str(exc))
             raise BadRequest("Error backchannel logout: token validation failed") from exc
         sub = profile.claims.get("sub")
-        user = await oauth.get_user_by_oauth_id(deps.pool, str(sub)) if sub else None
-        if user is None:
-            return
-        ended = await oauth.delete_oauth_sessions(deps.pool, user.id, profile.sid)
-        await sessions_ended(deps, user.id, ended)
-        log.info("oauth.backchannel_logout", user_id=str(user.id), sessions=len(ended))
+        owner = None
+        if sub:
+            user = await oauth.get_user_by_oauth_id(deps.pool, str(sub))
+            if user is None:
+                return
+            owner = user.id
+        ended = await oauth.delete_oauth_sessions(deps.pool, owner_id=owner, sid=profile.sid)
+        for user_id, session_id in ended:
+            await sessions_ended(deps, user_id, [session_id])
+        log.info("oauth.backchannel_logout", sessions=len(ended))
 
 
 ROUTES = [OAuthController]

@@ -1,7 +1,8 @@
 """OAuth sign-in in a real browser through a real OpenID Connect provider on loopback
 (panva's oidc-provider, tests/oidc_provider.py; issue #18 item 1): the login page's button
 (labelled with ``oauth.buttonText``) takes the browser to the provider and back, signed in; with
-``oauth.autoLaunch`` the login page goes to the provider by itself, unless ``?autoLaunch=0``.
+``oauth.autoLaunch`` the login page goes to the provider by itself, unless ``?autoLaunch=0``;
+Settings links the signed-in account to the provider account and unlinks it.
 Screenshots go to ``test-output/web/oauth-*.png``. The system config of before is put back.
 """
 
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import User
+from tests.conftest import User, make_user
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider
-from tests.web.conftest import TIMEOUT_MS, needs_build, shot, watch_errors
+from tests.web.conftest import TIMEOUT_MS, needs_build, shot, signed_in_page, watch_errors
 
 BUTTON = "Sign in with Test OIDC"
 
@@ -109,3 +110,29 @@ def test_auto_launch_goes_to_the_provider_unless_turned_off(
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         context.close()  # type: ignore[attr-defined]
+
+
+def test_settings_link_and_unlink(
+    stack: Stack, browser: object, provider: Provider, configure: Any, admin: User
+) -> None:
+    needs_build()
+    configure(autoLaunch=False)
+    user = make_user(stack, admin)
+    sub = f"web-link-{uuid.uuid4().hex[:10]}"
+    provider.add_account(sub, {"email": f"{sub}@oidc.test", "name": "Linked"})
+    provider.post("/__test/default", {"account": sub})
+    page = signed_in_page(browser, stack, user)
+    try:
+        page.goto("/settings")  # type: ignore[attr-defined]
+        oauth = page.get_by_role("region", name="OAuth")  # type: ignore[attr-defined]
+        oauth.get_by_role("button", name="Link to OAuth").click()
+        oauth.get_by_role("status").filter(has_text="OAuth account linked").wait_for()
+        assert user.client.get("/api/users/me").json()["oauthId"] == sub
+        assert page.url.endswith("/settings")  # type: ignore[attr-defined]
+        shot(page, "oauth-linked")
+        oauth.get_by_role("button", name="Unlink OAuth").click()
+        oauth.get_by_role("button", name="Link to OAuth").wait_for()
+        assert user.client.get("/api/users/me").json()["oauthId"] == ""
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        page.context.close()  # type: ignore[attr-defined]

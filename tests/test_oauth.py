@@ -158,6 +158,11 @@ def test_new_user_is_auto_registered_with_claims(
     again = _login(stack, provider, sub)
     assert again.status_code == 201, again.text
     assert again.json()["userId"] == body["userId"]
+    # logging out of an OAuth session sends the browser to the provider's end session endpoint
+    discovery = httpx.get(f"{provider.issuer}/.well-known/openid-configuration").json()
+    out = gateway.post("/api/auth/logout")
+    assert out.status_code == 200, out.text
+    assert out.json()["redirectUri"] == discovery["end_session_endpoint"]
 
 
 def test_authorization_request_uses_pkce_state_and_nonce(stack: Stack, configure: Any) -> None:
@@ -395,6 +400,14 @@ def test_password_login_disabled(stack: Stack, admin: User, configure: Any) -> N
         timeout=60,
     )
     assert r.status_code == 201, r.text
+
+
+def test_plain_http_provider_needs_allow_insecure_requests(stack: Stack, configure: Any) -> None:
+    configure(allowInsecureRequests=False)
+    anonymous = httpx.Client(base_url=stack.url, timeout=60)
+    r = anonymous.post("/api/oauth/authorize", json={"redirectUri": f"{stack.url}/auth/login"})
+    _refused(r, 500)  # as Immich: openid-client refuses the http issuer, a 500
+    assert r.json()["message"] == "Failed to discover OAuth provider"
 
 
 def test_oauth_off_is_refused(stack: Stack, configure: Any) -> None:

@@ -56,9 +56,16 @@ $(HELM_TOOLS): $(VENV)/.synced tests/helm-tools/package.json tests/helm-tools/pa
 	cd tests/helm-tools && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
 	touch $@
 
+# panva's oidc-provider for tests/test_oauth.py (a real OpenID Connect provider on loopback)
+OIDC := tests/oidc/node_modules/.installed
+
+$(OIDC): $(VENV)/.synced tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
+	touch $@
+
 run-deps: $(VENV)/.synced $(WEB_BUILD) ## What the server needs: .venv with every workspace package (uv) and the web app build (npm)
 
-install: run-deps $(CLIENTS) browser $(HELM_TOOLS) ## run-deps plus the test tools: @immich/cli, chromium, helm
+install: run-deps $(CLIENTS) browser $(HELM_TOOLS) $(OIDC) ## run-deps plus the test tools: @immich/cli, chromium, helm, oidc-provider
 
 up: run-deps ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
 	$(VENV)/bin/darkroom up

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import msgspec
 import structlog
-from darkroom_db import login_throttle, users
+from darkroom_db import login_throttle, oauth, users
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from darkroom_gateway import oidc
 from darkroom_gateway.auth import (
     COOKIE_NAME,
     Auth,
@@ -44,6 +45,8 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_S = 60.0
 #: Shortest new password (spec: ChangePasswordDto.newPassword minLength).
 MIN_PASSWORD_LENGTH = 8
+#: Cookie saying how the session was started (Immich's ``ImmichCookie.AuthType``).
+AUTH_TYPE_COOKIE = "immich_auth_type"
 
 
 class TooManyRequests(ApiError):
@@ -112,6 +115,85 @@ class LogoutResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     redirect_uri: str
 
 
+async def login_response(
+    deps: Deps,
+    request: Request,
+    user: users.User,
+    *,
+    auth_type: str,
+    oauth_sid: str | None = None,
+) -> Response[LoginResponse]:
+    """Start a session for ``user`` and answer as Immich's login does: LoginResponseDto (201)
+    with the cookies ``immich_access_token`` (the token), ``immich_auth_type`` and
+    ``immich_is_authenticated``. Password and OAuth sign-ins both end here.
+
+    Args:
+        deps: The gateway's connections.
+        request: The sign-in request (its User-Agent and device OS describe the session; the
+            cookies are ``Secure`` when it came over https).
+        user: Who signed in.
+        auth_type: ``password`` or ``oauth`` (Immich's ``AuthType``; logout reads it back).
+        oauth_sid: The provider's session id of an OAuth sign-in, kept for back-channel logout.
+
+    Returns:
+        The response to send.
+    """
+    token = new_secret()
+    session = await users.create_session(
+        deps.pool,
+        owner_id=user.id,
+        token_hash=hash_secret(token),
+        device_type=request.headers.get("user-agent", "")[:200],
+        device_os=request.headers.get("x-immich-device-os", "")[:100],
+    )
+    if oauth_sid:
+        await oauth.set_session_oauth_sid(deps.pool, session.id, oauth_sid)
+    body = LoginResponse(
+        access_token=token,
+        user_id=str(user.id),
+        user_email=user.email,
+        name=user.name,
+        is_admin=user.is_admin,
+        profile_image_path=user.profile_image_path,
+        should_change_password=user.should_change_password,
+        is_onboarded=user.is_onboarded,
+    )
+    secure = request.url.scheme == "https"
+    age = 400 * 24 * 3600
+    return Response(
+        body,
+        status_code=201,
+        cookies=[
+            Cookie(
+                key=COOKIE_NAME,
+                value=token,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                path="/",
+                max_age=age,
+            ),
+            Cookie(
+                key=AUTH_TYPE_COOKIE,
+                value=auth_type,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                path="/",
+                max_age=age,
+            ),
+            Cookie(
+                key="immich_is_authenticated",
+                value="true",
+                samesite="lax",
+                secure=secure,
+                path="/",
+                max_age=age,
+            ),
+        ],
+    )
+
+
 class AuthController(Controller):
     """/api/auth."""
 
@@ -159,68 +241,24 @@ class AuthController(Controller):
             log.info("auth.login_failed", email=email, client=client)
             raise Unauthorized("Incorrect email or password")
         await login_throttle.clear_login_attempts(deps.pool, throttle_key)
-        token = new_secret()
-        await users.create_session(
-            deps.pool,
-            owner_id=user.id,
-            token_hash=hash_secret(token),
-            device_type=request.headers.get("user-agent", "")[:200],
-            device_os=request.headers.get("x-immich-device-os", "")[:100],
-        )
-        body = LoginResponse(
-            access_token=token,
-            user_id=str(user.id),
-            user_email=user.email,
-            name=user.name,
-            is_admin=user.is_admin,
-            profile_image_path=user.profile_image_path,
-            should_change_password=user.should_change_password,
-            is_onboarded=user.is_onboarded,
-        )
-        secure = request.url.scheme == "https"
-        return Response(
-            body,
-            status_code=201,
-            cookies=[
-                Cookie(
-                    key=COOKIE_NAME,
-                    value=token,
-                    httponly=True,
-                    samesite="lax",
-                    secure=secure,
-                    path="/",
-                    max_age=400 * 24 * 3600,
-                ),
-                Cookie(
-                    key="immich_auth_type",
-                    value="password",
-                    httponly=True,
-                    samesite="lax",
-                    secure=secure,
-                    path="/",
-                    max_age=400 * 24 * 3600,
-                ),
-                Cookie(
-                    key="immich_is_authenticated",
-                    value="true",
-                    samesite="lax",
-                    secure=secure,
-                    path="/",
-                    max_age=400 * 24 * 3600,
-                ),
-            ],
-        )
+        return await login_response(deps, request, user, auth_type="password")
 
     @post("/logout", status_code=200)
     async def logout(
-        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps], request: Request
     ) -> Response[LogoutResponse]:
-        """End the caller's session (an API key has no session to end)."""
+        """End the caller's session (an API key has no session to end). A session started
+        through OAuth (cookie ``immich_auth_type=oauth``) is sent on to the provider's end
+        session endpoint while OAuth is on (:func:`darkroom_gateway.oidc.logout_url`), as
+        Immich does; otherwise to the login page."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
             await sessions_ended(deps, auth.user.id, [auth.session.id])
+        redirect = "/auth/login"
+        if request.cookies.get(AUTH_TYPE_COOKIE) == "oauth":
+            redirect = await oidc.logout_url(deps.config.current.oauth) or redirect
         return Response(
-            LogoutResponse(successful=True, redirect_uri="/auth/login"),
+            LogoutResponse(successful=True, redirect_uri=redirect),
             cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],
         )
 

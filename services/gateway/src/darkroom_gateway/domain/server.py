@@ -306,7 +306,8 @@ class ServerController(Controller):
         ``map`` is system config ``map.enabled`` and the admin's privacy choice
         (``/api/darkroom/privacy``, on by default); ``passwordLogin``, ``trash`` and ``email``
         (SMTP on) follow the system config; ``configFile`` says ``DARKROOM_CONFIG_FILE`` locks it.
-        OAuth stays off: Darkroom has no OAuth login.
+        ``oauth``/``oauthAutoLaunch`` are system config ``oauth.enabled``/``oauth.autoLaunch``
+        (as Immich reports them; the sign-in itself is :mod:`darkroom_gateway.domain.oauth`).
         """
         reported = {
             task: await smart_search.get_model_status(deps.pool, task)
@@ -321,6 +322,8 @@ class ServerController(Controller):
             email=config.notifications.smtp.enabled,
             map=config.map.enabled and (await privacy_settings(deps)).map_enabled,
             password_login=config.password_login.enabled,
+            oauth=config.oauth.enabled,
+            oauth_auto_launch=config.oauth.enabled and config.oauth.auto_launch,
             trash=config.trash.enabled,
             facial_recognition=ml.enabled
             and ml.facial_recognition.enabled

@@ -128,6 +128,29 @@ async def _add_embedding(stack: Stack, asset_id: str, owner_id: str) -> None:
         await conn.close()
 
 
+async def _restore_sweeps(stack: Stack) -> list[tuple[int, bool]]:
+    """(attempts, finished) of each "missing" sweep run after a restore (nightly.py)."""
+    conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+    try:
+        rows = await conn.fetch(
+            "SELECT attempts, finished_at IS NOT NULL AND error IS NULL FROM scheduled_runs "
+            "WHERE task = 'missing-after-restore'"
+        )
+        return [(r[0], r[1]) for r in rows]
+    finally:
+        await conn.close()
+
+
+def _wait_restore_sweep(stack: Stack) -> list[tuple[int, bool]]:
+    """The restore sweeps, once one has finished (polled up to RESTORE_CEILING_S)."""
+    deadline = time.monotonic() + RESTORE_CEILING_S
+    while True:
+        sweeps = asyncio.run(_restore_sweeps(stack))
+        if any(done for _, done in sweeps) or time.monotonic() > deadline:
+            return sweeps
+        time.sleep(0.2)
+
+
 async def _embeddings(stack: Stack) -> list[tuple[str, str]]:
     conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
     try:
@@ -391,6 +414,8 @@ def test_cli_backup_and_restore(library: Library, tmp_path: Path) -> None:
     r = _cli("restore", str(dump), env=env)
     assert r.returncode == 0, r.stderr + r.stdout
     assert _reads(library.admin.client, library) == before
+    # the gateway queued "missing" for the restored database once (one claimed run)
+    assert _wait_restore_sweep(stack) == [(1, True)]
     assert library.admin.client.get("/api/server/config").json()["maintenanceMode"] is False
 
     nowhere = {"DARKROOM_DATA_DIR": str(tmp_path / "none"), "DARKROOM_NATS_PORT": "1"}

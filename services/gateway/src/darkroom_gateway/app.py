@@ -29,7 +29,7 @@ from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import outbox_relay, staging_sweeper, sync_audit_pruner
 from darkroom_gateway.http import GatewayRequest, security_headers
 from darkroom_gateway.mail import mail_queue
-from darkroom_gateway.nightly import TASKS
+from darkroom_gateway.nightly import TASKS, restore_sweeper
 from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
 from darkroom_gateway.scheduler import scheduler_lifespan
 from darkroom_gateway.settings import GatewaySettings
@@ -162,6 +162,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             mail_queue,
             outbox_relay,
             scheduler_lifespan(TASKS),
+            restore_sweeper,
         ],
         state=State({"realtime": realtime}),
         openapi_config=OpenAPIConfig(

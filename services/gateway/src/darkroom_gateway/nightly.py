@@ -24,12 +24,16 @@ documented settings; the behaviour observed, not its code):
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from darkroom_db import users
+from darkroom_db import scheduled_runs, users
 from darkroom_db.system_config import SystemConfigDto
+from darkroom_events import DatabaseRestored, Event
 from darkroom_events.catalogue import FaceClusteringRequested
+from litestar import Litestar
 
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.admin_users import purge_deleted_users
@@ -39,7 +43,7 @@ from darkroom_gateway.domain.memories import cleanup_memories
 from darkroom_gateway.domain.memories import generate_memories as make_memories
 from darkroom_gateway.domain.queues import run_missing_sweep
 from darkroom_gateway.domain.trash import purge_trash
-from darkroom_gateway.scheduler import Task, nightly
+from darkroom_gateway.scheduler import Task, nightly, replica_id
 
 log = structlog.get_logger()
 
@@ -113,3 +117,63 @@ TASKS: tuple[Task, ...] = (
     Task("backup-database", scheduled_backup, _backup_cron),
     Task("library-scan", scan_all_libraries, _library_scan_cron),
 )
+
+
+#: The ``scheduled_runs`` task name of the "missing" sweep after a database restore (its due
+#: time is the restore's time: one run per restore across the replicas).
+RESTORE_SWEEP_TASK = "missing-after-restore"
+
+
+async def sweep_after_restore(deps: Deps, event: DatabaseRestored, replica: str) -> bool:
+    """Queue "missing" for every queue once per restore (issue #15 item 5: a restored database
+    knows assets whose derived files, or newer steps, the storage lacks).
+
+    Every gateway replica sees the event; the run is claimed in ``scheduled_runs`` as the
+    scheduler's runs are, so exactly one replica sweeps.
+
+    Args:
+        deps: The gateway's connections (to the restored database).
+        event: The restore that finished.
+        replica: This replica's id (:func:`~darkroom_gateway.scheduler.replica_id`).
+
+    Returns:
+        True when this replica ran the sweep.
+    """
+    if not await scheduled_runs.claim(deps.pool, RESTORE_SWEEP_TASK, event.at, replica):
+        return False
+    error = None
+    try:
+        await run_missing_sweep(deps)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; the nightly sweep retries
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("restore.sweep_failed", error=error)
+    await scheduled_runs.finish(deps.pool, RESTORE_SWEEP_TASK, event.at, replica, error=error)
+    log.info("restore.sweep_queued", backup=event.filename, failed=error is not None)
+    return error is None
+
+
+@contextlib.asynccontextmanager
+async def restore_sweeper(app: Litestar) -> AsyncIterator[None]:
+    """Litestar lifespan: run :func:`sweep_after_restore` for every ``darkroom.backup.restored``
+    while the application runs (after the lifespan that sets ``app.state.deps``).
+
+    Args:
+        app: The gateway application.
+
+    Yields:
+        While the application runs.
+    """
+    deps: Deps = app.state.deps
+    replica = replica_id()
+
+    async def on_restored(event: Event) -> None:
+        if isinstance(event, DatabaseRestored):
+            await sweep_after_restore(deps, event, replica)
+
+    subs = await deps.bus.watch([DatabaseRestored], on_restored)
+    try:
+        yield
+    finally:
+        for sub in subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()

@@ -233,11 +233,8 @@ async def after_restore(deps: Deps, name: str, applied: list[str]) -> None:
     await announce(deps, ConfigUpdated(sections=["*"], at=now))
     await announce(deps, DatabaseRestored(filename=name, migrations_applied=applied, at=now))
     await tell_maintenance(deps, OFF)
-    # The derived files of assets the dump knows but storage lacks (or newer steps) are queued
-    # as "missing" (issue #15 item 5). Imported here: queues imports backups, which imports this.
-    from darkroom_gateway.domain.queues import run_missing_sweep  # noqa: PLC0415
-
-    await run_missing_sweep(deps)
+    # the "missing" sweep after a restore runs on DatabaseRestored, whoever restored
+    # (this route or ``darkroom restore``): darkroom_gateway.nightly.restore_sweeper
 
 
 async def restore_in_background(deps: Deps, name: str) -> None:

@@ -335,9 +335,11 @@ async def has_assets(
 async def addable_assets(
     pool: asyncpg.Pool, user_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Which of ``asset_ids`` ``user_id`` may put in an album: active assets they can view."""
+    """Which of ``asset_ids`` ``user_id`` may put in an album: active assets they can view,
+    never a locked one (Immich's ``AssetShare`` access ignores an unlocked session)."""
     rows = await pool.fetch(
         "SELECT x.id FROM assets x WHERE x.id = ANY($2::uuid[]) AND x.status = 'active' AND "
+        "x.visibility <> 'locked' AND "
         "(x.owner_id = $1 OR EXISTS (SELECT 1 FROM album_assets aa JOIN albums al "
         "ON al.id = aa.album_id AND al.deleted_at IS NULL WHERE aa.asset_id = x.id AND "
         "(al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "

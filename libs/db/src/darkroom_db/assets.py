@@ -495,14 +495,28 @@ class DeletedAsset(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def owned_ids(
-    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    *,
+    unlocked: bool = False,
 ) -> set[uuid.UUID]:
-    """Which of ``ids`` are assets of ``owner_id`` (trashed included)."""
+    """Which of ``ids`` are assets of ``owner_id`` (trashed included).
+
+    Args:
+        pool: Pool or connection.
+        owner_id: The caller.
+        ids: Asset ids asked about.
+        unlocked: Count the owner's locked assets too (the caller's session is unlocked with
+            the PIN code); without it a locked asset is not found, as Immich's
+            ``checkOwnerAccess`` without elevated permission (issue #18).
+    """
     rows = await pool.fetch(
         "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
-        "AND status <> 'deleted'",
+        "AND status <> 'deleted' AND ($3 OR visibility <> 'locked')",
         owner_id,
         ids,
+        unlocked,
     )
     return {r["id"] for r in rows}
 
@@ -544,9 +558,25 @@ async def update_assets(
         time_zone: IANA zone: when ``local_date_time`` is None, re-derive it as the wall clock
             of the capture instant in this zone (the instant does not move).
 
+    Assets moved to ``locked`` leave every album and shared link (Immich's ``updateAll``
+    removes them from all albums): a locked asset is never shared.
+
     Returns:
         Number of assets updated.
     """
+    if visibility == "locked":
+        await pool.execute(
+            "DELETE FROM album_assets WHERE asset_id = ANY($2::uuid[]) "
+            "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
+            owner_id,
+            ids,
+        )
+        await pool.execute(
+            "DELETE FROM shared_link_assets WHERE asset_id = ANY($2::uuid[]) "
+            "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
+            owner_id,
+            ids,
+        )
     status = await pool.execute(
         "UPDATE assets SET is_favorite = coalesce($3, is_favorite), "
         "visibility = coalesce($4, visibility), "

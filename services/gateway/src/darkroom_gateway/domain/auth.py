@@ -172,16 +172,21 @@ async def _check_pin_proof(
         if not await check_password(password, auth.user.password_hash):
             raise BadRequest("Wrong password")
     elif pin_code:
-        await _count_pin_attempt(deps, auth)
+        key = await _count_pin_attempt(deps, auth)
         if not await check_password(pin_code, stored):
             log.info("auth.pin_code_wrong", user_id=str(auth.user.id))
             raise BadRequest("Wrong PIN code")
+        await login_throttle.clear_login_attempts(deps.pool, key)
     else:
         raise BadRequest("Either password or pinCode is required")
 
 
-async def _count_pin_attempt(deps: Deps, auth: Auth) -> None:
-    """Count one PIN check in the shared throttle (see the module docstring).
+async def _count_pin_attempt(deps: Deps, auth: Auth) -> str:
+    """Count one PIN check in the shared throttle (see the module docstring); a right PIN
+    forgets the count, as a successful login does.
+
+    Returns:
+        The throttle key (to clear after a right PIN).
 
     Raises:
         TooManyRequests: More than :data:`LOGIN_MAX_FAILURES` checks in the window.
@@ -191,6 +196,7 @@ async def _count_pin_attempt(deps: Deps, auth: Auth) -> None:
     if attempts > LOGIN_MAX_FAILURES:
         log.warning("auth.pin_throttled", user_id=str(auth.user.id), attempts=attempts)
         raise TooManyRequests("Too many failed PIN code attempts; try again in a minute")
+    return key
 
 
 class LogoutResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

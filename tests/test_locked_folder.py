@@ -155,6 +155,8 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/api/assets/{id}/video/playback", None, "asset.view"),
     ("PUT", "/api/assets", {"ids": ["{id}"], "isFavorite": True}, "asset.update"),
     ("DELETE", "/api/assets", {"ids": ["{id}"]}, "asset.delete"),
+    ("GET", "/api/assets/{id}/metadata", None, "asset.read"),
+    ("POST", "/api/download/info", {"assetIds": ["{id}"]}, "asset.download"),
 ]
 
 

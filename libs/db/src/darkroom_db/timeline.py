@@ -256,23 +256,26 @@ async def album_asset_ids(
 
 
 async def downloadable_assets(
-    pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID], *, unlocked: bool = False
 ) -> list[assets.Asset]:
     """The assets among ``ids`` that ``viewer_id`` may download: theirs (trash included),
     active ones in albums they own or are a member of, and those a partner shares with them
-    (:func:`darkroom_db.partners.partner_assets`).
+    (:func:`darkroom_db.partners.partner_assets`). Locked ones only with ``unlocked`` (the
+    viewer's own, through a session unlocked with the PIN code).
 
     Returns:
         Asset rows in no particular order; ids the viewer may not touch are left out.
     """
     rows = await pool.fetch(
         f"SELECT {assets.ASSET_COLUMNS} FROM assets WHERE id = ANY($2::uuid[]) "
+        "AND ($3 OR visibility <> 'locked') "
         "AND status <> 'deleted' AND (owner_id = $1 OR (status = 'active' AND EXISTS ("
         " SELECT 1 FROM album_assets aa JOIN albums al ON al.id = aa.album_id "
         " WHERE aa.asset_id = assets.id AND (al.owner_id = $1 OR EXISTS ("
         "  SELECT 1 FROM album_users au WHERE au.album_id = al.id AND au.user_id = $1)))))",
         viewer_id,
         ids,
+        unlocked,
     )
     found = [assets.Asset(**dict(r)) for r in rows]
     rest = set(ids) - {a.id for a in found}

@@ -219,7 +219,9 @@ def test_locked_asset_is_hidden_everywhere_until_the_session_is_unlocked(
     _ok(session.post("/api/auth/session/lock"), 204)
     assert _ok(session.get("/api/auth/status"))["isElevated"] is False
 
-    # locked: absent from every listing, for everyone
+    # locked: absent from every listing, for everyone; the album lost it as its thumbnail
+    album = _ok(owner.client.get(f"/api/albums/{w['album']}"))
+    assert album["albumThumbnailAssetId"] == plain and album["assetCount"] == 1, album
     after = _listed(w)
     for name, ids in after.items():
         assert secret not in ids, f"{name} still shows the locked asset"

@@ -369,6 +369,38 @@ _FIX_THUMBNAIL = (
 )
 
 
+async def remove_from_every_album(
+    conn: asyncpg.Connection, owner_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Take ``owner_id``'s assets out of every album and individual shared link (an asset
+    moved into the locked folder: Immich's ``updateAll`` removes it from all albums, and it is
+    never shared). Albums that held one move their ``updated_at`` and lose it as thumbnail.
+    Run inside the transaction that changes the visibility.
+
+    Returns:
+        The albums that held one of the assets.
+    """
+    rows = await conn.fetch(
+        "DELETE FROM album_assets WHERE asset_id = ANY($2::uuid[]) "
+        "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1) RETURNING album_id",
+        owner_id,
+        list(asset_ids),
+    )
+    await conn.execute(
+        "DELETE FROM shared_link_assets WHERE asset_id = ANY($2::uuid[]) "
+        "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
+        owner_id,
+        list(asset_ids),
+    )
+    touched = list({r["album_id"] for r in rows})
+    if touched:
+        await conn.execute(
+            "UPDATE albums SET updated_at = now() WHERE id = ANY($1::uuid[])", touched
+        )
+        await conn.execute(_FIX_THUMBNAIL, touched)
+    return touched
+
+
 async def add_assets(
     pool: asyncpg.Pool, album_ids: Sequence[uuid.UUID], asset_ids: Sequence[uuid.UUID]
 ) -> set[tuple[uuid.UUID, uuid.UUID]]:

@@ -558,25 +558,9 @@ async def update_assets(
         time_zone: IANA zone: when ``local_date_time`` is None, re-derive it as the wall clock
             of the capture instant in this zone (the instant does not move).
 
-    Assets moved to ``locked`` leave every album and shared link (Immich's ``updateAll``
-    removes them from all albums): a locked asset is never shared.
-
     Returns:
         Number of assets updated.
     """
-    if visibility == "locked":
-        await pool.execute(
-            "DELETE FROM album_assets WHERE asset_id = ANY($2::uuid[]) "
-            "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
-            owner_id,
-            ids,
-        )
-        await pool.execute(
-            "DELETE FROM shared_link_assets WHERE asset_id = ANY($2::uuid[]) "
-            "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
-            owner_id,
-            ids,
-        )
     status = await pool.execute(
         "UPDATE assets SET is_favorite = coalesce($3, is_favorite), "
         "visibility = coalesce($4, visibility), "

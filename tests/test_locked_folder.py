@@ -89,6 +89,10 @@ def world(stack: Stack, admin: User) -> Iterator[dict[str, Any]]:
         ),
         201,
     )
+    person = _ok(owner.client.post("/api/people", json={"name": "Someone"}), 201)
+    face = {"assetId": secret, "personId": person["id"], "imageWidth": 64, "imageHeight": 48}
+    face |= {"x": 4, "y": 4, "width": 20, "height": 20}
+    _ok(owner.client.post("/api/faces", json=face), 201)
     _ok(owner.client.post("/api/partners", json={"sharedWithId": partner.id}), 201)
     _ok(partner.client.put(f"/api/partners/{owner.id}", json={"inTimeline": True}))
     anon = httpx.Client(base_url=stack.url, timeout=60)
@@ -249,6 +253,8 @@ def test_locked_asset_is_hidden_everywhere_until_the_session_is_unlocked(
     ):
         assert r.status_code == 401 and r.json() == ELEVATION_REQUIRED, r.text
 
+    # its faces are not listed either (Immich: asset.read access on the id)
+    assert _ok(session.get("/api/faces", params={"id": secret})) == []
     # every id-taking route refuses it: owner (key and locked session), partner, link visitor
     for client in (owner.client, session, w["partner"].client):
         assert _refuses(client, secret) == []
@@ -266,6 +272,7 @@ def test_locked_asset_is_hidden_everywhere_until_the_session_is_unlocked(
     assert secret not in _bucket_ids(session)  # the main timeline still does not show it
     assert _ok(session.get(f"/api/assets/{secret}"))["visibility"] == "locked"
     assert session.get(f"/api/assets/{secret}/thumbnail").status_code == 200
+    assert len(_ok(session.get("/api/faces", params={"id": secret}))) == 1
     assert _refuses(owner.client, secret) == []  # an API key is never unlocked
 
     # the unlock ends on its own: an expired unlock is a locked session

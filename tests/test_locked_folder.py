@@ -25,6 +25,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -34,7 +35,8 @@ import pytest
 import pyvips
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user, upload_jpeg, wait_processed
+from .conftest import User, make_user, upload, upload_jpeg, wait_processed
+from .test_assets_timeline import make_mp4
 from .test_sync import Device
 
 #: The owner's PIN: starts with 0, so no number a log prints (pids, ports, sizes) can be it.
@@ -68,14 +70,20 @@ def _ok(r: httpx.Response, status: int = 200) -> Any:
 
 
 @pytest.fixture(scope="module")
-def world(stack: Stack, admin: User) -> Iterator[dict[str, Any]]:
+def world(
+    stack: Stack, admin: User, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """An owner (API key and a session with the PIN set) with two placed photos, both in an
-    album and a shared link; a partner the owner shares with (in their timeline)."""
+    album and a shared link, the first a live photo (its motion part a video); a partner the
+    owner shares with (in their timeline)."""
     owner, partner = make_user(stack, admin), make_user(stack, admin)
     session = _session(stack, owner)
     _ok(session.post("/api/auth/pin-code", json={"pinCode": PIN}), 204)
     secret, plain = upload_jpeg(owner, _jpeg(1)), upload_jpeg(owner, _jpeg(2))
-    wait_processed(owner, [secret, plain])
+    clip = make_mp4(tmp_path_factory.mktemp("motion") / "motion.mp4")
+    motion = _ok(upload(owner, Path("motion.mp4"), data=clip), 201)["id"]
+    wait_processed(owner, [secret, plain, motion])
+    _ok(owner.client.put(f"/api/assets/{secret}", json={"livePhotoVideoId": motion}))
     for asset_id in (secret, plain):  # on the map
         _ok(
             owner.client.put(f"/api/assets/{asset_id}", json={"latitude": 48.85, "longitude": 2.35})
@@ -102,6 +110,7 @@ def world(stack: Stack, admin: User) -> Iterator[dict[str, Any]]:
         "partner": partner,
         "secret": secret,
         "plain": plain,
+        "motion": motion,
         "album": album["id"],
         "key": link["key"],
         "anon": anon,
@@ -255,9 +264,11 @@ def test_locked_asset_is_hidden_everywhere_until_the_session_is_unlocked(
 
     # its faces are not listed either (Immich: asset.read access on the id)
     assert _ok(session.get("/api/faces", params={"id": secret})) == []
-    # every id-taking route refuses it: owner (key and locked session), partner, link visitor
+    # every id-taking route refuses it and its motion part: owner (key and locked session),
+    # partner, link visitor
     for client in (owner.client, session, w["partner"].client):
         assert _refuses(client, secret) == []
+        assert _refuses(client, w["motion"]) == []
     assert w["anon"].get(f"/api/assets/{secret}", params={"key": w["key"]}).status_code == 400
     # it cannot be shared again, even by an unlocked owner
     _ok(session.post("/api/auth/session/unlock", json={"pinCode": PIN}), 204)
@@ -295,6 +306,9 @@ def test_locked_asset_is_hidden_everywhere_until_the_session_is_unlocked(
     _ok(session.put("/api/assets", json=back), 204)
     _ok(session.post("/api/auth/session/lock"), 204)
     assert secret in _bucket_ids(owner.client) and secret in _search_ids(w["partner"].client)
+    motion = _ok(owner.client.get(f"/api/assets/{w['motion']}"))  # hidden again, not locked
+    assert motion["visibility"] == "hidden"
+    assert w["partner"].client.get(f"/api/assets/{w['motion']}").status_code == 200
 
 
 def test_pin_code_setup_change_reset_and_throttle(stack: Stack, admin: User) -> None:

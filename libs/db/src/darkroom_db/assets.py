@@ -558,9 +558,22 @@ async def update_assets(
         time_zone: IANA zone: when ``local_date_time`` is None, re-derive it as the wall clock
             of the capture instant in this zone (the instant does not move).
 
+    The hidden motion part of a live photo follows its still into the locked folder (and back
+    to ``hidden`` when the still leaves it), so it is refused and unlisted wherever the still is.
+
     Returns:
         Number of assets updated.
     """
+    if visibility is not None:
+        await pool.execute(
+            "UPDATE assets m SET visibility = CASE WHEN $3 = 'locked' THEN 'locked' "
+            "ELSE 'hidden' END, updated_at = now() FROM assets s "
+            "WHERE s.owner_id = $1 AND s.id = ANY($2::uuid[]) AND s.live_photo_video_id = m.id "
+            "AND m.owner_id = $1 AND ($3 = 'locked' OR m.visibility = 'locked')",
+            owner_id,
+            ids,
+            visibility,
+        )
     status = await pool.execute(
         "UPDATE assets SET is_favorite = coalesce($3, is_favorite), "
         "visibility = coalesce($4, visibility), "

@@ -38,10 +38,17 @@ def condition(
             them (it is dropped if passed).
 
     Returns:
-        A condition (``false`` for ``locked`` without ``unlocked``).
+        A condition (``false`` for ``locked`` without ``unlocked``; the locked folder leaves
+        out the motion parts of its live photos, locked with their stills by
+        :func:`darkroom_db.assets.update_assets`).
     """
     if requested == "locked" and not unlocked:
         return "false"
+    if requested == "locked":  # the motion part of a locked live photo goes with its still
+        return (
+            f"{alias}.visibility = 'locked' AND NOT EXISTS (SELECT 1 FROM assets still "
+            f"WHERE still.live_photo_video_id = {alias}.id)"
+        )
     if requested is not None:
         return f"{alias}.visibility = {param(requested)}"
     shown = [v for v in default if v != "locked"]

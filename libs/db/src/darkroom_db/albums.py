@@ -335,9 +335,11 @@ async def has_assets(
 async def addable_assets(
     pool: asyncpg.Pool, user_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Which of ``asset_ids`` ``user_id`` may put in an album: active assets they can view."""
+    """Which of ``asset_ids`` ``user_id`` may put in an album: active assets they can view,
+    never a locked one (Immich's ``AssetShare`` access ignores an unlocked session)."""
     rows = await pool.fetch(
         "SELECT x.id FROM assets x WHERE x.id = ANY($2::uuid[]) AND x.status = 'active' AND "
+        "x.visibility <> 'locked' AND "
         "(x.owner_id = $1 OR EXISTS (SELECT 1 FROM album_assets aa JOIN albums al "
         "ON al.id = aa.album_id AND al.deleted_at IS NULL WHERE aa.asset_id = x.id AND "
         "(al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "
@@ -365,6 +367,38 @@ _FIX_THUMBNAIL = (
     "(SELECT 1 FROM album_assets aa WHERE aa.album_id = al.id "
     "AND aa.asset_id = al.album_thumbnail_asset_id))"
 )
+
+
+async def remove_from_every_album(
+    conn: asyncpg.Connection, owner_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Take ``owner_id``'s assets out of every album and individual shared link (an asset
+    moved into the locked folder: Immich's ``updateAll`` removes it from all albums, and it is
+    never shared). Albums that held one move their ``updated_at`` and lose it as thumbnail.
+    Run inside the transaction that changes the visibility.
+
+    Returns:
+        The albums that held one of the assets.
+    """
+    rows = await conn.fetch(
+        "DELETE FROM album_assets WHERE asset_id = ANY($2::uuid[]) "
+        "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1) RETURNING album_id",
+        owner_id,
+        list(asset_ids),
+    )
+    await conn.execute(
+        "DELETE FROM shared_link_assets WHERE asset_id = ANY($2::uuid[]) "
+        "AND asset_id IN (SELECT id FROM assets WHERE owner_id = $1)",
+        owner_id,
+        list(asset_ids),
+    )
+    touched = list({r["album_id"] for r in rows})
+    if touched:
+        await conn.execute(
+            "UPDATE albums SET updated_at = now() WHERE id = ANY($1::uuid[])", touched
+        )
+        await conn.execute(_FIX_THUMBNAIL, touched)
+    return touched
 
 
 async def add_assets(

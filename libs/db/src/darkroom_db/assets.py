@@ -501,14 +501,28 @@ class DeletedAsset(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def owned_ids(
-    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    *,
+    unlocked: bool = False,
 ) -> set[uuid.UUID]:
-    """Which of ``ids`` are assets of ``owner_id`` (trashed included)."""
+    """Which of ``ids`` are assets of ``owner_id`` (trashed included).
+
+    Args:
+        pool: Pool or connection.
+        owner_id: The caller.
+        ids: Asset ids asked about.
+        unlocked: Count the owner's locked assets too (the caller's session is unlocked with
+            the PIN code); without it a locked asset is not found, as Immich's
+            ``checkOwnerAccess`` without elevated permission (issue #18).
+    """
     rows = await pool.fetch(
         "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) "
-        "AND status <> 'deleted'",
+        "AND status <> 'deleted' AND ($3 OR visibility <> 'locked')",
         owner_id,
         ids,
+        unlocked,
     )
     return {r["id"] for r in rows}
 
@@ -550,9 +564,22 @@ async def update_assets(
         time_zone: IANA zone: when ``local_date_time`` is None, re-derive it as the wall clock
             of the capture instant in this zone (the instant does not move).
 
+    The hidden motion part of a live photo follows its still into the locked folder (and back
+    to ``hidden`` when the still leaves it), so it is refused and unlisted wherever the still is.
+
     Returns:
         Number of assets updated.
     """
+    if visibility is not None:
+        await pool.execute(
+            "UPDATE assets m SET visibility = CASE WHEN $3 = 'locked' THEN 'locked' "
+            "ELSE 'hidden' END, updated_at = now() FROM assets s "
+            "WHERE s.owner_id = $1 AND s.id = ANY($2::uuid[]) AND s.live_photo_video_id = m.id "
+            "AND m.owner_id = $1 AND ($3 = 'locked' OR m.visibility = 'locked')",
+            owner_id,
+            ids,
+            visibility,
+        )
     status = await pool.execute(
         "UPDATE assets SET is_favorite = coalesce($3, is_favorite), "
         "visibility = coalesce($4, visibility), "

@@ -594,15 +594,19 @@ async def asset_people(pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID) -> 
 
 
 async def asset_faces(
-    pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID
+    pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID, *, unlocked: bool = False
 ) -> list[tuple[Face, Person | None]]:
-    """The faces of ``owner_id``'s asset with their people (empty for someone else's asset)."""
+    """The faces of ``owner_id``'s asset with their people (empty for someone else's asset,
+    and for a locked one unless ``unlocked``: the owner's session is unlocked with the PIN)."""
     rows = await pool.fetch(
         f"SELECT {_FACE_COLS_F}, p.id AS p_id FROM asset_faces f "
         "LEFT JOIN people p ON p.id = f.person_id "
-        "WHERE f.asset_id = $1 AND f.owner_id = $2 ORDER BY f.bounding_box_x1, f.id",
+        "WHERE f.asset_id = $1 AND f.owner_id = $2 AND ($3 OR NOT EXISTS (SELECT 1 FROM "
+        "assets a WHERE a.id = f.asset_id AND a.visibility = 'locked')) "
+        "ORDER BY f.bounding_box_x1, f.id",
         asset_id,
         owner_id,
+        unlocked,
     )
     people = {
         p.id: p for p in await get_people(pool, owner_id, [r["p_id"] for r in rows if r["p_id"]])

@@ -26,6 +26,7 @@ import asyncpg
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from darkroom_db import visibility
 from darkroom_db.assets import ASSET_COLUMNS, Asset
 from darkroom_db.exif import Exif
 
@@ -92,6 +93,9 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     trashed_before: datetime | None = None
     #: Only assets that are not stacked or are their stack's primary (``withStacked``).
     with_stacked: bool = False
+    #: The caller's session is unlocked with the PIN code: ``visibility="locked"`` may match
+    #: (:func:`darkroom_db.visibility.condition`).
+    unlocked: bool = False
 
 
 class _Sql:
@@ -173,10 +177,7 @@ def where_clause(
         q.add(f"{a}.status IN ('active', 'trashed')")
     else:
         q.add(f"{a}.status = 'active'")
-    if f.visibility:
-        q.add(f"{a}.visibility = {q.param(f.visibility)}")
-    else:
-        q.add(f"{a}.visibility IN ('timeline', 'archive')")
+    q.add(visibility.condition(a, f.visibility or None, unlocked=f.unlocked, param=q.param))
     if f.id is not None:
         q.add(f"{a}.id = {q.param(f.id)}")
     if f.checksum is not None:

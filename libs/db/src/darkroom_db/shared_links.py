@@ -285,9 +285,11 @@ async def reachable_asset_ids(
 async def shareable_assets(
     pool: asyncpg.Pool, owner_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Which of ``asset_ids`` ``owner_id`` may put in a link: their own active assets."""
+    """Which of ``asset_ids`` ``owner_id`` may put in a link: their own active assets, never a
+    locked one (Immich's ``AssetShare`` access ignores an unlocked session)."""
     rows = await pool.fetch(
-        "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status = 'active'",
+        "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status = 'active' "
+        "AND visibility <> 'locked'",
         owner_id,
         list(asset_ids),
     )

@@ -26,6 +26,9 @@ Visibility (who gets which rows):
   made after the caller's checkpoint is back-filled, and one made again later is back-filled
   again). ``PartnerAssetDeleteV1`` is a sharer's asset deleted for good while shared, and every
   asset of a sharer when the partnership ends (positioned at its ``partner_audit`` row).
+* Locked assets (visibility ``locked``, migration 0028): the owner's ``AssetV1`` carries them
+  (Immich's app keeps its locked folder behind its own PIN prompt); partner and album sources
+  never do, and a sharer's asset moved into the locked folder is a ``PartnerAssetDeleteV1``.
 * Memory sources (``0018_memories.sql``): ``MemoryV1``/``MemoryDeleteV1`` and
   ``MemoryToAssetV1``/``MemoryToAssetDeleteV1`` are the caller's own memories and their asset
   links (a link that goes with its memory is told by the memory's deletion alone).
@@ -80,13 +83,19 @@ _ALBUM_ASSET_PATHS = (
 )
 _AUDIT_KEY = "lpad(x.id::text, 20, '0')"
 _STACK_COLS = "st.id, st.owner_id, st.primary_asset_id, st.created_at, st.updated_at"
+# Assets of others in the locked folder never reach the caller (issue #18); a partner's asset
+# that moves into it is sent as a PartnerAssetDeleteV1 at the move, and again as an upsert
+# when it moves out. The owner's own AssetV1 does carry them, with ``visibility: locked``, as
+# Immich's: the app shows them only behind its own PIN prompt.
+_NOT_LOCKED = "a.visibility <> 'locked'"
 # The partnerships sharing with the caller ($1): the sharer and the position they began at.
 _SHARERS = "(SELECT shared_by_id, create_pos FROM partners WHERE shared_with_id = $1)"
 
 #: SyncEntityType -> query of the caller's ($1) changes; each row has ``pos`` and ``key``.
 SOURCES: Mapping[str, str] = {
     "AuthUserV1": (
-        f"SELECT {_USER_COLS}, u.update_pos AS pos, u.id::text AS key FROM users u WHERE u.id = $1"
+        f"SELECT {_USER_COLS}, u.pin_code_hash IS NOT NULL AS has_pin_code, "
+        "u.update_pos AS pos, u.id::text AS key FROM users u WHERE u.id = $1"
     ),
     "UserDeleteV1": (
         f"SELECT x.user_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM user_audit x "
@@ -138,13 +147,13 @@ SOURCES: Mapping[str, str] = {
     "AlbumAssetCreateV1": (
         f"SELECT {_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
-        "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+        f"WHERE a.owner_id <> $1 AND a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
     "AlbumAssetExifCreateV1": (
         f"SELECT {_EXIF_COLS}, greatest(e.update_pos, p.since) AS pos, e.asset_id::text AS key "
         f"FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
-        "WHERE a.owner_id <> $1 AND a.status <> 'deleted'"
+        f"WHERE a.owner_id <> $1 AND a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
     "PartnerDeleteV1": (
         f"SELECT x.shared_by_id, x.shared_with_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
@@ -162,29 +171,32 @@ SOURCES: Mapping[str, str] = {
         "UNION ALL SELECT a.id AS asset_id, x.update_pos AS pos, "
         f"'r' || {_AUDIT_KEY} || ':' || a.id::text AS key FROM partner_audit x "
         "JOIN assets a ON a.owner_id = x.shared_by_id AND a.status <> 'deleted' "
-        "WHERE x.shared_with_id = $1"
+        "WHERE x.shared_with_id = $1 "
+        "UNION ALL SELECT a.id AS asset_id, a.update_pos AS pos, 'l' || a.id::text AS key "
+        f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
+        "WHERE a.status <> 'deleted' AND a.visibility = 'locked'"
     ),
     "PartnerAssetV1": (
         f"SELECT {_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        "WHERE a.status <> 'deleted' AND a.update_pos >= s.create_pos"
+        f"WHERE a.status <> 'deleted' AND a.update_pos >= s.create_pos AND {_NOT_LOCKED}"
     ),
     "PartnerAssetBackfillV1": (
         f"SELECT {_ASSET_COLS}, s.create_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        "WHERE a.status <> 'deleted' AND a.update_pos < s.create_pos"
+        f"WHERE a.status <> 'deleted' AND a.update_pos < s.create_pos AND {_NOT_LOCKED}"
     ),
     "PartnerAssetExifV1": (
         f"SELECT {_EXIF_COLS}, e.update_pos AS pos, e.asset_id::text AS key "
         "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        "WHERE a.status <> 'deleted' AND e.update_pos >= s.create_pos"
+        f"WHERE a.status <> 'deleted' AND e.update_pos >= s.create_pos AND {_NOT_LOCKED}"
     ),
     "PartnerAssetExifBackfillV1": (
         f"SELECT {_EXIF_COLS}, s.create_pos AS pos, e.asset_id::text AS key "
         "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        "WHERE a.status <> 'deleted' AND e.update_pos < s.create_pos"
+        f"WHERE a.status <> 'deleted' AND e.update_pos < s.create_pos AND {_NOT_LOCKED}"
     ),
     "PersonDeleteV1": (
         f"SELECT x.person_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM person_audit x "

@@ -16,7 +16,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-from darkroom_db import assets, partners
+from darkroom_db import assets, partners, visibility
 from darkroom_db.search import tag_condition
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
@@ -45,6 +45,8 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
         with_stacked: Show a stack once, as its primary (``withStacked``): the other assets
             of a stack are left out of the buckets and their counts, as Immich's
             ``withStacked`` does (migration 0019).
+        unlocked: The viewer's session is unlocked with the PIN code: ``visibility="locked"``
+            may match (:func:`darkroom_db.visibility.condition`).
     """
 
     viewer_id: uuid.UUID
@@ -59,6 +61,7 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
     order_by: Literal["takenAt", "createdAt"] = "takenAt"
     partner_ids: tuple[uuid.UUID, ...] = ()
     with_stacked: bool = False
+    unlocked: bool = False
 
 
 class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,15 +127,18 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         )
     if f.tag_id is not None:
         conds.append(tag_condition("a", arg(f.tag_id)))
-    if f.visibility is not None:
-        if scoped and f.visibility in ("hidden", "locked"):
-            conds.append("false")  # never shown inside shared scopes
-        else:
-            conds.append(f"a.visibility = {arg(f.visibility)}")
-    elif scoped:
-        conds.append("a.visibility IN ('archive', 'timeline')")
+    if scoped and f.visibility in ("hidden", "locked"):
+        conds.append("false")  # never shown inside shared scopes
     else:
-        conds.append("a.visibility = 'timeline'")
+        conds.append(
+            visibility.condition(
+                "a",
+                f.visibility,
+                unlocked=f.unlocked,
+                param=arg,
+                default=("archive", "timeline") if scoped else ("timeline",),
+            )
+        )
     if f.is_favorite is not None:
         conds.append(f"a.is_favorite = {arg(f.is_favorite)}")
     if f.with_stacked:
@@ -250,23 +256,26 @@ async def album_asset_ids(
 
 
 async def downloadable_assets(
-    pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID]
+    pool: asyncpg.Pool, viewer_id: uuid.UUID, ids: list[uuid.UUID], *, unlocked: bool = False
 ) -> list[assets.Asset]:
     """The assets among ``ids`` that ``viewer_id`` may download: theirs (trash included),
     active ones in albums they own or are a member of, and those a partner shares with them
-    (:func:`darkroom_db.partners.partner_assets`).
+    (:func:`darkroom_db.partners.partner_assets`). Locked ones only with ``unlocked`` (the
+    viewer's own, through a session unlocked with the PIN code).
 
     Returns:
         Asset rows in no particular order; ids the viewer may not touch are left out.
     """
     rows = await pool.fetch(
         f"SELECT {assets.ASSET_COLUMNS} FROM assets WHERE id = ANY($2::uuid[]) "
+        "AND ($3 OR visibility <> 'locked') "
         "AND status <> 'deleted' AND (owner_id = $1 OR (status = 'active' AND EXISTS ("
         " SELECT 1 FROM album_assets aa JOIN albums al ON al.id = aa.album_id "
         " WHERE aa.asset_id = assets.id AND (al.owner_id = $1 OR EXISTS ("
         "  SELECT 1 FROM album_users au WHERE au.album_id = al.id AND au.user_id = $1)))))",
         viewer_id,
         ids,
+        unlocked,
     )
     found = [assets.Asset(**dict(r)) for r in rows]
     rest = set(ids) - {a.id for a in found}

@@ -64,6 +64,8 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     expires_at: datetime | None
     is_pending_sync_reset: bool = False
+    #: Until when the session is unlocked with the user's PIN code (None: locked).
+    pin_expires_at: datetime | None = None
 
 
 _USER_COLS = (
@@ -76,7 +78,7 @@ _U_COLS = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
 _KEY_COLS = "id, owner_id, name, permissions, created_at, updated_at"
 _SESSION_COLS = (
     "id, owner_id, device_type, device_os, app_version, created_at, updated_at, expires_at, "
-    "is_pending_sync_reset"
+    "is_pending_sync_reset, pin_expires_at"
 )
 
 
@@ -246,7 +248,7 @@ async def authenticate_session(pool: asyncpg.Pool, token_hash: str) -> tuple[Use
     row = await pool.fetchrow(
         "SELECT s.id AS s_id, s.device_type, s.device_os, s.app_version, "
         "s.created_at AS s_created, s.updated_at AS s_updated, s.expires_at, "
-        f"s.is_pending_sync_reset, {_U_COLS} "
+        f"s.is_pending_sync_reset, s.pin_expires_at, {_U_COLS} "
         "FROM sessions s JOIN users u ON u.id = s.owner_id "
         "WHERE s.token_hash = $1 AND u.deleted_at IS NULL "
         "AND (s.expires_at IS NULL OR s.expires_at > now())",
@@ -265,6 +267,7 @@ async def authenticate_session(pool: asyncpg.Pool, token_hash: str) -> tuple[Use
         updated_at=data.pop("s_updated"),
         expires_at=data.pop("expires_at"),
         is_pending_sync_reset=data.pop("is_pending_sync_reset"),
+        pin_expires_at=data.pop("pin_expires_at"),
     )
     return User(**data), session
 
@@ -744,3 +747,62 @@ async def delete_other_sessions(
         keep_id,
     )
     return [r["id"] for r in rows]
+
+
+# --- PIN code and session unlock (migration 0028) ---------------------------------------------
+
+
+async def get_pin_code_hash(pool: asyncpg.Pool, user_id: uuid.UUID) -> str | None:
+    """The bcrypt hash of the user's PIN code, or None when they have none (or no such user)."""
+    value = await pool.fetchval("SELECT pin_code_hash FROM users WHERE id = $1", user_id)
+    return None if value is None else str(value)
+
+
+async def set_pin_code_hash(
+    pool: asyncpg.Pool, user_id: uuid.UUID, pin_code_hash: str | None, *, lock_sessions: bool
+) -> None:
+    """Store (or with None, remove) the user's PIN code hash.
+
+    Args:
+        pool: Database.
+        user_id: The user.
+        pin_code_hash: bcrypt hash of the new PIN code, or None to remove it.
+        lock_sessions: Also lock every session of the user (Immich's ``lockAll`` on a reset).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE users SET pin_code_hash = $2, updated_at = now() WHERE id = $1",
+            user_id,
+            pin_code_hash,
+        )
+        if lock_sessions:
+            await conn.execute(
+                "UPDATE sessions SET pin_expires_at = NULL WHERE owner_id = $1", user_id
+            )
+
+
+async def set_session_pin_expiry(
+    pool: asyncpg.Pool, session_id: uuid.UUID, expires_at: datetime | None
+) -> None:
+    """Unlock a session until ``expires_at``, or lock it (None)."""
+    await pool.execute(
+        "UPDATE sessions SET pin_expires_at = $2 WHERE id = $1", session_id, expires_at
+    )
+
+
+async def extend_session_pin(
+    pool: asyncpg.Pool, session_id: uuid.UUID, at_least: timedelta
+) -> datetime | None:
+    """Keep an unlocked session unlocked for at least ``at_least`` from now (Immich extends an
+    unlocked session that is used shortly before its unlock ends). A locked session stays locked.
+
+    Returns:
+        The new expiry, or None when the session is not unlocked (any more).
+    """
+    value = await pool.fetchval(
+        "UPDATE sessions SET pin_expires_at = greatest(pin_expires_at, now() + $2::interval) "
+        "WHERE id = $1 AND pin_expires_at > now() RETURNING pin_expires_at",
+        session_id,
+        at_least,
+    )
+    return value if isinstance(value, datetime) else None

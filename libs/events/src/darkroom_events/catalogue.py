@@ -288,6 +288,8 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     updated_before: datetime | None = None
     trashed_after: datetime | None = None
     trashed_before: datetime | None = None
+    #: The caller's session is unlocked with the PIN code (``visibility: locked`` may match).
+    unlocked: bool = False
 
 
 class SmartSearchRequest(msgspec.Struct, frozen=True, kw_only=True):

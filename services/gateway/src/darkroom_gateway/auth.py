@@ -37,7 +37,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import bcrypt
 import msgspec
@@ -63,6 +63,12 @@ LINK_KEY_HEADER = "x-immich-share-key"
 LINK_SLUG_HEADER = "x-immich-share-slug"
 #: Cookie of the maintenance login (Immich's ``ImmichCookie.MaintenanceToken``).
 MAINTENANCE_COOKIE_NAME = "immich_maintenance_token"
+#: How long ``POST /api/auth/session/unlock`` unlocks a session (Immich's ``unlockSession``:
+#: 15 minutes).
+PIN_UNLOCK = timedelta(minutes=15)
+#: An unlocked session used within this time of its unlock's end stays unlocked this long from
+#: the request (Immich's ``validateSession``: 5 minutes).
+PIN_EXTEND = timedelta(minutes=5)
 
 
 class Auth(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,6 +91,25 @@ class Auth(msgspec.Struct, frozen=True, kw_only=True):
         perms = self.api_key.permissions
         if "all" not in perms and permission not in perms:
             raise Forbidden(f"Missing required permission: {permission}")
+
+    @property
+    def elevated(self) -> bool:
+        """Whether the caller may see the user's locked assets: a session unlocked with the PIN
+        code whose unlock has not ended (Immich's ``hasElevatedPermission``). API keys and
+        shared links never are."""
+        if self.session is None or self.shared_link is not None:
+            return False
+        until = self.session.pin_expires_at
+        return until is not None and until > datetime.now(UTC)
+
+    def require_elevated(self) -> None:
+        """Refuse a caller that is not :attr:`elevated` (Immich's ``requireElevatedPermission``).
+
+        Raises:
+            Unauthorized: ``Elevated permission is required`` (401, as Immich answers).
+        """
+        if not self.elevated:
+            raise Unauthorized("Elevated permission is required")
 
     def require_admin(self) -> None:
         """Raises:
@@ -235,10 +260,15 @@ async def authenticate_headers(
         return Auth(user=found[0], api_key=found[1])
     token = _session_token(headers, cookies)
     if token:
-        session = await users.authenticate_session(deps.pool, hash_secret(token))
-        if session is None:
+        signed_in = await users.authenticate_session(deps.pool, hash_secret(token))
+        if signed_in is None:
             raise Unauthorized("Invalid user token")
-        return Auth(user=session[0], session=session[1])
+        user, session = signed_in
+        until = session.pin_expires_at
+        if until is not None and datetime.now(UTC) < until < datetime.now(UTC) + PIN_EXTEND:
+            extended = await users.extend_session_pin(deps.pool, session.id, PIN_EXTEND)
+            session = msgspec.structs.replace(session, pin_expires_at=extended)
+        return Auth(user=user, session=session)
     raise Unauthorized("Authentication required")
 
 

@@ -169,7 +169,7 @@ Permission = Literal[
 T = TypeVar("T")
 
 
-def require_access(found: T | None, permission: Permission) -> T:
+def require_access(found: T | None, permission: Permission, *, unlocked: bool = False) -> T:
     """What an access check found, or Immich's refusal when it found nothing.
 
     Every route taking an id looks the id up scoped to the caller (owner, album member...) and
@@ -177,17 +177,28 @@ def require_access(found: T | None, permission: Permission) -> T:
     ``requireAccess`` answers the same for an id that does not exist and for one the caller may
     not touch, so nobody learns which ids exist.
 
+    A locked asset (a row with ``visibility == "locked"``, issue #18) is refused like a missing
+    one unless ``unlocked``: only its owner, through a session unlocked with the PIN code
+    (:attr:`darkroom_gateway.auth.Auth.elevated`), may touch it, as Immich's
+    ``checkOwnerAccess(..., hasElevatedPermission)`` decides; album members, partners and
+    shared links never reach it.
+
     Args:
         found: The row the caller-scoped lookup returned, or None (or False) when there is none.
         permission: The permission the route needs on the id (Immich's name, e.g.
             ``album.update``); it is named in the message.
+        unlocked: The caller is the owner through an unlocked session (routes that look up
+            the caller's own assets pass ``auth.elevated``; every other path leaves it False).
 
     Returns:
         ``found``.
 
     Raises:
-        NoAccess: ``found`` is None or False: 400 ``Not found or no <permission> access``.
+        NoAccess: ``found`` is None or False, or a locked asset without ``unlocked``: 400
+            ``Not found or no <permission> access``.
     """
     if found is None or found is False:
+        raise NoAccess(permission)
+    if not unlocked and getattr(found, "visibility", None) == "locked":
         raise NoAccess(permission)
     return found

@@ -8,6 +8,7 @@ Immich's ``UserAdminService`` (server/src/services/user-admin.service.ts) for th
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -42,10 +43,13 @@ from darkroom_gateway.errors import BadRequest, Forbidden
 
 log = structlog.get_logger()
 
+#: A PIN code (spec: UserAdminUpdateDto ``pinCode`` pattern ``^\d{6}$``).
+PIN_PATTERN = re.compile(r"\d{6}")
+
 
 class UserAdminCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Spec: UserAdminCreateDto (``notify`` and ``pinCode`` are accepted and ignored: Darkroom
-    sends no e-mail and has no PIN codes yet)."""
+    sends no e-mail; the user sets their own PIN code)."""
 
     email: str
     name: str
@@ -263,8 +267,8 @@ class AdminUserController(Controller):
         be changed by another admin``); an e-mail or storage label another user has is refused
         (400 ``... already in use by another account``); ``storageLabel: ""`` clears it; a new
         password is only set (the web's "reset password" also sends
-        ``shouldChangePassword: true``); ``pinCode`` is accepted and ignored (Darkroom has no
-        PIN codes yet).
+        ``shouldChangePassword: true``); ``pinCode: null`` removes the user's PIN code and
+        locks their sessions (the admin's "reset PIN code"), six digits set a new one.
         """
         await _user(deps, user_id)
         changes: dict[str, object] = {}
@@ -291,6 +295,13 @@ class AdminUserController(Controller):
             changes["storage_label"] = await _check_storage_label(deps, data.storage_label, user_id)
         if not isinstance(data.avatar_color, msgspec.UnsetType):
             changes["avatar_color"] = data.avatar_color
+        if not isinstance(data.pin_code, msgspec.UnsetType):
+            if data.pin_code is not None and not PIN_PATTERN.fullmatch(data.pin_code):
+                raise BadRequest("pinCode must be six digits")
+            pin_hash = None if data.pin_code is None else await hash_password(data.pin_code)
+            await users.set_pin_code_hash(
+                deps.pool, user_id, pin_hash, lock_sessions=pin_hash is None
+            )
         user = await apply_user_changes(deps, user_id, changes)
         log.info("user.updated", user_id=str(user_id), by=str(auth.user.id), fields=sorted(changes))
         return await user_admin_dto(deps, user)

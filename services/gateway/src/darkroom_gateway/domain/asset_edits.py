@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from darkroom_db import assets
+from darkroom_db import albums, assets
 
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
@@ -169,6 +169,8 @@ async def apply_edits(
     )
     shift = 0 if shift_minutes is UNSET else shift_minutes
     async with deps.pool.acquire() as conn, conn.transaction():
+        if visibility == "locked":  # a locked asset is never shared (Immich's updateAll)
+            await albums.remove_from_every_album(conn, owner_id, ids)
         await assets.update_assets(
             conn,
             owner_id,

@@ -22,7 +22,8 @@ from litestar.params import JSONBody
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.trash import require_owned
-from darkroom_gateway.errors import BadRequest, NoAccess, NotFound
+from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.permissions import require_access
 
 
 class UpsertItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,16 +110,16 @@ def parse_upload_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
 
 async def _readable(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> None:
     """The caller may read the asset: theirs, in an album they see, or a partner's (Immich's
-    ``asset.read`` access).
+    ``asset.read`` access); a locked one only through the owner's unlocked session.
 
     Raises:
         NoAccess: None of these.
     """
-    if (
-        await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id) is None
-        and await partners.get_partner_asset(deps.pool, auth.user.id, asset_id) is None
-    ):
-        raise NoAccess("asset.read")
+    asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
+    if asset is None:
+        asset = await partners.get_partner_asset(deps.pool, auth.user.id, asset_id)
+    own = asset is not None and asset.owner_id == auth.user.id
+    require_access(asset, "asset.read", unlocked=own and auth.elevated)
 
 
 async def _owned(deps: Deps, auth: Auth, asset_ids: set[uuid.UUID]) -> None:

@@ -398,7 +398,8 @@ async def _own_asset(
     Raises:
         NoAccess: There is no such asset of the caller's (``permission`` is named).
     """
-    return require_access(await assets.get_asset(deps.pool, auth.user.id, asset_id), permission)
+    found = await assets.get_asset(deps.pool, auth.user.id, asset_id)
+    return require_access(found, permission, unlocked=auth.elevated)
 
 
 async def _viewable_asset(
@@ -416,7 +417,8 @@ async def _viewable_asset(
     asset = await albums.get_viewable_asset(deps.pool, auth.user.id, asset_id)
     if asset is None:
         asset = await _partner_asset(deps, auth, asset_id)
-    return require_access(asset, permission)
+    own = asset is not None and asset.owner_id == auth.user.id
+    return require_access(asset, permission, unlocked=own and auth.elevated)
 
 
 async def _partner_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset | None:
@@ -643,7 +645,11 @@ class AssetController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> AssetResponse:
-        """Edit one of the caller's assets; the asset as it is now."""
+        """Edit one of the caller's assets; the asset as it is now. Moving it into the locked
+        folder needs a session unlocked with the PIN code (401 otherwise); a locked asset is
+        only found through one (400 otherwise)."""
+        if data.visibility == "locked":
+            auth.require_elevated()
         await _own_asset(deps, auth, asset_id, "asset.update")
         await apply_edits(
             deps,
@@ -688,7 +694,10 @@ class AssetController(Controller):
     async def update_assets(
         self, data: JSONBody[BulkUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
-        """Edit many of the caller's assets at once (400 when one is not theirs)."""
+        """Edit many of the caller's assets at once (400 when one is not theirs, or locked
+        without an unlocked session; moving into the locked folder needs one: 401)."""
+        if data.visibility == "locked":
+            auth.require_elevated()
         await require_owned(deps, auth, data.ids, "asset.update")
         if not data.ids:
             return
@@ -739,7 +748,10 @@ class AssetController(Controller):
         is_trashed: Annotated[bool | None, QueryParameter(name="isTrashed")] = None,
         visibility: FromQuery[Visibility | None] = None,
     ) -> AssetStats:
-        """How many images and videos the caller has (trash, favourites, visibility filters)."""
+        """How many images and videos the caller has (trash, favourites, visibility filters;
+        the locked ones only through an unlocked session: 401 otherwise, as Immich)."""
+        if visibility == "locked":
+            auth.require_elevated()
         images, videos, total = await assets.statistics(
             deps.pool,
             auth.user.id,

@@ -1,5 +1,13 @@
 """Authentication routes: admin sign-up, login (rate limited), logout, token validation,
-password change and auth status.
+password change, auth status, and the PIN code that unlocks the locked folder.
+
+PIN code (issue #18, Immich's ``AuthService``): six digits, stored as a bcrypt hash like the
+password (``users.pin_code_hash``, never logged). ``POST /api/auth/session/unlock`` with the PIN
+unlocks the caller's session for :data:`~darkroom_gateway.auth.PIN_UNLOCK` (it then sees the
+locked folder, :attr:`~darkroom_gateway.auth.Auth.elevated`); ``POST /api/auth/session/lock``
+ends that. Each PIN check counts in the same PostgreSQL throttle as logins (key
+``pin|<user id>``, :data:`LOGIN_MAX_FAILURES` per :data:`LOGIN_WINDOW_S`), so a six-digit PIN
+cannot be guessed by trying them all.
 
 Login rate limit: at most :data:`LOGIN_MAX_FAILURES` login attempts per (e-mail, client address)
 in a window of :data:`LOGIN_WINDOW_S` seconds that starts with the first attempt; further
@@ -14,10 +22,13 @@ proxy listed in ``DARKROOM_TRUSTED_PROXIES``, the address it forwards
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Annotated
+
 import msgspec
 import structlog
 from darkroom_db import login_throttle, oauth, users
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -25,6 +36,7 @@ from litestar.params import JSONBody
 from darkroom_gateway import oidc
 from darkroom_gateway.auth import (
     COOKIE_NAME,
+    PIN_UNLOCK,
     Auth,
     check_password,
     hash_password,
@@ -100,12 +112,94 @@ class ValidateAccessTokenResponse(msgspec.Struct, frozen=True, kw_only=True, ren
 class AuthStatusResponse(
     msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True
 ):
-    """Spec: AuthStatusResponseDto (Darkroom has no PIN codes or elevated sessions yet)."""
+    """Spec: AuthStatusResponseDto."""
 
     is_elevated: bool
     password: bool
     pin_code: bool
     expires_at: str | None = None
+    pin_expires_at: str | None = None
+
+
+#: A PIN code (spec: ``pattern: ^\d{6}$``).
+Pin = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+
+
+class PinCodeSetup(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PinCodeSetupDto."""
+
+    pin_code: Pin
+
+
+class PinCodeChange(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PinCodeChangeDto: the new PIN, proven with the current PIN or the password."""
+
+    new_pin_code: Pin
+    pin_code: Pin | None = None
+    password: str | None = None
+
+
+class PinCodeReset(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: PinCodeResetDto: remove the PIN, proven with the current PIN or the password."""
+
+    pin_code: Pin | None = None
+    password: str | None = None
+
+
+class SessionUnlock(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SessionUnlockDto (only ``pinCode`` unlocks, as Immich's ``unlockSession``)."""
+
+    pin_code: Pin | None = None
+    password: str | None = None
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def _check_pin_proof(
+    deps: Deps, auth: Auth, *, pin_code: str | None, password: str | None
+) -> None:
+    """Check what proves the caller may change or reset their PIN (Immich's
+    ``validatePinCode``): the password if given, else the current PIN.
+
+    Raises:
+        BadRequest: No PIN set (``User does not have a PIN code``), ``Wrong password``,
+            ``Wrong PIN code``, or neither given (``Either password or pinCode is required``).
+        TooManyRequests: Too many PIN checks of this user in the window.
+    """
+    stored = await users.get_pin_code_hash(deps.pool, auth.user.id)
+    if not stored:
+        raise BadRequest("User does not have a PIN code")
+    if password:
+        if not await check_password(password, auth.user.password_hash):
+            raise BadRequest("Wrong password")
+    elif pin_code:
+        key = await _count_pin_attempt(deps, auth)
+        if not await check_password(pin_code, stored):
+            log.info("auth.pin_code_wrong", user_id=str(auth.user.id))
+            raise BadRequest("Wrong PIN code")
+        await login_throttle.clear_login_attempts(deps.pool, key)
+    else:
+        raise BadRequest("Either password or pinCode is required")
+
+
+async def _count_pin_attempt(deps: Deps, auth: Auth) -> str:
+    """Count one PIN check in the shared throttle (see the module docstring); a right PIN
+    forgets the count, as a successful login does.
+
+    Returns:
+        The throttle key (to clear after a right PIN).
+
+    Raises:
+        TooManyRequests: More than :data:`LOGIN_MAX_FAILURES` checks in the window.
+    """
+    key = f"pin|{auth.user.id}"
+    attempts = await login_throttle.count_login_attempt(deps.pool, key, LOGIN_WINDOW_S)
+    if attempts > LOGIN_MAX_FAILURES:
+        log.warning("auth.pin_throttled", user_id=str(auth.user.id), attempts=attempts)
+        raise TooManyRequests("Too many failed PIN code attempts; try again in a minute")
+    return key
 
 
 class LogoutResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -270,15 +364,97 @@ class AuthController(Controller):
         return ValidateAccessTokenResponse(auth_status=True)
 
     @get("/status")
-    async def get_auth_status(self, auth: NamedDependency[Auth]) -> AuthStatusResponse:
-        """What the caller's account has set up (password, PIN code) and when the session ends."""
+    async def get_auth_status(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> AuthStatusResponse:
+        """What the caller's account has set up (password, PIN code), whether the session is
+        unlocked for the locked folder, and when the session and its unlock end."""
         expires = auth.session.expires_at if auth.session else None
+        pin_until = auth.session.pin_expires_at if auth.session else None
         return AuthStatusResponse(
-            is_elevated=False,
+            is_elevated=auth.elevated,
             password=bool(auth.user.password_hash),
-            pin_code=False,
-            expires_at=expires.isoformat() if expires else None,
+            pin_code=bool(await users.get_pin_code_hash(deps.pool, auth.user.id)),
+            expires_at=_iso(expires) if expires else None,
+            pin_expires_at=_iso(pin_until) if pin_until else None,
         )
+
+    @post("/pin-code", status_code=204, permission="pinCode.create")
+    async def setup_pin_code(
+        self,
+        data: JSONBody[PinCodeSetup],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
+        """Set the caller's first PIN code (400 ``User already has a PIN code`` after that)."""
+        if await users.get_pin_code_hash(deps.pool, auth.user.id):
+            raise BadRequest("User already has a PIN code")
+        hashed = await hash_password(data.pin_code)
+        await users.set_pin_code_hash(deps.pool, auth.user.id, hashed, lock_sessions=False)
+        log.info("auth.pin_code_set", user_id=str(auth.user.id))
+
+    @put("/pin-code", status_code=204, permission="pinCode.update")
+    async def change_pin_code(
+        self,
+        data: JSONBody[PinCodeChange],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
+        """Change the caller's PIN code, proven with the current PIN or the password."""
+        await _check_pin_proof(deps, auth, pin_code=data.pin_code, password=data.password)
+        hashed = await hash_password(data.new_pin_code)
+        await users.set_pin_code_hash(deps.pool, auth.user.id, hashed, lock_sessions=False)
+        log.info("auth.pin_code_changed", user_id=str(auth.user.id))
+
+    @delete("/pin-code", status_code=204, permission="pinCode.delete")
+    async def reset_pin_code(
+        self,
+        data: JSONBody[PinCodeReset],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
+        """Remove the caller's PIN code (proven with the PIN or the password); every session
+        of theirs is locked (Immich's ``resetPinCode``)."""
+        await _check_pin_proof(deps, auth, pin_code=data.pin_code, password=data.password)
+        await users.set_pin_code_hash(deps.pool, auth.user.id, None, lock_sessions=True)
+        log.info("auth.pin_code_reset", user_id=str(auth.user.id))
+
+    @post("/session/unlock", status_code=204)
+    async def unlock_auth_session(
+        self,
+        data: JSONBody[SessionUnlock],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
+        """Unlock the caller's session with the PIN code for 15 minutes (it then sees the
+        locked folder).
+
+        Raises:
+            BadRequest: Not a session (API key), no PIN set, no or a wrong PIN.
+            TooManyRequests: Too many PIN checks of this user in the window.
+        """
+        if auth.session is None:
+            raise BadRequest("This endpoint can only be used with a session token")
+        await _check_pin_proof(deps, auth, pin_code=data.pin_code, password=None)
+        until = datetime.now(UTC) + PIN_UNLOCK
+        await users.set_session_pin_expiry(deps.pool, auth.session.id, until)
+        log.info(
+            "auth.session_unlocked", user_id=str(auth.user.id), session_id=str(auth.session.id)
+        )
+
+    @post("/session/lock", status_code=204)
+    async def lock_auth_session(
+        self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+    ) -> None:
+        """Lock the caller's session again (the locked folder is hidden).
+
+        Raises:
+            BadRequest: Not a session (API key).
+        """
+        if auth.session is None:
+            raise BadRequest("This endpoint can only be used with a session token")
+        await users.set_session_pin_expiry(deps.pool, auth.session.id, None)
+        log.info("auth.session_locked", user_id=str(auth.user.id), session_id=str(auth.session.id))
 
     @post("/change-password", status_code=200, permission="auth.changePassword")
     async def change_password(

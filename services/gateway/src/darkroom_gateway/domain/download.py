@@ -230,7 +230,12 @@ class DownloadController(Controller):
             ids = [a.id for a in await assets.list_assets(deps.pool, auth.user.id, limit=10**9)]
         else:
             raise BadRequest("assetIds, albumId, or userId is required")
-        found = {a.id: a for a in await timeline.downloadable_assets(deps.pool, auth.user.id, ids)}
+        found = {
+            a.id: a
+            for a in await timeline.downloadable_assets(
+                deps.pool, auth.user.id, ids, unlocked=auth.elevated
+            )
+        }
         if data.asset_ids is not None and len(found) < len(set(ids)):
             raise NoAccess("asset.download")
         motion_ids = [
@@ -238,7 +243,9 @@ class DownloadController(Controller):
             for a in found.values()
             if a.live_photo_video_id and a.live_photo_video_id not in found
         ]
-        motion = await timeline.downloadable_assets(deps.pool, auth.user.id, motion_ids)
+        motion = await timeline.downloadable_assets(
+            deps.pool, auth.user.id, motion_ids, unlocked=auth.elevated
+        )
         ordered = [found[i] for i in dict.fromkeys(ids) if i in found] + motion
         archives: list[DownloadArchiveInfo] = []
         current: list[str] = []
@@ -271,7 +278,9 @@ class DownloadController(Controller):
             await link_assets(deps, auth.shared_link, data.asset_ids, "asset.download")
         found = {
             a.id: a
-            for a in await timeline.downloadable_assets(deps.pool, auth.user.id, data.asset_ids)
+            for a in await timeline.downloadable_assets(
+                deps.pool, auth.user.id, data.asset_ids, unlocked=auth.elevated
+            )
         }
         if len(found) < len(set(data.asset_ids)):
             raise NoAccess("asset.download")

@@ -106,7 +106,9 @@ class FaceController(Controller):
         """The faces of one of the caller's assets (an empty list for anyone else's)."""
         return [
             face_response(f, p)
-            for f, p in await people.asset_faces(deps.pool, auth.user.id, asset_id)
+            for f, p in await people.asset_faces(
+                deps.pool, auth.user.id, asset_id, unlocked=auth.elevated
+            )
         ]
 
     @post("/", status_code=201, permission="face.create")

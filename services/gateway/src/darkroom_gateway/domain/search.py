@@ -223,12 +223,20 @@ def _check_page(page: int, size: int) -> None:
         raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}")
 
 
-def db_filters(dto: SearchFilterDto) -> search_db.AssetFilters:
+def db_filters(dto: SearchFilterDto, auth: Auth) -> search_db.AssetFilters:
     """The request's filters as the repository's :class:`~darkroom_db.search.AssetFilters`.
+
+    Args:
+        dto: The request's filters.
+        auth: The caller: ``visibility: locked`` needs a session unlocked with the PIN code.
 
     Raises:
         BadRequest: A checksum that is not a SHA-1, or a rating outside 1..5.
+        Unauthorized: ``visibility: locked`` without an unlocked session (Immich's
+            ``requireElevatedPermission``: 401 ``Elevated permission is required``).
     """
+    if dto.visibility == "locked":
+        auth.require_elevated()
     if isinstance(dto.rating, int) and not 1 <= dto.rating <= 5:
         raise BadRequest("rating must be between 1 and 5")
     fields: dict[str, Any] = {
@@ -242,6 +250,7 @@ def db_filters(dto: SearchFilterDto) -> search_db.AssetFilters:
     fields["tag_ids"] = dto.tag_ids if isinstance(dto.tag_ids, list) else None
     fields["is_untagged"] = dto.tag_ids is None
     fields["with_stacked"] = bool(getattr(dto, "with_stacked", None))
+    fields["unlocked"] = auth.elevated
     checksum = getattr(dto, "checksum", None)
     if checksum:
         fields["checksum"] = parse_checksum(checksum)
@@ -310,7 +319,7 @@ class SearchController(Controller):
         found, has_more = await search_db.search_metadata(
             deps.pool,
             auth.user.id,
-            db_filters(data),
+            db_filters(data, auth),
             page=data.page,
             size=data.size,
             order=data.order,
@@ -341,7 +350,7 @@ class SearchController(Controller):
             query=data.query,
             query_asset_id=str(data.query_asset_id) if data.query_asset_id else None,
             language=data.language,
-            filters=wire_filters(db_filters(data)),
+            filters=wire_filters(db_filters(data, auth)),
             page=data.page,
             size=data.size,
         )
@@ -381,7 +390,7 @@ class SearchController(Controller):
         found = await search_db.random_assets(
             deps.pool,
             auth.user.id,
-            db_filters(data),
+            db_filters(data, auth),
             size=data.size,
             partner_ids=await _partner_ids(deps, auth),
         )
@@ -396,7 +405,10 @@ class SearchController(Controller):
     ) -> SearchStatisticsResponse:
         """How many of the caller's assets match the filters."""
         total = await search_db.count_assets(
-            deps.pool, auth.user.id, db_filters(data), partner_ids=await _partner_ids(deps, auth)
+            deps.pool,
+            auth.user.id,
+            db_filters(data, auth),
+            partner_ids=await _partner_ids(deps, auth),
         )
         return SearchStatisticsResponse(total=total)
 

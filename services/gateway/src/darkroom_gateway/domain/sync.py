@@ -185,12 +185,18 @@ def _user(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What SyncAuthUserV1 ``pinCode`` carries when the user has a PIN code. Immich sends the
+#: stored hash and the app only tests it for null; Darkroom never sends a secret's hash (a
+#: six-digit PIN's bcrypt hash is guessed offline), so a fixed marker stands in for it.
+PIN_CODE_SET = "set"
+
+
 def _auth_user(row: dict[str, Any]) -> dict[str, Any]:
-    """SyncAuthUserV1 (no PIN codes in Darkroom: ``pinCode`` is null)."""
+    """SyncAuthUserV1 (``pinCode``: :data:`PIN_CODE_SET` or null, never the hash)."""
     return _user(row) | {
         "isAdmin": row["is_admin"],
         "oauthId": row["oauth_id"],
-        "pinCode": None,
+        "pinCode": PIN_CODE_SET if row.get("has_pin_code") else None,
         "quotaSizeInBytes": row["quota_size_in_bytes"],
         "quotaUsageInBytes": row["quota_usage_in_bytes"],
         "storageLabel": row["storage_label"],

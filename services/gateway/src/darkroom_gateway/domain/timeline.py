@@ -128,6 +128,8 @@ async def timeline_filter(
             query ids with 400), or ``withPartners`` with archived, favourite, trashed or
             locked assets asked for.
     """
+    if visibility == "locked":  # the locked folder: only through an unlocked session
+        auth.require_elevated()
     if auth.shared_link is not None:  # a link sees its album's timeline and nothing else
         scoped = user_id is not None or person_id is not None or tag_id or with_partners
         if album_id is None or scoped:
@@ -166,6 +168,7 @@ async def timeline_filter(
         order=order or "desc",
         order_by=order_by or "takenAt",
         with_stacked=bool(with_stacked),
+        unlocked=auth.elevated,
     )
 
 

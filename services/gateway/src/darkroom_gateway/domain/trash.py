@@ -42,7 +42,7 @@ async def require_owned(deps: Deps, auth: Auth, ids: list[uuid.UUID], permission
     """
     if not ids:
         return
-    owned = await assets.owned_ids(deps.pool, auth.user.id, ids)
+    owned = await assets.owned_ids(deps.pool, auth.user.id, ids, unlocked=auth.elevated)
     if len(owned) < len(set(ids)):
         raise NoAccess(permission)
 

@@ -87,6 +87,17 @@ export interface UserResponse {
   email: string;
   name: string;
   isAdmin?: boolean;
+  /** GET /api/users/me (UserAdminResponseDto): a new password is to be chosen first. */
+  shouldChangePassword?: boolean;
+}
+
+/** AuthStatusResponseDto: the PIN code and this session's unlock of the locked folder. */
+export interface AuthStatus {
+  isElevated: boolean;
+  password: boolean;
+  pinCode: boolean;
+  expiresAt?: string;
+  pinExpiresAt?: string;
 }
 
 export interface ExifInfo {

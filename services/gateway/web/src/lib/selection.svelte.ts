@@ -9,7 +9,14 @@ import { SvelteSet } from 'svelte/reactivity';
 import type { Timeline, TimelineAsset } from './timeline.svelte';
 
 /** Which timeline a selection is in: decides the bulk actions offered. */
-export type SelectionMode = 'timeline' | 'favorites' | 'archive' | 'trash' | 'album' | 'person';
+export type SelectionMode =
+  | 'timeline'
+  | 'favorites'
+  | 'archive'
+  | 'trash'
+  | 'album'
+  | 'person'
+  | 'locked';
 
 export class Selection {
   readonly ids = new SvelteSet<string>();

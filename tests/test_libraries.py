@@ -35,7 +35,7 @@ import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, make_user, wait_processed
+from .conftest import User, make_user, noise_jpeg, wait_processed
 
 SAMPLES = samples_dir()
 pytestmark = pytest.mark.skipif(
@@ -84,6 +84,22 @@ def _read_only(root: Path) -> None:
 
 def _writable(folder: Path) -> None:
     folder.chmod(0o755)
+
+
+def _uploads(user: User) -> bool:
+    """Whether an upload is accepted now (ingest answers: 201), not 503 "try again"."""
+    r = user.client.post(
+        "/api/assets",
+        files={"assetData": ("probe.jpg", noise_jpeg(int(time.monotonic() * 1000)), "image/jpeg")},
+        data={
+            "deviceAssetId": f"probe-{time.monotonic_ns()}",
+            "deviceId": "test",
+            "fileCreatedAt": "2020-01-01T00:00:00.000Z",
+            "fileModifiedAt": "2020-01-01T00:00:00.000Z",
+        },
+    )
+    assert r.status_code in (201, 503), r.text
+    return r.status_code == 201
 
 
 def _poll(what: str, check: Any, ceiling: float = CEILING) -> Any:
@@ -381,6 +397,9 @@ def test_a_crash_mid_scan_loses_nothing_and_imports_nothing_twice(
         env.pop("DARKROOM_LIBRARY_SCAN_BATCH", None)
         with contextlib.suppress(ProcessLookupError):  # restarted clean
             stack.kill("ingest")
+        # the modules after this one upload at once: wait until ingest answers again
+        probe = make_user(stack, admin)
+        _poll("ingest answering uploads again", lambda: _uploads(probe))
     paths = list(_library_assets(owner, crash_library))
     assert sorted(paths) == sorted(str(folder / f"p{n}.jpg") for n in range(6))
     assert admin.client.delete(f"/api/libraries/{crash_library}").status_code == 204

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,10 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import nats
 import nats.errors
+import numpy as np
 import pytest
+import pyvips
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 
@@ -221,3 +225,29 @@ async def stream_events(nats_url: str, subject: str) -> list[bytes]:
             out += [m.data for m in msgs]
     finally:
         await nc.close()
+
+
+def noise_jpeg(seed: int) -> bytes:
+    """A 64x48 JPEG of random pixels from ``seed``: distinct seeds, distinct checksums."""
+    pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
+    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
+
+
+def db_rows(stack: Stack, query: str, *args: object) -> list[asyncpg.Record]:
+    """Run one query against the stack's database (a connection of its own) and return its rows."""
+
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def stored_files(stack: Stack, *needles: str) -> list[Path]:
+    """The stored objects (filesystem storage) whose path names one of ``needles`` (asset or user
+    ids): originals, thumbnails, encoded videos."""
+    root = stack.config.data_dir / "storage"
+    return [p for p in root.rglob("*") if p.is_file() and any(n in str(p) for n in needles)]

@@ -30,12 +30,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import numpy as np
 import pytest
-import pyvips
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user, upload, upload_jpeg, wait_processed
+from .conftest import User, make_user, noise_jpeg, upload, upload_jpeg, wait_processed
 from .test_assets_timeline import make_mp4
 from .test_sync import Device
 
@@ -43,11 +41,6 @@ from .test_sync import Device
 PIN = "042917"
 WRONG_PIN = "111111"
 ELEVATION_REQUIRED = {"message": "Elevated permission is required"}
-
-
-def _jpeg(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
 
 
 def _session(stack: Stack, user: User) -> httpx.Client:
@@ -79,7 +72,7 @@ def world(
     owner, partner = make_user(stack, admin), make_user(stack, admin)
     session = _session(stack, owner)
     _ok(session.post("/api/auth/pin-code", json={"pinCode": PIN}), 204)
-    secret, plain = upload_jpeg(owner, _jpeg(1)), upload_jpeg(owner, _jpeg(2))
+    secret, plain = upload_jpeg(owner, noise_jpeg(1)), upload_jpeg(owner, noise_jpeg(2))
     clip = make_mp4(tmp_path_factory.mktemp("motion") / "motion.mp4")
     motion = _ok(upload(owner, Path("motion.mp4"), data=clip), 201)["id"]
     wait_processed(owner, [secret, plain, motion])

@@ -23,7 +23,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -31,7 +30,6 @@ import asyncpg
 import msgspec
 import nats
 import numpy as np
-import pyvips
 from darkroom_config import load_settings
 from darkroom_db import people, system_metadata
 from darkroom_db.system_config import ConfigSource, defaults
@@ -50,7 +48,16 @@ from darkroom_gateway.settings import GatewaySettings
 from darkroom_stack.supervisor import Stack
 from litestar.testing import AsyncTestClient
 
-from .conftest import User, make_user, stream_events, upload_jpeg, wait_processed
+from .conftest import (
+    User,
+    db_rows,
+    make_user,
+    noise_jpeg,
+    stored_files,
+    stream_events,
+    upload_jpeg,
+    wait_processed,
+)
 from .faces import wait_faces_detected
 
 T = TypeVar("T")
@@ -61,28 +68,6 @@ CEILING_S = 300.0
 PERIOD_S = 2.0
 #: The face service's consumer of the clustering requests.
 FACE_CONSUMER = "face_darkroom_face_clustering_requested"
-
-
-def _jpeg(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
-
-
-def _db(stack: Stack, query: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
-def _files(stack: Stack, *needles: str) -> list[Path]:
-    """Stored objects whose path names one of ``needles`` (an asset or user id)."""
-    root = stack.config.data_dir / "storage"
-    return [p for p in root.rglob("*") if p.is_file() and any(n in str(p) for n in needles)]
 
 
 def _settings(stack: Stack, **env: str) -> GatewaySettings:
@@ -213,7 +198,7 @@ def test_two_schedulers_never_both_run_a_due_time(stack: Stack) -> None:
                 await asyncio.gather(*jobs)
 
     asyncio.run(race())
-    rows = _db(stack, "SELECT * FROM scheduled_runs WHERE task = $1 ORDER BY due_at", name)
+    rows = db_rows(stack, "SELECT * FROM scheduled_runs WHERE task = $1 ORDER BY due_at", name)
     # every run started is one claimed row, every row was run once and by its claimer
     assert len(runs) == len(rows) >= 5, (runs, rows)
     assert all(r["attempts"] == 1 and r["finished_at"] and r["error"] is None for r in rows)
@@ -263,7 +248,7 @@ def test_a_missed_run_happens_at_the_next_start_once(stack: Stack) -> None:
             return after_start, after_look, len(runs)
 
     assert asyncio.run(scenario()) == (1, 1, 1)
-    rows = _db(stack, "SELECT * FROM scheduled_runs WHERE task = $1 ORDER BY due_at", name)
+    rows = db_rows(stack, "SELECT * FROM scheduled_runs WHERE task = $1 ORDER BY due_at", name)
     assert [(r["due_at"], r["claimed_by"]) for r in rows] == [
         (due - timedelta(days=1), "before"),
         (due, "first-start"),
@@ -299,7 +284,7 @@ def test_a_run_whose_replica_died_is_taken_over_after_the_lease(stack: Stack) ->
             return within_lease, len(runs)
 
     assert asyncio.run(scenario()) == (0, 1)
-    (row,) = _db(stack, "SELECT * FROM scheduled_runs WHERE task = $1", name)
+    (row,) = db_rows(stack, "SELECT * FROM scheduled_runs WHERE task = $1", name)
     assert row["claimed_by"] == "heir" and row["attempts"] == 2 and row["finished_at"]
 
 
@@ -345,9 +330,9 @@ async def _unclustered_faces(pool: asyncpg.Pool, owner: str, assets: list[str]) 
 
 def test_two_gateway_replicas_run_each_nightly_task_once(stack: Stack, admin: User) -> None:
     owner, doomed = make_user(stack, admin), make_user(stack, admin)
-    old, recent = upload_jpeg(owner, _jpeg(1)), upload_jpeg(owner, _jpeg(2))
-    faced = [upload_jpeg(owner, _jpeg(10 + i)) for i in range(3)]
-    doomed_asset = upload_jpeg(doomed, _jpeg(3))
+    old, recent = upload_jpeg(owner, noise_jpeg(1)), upload_jpeg(owner, noise_jpeg(2))
+    faced = [upload_jpeg(owner, noise_jpeg(10 + i)) for i in range(3)]
+    doomed_asset = upload_jpeg(doomed, noise_jpeg(3))
     wait_processed(owner, [old, recent, *faced])
     wait_processed(doomed, [doomed_asset])
     db_url = stack.env()["DARKROOM_DATABASE_URL"]
@@ -356,17 +341,17 @@ def test_two_gateway_replicas_run_each_nightly_task_once(stack: Stack, admin: Us
     assert r.status_code == 204, r.text
     r = admin.client.request("DELETE", f"/api/admin/users/{doomed.id}", json={})
     assert r.status_code == 200 and r.json()["status"] == "deleted", r.text
-    _db(
+    db_rows(
         stack,
         "UPDATE assets SET deleted_at = now() - interval '31 days' WHERE id = $1",
         uuid.UUID(old),
     )
-    _db(
+    db_rows(
         stack,
         "UPDATE users SET deleted_at = now() - interval '8 days' WHERE id = $1",
         uuid.UUID(doomed.id),
     )
-    assert _files(stack, old) and _files(stack, doomed_asset)
+    assert stored_files(stack, old) and stored_files(stack, doomed_asset)
     nats_url = stack.env()["DARKROOM_NATS_URL"]
     delivered_before = asyncio.run(_face_consumer_delivered(nats_url))
     since = datetime.now(UTC)
@@ -401,19 +386,19 @@ def test_two_gateway_replicas_run_each_nightly_task_once(stack: Stack, admin: Us
 
     # the trash past its age and the user past the delay are gone, with their files
     assert owner.client.get(f"/api/assets/{old}").status_code == 400
-    assert _files(stack, old) == [] and _files(stack, doomed_asset, doomed.id) == []
+    assert stored_files(stack, old) == [] and stored_files(stack, doomed_asset, doomed.id) == []
     assert owner.client.get(f"/api/assets/{recent}").json()["isTrashed"] is True
-    assert _files(stack, recent)
+    assert stored_files(stack, recent)
     # each due time of each task ran once: one claim, never taken over, finished without error
     # (by claim time: the catch-up run a replica claims at start is due before ``since`` but
     # runs, and publishes its clustering request, after it)
-    rows = _db(stack, "SELECT * FROM scheduled_runs WHERE claimed_at >= $1", since)
+    rows = db_rows(stack, "SELECT * FROM scheduled_runs WHERE claimed_at >= $1", since)
     by_task = Counter(r["task"] for r in rows)
     assert set(by_task) >= {t.name for t in TASKS}, by_task
     for row in rows:
         assert row["attempts"] == 1 and row["error"] is None, dict(row)
     # the faces no one had placed are on one person now
-    persons = _db(
+    persons = db_rows(
         stack, "SELECT DISTINCT person_id FROM asset_faces WHERE owner_id = $1", uuid.UUID(owner.id)
     )
     assert len(persons) == 1 and persons[0]["person_id"] is not None

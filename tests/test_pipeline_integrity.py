@@ -28,7 +28,7 @@ from darkroom_bus import Bus
 from darkroom_events import AssetMetadataExtracted
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user, running_stack
+from .conftest import User, db_rows, make_user, running_stack, stored_files
 
 #: Generous ceilings for work a busy 2-core machine makes slow; every wait polls for progress.
 PROCESSING_S = 180.0
@@ -84,25 +84,8 @@ def _failed_jobs(user: User, queue: str, asset_id: str) -> list[dict]:  # type: 
     return [job for job in r.json() if job["data"]["id"] == asset_id]
 
 
-def _db(stack: Stack, query: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
-def _files_of(stack: Stack, *asset_ids: str) -> list[Path]:
-    """Every stored object whose name carries one of the asset ids (originals, thumbs, videos)."""
-    root = stack.config.data_dir / "storage"
-    return [p for p in root.rglob("*") if p.is_file() and any(i in p.name for i in asset_ids)]
-
-
 def _dead_letters_about(stack: Stack, asset_id: str) -> int:
-    rows = _db(
+    rows = db_rows(
         stack,
         "SELECT count(*) AS n FROM job_failures WHERE asset_id = $1::uuid "
         "OR position(convert_to($2::text, 'UTF8') in payload) > 0",
@@ -135,7 +118,7 @@ def test_corrupt_exif_jpeg_gets_thumbnail_file_dates_and_a_recorded_reason(
     reason = str(jobs[0]["data"]["error"])
     assert "EXIF" in reason and "TIFF" in reason, reason
     assert str(stack.config.data_dir.resolve()) not in reason and " /" not in reason, reason
-    status = _db(stack, "SELECT * FROM asset_job_status WHERE asset_id = $1::uuid", asset_id)[0]
+    status = db_rows(stack, "SELECT * FROM asset_job_status WHERE asset_id = $1::uuid", asset_id)[0]
     assert status["metadata_extracted_at"] is not None and status["thumbnail_at"] is not None
     assert status["failed_step"] is None  # worked around: the asset is not failed
 
@@ -174,7 +157,7 @@ def test_stored_failure_reason_has_no_server_path(stack: Stack, admin: User) -> 
     for text in (
         reason,
         str(
-            _db(
+            db_rows(
                 stack,
                 "SELECT failed_reason FROM asset_job_status WHERE asset_id = $1::uuid",
                 asset_id,
@@ -265,7 +248,7 @@ def test_force_delete_of_a_live_photo_removes_both_halves_and_their_files(
     assert _poll(lambda: _has_thumbnail(owner, still_id) and _has_thumbnail(owner, video_id))
 
     def settled() -> bool:  # the video's transcode step done, so no job of it is in flight
-        rows = _db(
+        rows = db_rows(
             stack,
             "SELECT transcoded_at FROM asset_job_status WHERE asset_id = $1::uuid",
             video_id,
@@ -273,17 +256,17 @@ def test_force_delete_of_a_live_photo_removes_both_halves_and_their_files(
         return bool(rows) and rows[0]["transcoded_at"] is not None
 
     assert _poll(settled)
-    assert len(_files_of(stack, still_id, video_id)) >= 4  # 2 originals, previews, thumbnails
+    assert len(stored_files(stack, still_id, video_id)) >= 4  # 2 originals, previews, thumbnails
     r = owner.client.request("DELETE", "/api/assets", json={"ids": [still_id], "force": True})
     assert r.status_code == 204, r.text
     assert owner.client.get(f"/api/assets/{still_id}").status_code in (400, 404)
     assert owner.client.get(f"/api/assets/{video_id}").status_code in (400, 404)
     ids = [still_id, video_id]
-    assert _db(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", ids) == []
+    assert db_rows(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", ids) == []
     owned = ("asset_exif", "asset_files", "asset_job_status", "smart_search", "asset_ocr")
     for table in (*owned, "asset_faces", "job_failures"):  # what the assets owned went too
-        assert _db(stack, f"SELECT 1 FROM {table} WHERE asset_id = ANY($1::uuid[])", ids) == []
-    assert _files_of(stack, still_id, video_id) == []
+        assert db_rows(stack, f"SELECT 1 FROM {table} WHERE asset_id = ANY($1::uuid[])", ids) == []
+    assert stored_files(stack, still_id, video_id) == []
 
 
 def test_emptying_the_trash_removes_a_live_photo_s_motion_part(
@@ -302,9 +285,9 @@ def test_emptying_the_trash_removes_a_live_photo_s_motion_part(
     emptied = owner.client.post("/api/trash/empty")
     assert emptied.status_code == 200 and emptied.json() == {"count": 1}, emptied.text
     assert owner.client.get(f"/api/assets/{video_id}").status_code in (400, 404)
-    rows = _db(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", [still_id, video_id])
+    rows = db_rows(stack, "SELECT id FROM assets WHERE id = ANY($1::uuid[])", [still_id, video_id])
     assert rows == []
-    assert _poll(lambda: _files_of(stack, still_id, video_id) == [], timeout=60), _files_of(
+    assert _poll(lambda: stored_files(stack, still_id, video_id) == [], timeout=60), stored_files(
         stack, still_id, video_id
     )
 
@@ -333,7 +316,9 @@ def _extracted(user_id: str, asset_id: str, key: str) -> AssetMetadataExtracted:
 
 
 def _original_key(stack: Stack, asset_id: str) -> tuple[str, str]:
-    row = _db(stack, "SELECT owner_id, original_path FROM assets WHERE id = $1::uuid", asset_id)[0]
+    row = db_rows(
+        stack, "SELECT owner_id, original_path FROM assets WHERE id = $1::uuid", asset_id
+    )[0]
     return str(row["owner_id"]), str(row["original_path"])
 
 
@@ -345,9 +330,9 @@ def test_thumbnail_job_for_a_deleted_asset_is_a_quiet_no_op(stack: Stack, admin:
     owner_id, key = _original_key(stack, asset_id)
     r = admin.client.request("DELETE", "/api/assets", json={"ids": [asset_id], "force": True})
     assert r.status_code == 204, r.text
-    assert _files_of(stack, asset_id) == []
+    assert stored_files(stack, asset_id) == []
     asyncio.run(_publish_and_wait_handled(stack, _extracted(owner_id, asset_id, key)))
-    assert _files_of(stack, asset_id) == []
+    assert stored_files(stack, asset_id) == []
     assert _dead_letters_about(stack, asset_id) == 0
 
 
@@ -365,10 +350,10 @@ def test_thumbnail_job_racing_a_delete_leaves_no_file_and_no_dead_letter(
     asset_id = r.json()["id"]
     assert _poll(lambda: _has_thumbnail(admin, asset_id))
     owner_id, key = _original_key(stack, asset_id)
-    for path in _files_of(stack, asset_id):  # only the original stays; the job rewrites these
+    for path in stored_files(stack, asset_id):  # only the original stays; the job rewrites these
         if "thumbs" in path.parts:
             path.unlink()
-    assert [p for p in _files_of(stack, asset_id) if "thumbs" in p.parts] == []
+    assert [p for p in stored_files(stack, asset_id) if "thumbs" in p.parts] == []
 
     async def race() -> None:
         conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
@@ -403,7 +388,7 @@ def test_thumbnail_job_racing_a_delete_leaves_no_file_and_no_dead_letter(
             await conn.close()
 
     asyncio.run(race())
-    leftovers = [p for p in _files_of(stack, asset_id) if "thumbs" in p.parts]
+    leftovers = [p for p in stored_files(stack, asset_id) if "thumbs" in p.parts]
     assert leftovers == [], f"orphan files after the delete: {leftovers}"
     assert _dead_letters_about(stack, asset_id) == 0
 

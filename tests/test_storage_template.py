@@ -21,14 +21,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import nats
 import pytest
 import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, first_admin, make_user, running_stack
+from .conftest import User, db_rows, first_admin, make_user, running_stack
 
 SAMPLES = samples_dir()
 SERVICES = ("ingest", "metadata", "gateway")
@@ -70,22 +69,9 @@ def set_template(stack: Stack, admin: User, *, enabled: bool, template: str = TE
     wait_until("ingest applies the saved config", lambda: reloads(stack) > before)
 
 
-def db(stack: Stack, query: str, *args: Any) -> list[asyncpg.Record]:
-    """Run one query against the stack's database."""
-
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
 def paths(stack: Stack, ids: list[str]) -> dict[str, str]:
     """original_path of each asset."""
-    rows = db(stack, "SELECT id, original_path FROM assets WHERE id = ANY($1::uuid[])", ids)
+    rows = db_rows(stack, "SELECT id, original_path FROM assets WHERE id = ANY($1::uuid[])", ids)
     return {str(r["id"]): r["original_path"] for r in rows}
 
 
@@ -125,7 +111,7 @@ def ingest_drained(stack: Stack) -> bool:
 
 def metadata_done(stack: Stack, ids: list[str]) -> bool:
     """Whether every asset has its metadata step done."""
-    rows = db(
+    rows = db_rows(
         stack,
         "SELECT count(*) AS n FROM asset_job_status WHERE asset_id = ANY($1::uuid[]) "
         "AND metadata_extracted_at IS NOT NULL",
@@ -205,7 +191,7 @@ def test_uploads_land_at_the_templated_path_with_collision_suffixes(
     )
     rows = {
         str(r["id"]): r
-        for r in db(
+        for r in db_rows(
             st_stack,
             "SELECT id, original_path, sidecar_path, local_date_time FROM assets "
             "WHERE id = ANY($1::uuid[])",
@@ -232,7 +218,7 @@ def test_uploads_land_at_the_templated_path_with_collision_suffixes(
     # Nothing is left at the upload keys, and no move is pending.
     left = storage_file(st_stack, f"upload/{user.id}")
     assert not [p for p in left.rglob("*") if p.is_file()] if left.exists() else True
-    assert db(st_stack, "SELECT * FROM asset_moves") == []
+    assert db_rows(st_stack, "SELECT * FROM asset_moves") == []
 
 
 def test_migration_survives_kill_9_and_template_off_leaves_files(
@@ -302,7 +288,7 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
     stop_reading.set()
     reader.join(CEILING_S)
     assert reads[0] > 0 and read_errors == [], read_errors[:5]
-    wait_until("no move left pending", lambda: not db(st_stack, "SELECT 1 FROM asset_moves"))
+    wait_until("no move left pending", lambda: not db_rows(st_stack, "SELECT 1 FROM asset_moves"))
     final = paths(st_stack, ids)
     assert len(set(final.values())) == len(ids)
     for asset_id, data in uploads.items():

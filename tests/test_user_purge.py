@@ -19,38 +19,27 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
-import numpy as np
-import pyvips
 from darkroom_config import load_settings
 from darkroom_gateway.app import close_deps, open_deps
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.settings import GatewaySettings
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, make_user, stream_events, upload_jpeg, wait_processed
+from .conftest import (
+    User,
+    db_rows,
+    make_user,
+    noise_jpeg,
+    stored_files,
+    stream_events,
+    upload_jpeg,
+    wait_processed,
+)
 
 T = TypeVar("T")
-
-
-def _jpeg(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
-
-
-def _db(stack: Stack, query: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def _with_deps(stack: Stack, job: Callable[[Deps], Awaitable[T]]) -> T:
@@ -64,12 +53,6 @@ def _with_deps(stack: Stack, job: Callable[[Deps], Awaitable[T]]) -> T:
             await close_deps(deps)
 
     return asyncio.run(run())
-
-
-def _files(stack: Stack, *needles: str) -> list[Path]:
-    """Stored objects whose path names one of ``needles`` (an asset or user id)."""
-    root = stack.config.data_dir / "storage"
-    return [p for p in root.rglob("*") if p.is_file() and any(n in str(p) for n in needles)]
 
 
 def _error(r: httpx.Response, status: int, message: str | None = None) -> None:
@@ -169,8 +152,8 @@ def test_force_delete_removes_the_user_their_rows_and_files(
     stack: Stack, admin: User, other_user: User
 ) -> None:
     doomed = make_user(stack, admin)
-    kept = upload_jpeg(doomed, _jpeg(1))
-    trashed = upload_jpeg(doomed, _jpeg(2))
+    kept = upload_jpeg(doomed, noise_jpeg(1))
+    trashed = upload_jpeg(doomed, noise_jpeg(2))
     wait_processed(doomed, [kept, trashed])
     album = doomed.client.post("/api/albums", json={"albumName": "Gone", "assetIds": [kept]})
     assert album.status_code == 201, album.text
@@ -182,7 +165,7 @@ def test_force_delete_removes_the_user_their_rows_and_files(
     assert partner.status_code == 201, partner.text
     r = doomed.client.request("DELETE", "/api/assets", json={"ids": [trashed]})
     assert r.status_code == 204, r.text
-    assert _files(stack, kept) and _files(stack, trashed)
+    assert stored_files(stack, kept) and stored_files(stack, trashed)
 
     gone = admin.client.request("DELETE", f"/api/admin/users/{doomed.id}", json={"force": True})
     assert gone.status_code == 200, gone.text
@@ -200,9 +183,9 @@ def test_force_delete_removes_the_user_their_rows_and_files(
         ("partners", "shared_by_id"),
         ("api_keys", "owner_id"),
     ):
-        rows = _db(stack, f"SELECT count(*) AS n FROM {table} WHERE {column} = $1", owner)
+        rows = db_rows(stack, f"SELECT count(*) AS n FROM {table} WHERE {column} = $1", owner)
         assert rows[0]["n"] == 0, table
-    assert _files(stack, kept, trashed, doomed.id) == []
+    assert stored_files(stack, kept, trashed, doomed.id) == []
     # the other services and clients hear of each asset as when the trash is emptied
     events = asyncio.run(stream_events(stack.env()["DARKROOM_NATS_URL"], "darkroom.asset.deleted"))
     deleted = {json.loads(e)["asset_id"] for e in events}
@@ -217,54 +200,54 @@ def test_purge_trash_removes_only_what_is_past_its_age(stack: Stack, admin: User
     from darkroom_gateway.domain.trash import purge_trash
 
     owner = make_user(stack, admin)
-    old = upload_jpeg(owner, _jpeg(11))
-    recent = upload_jpeg(owner, _jpeg(12))
+    old = upload_jpeg(owner, noise_jpeg(11))
+    recent = upload_jpeg(owner, noise_jpeg(12))
     wait_processed(owner, [old, recent])
     r = owner.client.request("DELETE", "/api/assets", json={"ids": [old, recent]})
     assert r.status_code == 204, r.text
-    _db(
+    db_rows(
         stack,
         "UPDATE assets SET deleted_at = now() - interval '31 days' WHERE id = $1",
         uuid.UUID(old),
     )
-    assert _files(stack, old)
+    assert stored_files(stack, old)
 
     purged = _with_deps(stack, lambda deps: purge_trash(deps, timedelta(days=30)))
 
     assert purged >= 1
     _error(owner.client.get(f"/api/assets/{old}"), 400)
-    assert _db(stack, "SELECT id FROM assets WHERE id = $1", uuid.UUID(old)) == []
-    assert _files(stack, old) == []
+    assert db_rows(stack, "SELECT id FROM assets WHERE id = $1", uuid.UUID(old)) == []
+    assert stored_files(stack, old) == []
     assert owner.client.get(f"/api/assets/{recent}").json()["isTrashed"] is True
-    assert _files(stack, recent)
+    assert stored_files(stack, recent)
 
 
 def test_purge_deleted_users_removes_only_those_past_the_delay(stack: Stack, admin: User) -> None:
     from darkroom_gateway.domain.admin_users import purge_deleted_users
 
     old, recent = make_user(stack, admin), make_user(stack, admin)
-    old_asset = upload_jpeg(old, _jpeg(21))
-    recent_asset = upload_jpeg(recent, _jpeg(22))
+    old_asset = upload_jpeg(old, noise_jpeg(21))
+    recent_asset = upload_jpeg(recent, noise_jpeg(22))
     wait_processed(old, [old_asset])
     wait_processed(recent, [recent_asset])
     for user in (old, recent):
         r = admin.client.request("DELETE", f"/api/admin/users/{user.id}", json={})
         assert r.status_code == 200 and r.json()["status"] == "deleted", r.text
-    _db(
+    db_rows(
         stack,
         "UPDATE users SET deleted_at = now() - interval '8 days' WHERE id = $1",
         uuid.UUID(old.id),
     )
-    assert _files(stack, old_asset)
+    assert stored_files(stack, old_asset)
 
     removed = _with_deps(stack, lambda deps: purge_deleted_users(deps, timedelta(days=7)))
 
     assert removed >= 1
     _error(admin.client.get(f"/api/admin/users/{old.id}"), 400)
-    assert _db(stack, "SELECT id FROM assets WHERE owner_id = $1", uuid.UUID(old.id)) == []
-    assert _files(stack, old_asset, old.id) == []
+    assert db_rows(stack, "SELECT id FROM assets WHERE owner_id = $1", uuid.UUID(old.id)) == []
+    assert stored_files(stack, old_asset, old.id) == []
     # the recent one is still there and can be restored, with their photo
     restored = admin.client.post(f"/api/admin/users/{recent.id}/restore")
     assert restored.status_code == 200 and restored.json()["status"] == "active", restored.text
     assert recent.client.get(f"/api/assets/{recent_asset}").status_code == 200
-    assert _files(stack, recent_asset)
+    assert stored_files(stack, recent_asset)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-import numpy as np
 import pytest
-import pyvips
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import upload_jpeg, wait_processed
+from tests.conftest import noise_jpeg, upload_jpeg, wait_processed
 from tests.web.conftest import library_owner, needs_build, shot, signed_in_page
 
 TILE = 'main a[data-asset-id="{}"]'
@@ -22,18 +20,12 @@ TILE = 'main a[data-asset-id="{}"]'
 LIVE_TIMEOUT_MS = 120_000
 
 
-def _jpeg(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
-
-
 def test_upload_from_another_device_appears_in_the_open_timeline(
     browser: object, stack: Stack, request: pytest.FixtureRequest
 ) -> None:
     needs_build()
     owner = library_owner(stack, request)
-    first = upload_jpeg(owner, _jpeg(uuid.uuid4().int % 2**32), "2022-03-04T10:00:00.000Z")
+    first = upload_jpeg(owner, noise_jpeg(uuid.uuid4().int % 2**32), "2022-03-04T10:00:00.000Z")
     wait_processed(owner, [first])
     page = signed_in_page(browser, stack, owner)
     page.goto("/photos")  # type: ignore[attr-defined]
@@ -42,7 +34,7 @@ def test_upload_from_another_device_appears_in_the_open_timeline(
     page.evaluate("window.__sameDocument = true")  # type: ignore[attr-defined]  # a reload drops it
     shot(page, "live-before")
 
-    second = upload_jpeg(owner, _jpeg(uuid.uuid4().int % 2**32), "2022-03-05T10:00:00.000Z")
+    second = upload_jpeg(owner, noise_jpeg(uuid.uuid4().int % 2**32), "2022-03-05T10:00:00.000Z")
     page.locator(TILE.format(second)).wait_for(timeout=LIVE_TIMEOUT_MS)  # type: ignore[attr-defined]
     shot(page, "live-uploaded")
     assert page.evaluate("window.__sameDocument === true")  # type: ignore[attr-defined]

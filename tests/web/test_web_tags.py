@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
-import pyvips
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import User, upload_jpeg, wait_processed
+from tests.conftest import User, noise_jpeg, upload_jpeg, wait_processed
 from tests.web.conftest import (
     UUID,
     axe_violations,
@@ -123,15 +121,10 @@ def test_tag_a_selection_tag_tree_and_viewer_editor(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def _jpeg(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-    return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(Q=80))
-
-
 def test_folders_page(stack: Stack, browser: object, request: pytest.FixtureRequest) -> None:
     needs_build()
     owner = library_owner(stack, request)
-    asset_id = upload_jpeg(owner, _jpeg(314))
+    asset_id = upload_jpeg(owner, noise_jpeg(314))
     wait_processed(owner, [asset_id], timeout=600)
     path = owner.client.get(f"/api/assets/{asset_id}").json()["originalPath"]
     folder = path.rsplit("/", 1)[0]

@@ -14,8 +14,9 @@ from :data:`darkroom_events.registry.REGISTRY`). Rules (../shared/STYLE.md):
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol
 
 import msgspec
 
@@ -33,6 +34,34 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
         return str(self.asset_id)
 
 
+class AssetRow(Protocol):
+    """The columns of an asset row an :class:`AssetCreated` is made of (duck-typed, so this
+    package needs no database types)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def owner_id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def original_path(self) -> str: ...
+    @property
+    def original_file_name(self) -> str: ...
+    @property
+    def original_mime_type(self) -> str: ...
+    @property
+    def checksum(self) -> bytes: ...
+    @property
+    def file_size(self) -> int: ...
+    @property
+    def file_created_at(self) -> datetime: ...
+    @property
+    def file_modified_at(self) -> datetime: ...
+    @property
+    def sidecar_path(self) -> str | None: ...
+
+
 class AssetCreated(Event, frozen=True, kw_only=True):
     """A new asset exists: its original is stored and its row committed. Published by ingest."""
 
@@ -48,6 +77,31 @@ class AssetCreated(Event, frozen=True, kw_only=True):
     file_created_at: datetime
     file_modified_at: datetime
     sidecar_key: str | None = None
+
+    @classmethod
+    def of(cls, asset: AssetRow) -> AssetCreated:
+        """The event for an asset row: the upload's, a library import's, or a re-run's.
+
+        Args:
+            asset: Anything with the asset row's columns (``darkroom_db.assets.Asset``, the
+                jobs admin's re-run rows).
+
+        Returns:
+            The event, with the checksum as hex and the storage keys as stored.
+        """
+        return cls(
+            asset_id=str(asset.id),
+            owner_id=str(asset.owner_id),
+            type=asset.type,  # type: ignore[arg-type]  # the column's CHECK is AssetType
+            original_key=asset.original_path,
+            original_file_name=asset.original_file_name,
+            mime_type=asset.original_mime_type,
+            checksum=asset.checksum.hex(),
+            file_size=asset.file_size,
+            file_created_at=asset.file_created_at,
+            file_modified_at=asset.file_modified_at,
+            sidecar_key=asset.sidecar_path,
+        )
 
 
 class AssetMetadataExtracted(Event, frozen=True, kw_only=True):

@@ -55,21 +55,7 @@ async def _announce_again_if_unprocessed(ctx: Context, asset_id: uuid.UUID) -> N
     asset = await assets.get_asset_for_worker(ctx.pool, asset_id)
     if asset is None:
         return
-    await ctx.outbox.publish(
-        AssetCreated(
-            asset_id=str(asset.id),
-            owner_id=str(asset.owner_id),
-            type=asset.type,  # type: ignore[arg-type]
-            original_key=asset.original_path,
-            original_file_name=asset.original_file_name,
-            mime_type=asset.original_mime_type,
-            checksum=asset.checksum.hex(),
-            file_size=asset.file_size,
-            file_created_at=asset.file_created_at,
-            file_modified_at=asset.file_modified_at,
-            sidecar_key=asset.sidecar_path,
-        )
-    )
+    await ctx.outbox.publish(AssetCreated.of(asset))
     log.info("ingest.announced_again", asset_id=str(asset.id))
 
 
@@ -161,21 +147,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                         )
                     )
                 if row is not None:
-                    await tx.add(
-                        AssetCreated(
-                            asset_id=str(asset_id),
-                            owner_id=req.owner_id,
-                            type=kind.asset_type,
-                            original_key=key,
-                            original_file_name=file_name,
-                            mime_type=kind.mime_type,
-                            checksum=req.checksum,
-                            file_size=req.file_size,
-                            file_created_at=req.file_created_at,
-                            file_modified_at=req.file_modified_at,
-                            sidecar_key=sidecar,
-                        )
-                    )
+                    await tx.add(AssetCreated.of(row))
         except DATABASE_DOWN_ERRORS:
             # The server died as it answered: the commit may have happened, and then the row
             # owns the placed files. Keep them: an orphan object only costs space, a row without

@@ -116,22 +116,6 @@ def _changed(known: libraries.KnownFile, facts: FileFacts) -> bool:
     )
 
 
-def _created(asset: assets.Asset) -> AssetCreated:
-    return AssetCreated(
-        asset_id=str(asset.id),
-        owner_id=str(asset.owner_id),
-        type=asset.type,  # type: ignore[arg-type]
-        original_key=asset.original_path,
-        original_file_name=asset.original_file_name,
-        mime_type=asset.original_mime_type,
-        checksum=asset.checksum.hex(),
-        file_size=asset.file_size,
-        file_created_at=asset.file_created_at,
-        file_modified_at=asset.file_modified_at,
-        sidecar_key=asset.sidecar_path,
-    )
-
-
 async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) -> None:
     try:
         head, checksum = await ctx.run_blocking(read_file, facts.path)
@@ -161,7 +145,7 @@ async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) ->
             ),
         )
         if row is not None:
-            await tx.add(_created(row))
+            await tx.add(AssetCreated.of(row))
     if row is not None:
         log.info("library.imported", asset_id=str(row.id), library_id=str(library.id))
 
@@ -185,7 +169,7 @@ async def _refresh(ctx: Context, known: libraries.KnownFile, facts: FileFacts) -
         )
         if row is not None:  # a new message id: past the duplicate window of the first one
             stamp = f"{facts.modified.isoformat()}:{facts.size}:{checksum.hex()}"
-            await tx.add(_created(row), msg_id=f"{AssetCreated.subject}:{row.id}:{stamp}")
+            await tx.add(AssetCreated.of(row), msg_id=f"{AssetCreated.subject}:{row.id}:{stamp}")
     log.info("library.refreshed", asset_id=str(known.id))
 
 

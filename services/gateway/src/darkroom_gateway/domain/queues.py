@@ -68,22 +68,6 @@ def _orientation(value: str | None) -> int | None:
     return int(value) if value and value.strip().isdigit() else None
 
 
-def _created(a: reruns.RerunAsset) -> Event:
-    return AssetCreated(
-        asset_id=str(a.id),
-        owner_id=str(a.owner_id),
-        type=a.type,  # type: ignore[arg-type]
-        original_key=a.original_path,
-        original_file_name=a.original_file_name,
-        mime_type=a.original_mime_type,
-        checksum=a.checksum.hex(),
-        file_size=a.file_size,
-        file_created_at=a.file_created_at,
-        file_modified_at=a.file_modified_at,
-        sidecar_key=a.sidecar_path,
-    )
-
-
 def _extracted(a: reruns.RerunAsset) -> Event:
     return AssetMetadataExtracted(
         asset_id=str(a.id),
@@ -147,7 +131,11 @@ class QueueSpec(msgspec.Struct, frozen=True):
 #: Immich queue name -> Darkroom consumer. Queues of services not built yet are absent.
 QUEUES: dict[str, QueueSpec] = {
     "metadataExtraction": QueueSpec(
-        "metadata", AssetCreated.subject, "metadata_extracted", "AssetExtractMetadata", _created
+        "metadata",
+        AssetCreated.subject,
+        "metadata_extracted",
+        "AssetExtractMetadata",
+        AssetCreated.of,
     ),
     "thumbnailGeneration": QueueSpec(
         "thumbnail",

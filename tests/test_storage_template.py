@@ -26,6 +26,7 @@ import pytest
 import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
+from darkroom_storage.keys import is_temp_name
 
 from .conftest import User, db_rows, first_admin, make_user, running_stack
 
@@ -299,12 +300,14 @@ def test_migration_survives_kill_9_and_template_off_leaves_files(
             == hashlib.sha1(data).digest()
         )
         assert original(user, asset_id) == data
+    # A copy the kill cut short is a temporary file (``.<name>.tmp-<hex>``): never an object,
+    # and removed by the storage's temporary-file sweep; the objects are what must agree.
     left = storage_file(st_stack, f"upload/{user.id}")
-    assert [p for p in left.rglob("*") if p.is_file()] == []
+    assert [p for p in left.rglob("*") if p.is_file() and not is_temp_name(p.name)] == []
     on_disk = {
         p.relative_to(storage_file(st_stack, "")).as_posix()
         for p in storage_file(st_stack, f"library/{user.id}").rglob("*")
-        if p.is_file()
+        if p.is_file() and not is_temp_name(p.name)
     }
     assert on_disk == set(final.values())  # no copy left behind by the kill
 

@@ -229,3 +229,25 @@ def test_the_fault_switch_names_services_and_is_off_by_default() -> None:
     for bad in ("thumbnail", "thumbnail:x", ":3", "thumbnail:0"):
         with pytest.raises(ValueError):
             CommitFault.parse(bad, "thumbnail")
+
+
+async def test_a_connection_lost_at_commit_is_a_database_outage(
+    pool: asyncpg.Pool, nats_own: list[RunningServer], namespace: str
+) -> None:
+    """PostgreSQL ending the connection while the transaction commits (a server shutting down)
+    surfaces as a connection error the services' outage handling knows (retried in place, 503
+    to an upload), not asyncpg's InterfaceError "the underlying connection is closed"."""
+    from darkroom_db import CONNECTION_ERRORS
+
+    bus = await _bus(nats_own[0], namespace)
+    try:
+        box = Outbox(pool, bus)
+        with pytest.raises(CONNECTION_ERRORS):
+            async with box.transaction() as tx:
+                await tx.add(_event(7))
+                pid = await tx.conn.fetchval("SELECT pg_backend_pid()")
+                await pool.execute("SELECT pg_terminate_backend($1)", pid)
+                await asyncio.sleep(0.2)
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0  # nothing committed
+    finally:
+        await bus.close()

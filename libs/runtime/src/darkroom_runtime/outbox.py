@@ -176,11 +176,22 @@ class Outbox:
 
         Raises:
             Whatever the body raises (the transaction and its events are rolled back).
+            asyncpg.ConnectionDoesNotExistError: PostgreSQL ended the connection (a server
+                shutting down) while the transaction was open or committing: asyncpg says
+                ``InterfaceError`` ("the underlying connection is closed"), which is raised as
+                this connection error so every caller's outage handling applies.
         """
         async with self.pool.acquire() as conn:
             tx = OutboxTransaction(conn=conn, bus=self.bus)
-            async with conn.transaction():
-                yield tx
+            try:
+                async with conn.transaction():
+                    yield tx
+            except asyncpg.InterfaceError as exc:
+                # asyncpg's wording for a connection the server ended (the pooled proxy is
+                # already released then, so the connection cannot be asked)
+                if "connection is closed" not in str(exc):
+                    raise
+                raise asyncpg.ConnectionDoesNotExistError(str(exc)) from exc
         if tx.rows:
             if self.fault is not None:
                 self.fault.committed()

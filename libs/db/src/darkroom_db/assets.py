@@ -123,22 +123,36 @@ class NewAsset(msgspec.Struct, frozen=True, kw_only=True):
     sidecar_path: str | None = None
 
 
-async def insert_asset(conn: asyncpg.Connection | asyncpg.Pool, new: NewAsset) -> Asset | None:
-    """Insert an asset and its empty job status, unless (owner, checksum) exists already.
+async def insert_asset(
+    conn: asyncpg.Connection | asyncpg.Pool, new: NewAsset, *, library_id: uuid.UUID | None = None
+) -> Asset | None:
+    """Insert an asset and its empty job status, unless it exists already.
+
+    An upload (``library_id`` None) exists when its owner has an uploaded asset with this
+    checksum; an external-library file (``library_id`` set: ``is_external``, the file read in
+    place at ``original_path``) exists when its library has an asset at this path (a redelivered
+    scan batch, or two scans at once). As Immich, library files and uploads do not count as
+    each other's duplicates (migration 0027).
 
     ``local_date_time`` starts as ``file_created_at`` and is corrected by metadata extraction.
 
     Returns:
-        The new row, or None when the owner already has an asset with this checksum (the caller
-        then answers "duplicate").
+        The new row, or None when it exists already (an upload then answers "duplicate").
     """
+    conflict = (
+        "(owner_id, checksum) WHERE library_id IS NULL"
+        if library_id is None
+        else "(library_id, original_path) WHERE library_id IS NOT NULL"
+    )
     row = await conn.fetchrow(
         f"""WITH ins AS (
               INSERT INTO assets (id, owner_id, device_asset_id, device_id, type, original_path,
                 original_file_name, original_mime_type, checksum, file_size, file_created_at,
-                file_modified_at, local_date_time, is_favorite, duration_ms, sidecar_path)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14, $15)
-              ON CONFLICT (owner_id, checksum) WHERE library_id IS NULL DO NOTHING
+                file_modified_at, local_date_time, is_favorite, duration_ms, sidecar_path,
+                is_external, library_id)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14, $15,
+                $16::uuid IS NOT NULL, $16)
+              ON CONFLICT {conflict} DO NOTHING
               RETURNING {_ASSET_COLS}),
             st AS (INSERT INTO asset_job_status (asset_id, owner_id)
                    SELECT id, owner_id FROM ins)
@@ -158,6 +172,7 @@ async def insert_asset(conn: asyncpg.Connection | asyncpg.Pool, new: NewAsset) -
         new.is_favorite,
         new.duration_ms,
         new.sidecar_path,
+        library_id,
     )
     return _asset(row)
 

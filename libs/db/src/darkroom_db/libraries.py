@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from darkroom_db.assets import ASSET_COLUMNS, Asset, NewAsset
+from darkroom_db.assets import ASSET_COLUMNS, Asset
 
 
 class Library(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,42 +200,6 @@ async def iter_paths(
         paths = [r["original_path"] for r in rows]
         yield paths
         after = paths[-1]
-
-
-async def insert_external(
-    conn: asyncpg.Connection, library_id: uuid.UUID, new: NewAsset
-) -> Asset | None:
-    """Insert an external asset and its empty job status; None when the library already has an
-    asset at this path (a redelivered batch, or two scans at once)."""
-    row = await conn.fetchrow(
-        f"""WITH ins AS (
-              INSERT INTO assets (id, owner_id, device_asset_id, device_id, type, original_path,
-                original_file_name, original_mime_type, checksum, file_size, file_created_at,
-                file_modified_at, local_date_time, duration_ms, sidecar_path, is_external,
-                library_id)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14, true, $15)
-              ON CONFLICT (library_id, original_path) WHERE library_id IS NOT NULL DO NOTHING
-              RETURNING {ASSET_COLUMNS}),
-            st AS (INSERT INTO asset_job_status (asset_id, owner_id)
-                   SELECT id, owner_id FROM ins)
-            SELECT * FROM ins""",
-        new.id,
-        new.owner_id,
-        new.device_asset_id,
-        new.device_id,
-        new.type,
-        new.original_path,
-        new.original_file_name,
-        new.original_mime_type,
-        new.checksum,
-        new.file_size,
-        new.file_created_at,
-        new.file_modified_at,
-        new.duration_ms,
-        new.sidecar_path,
-        library_id,
-    )
-    return None if row is None else Asset(**dict(row))
 
 
 async def refresh_file(

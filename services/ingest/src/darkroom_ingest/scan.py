@@ -38,7 +38,7 @@ from darkroom_events import (
     LibraryScanBatch,
     LibraryScanRequested,
 )
-from darkroom_media import MediaError
+from darkroom_media import MediaError, MediaKind
 from darkroom_media.sniff import sniff
 from darkroom_runtime import Context
 
@@ -116,18 +116,26 @@ def _changed(known: libraries.KnownFile, facts: FileFacts) -> bool:
     )
 
 
-async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) -> None:
+async def _read(ctx: Context, path: str) -> tuple[bytes, MediaKind] | None:
+    """The file's SHA-1 and media kind (one read, off the event loop); None, logged, when it
+    cannot be read or is not a supported media file (it is then skipped, as Immich skips it)."""
     try:
-        head, checksum = await ctx.run_blocking(read_file, facts.path)
-        kind = sniff(head, os.path.basename(facts.path))
+        head, checksum = await ctx.run_blocking(read_file, path)
+        return checksum, sniff(head, os.path.basename(path))
     except (OSError, MediaError) as exc:
-        log.info("library.file_skipped", path=facts.path, reason=str(exc))
+        log.info("library.file_skipped", path=path, reason=str(exc))
+        return None
+
+
+async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) -> None:
+    read = await _read(ctx, facts.path)
+    if read is None:
         return
+    checksum, kind = read
     name = os.path.basename(facts.path)
     async with ctx.outbox.transaction() as tx:
-        row = await libraries.insert_external(
+        row = await assets.insert_asset(
             tx.conn,
-            library.id,
             assets.NewAsset(
                 id=uuid.uuid4(),
                 owner_id=library.owner_id,
@@ -143,6 +151,7 @@ async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) ->
                 file_modified_at=facts.modified,
                 sidecar_path=facts.sidecar,
             ),
+            library_id=library.id,
         )
         if row is not None:
             await tx.add(AssetCreated.of(row))
@@ -151,12 +160,10 @@ async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) ->
 
 
 async def _refresh(ctx: Context, known: libraries.KnownFile, facts: FileFacts) -> None:
-    try:
-        head, checksum = await ctx.run_blocking(read_file, facts.path)
-        kind = sniff(head, os.path.basename(facts.path))
-    except (OSError, MediaError) as exc:
-        log.info("library.file_skipped", path=facts.path, reason=str(exc))
+    read = await _read(ctx, facts.path)
+    if read is None:
         return
+    checksum, kind = read
     async with ctx.outbox.transaction() as tx:
         row = await libraries.refresh_file(
             tx.conn,

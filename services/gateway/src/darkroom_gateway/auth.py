@@ -43,6 +43,7 @@ import bcrypt
 import msgspec
 from darkroom_db import shared_links, users
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
 
 from darkroom_gateway.deps import Deps
@@ -63,6 +64,40 @@ LINK_KEY_HEADER = "x-immich-share-key"
 LINK_SLUG_HEADER = "x-immich-share-slug"
 #: Cookie of the maintenance login (Immich's ``ImmichCookie.MaintenanceToken``).
 MAINTENANCE_COOKIE_NAME = "immich_maintenance_token"
+
+
+def site_cookie(
+    connection: ASGIConnection,  # type: ignore[type-arg]
+    key: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    httponly: bool = True,
+) -> Cookie:
+    """A cookie of this site as Immich sets its own: ``SameSite=Lax``, path ``/``, ``Secure``
+    when the request came over https, HTTP-only unless the web app must read it.
+
+    Args:
+        connection: The request (its scheme decides ``Secure``).
+        key: The cookie's name.
+        value: Its value.
+        max_age: Seconds it lives; None for the browser session.
+        httponly: False for a cookie the web app reads (``immich_is_authenticated``).
+
+    Returns:
+        The cookie to send.
+    """
+    return Cookie(
+        key=key,
+        value=value,
+        httponly=httponly,
+        samesite="lax",
+        secure=connection.url.scheme == "https",
+        path="/",
+        max_age=max_age,
+    )
+
+
 #: How long ``POST /api/auth/session/unlock`` unlocks a session (Immich's ``unlockSession``:
 #: 15 minutes).
 PIN_UNLOCK = timedelta(minutes=15)

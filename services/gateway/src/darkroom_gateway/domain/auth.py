@@ -42,6 +42,7 @@ from darkroom_gateway.auth import (
     hash_password,
     hash_secret,
     new_secret,
+    site_cookie,
 )
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.sessions import sessions_ended
@@ -252,38 +253,14 @@ async def login_response(
         should_change_password=user.should_change_password,
         is_onboarded=user.is_onboarded,
     )
-    secure = request.url.scheme == "https"
     age = 400 * 24 * 3600
     return Response(
         body,
         status_code=201,
         cookies=[
-            Cookie(
-                key=COOKIE_NAME,
-                value=token,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                path="/",
-                max_age=age,
-            ),
-            Cookie(
-                key=AUTH_TYPE_COOKIE,
-                value=auth_type,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                path="/",
-                max_age=age,
-            ),
-            Cookie(
-                key="immich_is_authenticated",
-                value="true",
-                samesite="lax",
-                secure=secure,
-                path="/",
-                max_age=age,
-            ),
+            site_cookie(request, COOKIE_NAME, token, max_age=age),
+            site_cookie(request, AUTH_TYPE_COOKIE, auth_type, max_age=age),
+            site_cookie(request, "immich_is_authenticated", "true", max_age=age, httponly=False),
         ],
     )
 

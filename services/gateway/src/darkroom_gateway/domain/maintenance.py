@@ -43,7 +43,7 @@ from litestar.types import (
 )
 
 from darkroom_gateway.announce import announce
-from darkroom_gateway.auth import MAINTENANCE_COOKIE_NAME, Auth, maintenance_login
+from darkroom_gateway.auth import MAINTENANCE_COOKIE_NAME, Auth, maintenance_login, site_cookie
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import (
     CORRELATION_HEADER,
@@ -186,14 +186,7 @@ _COUNT_LIMIT = 10_000
 
 def maintenance_cookie(request: Request, secret: str) -> Cookie:
     """The maintenance login cookie for ``secret`` (HTTP-only, this session only)."""
-    return Cookie(
-        key=MAINTENANCE_COOKIE_NAME,
-        value=secret,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    return site_cookie(request, MAINTENANCE_COOKIE_NAME, secret)
 
 
 async def tell_maintenance(deps: Deps, state: MaintenanceState) -> None:

@@ -49,13 +49,12 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from darkroom_db import oauth, users
 from darkroom_db.system_config import SystemConfigOAuthDto
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody
 
 from darkroom_gateway import oidc
-from darkroom_gateway.auth import Auth, hash_secret, new_secret
+from darkroom_gateway.auth import Auth, hash_secret, new_secret, site_cookie
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.auth import LoginResponse, login_response
 from darkroom_gateway.domain.sessions import sessions_ended
@@ -279,14 +278,8 @@ class OAuthController(Controller):
             OAuthAuthorizeResponse(url=url),
             status_code=201,
             cookies=[
-                Cookie(
-                    key=STATE_COOKIE,
-                    value=state,
-                    httponly=True,
-                    samesite="lax",
-                    secure=request.url.scheme == "https",
-                    path="/",
-                    max_age=int(AUTHORIZATION_TTL.total_seconds()),
+                site_cookie(
+                    request, STATE_COOKIE, state, max_age=int(AUTHORIZATION_TTL.total_seconds())
                 )
             ],
         )

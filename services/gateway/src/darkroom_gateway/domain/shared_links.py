@@ -34,6 +34,7 @@ from darkroom_gateway.auth import (
     check_password,
     hash_password,
     link_token,
+    site_cookie,
 )
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.albums import AlbumResponse, album_response
@@ -355,13 +356,10 @@ class SharedLinkController(Controller):
             ]
             token = link_token(link)
             cookies.append(
-                Cookie(
-                    key=LINK_COOKIE_NAME,
-                    value=",".join([t for t in kept if t != token] + [token]),
-                    httponly=True,
-                    samesite="lax",
-                    secure=request.url.scheme == "https",
-                    path="/",
+                site_cookie(
+                    request,
+                    LINK_COOKIE_NAME,
+                    ",".join([t for t in kept if t != token] + [token]),
                     max_age=LINK_COOKIE_MAX_AGE_S,
                 )
             )

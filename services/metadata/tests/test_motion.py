@@ -1,0 +1,52 @@
+"""Locating the MP4 of a motion photo (:mod:`darkroom_metadata.motion`) in the samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from darkroom_metadata.extract import read_xmp
+from darkroom_metadata.motion import Embedded, NotExtracted, extract_video, locate
+from darkroom_stack.testing import samples_dir
+
+
+def _motion(name: str) -> Path:
+    root = samples_dir()
+    path = root / "videos" / "motion_photos" / name if root else None
+    if path is None or not path.exists():
+        pytest.skip(f"motion photo sample {name} not found (set DARKROOM_SAMPLES)")
+    return path
+
+
+def test_ente_heic_video_starts_where_its_manifest_says() -> None:
+    path = _motion("ente_motionphoto.heic")
+    manifest = json.loads((path.parent / "ente_manifest.json").read_text())
+    expected = next(f for f in manifest["files"] if f["path"] == "files/motionphoto.heic")
+    found = locate(path, read_xmp(path, "image/heic"), "image/heic")
+    assert isinstance(found, Embedded)
+    assert found.start == expected["expected"]["video_index_start"]
+    assert found.start + found.length == expected["expected"]["video_index_end"]
+
+
+def test_samsung_heic_video_ends_before_its_trailer() -> None:
+    path = _motion("immich_samsung-one-ui-6.heic")
+    video = extract_video(path, "image/heic")
+    assert isinstance(video, bytes)
+    assert video[4:8] == b"ftyp" and b"MotionPhoto_Data" not in video
+    assert path.read_bytes().find(video) == 452284
+
+
+def test_broken_google_motion_photo_says_why() -> None:
+    path = _motion("lychee_google_motion_photo_broken.jpg")
+    found = extract_video(path, "image/jpeg")
+    assert isinstance(found, NotExtracted)
+    assert "MicroVideoOffset" in found.reason
+
+
+def test_ordinary_photo_is_no_motion_photo(tmp_path: Path) -> None:
+    import pyvips
+
+    path = tmp_path / "plain.jpg"
+    pyvips.Image.black(16, 16).jpegsave(str(path))
+    assert extract_video(path, "image/jpeg") is None

@@ -50,3 +50,17 @@ def test_ordinary_photo_is_no_motion_photo(tmp_path: Path) -> None:
     path = tmp_path / "plain.jpg"
     pyvips.Image.black(16, 16).jpegsave(str(path))
     assert extract_video(path, "image/jpeg") is None
+
+
+def test_samsung_jpeg_trailer(tmp_path: Path) -> None:
+    """A Samsung JPEG: the MP4 follows ``MotionPhoto_Data`` in the trailer ending ``SEFT``
+    (built from a real MP4: the samples hold no such JPEG)."""
+    import pyvips
+
+    mp4 = extract_video(_motion("ente_motionphoto.heic"), "image/heic")
+    assert isinstance(mp4, bytes)
+    jpeg = bytes(pyvips.Image.black(16, 16).jpegsave_buffer())
+    trailer = b"SEFH" + b"\x00" * 24 + b"\x20\x00\x00\x00SEFT"
+    path = tmp_path / "samsung.jpg"
+    path.write_bytes(jpeg + b"MotionPhoto_Data" + mp4 + trailer)
+    assert extract_video(path, "image/jpeg") == mp4

@@ -129,6 +129,17 @@ def _mpvd_box(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _samsung_trailer(path: Path) -> bool:
+    """Whether the file ends with Samsung's trailer (its last 4 bytes are ``SEFT``, as
+    exiftool's Samsung trailer reader expects), which holds ``MotionPhoto_Data``."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() < 8:
+            return False
+        fh.seek(-4, 2)
+        return fh.read(4) == b"SEFT"
+
+
 def _checked(data: bytes, start: int, stop: int) -> Embedded | None:
     end = mp4_end(data, start, stop)
     if end is None:
@@ -151,20 +162,24 @@ def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | Not
     """
     motion = str(xmp.get("Xmp.GCamera.MotionPhoto", "")).strip() == "1"
     micro = str(xmp.get("Xmp.GCamera.MicroVideo", "")).strip() == "1"
+    heif = mime_type in {"image/heic", "image/heif"}
+    if not (heif or motion or micro or _samsung_trailer(path)):
+        return None  # an ordinary JPEG is not read whole
     data = path.read_bytes()
     size = len(data)
-    heif = mime_type in {"image/heic", "image/heif"}
     if heif:
         box = _mpvd_box(data)
         if box is not None:
             found = _checked(data, box[0], box[1])
             if found is not None:
                 return found
-    marker = data.rfind(SAMSUNG_MARKER) if not heif else -1
-    if marker >= 0:
+    # the first marker followed by an MP4 (the video may hold the string again: its own trailer)
+    marker = data.find(SAMSUNG_MARKER) if not heif else -1
+    while marker >= 0:
         found = _checked(data, marker + len(SAMSUNG_MARKER), size)
         if found is not None:
             return found
+        marker = data.find(SAMSUNG_MARKER, marker + 1)
     claimed: str | None = None
     if motion:
         item = _directory_item(xmp)

@@ -64,3 +64,35 @@ def test_samsung_jpeg_trailer(tmp_path: Path) -> None:
     path = tmp_path / "samsung.jpg"
     path.write_bytes(jpeg + b"MotionPhoto_Data" + mp4 + trailer)
     assert extract_video(path, "image/jpeg") == mp4
+
+
+@pytest.mark.parametrize("layout", ["container", "microvideo"])
+def test_google_jpeg_layouts(tmp_path: Path, layout: str) -> None:
+    """Google's XMP layouts (the samples hold no such JPEG): a Container:Directory item's
+    Length/Padding from the end, and MicroVideoOffset from the end."""
+    import pyvips
+
+    mp4 = extract_video(_motion("ente_motionphoto.heic"), "image/heic")
+    assert isinstance(mp4, bytes)
+    jpeg = bytes(pyvips.Image.black(16, 16).jpegsave_buffer())
+    padding = b"\x00" * 7 if layout == "container" else b""
+    path = tmp_path / "pixel.jpg"
+    path.write_bytes(jpeg + mp4 + padding)
+    item = "Xmp.Container.Directory[{}]/Container:Item/Item:{}"
+    xmp = (
+        {
+            "Xmp.GCamera.MotionPhoto": "1",
+            "Xmp.Container.Directory": 'type="Seq"',
+            "Xmp.Container.Directory[1]": 'type="Struct"',
+            item.format(1, "Semantic"): "Primary",
+            item.format(1, "Length"): "0",
+            "Xmp.Container.Directory[2]": 'type="Struct"',
+            item.format(2, "Semantic"): "MotionPhoto",
+            item.format(2, "Length"): str(len(mp4)),
+            item.format(2, "Padding"): str(len(padding)),
+        }
+        if layout == "container"
+        else {"Xmp.GCamera.MicroVideo": "1", "Xmp.GCamera.MicroVideoOffset": str(len(mp4))}
+    )
+    found = locate(path, xmp, "image/jpeg")
+    assert found == Embedded(start=len(jpeg), length=len(mp4))

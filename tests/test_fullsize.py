@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pillow_heif
 import pytest
 import pyvips
@@ -94,3 +95,22 @@ def test_heic_fullsize_is_a_jpeg_of_the_whole_upright_original(
     # nobody else, and no anonymous client
     assert other_user.client.get(url).status_code == 400
     assert owner.client.get(url, headers={"x-api-key": ""}).status_code == 401
+
+    # a shared link's visitor: the full size with allowDownload, else the preview only
+    anon = httpx.Client(base_url=stack.url, timeout=60)
+    for allow, expected in ((True, upright), (False, None)):
+        link = owner.client.post(
+            "/api/shared-links",
+            json={"type": "INDIVIDUAL", "assetIds": [asset_id], "allowDownload": allow},
+        )
+        assert link.status_code == 201, link.text
+        seen = anon.get(
+            f"/api/assets/{asset_id}/thumbnail",
+            params={"size": "fullsize", "key": link.json()["key"]},
+        )
+        assert seen.status_code == 200, seen.text
+        got = pyvips.Image.new_from_buffer(seen.content, "")
+        if expected is None:
+            assert max(got.width, got.height) < max(upright)  # the preview
+        else:
+            assert (got.width, got.height) == expected

@@ -258,7 +258,9 @@ def test_live_photo_motion_and_zoom(library: Library, browser: object) -> None:
     scale = _settled(page)[0]
     assert scale * box_px > preview_px
     original.wait_for()
-    assert (original.get_attribute("src") or "").endswith(f"/api/assets/{library.still}/original")
+    assert f"/api/assets/{library.still}/thumbnail?size=fullsize" in (
+        original.get_attribute("src") or ""
+    )
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => { const i = document.querySelector('img.original');"
         " return i.complete && i.naturalWidth === 4032; }",

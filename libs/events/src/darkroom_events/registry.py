@@ -124,7 +124,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetThumbnailGenerated,
         producers=("thumbnail",),
-        consumers=("embedding", "face", "gateway"),
+        consumers=("embedding", "face", "gateway", "thumbnail"),
         description="Preview (1440 px JPEG), thumbnail (250 px WebP) and thumbhash stored.",
     ),
     EventSpec(

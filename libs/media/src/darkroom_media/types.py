@@ -235,3 +235,11 @@ def server_media_types() -> dict[str, list[str]]:
         "video": sorted(VIDEO_TYPES),
         "sidecar": sorted(SIDECAR_TYPES),
     }
+
+
+#: Original types browsers display as they are: served as the full-size image themselves, while
+#: others get a rendering (Immich's ``mimeTypes.isWebSupportedImage``: JPEG, PNG, WebP, GIF,
+#: AVIF).
+WEB_IMAGE_MIME_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"}
+)

@@ -1242,3 +1242,18 @@ def _read_video(path: Path, mime_type: str) -> _Raw:
             bitrate=container.bit_rate or None,
             rotation=rotation,
         )
+
+
+def read_xmp(path: Path, mime_type: str) -> Mapping[str, Any]:
+    """The XMP of an image as pyexiv2 reads it (``{"Xmp.GCamera.MotionPhoto": "1", ...}``),
+    with the same fallbacks as extraction (:func:`_open_exiv2`); empty when unreadable.
+
+    Args:
+        path: The image.
+        mime_type: Its type.
+    """
+    try:
+        tags = _open_exiv2(path, mime_type)
+    except (CorruptMediaError, OSError):
+        return {}
+    return {} if tags is None else tags.xmp

@@ -22,7 +22,7 @@ from darkroom_events import (
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
-from darkroom_metadata import stacking
+from darkroom_metadata import motion, motion_link, stacking
 from darkroom_metadata.extract import ExtractedMetadata, extract_metadata
 
 log = structlog.get_logger()
@@ -210,6 +210,20 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             )
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc
+        # a motion photo's video, once: a still already linked (a redelivery) is not read again
+        embedded = (
+            await ctx.run_blocking(motion.extract_video, path, event.mime_type)
+            if asset.type == "IMAGE" and asset.live_photo_video_id is None
+            else None
+        )
+    motion_key = (
+        await motion_link.store_motion_video(ctx, asset, embedded)
+        if isinstance(embedded, bytes)
+        else None
+    )
+    if isinstance(embedded, motion.NotExtracted):
+        log.warning("metadata.motion_not_extracted", asset_id=event.asset_id, error=embedded.reason)
+        await ctx.record_problem(event, f"motion photo video not extracted: {embedded.reason}")
     if meta.metadata_error:
         log.warning("metadata.partial", asset_id=event.asset_id, error=meta.metadata_error)
         await ctx.record_problem(event, meta.metadata_error)
@@ -228,6 +242,12 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         hidden = (
             await link_live_photo(conn, asset, meta.live_photo_cid) if meta.live_photo_cid else []
         )
+        motion_events: list[Event] = []
+        unused_key = None
+        if isinstance(embedded, bytes) and motion_key is not None:
+            motion_events, unused_key = await motion_link.link_motion_video(
+                conn, asset, embedded, motion_key
+            )
         if meta.tags:
             await import_tags(conn, asset, meta.tags)
         await assets.update_from_metadata(
@@ -247,6 +267,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         await assets.mark_step_done(conn, asset_id, "metadata_extracted")
         if stacked is not None:
             await tx.add(stacked)
+        for motion_event in motion_events:
+            await tx.add(motion_event)
         for still, video in hidden:
             await tx.add(
                 AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))
@@ -264,6 +286,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 captured_at=meta.date_time_original,
             )
         )
+    if unused_key is not None:  # the owner had this video already: it was linked instead
+        await ctx.storage.delete(unused_key)
     log.info(
         "metadata.extracted",
         asset_id=event.asset_id,

@@ -30,6 +30,7 @@ from darkroom_events import (
     IngestUploadReply,
     IngestUploadRequest,
 )
+from darkroom_media.types import WEB_IMAGE_MIME_TYPES
 from darkroom_storage import NotFound as StorageNotFound
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -63,7 +64,7 @@ from darkroom_gateway.upload import MAX_SIDECAR_BYTES, stream_upload
 log = structlog.get_logger()
 
 #: Original types browsers display as they are (served for size=fullsize).
-WEB_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"})
+WEB_IMAGE_TYPES = WEB_IMAGE_MIME_TYPES
 
 
 class AssetMediaResponse(msgspec.Struct, frozen=True):
@@ -617,20 +618,23 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
         size: FromQuery[Literal["original", "fullsize", "preview", "thumbnail"]] = "thumbnail",
     ) -> Response[bytes] | Stream:
-        """The thumbnail (WebP, 250 px) or preview (JPEG, 1440 px) of an asset.
+        """The thumbnail (WebP, 250 px), preview (JPEG, 1440 px) or full-size image of an asset.
 
-        ``fullsize``/``original`` give the original when browsers can show it, else the preview;
-        through a shared link only with ``allowDownload`` (the original carries its EXIF and
-        location: a link that hides them or refuses downloads gets the preview).
+        ``fullsize``/``original`` give the original when browsers can show it; for other
+        photos (HEIC, RAW, TIFF...) the full-size rendering the thumbnail service keeps when
+        ``image.fullsize.enabled`` (:mod:`darkroom_thumbnail.fullsize`), else the preview, as
+        Immich's ``viewThumbnail`` downgrades to the preview when there is no full-size file.
+        The original only through a shared link with ``allowDownload`` (it carries its EXIF
+        and location: a link that hides them or refuses downloads gets the preview).
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
         originals_ok = auth.shared_link is None or auth.shared_link.allow_download
-        if (
-            size in ("fullsize", "original")
-            and asset.original_mime_type in WEB_IMAGE_TYPES
-            and originals_ok
-        ):
-            return await serve_original(request, deps, asset, attachment=False)
+        if size in ("fullsize", "original") and originals_ok:
+            if asset.original_mime_type in WEB_IMAGE_TYPES:
+                return await serve_original(request, deps, asset, attachment=False)
+            fullsize = await assets.get_file(deps.pool, asset.owner_id, asset_id, "fullsize")
+            if fullsize is not None and fullsize.size is not None:
+                return await serve_file(request, deps, fullsize)
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
         file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
         if file is None or file.size is None:

@@ -216,7 +216,7 @@ export interface Partner {
 /** URL of an asset's rendition; `cacheKey` (its thumbhash) busts the cache when it changes. */
 export function thumbnailUrl(
   id: string,
-  size: 'thumbnail' | 'preview' = 'thumbnail',
+  size: 'thumbnail' | 'preview' | 'fullsize' = 'thumbnail',
   cacheKey?: string | null,
 ): string {
   return `/api/assets/${id}/thumbnail${query({ size, c: cacheKey ?? undefined })}`;

@@ -1,0 +1,98 @@
+"""Locating the MP4 of a motion photo (:mod:`darkroom_metadata.motion`) in the samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from darkroom_metadata.extract import read_xmp
+from darkroom_metadata.motion import Embedded, NotExtracted, extract_video, locate
+from darkroom_stack.testing import samples_dir
+
+
+def _motion(name: str) -> Path:
+    root = samples_dir()
+    path = root / "videos" / "motion_photos" / name if root else None
+    if path is None or not path.exists():
+        pytest.skip(f"motion photo sample {name} not found (set DARKROOM_SAMPLES)")
+    return path
+
+
+def test_ente_heic_video_starts_where_its_manifest_says() -> None:
+    path = _motion("ente_motionphoto.heic")
+    manifest = json.loads((path.parent / "ente_manifest.json").read_text())
+    expected = next(f for f in manifest["files"] if f["path"] == "files/motionphoto.heic")
+    found = locate(path, read_xmp(path, "image/heic"), "image/heic")
+    assert isinstance(found, Embedded)
+    assert found.start == expected["expected"]["video_index_start"]
+    assert found.start + found.length == expected["expected"]["video_index_end"]
+
+
+def test_samsung_heic_video_ends_before_its_trailer() -> None:
+    path = _motion("immich_samsung-one-ui-6.heic")
+    video = extract_video(path, "image/heic")
+    assert isinstance(video, bytes)
+    assert video[4:8] == b"ftyp" and b"MotionPhoto_Data" not in video
+    assert path.read_bytes().find(video) == 452284
+
+
+def test_broken_google_motion_photo_says_why() -> None:
+    path = _motion("lychee_google_motion_photo_broken.jpg")
+    found = extract_video(path, "image/jpeg")
+    assert isinstance(found, NotExtracted)
+    assert "MicroVideoOffset" in found.reason
+
+
+def test_ordinary_photo_is_no_motion_photo(tmp_path: Path) -> None:
+    import pyvips
+
+    path = tmp_path / "plain.jpg"
+    pyvips.Image.black(16, 16).jpegsave(str(path))
+    assert extract_video(path, "image/jpeg") is None
+
+
+def test_samsung_jpeg_trailer(tmp_path: Path) -> None:
+    """A Samsung JPEG: the MP4 follows ``MotionPhoto_Data`` in the trailer ending ``SEFT``
+    (built from a real MP4: the samples hold no such JPEG)."""
+    import pyvips
+
+    mp4 = extract_video(_motion("ente_motionphoto.heic"), "image/heic")
+    assert isinstance(mp4, bytes)
+    jpeg = bytes(pyvips.Image.black(16, 16).jpegsave_buffer())
+    trailer = b"SEFH" + b"\x00" * 24 + b"\x20\x00\x00\x00SEFT"
+    path = tmp_path / "samsung.jpg"
+    path.write_bytes(jpeg + b"MotionPhoto_Data" + mp4 + trailer)
+    assert extract_video(path, "image/jpeg") == mp4
+
+
+@pytest.mark.parametrize("layout", ["container", "microvideo"])
+def test_google_jpeg_layouts(tmp_path: Path, layout: str) -> None:
+    """Google's XMP layouts (the samples hold no such JPEG): a Container:Directory item's
+    Length/Padding from the end, and MicroVideoOffset from the end."""
+    import pyvips
+
+    mp4 = extract_video(_motion("ente_motionphoto.heic"), "image/heic")
+    assert isinstance(mp4, bytes)
+    jpeg = bytes(pyvips.Image.black(16, 16).jpegsave_buffer())
+    padding = b"\x00" * 7 if layout == "container" else b""
+    path = tmp_path / "pixel.jpg"
+    path.write_bytes(jpeg + mp4 + padding)
+    item = "Xmp.Container.Directory[{}]/Container:Item/Item:{}"
+    xmp = (
+        {
+            "Xmp.GCamera.MotionPhoto": "1",
+            "Xmp.Container.Directory": 'type="Seq"',
+            "Xmp.Container.Directory[1]": 'type="Struct"',
+            item.format(1, "Semantic"): "Primary",
+            item.format(1, "Length"): "0",
+            "Xmp.Container.Directory[2]": 'type="Struct"',
+            item.format(2, "Semantic"): "MotionPhoto",
+            item.format(2, "Length"): str(len(mp4)),
+            item.format(2, "Padding"): str(len(padding)),
+        }
+        if layout == "container"
+        else {"Xmp.GCamera.MicroVideo": "1", "Xmp.GCamera.MicroVideoOffset": str(len(mp4))}
+    )
+    found = locate(path, xmp, "image/jpeg")
+    assert found == Embedded(start=len(jpeg), length=len(mp4))

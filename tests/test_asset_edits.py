@@ -5,7 +5,8 @@ an edited preview, thumbnail and full-size image (``?edited=true``) of the cropp
 shape, while the default thumbnail stays the unedited one and the original's SHA-1 is unchanged;
 a mirror moves pixels as expected on a generated asymmetric image; DELETE restores the unedited
 rendering; invalid edits are refused naming the field; another user, an anonymous client and a
-shared-link visitor are refused.
+shared-link visitor are refused; the sync stream's AssetEditV1/AssetEditDeleteV1 lines (and
+AssetV1's ``isEdited``) validate against the spec's schemas.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
 from tests.conftest import User, make_user, upload, upload_jpeg, wait_processed
+from tests.test_sync import Device
+from tests.test_sync_types import components, data_lines, only_complete, validate  # noqa: F401 - components: a fixture
 
 SAMPLES = samples_dir()
 PHOTO = SAMPLES / "photos" / "recurser_exif-orientation" / "Landscape_5.jpg" if SAMPLES else None
@@ -129,7 +132,8 @@ def _halves(quality: int = 95) -> bytes:
     """A 96x48 JPEG: left half red, right half blue (``quality`` makes distinct files)."""
     red = pyvips.Image.black(48, 48).new_from_image([255, 0, 0])
     blue = pyvips.Image.black(48, 48).new_from_image([0, 0, 255])
-    return bytes(red.join(blue, "horizontal").copy(interpretation="srgb").jpegsave_buffer(Q=quality))
+    halves = red.join(blue, "horizontal").copy(interpretation="srgb")
+    return bytes(halves.jpegsave_buffer(Q=quality))
 
 
 def test_mirror_moves_the_pixels(owner: User) -> None:
@@ -220,3 +224,45 @@ def test_others_are_refused(stack: Stack, owner: User, other_user: User, small_a
         assert r.json()["message"] == "Forbidden"
     # nothing was saved by any of them
     assert owner.client.get(url).json()["edits"] == []
+
+
+def test_sync_lines_validate_against_the_spec(
+    stack: Stack,
+    owner: User,
+    other_user: User,
+    components: dict[str, Any],  # noqa: F811 - the spec fixture imported above
+) -> None:
+    asset_id = upload_jpeg(owner, _halves(85))
+    wait_processed(owner, [asset_id])
+    _wait_for(lambda: owner.client.get(f"/api/assets/{asset_id}").json()["width"], "metadata")
+    device = Device(stack, owner)
+    device.ack(device.sync(["AssetsV1", "AssetEditsV1"]))
+    edits = [
+        {"action": "crop", "parameters": {"x": 8, "y": 4, "width": 40, "height": 20}},
+        {"action": "rotate", "parameters": {"angle": 270}},
+        {"action": "mirror", "parameters": {"axis": "vertical"}},
+    ]
+    r = owner.client.put(f"/api/assets/{asset_id}/edits", json={"edits": edits})
+    assert r.status_code == 200, r.text
+    ids = [e["id"] for e in r.json()["edits"]]
+
+    lines = device.sync(["AssetsV1", "AssetEditsV1"])
+    validate(components, lines)
+    got = sorted(data_lines(lines, "AssetEditV1"), key=lambda d: d["sequence"])
+    assert [(d["id"], d["assetId"], d["sequence"]) for d in got] == [
+        (edit_id, asset_id, i) for i, edit_id in enumerate(ids)
+    ]
+    assert [(d["action"], d["parameters"]) for d in got] == [
+        (e["action"], e["parameters"]) for e in edits
+    ]
+    mine = [d for d in data_lines(lines, "AssetV1") if d["id"] == asset_id]
+    assert mine and mine[-1]["isEdited"] is True
+    device.ack(lines)
+
+    assert owner.client.delete(f"/api/assets/{asset_id}/edits").status_code == 204
+    lines = device.sync(["AssetsV1", "AssetEditsV1"])
+    validate(components, lines)
+    assert sorted(d["editId"] for d in data_lines(lines, "AssetEditDeleteV1")) == sorted(ids)
+    mine = [d for d in data_lines(lines, "AssetV1") if d["id"] == asset_id]
+    assert mine and mine[-1]["isEdited"] is False
+    assert only_complete(Device(stack, other_user).sync(["AssetEditsV1"]))

@@ -90,6 +90,7 @@ async def replace_edits(
         The stored edits, with their new ids.
     """
     await conn.execute("DELETE FROM asset_edits WHERE asset_id = $1", asset_id)
+    await _touch(conn, asset_id)
     rows = await conn.fetch(
         "INSERT INTO asset_edits (id, asset_id, owner_id, sequence, action, parameters) "
         "SELECT u.id, $1, $2, u.seq, u.action, u.params::jsonb "
@@ -107,6 +108,13 @@ async def replace_edits(
 
 
 async def delete_edits(pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID) -> int:
-    """Remove every edit of ``asset_id``; returns how many there were."""
+    """Remove every edit of ``asset_id``; returns how many there were (call in a transaction:
+    the asset row is touched too)."""
     result = await pool.execute("DELETE FROM asset_edits WHERE asset_id = $1", asset_id)
+    await _touch(pool, asset_id)
     return int(result.split()[-1])
+
+
+async def _touch(conn: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID) -> None:
+    """Move the asset's sync position (its trigger) so AssetV1 streams ``isEdited`` again."""
+    await conn.execute("UPDATE assets SET updated_at = now() WHERE id = $1", asset_id)

@@ -110,6 +110,15 @@ def test_crop_and_rotate_a_real_photo_then_revert(owner: User) -> None:
     # the default (edited=false, as the spec has it) is the unedited rendering
     assert _size(owner.client.get(f"/api/assets/{asset_id}/thumbnail")) == before_thumb
     assert owner.client.get(f"/api/assets/{asset_id}").json()["isEdited"] is True
+    # the ThumbHash (clients' placeholder and cache key) is the edited thumbnail's now
+    edited_hash = _wait_for(
+        lambda: (
+            (h := owner.client.get(f"/api/assets/{asset_id}").json()["thumbhash"])
+            != info["thumbhash"]
+            and h
+        ),
+        "edited thumbhash",
+    )
     assert _sha1(owner, asset_id) == sha1  # the original is never modified
 
     r = owner.client.delete(f"/api/assets/{asset_id}/edits")
@@ -126,6 +135,10 @@ def test_crop_and_rotate_a_real_photo_then_revert(owner: User) -> None:
     assert _size(preview) == before_preview
     assert _sha1(owner, asset_id, edited=True) == sha1
     assert owner.client.get(f"/api/assets/{asset_id}").json()["isEdited"] is False
+    _wait_for(  # the unedited thumbnail's again (recomputed from it: equal within its rounding)
+        lambda: owner.client.get(f"/api/assets/{asset_id}").json()["thumbhash"] != edited_hash,
+        "unedited thumbhash",
+    )
 
 
 def _halves(quality: int = 95) -> bytes:

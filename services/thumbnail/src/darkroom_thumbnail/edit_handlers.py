@@ -20,7 +20,7 @@ from darkroom_events import AssetEditRendered, AssetEditsChanged
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
-from darkroom_thumbnail.edit_render import Edit, render_edited
+from darkroom_thumbnail.edit_render import Edit, render_edited, thumbhash_of
 from darkroom_thumbnail.handlers import render_settings
 from darkroom_thumbnail.keys import thumbs_key
 from darkroom_thumbnail.render import RenderedImage
@@ -61,7 +61,7 @@ async def render_edits(event: AssetEditsChanged, ctx: Context) -> None:
         asset_id=event.asset_id, owner_id=event.owner_id, edited=bool(edits), at=event.at
     )
     if not edits:
-        await _remove(ctx, asset_id)
+        await _remove(ctx, asset)
         await ctx.outbox.publish(done)
         log.info("thumbnail.edits_removed", asset_id=event.asset_id)
         return
@@ -100,6 +100,7 @@ async def render_edits(event: AssetEditsChanged, ctx: Context) -> None:
     old = [f for f in await _files(ctx, asset) if f.path not in {k for _, k, _ in keyed}]
 
     async def record(conn: asyncpg.Connection) -> None:
+        await assets.set_thumbhash(conn, asset_id, out.thumbhash)
         for kind, key, image in keyed:
             await assets.upsert_file(
                 conn,
@@ -131,9 +132,18 @@ async def _files(ctx: Context, asset: assets.Asset) -> list[assets.AssetFile]:
     return [f for f in found if f is not None]
 
 
-async def _remove(ctx: Context, asset_id: uuid.UUID) -> None:
-    """Remove the edited renderings' rows, then their objects."""
+async def _remove(ctx: Context, asset: assets.Asset) -> None:
+    """Remove the edited renderings' rows, then their objects; the asset's ThumbHash is the
+    unedited thumbnail's again."""
     for kind in EDITED_KINDS:
-        key = await assets.delete_file(ctx.pool, asset_id, kind)
+        key = await assets.delete_file(ctx.pool, asset.id, kind)
         if key is not None:
             await ctx.storage.delete(key)
+    unedited = await assets.get_file(ctx.pool, asset.owner_id, asset.id, "thumbnail")
+    if unedited is not None:
+        data = await ctx.storage.get_bytes(unedited.path)
+        try:
+            thumbhash = await ctx.run_blocking(thumbhash_of, data)
+        except MediaError as exc:
+            raise PermanentError(str(exc)) from exc
+        await assets.set_thumbhash(ctx.pool, asset.id, thumbhash)

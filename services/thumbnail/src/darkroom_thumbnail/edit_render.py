@@ -33,6 +33,7 @@ from darkroom_thumbnail.render import (
     _encode,
     _finish,
     _resize,
+    _thumbhash,
     decoder,
 )
 
@@ -57,11 +58,14 @@ class EditedRenditions(msgspec.Struct, frozen=True):
             ``/original?edited=true``).
         preview: Shorter side ``preview_size`` (or less, never upscaled).
         thumbnail: Shorter side ``thumbnail_size`` (or less).
+        thumbhash: Raw ThumbHash of the edited thumbnail (the asset's while it is edited, so
+            clients' cache keys built on it change with the edit).
     """
 
     fullsize: RenderedImage
     preview: RenderedImage
     thumbnail: RenderedImage
+    thumbhash: bytes
 
 
 def apply_edits(
@@ -145,6 +149,7 @@ def render_edited(
         full = _finish(apply_edits(image, edits, scale))
         preview = _finish(_resize(full, settings.preview_size))
         thumbnail = _finish(_resize(preview, settings.thumbnail_size))
+        thumbhash = _thumbhash(thumbnail)
         encoded = [
             (full, _encode(full, settings.preview_format, settings.preview_quality)),
             (preview, _encode(preview, settings.preview_format, settings.preview_quality)),
@@ -170,4 +175,22 @@ def render_edited(
         fullsize=f"{full.width}x{full.height}",
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    return EditedRenditions(fullsize=out[0], preview=out[1], thumbnail=out[2])
+    return EditedRenditions(fullsize=out[0], preview=out[1], thumbnail=out[2], thumbhash=thumbhash)
+
+
+def thumbhash_of(encoded: bytes) -> bytes:
+    """The ThumbHash of an encoded thumbnail (the unedited one, when edits are removed).
+
+    Args:
+        encoded: A WebP or JPEG thumbnail as :func:`darkroom_thumbnail.render.render` made it.
+
+    Returns:
+        Raw ThumbHash bytes.
+
+    Raises:
+        CorruptMediaError: The bytes cannot be decoded.
+    """
+    try:
+        return _thumbhash(_finish(pyvips.Image.new_from_buffer(encoded, "")))
+    except pyvips.Error as error:
+        raise CorruptMediaError(f"cannot decode the thumbnail: {_describe(error)}") from error

@@ -11,6 +11,7 @@ AssetV1's ``isEdited``) validate against the spec's schemas.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -24,6 +25,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
 from tests.conftest import User, make_user, upload, upload_jpeg, wait_processed
+from tests.test_socketio import check_schema, listeners  # noqa: F401 - listeners: a fixture
 from tests.test_sync import Device
 from tests.test_sync_types import components, data_lines, only_complete, validate  # noqa: F401 - components: a fixture
 
@@ -279,3 +281,32 @@ def test_sync_lines_validate_against_the_spec(
     mine = [d for d in data_lines(lines, "AssetV1") if d["id"] == asset_id]
     assert mine and mine[-1]["isEdited"] is False
     assert only_complete(Device(stack, other_user).sync(["AssetEditsV1"]))
+
+
+async def test_the_owners_sockets_get_asset_edit_ready(
+    owner: User,
+    other_user: User,
+    stack: Stack,
+    listeners: Any,  # noqa: F811 - the socket fixture imported above
+) -> None:
+    watcher, stranger = listeners(), listeners()
+    await watcher.connect(stack.url, {"x-api-key": owner.api_key})
+    await stranger.connect(stack.url, {"x-api-key": other_user.api_key})
+    asset_id = await asyncio.to_thread(upload_jpeg, owner, _halves(80))
+    await asyncio.to_thread(wait_processed, owner, [asset_id])
+    await watcher.wait_for("on_upload_success", lambda d: d["id"] == asset_id)
+    edits = {"edits": [{"action": "rotate", "parameters": {"angle": 90}}]}
+    r = await asyncio.to_thread(owner.client.put, f"/api/assets/{asset_id}/edits", json=edits)
+    assert r.status_code == 200, r.text
+    ready = await watcher.wait_for("AssetEditReadyV1", lambda d: d["asset"]["id"] == asset_id)
+    check_schema(ready["asset"], "SyncAssetV1")
+    assert ready["asset"]["isEdited"] is True
+    assert [(e["action"], e["parameters"]) for e in ready["edit"]] == [("rotate", {"angle": 90})]
+    for item in ready["edit"]:
+        check_schema(item, "AssetEditActionItemResponseDto")
+    # the edited thumbnail is there when the event comes: 48x96 (turned), not upscaled
+    thumb = await asyncio.to_thread(
+        owner.client.get, f"/api/assets/{asset_id}/thumbnail", params={"edited": True}
+    )
+    assert _size(thumb) == (48, 96)
+    assert all(d["asset"]["id"] != asset_id for d in stranger.of("AssetEditReadyV1"))

@@ -109,6 +109,10 @@ def test_crop_and_rotate_a_real_photo_then_revert(owner: User) -> None:
     assert thumb == (250, 500)
     full = _size(owner.client.get(f"/api/assets/{asset_id}/original", params={"edited": True}))
     assert full == (600, 1200)
+    fullsize = owner.client.get(
+        f"/api/assets/{asset_id}/thumbnail", params={"size": "fullsize", "edited": True}
+    )
+    assert _size(fullsize) == (600, 1200)
     # the default (edited=false, as the spec has it) is the unedited rendering
     assert _size(owner.client.get(f"/api/assets/{asset_id}/thumbnail")) == before_thumb
     assert owner.client.get(f"/api/assets/{asset_id}").json()["isEdited"] is True

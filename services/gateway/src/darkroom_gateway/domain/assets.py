@@ -637,9 +637,10 @@ class AssetController(Controller):
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
         if edited:
-            edited_kind: assets.FileType = (
-                "edited_thumbnail" if size == "thumbnail" else "edited_preview"
-            )
+            edited_kind: assets.FileType = {  # the edited full size carries no EXIF
+                "thumbnail": "edited_thumbnail",
+                "preview": "edited_preview",
+            }.get(size, "edited_fullsize")
             file = await assets.get_file(deps.pool, asset.owner_id, asset_id, edited_kind)
             if file is not None and file.size is not None:
                 return await serve_file(request, deps, file)

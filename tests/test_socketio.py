@@ -42,6 +42,7 @@ EVENTS = (
     "on_session_delete",
     "on_asset_hidden",
     "on_person_thumbnail",
+    "AssetEditReadyV1",
 )
 
 

@@ -84,6 +84,9 @@ EXAMPLES: dict[str, bytes] = {
     b'"paths":["/mnt/photos/2019/IMG_0001.jpg","/mnt/photos/2019/IMG_0002.jpg"]}',
     "darkroom.asset.offline": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.online": b'{"owner_id":"o","asset_ids":["a"],"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.edits.changed": b'{"asset_id":"a","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.asset.edit.rendered": b'{"asset_id":"a","owner_id":"o","edited":true,'
+    b'"at":"2024-05-01T12:00:00Z"}',
 }
 
 

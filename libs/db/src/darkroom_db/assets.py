@@ -15,7 +15,16 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-FileType = Literal["preview", "thumbnail", "encoded_video", "sidecar", "fullsize"]
+FileType = Literal[
+    "preview",
+    "thumbnail",
+    "encoded_video",
+    "sidecar",
+    "fullsize",
+    "edited_preview",
+    "edited_thumbnail",
+    "edited_fullsize",
+]
 Step = Literal["metadata_extracted", "thumbnail", "transcoded", "embedding", "faces"]
 #: The service (durable consumer name) that performs each step; a failure is recorded under it.
 SERVICE_OF_STEP: dict[str, str] = {

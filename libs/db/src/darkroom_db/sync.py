@@ -62,7 +62,8 @@ _ASSET_COLS = (
     "a.id, a.owner_id, a.type, a.visibility, a.original_file_name, a.checksum, "
     "a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at, "
     "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height, "
-    "a.stack_id, a.library_id"
+    "a.stack_id, a.library_id, "
+    "EXISTS (SELECT 1 FROM asset_edits ed WHERE ed.asset_id = a.id) AS is_edited"
 )
 _EXIF_COLS = (
     "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "
@@ -243,6 +244,16 @@ SOURCES: Mapping[str, str] = {
     "UserMetadataV1": (
         "SELECT m.user_id, m.key AS metadata_key, m.value::text AS value, m.update_pos AS pos, "
         "m.key AS key FROM user_metadata m WHERE m.user_id = $1"
+    ),
+    # --- non-destructive edits (0031_asset_edits.sql) ---
+    "AssetEditDeleteV1": (
+        f"SELECT x.edit_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM asset_edit_audit x "
+        "WHERE x.owner_id = $1"
+    ),
+    "AssetEditV1": (
+        "SELECT ed.id, ed.asset_id, ed.action, ed.parameters::text AS parameters, ed.sequence, "
+        "ed.update_pos AS pos, ed.id::text AS key FROM asset_edits ed "
+        "JOIN assets a ON a.id = ed.asset_id WHERE ed.owner_id = $1 AND a.status <> 'deleted'"
     ),
     # --- stacks (0019_stacks.sql) ---
     "StackDeleteV1": (
@@ -437,6 +448,7 @@ AUDIT_TABLES = (
     "asset_ocr_audit",
     "asset_metadata_audit",
     "user_metadata_audit",
+    "asset_edit_audit",
     "partner_audit",
     "stack_audit",
     "memory_audit",

@@ -9,6 +9,8 @@ from darkroom_events.catalogue import (
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
+    AssetEditRendered,
+    AssetEditsChanged,
     AssetEmbeddingComputed,
     AssetFacesDetected,
     AssetFacesRecognized,
@@ -118,4 +120,6 @@ __all__ = [
     "StorageTemplateMigrationRequested",
     "spec_for",
     "type_for_subject",
+    "AssetEditsChanged",
+    "AssetEditRendered",
 ]

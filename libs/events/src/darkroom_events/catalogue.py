@@ -793,3 +793,35 @@ class AssetsOnline(_BulkAssetAction, frozen=True, kw_only=True):
     by ingest with :class:`AssetsRestored`."""
 
     subject: ClassVar[str] = "darkroom.asset.online"
+
+
+class AssetEditsChanged(Event, frozen=True, kw_only=True):
+    """An owner saved (PUT) or removed (DELETE) the edits of a photo (crop, rotate, mirror;
+    ``/api/assets/{id}/edits``). Published by the gateway; the thumbnail service renders the
+    edited preview and thumbnail again from the original with the edits in force when it runs
+    (none: the edited renderings are removed)."""
+
+    subject: ClassVar[str] = "darkroom.asset.edits.changed"
+    asset_id: str
+    owner_id: str
+    at: datetime  # when the edits were saved or removed
+
+    def dedupe_key(self) -> str:
+        """The asset and the time of the change (a later change is a new event)."""
+        return f"{self.asset_id}:{self.at.isoformat()}"
+
+
+class AssetEditRendered(Event, frozen=True, kw_only=True):
+    """The edited renderings of a photo match its edits now (``edited``: they exist; false: its
+    edits were removed and so were they). Published by thumbnail; the gateway sends the owner
+    ``AssetEditReadyV1``."""
+
+    subject: ClassVar[str] = "darkroom.asset.edit.rendered"
+    asset_id: str
+    owner_id: str
+    edited: bool
+    at: datetime  # the AssetEditsChanged this answers
+
+    def dedupe_key(self) -> str:
+        """The asset and the time of the change it answers."""
+        return f"{self.asset_id}:{self.at.isoformat()}"

@@ -15,6 +15,8 @@ from darkroom_events.catalogue import (
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
+    AssetEditRendered,
+    AssetEditsChanged,
     AssetEmbeddingComputed,
     AssetFacesDetected,
     AssetFacesRecognized,
@@ -361,6 +363,18 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("ingest",),
         consumers=(),
         description="Offline external-library assets whose file is back.",
+    ),
+    EventSpec(
+        type=AssetEditsChanged,
+        producers=("gateway",),
+        consumers=("thumbnail",),
+        description="An owner saved or removed a photo's edits (crop, rotate, mirror).",
+    ),
+    EventSpec(
+        type=AssetEditRendered,
+        producers=("thumbnail",),
+        consumers=("gateway",),
+        description="A photo's edited preview/thumbnail match its edits (AssetEditReadyV1).",
     ),
 )
 

@@ -30,10 +30,11 @@ from typing import Any
 import msgspec
 import socketio
 import structlog
-from darkroom_db import albums, assets, exif, notifications, partners
+from darkroom_db import albums, asset_edits, assets, exif, notifications, partners
 from darkroom_events import (
     ApiKeyDeleted,
     AssetDeleted,
+    AssetEditRendered,
     AssetHidden,
     AssetsRestored,
     AssetsTrashed,
@@ -102,6 +103,7 @@ LIVE = frozenset(
         ServerEvent.NOTIFICATION,
         ServerEvent.CONFIG_UPDATE,  # system config (#15)
         ServerEvent.ASSET_STACK_UPDATE,
+        ServerEvent.ASSET_EDIT_READY_V1,  # edits (#19)
     }
 )
 
@@ -121,6 +123,7 @@ WATCHED: tuple[type[Event], ...] = (
     StackCreated,
     StackUpdated,
     StackDeleted,
+    AssetEditRendered,
 )
 
 
@@ -267,6 +270,8 @@ class Realtime:
             await self._notification(deps, uuid.UUID(event.notification_id))
         elif isinstance(event, ConfigUpdated):  # system config (#15): every socket, no payload
             await self.sio.emit(ServerEvent.CONFIG_UPDATE.value)
+        elif isinstance(event, AssetEditRendered):  # edits (#19): the owner's sockets only
+            await self._edit_ready(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
         elif isinstance(event, StackCreated | StackUpdated | StackDeleted):  # stacks (#16)
             # Immich 3.1 (notification.service.ts) sends it to the stack's owner with no
             # payload at all (its clients reload the timeline); a stack is its owner's alone
@@ -317,6 +322,23 @@ class Realtime:
         if others:  # album members and partners see it without the owner's private fields
             theirs = await viewer_asset_response(deps, asset, exif_row, as_owner=False)
             await self.emit(ServerEvent.ASSET_UPDATE, theirs, others)
+
+    async def _edit_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        """``AssetEditReadyV1`` (``{asset: SyncAssetV1, edit: [edit items]}``, as Immich 3.1's
+        ``ServerEventMap`` has it) to the owner's sockets: the edited renderings are ready."""
+        asset = await assets.get_asset(deps.pool, owner_id, asset_id)
+        if asset is None:
+            return
+        edits = await asset_edits.list_edits(deps.pool, asset_id)
+        row = msgspec.structs.asdict(asset)
+        payload = {
+            "asset": {**sync_asset(row), "isEdited": bool(edits)},
+            "edit": [
+                {"id": str(e.id), "action": e.action, "parameters": e.parameters} for e in edits
+            ],
+        }
+        await self.emit(ServerEvent.ASSET_EDIT_READY_V1, payload, user_room(owner_id))
+        log.info("realtime.emitted", socket_event="AssetEditReadyV1", asset_id=str(asset_id))
 
     async def _notification(self, deps: Deps, notification_id: uuid.UUID) -> None:
         """``on_notification`` (NotificationDto) to the sockets of the notification's user."""

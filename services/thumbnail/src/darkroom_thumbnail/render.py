@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -58,9 +59,11 @@ from darkroom_thumbnail.thumbhash import rgba_to_thumbhash
 ImageFormat: TypeAlias = Literal["jpeg", "webp"]
 
 __all__ = [
+    "FULL_SIZE",
     "RenderSettings",
     "RenderedImage",
     "Renditions",
+    "decoder",
     "render",
     "render_pyvips_baseline",
 ]
@@ -69,6 +72,9 @@ log = structlog.get_logger()
 
 _VIPS_MAX_COORD = 10_000_000
 """libvips' largest image dimension (``VIPS_MAX_COORD``); an unbounded side of a box."""
+
+FULL_SIZE = _VIPS_MAX_COORD
+"""A ``preview_size`` that makes a decoder return the whole image (nothing is upscaled)."""
 
 _THUMBHASH_SIDE = 100
 """ThumbHash input box; Immich hashes its thumbnail resized to fit 100x100."""
@@ -185,18 +191,7 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
     mime = mime_type.split(";", 1)[0].strip().lower()
     if path.stat().st_size == 0:
         raise CorruptMediaError("the file is empty")
-    if mime in _VIPS_MIME_TYPES:
-        decode, source = _preview_vips, "libvips"
-    elif mime in _HEIF_MIME_TYPES:
-        decode, source = _preview_heif, "libheif"
-    elif mime in _PILLOW_MIME_TYPES:
-        decode, source = _preview_pillow, "pillow"
-    elif mime in _RAW_MIME_TYPES:
-        decode, source = _preview_raw, "libraw"
-    elif mime in _VIDEO_MIME_TYPES or mime.startswith("video/"):
-        decode, source = _preview_video, "ffmpeg"
-    else:
-        raise UnsupportedMediaError(f"no renderer for {mime_type!r}")
+    decode, source = decoder(mime_type)
 
     try:
         preview = _finish(decode(path, settings))
@@ -230,6 +225,35 @@ def render(path: Path, *, mime_type: str, settings: RenderSettings) -> Rendition
         ),
         thumbhash=thumbhash,
     )
+
+
+def decoder(mime_type: str) -> tuple[Callable[[Path, RenderSettings], pyvips.Image], str]:
+    """The decoder of a MIME type and the name of the library it uses.
+
+    A decoder returns the upright image with its shorter side at most
+    ``settings.preview_size`` pixels (:data:`FULL_SIZE` for the whole image), uncached.
+
+    Args:
+        mime_type: The sniffed MIME type (parameters after ``;`` are ignored).
+
+    Returns:
+        ``(decode, source)``, e.g. ``(_preview_vips, "libvips")``.
+
+    Raises:
+        UnsupportedMediaError: No decoder for this MIME type.
+    """
+    mime = mime_type.split(";", 1)[0].strip().lower()
+    if mime in _VIPS_MIME_TYPES:
+        return _preview_vips, "libvips"
+    if mime in _HEIF_MIME_TYPES:
+        return _preview_heif, "libheif"
+    if mime in _PILLOW_MIME_TYPES:
+        return _preview_pillow, "pillow"
+    if mime in _RAW_MIME_TYPES:
+        return _preview_raw, "libraw"
+    if mime in _VIDEO_MIME_TYPES or mime.startswith("video/"):
+        return _preview_video, "ffmpeg"
+    raise UnsupportedMediaError(f"no renderer for {mime_type!r}")
 
 
 def render_pyvips_baseline(path: Path, settings: RenderSettings) -> tuple[bytes, bytes]:

@@ -14,6 +14,7 @@ import structlog
 from darkroom_bus import RpcError, RpcTransient
 from darkroom_db import (
     albums,
+    asset_edits,
     asset_metadata,
     assets,
     exif,
@@ -376,6 +377,8 @@ async def viewer_asset_response(
     shown = await people.asset_people(deps.pool, asset.owner_id, asset.id) if as_owner else []
     tagged = await tags.tags_of_asset(deps.pool, asset.id) if as_owner else []
     response = asset_response(asset, exif_row, shown, tagged)
+    if await asset_edits.edited_ids(deps.pool, [asset.id]):  # non-destructive edits (#19)
+        response = msgspec.structs.replace(response, is_edited=True)
     return response if as_owner else msgspec.structs.replace(response, is_favorite=False)
 
 
@@ -604,9 +607,15 @@ class AssetController(Controller):
         request: Request,
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
+        edited: FromQuery[bool] = False,
     ) -> Response[bytes] | Stream:
-        """The original file, byte for byte (Range and ETag supported)."""
+        """The original file, byte for byte (Range and ETag supported); with ``edited`` and
+        edits saved, the full-size rendering with the edits applied (:mod:`.edits`)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.download")
+        if edited:
+            file = await assets.get_file(deps.pool, asset.owner_id, asset_id, "edited_fullsize")
+            if file is not None and file.size is not None:
+                return await serve_file(request, deps, file)
         return await serve_original(request, deps, asset, attachment=True)
 
     @get("/{asset_id:uuid}/thumbnail", permission="asset.view", shared_link=True)
@@ -617,6 +626,7 @@ class AssetController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
         size: FromQuery[Literal["original", "fullsize", "preview", "thumbnail"]] = "thumbnail",
+        edited: FromQuery[bool] = False,
     ) -> Response[bytes] | Stream:
         """The thumbnail (WebP, 250 px), preview (JPEG, 1440 px) or full-size image of an asset.
 
@@ -626,8 +636,18 @@ class AssetController(Controller):
         Immich's ``viewThumbnail`` downgrades to the preview when there is no full-size file.
         The original only through a shared link with ``allowDownload`` (it carries its EXIF
         and location: a link that hides them or refuses downloads gets the preview).
+        With ``edited`` (spec: "Return edited asset if available"), the rendering with the
+        asset's edits applied when there is one (:mod:`.edits`).
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        if edited:
+            edited_kind: assets.FileType = {  # the edited full size carries no EXIF
+                "thumbnail": "edited_thumbnail",
+                "preview": "edited_preview",
+            }.get(size, "edited_fullsize")
+            file = await assets.get_file(deps.pool, asset.owner_id, asset_id, edited_kind)
+            if file is not None and file.size is not None:
+                return await serve_file(request, deps, file)
         originals_ok = auth.shared_link is None or auth.shared_link.allow_download
         if size in ("fullsize", "original") and originals_ok:
             if asset.original_mime_type in WEB_IMAGE_TYPES:

@@ -103,6 +103,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     "AssetsV1": ("AssetDeleteV1", "AssetV1"),
     "AssetsV2": ("AssetDeleteV1", "AssetV2"),
     "AssetExifsV1": ("AssetExifV1",),
+    "AssetEditsV1": ("AssetEditDeleteV1", "AssetEditV1"),  # non-destructive edits (#19)
     "PartnerAssetsV1": ("PartnerAssetDeleteV1", "PartnerAssetV1", "PartnerAssetBackfillV1"),
     "PartnerAssetsV2": ("PartnerAssetDeleteV1", "PartnerAssetV2", "PartnerAssetBackfillV2"),
     "PartnerAssetExifsV1": ("PartnerAssetExifV1", "PartnerAssetExifBackfillV1"),
@@ -221,7 +222,7 @@ def _asset(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
         "type": row["type"],
         "visibility": row["visibility"],
         "isFavorite": row["is_favorite"],
-        "isEdited": False,
+        "isEdited": bool(row.get("is_edited", False)),
         "livePhotoVideoId": row["live_photo_video_id"],
         "stackId": row.get("stack_id"),
         "libraryId": row.get("library_id"),  # the external library's (migration 0027)
@@ -342,6 +343,17 @@ def _metadata(owner: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     }
 
 
+def _edit(row: dict[str, Any]) -> dict[str, Any]:
+    """SyncAssetEditV1 (``parameters`` as stored: the spec's Crop/Rotate/MirrorParameters)."""
+    return {
+        "id": row["id"],
+        "assetId": row["asset_id"],
+        "action": row["action"],
+        "parameters": msgspec.Raw(row["parameters"].encode()),
+        "sequence": row["sequence"],
+    }
+
+
 def _stack(row: dict[str, Any]) -> dict[str, Any]:
     """SyncStackV1."""
     return {
@@ -430,6 +442,9 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "AssetMetadataV1": ("AssetMetadataV1", _metadata("assetId")),
     "UserMetadataDeleteV1": ("UserMetadataDeleteV1", _fields(userId="user_id", key="metadata_key")),
     "UserMetadataV1": ("UserMetadataV1", _metadata("userId")),
+    # non-destructive edits (#19): SyncAssetEditV1 / SyncAssetEditDeleteV1
+    "AssetEditDeleteV1": ("AssetEditDeleteV1", _fields(editId="edit_id")),
+    "AssetEditV1": ("AssetEditV1", _edit),
     # stacks (#16): SyncStackV1 / SyncStackDeleteV1
     "StackDeleteV1": ("StackDeleteV1", _fields(stackId="stack_id")),
     "StackV1": ("StackV1", _stack),

@@ -132,6 +132,8 @@ export interface AssetResponse {
   isFavorite: boolean;
   isArchived: boolean;
   isTrashed: boolean;
+  /** Has non-destructive edits (crop, rotate, mirror). */
+  isEdited?: boolean;
   visibility: string;
   exifInfo?: ExifInfo | null;
   /** The motion part of a live photo (a hidden VIDEO asset), or null. */
@@ -218,8 +220,12 @@ export function thumbnailUrl(
   id: string,
   size: 'thumbnail' | 'preview' | 'fullsize' = 'thumbnail',
   cacheKey?: string | null,
+  edited = true,
 ): string {
-  return `/api/assets/${id}/thumbnail${query({ size, c: cacheKey ?? undefined })}`;
+  // `edited`: the rendering with the asset's non-destructive edits when it has some (the
+  // server falls back to the unedited one); the editor asks for the unedited one.
+  const params = { size, edited: edited ? true : undefined, c: cacheKey ?? undefined };
+  return `/api/assets/${id}/thumbnail${query(params)}`;
 }
 
 /** MapMarkerResponseDto: one geotagged asset (GET /api/map/markers). */

@@ -15,7 +15,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-FileType = Literal["preview", "thumbnail", "encoded_video", "sidecar"]
+FileType = Literal["preview", "thumbnail", "encoded_video", "sidecar", "hls"]
 Step = Literal["metadata_extracted", "thumbnail", "transcoded", "embedding", "faces"]
 #: The service (durable consumer name) that performs each step; a failure is recorded under it.
 SERVICE_OF_STEP: dict[str, str] = {

@@ -33,7 +33,8 @@ def streamed(request: pytest.FixtureRequest) -> tuple[Stack, User, str]:
     assert r.status_code in (200, 201), r.text
     asset_id = r.json()["id"]
     deadline = time.monotonic() + 600
-    while user.client.get(f"/api/assets/{asset_id}/video/hls/master.m3u8").status_code != 200:
+    while (master := user.client.get(f"/api/assets/{asset_id}/video/hls/master.m3u8")).is_error:
+        assert master.json()["message"] == "Asset media not found", master.text  # not made yet
         assert time.monotonic() < deadline, "no HLS ladder in 10 minutes"
         time.sleep(0.5)
     while not user.client.get(f"/api/assets/{asset_id}").json().get("thumbhash"):

@@ -81,7 +81,7 @@ def remove_stale_scratch(root: Path) -> list[Path]:
     Returns:
         The folders removed.
     """
-    removed = []
+    removed: list[Path] = []
     if not root.is_dir():
         return removed
     for path in root.glob(f"{SCRATCH_PREFIX}*"):

@@ -184,10 +184,16 @@ def test_kill_during_transcode_redoes_it_once(
 
     row = wait_transcoded(video_stack, asset_id, timeout=180)
     assert row["progress"] == 100.0
+    # the same job then makes the HLS ladder (issue #19): wait for it before looking at files
+    deadline = time.monotonic() + 300
+    while owner.client.get(f"/api/assets/{asset_id}/video/hls/master.m3u8").is_error:
+        assert time.monotonic() < deadline, "no HLS ladder in 300 s"
+        time.sleep(0.3)
     storage = video_stack.config.data_dir / "storage"
     files = [p for p in (storage / "encoded-video").rglob("*") if p.is_file()]
     ours = [p for p in files if asset_id in p.name]
-    assert [p.name for p in ours] == [f"{asset_id}.mp4"]
+    assert sorted(p.name for p in ours) == [f"{asset_id}.hls.ts", f"{asset_id}.mp4"]
+    ours = [p for p in ours if p.suffix == ".mp4"]
     assert not [p for p in storage.rglob("*") if ".tmp-" in p.name]  # no half-written objects
     scratch = video_stack.config.data_dir / "scratch"
     assert not list(scratch.glob("darkroom-transcode-*"))  # the killed run's encode removed

@@ -119,6 +119,10 @@ def test_video_plays_seeks_and_shows_duration(library: Library, browser: object)
         "response",
         lambda r: ranges.append(r.status) if "/video/playback" in r.url else None,
     )
+    # no HLS ladder: the player falls back to the MP4 (HLS has tests/web/test_web_hls.py)
+    page.route(  # type: ignore[attr-defined]
+        "**/video/hls/**", lambda route: route.fulfill(status=404, body="{}")
+    )
     page.goto("/photos")  # type: ignore[attr-defined]
     # Opened with a click (a user gesture, as in real use: the browser lets it autoplay).
     page.locator(f'main a[data-asset-id="{library.video}"]').click()  # type: ignore[attr-defined]
@@ -136,6 +140,7 @@ def test_video_plays_seeks_and_shows_duration(library: Library, browser: object)
     state = _video_state(page, video)
     assert state["error"] is None, state
     assert state["src"].endswith(f"/api/assets/{library.video}/video/playback"), state
+    assert page.eval_on_selector(video, "v => v.dataset.source") == "mp4"  # type: ignore[attr-defined]
     assert abs(state["d"] - 4.0) < 0.3, state
     assert viewer.get_by_test_id("video-duration").inner_text() == "0:04"
     shot(page, "viewer-01-video-playing")

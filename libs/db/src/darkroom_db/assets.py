@@ -24,6 +24,7 @@ FileType = Literal[
     "edited_preview",
     "edited_thumbnail",
     "edited_fullsize",
+    "hls",
 ]
 Step = Literal["metadata_extracted", "thumbnail", "transcoded", "embedding", "faces"]
 #: The service (durable consumer name) that performs each step; a failure is recorded under it.

@@ -89,6 +89,7 @@ async def serve_object(
     etag: str,
     filename: str | None = None,
     cache_control: str = "private, max-age=86400, no-transform",
+    offset: int | None = None,
 ) -> Response[bytes] | Stream:
     """Stream ``key`` (``size`` bytes) with Range, ETag and Content-Disposition support.
 
@@ -97,11 +98,13 @@ async def serve_object(
         storage: Where the object lives.
         key: Object key.
         media_type: Content-Type to send.
-        size: Object size in bytes.
+        size: Object size in bytes (with ``offset``: the size of the part served).
         etag: Strong validator (without quotes), e.g. the checksum.
         filename: When given, sent as an attachment with this name (made safe by
             :func:`content_disposition`).
         cache_control: Cache-Control header.
+        offset: When given, serve the part of the object starting at this byte, ``size``
+            long, as if it were the whole object (an HLS segment inside its ladder's object).
 
     Returns:
         200 with the whole object, 206 with a part, or 304 when the client's copy is current.
@@ -119,13 +122,18 @@ async def serve_object(
     byte_range = parse_range(request.headers.get("range"), size)
     if byte_range is None:
         headers["Content-Length"] = str(size)
-        return Stream(await storage.open(key), media_type=media_type, headers=headers)
+        stream = (
+            await storage.open(key)
+            if offset is None
+            else await storage.open(key, start=offset, end=offset + size)
+        )
+        return Stream(stream, media_type=media_type, headers=headers)
     start, end = byte_range
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     # storage ranges are [start, end) like slices; HTTP ranges are inclusive
     return Stream(
-        await storage.open(key, start=start, end=end + 1),
+        await storage.open(key, start=(offset or 0) + start, end=(offset or 0) + end + 1),
         media_type=media_type,
         status_code=206,
         headers=headers,

@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import get_args
 
@@ -18,12 +19,14 @@ import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets
+from darkroom_db import hls as hls_db
 from darkroom_events import AssetMetadataExtracted, AssetVideoTranscoded
 from darkroom_media import MediaError
 from darkroom_runtime import Context
 
+from darkroom_transcode import hls
 from darkroom_transcode import transcode as tc
-from darkroom_transcode.policy import VideoCodec, VideoSettings, decide
+from darkroom_transcode.policy import Probe, VideoCodec, VideoSettings, decide
 
 log = structlog.get_logger()
 
@@ -36,6 +39,12 @@ def encoded_key(owner_id: str, asset_id: str) -> str:
     """``encoded-video/<userId>/<ab>/<cd>/<assetId>.mp4`` (Immich's layout)."""
     hex_id = uuid.UUID(asset_id).hex
     return f"encoded-video/{owner_id}/{hex_id[:2]}/{hex_id[2:4]}/{asset_id}.mp4"
+
+
+def ladder_key(owner_id: str, asset_id: str) -> str:
+    """``encoded-video/<userId>/<ab>/<cd>/<assetId>.hls.ts``: the HLS segments of all renditions,
+    beside the MP4 (:mod:`darkroom_db.hls`)."""
+    return encoded_key(owner_id, asset_id).removesuffix(".mp4") + ".hls.ts"
 
 
 def video_settings(ctx: Context) -> VideoSettings:
@@ -72,7 +81,7 @@ def remove_stale_scratch(root: Path) -> list[Path]:
     Returns:
         The folders removed.
     """
-    removed = []
+    removed: list[Path] = []
     if not root.is_dir():
         return removed
     for path in root.glob(f"{SCRATCH_PREFIX}*"):
@@ -137,12 +146,14 @@ async def _write_progress(
     concurrency=1,
 )
 async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
-    """Transcode a video to H.264/AAC MP4 when the policy says so, and store it.
+    """Make a video playable: an H.264/AAC MP4 when the policy says so, and the HLS ladder
+    (:mod:`darkroom_transcode.hls`) when ``DARKROOM_TRANSCODE_HLS_ENABLED``.
 
-    Images are acknowledged at once. Idempotent: a redelivered job whose transcode finished
-    after the latest metadata extraction is skipped; an interrupted one is redone from the
-    start (the encode is written to a scratch folder and stored with one atomic put, so no
-    half file is ever visible).
+    Images are acknowledged at once. Idempotent, each part on its own: a redelivered job skips
+    the MP4 when its transcode finished after the latest metadata extraction, and the ladder
+    when its ``hls`` file is newer than that; an interrupted part is redone from the start
+    (encodes are written to a scratch folder and stored with one atomic put each, so no half
+    file is ever visible).
 
     A job for an asset deleted before it started is skipped by the runner; one deleted while
     it encoded leaves no file behind (:meth:`Context.commit_derived`).
@@ -155,41 +166,105 @@ async def transcode_video(event: AssetMetadataExtracted, ctx: Context) -> None:
         return
     asset_id = uuid.UUID(event.asset_id)
     extracted_at, transcoded_at, _, _ = await assets.transcode_state(ctx.pool, asset_id)
-    if transcoded_at is not None and (extracted_at is None or transcoded_at >= extracted_at):
+    mp4_due = transcoded_at is None or (extracted_at is not None and transcoded_at < extracted_at)
+    settings = video_settings(ctx)
+    ladder_due = settings.hls.enabled and await _ladder_due(ctx, event, extracted_at)
+    if not mp4_due and not ladder_due:
         log.info("transcode.skipped", asset_id=event.asset_id, reason="already done")
         return
-    settings = video_settings(ctx)
-    interval = float(getattr(ctx.settings, "progress_interval_s", 2.0))
-    owner_id = uuid.UUID(event.owner_id)
-    key = encoded_key(event.owner_id, event.asset_id)
     root = scratch_root(ctx)
     root.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     async with ctx.original_file(event.asset_id, event.original_key) as src:
         try:
             info = await ctx.run_blocking(tc.probe, src)
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc
-        decision = decide(info, settings)
-        if not decision.transcode:
-            await _record_skip(ctx, asset_id, decision.reason)
-            log.info("transcode.not_needed", asset_id=event.asset_id, reason=decision.reason)
-            return
-        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=root) as d:
-            dst = Path(d) / "encoded.mp4"
-            progress = _Progress()
-            writer = asyncio.create_task(_write_progress(ctx, asset_id, progress, interval))
-            try:
-                result = await ctx.run_blocking(
-                    tc.transcode, src, dst, settings, info=info, on_progress=progress
-                )
-            except MediaError as exc:
-                raise PermanentError(str(exc)) from exc
-            finally:
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writer
-            stored = await ctx.storage.put(key, _file_chunks(dst), content_type="video/mp4")
+        if mp4_due:
+            await _transcode_mp4(event, ctx, src, info, settings)
+        if ladder_due:
+            await _encode_ladder(event, ctx, src, info, settings)
+
+
+async def _ladder_due(
+    ctx: Context, event: AssetMetadataExtracted, extracted_at: datetime | None
+) -> bool:
+    """Whether the asset has no HLS ladder newer than its latest metadata extraction."""
+    stored = await hls_db.get_ladder(ctx.pool, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
+    return stored is None or (extracted_at is not None and stored.updated_at < extracted_at)
+
+
+async def _encode_ladder(
+    event: AssetMetadataExtracted, ctx: Context, src: Path, info: Probe, settings: VideoSettings
+) -> None:
+    """Encode the HLS ladder, store its segments object and record it (``hls`` file)."""
+    asset_id = uuid.UUID(event.asset_id)
+    key = ladder_key(event.owner_id, event.asset_id)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(
+        prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=scratch_root(ctx)
+    ) as d:
+        dst = Path(d) / "segments.ts"
+        work = Path(d) / "hls"
+        work.mkdir()
+        try:
+            ladder = await ctx.run_blocking(
+                hls.encode_ladder, src, work, dst, settings, settings.hls, info=info
+            )
+        except MediaError as exc:
+            raise PermanentError(str(exc)) from exc
+        stored = await ctx.storage.put(key, _file_chunks(dst), content_type="video/mp2t")
+
+    async def record(conn: asyncpg.Connection) -> None:
+        await hls_db.store_ladder(
+            conn,
+            asset_id=asset_id,
+            owner_id=uuid.UUID(event.owner_id),
+            key=key,
+            size=stored.size,
+            ladder=ladder,
+        )
+
+    await ctx.commit_derived(asset_id, [key], record)
+    log.info(
+        "transcode.hls_done",
+        asset_id=event.asset_id,
+        renditions=",".join(r.name for r in ladder.renditions),
+        segments=sum(len(r.segments) for r in ladder.renditions),
+        size=stored.size,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def _transcode_mp4(
+    event: AssetMetadataExtracted, ctx: Context, src: Path, info: Probe, settings: VideoSettings
+) -> None:
+    """Transcode to MP4 when the policy says so and store it, or record why not."""
+    asset_id = uuid.UUID(event.asset_id)
+    interval = float(getattr(ctx.settings, "progress_interval_s", 2.0))
+    owner_id = uuid.UUID(event.owner_id)
+    key = encoded_key(event.owner_id, event.asset_id)
+    root = scratch_root(ctx)
+    started = time.perf_counter()
+    decision = decide(info, settings)
+    if not decision.transcode:
+        await _record_skip(ctx, asset_id, decision.reason)
+        log.info("transcode.not_needed", asset_id=event.asset_id, reason=decision.reason)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=root) as d:
+        dst = Path(d) / "encoded.mp4"
+        progress = _Progress()
+        writer = asyncio.create_task(_write_progress(ctx, asset_id, progress, interval))
+        try:
+            result = await ctx.run_blocking(
+                tc.transcode, src, dst, settings, info=info, on_progress=progress
+            )
+        except MediaError as exc:
+            raise PermanentError(str(exc)) from exc
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        stored = await ctx.storage.put(key, _file_chunks(dst), content_type="video/mp4")
 
     async def record(conn: asyncpg.Connection) -> None:
         await assets.upsert_file(

@@ -22,6 +22,26 @@ Accel = Literal["disabled", "nvenc", "qsv", "vaapi"]
 PLAYABLE_PIX_FMTS = frozenset({"yuv420p", "yuvj420p"})
 
 
+class HlsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The HLS ladder (``DARKROOM_TRANSCODE_HLS_*`` of the transcode service).
+
+    Attributes:
+        enabled: Make a ladder for every video (``DARKROOM_TRANSCODE_HLS_ENABLED``, default
+            true); the MP4 of ``/video/playback`` is made either way.
+        heights: Shorter-side lengths of the renditions in pixels
+            (``DARKROOM_TRANSCODE_HLS_HEIGHTS``, default 360, 720, 1080: the usual
+            SD/HD/Full-HD rungs); rungs above the source are left out (never upscaled), and a
+            source smaller than every rung gets one rendition at its own size.
+        segment_s: Segment length in seconds (``DARKROOM_TRANSCODE_HLS_SEGMENT_S``, default 4:
+            short enough to switch quickly, long enough for compression; Apple's authoring
+            spec recommends 6, hls.js works with anything).
+    """
+
+    enabled: bool = True
+    heights: tuple[int, ...] = (360, 720, 1080)
+    segment_s: float = 4.0
+
+
 class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How videos are encoded (``DARKROOM_TRANSCODE_*``); defaults follow Immich's.
 
@@ -42,6 +62,7 @@ class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
         audio_bitrate_kbps: AAC bitrate of the output.
         accel: Hardware encoder family tried first ("nvenc", "qsv", "vaapi"); when the FFmpeg
             build or the device lacks it the software encoder is used.
+        hls: The HLS ladder (``DARKROOM_TRANSCODE_HLS_*``), made beside the MP4.
     """
 
     policy: Policy = "optimal"
@@ -56,6 +77,7 @@ class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
     accepted_containers: tuple[str, ...] = ("mp4",)
     audio_bitrate_kbps: int = 128
     accel: Accel = "disabled"
+    hls: HlsSettings = HlsSettings()
 
 
 class Probe(msgspec.Struct, frozen=True, kw_only=True):

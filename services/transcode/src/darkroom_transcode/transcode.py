@@ -277,7 +277,11 @@ def _run(
     info: Probe,
     settings: VideoSettings,
     on_progress: ProgressFn | None,
+    keyframe_s: float | None = None,
 ) -> TranscodeResult:
+    """Decode ``inp``, encode into ``out``; with ``keyframe_s``, a key frame is forced at every
+    multiple of it (FFmpeg's ``-force_key_frames expr:gte(t,n_forced*N)``), where HLS segments
+    are cut."""
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"
     ain = inp.streams.audio[0] if inp.streams.audio else None
@@ -318,11 +322,12 @@ def _run(
     frames = 0
     last_pts = -1
     frame_ticks = max(1, round(1 / (rate * tb)))
+    next_key = 0.0
     duration = info.duration_s or 0.0
     streams = [s for s in (vin, ain) if s is not None and (s is vin or aout is not None)]
 
     def encode_video(frame: av.VideoFrame | None) -> None:
-        nonlocal frames, last_pts
+        nonlocal frames, last_pts, next_key
         if frame is None:
             for packet in vout.encode(None):
                 out.mux(packet)
@@ -333,6 +338,9 @@ def _run(
         frame.pts = pts
         frame.time_base = tb
         frame.pict_type = av.video.frame.PictureType.NONE
+        if keyframe_s is not None and float(pts * tb) >= next_key:
+            frame.pict_type = av.video.frame.PictureType.I
+            next_key = (math.floor(float(pts * tb) / keyframe_s) + 1) * keyframe_s
         for packet in vout.encode(frame):
             out.mux(packet)
         frames += 1

@@ -419,6 +419,9 @@ export const originalUrl = (id: string) => `/api/assets/${id}/original`;
 /** The player's video of an asset: the transcoded MP4 once there is one, else the original. */
 export const playbackUrl = (id: string) => `/api/assets/${id}/video/playback`;
 
+/** The HLS master playlist of a video (Darkroom's own route; 404 until the ladder is made). */
+export const hlsUrl = (id: string) => `/api/assets/${id}/video/hls/master.m3u8`;
+
 /** ActivityResponseDto: a comment or a like on an album or one of its assets. */
 export interface ActivityResponse {
   id: string;

@@ -160,22 +160,34 @@ class HlsController(Controller):
             headers={"Cache-Control": _PLAYLIST_CACHE},
         )
 
-    @get("/{rendition:str}/segment/{index:int}", permission="asset.view", shared_link=True)
+    @get("/{rendition:str}/segment/{index:str}", permission="asset.view", shared_link=True)
     async def get_segment(
         self,
         asset_id: FromPath[uuid.UUID],
         rendition: FromPath[str],
-        index: FromPath[int],
+        index: FromPath[str],
         request: Request,
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
-        """One MPEG-TS segment (Range and ETag supported)."""
+        """One MPEG-TS segment (Range and ETag supported).
+
+        ``index`` is taken as a string and parsed after the caller is authorized, so a caller
+        who may not see the asset is refused (401/403) whatever the path holds, instead of
+        learning from a router 404 which segment paths exist.
+
+        Raises:
+            BadRequest: ``index`` is not a decimal integer.
+            NotFound: No such rendition or segment.
+        """
         stored, _ = await _ladder(deps, auth, asset_id)
         segments = _rendition(stored, rendition).segments
-        if not 0 <= index < len(segments):
+        if not index.isdecimal():
+            raise BadRequest("Segment index must be an integer")
+        n = int(index)
+        if not n < len(segments):
             raise NotFound("Asset media not found")
-        segment = segments[index]
+        segment = segments[n]
         made = int(stored.updated_at.timestamp() * 1000)
         return await serve_object(
             request,
@@ -183,7 +195,7 @@ class HlsController(Controller):
             stored.key,
             media_type=SEGMENT_TYPE,
             size=segment.length,
-            etag=f"hls-{made}-{rendition}-{index}",
+            etag=f"hls-{made}-{rendition}-{n}",
             offset=segment.offset,
         )
 

@@ -60,6 +60,19 @@ def test_crop_and_rotate_in_the_editor(
     crop = editor.locator(".crop")
     expect(crop).to_have_attribute("data-crop", "0.000,0.000,1.000,1.000")
 
+    # the frame is laid out around the preview: wait until the image has loaded and the handle
+    # stands still over two animation frames, or a busy machine's late layout moves it away
+    # from under the pointer
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => new Promise((done) => {
+          const img = document.querySelector('.frame img');
+          const at = () => JSON.stringify(
+            document.querySelector('[data-handle="se"]')?.getBoundingClientRect());
+          if (!img || !img.complete || img.naturalWidth === 0) return done(false);
+          const first = at();
+          requestAnimationFrame(() => requestAnimationFrame(() => done(at() === first)));
+        })"""
+    )
     # drag the bottom-right corner halfway left and a quarter up
     frame = editor.locator(".frame").bounding_box()
     handle = editor.locator('[data-handle="se"]').bounding_box()

@@ -333,6 +333,26 @@ def test_sessions(stack: Stack, admin: User) -> None:
     assert other.client.get("/api/users/me").status_code == 200  # other users untouched
 
 
+def test_logout_clears_the_cookies_login_set(stack: Stack, admin: User) -> None:
+    user = _account(stack, admin)
+    with _anon(stack) as browser:
+        login = browser.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+        assert login.status_code == 201, login.text
+        names = {"immich_access_token", "immich_auth_type", "immich_is_authenticated"}
+        assert names <= set(browser.cookies.keys())
+        assert browser.get("/api/users/me").status_code == 200  # the cookie signs it in
+        out = browser.post("/api/auth/logout")
+        assert out.status_code == 200 and out.json()["successful"] is True
+        cleared = {
+            h.split("=", 1)[0]
+            for h in out.headers.get_list("set-cookie")
+            if "max-age=0" in h.lower()
+        }
+        assert cleared == names
+        assert not names & set(browser.cookies.keys())
+        _error(browser.get("/api/users/me"), 401)
+
+
 # --- users -----------------------------------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ import msgspec
 import structlog
 from darkroom_db import login_throttle, oauth, users
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -60,6 +59,8 @@ LOGIN_WINDOW_S = 60.0
 MIN_PASSWORD_LENGTH = 8
 #: Cookie saying how the session was started (Immich's ``ImmichCookie.AuthType``).
 AUTH_TYPE_COOKIE = "immich_auth_type"
+#: Read by the web app (not HTTP-only) to know it is signed in, as Immich's web app reads it.
+IS_AUTHENTICATED_COOKIE = "immich_is_authenticated"
 
 
 class TooManyRequests(ApiError):
@@ -260,7 +261,7 @@ async def login_response(
         cookies=[
             site_cookie(request, COOKIE_NAME, token, max_age=age),
             site_cookie(request, AUTH_TYPE_COOKIE, auth_type, max_age=age),
-            site_cookie(request, "immich_is_authenticated", "true", max_age=age, httponly=False),
+            site_cookie(request, IS_AUTHENTICATED_COOKIE, "true", max_age=age, httponly=False),
         ],
     )
 
@@ -321,7 +322,9 @@ class AuthController(Controller):
         """End the caller's session (an API key has no session to end). A session started
         through OAuth (cookie ``immich_auth_type=oauth``) is sent on to the provider's end
         session endpoint while OAuth is on (:func:`darkroom_gateway.oidc.logout_url`), as
-        Immich does; otherwise to the login page."""
+        Immich does; otherwise to the login page. The three cookies login set (session, auth
+        type, ``immich_is_authenticated``) are cleared, so the web app does not take itself
+        for signed in after a logout."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
             await sessions_ended(deps, auth.user.id, [auth.session.id])
@@ -330,7 +333,11 @@ class AuthController(Controller):
             redirect = await oidc.logout_url(deps.config.current.oauth) or redirect
         return Response(
             LogoutResponse(successful=True, redirect_uri=redirect),
-            cookies=[Cookie(key=COOKIE_NAME, value="", max_age=0, path="/")],
+            cookies=[
+                site_cookie(request, COOKIE_NAME, "", max_age=0),
+                site_cookie(request, AUTH_TYPE_COOKIE, "", max_age=0),
+                site_cookie(request, IS_AUTHENTICATED_COOKIE, "", max_age=0, httponly=False),
+            ],
         )
 
     @post("/validateToken", status_code=200)

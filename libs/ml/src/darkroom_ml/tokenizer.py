@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import string
 from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -32,6 +33,30 @@ BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
 
 class TokenizerError(Exception):
     """No usable tokenizer in a model directory."""
+
+
+#: ASCII punctuation removed by :func:`clean_text` with ``canonicalize``.
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def clean_text(text: str, *, canonicalize: bool = False) -> str:
+    """A query as the text encoder's training saw text, before tokenisation.
+
+    Always: runs of whitespace become one space, ends stripped. With ``canonicalize`` (models
+    whose OpenCLIP ``text_cfg.tokenizer_kwargs.clean`` is ``"canonicalize"``: SigLIP, SigLIP2),
+    also as OpenCLIP's ``canonicalize_text`` (MIT): ``_`` becomes a space, ASCII punctuation is
+    removed and the text lower-cased.
+
+    Args:
+        text: The query.
+        canonicalize: Apply the SigLIP cleaning.
+
+    Returns:
+        The cleaned text.
+    """
+    if canonicalize:
+        text = text.replace("_", " ").translate(_PUNCTUATION).lower()
+    return " ".join(text.split())
 
 
 def bytes_to_unicode() -> dict[int, str]:

@@ -22,6 +22,7 @@ import numpy as np
 import structlog
 from darkroom_db import ocr
 from darkroom_db import search as search_db
+from darkroom_db import smart_search as smart_search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
 from darkroom_runtime import Context
 
@@ -34,6 +35,10 @@ UNAVAILABLE = (
     "Smart search is not available: no CLIP model is loaded "
     "(set DARKROOM_ML_MODEL_DIR and DARKROOM_CLIP_MODEL, see docs/models.md)"
 )
+
+#: Reply text while the smart search model is being changed (query and stored embeddings of
+#: different models).
+CHANGING = "Smart search is not available while its model is being changed; try again shortly"
 
 
 class TextEncoder:
@@ -186,6 +191,9 @@ async def smart_search(
     want = size + 1 - len(ids)
     if want > 0:
         async with ctx.pool.acquire() as conn:
+            if len(embedding) != await smart_search_db.column_dimension(conn):
+                # the model is being changed: the other service has not caught up yet
+                return SmartSearchReply(status="unavailable", error=CHANGING)
             ids += await search_db.smart_search(
                 conn,
                 owner_id,

@@ -363,8 +363,9 @@ class ClipTextualEncoder(InferenceModel):
                 raise ModelError(f"NLLB model {self.model_dir.name}: no {DEFAULT_FLORES} token")
             self.tokenizer = _without_template_language(self.tokenizer)
 
-    def _dtype(self, name: str) -> type[np.integer[Any]]:
-        return np.int32 if self._inputs[name].type == "tensor(int32)" else np.int64
+    def _dtype(self, name: str) -> np.dtype[Any]:
+        int32 = self._inputs[name].type == "tensor(int32)"
+        return np.dtype(np.int32) if int32 else np.dtype(np.int64)
 
     def language_key(self, language: str | None) -> str:
         """The part of ``language`` that changes this model's output: the FLORES-200 code for

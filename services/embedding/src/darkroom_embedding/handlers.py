@@ -24,6 +24,8 @@ log = structlog.get_logger()
 
 #: Key of the :class:`Embedder` in ``ctx.extra`` (absent while smart search is disabled).
 EMBEDDER = "embedder"
+#: Key of the task loading a newly selected model in ``ctx.extra``.
+SWITCH_TASK = "clip_model_switch"
 
 
 def model_cache(settings: EmbeddingSettings) -> Path:
@@ -38,17 +40,22 @@ async def setup(ctx: Context) -> None:
     See :func:`load_search_model`.
     """
     lock = asyncio.Lock()
+    wanted = ctx.config.current.machine_learning.clip.model_name
+
+    async def switch(name: str) -> None:
+        async with lock:
+            if name == wanted:  # not superseded by a later save meanwhile
+                await load_search_model(ctx, name)
 
     async def on_config(config: SystemConfigDto) -> None:
+        # in the background: a download must not hold up the config reload of this process
+        nonlocal wanted
         name = config.machine_learning.clip.model_name
-        current: Embedder | None = ctx.extra.get(EMBEDDER)
-        if current is not None and current.model.name == name:
-            return
-        async with lock:
-            await load_search_model(ctx, name)
+        if name != wanted:
+            wanted = name
+            ctx.extra[SWITCH_TASK] = asyncio.create_task(switch(name), name="clip-model-switch")
 
-    async with lock:
-        await load_search_model(ctx, ctx.config.current.machine_learning.clip.model_name)
+    await switch(wanted)
     ctx.config.on_change(on_config)
 
 

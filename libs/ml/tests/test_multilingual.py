@@ -218,3 +218,15 @@ def test_flores_codes() -> None:
     assert flores_code("deu_Latn") == "deu_Latn"  # already a FLORES code
     assert flores_code("") == "eng_Latn" and flores_code(None) == "eng_Latn"
     assert flores_code("klingon") == "eng_Latn"
+
+
+def test_pad_token_from_special_tokens_map_or_the_sentencepiece_default(tmp_path: Path) -> None:
+    model_dir = build_tiny_text_model(tmp_path, "m-clip", dim=32, seed=3)
+    textual = model_dir / "textual"
+    (textual / "tokenizer_config.json").write_text("{}")
+    pad = Tokenizer.from_file(str(textual / "tokenizer.json")).token_to_id("<pad>")
+    enc = _load(tmp_path, model_dir.name).textual
+    assert enc is not None and enc.tokenize(["a dog"])[0][-1] == pad  # from special_tokens_map
+    (textual / "special_tokens_map.json").unlink()
+    enc = _load(tmp_path, model_dir.name).textual
+    assert enc is not None and enc.tokenize(["a dog"])[0][-1] == pad  # <pad>: not CLIP's EOT

@@ -3,7 +3,9 @@
 Two sources, in this order, from a model's ``textual/`` directory:
 
 1. ``tokenizer.json`` (what Immich's exported models and Hugging Face CLIP repositories ship),
-   with the pad token named in ``tokenizer_config.json`` (default ``<|endoftext|>``);
+   with the pad token named in ``tokenizer_config.json`` or ``special_tokens_map.json``
+   (default ``<|endoftext|>`` for CLIP vocabularies, ``<pad>`` for SentencePiece ones: M-CLIP,
+   NLLB, SigLIP);
 2. OpenCLIP's BPE merges file ``bpe_simple_vocab_16e6.txt.gz`` (as in the ``open-clip-torch``
    wheel), turned into the equivalent fast tokenizer by :func:`clip_bpe_tokenizer`.
 
@@ -132,15 +134,17 @@ def clip_bpe_tokenizer(bpe_path: Path, *, max_merges: int = CLIP_MERGES) -> Toke
     return tok
 
 
-def _pad_token(textual_dir: Path) -> str:
-    cfg_path = textual_dir / "tokenizer_config.json"
-    if cfg_path.is_file():
-        pad = json.loads(cfg_path.read_text()).get("pad_token")
-        if isinstance(pad, dict):
-            pad = pad.get("content")
-        if isinstance(pad, str) and pad:
-            return pad
-    return EOT
+def _pad_token(textual_dir: Path) -> str | None:
+    """The pad token named by ``tokenizer_config.json``, else ``special_tokens_map.json``."""
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        cfg_path = textual_dir / name
+        if cfg_path.is_file():
+            pad = json.loads(cfg_path.read_text()).get("pad_token")
+            if isinstance(pad, dict):
+                pad = pad.get("content")
+            if isinstance(pad, str) and pad:
+                return pad
+    return None
 
 
 def load_tokenizer(textual_dir: Path, context_length: int) -> Tokenizer:
@@ -159,7 +163,8 @@ def load_tokenizer(textual_dir: Path, context_length: int) -> Tokenizer:
     """
     if (textual_dir / "tokenizer.json").is_file():
         tok = Tokenizer.from_file(str(textual_dir / "tokenizer.json"))
-        pad = _pad_token(textual_dir)
+        # unnamed: CLIP's <|endoftext|>, else the SentencePiece models' <pad>
+        pad = _pad_token(textual_dir) or (EOT if tok.token_to_id(EOT) is not None else "<pad>")
     else:
         for candidate in (textual_dir / BPE_FILE, textual_dir.parent / BPE_FILE):
             if candidate.is_file():

@@ -132,7 +132,7 @@ def test_text_embeddings_are_normalised_cached_and_order_preserving(clip: ClipMo
     assert clip.textual is not None
     a = clip.encode_text(["dog", "cat", "dog on the beach"])
     assert a.shape == (3, 64) and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
-    assert "dog" in clip.textual._cache
+    assert ("", "dog") in clip.textual._cache  # (language key, text); CLIP ignores language
     b = clip.encode_text(["dog on the beach", "red cat"])
     assert np.allclose(b[0], a[2]) and not np.allclose(b[1], a[1])
 

@@ -48,20 +48,23 @@ async def column_dimension(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     )
 
 
-async def ensure_dimension(pool: asyncpg.Pool, dim: int) -> bool:
-    """Make ``smart_search.embedding`` a ``vector(dim)``, as Immich does on a model change.
+async def ensure_dimension(pool: asyncpg.Pool, dim: int, *, model: str | None = None) -> bool:
+    """Make ``smart_search.embedding`` a ``vector(dim)`` holding only ``model``'s embeddings, as
+    Immich does on a model change.
 
-    When the dimension differs, in one transaction: the table is emptied (embeddings of another
-    model are not comparable), the column altered, the HNSW index rebuilt, every asset's
-    "embedding" step reset and duplicate ids cleared. Serialised by an advisory lock, so replicas
-    starting together do it once.
+    When the dimension differs, or (with ``model``) rows of another model are stored, in one
+    transaction: the table is emptied (embeddings of another model are not comparable), the
+    column altered if needed, the HNSW index rebuilt, every asset's "embedding" step reset and
+    duplicate ids cleared. Serialised by an advisory lock, so replicas starting together do it
+    once.
 
     Args:
         pool: Database pool.
-        dim: The model's embedding size (1..16000, pgvector's HNSW limit is 2000 for ``vector``).
+        dim: The model's embedding size (1..2000, pgvector's HNSW limit for ``vector``).
+        model: The model's name; None checks the dimension only.
 
     Returns:
-        True when the column was changed.
+        True when the stored embeddings were dropped.
 
     Raises:
         ValueError: ``dim`` out of range.
@@ -70,11 +73,18 @@ async def ensure_dimension(pool: asyncpg.Pool, dim: int) -> bool:
         raise ValueError(f"embedding dimension {dim} outside 1..2000 (HNSW on vector)")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('darkroom.smart_search.dim'))")
-        if await column_dimension(conn) == dim:
+        same_dim = await column_dimension(conn) == dim
+        other_model = model is not None and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM smart_search WHERE model <> $1)", model
+        )
+        if same_dim and not other_model:
             return False
         await conn.execute("DROP INDEX IF EXISTS smart_search_embedding_idx")
         await conn.execute("TRUNCATE smart_search")
-        await conn.execute(f"ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector({dim})")
+        if not same_dim:
+            await conn.execute(
+                f"ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector({dim})"
+            )
         await conn.execute(
             "CREATE INDEX smart_search_embedding_idx ON smart_search "
             "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"

@@ -30,10 +30,12 @@ import numpy as np
 import onnxruntime as ort
 import structlog
 from numpy.typing import NDArray
+from tokenizers import Tokenizer
 
+from darkroom_ml.languages import DEFAULT_FLORES, FLORES_RE, flores_code
 from darkroom_ml.preprocess import ImageInput, PreprocessConfig
 from darkroom_ml.preprocess import preprocess as _preprocess
-from darkroom_ml.tokenizer import load_tokenizer
+from darkroom_ml.tokenizer import clean_text, load_tokenizer
 
 log = structlog.get_logger()
 
@@ -91,12 +93,15 @@ class ClipConfig(msgspec.Struct, frozen=True, kw_only=True):
     Attributes:
         embed_dim: Embedding size D (512 for ViT-B-32).
         image_size: Visual input side in pixels (``vision_cfg.image_size``).
-        context_length: Tokens per text (``text_cfg.context_length``; 77).
+        context_length: Tokens per text (``text_cfg.context_length``; 77, SigLIP 64).
+        text_clean: ``text_cfg.tokenizer_kwargs.clean`` ("canonicalize" for SigLIP models,
+            see :func:`darkroom_ml.tokenizer.clean_text`), "" when absent.
     """
 
     embed_dim: int
     image_size: int = 224
     context_length: int = 77
+    text_clean: str = ""
 
     @classmethod
     def read(cls, model_dir: Path) -> ClipConfig:
@@ -115,6 +120,7 @@ class ClipConfig(msgspec.Struct, frozen=True, kw_only=True):
                 embed_dim=int(raw["embed_dim"]),
                 image_size=int(size[0] if isinstance(size, list) else size),
                 context_length=int(text.get("context_length", 77)),
+                text_clean=str((text.get("tokenizer_kwargs") or {}).get("clean") or ""),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"bad or missing {path}: {exc}") from exc
@@ -249,12 +255,65 @@ class ClipVisualEncoder(InferenceModel):
         return l2_normalize(np.concatenate(outs, axis=0))
 
 
+class TextModelKind(StrEnum):
+    """Which family a CLIP text encoder belongs to; decides its inputs and preprocessing.
+
+    All read ``textual/tokenizer.json`` (padding/truncation to ``text_cfg.context_length`` with
+    the ``pad_token`` of ``tokenizer_config.json``) and clean the text (:func:`clean_text`).
+
+    - ``clip``: OpenAI CLIP / OpenCLIP (BPE tokenizer); one input, the token ids.
+    - ``m-clip``: Multilingual-CLIP (``XLM-Roberta-Large-Vit-B-16Plus``, ``LABSE-Vit-L-14``...):
+      XLM-R / LaBSE tokenizer; two inputs, ``input_ids`` and ``attention_mask`` (the mean
+      pooling over real tokens and the linear projection are in the ONNX graph). Recognised by
+      the graph's ``attention_mask`` input.
+    - ``nllb``: NLLB-CLIP (``nllb-clip-base-siglip__v1``...): NLLB SentencePiece tokenizer; the
+      text starts with the FLORES-200 code token of the query's language (``deu_Latn``).
+      Recognised by the model name starting with ``nllb`` (Immich's convention) or a
+      tokenizer holding the ``eng_Latn`` token.
+    - ``siglip``: SigLIP / SigLIP2 (``ViT-B-16-SigLIP2__webli``...): T5 / Gemma SentencePiece
+      tokenizer, fixed padding to the context length (64), text canonicalised (lower case,
+      no punctuation). Recognised by ``text_cfg.tokenizer_kwargs.clean == "canonicalize"``.
+    """
+
+    CLIP = "clip"
+    MCLIP = "m-clip"
+    NLLB = "nllb"
+    SIGLIP = "siglip"
+
+
+def _without_template_language(tokenizer: Tokenizer) -> Tokenizer:
+    """An NLLB tokenizer whose post-processor template does not add a language token itself.
+
+    Hugging Face's NLLB tokenizer saves its source language in the template
+    (``eng_Latn $A </s>``); the encoder puts the query's own language token before the text
+    instead, so a fixed one is taken out of the template (a template without one, as in
+    Immich's exports, is returned unchanged).
+    """
+    data = json.loads(tokenizer.to_str())
+    post = data.get("post_processor") or {}
+    if post.get("type") != "TemplateProcessing":
+        return tokenizer
+    single = post.get("single") or []
+    kept = [
+        piece
+        for piece in single
+        if not FLORES_RE.match(str((piece.get("SpecialToken") or {}).get("id", "")))
+    ]
+    if len(kept) == len(single):
+        return tokenizer
+    post["single"] = kept
+    return Tokenizer.from_str(json.dumps(data))
+
+
 class ClipTextualEncoder(InferenceModel):
     """CLIP text encoder: texts -> L2-normalised ``(N, D)`` embeddings, with an LRU cache.
 
+    Handles every :class:`TextModelKind` Immich offers (OpenAI CLIP, M-CLIP, NLLB-CLIP,
+    SigLIP/SigLIP2) from their files in Immich's layout.
+
     Args:
         model_dir: See :class:`InferenceModel`.
-        cache_size: Recent texts whose embeddings are kept (0 turns the cache off).
+        cache_size: Recent (language, text) pairs whose embeddings are kept (0: no cache).
         **kwargs: ``providers``, ``threads``.
     """
 
@@ -264,48 +323,129 @@ class ClipTextualEncoder(InferenceModel):
     def __init__(self, model_dir: Path, *, cache_size: int = 256, **kwargs: Any) -> None:
         super().__init__(model_dir, **kwargs)
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], NDArray[np.float32]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.context_length = 77
+        self.canonicalize = False
+        self.kind = TextModelKind.CLIP
+        self._language_ids: dict[str, int] = {}
 
     def _load(self, session: ort.InferenceSession) -> None:
         cfg_path = self.model_dir / "config.json"
         if cfg_path.is_file():
-            self.context_length = ClipConfig.read(self.model_dir).context_length
+            cfg = ClipConfig.read(self.model_dir)
+            self.context_length = cfg.context_length
+            self.canonicalize = cfg.text_clean == "canonicalize"
         self.tokenizer = load_tokenizer(self.model_path.parent, self.context_length)
-        self._input = session.get_inputs()[0]
-        self._dtype = np.int32 if self._input.type == "tensor(int32)" else np.int64
+        self._inputs = {i.name: i for i in session.get_inputs()}
+        self._language_ids = {
+            tok.content: tid
+            for tid, tok in self.tokenizer.get_added_tokens_decoder().items()
+            if FLORES_RE.match(tok.content)
+        }
+        if "attention_mask" in self._inputs:
+            self.kind = TextModelKind.MCLIP
+            self._ids_input = (
+                "input_ids"
+                if "input_ids" in self._inputs
+                else next(n for n in self._inputs if n != "attention_mask")
+            )
+        else:
+            self._ids_input = session.get_inputs()[0].name
+            if self.model_dir.name.lower().startswith("nllb") or DEFAULT_FLORES in (
+                self._language_ids
+            ):
+                self.kind = TextModelKind.NLLB
+            elif self.canonicalize:
+                self.kind = TextModelKind.SIGLIP
+        if self.kind is TextModelKind.NLLB:
+            if DEFAULT_FLORES not in self._language_ids:
+                raise ModelError(f"NLLB model {self.model_dir.name}: no {DEFAULT_FLORES} token")
+            self.tokenizer = _without_template_language(self.tokenizer)
 
-    def tokenize(self, texts: Sequence[str]) -> NDArray[np.int64]:
-        """Token ids, ``(N, context_length)`` (77), SOT first, EOT after the text, then padding.
+    def _dtype(self, name: str) -> np.dtype[Any]:
+        int32 = self._inputs[name].type == "tensor(int32)"
+        return np.dtype(np.int32) if int32 else np.dtype(np.int64)
 
-        Loads the tokenizer if needed.
-        """
+    def language_key(self, language: str | None) -> str:
+        """The part of ``language`` that changes this model's output: the FLORES-200 code for
+        NLLB models (see :func:`darkroom_ml.languages.flores_code`), "" for the others."""
         if self.session is None:
             self.load()
-        encoded = self.tokenizer.encode_batch(list(texts))
-        return np.asarray([e.ids for e in encoded], dtype=np.int64)
+        if self.kind is not TextModelKind.NLLB:
+            return ""
+        code = flores_code(language)
+        if code not in self._language_ids:
+            log.warning("ml.language_not_in_model", language=code, model=self.model_dir.name)
+            return DEFAULT_FLORES
+        return code
 
-    def _predict(self, inputs: Sequence[str]) -> NDArray[np.float32]:
+    def prepare(self, text: str, language: str | None = None) -> str:
+        """The text the tokenizer gets: cleaned (:func:`clean_text`), and for NLLB models
+        preceded by the language's FLORES-200 code token (which the tokenizer keeps whole).
+        Loads the model if needed."""
+        if self.session is None:
+            self.load()
+        text = clean_text(text, canonicalize=self.canonicalize)
+        if self.kind is TextModelKind.NLLB:
+            return self.language_key(language) + text
+        return text
+
+    def tokenize(self, texts: Sequence[str], language: str | None = None) -> NDArray[np.int64]:
+        """Token ids, ``(N, context_length)``: what the tokenizer gives for the prepared texts
+        (:meth:`prepare`), padded/truncated to the context length (CLIP: SOT first, EOT after
+        the text; NLLB: the language token first). Loads the tokenizer if needed."""
+        return self.feeds(texts, language)[self._ids_input].astype(np.int64)
+
+    def feeds(
+        self, texts: Sequence[str], language: str | None = None
+    ) -> dict[str, NDArray[np.integer[Any]]]:
+        """The ONNX inputs for ``texts``: ``{ids input: (N, L)}``, plus ``attention_mask``
+        ``(N, L)`` (1 for real tokens, 0 for padding) for M-CLIP; each in the dtype the graph
+        declares (int32 or int64)."""
+        if self.session is None:
+            self.load()
+        encoded = self.tokenizer.encode_batch([self.prepare(t, language) for t in texts])
+        out = {
+            self._ids_input: np.asarray(
+                [e.ids for e in encoded], dtype=self._dtype(self._ids_input)
+            )
+        }
+        if self.kind is TextModelKind.MCLIP:
+            out["attention_mask"] = np.asarray(
+                [e.attention_mask for e in encoded], dtype=self._dtype("attention_mask")
+            )
+        return out
+
+    def predict(self, inputs: Any, language: str | None = None) -> NDArray[np.float32]:
+        """Embed texts ``inputs`` written in ``language`` (a client language tag; only NLLB
+        models use it). Loads the model if needed."""
+        if self.session is None:
+            self.load()
+        return self._predict(inputs, language)
+
+    def _predict(self, inputs: Sequence[str], language: str | None = None) -> NDArray[np.float32]:
         assert self.session is not None
         texts = list(inputs)
+        lang = self.language_key(language)
         out: list[NDArray[np.float32] | None] = [None] * len(texts)
         with self._cache_lock:
             for i, text in enumerate(texts):
-                hit = self._cache.get(text)
+                hit = self._cache.get((lang, text))
                 if hit is not None:
-                    self._cache.move_to_end(text)
+                    self._cache.move_to_end((lang, text))
                     out[i] = hit
         missing = [i for i, v in enumerate(out) if v is None]
         if missing:
-            ids = self.tokenize([texts[i] for i in missing]).astype(self._dtype)
-            emb = l2_normalize(self.session.run(None, {self._input.name: ids})[0])
+            feeds = self.feeds([texts[i] for i in missing], lang or None)
+            emb = l2_normalize(self.session.run(None, feeds)[0])
             with self._cache_lock:
                 for row, i in zip(emb, missing, strict=True):
                     out[i] = row
                     if self.cache_size:
-                        self._cache[texts[i]] = row
-                        self._cache.move_to_end(texts[i])
+                        key = (lang, texts[i])
+                        self._cache[key] = row
+                        self._cache.move_to_end(key)
                         while len(self._cache) > self.cache_size:
                             self._cache.popitem(last=False)
         return np.stack([v for v in out if v is not None]).astype(np.float32)
@@ -407,8 +547,14 @@ class ClipModel:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._need(self.visual, ModelType.VISUAL).predict(images)
 
-    def encode_text(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Embed texts (tokenised to 77 tokens; recent texts come from the LRU cache).
+    def encode_text(self, texts: Sequence[str], language: str | None = None) -> NDArray[np.float32]:
+        """Embed texts (tokenised to the context length; recent texts come from the LRU cache).
+
+        Args:
+            texts: Queries.
+            language: Their language as a client language tag (``de``, ``pt-BR``); NLLB models
+                put its FLORES-200 code before the text (English when None or unknown), the
+                others ignore it.
 
         Returns:
             ``(N, D)`` float32, rows of unit L2 norm, in input order.
@@ -418,4 +564,4 @@ class ClipModel:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._need(self.textual, ModelType.TEXTUAL).predict(texts)
+        return self._need(self.textual, ModelType.TEXTUAL).predict(texts, language)

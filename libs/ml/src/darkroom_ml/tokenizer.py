@@ -3,7 +3,9 @@
 Two sources, in this order, from a model's ``textual/`` directory:
 
 1. ``tokenizer.json`` (what Immich's exported models and Hugging Face CLIP repositories ship),
-   with the pad token named in ``tokenizer_config.json`` (default ``<|endoftext|>``);
+   with the pad token named in ``tokenizer_config.json`` or ``special_tokens_map.json``
+   (default ``<|endoftext|>`` for CLIP vocabularies, ``<pad>`` for SentencePiece ones: M-CLIP,
+   NLLB, SigLIP);
 2. OpenCLIP's BPE merges file ``bpe_simple_vocab_16e6.txt.gz`` (as in the ``open-clip-torch``
    wheel), turned into the equivalent fast tokenizer by :func:`clip_bpe_tokenizer`.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import string
 from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -32,6 +35,30 @@ BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
 
 class TokenizerError(Exception):
     """No usable tokenizer in a model directory."""
+
+
+#: ASCII punctuation removed by :func:`clean_text` with ``canonicalize``.
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def clean_text(text: str, *, canonicalize: bool = False) -> str:
+    """A query as the text encoder's training saw text, before tokenisation.
+
+    Always: runs of whitespace become one space, ends stripped. With ``canonicalize`` (models
+    whose OpenCLIP ``text_cfg.tokenizer_kwargs.clean`` is ``"canonicalize"``: SigLIP, SigLIP2),
+    also as OpenCLIP's ``canonicalize_text`` (MIT): ``_`` becomes a space, ASCII punctuation is
+    removed and the text lower-cased.
+
+    Args:
+        text: The query.
+        canonicalize: Apply the SigLIP cleaning.
+
+    Returns:
+        The cleaned text.
+    """
+    if canonicalize:
+        text = text.replace("_", " ").translate(_PUNCTUATION).lower()
+    return " ".join(text.split())
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -107,15 +134,17 @@ def clip_bpe_tokenizer(bpe_path: Path, *, max_merges: int = CLIP_MERGES) -> Toke
     return tok
 
 
-def _pad_token(textual_dir: Path) -> str:
-    cfg_path = textual_dir / "tokenizer_config.json"
-    if cfg_path.is_file():
-        pad = json.loads(cfg_path.read_text()).get("pad_token")
-        if isinstance(pad, dict):
-            pad = pad.get("content")
-        if isinstance(pad, str) and pad:
-            return pad
-    return EOT
+def _pad_token(textual_dir: Path) -> str | None:
+    """The pad token named by ``tokenizer_config.json``, else ``special_tokens_map.json``."""
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        cfg_path = textual_dir / name
+        if cfg_path.is_file():
+            pad = json.loads(cfg_path.read_text()).get("pad_token")
+            if isinstance(pad, dict):
+                pad = pad.get("content")
+            if isinstance(pad, str) and pad:
+                return pad
+    return None
 
 
 def load_tokenizer(textual_dir: Path, context_length: int) -> Tokenizer:
@@ -134,7 +163,8 @@ def load_tokenizer(textual_dir: Path, context_length: int) -> Tokenizer:
     """
     if (textual_dir / "tokenizer.json").is_file():
         tok = Tokenizer.from_file(str(textual_dir / "tokenizer.json"))
-        pad = _pad_token(textual_dir)
+        # unnamed: CLIP's <|endoftext|>, else the SentencePiece models' <pad>
+        pad = _pad_token(textual_dir) or (EOT if tok.token_to_id(EOT) is not None else "<pad>")
     else:
         for candidate in (textual_dir / BPE_FILE, textual_dir.parent / BPE_FILE):
             if candidate.is_file():

@@ -61,6 +61,12 @@ class Embedder:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    async def close(self) -> None:
+        """Stop once the images already queued are embedded (a model swap: handlers waiting on
+        this embedder get their result; new ones use the new embedder)."""
+        await self._queue.join()
+        await self.stop()
+
     async def embed(self, image: bytes) -> NDArray[np.float32]:
         """The L2-normalised ``(D,)`` embedding of one encoded image (JPEG preview).
 
@@ -84,7 +90,11 @@ class Embedder:
                     jobs.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
-            await self._run(jobs)
+            try:
+                await self._run(jobs)
+            finally:
+                for _ in jobs:
+                    self._queue.task_done()
 
     async def _run(self, jobs: list[_Job]) -> None:
         started = time.perf_counter()

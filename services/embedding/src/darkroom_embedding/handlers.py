@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import structlog
 from darkroom_bus import Gone, PermanentError, subscribe
 from darkroom_db import assets, smart_search
+from darkroom_db.system_config import SystemConfigDto
 from darkroom_events import AssetEmbeddingComputed, AssetThumbnailGenerated
 from darkroom_ml import ModelError, ModelTask, ModelUnavailable, TokenizerError, resolve_model
 from darkroom_runtime import Context
@@ -22,6 +24,8 @@ log = structlog.get_logger()
 
 #: Key of the :class:`Embedder` in ``ctx.extra`` (absent while smart search is disabled).
 EMBEDDER = "embedder"
+#: Key of the task loading a newly selected model in ``ctx.extra``.
+SWITCH_TASK = "clip_model_switch"
 
 
 def model_cache(settings: EmbeddingSettings) -> Path:
@@ -30,15 +34,46 @@ def model_cache(settings: EmbeddingSettings) -> Path:
 
 
 async def setup(ctx: Context) -> None:
-    """Load the CLIP image encoder, size smart_search for it and record the model's status.
+    """Load the CLIP image encoder of the system config's ``machineLearning.clip.modelName``
+    (default ``DARKROOM_CLIP_MODEL``), and load another whenever the config names another.
+
+    See :func:`load_search_model`.
+    """
+    lock = asyncio.Lock()
+    wanted = ctx.config.current.machine_learning.clip.model_name
+
+    async def switch(name: str) -> None:
+        async with lock:
+            if name == wanted:  # not superseded by a later save meanwhile
+                await load_search_model(ctx, name)
+
+    async def on_config(config: SystemConfigDto) -> None:
+        # in the background: a download must not hold up the config reload of this process
+        nonlocal wanted
+        name = config.machine_learning.clip.model_name
+        if name != wanted:
+            wanted = name
+            ctx.extra[SWITCH_TASK] = asyncio.create_task(switch(name), name="clip-model-switch")
+
+    await switch(wanted)
+    ctx.config.on_change(on_config)
+
+
+async def load_search_model(ctx: Context, name: str) -> Embedder | None:
+    """Load CLIP model ``name``'s image encoder, size smart_search for it and record its status.
 
     With no model (not in the cache, download off or failing) the service stays up with smart
     search disabled: it records ``ready = false`` and the reason in ``ml_model_status`` (the
     gateway then reports ``smartSearch: false``) and acknowledges events without embedding them.
+    A model that replaces another makes :func:`darkroom_db.smart_search.ensure_dimension` drop
+    the old model's embeddings (they are not comparable), so every asset is embedded again.
+
+    Returns:
+        The new embedder (also in ``ctx.extra[EMBEDDER]``), or None when the model is unusable
+        (the previous embedder, if any, keeps running then).
     """
     settings = ctx.settings
     assert isinstance(settings, EmbeddingSettings)
-    name = settings.clip_model
     providers = [p.strip() for p in settings.ml_providers.split(",") if p.strip()] or None
     options = {
         "duplicate_detection": settings.duplicate_detection,
@@ -57,17 +92,18 @@ async def setup(ctx: Context) -> None:
         )
     except (ModelUnavailable, ModelError, TokenizerError) as exc:
         log.warning("smart_search.disabled", model=name, reason=str(exc))
-        await smart_search.set_model_status(
-            ctx.pool,
-            task=ModelTask.SEARCH.value,
-            model=name,
-            ready=False,
-            reason=str(exc),
-            options=options,
-        )
-        return
-    if await smart_search.ensure_dimension(ctx.pool, model.dim):
-        log.warning("smart_search.dimension_changed", model=name, dim=model.dim)
+        if EMBEDDER not in ctx.extra:
+            await smart_search.set_model_status(
+                ctx.pool,
+                task=ModelTask.SEARCH.value,
+                model=name,
+                ready=False,
+                reason=str(exc),
+                options=options,
+            )
+        return None
+    if await smart_search.ensure_dimension(ctx.pool, model.dim, model=model.name):
+        log.warning("smart_search.model_changed", model=name, dim=model.dim)
     embedder = Embedder(
         model=model,
         run_blocking=ctx.run_blocking,
@@ -75,7 +111,10 @@ async def setup(ctx: Context) -> None:
         batch_wait_s=settings.batch_wait_ms / 1000,
     )
     embedder.start()
+    previous: Embedder | None = ctx.extra.get(EMBEDDER)
     ctx.extra[EMBEDDER] = embedder
+    if previous is not None:
+        await previous.close()
     await smart_search.set_model_status(
         ctx.pool,
         task=ModelTask.SEARCH.value,
@@ -85,6 +124,7 @@ async def setup(ctx: Context) -> None:
         options=options,
     )
     log.info("smart_search.ready", model=model.name, dim=model.dim, batch_size=embedder.batch_size)
+    return embedder
 
 
 @subscribe(
@@ -129,6 +169,9 @@ async def embed_preview(event: AssetThumbnailGenerated, ctx: Context) -> None:
         vector = await embedder.embed(preview)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise PermanentError(f"preview cannot be decoded: {exc}") from exc
+    if ctx.extra.get(EMBEDDER) is not embedder:
+        # the model was swapped meanwhile: its embeddings were dropped; retry with the new one
+        raise RuntimeError("the CLIP model changed while embedding; retrying with the new one")
     async with ctx.outbox.transaction() as tx:
         if not await assets.lock_for_worker(tx.conn, asset_id):
             raise Gone(event.asset_id)

@@ -11,7 +11,9 @@ class EmbeddingSettings(ServiceSettings, frozen=True, kw_only=True):
     Attributes:
         ml_model_dir: Model cache; a model is ``<dir>/<name>`` or ``<dir>/clip/<name>``
             (``DARKROOM_ML_MODEL_DIR``). Empty: ``./data/models``.
-        clip_model: CLIP model name (``DARKROOM_CLIP_MODEL``; Immich's default ViT-B-32__openai).
+        clip_model: CLIP model name (``DARKROOM_CLIP_MODEL``; Immich's default ViT-B-32__openai):
+            the default of the system config's ``machineLearning.clip.modelName``, which the
+            service follows (see :func:`darkroom_embedding.handlers.setup`).
         ml_download: Download a missing model once from the hub (``DARKROOM_ML_DOWNLOAD``).
         ml_hub_org: Hugging Face organisation of the models (Immich's ``immich-app``).
         ml_providers: onnxruntime providers, comma-separated; empty: CUDA when present, then CPU.

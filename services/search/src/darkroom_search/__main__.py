@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from darkroom_db.system_config import SystemConfigDto
 from darkroom_events.catalogue import SmartSearchRequest
 from darkroom_runtime import Context, run_service
 
@@ -12,13 +13,24 @@ from darkroom_search.settings import SearchSettings
 
 
 async def setup(ctx: Context) -> None:
-    """Start loading the CLIP text encoder in the background (RPCs answer "unavailable" until
-    it is loaded)."""
-    encoder = TextEncoder(ctx.settings)  # type: ignore[arg-type]
+    """Start loading the CLIP text encoder of the system config's model in the background
+    (RPCs answer "unavailable" until it is loaded); load another when the config names one."""
+    name = ctx.config.current.machine_learning.clip.model_name
+    encoder = TextEncoder(ctx.settings, name)  # type: ignore[arg-type]
     stop = asyncio.Event()
     ctx.extra["encoder"] = encoder
     ctx.extra["encoder_stop"] = stop
     ctx.extra["encoder_task"] = asyncio.create_task(load_until_ready(encoder, ctx, stop))
+
+    async def on_config(config: SystemConfigDto) -> None:
+        if encoder.select(config.machine_learning.clip.model_name):
+            task: asyncio.Task[None] = ctx.extra["encoder_task"]
+            if task.done():  # the running loop, if any, picks the new name up itself
+                ctx.extra["encoder_task"] = asyncio.create_task(
+                    load_until_ready(encoder, ctx, stop)
+                )
+
+    ctx.config.on_change(on_config)
 
 
 async def register_rpc(ctx: Context) -> None:

@@ -1,8 +1,10 @@
 """Smart search: answer ``darkroom.rpc.search.smart`` with one page of asset ids.
 
 The query text is embedded with the CLIP text encoder of the model the embedding service uses
-(same directory, same name), then :func:`darkroom_db.search.smart_search` finds the nearest
-image embeddings among the owner's assets that pass the filters. When OCR boosting is on,
+(same directory, same name: the system config's ``machineLearning.clip.modelName``), in the
+request's ``language`` for the models that read it (NLLB-CLIP), then
+:func:`darkroom_db.search.smart_search` finds the nearest image embeddings among the owner's
+assets that pass the filters. When OCR boosting is on,
 assets whose recognised text holds every query word come first (a screenshot of an invoice
 is the best answer to "invoice", whatever CLIP thinks of it).
 """
@@ -20,6 +22,7 @@ import numpy as np
 import structlog
 from darkroom_db import ocr
 from darkroom_db import search as search_db
+from darkroom_db import smart_search as smart_search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
 from darkroom_runtime import Context
 
@@ -33,42 +36,64 @@ UNAVAILABLE = (
     "(set DARKROOM_ML_MODEL_DIR and DARKROOM_CLIP_MODEL, see docs/models.md)"
 )
 
+#: Reply text while the smart search model is being changed (query and stored embeddings of
+#: different models).
+CHANGING = "Smart search is not available while its model is being changed; try again shortly"
+
 
 class TextEncoder:
-    """The CLIP text encoder, loaded once when its files appear; None-safe until then.
+    """The CLIP text encoder of the model in force, loaded once its files appear.
+
+    The model is the system config's ``machineLearning.clip.modelName`` (its default is
+    ``DARKROOM_CLIP_MODEL``); :meth:`select` switches to another name (the old model is dropped
+    and the new one loaded by :func:`load_until_ready`), as Immich does when an admin changes
+    the smart search model.
 
     Attributes:
-        model: The loaded ``darkroom_ml.ClipModel`` (text part only), or None.
+        name: The model in force.
+        model: The loaded ``darkroom_ml.ClipModel`` (text part only) of ``name``, or None.
         error: Why the last load attempt failed, for logs.
     """
 
-    def __init__(self, settings: SearchSettings) -> None:
+    def __init__(self, settings: SearchSettings, name: str | None = None) -> None:
         self.settings = settings
+        self.name = name or settings.clip_model
         self.model: Any | None = None
         self.error: str | None = None
 
+    def select(self, name: str) -> bool:
+        """Make ``name`` the model in force. Returns True when it changed (the loaded model,
+        if any, is dropped: queries answer "unavailable" until the new one is loaded)."""
+        if not name or name == self.name:
+            return False
+        log.info("search.model_changed", old=self.name, new=name)
+        self.name = name
+        self.model = None
+        self.error = None
+        return True
+
     @property
     def model_path(self) -> Path | None:
-        """``<ml_model_dir>/<clip_model>`` (or ``<ml_model_dir>/clip/<clip_model>`` where that
-        exists), or None when no model directory is configured."""
+        """``<ml_model_dir>/<name>`` (or ``<ml_model_dir>/clip/<name>`` where that exists), or
+        None when no model directory is configured."""
         if not self.settings.ml_model_dir:
             return None
         root = Path(self.settings.ml_model_dir)
-        nested = root / "clip" / self.settings.clip_model
-        return nested if nested.is_dir() else root / self.settings.clip_model
+        nested = root / "clip" / self.name
+        return nested if nested.is_dir() else root / self.name
 
     def try_load(self) -> bool:
         """Load the text encoder if its files are there (blocking). True once loaded."""
         if self.model is not None:
             return True
-        path = self.model_path
+        name, path = self.name, self.model_path
         if path is None or not (path / "textual" / "model.onnx").is_file():
             self.error = f"no model at {path}"
             return False
         from darkroom_ml.models import ClipModel, ModelType
 
         try:
-            self.model = ClipModel.load(
+            model = ClipModel.load(
                 path,
                 types=(ModelType.TEXTUAL,),
                 text_cache_size=self.settings.text_cache_size,
@@ -78,13 +103,28 @@ class TextEncoder:
             self.error = f"{type(exc).__name__}: {exc}"
             log.warning("search.model_unusable", path=str(path), error=self.error)
             return False
-        log.info("search.model_loaded", model=self.model.name, dim=self.model.dim)
+        if name != self.name:  # another model was selected while this one loaded
+            return False
+        self.model = model
+        kind = model.textual.kind.value if model.textual is not None else None
+        log.info("search.model_loaded", model=model.name, dim=model.dim, kind=kind)
         return True
 
-    def encode(self, text: str) -> np.ndarray:
-        """The L2-normalised embedding of ``text``, shape ``(D,)`` float32 (LRU-cached)."""
-        assert self.model is not None
-        return self.model.encode_text([text])[0]
+    def encode(self, text: str, language: str | None = None) -> np.ndarray:
+        """The L2-normalised embedding of ``text``, shape ``(D,)`` float32 (LRU-cached).
+
+        Args:
+            text: The query.
+            language: The client's language tag (``SmartSearchDto.language``: ``de``,
+                ``pt-BR``...); NLLB models put its FLORES-200 code before the text, the others
+                ignore it.
+
+        Raises:
+            AssertionError: No model is loaded.
+        """
+        model = self.model
+        assert model is not None
+        return model.encode_text([text], language)[0]
 
 
 async def load_until_ready(encoder: TextEncoder, ctx: Context, stop: asyncio.Event) -> None:
@@ -135,7 +175,7 @@ async def smart_search(
         if encoder.model is None:
             return SmartSearchReply(status="unavailable", error=UNAVAILABLE)
         text = req.query.strip()
-        embedding = await ctx.run_blocking(encoder.encode, text)
+        embedding = await ctx.run_blocking(encoder.encode, text, req.language)
     else:
         return SmartSearchReply(status="invalid", error="query or queryAssetId is required")
 
@@ -151,6 +191,9 @@ async def smart_search(
     want = size + 1 - len(ids)
     if want > 0:
         async with ctx.pool.acquire() as conn:
+            if len(embedding) != await smart_search_db.column_dimension(conn):
+                # the model is being changed: the other service has not caught up yet
+                return SmartSearchReply(status="unavailable", error=CHANGING)
             ids += await search_db.smart_search(
                 conn,
                 owner_id,

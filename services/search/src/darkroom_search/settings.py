@@ -12,7 +12,9 @@ class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
         ml_model_dir: Model cache shared with the embedding service (``DARKROOM_ML_MODEL_DIR``):
             a CLIP model in Immich's layout is ``<dir>/<clip_model>`` or
             ``<dir>/clip/<clip_model>``; empty: smart search is off.
-        clip_model: Name of the CLIP model (``DARKROOM_CLIP_MODEL``), Immich's default.
+        clip_model: Name of the CLIP model (``DARKROOM_CLIP_MODEL``), Immich's default: the
+            default of the system config's ``machineLearning.clip.modelName``, which the service
+            follows.
         model_retry_s: Seconds between attempts to load a model that is not there yet (the
             embedding service may still be downloading it).
         text_cache_size: Recent query texts whose embeddings are kept.

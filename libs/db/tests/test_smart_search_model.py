@@ -1,0 +1,84 @@
+"""smart_search follows the CLIP model in force: a new dimension or another model's name drops
+the stored embeddings (not comparable) and resets every asset's embedding step."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from darkroom_db import assets, create_pool, migrate, smart_search, users
+from darkroom_stack.testing import fresh_database
+
+
+@pytest.fixture(scope="module")
+def db_url(postgres_server) -> str:
+    url = fresh_database(postgres_server, "smartmodel")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+async def pool(db_url):
+    p = await create_pool(db_url)
+    yield p
+    await p.close()
+
+
+async def _embedded_asset(pool, dim: int, model: str) -> uuid.UUID:
+    user = await users.create_user(
+        pool, email=f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
+    )
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    data = uuid.uuid4().bytes
+    asset = await assets.insert_asset(
+        pool,
+        assets.NewAsset(
+            id=uuid.uuid4(),
+            owner_id=user.id,
+            device_asset_id="d1",
+            device_id="dev",
+            type="IMAGE",
+            original_path="upload/x.jpg",
+            original_file_name="x.jpg",
+            original_mime_type="image/jpeg",
+            checksum=hashlib.sha1(data).digest(),
+            file_size=len(data),
+            file_created_at=now,
+            file_modified_at=now,
+        ),
+    )
+    assert asset is not None
+    vec = np.ones(dim, dtype=np.float32) / np.sqrt(dim)
+    await smart_search.upsert_embeddings(pool, [(asset.id, user.id, vec)], model=model)
+    await assets.mark_step_done(pool, asset.id, "embedding")
+    return asset.id
+
+
+async def _state(pool, asset_id: uuid.UUID) -> tuple[int, int, bool]:
+    count = await pool.fetchval("SELECT count(*) FROM smart_search")
+    done = await pool.fetchval(
+        "SELECT embedding_at IS NOT NULL FROM asset_job_status WHERE asset_id = $1", asset_id
+    )
+    return await smart_search.column_dimension(pool), count, done
+
+
+async def test_model_change_drops_embeddings_even_at_the_same_dimension(pool) -> None:
+    await smart_search.ensure_dimension(pool, 32, model="nllb-clip-base-siglip__v1")
+    first = await _embedded_asset(pool, 32, "nllb-clip-base-siglip__v1")
+    # the same model again: nothing happens
+    assert await smart_search.ensure_dimension(pool, 32, model="nllb-clip-base-siglip__v1") is False
+    assert await smart_search.ensure_dimension(pool, 32) is False  # dimension only
+    assert await _state(pool, first) == (32, 1, True)
+    # another model of the same size: its embeddings would be compared with the old ones
+    assert await smart_search.ensure_dimension(pool, 32, model="ViT-B-16-SigLIP2__webli") is True
+    assert await _state(pool, first) == (32, 0, False)
+    second = await _embedded_asset(pool, 32, "ViT-B-16-SigLIP2__webli")
+    # another size: the column follows
+    assert await smart_search.ensure_dimension(pool, 48, model="XLM-Roberta-Large-Vit-B-16Plus")
+    assert await _state(pool, second) == (48, 0, False)
+    await _embedded_asset(pool, 48, "XLM-Roberta-Large-Vit-B-16Plus")
+    with pytest.raises(ValueError):
+        await smart_search.ensure_dimension(pool, 4096, model="x")

@@ -60,6 +60,18 @@ def test_plan_burst_cover_leads() -> None:
     assert made is not None and made.primary == "2"
 
 
+def test_plan_a_late_cover_takes_the_lead() -> None:
+    """Processed after the others were stacked (metadata runs several assets at once), the
+    cover joins the stack and becomes its primary, as if it had come first."""
+    done = [Member(id=i, file_name=f"x_BURST00{i}.jpg", stack_id="s") for i in "13"]
+    cover = Member(id="2", file_name="x_BURST002_COVER.jpg", stack_id=None)
+    joined = plan("burst:name:x", [*done, cover])
+    assert joined is not None and joined.stack_id == "s"
+    assert joined.join == ["2"] and joined.primary == "2"
+    plain = Member(id="4", file_name="x_BURST004.jpg", stack_id=None)
+    assert plan("burst:name:x", [*done, plain]).primary is None  # type: ignore[union-attr]
+
+
 def _apple_note(entries: dict[int, bytes]) -> bytes:
     """An Apple MakerNote (big-endian IFD, offsets from the note's start) with ASCII tags."""
     head = b"Apple iOS\x00" + b"\x00\x01" + b"MM"

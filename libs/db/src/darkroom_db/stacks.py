@@ -164,7 +164,10 @@ async def create(
 
 
 async def set_primary(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, stack_id: uuid.UUID, asset_id: uuid.UUID
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    stack_id: uuid.UUID,
+    asset_id: uuid.UUID,
 ) -> bool:
     """Make ``asset_id`` the primary of ``owner_id``'s stack ``stack_id``.
 

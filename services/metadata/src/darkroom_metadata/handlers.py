@@ -153,6 +153,8 @@ async def auto_stack(
     if todo.stack_id is not None:
         stack_id = uuid.UUID(todo.stack_id)
         await stacks.add_assets(conn, asset.owner_id, stack_id, [uuid.UUID(i) for i in todo.join])
+        if todo.primary is not None:
+            await stacks.set_primary(conn, asset.owner_id, stack_id, uuid.UUID(todo.primary))
         log.info("metadata.stack_joined", stack_id=todo.stack_id, assets=len(todo.join))
         return StackUpdated(stack_id=todo.stack_id, owner_id=owner, at=datetime.now(UTC))
     made = await stacks.create(conn, asset.owner_id, [uuid.UUID(i) for i in todo.join])

@@ -44,7 +44,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     """What to do with a group.
 
     Attributes:
-        primary: The asset that leads a new stack (None: add to ``stack_id``).
+        primary: The asset that leads a new stack; joining ``stack_id``, the joining member
+            that becomes its primary (the group's lead, processed late), or None to keep it.
         stack_id: The existing stack the others join (None: make a new one).
         join: The assets to put in the stack (the primary first when new).
     """
@@ -125,5 +126,8 @@ def plan(key: str, members: list[Member]) -> Plan | None:
     if not loose:
         return None
     if stacks:
-        return Plan(primary=None, stack_id=next(iter(stacks)), join=loose)
+        # the member that leads the group (a burst's cover, a pair's JPEG) leads the stack
+        # even when it is processed after the others were stacked without it
+        lead = ordered[0].id if ordered[0].id in loose else None
+        return Plan(primary=lead, stack_id=next(iter(stacks)), join=loose)
     return Plan(primary=ordered[0].id, stack_id=None, join=[m.id for m in ordered])

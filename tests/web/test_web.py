@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+from darkroom_gateway.domain.web import default_web_dir
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
@@ -58,6 +59,15 @@ def test_static_files_and_spa_fallback(stack: Stack) -> None:
         assert js.status_code == 200
         assert js.headers["content-type"].startswith("text/javascript")
         assert "immutable" in js.headers["cache-control"]
+        # The ETag comes from the file's size and mtime (nginx-style), not a hash of its bytes.
+        built = default_web_dir() / bundle.group(1).lstrip("/")
+        st = built.stat()
+        assert js.headers["etag"] == f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        assert int(js.headers["content-length"]) == st.st_size and js.content == built.read_bytes()
+        assert (
+            client.get(bundle.group(1), headers={"If-None-Match": js.headers["etag"]}).status_code
+            == 304
+        )
         assert client.get("/assets/missing-0000.js").status_code == 404
         for escape in ("/../pyproject.toml", "/..%2F..%2Fpyproject.toml", "/%2e%2e/package.json"):
             assert "[project]" not in client.get(escape).text  # never a file outside dist

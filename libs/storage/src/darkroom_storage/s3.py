@@ -5,35 +5,46 @@ The minio client is blocking, so every call runs in a worker thread. Transient f
 backoff; everything else (``NoSuchKey``, access denied, bad requests) fails at once. urllib3's
 own retries are switched off so that there is one retry policy, and it is logged.
 
-Streamed puts use a multipart upload whose parts are buffered one at a time (so memory is
-bounded by the part size, whatever the object size) and retried part by part; a failure or
-cancellation aborts the upload, so nothing appears at the key. Puts of ``bytes`` use minio's
-public ``put_object``. The multipart calls are minio's low-level ``_create_multipart_upload``,
-``_upload_part``, ``_complete_multipart_upload``, ``_abort_multipart_upload`` and
-``_list_multipart_uploads`` (unchanged through minio 7.x; the pin ``minio<8`` and the streaming
-and sweep tests guard them), because minio's public ``put_object`` holds up to three copies of a
-part in memory and minio has no public way to list or abort an upload.
+Streamed puts go through minio's public ``put_object(data, length=-1, part_size=...)``, fed by
+:class:`_ChunkReader`, a file-like object that pulls the caller's async chunks from the worker
+thread. minio sends an object shorter than one part with one PUT and a longer one as a multipart
+upload, and aborts the upload when reading or sending fails, so nothing appears at the key.
+Parts go up one at a time (``num_parallel_uploads=1``), so memory is bounded by the part size,
+not the object size: the part being gathered and the part minio sent last, and for a moment
+about three parts while minio copies the new one to peel off its one-byte look-ahead (the
+storage tests bound the first; ``bench/s3_upload.py`` measured a 3.4-part peak with 8 MiB parts).
+Parts cannot be re-read from the caller's stream, so the streaming client retries each part
+request itself (urllib3 ``Retry`` on connection errors and 5xx answers to PUT, logged as
+``storage.retry``); a failure past those tries fails the put.
+
+minio has no public ListMultipartUploads or AbortMultipartUpload, which :meth:`sweep_temp`
+needs; those two requests are signed with minio's public ``minio.signer.sign_v4_s3`` and parsed
+with its public ``ListMultipartUploadsResult``. Nothing here calls minio's private methods.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import hashlib
 import io
 import mimetypes
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Self, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
 
 import structlog
 import tenacity
 import urllib3
 from minio import Minio
 from minio.commonconfig import CopySource
-from minio.datatypes import Part
+from minio.credentials import Credentials
+from minio.datatypes import ListMultipartUploadsResult
 from minio.error import InvalidResponseError, S3Error, ServerError
+from minio.signer import sign_v4_s3
 from urllib3 import BaseHTTPResponse
 
 from darkroom_storage.base import (
@@ -78,6 +89,8 @@ ACCESS_CODES = frozenset(
 #: S3 allows at most 10,000 parts per upload (AWS S3 user guide, "multipart upload limits").
 MAX_PARTS = 10_000
 _LIST_BATCH = 1000
+#: SHA-256 of an empty body, the ``x-amz-content-sha256`` of a request without one (SigV4).
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -93,6 +106,113 @@ def is_transient(exc: BaseException) -> bool:
         status = exc.status_code if isinstance(exc, ServerError) else exc._code
         return status >= 500 or status in (408, 429)
     return isinstance(exc, urllib3.exceptions.HTTPError | OSError)
+
+
+class _PartRetry(urllib3.Retry):
+    """urllib3's retry policy for the part requests of a streamed put, logged like tenacity's.
+
+    Retries connection errors, read errors and 500/502/503/504 answers (PUT is idempotent:
+    a part sent again replaces the same part number), with exponential backoff.
+    """
+
+    def increment(self, *args: Any, **kwargs: Any) -> Self:  # noqa: D102 - urllib3's contract
+        new = super().increment(*args, **kwargs)
+        response = kwargs.get("response")
+        error = kwargs.get("error")
+        log.warning(
+            "storage.retry",
+            backend="s3",
+            op="upload part",
+            attempt=len(new.history),
+            error=repr(error) if error is not None else f"HTTP {getattr(response, 'status', '?')}",
+            wait_s=round(new.get_backoff_time(), 3),
+        )
+        return new
+
+
+class SourceFailed(OSError):
+    """Raised inside minio's ``put_object`` when the caller's chunk source failed.
+
+    An ``OSError``, so minio aborts its multipart upload; :meth:`S3Storage.put` re-raises the
+    source's own exception (``__cause__``) to the caller.
+    """
+
+
+class _ChunkReader(io.RawIOBase):
+    """A blocking, read-only file over an async iterable of chunks, for minio's ``put_object``.
+
+    ``read(size)`` runs in minio's worker thread: it asks the event loop (one hop per call) to
+    copy chunks into a buffer until ``size`` bytes are there or the source ends, and returns
+    exactly those bytes (minio reads one part per call). The caller's chunks are released as
+    soon as they are copied. After :meth:`stop`, or once the source has failed, every read
+    raises :class:`SourceFailed`.
+
+    Args:
+        chunks: The caller's data.
+        loop: The event loop the caller runs on (the iterable is only touched there).
+    """
+
+    def __init__(self, chunks: AsyncIterable[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._chunks = aiter(chunks)
+        self._loop = loop
+        self._rest = b""
+        self._done = False
+        self._stopped = False
+        self._pending: concurrent.futures.Future[bytearray] | None = None
+
+    def readable(self) -> bool:
+        """True: this is a readable file."""
+        return True
+
+    async def _gather(self, size: int) -> bytearray:
+        buf = bytearray(self._rest)
+        self._rest = b""
+        while len(buf) < size:
+            try:
+                chunk = await anext(self._chunks)
+            except StopAsyncIteration:
+                self._done = True
+                break
+            need = size - len(buf)
+            if len(chunk) > need:  # the rest starts the next read
+                buf += chunk[:need]
+                self._rest = bytes(chunk[need:])
+            else:
+                buf += chunk
+        return buf
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (fewer only at the end of the source); blocks the thread.
+
+        Raises:
+            SourceFailed: The source raised (its exception is the ``__cause__``), or the put
+                was stopped.
+            ValueError: ``size`` is negative (minio always reads a bounded part).
+        """
+        if size is None or size < 0:
+            raise ValueError("_ChunkReader reads a bounded size only")
+        if self._stopped:
+            raise SourceFailed("the put was cancelled")
+        if self._done and not self._rest:
+            return b""
+        self._pending = asyncio.run_coroutine_threadsafe(self._gather(size), self._loop)
+        try:
+            buf = self._pending.result()
+        except BaseException as exc:
+            self._stopped = True
+            raise SourceFailed(f"the data source failed: {exc!r}") from exc
+        finally:
+            self._pending = None
+        data = bytes(buf)
+        del buf
+        return data
+
+    def stop(self) -> None:
+        """Make the current and every later read fail (called on the event loop)."""
+        self._stopped = True
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 def _endpoint(settings: StorageSettings) -> tuple[str, bool]:
@@ -133,6 +253,9 @@ class S3Storage(Storage):
         self.bucket = settings.s3_bucket
         self.endpoint = endpoint
         self._access_key = settings.s3_access_key or ""
+        self._credentials = Credentials(self._access_key, settings.s3_secret_key or "")
+        self._region = settings.s3_region
+        self._scheme = "https" if secure else "http"
         self._part_size = settings.s3_part_size
         self._attempts = attempts
         self._backoff = backoff
@@ -148,6 +271,27 @@ class S3Storage(Storage):
             secure=secure,
             region=settings.s3_region,
             http_client=self._http,
+        )
+        # Streamed puts: parts cannot be re-read from the caller, so urllib3 retries each one.
+        self._stream_http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            retries=_PartRetry(
+                total=attempts - 1,
+                backoff_factor=backoff,
+                backoff_max=10,
+                status_forcelist=(500, 502, 503, 504),
+                allowed_methods=frozenset({"PUT"}),
+                raise_on_status=False,  # minio reads the S3 error body of the last answer
+            ),
+            maxsize=32,
+        )
+        self._stream_client = Minio(
+            endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=secure,
+            region=settings.s3_region,
+            http_client=self._stream_http,
         )
 
     def __repr__(self) -> str:
@@ -264,12 +408,17 @@ class S3Storage(Storage):
     ) -> ObjectInfo:
         """Upload an object; see :meth:`Storage.put`.
 
-        ``bytes`` go up with one PUT (minio switches to multipart past the part size). An async
-        iterable is buffered into parts of ``s3_part_size`` bytes (a part may run over by less
-        than one chunk); an object smaller than one part is sent with one PUT, a larger one by
-        multipart upload, each part retried on its own. After part 1,000 the part size grows by
-        one ``s3_part_size`` every 1,000 parts, so 10,000 parts reach 55,000 times the part
-        size (430 GiB at 8 MiB).
+        ``bytes`` go up with one PUT (minio switches to multipart past the part size), retried
+        as a whole. An async iterable goes through minio's ``put_object`` with unknown length:
+        parts of ``s3_part_size`` bytes, so at most 10,000 parts (78 GiB at the default 8 MiB;
+        raise ``DARKROOM_STORAGE_S3_PART_SIZE`` for larger objects), each part request retried
+        on its own. A source that raises, or a cancelled put, aborts the upload and leaves the
+        key as it was; the source's exception reaches the caller unchanged.
+
+        Raises:
+            StorageError: S3 refused the object (e.g. more than 10,000 parts).
+            StorageUnavailable: The server failed past the retries.
+            AccessDenied: The credentials may not write here.
         """
         validate_key(key)
         ctype = content_type or mimetypes.guess_type(key, strict=False)[0]
@@ -303,81 +452,46 @@ class S3Storage(Storage):
         await self._call("put", key, put)
 
     async def _put_stream(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> None:
-        client = self._client
-        buf = bytearray()
-        parts: list[Part] = []
-        upload_id: str | None = None
+        reader = _ChunkReader(chunks, asyncio.get_running_loop())
 
-        async def flush() -> None:
-            nonlocal buf, upload_id
-            if upload_id is None:
-                upload_id = await self._call(
-                    "create multipart upload",
-                    key,
-                    client._create_multipart_upload,
-                    self.bucket,
-                    key,
-                    {"Content-Type": content_type},
-                )
-            number = len(parts) + 1
-            if number > MAX_PARTS:
-                raise StorageError(f"cannot put {key!r}: more than {MAX_PARTS} parts")
-            # A bytearray body is sent as is (urllib3 takes any bytes-like), no copy.
-            body, buf = buf, bytearray()
-            etag = await self._call(
-                "upload part",
-                key,
-                client._upload_part,
+        def put() -> None:
+            self._stream_client.put_object(
                 self.bucket,
                 key,
-                body,
-                None,
-                upload_id,
-                number,
+                reader,
+                length=-1,
+                content_type=content_type,
+                part_size=self._part_size,
+                # minio's default (3) queues parts to a thread pool: three parts in memory, and
+                # a failed read left its threads waiting. One part at a time, as before.
+                num_parallel_uploads=1,
             )
-            parts.append(Part(number, etag))
 
+        worker = asyncio.ensure_future(asyncio.to_thread(put))
         try:
-            async for chunk in chunks:
-                buf += chunk
-                if len(buf) >= self._part_size * (1 + len(parts) // 1000):
-                    await flush()
-            if upload_id is None:
-                await self._put_bytes(key, bytes(buf), content_type)
-                return
-            if buf:
-                await flush()
-            await self._call(
-                "complete multipart upload",
-                key,
-                client._complete_multipart_upload,
-                self.bucket,
-                key,
-                upload_id,
-                parts,
-            )
-        except BaseException:
-            if upload_id is not None:
-                await self._abort(key, upload_id)
+            await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            # Make minio's next (or current) read fail: it aborts its upload, then the thread
+            # ends. Wait for that, so a cancelled put leaves nothing behind when it returns.
+            reader.stop()
+            await asyncio.wait([worker])
+            log.warning("storage.put_aborted", backend="s3", key=key, reason="cancelled")
             raise
-
-    async def _abort(self, key: str, upload_id: str) -> None:
-        """Abort a multipart upload, even while the caller is being cancelled; log failures."""
-        try:
-            await asyncio.shield(
-                self._raw(
-                    "abort multipart upload",
-                    self._client._abort_multipart_upload,
-                    self.bucket,
-                    key,
-                    upload_id,
-                )
-            )
-            log.warning("storage.put_aborted", backend="s3", key=key, upload_id=upload_id)
-        except BaseException as exc:  # noqa: BLE001 - the original error matters more
-            log.error(
-                "storage.abort_failed", backend="s3", key=key, upload_id=upload_id, error=repr(exc)
-            )
+        except SourceFailed as exc:
+            log.warning("storage.put_aborted", backend="s3", key=key, reason="source failed")
+            if exc.__cause__ is not None:
+                raise exc.__cause__ from None
+            raise
+        except (
+            S3Error,
+            ServerError,
+            InvalidResponseError,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as exc:
+            raise self._translate(exc, "streamed put", key) from exc
+        except ValueError as exc:  # minio: more parts than S3 allows
+            raise StorageError(f"cannot put {key!r} on S3: {exc}") from exc
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -572,47 +686,103 @@ class S3Storage(Storage):
 
     # -- housekeeping ----------------------------------------------------------------------------
 
+    def _signed_request(
+        self, method: str, key: str | None, query: dict[str, str]
+    ) -> BaseHTTPResponse:
+        """Send one SigV4-signed request without a body (blocking); S3 errors raised as minio's.
+
+        For the S3 calls minio keeps private (ListMultipartUploads, AbortMultipartUpload,
+        CreateMultipartUpload in tests): the URL is path-style, ``/<bucket>[/<key>]?<query>``,
+        signed by minio's public ``sign_v4_s3`` (AWS Signature Version 4).
+
+        Raises:
+            minio.error.S3Error: The server answered with an S3 error.
+            minio.error.InvalidResponseError: It answered an error without an S3 error body.
+        """
+        path = "/" + quote(self.bucket) + ("" if key is None else "/" + quote(key, safe="/"))
+        url = urlsplit(
+            f"{self._scheme}://{self.endpoint}{path}?{urlencode(query, quote_via=quote)}"
+        )
+        date = datetime.now(UTC)
+        headers: dict[str, Any] = {
+            "Host": url.netloc,
+            "x-amz-content-sha256": _EMPTY_SHA256,
+            "x-amz-date": date.strftime("%Y%m%dT%H%M%SZ"),
+        }
+        headers = sign_v4_s3(
+            method=method,
+            url=url,
+            region=self._region,
+            headers=headers,
+            credentials=self._credentials,
+            content_sha256=_EMPTY_SHA256,
+            date=date,
+        )
+        response = self._http.request(method, url.geturl(), headers=headers)
+        if response.status >= 300:
+            if response.data and b"<Error>" in response.data:
+                raise S3Error.fromxml(response)
+            raise InvalidResponseError(
+                response.status, response.headers.get("content-type"), response.data.decode()
+            )
+        return response
+
+    async def incomplete_uploads(
+        self, prefix: str = "", *, older_than: timedelta | None = None
+    ) -> list[tuple[str, str]]:
+        """The multipart uploads started and never completed or aborted, as ``(key, upload id)``.
+
+        ListMultipartUploads, page by page on the key and upload id markers.
+
+        Args:
+            prefix: Only uploads whose key starts with this.
+            older_than: Only uploads initiated longer ago than this (None: all).
+        """
+        validate_prefix(prefix)
+        cutoff = None if older_than is None else datetime.now(UTC) - older_than
+        found: list[tuple[str, str]] = []
+        markers: dict[str, str] = {}
+        while True:
+            query = {"uploads": "", "prefix": prefix, "encoding-type": "url", **markers}
+            response = await self._call(
+                "list multipart uploads", None, self._signed_request, "GET", None, query
+            )
+            page = ListMultipartUploadsResult(response)
+            found += [
+                (u.object_name, u.upload_id)
+                for u in page.uploads
+                if u.object_name
+                and u.upload_id
+                and (cutoff is None or (u.initiated_time is not None and u.initiated_time < cutoff))
+            ]
+            if not page.is_truncated or not page.next_key_marker:
+                return found
+            markers = {"key-marker": page.next_key_marker}
+            if page.next_upload_id_marker:
+                markers["upload-id-marker"] = page.next_upload_id_marker
+
     async def sweep_temp(self, older_than: timedelta = timedelta(hours=24)) -> int:
         """Abort incomplete multipart uploads started longer ago than ``older_than``.
 
-        A put that died (a killed process, a lost connection during the abort) leaves its
-        upload in the bucket, billed and invisible to listings, until it is aborted. This lists
-        them (ListMultipartUploads, page by page on the key marker; an upload skipped by a
-        page boundary is found by the next sweep) and aborts the stale ones. A bucket
-        lifecycle rule ``AbortIncompleteMultipartUpload`` does the same on AWS; this works
-        wherever ListMultipartUploads does (MinIO lists only uploads of an exact key, so there
-        it finds nothing and the lifecycle rule is the way).
+        A put whose process died leaves its upload in the bucket, billed and invisible to
+        listings, until it is aborted (a failed or cancelled put aborts its own). This lists
+        them (:meth:`incomplete_uploads`) and aborts the stale ones. A bucket lifecycle rule
+        ``AbortIncompleteMultipartUpload`` does the same on AWS, and MinIO expires stale
+        uploads itself (``api stale_uploads_expiry``, 24 h); MinIO also lists only uploads of
+        an exact key, so there this finds nothing.
 
         Returns:
             How many uploads were aborted.
         """
-        cutoff = datetime.now(UTC) - older_than
-        stale: list[tuple[str, str]] = []
-        marker: str | None = None
-        while True:
-            page = await self._call(
-                "list multipart uploads",
-                None,
-                self._client._list_multipart_uploads,
-                self.bucket,
-                key_marker=marker,
-            )
-            stale += [
-                (u.object_name, u.upload_id)
-                for u in page.uploads
-                if u.upload_id and u.initiated_time is not None and u.initiated_time < cutoff
-            ]
-            if not page.is_truncated or not page.next_key_marker:
-                break
-            marker = page.next_key_marker
+        stale = await self.incomplete_uploads(older_than=older_than)
         for key, upload_id in stale:
             await self._call(
                 "abort multipart upload",
                 key,
-                self._client._abort_multipart_upload,
-                self.bucket,
+                self._signed_request,
+                "DELETE",
                 key,
-                upload_id,
+                {"uploadId": upload_id},
             )
         log.info(
             "storage.temp_swept",
@@ -640,8 +810,9 @@ class S3Storage(Storage):
         return None
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         self._http.clear()
+        self._stream_http.clear()
 
 
 def _empty_stream() -> ObjectStream:

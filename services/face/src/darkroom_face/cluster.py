@@ -1,7 +1,9 @@
 """Incremental clustering of faces into people (Immich's DBSCAN-like rule), and its evaluation.
 
-The rule, applied to one new face at a time (described in Immich's docs and issue 5; this is an
-independent implementation):
+Credit: the rule is Immich's (immich-app/immich, its facial recognition job with the
+``minFaces`` and ``maxDistance`` settings, described in Immich's documentation of facial
+recognition and in this project's issue 5). Immich's code is AGPL-3.0 and was not copied; this is
+an independent implementation of the documented behaviour. Applied to one new face at a time:
 
 1. find the face's ``min_faces`` nearest faces of the same owner within ``max_distance`` (L2;
    the face itself is among them);

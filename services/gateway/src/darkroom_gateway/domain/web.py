@@ -3,7 +3,9 @@
 Every path outside ``/api`` that is not a file of the build answers with ``index.html`` (the app
 routes in the browser: ``/photos/<id>``, ``/auth/login``...). Vite names the bundles under
 ``assets/`` by content hash, so they are cached for a year as ``immutable``; ``index.html`` and
-the other unhashed files are revalidated on every load with their ``ETag``. The static files need
+the other unhashed files are revalidated on every load with their ``ETag``, made from the file's
+size and modification time (nothing is hashed per request); files are sent by Litestar's
+``File`` response. The static files need
 no credentials: the app signs in through ``/api``.
 
 The build directory is ``settings.web_dir`` when the gateway settings define it (non-empty),
@@ -29,9 +31,10 @@ from urllib.parse import quote
 import structlog
 from darkroom_db import albums, shared_links
 from litestar import Request, get
+from litestar.datastructures import ETag
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Response
+from litestar.response import File, Response
 
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import NotFound
@@ -174,36 +177,65 @@ async def share_meta(deps: Deps, base_url: str, path: str) -> str:
     return "\n    ".join(lines)
 
 
+def stat_etag(file: Path, head: str = "") -> str:
+    """A strong ETag (quoted) from the file's size and modification time, as nginx makes its own.
+
+    A new build writes new files (new mtime), so the tag changes whenever the content may have;
+    nothing is read or hashed. ``head`` (the share page's Open Graph tags) is part of the
+    served ``index.html``, so its SHA-1 (of a few hundred bytes) is appended when given.
+    """
+    st = file.stat()
+    tag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
+    if head:
+        tag += "-" + hashlib.sha1(head.encode(), usedforsecurity=False).hexdigest()[:16]
+    return f'"{tag}"'
+
+
+def not_modified(request: Request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (quoted) or is ``*`` (RFC 9110, 13.1.2)."""
+    header = request.headers.get("if-none-match", "")
+    return header.strip() == "*" or etag in (tag.strip() for tag in header.split(","))
+
+
 def file_response(
     request: Request, file: Path, cache_control: str, head: str = ""
-) -> Response[bytes]:
-    """``file`` with a strong ETag (SHA-1 of its bytes), or 304 when ``If-None-Match`` matches.
+) -> Response[bytes] | File:
+    """``file`` with an ETag from its stat (:func:`stat_etag`), or 304 when it matches.
+
+    A build file goes out as Litestar's :class:`~litestar.response.File` (streamed in chunks,
+    ``sendfile`` where the server has it); ``index.html`` with ``head`` injected is built in
+    memory (a few KiB).
 
     Args:
         request: For ``If-None-Match``.
-        file: A file of the build (small: the whole body is read into memory).
+        file: A file of the build.
         cache_control: The Cache-Control header to send.
         head: HTML put before ``</head>`` (the share page's Open Graph tags), or "".
     """
-    content = file.read_bytes()
-    if head:
-        content = content.replace(b"</head>", f"    {head}\n  </head>".encode(), 1)
-    etag = f'"{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"'
+    etag = stat_etag(file, head)
     headers = {
         "ETag": etag,
         "Cache-Control": cache_control,
         "X-Content-Type-Options": "nosniff",
     }
-    if_none_match = request.headers.get("if-none-match", "")
-    if etag in (tag.strip() for tag in if_none_match.split(",")) or if_none_match.strip() == "*":
+    if not_modified(request, etag):
         return Response(b"", status_code=304, headers=headers)
-    return Response(content, media_type=media_type_of(file), headers=headers)
+    if head:
+        content = file.read_bytes().replace(b"</head>", f"    {head}\n  </head>".encode(), 1)
+        return Response(content, media_type=media_type_of(file), headers=headers)
+    return File(
+        file,
+        content_disposition_type="inline",
+        media_type=media_type_of(file),
+        headers=headers,
+        etag=ETag(value=etag.strip('"')),
+    )
 
 
 @get("/{path:path}", include_in_schema=False)
 async def web_app(
     request: Request, deps: NamedDependency[Deps], path: FromPath[str]
-) -> Response[bytes]:
+) -> Response[bytes] | File:
     """Serve the web app: a file of the build, else ``index.html`` (SPA fallback; with Open
     Graph tags on a shared link's page)."""
     head = await share_meta(deps, str(request.base_url), path.lstrip("/"))
@@ -211,12 +243,14 @@ async def web_app(
 
 
 @get("/", include_in_schema=False)
-async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Response[bytes]:
+async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Response[bytes] | File:
     """Serve ``/``: the app's ``index.html``."""
     return serve_web_app(request, deps, "")
 
 
-def serve_web_app(request: Request, deps: Deps, path: str, head: str = "") -> Response[bytes]:
+def serve_web_app(
+    request: Request, deps: Deps, path: str, head: str = ""
+) -> Response[bytes] | File:
     """The response of :func:`web_app` for URL path ``path``; ``head`` goes in the
     ``<head>`` of ``index.html`` (see :func:`share_meta`).
 

@@ -3,6 +3,37 @@
  * `immich_access_token` cookie that `POST /api/auth/login` sets (no token is kept in JS).
  */
 
+import type {
+  ActivityResponseDto,
+  AlbumResponseDto,
+  AlbumUserResponseDto,
+  ApiKeyCreateResponseDto,
+  ApiKeyResponseDto,
+  AssetResponseDto,
+  AssetStackResponseDto,
+  AuthStatusResponseDto,
+  BulkIdResponseDto,
+  ExifResponseDto,
+  LoginResponseDto,
+  MapMarkerResponseDto,
+  NotificationDto,
+  PartnerResponseDto,
+  PeopleResponseDto,
+  PersonResponseDto,
+  PersonStatisticsResponseDto,
+  QueueJobResponseDto,
+  QueueResponseDto,
+  QueueStatisticsDto,
+  SearchExploreResponseDto,
+  ServerConfigDto,
+  SessionResponseDto,
+  SharedLinkResponseDto,
+  StackResponseDto,
+  TagResponseDto,
+  TimeBucketsResponseDto,
+  UserAdminResponseDto,
+} from '@immich/sdk';
+
 /** An error answer of the API: Immich's `{message}` body (`message` may be a list); `details`
  * holds a validation error's issues (`errors`), each as "field.path: message". */
 export class ApiError extends Error {
@@ -65,22 +96,13 @@ export function query(params: Record<string, string | number | boolean | undefin
   return text ? `?${text}` : '';
 }
 
-// ---- The shapes the app reads (subsets of the Immich DTOs, field names as the spec) ----
+// ---- The shapes the app reads: the Immich DTOs from `@immich/sdk` 3.1.0 (the published client
+// of the same spec; `import type` only, so nothing of it is bundled), and the few the app keeps
+// itself where Darkroom's answer differs from the spec's or no DTO exists ----
 
-export interface ServerConfig {
-  isInitialized: boolean;
-  isOnboarded: boolean;
-  maintenanceMode?: boolean;
-  loginPageMessage?: string;
-}
+export type ServerConfig = ServerConfigDto;
 
-export interface LoginResponse {
-  accessToken: string;
-  userId: string;
-  userEmail: string;
-  name: string;
-  isAdmin: boolean;
-}
+export type LoginResponse = LoginResponseDto;
 
 export interface UserResponse {
   id: string;
@@ -92,89 +114,20 @@ export interface UserResponse {
 }
 
 /** AuthStatusResponseDto: the PIN code and this session's unlock of the locked folder. */
-export interface AuthStatus {
-  isElevated: boolean;
-  password: boolean;
-  pinCode: boolean;
-  expiresAt?: string;
-  pinExpiresAt?: string;
-}
+export type AuthStatus = AuthStatusResponseDto;
 
-export interface ExifInfo {
-  make?: string | null;
-  model?: string | null;
-  lensModel?: string | null;
-  fNumber?: number | null;
-  focalLength?: number | null;
-  iso?: number | null;
-  exposureTime?: string | null;
-  exifImageWidth?: number | null;
-  exifImageHeight?: number | null;
-  dateTimeOriginal?: string | null;
-  city?: string | null;
-  state?: string | null;
-  country?: string | null;
-  latitude?: number | null;
-  longitude?: number | null;
-  description?: string | null;
-}
+export type ExifInfo = ExifResponseDto;
 
-export interface AssetResponse {
-  id: string;
-  type: 'IMAGE' | 'VIDEO' | 'AUDIO' | 'OTHER';
-  originalFileName: string;
-  originalMimeType: string;
-  fileCreatedAt: string;
-  localDateTime: string;
-  width: number | null;
-  height: number | null;
-  thumbhash: string | null;
-  isFavorite: boolean;
-  isArchived: boolean;
-  isTrashed: boolean;
-  /** Has non-destructive edits (crop, rotate, mirror). */
-  isEdited?: boolean;
-  visibility: string;
-  exifInfo?: ExifInfo | null;
-  /** The motion part of a live photo (a hidden VIDEO asset), or null. */
-  livePhotoVideoId?: string | null;
-  /** The people in the photo (only its owner sees them). */
-  people?: PersonResponse[];
-  /** Video length in ms (Darkroom) or "H:MM:SS.mmm" (Immich); null for photos. */
-  duration?: number | string | null;
-  ownerId?: string;
-  /** The storage key of the original (its folder is the asset's folder). */
-  originalPath?: string;
-  /** Its tags (only its owner sees them). */
-  tags?: TagResponse[];
-  /** The stack it is in (GET /assets/{id} only), or null. */
-  stack?: AssetStackResponse | null;
-}
+export type AssetResponse = AssetResponseDto;
 
 /** Spec: AssetStackResponseDto. */
-export interface AssetStackResponse {
-  id: string;
-  primaryAssetId: string;
-  assetCount: number;
-}
+export type AssetStackResponse = AssetStackResponseDto;
 
 /** Spec: StackResponseDto: a stack with its assets (the primary first). */
-export interface StackResponse {
-  id: string;
-  primaryAssetId: string;
-  assets: AssetResponse[];
-}
+export type StackResponse = StackResponseDto;
 
 /** Spec: TagResponseDto; `value` is the full path (`Travel/2024/Japan`), `name` its last part. */
-export interface TagResponse {
-  id: string;
-  name: string;
-  value: string;
-  parentId?: string;
-  color?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type TagResponse = TagResponseDto;
 
 /** Tag `paths` (parents created) and put every leaf on `assetIds`; the leaf tags. */
 export async function tagAssets(paths: string[], assetIds: string[]): Promise<TagResponse[]> {
@@ -185,10 +138,7 @@ export async function tagAssets(paths: string[], assetIds: string[]): Promise<Ta
   return leaves;
 }
 
-export interface TimeBucket {
-  timeBucket: string;
-  count: number;
-}
+export type TimeBucket = TimeBucketsResponseDto;
 
 /** TimeBucketAssetResponseDto: columnar, index i of every array is the same asset. */
 export interface BucketColumns {
@@ -208,12 +158,7 @@ export interface BucketColumns {
 }
 
 /** Spec: PartnerResponseDto (the user on the other side of a partnership). */
-export interface Partner {
-  id: string;
-  name: string;
-  email: string;
-  inTimeline?: boolean;
-}
+export type Partner = PartnerResponseDto;
 
 /** URL of an asset's rendition; `cacheKey` (its thumbhash) busts the cache when it changes. */
 export function thumbnailUrl(
@@ -229,14 +174,7 @@ export function thumbnailUrl(
 }
 
 /** MapMarkerResponseDto: one geotagged asset (GET /api/map/markers). */
-export interface MapMarker {
-  id: string;
-  lat: number;
-  lon: number;
-  city: string | null;
-  state: string | null;
-  country: string | null;
-}
+export type MapMarker = MapMarkerResponseDto;
 
 /** GET /api/darkroom/map (Darkroom's own route): the web map's raster tiles. */
 export interface MapTileConfig {
@@ -245,21 +183,10 @@ export interface MapTileConfig {
 }
 
 /** PersonResponseDto (the fields the app reads). */
-export interface PersonResponse {
-  id: string;
-  name: string;
-  isHidden: boolean;
-  isFavorite?: boolean;
-  birthDate?: string | null;
-  /** Changes when the person (or its face crop) changes: busts the thumbnail's cache. */
-  updatedAt?: string;
-}
+export type PersonResponse = PersonResponseDto;
 
 /** SearchExploreResponseDto: one explore field (`exifInfo.city`) with one asset per value. */
-export interface SearchExploreResponse {
-  fieldName: string;
-  items: { value: string; data: AssetResponse }[];
-}
+export type SearchExploreResponse = SearchExploreResponseDto;
 // ---- People, account settings and administration (PeoplePage, PersonPage, SettingsPage,
 // AdminPage) ----
 
@@ -269,24 +196,13 @@ export function errorText(error: unknown): string {
 }
 
 /** PeopleResponseDto: `total` counts every person, `hidden` the hidden ones among them. */
-export interface PeopleResponse {
-  total: number;
-  hidden: number;
-  people: PersonResponse[];
-  hasNextPage?: boolean;
-}
+export type PeopleResponse = PeopleResponseDto;
 
 /** PersonStatisticsResponseDto: how many assets show the person. */
-export interface PersonStatistics {
-  assets: number;
-}
+export type PersonStatistics = PersonStatisticsResponseDto;
 
 /** BulkIdResponseDto: one id's outcome of a bulk change (people merge, album add/remove). */
-export interface BulkIdResponse {
-  id: string;
-  success: boolean;
-  error?: string;
-}
+export type BulkIdResponse = BulkIdResponseDto;
 
 /** URL of a person's face crop (`updatedAt` busts the cache when the face changes). */
 export function personThumbnailUrl(person: Pick<PersonResponse, 'id' | 'updatedAt'>): string {
@@ -294,71 +210,25 @@ export function personThumbnailUrl(person: Pick<PersonResponse, 'id' | 'updatedA
 }
 
 /** ApiKeyResponseDto. */
-export interface ApiKey {
-  id: string;
-  name: string;
-  permissions: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type ApiKey = ApiKeyResponseDto;
 
 /** ApiKeyCreateResponseDto: the secret is shown this once only. */
-export interface ApiKeyCreateResponse {
-  apiKey: ApiKey;
-  secret: string;
-}
+export type ApiKeyCreateResponse = ApiKeyCreateResponseDto;
 
 /** SessionResponseDto (a signed-in browser or app). */
-export interface Session {
-  id: string;
-  createdAt: string;
-  updatedAt: string;
-  current: boolean;
-  deviceOS: string;
-  deviceType: string;
-  appVersion: string | null;
-  expiresAt?: string;
-}
+export type Session = SessionResponseDto;
 
 /** UserAdminResponseDto (subset). */
-export interface UserAdmin {
-  id: string;
-  email: string;
-  name: string;
-  isAdmin: boolean;
-  createdAt: string;
-  deletedAt: string | null;
-  status: string;
-  quotaSizeInBytes: number | null;
-  quotaUsageInBytes: number | null;
-  storageLabel: string | null;
-  shouldChangePassword: boolean;
-}
+export type UserAdmin = UserAdminResponseDto;
 
 /** QueueStatisticsDto: job counts of one queue. */
-export interface QueueStatistics {
-  active: number;
-  completed: number;
-  delayed: number;
-  failed: number;
-  paused: number;
-  waiting: number;
-}
+export type QueueStatistics = QueueStatisticsDto;
 
 /** QueueResponseDto. */
-export interface Queue {
-  name: string;
-  isPaused: boolean;
-  statistics: QueueStatistics;
-}
+export type Queue = QueueResponseDto;
 
 /** QueueJobResponseDto; for a failed job `data` holds the asset `id` and the `error`. */
-export interface QueueJob {
-  id: string;
-  name: string;
-  data: { id?: string | null; error?: string; deliveries?: number; permanent?: boolean };
-  timestamp: number;
-}
+export type QueueJob = QueueJobResponseDto;
 
 /** `1.5 GiB` from a byte count (binary units, as Immich shows storage). */
 export function formatBytes(bytes: number): string {
@@ -375,22 +245,10 @@ export function formatBytes(bytes: number): string {
 // ---- Albums, bulk actions, downloads (library area) ----
 
 /** AlbumUserResponseDto: a member of an album (the owner is listed with role `owner`). */
-export interface AlbumUser {
-  role: 'owner' | 'editor' | 'viewer';
-  user: UserResponse;
-}
+export type AlbumUser = AlbumUserResponseDto;
 
 /** AlbumResponseDto (the fields the app reads). */
-export interface AlbumResponse {
-  id: string;
-  albumName: string;
-  description: string;
-  albumThumbnailAssetId: string | null;
-  albumUsers: AlbumUser[];
-  assetCount: number;
-  shared: boolean;
-  isActivityEnabled?: boolean;
-}
+export type AlbumResponse = AlbumResponseDto;
 
 /** POST `path` with a JSON body and return the answer as a Blob (a ZIP download). */
 export async function postForBlob(path: string, body: unknown): Promise<Blob> {
@@ -423,45 +281,15 @@ export const playbackUrl = (id: string) => `/api/assets/${id}/video/playback`;
 export const hlsUrl = (id: string) => `/api/assets/${id}/video/hls/master.m3u8`;
 
 /** ActivityResponseDto: a comment or a like on an album or one of its assets. */
-export interface ActivityResponse {
-  id: string;
-  assetId: string | null;
-  comment?: string | null;
-  createdAt: string;
-  type: 'comment' | 'like';
-  user: UserResponse;
-}
+export type ActivityResponse = ActivityResponseDto;
 
 /** NotificationDto. */
-export interface NotificationResponse {
-  id: string;
-  createdAt: string;
-  type: string;
-  level: 'success' | 'error' | 'warning' | 'info';
-  title: string;
-  description?: string;
-  data?: Record<string, unknown>;
-  readAt?: string;
-}
+export type NotificationResponse = NotificationDto;
 
 // ---- Public shared links (SharedPage, SharedLinksPage, ShareDialog) ----
 
 /** SharedLinkResponseDto (the fields the app reads). `password` is set when one is needed. */
-export interface SharedLink {
-  id: string;
-  key: string;
-  type: 'ALBUM' | 'INDIVIDUAL';
-  slug: string | null;
-  description: string | null;
-  expiresAt: string | null;
-  password: string | null;
-  allowDownload: boolean;
-  allowUpload: boolean;
-  showMetadata: boolean;
-  createdAt: string;
-  album?: AlbumResponse;
-  assets: AssetResponse[];
-}
+export type SharedLink = SharedLinkResponseDto;
 
 /** SharedLinkCreateDto / SharedLinkEditDto options the dialogs set. */
 export interface SharedLinkOptions {

@@ -87,6 +87,11 @@ export class Selection {
     }
   }
 
+  /** Select every one of `all` that may be selected (Ctrl+A). */
+  addAll(all: Iterable<string>): void {
+    for (const id of all) if (this.selectable(id)) this.ids.add(id);
+  }
+
   clear(): void {
     this.ids.clear();
     this.anchor = null;

@@ -192,6 +192,21 @@ export class Timeline {
   }
 
   /**
+   * Load the month holding asset `id`, taken at `localDateTime` (ISO, the local wall clock as
+   * the spec's `localDateTime`), when it is not loaded yet: a viewer opened straight at its URL
+   * then finds its neighbours. True when the asset is in a loaded month afterwards.
+   */
+  async locate(id: string, localDateTime: string): Promise<boolean> {
+    if (this.find(id)) return true;
+    if (!this.loaded) await this.load();
+    const key = localDateTime.slice(0, 7);
+    const month = this.months.find((m) => m.timeBucket.startsWith(key));
+    if (!month) return false;
+    const assets = await month.load();
+    return assets.some((a) => a.id === id);
+  }
+
+  /**
    * The asset `delta` places after `id` in timeline order (1 = older, -1 = newer), loading
    * neighbouring months as needed; null at either end or when `id` is not in a loaded month.
    */

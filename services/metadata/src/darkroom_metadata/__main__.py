@@ -7,6 +7,7 @@ import structlog
 from darkroom_db import smart_search
 from darkroom_runtime import Context, run_service
 
+from darkroom_metadata.exiftool import ExifTool, find_executable
 from darkroom_metadata.geocode import Geocoder
 from darkroom_metadata.handlers import extract_asset_metadata, geocode_edited_location
 from darkroom_metadata.settings import MetadataSettings
@@ -22,12 +23,20 @@ GEOCODER_DATA = "geonames-cities1000"
 
 
 async def setup(ctx: Context) -> None:
-    """Load the reverse geocoder's data (~1.5 s) when it is on, and report whether it works.
+    """Start ExifTool in stay-open mode (``ctx.extra["exiftool"]``), then load the reverse
+    geocoder's data (~1.5 s) when it is on, and report whether it works.
 
     With ``DARKROOM_REVERSE_GEOCODING=false``, or data that fails to load (then the service goes
     on without places), ``ready = false`` is recorded with the reason, so the server's features
     say ``reverseGeocoding: false``.
     """
+    reader = ExifTool(
+        find_executable(getattr(ctx.settings, "exiftool", "")),
+        timeout_s=getattr(ctx.settings, "exiftool_timeout_s", 60.0),
+    )
+    version = await ctx.run_blocking(reader.version)  # starts it; fails loudly when missing
+    log.info("exiftool.ready", version=version, executable=reader.executable)
+    ctx.extra["exiftool"] = reader
     if not getattr(ctx.settings, "reverse_geocoding", True):
         await _report(ctx, ready=False, reason="turned off (DARKROOM_REVERSE_GEOCODING=false)")
         return

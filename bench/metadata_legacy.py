@@ -1,4 +1,7 @@
-"""Metadata of one original: capture time, camera, exposure, size, orientation, GPS, video facts.
+"""The exiv2/PyAV metadata extractor that ExifTool replaced (#24), kept ONLY for the comparison
+in :mod:`bench.metadata`; not used by any service. Its original docstring follows.
+
+Metadata of one original: capture time, camera, exposure, size, orientation, GPS, video facts.
 
 Pure functions over a local file: no NATS, database or storage here. Images are read with
 exiv2 (through ``pyexiv2``: EXIF, XMP, IPTC; JPEG, PNG, WebP, HEIC/HEIF/AVIF, TIFF, DNG and the
@@ -41,7 +44,6 @@ import pyexiv2
 import structlog
 import tzfpy
 from darkroom_media.errors import CorruptMediaError, UnsupportedMediaError
-
 from darkroom_metadata.geocode import Geocoder
 from darkroom_metadata.keywords import tag_paths
 

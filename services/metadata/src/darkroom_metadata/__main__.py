@@ -4,7 +4,7 @@ asset.updated, name the place of an edited location."""
 from __future__ import annotations
 
 import structlog
-from darkroom_db import smart_search
+from darkroom_db import smart_search, system_metadata
 from darkroom_runtime import Context, run_service
 
 from darkroom_metadata.exiftool import ExifTool, find_executable
@@ -37,6 +37,8 @@ async def setup(ctx: Context) -> None:
     version = await ctx.run_blocking(reader.version)  # starts it; fails loudly when missing
     log.info("exiftool.ready", version=version, executable=reader.executable)
     ctx.extra["exiftool"] = reader
+    # the about page's exiftool version (the vendored one is not on PATH for the runtime's report)
+    await system_metadata.merge(ctx.pool, system_metadata.COMPONENT_VERSIONS, {"exiftool": version})
     if not getattr(ctx.settings, "reverse_geocoding", True):
         await _report(ctx, ready=False, reason="turned off (DARKROOM_REVERSE_GEOCODING=false)")
         return

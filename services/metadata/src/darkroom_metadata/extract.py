@@ -63,6 +63,15 @@ _HEIF_TYPES = frozenset({"image/heic", "image/heif", "image/heic-sequence", "ima
 #: ExifTool warnings that say the file itself is damaged (then the pixels must decode).
 _DAMAGE_RE = re.compile(r"truncated|format error|corrupt|not a valid|unexpected end", re.I)
 
+#: ExifTool warnings that say a whole EXIF/XMP block was lost ("Malformed APP1 EXIF segment",
+#: "Bad ExifIFD directory"); one bad value ("Invalid EXIF text encoding for UserComment") or
+#: a "[minor]" note does not count.
+_LOST_BLOCK_RE = re.compile(
+    r"(malformed|corrupt|bad|error reading|invalid) .*\b(EXIF|XMP|IFD0|ExifIFD|GPS)\b"
+    r" (segment|directory|header|packet|block|data)",
+    re.I,
+)
+
 
 class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     """Everything Darkroom stores about one original (Immich's ``asset_exif`` row, plus video).
@@ -216,7 +225,7 @@ def extract_metadata(
     problem = None
     if error:
         problem = f"ExifTool cannot read the metadata of this {mime_type} file: {error}"
-    elif warning and not warning.startswith("[minor]") and re.search(r"EXIF|XMP|IFD", warning):
+    elif _LOST_BLOCK_RE.search(warning) and not warning.startswith("[minor]"):
         problem = f"unreadable EXIF/XMP in this {mime_type} file: {warning}"
 
     if video:

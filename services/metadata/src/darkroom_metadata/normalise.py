@@ -521,9 +521,11 @@ def _keywords(tags: Mapping[str, Any]) -> list[str] | None:
 
 
 def _rotation(tags: Mapping[str, Any]) -> int | None:
-    degrees = _integer(tags.get("Composite:Rotation"))
+    """ffprobe's rotation of a video; 0 when the file has no display matrix (AVI, MPEG-TS:
+    such a video is shown as stored, which is what FFmpeg reports too)."""
+    degrees = _integer(_get(tags, "Composite:Rotation", "QuickTime:Rotation"))
     if degrees is None:
-        return None
+        return 0
     return _CLOCKWISE_TO_FFPROBE.get(degrees % 360)
 
 

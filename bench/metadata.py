@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -179,13 +178,28 @@ class FieldCount:
     cases: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _outcome(read: Callable[[], Any]) -> tuple[Any, str | None, float]:
-    start = time.perf_counter()
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) of process ``pid`` (``/proc/<pid>/stat``), 0 if unknown."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _outcome(
+    read: Callable[[], Any], helper: Callable[[], int | None] = lambda: None
+) -> tuple[Any, str | None, float, float]:
+    """(result, error, wall seconds, CPU seconds of this process and of ``helper``'s pid)."""
+    start, cpu, helper_cpu = time.perf_counter(), time.process_time(), _cpu_s(helper())
     try:
         result, error = read(), None
     except Exception as exc:  # noqa: BLE001 - the comparison records what each raises
         result, error = None, f"{type(exc).__name__}: {exc}"
-    return result, error, time.perf_counter() - start
+    spent_cpu = time.process_time() - cpu + _cpu_s(helper()) - helper_cpu
+    return result, error, time.perf_counter() - start, spent_cpu
 
 
 def compare(root: Path) -> dict[str, Any]:
@@ -194,7 +208,7 @@ def compare(root: Path) -> dict[str, Any]:
     Returns:
         ``{"files": n, "fields": {name: counts + cases}, "errors": [...], "seconds": {...}}``;
         each case is ``{"file", "old", "new", "kind": "disagree"|"only_old"|"only_new",
-        "explained": reason or None}`` (``only_new`` cases are counted, not listed).
+        "explained": reason or None}``.
     """
     from darkroom_metadata.exiftool import ExifTool
     from darkroom_metadata.extract import extract_metadata
@@ -204,23 +218,25 @@ def compare(root: Path) -> dict[str, Any]:
     files = media_files(root)
     counts = {name: FieldCount() for name in FIELDS}
     errors = []
-    old_s = new_s = 0.0
+    old_s = new_s = old_cpu = new_cpu = 0.0
     with ExifTool() as exiftool:
         exiftool.version()  # started before the clock runs, as in the service
         for path, mime in files:
             relative = str(path.relative_to(root))
             mtime = _mtime(path)
-            old, old_error, old_t = _outcome(
+            old, old_error, old_t, old_c = _outcome(
                 lambda path=path, mime=mime, mtime=mtime: metadata_legacy.extract_metadata(
                     path, mime_type=mime, file_modified_at=mtime
                 )
             )
-            new, new_error, new_t = _outcome(
+            new, new_error, new_t, new_c = _outcome(
                 lambda path=path, mime=mime, mtime=mtime: extract_metadata(
                     path, mime_type=mime, file_modified_at=mtime, exiftool=exiftool
-                )
+                ),
+                lambda: exiftool._process.pid if exiftool._process else None,  # noqa: SLF001
             )
             old_s, new_s = old_s + old_t, new_s + new_t
+            old_cpu, new_cpu = old_cpu + old_c, new_cpu + new_c
             if old_error or new_error:
                 errors.append(
                     {
@@ -245,8 +261,6 @@ def compare(root: Path) -> dict[str, Any]:
                 kind = "disagree" if a is not None and b is not None else "only_old"
                 if a is None:
                     count.only_new += 1
-                    if name != "metadata_error":
-                        continue
                     kind = "only_new"
                 elif kind == "disagree":
                     count.disagree += 1
@@ -267,6 +281,7 @@ def compare(root: Path) -> dict[str, Any]:
         "fields": {name: vars(c) for name, c in counts.items()},
         "errors": errors,
         "seconds": {"old": old_s, "new": new_s},
+        "cpu_seconds": {"old": old_cpu, "new": new_cpu},
     }
 
 
@@ -327,7 +342,7 @@ def measure_rss(which: str) -> dict[str, int]:
                 )
             except Exception:  # noqa: BLE001, S112 - failures are compared elsewhere
                 continue
-        return {"python_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+        return {"python_kib": _rss_kib(os.getpid(), "VmHWM")}
     from darkroom_metadata.exiftool import ExifTool
     from darkroom_metadata.extract import extract_metadata
 
@@ -343,7 +358,7 @@ def measure_rss(which: str) -> dict[str, int]:
                 continue
         exiftool_kib = _rss_kib(pid, "VmHWM")
     return {
-        "python_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "python_kib": _rss_kib(os.getpid(), "VmHWM"),
         "exiftool_kib": exiftool_kib,
     }
 
@@ -375,6 +390,13 @@ def main() -> None:
             "old": round(1000 * report["seconds"]["old"] / n, 2),
             "new": round(1000 * report["seconds"]["new"] / n, 2),
         },
+        # CPU time (the new one's includes its ExifTool process): what a loaded machine
+        # changes least
+        "cpu_ms_per_file": {
+            "old": round(1000 * report["cpu_seconds"]["old"] / n, 2),
+            "new": round(1000 * report["cpu_seconds"]["new"] / n, 2),
+        },
+        "load_average": os.getloadavg(),
         "rss_kib": {"old": _rss_in_child("old"), "new": _rss_in_child("new")},
         "unexplained": unexplained(report),
         **report,
@@ -382,7 +404,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "metadata.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(report))  # noqa: T201 - a benchmark's report on the terminal
-    print(json.dumps({k: report[k] for k in ("files", "ms_per_file", "rss_kib")}))  # noqa: T201
+    keys = ("files", "ms_per_file", "cpu_ms_per_file", "rss_kib", "load_average")
+    print(json.dumps({k: report[k] for k in keys}))  # noqa: T201
     for line in report["unexplained"]:
         print("UNEXPLAINED", line)  # noqa: T201
 

@@ -50,6 +50,10 @@ log = structlog.get_logger()
 #: The largest UTC offset in use (Kiribati, +14:00); beyond it an offset tag is garbage.
 _MAX_OFFSET = timedelta(hours=14)
 
+#: Maker codes of AVCHD/H.264 camera data (``H264:Make``, numeric under ``-n``), as ExifTool
+#: names them (``%convMake`` in its ``Image::ExifTool::H264``).
+_H264_MAKES = {0x0103: "Panasonic", 0x0108: "Sony", 0x1011: "Canon", 0x1104: "JVC"}
+
 #: ExifTool's clockwise video rotation -> ffprobe's counter-clockwise degrees (what
 #: ``ExtractedMetadata.rotation`` has always held: -90 for a phone held upright).
 _CLOCKWISE_TO_FFPROBE = {0: 0, 90: -90, 180: 180, 270: 90}
@@ -187,7 +191,7 @@ def _strings(value: Any) -> list[str] | None:
 _DATETIME_RE = re.compile(
     r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})"
     r"(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+DST)?\s*$"  # AVCHD: "+02:00 DST" (offset incl. DST)
 )
 _OFFSET_RE = re.compile(r"^\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$")
 
@@ -520,6 +524,14 @@ def _keywords(tags: Mapping[str, Any]) -> list[str] | None:
     return tag_paths({k: v for k, v in xmp.items() if v}, {k: v for k, v in iptc.items() if v})
 
 
+def _make(tags: Mapping[str, Any]) -> str | None:
+    """Camera maker; a numeric one (AVCHD's maker code) by ExifTool's names, else dropped."""
+    value = _get(tags, "IFD0:Make", "XMP-tiff:Make", "Keys:Make", "UserData:Make", "*:Make")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _H264_MAKES.get(int(value))
+    return _text(value)
+
+
 def _rotation(tags: Mapping[str, Any]) -> int | None:
     """ffprobe's rotation of a video; 0 when the file has no display matrix (AVI, MPEG-TS:
     such a video is shown as stored, which is what FFmpeg reports too)."""
@@ -548,9 +560,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
     return Fields(
         capture=_capture(tags),
         modify=_modify(tags),
-        make=_text(
-            _get(tags, "IFD0:Make", "XMP-tiff:Make", "Keys:Make", "UserData:Make", "*:Make")
-        ),
+        make=_make(tags),
         model=_text(
             _get(tags, "IFD0:Model", "XMP-tiff:Model", "Keys:Model", "UserData:Model", "*:Model")
         ),

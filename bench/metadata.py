@@ -110,6 +110,14 @@ EXPLAINED: dict[tuple[str, str], str] = {
         for name in ("date_time_original", "local_date_time", "time_zone")
     },
     **{
+        ("videos/metadata-extractor-images/mts/Sony ILCE-7M3 (A7M3).mts", name): (
+            "old wrong: the AVCHD camera data in the H.264 stream says 2019-04-24 22:24:00"
+            " +02:00 (with a DST flag), which PyAV does not read; the old extractor fell back to"
+            " the file's modification time on this disk"
+        )
+        for name in ("date_time_original", "local_date_time")
+    },
+    **{
         (video, "modify_date"): (
             "old wrong: the file's XMP has a ModifyDate (" + date + "), which PyAV does not read;"
             " the old extractor fell back to the file's modification time on this disk"

@@ -151,8 +151,8 @@ def test_orientation_files(sample, name):
     assert (md.width > md.height) == (landscape == (expected < 5))
 
 
-def test_heic_that_exiv2_rejects_is_read_through_pillow_heif(sample):
-    # exiv2 refuses this whole file over its ICC box ("Not a valid ICC Profile").
+def test_heic_with_a_malformed_icc_box_is_read(sample):
+    # exiv2 refused this whole file over its ICC box ("Not a valid ICC Profile"); ExifTool reads it
     md = _extract(sample("photos/metadata-extractor-images/heic/Issue 437 (dotnet).heic"))
     assert (md.make, md.model) == ("samsung", "Galaxy S24 FE")
     assert md.local_date_time == datetime(2025, 5, 9, 11, 38, 44, 823000)
@@ -224,6 +224,25 @@ def test_hevc_mov_and_zero_location(sample):
     zero = _extract(sample("videos/metadata-extractor-images/mp4/ftyp3gp5.mp4"))
     assert (zero.latitude, zero.longitude) == (None, None)  # "+00.0000+000.0000/"
     assert zero.date_time_original == datetime(2020, 10, 23, 20, 27, 29, tzinfo=UTC)
+
+
+def test_avchd_camera_data(sample):
+    """AVCHD keeps the camera's facts in the H.264 stream (maker code 0x108, a local time with
+    its offset and a DST flag); the exiv2/PyAV extractor read none of them."""
+    path = sample("videos/metadata-extractor-images/mts/Sony ILCE-7M3 (A7M3).mts")
+    md = extract_metadata(path, mime_type="video/mp2t")
+    assert (md.make, md.model, md.f_number, md.exposure_time) == ("Sony", "ILCE-7M3", 6.3, "1/50")
+    assert md.local_date_time == datetime(2019, 4, 24, 22, 24)
+    assert md.time_zone == "+02:00"
+    assert md.date_time_original == datetime(2019, 4, 24, 20, 24, tzinfo=UTC)
+    assert (md.rotation, md.orientation) == (0, 1)  # no display matrix: shown as stored
+
+
+def test_xmp_inside_a_video(sample):
+    md = _extract(sample("videos/metadata-extractor-images/mov/xmp480qt.mov"))
+    assert md.description == "Baltic sea timelapse description"
+    assert md.tags == ["baltic", "sea", "timelapse"]
+    assert md.modify_date == datetime(2020, 1, 5, 11, 19, 47, tzinfo=UTC)
 
 
 def test_generated_video_rotation_and_location(tmp_path):

@@ -326,7 +326,13 @@ def _capture(tags: Mapping[str, Any]) -> Stamp | None:
         ),
         lambda: parse_datetime(_get(tags, "Composite:DateTimeCreated")),  # IPTC date + time
         lambda: parse_datetime(
-            _get(tags, "Keys:CreationDate", "UserData:CreationDate", "ItemList:CreationDate")
+            _get(
+                tags,
+                "Keys:CreationDate",
+                "VideoKeys:CreationDate",
+                "UserData:CreationDate",
+                "*:CreationDate",
+            )
         ),
         # AVI (RIFF IDIT), AVCHD (H264 maker data), other vendors: a local wall clock
         lambda: parse_datetime(_get(tags, "*:DateTimeOriginal")),
@@ -584,6 +590,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
                 "IFD0:ImageDescription",
                 "IPTC:Caption-Abstract",
                 "Keys:Description",
+                "VideoKeys:Description",
                 "UserData:Description",
                 "ItemList:Description",
             )
@@ -591,7 +598,14 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
         rating=_ranged(rating, -1, 5),
         latitude=latitude,
         longitude=longitude,
-        live_photo_cid=_text(_get(tags, "Apple:ContentIdentifier", "Keys:ContentIdentifier")),
+        live_photo_cid=_text(
+            _get(
+                tags,
+                "Apple:ContentIdentifier",
+                "Keys:ContentIdentifier",
+                "VideoKeys:ContentIdentifier",
+            )
+        ),
         burst_id=_text(tags.get("Apple:BurstUUID")),
         rotation=_rotation(tags) if video else None,
         tags=_keywords(tags),

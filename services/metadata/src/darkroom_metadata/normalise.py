@@ -38,6 +38,8 @@ __all__ = [
     "fields_from_tags",
     "format_exposure_time",
     "format_offset",
+    "instant",
+    "overlay",
     "parse_datetime",
     "parse_offset",
     "resolve",
@@ -472,7 +474,7 @@ def _iso(tags: Mapping[str, Any]) -> int | None:
         "XMP-exifEX:PhotographicSensitivity",
         "*:ISO",
     ):
-        iso = _integer(tags.get(key)) if not key.startswith("*") else _integer(_get(tags, key))
+        iso = _integer(_get(tags, key))
         if iso is not None and 0 < iso < 65535:
             return iso
     return None
@@ -507,9 +509,8 @@ def _size(tags: Mapping[str, Any]) -> tuple[int | None, int | None]:
     if size:
         parts = size.replace("x", " ").split()
         if len(parts) == 2 and all(p.isdigit() for p in parts):
-            width, height = int(parts[0]), int(parts[1])
-            if width > 0 and height > 0:
-                return width, height
+            if int(parts[0]) > 0 and int(parts[1]) > 0:
+                return int(parts[0]), int(parts[1])
     width = _integer(
         _get(tags, "File:ImageWidth", "ExifIFD:ExifImageWidth", "XMP-exif:PixelXDimension")
     )

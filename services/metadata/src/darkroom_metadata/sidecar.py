@@ -40,9 +40,9 @@ def read_sidecar(data: bytes, exiftool: ExifTool) -> Fields | None:
         except ExifToolError as error:
             log.warning("metadata.sidecar_unreadable", error=str(error))
             return None
-    error = tags.get("ExifTool:Error")
-    if error or tags.get("File:FileType") != "XMP":
-        log.warning("metadata.sidecar_unreadable", error=str(error or "not an XMP file"))
+    problem = tags.get("ExifTool:Error")
+    if problem or tags.get("File:FileType") != "XMP":
+        log.warning("metadata.sidecar_unreadable", error=str(problem or "not an XMP file"))
         return None
     return dataclasses.replace(fields_from_tags(tags), width=None, height=None)
 

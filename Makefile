@@ -63,7 +63,15 @@ $(OIDC): $(VENV)/.synced tests/oidc/package.json tests/oidc/package-lock.json
 	cd tests/oidc && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
 	touch $@
 
-run-deps: $(VENV)/.synced $(WEB_BUILD) ## What the server needs: .venv with every workspace package (uv) and the web app build (npm)
+# ExifTool for the metadata service: npm exiftool-vendored.pl (the Perl ExifTool, run on the
+# machine's perl); DARKROOM_EXIFTOOL points elsewhere (the container image uses Debian's)
+EXIFTOOL := services/metadata/exiftool/node_modules/.installed
+
+$(EXIFTOOL): $(VENV)/.synced services/metadata/exiftool/package.json services/metadata/exiftool/package-lock.json
+	cd services/metadata/exiftool && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+run-deps: $(VENV)/.synced $(WEB_BUILD) $(EXIFTOOL) ## What the server needs: .venv with every workspace package (uv), the web app build and ExifTool (npm)
 
 install: run-deps $(CLIENTS) browser $(HELM_TOOLS) $(OIDC) ## run-deps plus the test tools: @immich/cli, chromium, helm, oidc-provider
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import faces, ingest, recovery, s3_upload, search, timeline, transcode, web_timeline
+from bench import (
+    faces,
+    ingest,
+    metadata,
+    recovery,
+    s3_upload,
+    search,
+    timeline,
+    transcode,
+    web_timeline,
+)
 
 BENCHES = {
     "ingest": ingest.main,
@@ -15,6 +25,7 @@ BENCHES = {
     "web_timeline": web_timeline.main,
     "recovery": recovery.main,
     "s3_upload": s3_upload.main,
+    "metadata": metadata.main,
 }
 
 

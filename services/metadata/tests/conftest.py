@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from darkroom_metadata.exiftool import ExifTool
 from darkroom_metadata.geocode import Geocoder
 
 REPO = Path(__file__).resolve().parents[3]
@@ -44,3 +45,10 @@ def geocoder() -> Geocoder:
     g = Geocoder()
     g.load()
     return g
+
+
+@pytest.fixture(scope="session")
+def exiftool():
+    """One ExifTool in stay-open mode for the session (as the service keeps one)."""
+    with ExifTool() as reader:
+        yield reader

@@ -14,11 +14,9 @@ import pyexiv2
 import pytest
 from darkroom_media import CorruptMediaError, UnsupportedMediaError
 from darkroom_metadata.extract import (
-    apple_content_identifier,
     extract_metadata,
     format_exposure_time,
     parse_datetime,
-    parse_iso6709,
     valid_gps,
 )
 from PIL.ExifTags import IFD
@@ -44,6 +42,26 @@ def _mime(path: Path) -> str:
 
 def _extract(path: Path, **kwargs):
     return extract_metadata(path, mime_type=_mime(path), **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _one_exiftool(exiftool, monkeypatch):
+    """Every extract_metadata call of this module reads through the session's ExifTool (one
+    start, as in the service) instead of starting its own."""
+    import darkroom_metadata.extract as extract
+
+    monkeypatch.setattr(extract, "ExifTool", lambda: _Borrowed(exiftool))
+
+
+class _Borrowed:
+    def __init__(self, reader):
+        self.reader = reader
+
+    def __enter__(self):
+        return self.reader
+
+    def __exit__(self, *_):
+        return None
 
 
 # ---------------------------------------------------------------- photos: GPS, time, camera
@@ -74,7 +92,9 @@ def test_offset_time_original_gives_exact_instant(sample, geocoder):
     assert (md.make, md.model) == ("Apple", "iPhone 11 Pro Max")
     assert md.lens_model == "iPhone 11 Pro Max back triple camera 4.25mm f/1.8"
     assert (md.f_number, md.focal_length, md.iso, md.exposure_time) == (1.8, 4.25, 32, "1/391")
-    assert (md.width, md.height) == (4032, 3024)  # the stored (ispe) size, before irot
+    # the primary image's size (ispe; pillow-heif decodes 2566 x 3313): a crop edited on the
+    # phone. EXIF PixelX/YDimension still say 4032 x 3024, which the exiv2 extractor reported.
+    assert (md.width, md.height) == (2566, 3313)
     assert md.latitude == pytest.approx(39.05134, abs=1e-5)
     assert md.longitude == pytest.approx(-94.28877, abs=1e-5)
     assert md.country == "United States"
@@ -131,8 +151,8 @@ def test_orientation_files(sample, name):
     assert (md.width > md.height) == (landscape == (expected < 5))
 
 
-def test_heic_that_exiv2_rejects_is_read_through_pillow_heif(sample):
-    # exiv2 refuses this whole file over its ICC box ("Not a valid ICC Profile").
+def test_heic_with_a_malformed_icc_box_is_read(sample):
+    # exiv2 refused this whole file over its ICC box ("Not a valid ICC Profile"); ExifTool reads it
     md = _extract(sample("photos/metadata-extractor-images/heic/Issue 437 (dotnet).heic"))
     assert (md.make, md.model) == ("samsung", "Galaxy S24 FE")
     assert md.local_date_time == datetime(2025, 5, 9, 11, 38, 44, 823000)
@@ -206,6 +226,25 @@ def test_hevc_mov_and_zero_location(sample):
     assert zero.date_time_original == datetime(2020, 10, 23, 20, 27, 29, tzinfo=UTC)
 
 
+def test_avchd_camera_data(sample):
+    """AVCHD keeps the camera's facts in the H.264 stream (maker code 0x108, a local time with
+    its offset and a DST flag); the exiv2/PyAV extractor read none of them."""
+    path = sample("videos/metadata-extractor-images/mts/Sony ILCE-7M3 (A7M3).mts")
+    md = extract_metadata(path, mime_type="video/mp2t")
+    assert (md.make, md.model, md.f_number, md.exposure_time) == ("Sony", "ILCE-7M3", 6.3, "1/50")
+    assert md.local_date_time == datetime(2019, 4, 24, 22, 24)
+    assert md.time_zone == "+02:00"
+    assert md.date_time_original == datetime(2019, 4, 24, 20, 24, tzinfo=UTC)
+    assert (md.rotation, md.orientation) == (0, 1)  # no display matrix: shown as stored
+
+
+def test_xmp_inside_a_video(sample):
+    md = _extract(sample("videos/metadata-extractor-images/mov/xmp480qt.mov"))
+    assert md.description == "Baltic sea timelapse description"
+    assert md.tags == ["baltic", "sea", "timelapse"]
+    assert md.modify_date == datetime(2020, 1, 5, 11, 19, 47, tzinfo=UTC)
+
+
 def test_generated_video_rotation_and_location(tmp_path):
     path = tmp_path / "clip.mp4"
     with av.open(str(path), "w") as container:
@@ -225,7 +264,12 @@ def test_generated_video_rotation_and_location(tmp_path):
     assert (md.width, md.height, md.video_codec, md.audio_codec) == (64, 48, "mpeg4", None)
     assert md.duration == pytest.approx(0.4, abs=0.05)
     assert md.fps == 25.0
-    assert (md.latitude, md.longitude) == (48.8584, 2.2945)
+    # FFmpeg writes the position as a 3GPP ``loci`` box (16.16 fixed point, ~1e-5 degree steps):
+    # 2.29449 is what the file holds (the exiv2/PyAV extractor echoed FFmpeg's own text)
+    assert (md.latitude, md.longitude) == (
+        pytest.approx(48.8584, abs=2e-5),
+        pytest.approx(2.2945, abs=2e-5),
+    )
     assert md.local_date_time == datetime(2022, 6, 1, 12, 0)  # Paris, summer time
     assert md.time_zone == "Europe/Paris"
 
@@ -358,20 +402,6 @@ def test_missing_file_and_unsupported_type(tmp_path):
 # ---------------------------------------------------------------- value parsers
 
 
-def test_parse_iso6709_forms():
-    assert parse_iso6709("+37.3317-122.0307+010.000/") == (37.3317, -122.0307)
-    assert parse_iso6709("+52.2097-000.8955+103.640/") == (52.2097, -0.8955)
-    lat, lon = parse_iso6709("+4030-07400/")  # degrees and minutes
-    assert (lat, lon) == (pytest.approx(40.5), pytest.approx(-74.0))
-    lat, lon = parse_iso6709("-334512+1512030/")  # degrees, minutes, seconds
-    assert (lat, lon) == (
-        pytest.approx(-(33 + 45 / 60 + 12 / 3600)),
-        pytest.approx(151 + 20 / 60 + 30 / 3600),
-    )
-    assert parse_iso6709("somewhere") is None
-    assert parse_iso6709(None) is None
-
-
 def test_format_exposure_time_matches_exiftool():
     assert format_exposure_time(1 / 125) == "1/125"
     assert format_exposure_time(4 / 300) == "1/75"
@@ -404,16 +434,6 @@ def test_parse_datetime_forms():
     assert parse_datetime("    :  :     :  :  ") is None
     assert parse_datetime("2021:02:30 10:00:00") is None
     assert parse_datetime("2021:04:11 15:47:53", None, "+99:00").offset is None
-
-
-def test_apple_content_identifier_from_bytes():
-    cid = b"11111111-2222-3333-4444-555555555555\x00"
-    ifd = (1).to_bytes(2, "big") + (0x11).to_bytes(2, "big") + (2).to_bytes(2, "big")
-    ifd += len(cid).to_bytes(4, "big") + (16 + 12 + 4).to_bytes(4, "big") + bytes(4)
-    note = b"Apple iOS\x00\x00\x01MM" + ifd + cid
-    assert apple_content_identifier(note) == cid[:-1].decode()
-    assert apple_content_identifier(" ".join(str(b) for b in note)) == cid[:-1].decode()
-    assert apple_content_identifier(b"Nikon\x00\x02") is None
 
 
 def _with_app1(jpeg: bytes, payload: bytes) -> bytes:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
-from darkroom_metadata.extract import read_xmp
+from darkroom_metadata.exiftool import read_tags
 from darkroom_metadata.motion import Embedded, NotExtracted, extract_video, locate
 from darkroom_stack.testing import samples_dir
 
@@ -23,7 +24,7 @@ def test_ente_heic_video_starts_where_its_manifest_says() -> None:
     path = _motion("ente_motionphoto.heic")
     manifest = json.loads((path.parent / "ente_manifest.json").read_text())
     expected = next(f for f in manifest["files"] if f["path"] == "files/motionphoto.heic")
-    found = locate(path, read_xmp(path, "image/heic"), "image/heic")
+    found = locate(path, read_tags(path), "image/heic")
     assert isinstance(found, Embedded)
     assert found.start == expected["expected"]["video_index_start"]
     assert found.start + found.length == expected["expected"]["video_index_end"]
@@ -77,22 +78,31 @@ def test_google_jpeg_layouts(tmp_path: Path, layout: str) -> None:
     jpeg = bytes(pyvips.Image.black(16, 16).jpegsave_buffer())
     padding = b"\x00" * 7 if layout == "container" else b""
     path = tmp_path / "pixel.jpg"
-    path.write_bytes(jpeg + mp4 + padding)
-    item = "Xmp.Container.Directory[{}]/Container:Item/Item:{}"
-    xmp = (
-        {
-            "Xmp.GCamera.MotionPhoto": "1",
-            "Xmp.Container.Directory": 'type="Seq"',
-            "Xmp.Container.Directory[1]": 'type="Struct"',
-            item.format(1, "Semantic"): "Primary",
-            item.format(1, "Length"): "0",
-            "Xmp.Container.Directory[2]": 'type="Struct"',
-            item.format(2, "Semantic"): "MotionPhoto",
-            item.format(2, "Length"): str(len(mp4)),
-            item.format(2, "Padding"): str(len(padding)),
-        }
+    path.write_bytes(jpeg)
+    # Google's XMP as a Pixel writes it (developer.android.com/media/platform/motion-photo-format)
+    description = (
+        'GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1">'
+        "<Container:Directory><rdf:Seq>"
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg"'
+        ' Item:Semantic="Primary" Item:Length="0" Item:Padding="0"/></rdf:li>'
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4"'
+        f' Item:Semantic="MotionPhoto" Item:Length="{len(mp4)}" Item:Padding="{len(padding)}"/>'
+        "</rdf:li></rdf:Seq></Container:Directory>"
         if layout == "container"
-        else {"Xmp.GCamera.MicroVideo": "1", "Xmp.GCamera.MicroVideoOffset": str(len(mp4))}
+        else f'GCamera:MicroVideo="1" GCamera:MicroVideoOffset="{len(mp4)}">'
     )
-    found = locate(path, xmp, "image/jpeg")
-    assert found == Embedded(start=len(jpeg), length=len(mp4))
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+        ' xmlns:GCamera="http://ns.google.com/photos/1.0/camera/"'
+        ' xmlns:Container="http://ns.google.com/photos/1.0/container/"'
+        ' xmlns:Item="http://ns.google.com/photos/1.0/container/item/" '
+        + description
+        + "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+    segment = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    still = jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + jpeg[2:]
+    path.write_bytes(still + mp4 + padding)
+    tags = read_tags(path)
+    found = locate(path, tags, "image/jpeg")
+    assert found == Embedded(start=len(still), length=len(mp4))

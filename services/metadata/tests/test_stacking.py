@@ -1,12 +1,16 @@
-"""Automatic stacking rules (darkroom_metadata.stacking): keys and plans, without I/O."""
+"""Automatic stacking rules (darkroom_metadata.stacking): keys and plans without I/O, and the
+Apple burst id they use as ExifTool reads it."""
 
 from __future__ import annotations
 
 import struct
 from datetime import UTC, datetime
+from pathlib import Path
 
-from darkroom_metadata.extract import apple_burst_uuid, apple_content_identifier
+import PIL.Image
+from darkroom_metadata.extract import extract_metadata
 from darkroom_metadata.stacking import Member, plan, stack_key
+from PIL import ExifTags
 
 SHOT = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
@@ -85,9 +89,14 @@ def _apple_note(entries: dict[int, bytes]) -> bytes:
     return head + ifd + b"\x00\x00\x00\x00" + blobs
 
 
-def test_apple_burst_uuid_from_the_maker_note() -> None:
+def test_apple_burst_uuid_and_content_identifier_from_the_maker_note(tmp_path: Path) -> None:
+    """ExifTool decodes the Apple MakerNote of a JPEG: BurstUUID and ContentIdentifier."""
     note = _apple_note({0x000B: b"BURST-UUID-1", 0x0011: b"CONTENT-ID"})
-    assert apple_burst_uuid(note) == "BURST-UUID-1"
-    assert apple_content_identifier(note) == "CONTENT-ID"
-    assert apple_burst_uuid(_apple_note({0x0011: b"CONTENT-ID"})) is None
-    assert apple_burst_uuid(" ".join(str(b) for b in note)) == "BURST-UUID-1"
+    exif = PIL.Image.Exif()
+    exif[0x010F] = "Apple"  # Make
+    exif[0x0110] = "iPhone 12"  # Model
+    exif.get_ifd(ExifTags.IFD.Exif)[0x927C] = note  # MakerNote
+    path = tmp_path / "burst.jpg"
+    PIL.Image.new("RGB", (8, 8)).save(path, exif=exif)
+    meta = extract_metadata(path, mime_type="image/jpeg")
+    assert (meta.burst_id, meta.live_photo_cid) == ("BURST-UUID-1", "CONTENT-ID")

@@ -4,9 +4,10 @@ asset.updated, name the place of an edited location."""
 from __future__ import annotations
 
 import structlog
-from darkroom_db import smart_search
+from darkroom_db import smart_search, system_metadata
 from darkroom_runtime import Context, run_service
 
+from darkroom_metadata.exiftool import ExifTool, find_executable
 from darkroom_metadata.geocode import Geocoder
 from darkroom_metadata.handlers import extract_asset_metadata, geocode_edited_location
 from darkroom_metadata.settings import MetadataSettings
@@ -22,12 +23,22 @@ GEOCODER_DATA = "geonames-cities1000"
 
 
 async def setup(ctx: Context) -> None:
-    """Load the reverse geocoder's data (~1.5 s) when it is on, and report whether it works.
+    """Start ExifTool in stay-open mode (``ctx.extra["exiftool"]``), then load the reverse
+    geocoder's data (~1.5 s) when it is on, and report whether it works.
 
     With ``DARKROOM_REVERSE_GEOCODING=false``, or data that fails to load (then the service goes
     on without places), ``ready = false`` is recorded with the reason, so the server's features
     say ``reverseGeocoding: false``.
     """
+    reader = ExifTool(
+        find_executable(getattr(ctx.settings, "exiftool", "")),
+        timeout_s=getattr(ctx.settings, "exiftool_timeout_s", 60.0),
+    )
+    version = await ctx.run_blocking(reader.version)  # starts it; fails loudly when missing
+    log.info("exiftool.ready", version=version, executable=reader.executable)
+    ctx.extra["exiftool"] = reader
+    # the about page's exiftool version (the vendored one is not on PATH for the runtime's report)
+    await system_metadata.merge(ctx.pool, system_metadata.COMPONENT_VERSIONS, {"exiftool": version})
     if not getattr(ctx.settings, "reverse_geocoding", True):
         await _report(ctx, ready=False, reason="turned off (DARKROOM_REVERSE_GEOCODING=false)")
         return

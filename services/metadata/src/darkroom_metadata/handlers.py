@@ -209,12 +209,15 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 geocoder=ctx.extra.get("geocoder")
                 if ctx.config.current.reverse_geocoding.enabled
                 else None,
+                exiftool=ctx.extra.get("exiftool"),
             )
         except MediaError as exc:
             raise PermanentError(str(exc)) from exc
         # a motion photo's video, once: a still already linked (a redelivery) is not read again
         embedded = (
-            await ctx.run_blocking(motion.extract_video, path, event.mime_type)
+            await ctx.run_blocking(
+                motion.extract_video, path, event.mime_type, ctx.extra.get("exiftool")
+            )
             if asset.type == "IMAGE" and asset.live_photo_video_id is None
             else None
         )

@@ -2,8 +2,8 @@
 
 Three layouts are known, as Immich reads them (its metadata service asks exiftool for
 ``MotionPhoto``/``ContainerDirectory``, ``MicroVideo``/``MicroVideoOffset``, the HEIC
-``MotionPhotoVideo`` box and Samsung's ``EmbeddedVideoFile`` trailer; we read the same things
-with pyexiv2 and a box walk):
+``MotionPhotoVideo`` box and Samsung's ``EmbeddedVideoFile`` trailer; we ask ExifTool for the
+same XMP tags, and check the byte ranges with a box walk):
 
 - Google Motion Photo v1 (Pixel, newer Samsung): XMP ``GCamera:MotionPhoto=1`` and a
   ``Container:Directory`` whose ``Item:Semantic="MotionPhoto"`` item gives the video's
@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from darkroom_metadata.exiftool import ExifTool, ExifToolError, read_tags
 
 #: Samsung's trailer marker before the embedded video of a JPEG motion photo.
 SAMSUNG_MARKER = b"MotionPhoto_Data"
@@ -62,19 +64,17 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _directory_item(xmp: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(Length, Padding) of the ``MotionPhoto`` item of a ``Container:Directory``, or None."""
-    prefix = "Xmp.Container.Directory["
-    for n in range(1, 20):
-        base = f"{prefix}{n}]/Container:Item/Item:"
-        semantic = xmp.get(base + "Semantic")
-        if semantic is None:
-            if xmp.get(f"{prefix}{n}]") is None:
-                return None
-            continue
-        if str(semantic) == "MotionPhoto":
-            length = _int(xmp.get(base + "Length"))
-            return (length or 0, _int(xmp.get(base + "Padding")) or 0)
+def _directory_item(tags: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(Length, Padding) of the ``MotionPhoto`` item of the XMP ``Container:Directory``
+    (ExifTool's ``XMP-GContainer:ContainerDirectory`` read with ``-struct``: a list of
+    ``{"Item": {"Semantic": ..., "Length": ..., "Padding": ...}}``), or None."""
+    directory = tags.get("XMP-GContainer:ContainerDirectory")
+    if not isinstance(directory, list):
+        return None
+    for entry in directory:
+        item = entry.get("Item") if isinstance(entry, dict) else None
+        if isinstance(item, dict) and str(item.get("Semantic")) == "MotionPhoto":
+            return (_int(item.get("Length")) or 0, _int(item.get("Padding")) or 0)
     return None
 
 
@@ -147,12 +147,13 @@ def _checked(data: bytes, start: int, stop: int) -> Embedded | None:
     return Embedded(start=start, length=end - start)
 
 
-def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | NotExtracted | None:
+def locate(path: Path, tags: Mapping[str, Any], mime_type: str) -> Embedded | NotExtracted | None:
     """Where the video of a motion photo is, if the file is one.
 
     Args:
         path: The original (read, never written).
-        xmp: Its XMP as pyexiv2 reads it (``Xmp.GCamera.MotionPhoto``...).
+        tags: Its tags as ExifTool reads them (``-G1 -struct``: ``XMP-GCamera:MotionPhoto``,
+            ``XMP-GCamera:MicroVideoOffset``, ``XMP-GContainer:ContainerDirectory``).
         mime_type: Its type; HEIC/HEIF are searched for an ``mpvd`` box, JPEG for Samsung's
             trailer.
 
@@ -160,8 +161,8 @@ def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | Not
         The video's byte range; a :class:`NotExtracted` with the reason when the file says it
         is a motion photo but no MP4 is where it says; None for an ordinary photo.
     """
-    motion = str(xmp.get("Xmp.GCamera.MotionPhoto", "")).strip() == "1"
-    micro = str(xmp.get("Xmp.GCamera.MicroVideo", "")).strip() == "1"
+    motion = str(tags.get("XMP-GCamera:MotionPhoto", "")).strip() == "1"
+    micro = str(tags.get("XMP-GCamera:MicroVideo", "")).strip() == "1"
     heif = mime_type in {"image/heic", "image/heif"}
     if not (heif or motion or micro or _samsung_trailer(path)):
         return None  # an ordinary JPEG is not read whole
@@ -182,7 +183,7 @@ def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | Not
         marker = data.find(SAMSUNG_MARKER, marker + 1)
     claimed: str | None = None
     if motion:
-        item = _directory_item(xmp)
+        item = _directory_item(tags)
         if item is not None and item[0] > 0:
             length, padding = item
             found = _checked(data, size - length - padding, size - padding)
@@ -190,7 +191,7 @@ def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | Not
                 return found
             claimed = f"no MP4 where the XMP Container:Directory says ({length} bytes)"
     if micro:
-        offset = _int(xmp.get("Xmp.GCamera.MicroVideoOffset"))
+        offset = _int(tags.get("XMP-GCamera:MicroVideoOffset"))
         if offset and 0 < offset <= size:
             found = _checked(data, size - offset, size)
             if found is not None:
@@ -207,12 +208,15 @@ def locate(path: Path, xmp: Mapping[str, Any], mime_type: str) -> Embedded | Not
 MOTION_TYPES = frozenset({"image/jpeg", "image/heic", "image/heif"})
 
 
-def extract_video(path: Path, mime_type: str) -> bytes | NotExtracted | None:
+def extract_video(
+    path: Path, mime_type: str, exiftool: ExifTool | None = None
+) -> bytes | NotExtracted | None:
     """The embedded video of a motion photo, as a byte-exact slice of the original.
 
     Args:
         path: The original.
         mime_type: Its type (only :data:`MOTION_TYPES` are looked at).
+        exiftool: The reader of its motion-photo XMP (a temporary one when None).
 
     Returns:
         The MP4's bytes; :class:`NotExtracted` with the reason for a broken motion photo; None
@@ -220,9 +224,11 @@ def extract_video(path: Path, mime_type: str) -> bytes | NotExtracted | None:
     """
     if mime_type not in MOTION_TYPES:
         return None
-    from darkroom_metadata.extract import read_xmp  # extract imports nothing from here
-
-    found = locate(path, read_xmp(path, mime_type), mime_type)
+    try:
+        tags = read_tags(path, exiftool, "-XMP-GCamera:all", "-XMP-GContainer:all")
+    except ExifToolError:
+        tags = {}  # the layouts without XMP (HEIC box, Samsung trailer) are still found
+    found = locate(path, tags, mime_type)
     if not isinstance(found, Embedded):
         return found
     with path.open("rb") as fh:

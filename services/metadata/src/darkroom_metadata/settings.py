@@ -16,8 +16,15 @@ class MetadataSettings(ServiceSettings, frozen=True, kw_only=True):
             burst id, Google/Samsung burst file names) of one owner as they are ingested
             (``DARKROOM_AUTO_STACK``, off by default; Immich has no such setting, so it is not
             part of the system config). See :mod:`darkroom_metadata.stacking`.
+        exiftool: The ExifTool to run (``DARKROOM_EXIFTOOL``); empty: the npm
+            ``exiftool-vendored.pl`` that ``make run-deps`` installs, else ``exiftool`` on PATH.
+        exiftool_timeout_s: Longest wait for ExifTool's answer on one file, seconds
+            (``DARKROOM_EXIFTOOL_TIMEOUT_S``); past it ExifTool is killed and restarted and the
+            job is retried.
     """
 
     reverse_geocoding: bool = True
     scratch_dir: str = ""
     auto_stack: bool = False
+    exiftool: str = ""
+    exiftool_timeout_s: float = 60.0

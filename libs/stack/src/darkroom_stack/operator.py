@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -90,6 +91,17 @@ def _locate(settings: OperatorSettings) -> tuple[Path, str]:
     return data, url_file.read_text().strip()
 
 
+def _embedded_nats_url(data: Path, settings: OperatorSettings) -> str:
+    """The embedded stack's NATS URL with the service user's credentials
+    (``<data>/secrets/nats-url``), on ``settings.nats_port`` (blocking: reads the file)."""
+    url_file = data / "secrets" / "nats-url"
+    if not url_file.exists():
+        return f"nats://127.0.0.1:{settings.nats_port}"
+    parts = urlsplit(url_file.read_text().strip())
+    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{settings.nats_port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 async def connect(settings: OperatorSettings) -> Installation:
     """Reach the installation ``settings`` name.
 
@@ -106,7 +118,7 @@ async def connect(settings: OperatorSettings) -> Installation:
             f"the Darkroom database is not reachable ({type(exc).__name__}): is the stack "
             "running? Start it with `darkroom up` (or your compose/Helm release) first"
         ) from None
-    nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+    nats_url = settings.nats_url or await asyncio.to_thread(_embedded_nats_url, data, settings)
     try:
         bus = await Bus.connect(nats_url, name="darkroom-cli", connect_timeout=CONNECT_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -51,6 +51,12 @@ PUBLIC_PREFIX = "darkroom.public"
 PUBLIC_STREAM_SUBJECTS = (f"{PUBLIC_PREFIX}.>",)
 
 
+#: An id as the REST API shows it (a UUID string: ``/api/assets/{id}``, ``/api/people/{id}``...).
+ApiId = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]
+#: A moment, RFC 3339 with offset.
+Timestamp = Annotated[datetime, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+
+
 class PublicEvent(msgspec.Struct, frozen=True, kw_only=True):
     """Base of every public event; ``subject`` is ``darkroom.public.<entity>.<verb>.v<N>`` and
     ``version`` repeats its ``N``."""
@@ -63,70 +69,70 @@ class AssetUploadedV1(PublicEvent, frozen=True, kw_only=True):
     """A new asset exists (an upload, or an import of an external library's file)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.uploaded.v1"
-    asset_id: str
-    owner_id: str
+    asset_id: ApiId
+    owner_id: ApiId
     type: AssetType
     original_file_name: str
     original_mime_type: str
     checksum: str  # SHA-1 of the original, base64, as the API's AssetResponseDto.checksum
     file_size: int  # bytes
-    file_created_at: datetime
-    file_modified_at: datetime
+    file_created_at: Timestamp
+    file_modified_at: Timestamp
 
 
 class AssetUpdatedV1(PublicEvent, frozen=True, kw_only=True):
     """An owner edited an asset (favorite, visibility, description, date, place, rating)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.updated.v1"
-    asset_id: str
-    owner_id: str
-    updated_at: datetime
+    asset_id: ApiId
+    owner_id: ApiId
+    updated_at: Timestamp
 
 
 class AssetsTrashedV1(PublicEvent, frozen=True, kw_only=True):
     """An owner moved assets to the trash."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.trashed.v1"
-    owner_id: str
-    asset_ids: list[str]
-    trashed_at: datetime
+    owner_id: ApiId
+    asset_ids: list[ApiId]
+    trashed_at: Timestamp
 
 
 class AssetsRestoredV1(PublicEvent, frozen=True, kw_only=True):
     """An owner brought assets back from the trash."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.restored.v1"
-    owner_id: str
-    asset_ids: list[str]
-    restored_at: datetime
+    owner_id: ApiId
+    asset_ids: list[ApiId]
+    restored_at: Timestamp
 
 
 class AssetDeletedV1(PublicEvent, frozen=True, kw_only=True):
     """An asset and its files were removed for good."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.deleted.v1"
-    asset_id: str
-    owner_id: str
+    asset_id: ApiId
+    owner_id: ApiId
 
 
 class AssetMetadataReadyV1(PublicEvent, frozen=True, kw_only=True):
     """An asset's EXIF/XMP/video metadata was read (``GET /api/assets/{id}`` shows it now)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.metadata_ready.v1"
-    asset_id: str
-    owner_id: str
+    asset_id: ApiId
+    owner_id: ApiId
     type: AssetType
     width: int | None = None  # pixels, as stored (before orientation)
     height: int | None = None
-    captured_at: datetime | None = None  # the API's localDateTime/dateTimeOriginal source
+    captured_at: Timestamp | None = None  # the API's localDateTime/dateTimeOriginal source
 
 
 class AssetThumbnailReadyV1(PublicEvent, frozen=True, kw_only=True):
     """An asset's preview and thumbnail exist (``GET /api/assets/{id}/thumbnail``)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.thumbnail_ready.v1"
-    asset_id: str
-    owner_id: str
+    asset_id: ApiId
+    owner_id: ApiId
     type: AssetType
     preview_width: int  # pixels
     preview_height: int
@@ -136,9 +142,9 @@ class AssetFacesRecognizedV1(PublicEvent, frozen=True, kw_only=True):
     """An asset's faces went through recognition: the people (``/api/people/{id}``) it shows."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.asset.faces_recognized.v1"
-    asset_id: str
-    owner_id: str
-    person_ids: list[str] = msgspec.field(default_factory=list)
+    asset_id: ApiId
+    owner_id: ApiId
+    person_ids: list[ApiId] = msgspec.field(default_factory=list)
     unassigned_faces: int = 0
 
 
@@ -146,30 +152,30 @@ class PersonCreatedV1(PublicEvent, frozen=True, kw_only=True):
     """Recognition started a new (unnamed) person."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.person.created.v1"
-    person_id: str
-    owner_id: str
-    asset_id: str | None = None  # the asset its first face is on
+    person_id: ApiId
+    owner_id: ApiId
+    asset_id: ApiId | None = None  # the asset its first face is on
 
 
 class AlbumSharedV1(PublicEvent, frozen=True, kw_only=True):
     """An album was shared with users (its new members)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.album.shared.v1"
-    album_id: str
-    owner_id: str
-    user_ids: list[str]
-    shared_at: datetime
+    album_id: ApiId
+    owner_id: ApiId
+    user_ids: list[ApiId]
+    shared_at: Timestamp
 
 
 class SharedLinkCreatedV1(PublicEvent, frozen=True, kw_only=True):
     """A user made a public shared link (its id and options; never its key or password)."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.shared_link.created.v1"
-    shared_link_id: str
-    owner_id: str
-    type: str  # "ALBUM" or "INDIVIDUAL" (the API's SharedLinkType)
-    album_id: str | None = None
-    expires_at: datetime | None = None
+    shared_link_id: ApiId
+    owner_id: ApiId
+    type: Literal["ALBUM", "INDIVIDUAL"]  # the API's SharedLinkType
+    album_id: ApiId | None = None
+    expires_at: Timestamp | None = None
     has_password: bool = False
     allow_upload: bool = False
     allow_download: bool = True

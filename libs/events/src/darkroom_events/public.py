@@ -20,6 +20,7 @@ type on the subject ending ``.v<N+1>``, published alongside the old one.
 from __future__ import annotations
 
 import base64
+import builtins
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -27,7 +28,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from darkroom_events.catalogue import (
+    AlbumCreated,
     AlbumShared,
+    AlbumUpdated,
     AssetCreated,
     AssetDeleted,
     AssetFacesRecognized,
@@ -39,7 +42,10 @@ from darkroom_events.catalogue import (
     AssetUpdated,
     Event,
     PersonCreated,
+    PersonMerged,
     SharedLinkCreated,
+    UserCreated,
+    UserDeleted,
 )
 
 #: The stream of public events, apart from the internal ``DARKROOM`` stream, so that an
@@ -182,6 +188,51 @@ class SharedLinkCreatedV1(PublicEvent, frozen=True, kw_only=True):
     show_metadata: bool = True
 
 
+class PersonMergedV1(PublicEvent, frozen=True, kw_only=True):
+    """People were merged into ``person_id``; ``merged_person_ids`` no longer exist."""
+
+    subject: ClassVar[str] = f"{PUBLIC_PREFIX}.person.merged.v1"
+    person_id: ApiId
+    owner_id: ApiId
+    merged_person_ids: list[ApiId]
+    merged_at: Timestamp
+
+
+class AlbumCreatedV1(PublicEvent, frozen=True, kw_only=True):
+    """A user made an album."""
+
+    subject: ClassVar[str] = f"{PUBLIC_PREFIX}.album.created.v1"
+    album_id: ApiId
+    owner_id: ApiId
+    created_at: Timestamp
+
+
+class AlbumUpdatedV1(PublicEvent, frozen=True, kw_only=True):
+    """An album's details or assets changed."""
+
+    subject: ClassVar[str] = f"{PUBLIC_PREFIX}.album.updated.v1"
+    album_id: ApiId
+    updated_by: ApiId  # the owner, or an editor who added or removed assets
+    updated_at: Timestamp
+
+
+class UserCreatedV1(PublicEvent, frozen=True, kw_only=True):
+    """A user account was made (``/api/admin/users/{id}`` shows it)."""
+
+    subject: ClassVar[str] = f"{PUBLIC_PREFIX}.user.created.v1"
+    user_id: ApiId
+    created_at: Timestamp
+
+
+class UserDeletedV1(PublicEvent, frozen=True, kw_only=True):
+    """A user was deleted: soft (``permanent`` false: restorable for a while) or for good."""
+
+    subject: ClassVar[str] = f"{PUBLIC_PREFIX}.user.deleted.v1"
+    user_id: ApiId
+    permanent: bool
+    deleted_at: Timestamp
+
+
 def _checksum_b64(hex_sha1: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_sha1)).decode()
 
@@ -197,8 +248,8 @@ class PublicSpec(msgspec.Struct, frozen=True, kw_only=True):
         example: A complete example payload (decoded by a test, shown in the AsyncAPI file).
     """
 
-    type: type[PublicEvent]
-    source: type[Event]
+    type: builtins.type[PublicEvent]
+    source: builtins.type[Event]
     make: Callable[[Any], PublicEvent]
     description: str
     example: PublicEvent
@@ -326,6 +377,32 @@ PUBLIC_EVENTS: tuple[PublicSpec, ...] = (
         example=PersonCreatedV1(person_id=_P, owner_id=_U, asset_id=_A),
     ),
     PublicSpec(
+        type=PersonMergedV1,
+        source=PersonMerged,
+        make=lambda e: PersonMergedV1(
+            person_id=e.person_id,
+            owner_id=e.owner_id,
+            merged_person_ids=list(e.merged_ids),
+            merged_at=e.at,
+        ),
+        description="People were merged into one; the others no longer exist.",
+        example=PersonMergedV1(person_id=_P, owner_id=_U, merged_person_ids=[_A], merged_at=_T0),
+    ),
+    PublicSpec(
+        type=AlbumCreatedV1,
+        source=AlbumCreated,
+        make=lambda e: AlbumCreatedV1(album_id=e.album_id, owner_id=e.owner_id, created_at=e.at),
+        description="A user made an album.",
+        example=AlbumCreatedV1(album_id=_L, owner_id=_U, created_at=_T0),
+    ),
+    PublicSpec(
+        type=AlbumUpdatedV1,
+        source=AlbumUpdated,
+        make=lambda e: AlbumUpdatedV1(album_id=e.album_id, updated_by=e.user_id, updated_at=e.at),
+        description="An album's details or assets changed.",
+        example=AlbumUpdatedV1(album_id=_L, updated_by=_U, updated_at=_T0),
+    ),
+    PublicSpec(
         type=AlbumSharedV1,
         source=AlbumShared,
         make=lambda e: AlbumSharedV1(
@@ -350,6 +427,20 @@ PUBLIC_EVENTS: tuple[PublicSpec, ...] = (
         ),
         description="A user made a public shared link (never its key or password).",
         example=SharedLinkCreatedV1(shared_link_id=_L, owner_id=_U, type="ALBUM", album_id=_L),
+    ),
+    PublicSpec(
+        type=UserCreatedV1,
+        source=UserCreated,
+        make=lambda e: UserCreatedV1(user_id=e.user_id, created_at=e.at),
+        description="A user account was made.",
+        example=UserCreatedV1(user_id=_U, created_at=_T0),
+    ),
+    PublicSpec(
+        type=UserDeletedV1,
+        source=UserDeleted,
+        make=lambda e: UserDeletedV1(user_id=e.user_id, permanent=e.permanent, deleted_at=e.at),
+        description="A user was deleted: soft (restorable for a while) or for good.",
+        example=UserDeletedV1(user_id=_U, permanent=False, deleted_at=_T0),
     ),
 )
 

@@ -11,7 +11,9 @@ import msgspec
 from darkroom_events.catalogue import (
     ActivityCreated,
     ActivityDeleted,
+    AlbumCreated,
     AlbumShared,
+    AlbumUpdated,
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
@@ -48,6 +50,7 @@ from darkroom_events.catalogue import (
     PartnerAdded,
     PartnerRemoved,
     PersonCreated,
+    PersonMerged,
     PersonThumbnailUpdated,
     SessionDeleted,
     SharedLinkCreated,
@@ -58,6 +61,8 @@ from darkroom_events.catalogue import (
     StackDeleted,
     StackUpdated,
     StorageTemplateMigrationRequested,
+    UserCreated,
+    UserDeleted,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -83,6 +88,7 @@ STREAM_SUBJECTS = (
     "darkroom.backup.>",
     "darkroom.maintenance.>",
     "darkroom.library.>",
+    "darkroom.user.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -375,6 +381,36 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("thumbnail",),
         consumers=("gateway",),
         description="A photo's edited preview/thumbnail match its edits (AssetEditReadyV1).",
+    ),
+    EventSpec(
+        type=AlbumCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user made an album (public: darkroom.public.album.created.v1).",
+    ),
+    EventSpec(
+        type=AlbumUpdated,
+        producers=("gateway",),
+        consumers=(),
+        description="An album's details or assets changed.",
+    ),
+    EventSpec(
+        type=PersonMerged,
+        producers=("gateway",),
+        consumers=(),
+        description="People were merged into one (the others are gone).",
+    ),
+    EventSpec(
+        type=UserCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user account was made (its id only).",
+    ),
+    EventSpec(
+        type=UserDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A user was deleted: soft (restorable) or for good.",
     ),
 )
 

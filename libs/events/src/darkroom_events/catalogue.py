@@ -199,7 +199,8 @@ class AssetFacesRecognized(Event, frozen=True, kw_only=True):
 
 
 class PersonCreated(Event, frozen=True, kw_only=True):
-    """Recognition started a new (unnamed) person from a core face. Published by face."""
+    """Recognition started a new (unnamed) person from a core face (published by face), or a
+    user made a person without faces (``POST /api/people``, published by the gateway)."""
 
     subject: ClassVar[str] = "darkroom.person.created"
     person_id: str

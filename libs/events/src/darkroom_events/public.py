@@ -155,7 +155,7 @@ class AssetFacesRecognizedV1(PublicEvent, frozen=True, kw_only=True):
 
 
 class PersonCreatedV1(PublicEvent, frozen=True, kw_only=True):
-    """Recognition started a new (unnamed) person."""
+    """A person exists: started by recognition from a face, or made by its owner."""
 
     subject: ClassVar[str] = f"{PUBLIC_PREFIX}.person.created.v1"
     person_id: ApiId
@@ -373,7 +373,7 @@ PUBLIC_EVENTS: tuple[PublicSpec, ...] = (
         make=lambda e: PersonCreatedV1(
             person_id=e.person_id, owner_id=e.owner_id, asset_id=e.asset_id
         ),
-        description="Recognition started a new (unnamed) person.",
+        description="A person was made: by recognition from a face, or by its owner.",
         example=PersonCreatedV1(person_id=_P, owner_id=_U, asset_id=_A),
     ),
     PublicSpec(

@@ -173,9 +173,10 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=PersonCreated,
-        producers=("face",),
+        producers=("face", "gateway"),
         consumers=(),
-        description="Recognition started a new unnamed person from a core face.",
+        description="Recognition started a new unnamed person from a core face, or a user "
+        "made a person (POST /api/people).",
     ),
     EventSpec(
         type=AssetsTrashed,

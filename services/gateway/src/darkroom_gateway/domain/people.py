@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import msgspec
 import structlog
 from darkroom_db import people
-from darkroom_events import PersonMerged
+from darkroom_events import PersonCreated, PersonMerged
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -196,6 +196,7 @@ class PeopleController(Controller):
             color=data.color,
         )
         log.info("person.created", person_id=str(person.id), owner_id=str(auth.user.id))
+        await announce(deps, PersonCreated(person_id=str(person.id), owner_id=str(auth.user.id)))
         return person_response(person)
 
     @put("/", permission="person.update")

@@ -48,7 +48,8 @@ class OperatorSettings(msgspec.Struct, frozen=True, kw_only=True):
         nats_port: The embedded stack's NATS port (``DARKROOM_NATS_PORT``; 4222).
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL`` or ``_FILE``); "" reads
             ``<data>/secrets/database-url``.
-        nats_url: NATS (``DARKROOM_NATS_URL``); "" is ``nats://127.0.0.1:<nats_port>``.
+        nats_url: NATS (``DARKROOM_NATS_URL``); "" is the embedded stack's, on ``<nats_port>``
+            with the service user's credentials from ``<data>/secrets/nats-url``.
         storage: Object storage (``DARKROOM_STORAGE_*``); the default root is taken to mean
             ``<data>/storage``.
         pg_bin_dir: Where ``pg_dump``/``psql`` are (``DARKROOM_PG_BIN_DIR``; "" finds them).

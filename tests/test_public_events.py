@@ -23,7 +23,9 @@ from tests.conftest import User, make_user, noise_jpeg, stream_events, upload_jp
 #: Longest wait for one event; the poll ends as soon as it is there.
 DEADLINE_S = 180.0
 #: What must never be in a public payload: storage prefixes and key/path/secret fields.
-FORBIDDEN = ("upload/", "thumbs/", "library/", "encoded-video/", "_key", "path", 'password"')
+FORBIDDEN = ("upload/", "thumbs/", "library/", "encoded-video/")
+#: Field names of secrets, storage keys and paths (``has_password`` is a flag, not a secret).
+SECRET_FIELDS = {"key", "password", "token", "secret", "path"}
 
 
 def public(stack: Stack, subject: str, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -38,6 +40,9 @@ def public(stack: Stack, subject: str, match: Callable[[dict[str, Any]], bool]) 
                 text = raw.decode()
                 for bad in FORBIDDEN:
                     assert bad not in text, (subject, text)
+                for name in event:
+                    assert name not in SECRET_FIELDS, (subject, name)
+                    assert not name.endswith(("_key", "_path")), (subject, name)
                 assert event["version"] == 1
                 return event
         time.sleep(0.5)

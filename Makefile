@@ -71,9 +71,16 @@ $(EXIFTOOL): $(VENV)/.synced services/metadata/exiftool/package.json services/me
 	cd services/metadata/exiftool && $(NPM) ci --no-audit --no-fund
 	touch $@
 
+# the reference AsyncAPI parser for tests/test_asyncapi.py (validates docs/asyncapi.yaml)
+ASYNCAPI := tests/asyncapi/node_modules/.installed
+
+$(ASYNCAPI): $(VENV)/.synced tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	cd tests/asyncapi && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
+	touch $@
+
 run-deps: $(VENV)/.synced $(WEB_BUILD) $(EXIFTOOL) ## What the server needs: .venv with every workspace package (uv), the web app build and ExifTool (npm)
 
-install: run-deps $(CLIENTS) browser $(HELM_TOOLS) $(OIDC) ## run-deps plus the test tools: @immich/cli, chromium, helm, oidc-provider
+install: run-deps $(CLIENTS) browser $(HELM_TOOLS) $(OIDC) $(ASYNCAPI) ## run-deps plus the test tools: @immich/cli, chromium, helm, oidc-provider, @asyncapi/parser
 
 up: run-deps ## Start NATS, PostgreSQL+pgvector and every service; serve http://localhost:2283
 	$(VENV)/bin/darkroom up
@@ -94,8 +101,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check libs services tests bench
 	$(VENV)/bin/mypy libs/*/src services/*/src
 
-docs: install ## Regenerate docs/events.md and docs/api.md (Immich API coverage)
+docs: install ## Regenerate docs/events.md, docs/asyncapi.yaml and docs/api.md (Immich API coverage)
 	$(VENV)/bin/python -m darkroom_events.docs > docs/events.md
+	$(VENV)/bin/python -m darkroom_events.asyncapi > docs/asyncapi.yaml
 	$(VENV)/bin/python -m darkroom_gateway.apidoc > docs/api.md.tmp && mv docs/api.md.tmp docs/api.md
 
 clean: ## Remove the environments (keeps ./data)

@@ -211,11 +211,11 @@ def wait_processed(user: User, ids: list[str], timeout: float = 120) -> None:
     assert not pending, f"not processed in {timeout} s: {pending}"
 
 
-async def stream_events(nats_url: str, subject: str) -> list[bytes]:
-    """Every payload on ``subject`` in the DARKROOM stream (an ephemeral pull consumer)."""
+async def stream_events(nats_url: str, subject: str, stream: str = "DARKROOM") -> list[bytes]:
+    """Every payload on ``subject`` in ``stream`` (an ephemeral pull consumer)."""
     nc = await nats.connect(nats_url)
     try:
-        sub = await nc.jetstream().pull_subscribe(subject, stream="DARKROOM")
+        sub = await nc.jetstream().pull_subscribe(subject, stream=stream)
         out: list[bytes] = []
         while True:
             try:

@@ -415,11 +415,59 @@ def test_no_secret_value_in_plain_env(rendered: dict[str, Path]) -> None:
         s["secret"]["name"]
         for s in bundled["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
     }
-    assert names == {
-        f"{RELEASE}-darkroom-db-app",
-        f"{RELEASE}-darkroom-credentials",
-        "darkroom-minio",
-    }
+    assert names == {f"{RELEASE}-darkroom-db-app", "darkroom-nats-auth", "darkroom-minio"}
+
+
+def test_nats_auth_secret_and_the_bundled_servers_users(rendered: dict[str, Path]) -> None:
+    """The integration credential is in a Secret (issue #21 item 3); the services read their
+    NATS URL, with the service user's password, from it; the bundled NATS chart's accounts are
+    those of darkroom_stack.nats_auth (what the embedded stack and compose run)."""
+    from darkroom_stack.nats_auth import INTEGRATION_USER, SERVICE_USER, integration_permissions
+
+    docs = _manifests(rendered, "defaults")
+    (auth,) = [
+        d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "darkroom-nats-auth"
+    ]
+    data = auth["stringData"]
+    service, integration = data["service-password"], data["integration-password"]
+    assert len(service) == len(integration) == 32 and service != integration
+    assert data["nats-url"] == f"nats://{SERVICE_USER}:{service}@nats:4222"
+    assert data["integration-url"] == f"nats://{INTEGRATION_USER}:{integration}@nats:4222"
+    ingest = _of_kind(docs, "Deployment")["ingest"]["spec"]["template"]["spec"]["volumes"][0]
+    assert {
+        "secret": {"name": "darkroom-nats-auth", "items": [{"key": "nats-url", "path": "nats-url"}]}
+    } in ingest["projected"]["sources"]
+    # an external URL that carries its credentials is kept as given
+    ext = _manifests(rendered, "external-keda-gpu")
+    (ext_auth,) = [
+        d for d in ext if d["kind"] == "Secret" and d["metadata"]["name"] == "darkroom-nats-auth"
+    ]
+    assert (
+        ext_auth["stringData"]["nats-url"]
+        == "nats://darkroom:nats-pass-93ab@nats.messaging.svc:4222"
+    )
+    assert ext_auth["stringData"]["integration-url"].endswith("@nats.messaging.svc:4222")
+    # the bundled server's users
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    account = values["nats"]["config"]["merge"]["accounts"]["DARKROOM"]
+    users = {u["user"]: u for u in account["users"]}
+    assert set(users) == {SERVICE_USER, INTEGRATION_USER}
+    assert "permissions" not in users[SERVICE_USER]
+    perms = users[INTEGRATION_USER]["permissions"]
+    expected = integration_permissions()
+    assert perms["publish"]["allow"] == expected["publish"]
+    assert perms["publish"]["deny"] == ["darkroom.>"]
+    assert perms["subscribe"]["allow"] == expected["subscribe"]
+    env = values["nats"]["container"]["env"]
+    for var, key in (
+        ("NATS_SERVICE_PASSWORD", "service-password"),
+        ("NATS_INTEGRATION_PASSWORD", "integration-password"),
+    ):
+        assert env[var]["valueFrom"]["secretKeyRef"] == {
+            "name": values["natsAuth"]["secretName"],
+            "key": key,
+        }
+        assert f"<< ${var} >>" in json.dumps(account)
 
 
 def test_storage_claim_only_for_filesystem(rendered: dict[str, Path]) -> None:

@@ -141,6 +141,8 @@ def test_no_secret_reaches_any_log_file(tmp_path: Path) -> None:
     database_password = data_dir / "secrets" / "postgres-password"
     if database_password.exists():
         secrets["database_password"] = database_password.read_text().strip()
+    for name in ("nats-service-password", "nats-integration-password"):  # NATS auth (#21)
+        secrets[name] = (data_dir / "secrets" / name).read_text().strip()
 
     logs = sorted(p for p in data_dir.rglob("*.log") if p.is_file())
     gateway_log = data_dir / "logs" / "gateway.log"

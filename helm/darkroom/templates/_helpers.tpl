@@ -78,7 +78,7 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 {{/* Whether the chart's own credentials Secret has anything to hold. */}}
 {{- define "darkroom.needsChartSecret" -}}
 {{- $v := .Values -}}
-{{- if or (and (not $v.database.bundled.enabled) (not $v.database.existingSecret)) (not $v.nats.existingSecret) (and (eq $v.storage.backend "s3") (not $v.storage.s3.existingSecret)) -}}true{{- end -}}
+{{- if or (and (not $v.database.bundled.enabled) (not $v.database.existingSecret)) (and (not $v.nats.existingSecret) (not $v.natsAuth.enabled)) (and (eq $v.storage.backend "s3") (not $v.storage.s3.existingSecret)) -}}true{{- end -}}
 {{- end -}}
 
 {{/* Projected-volume sources of the database URL (used by services and the migration Job). */}}
@@ -102,8 +102,16 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 {{- $v := .Values -}}
 {{ include "darkroom.databaseSource" . }}
 - secret:
-    name: {{ $v.nats.existingSecret | default (include "darkroom.credentialsSecret" .) }}
-    items: [{key: {{ ternary $v.nats.existingSecretKey "nats-url" (ne $v.nats.existingSecret "") }}, path: nats-url}]
+{{- if $v.nats.existingSecret }}
+    name: {{ $v.nats.existingSecret }}
+    items: [{key: {{ $v.nats.existingSecretKey }}, path: nats-url}]
+{{- else if $v.natsAuth.enabled }}
+    name: {{ $v.natsAuth.secretName }}
+    items: [{key: nats-url, path: nats-url}]
+{{- else }}
+    name: {{ include "darkroom.credentialsSecret" . }}
+    items: [{key: nats-url, path: nats-url}]
+{{- end }}
 {{- if eq $v.storage.backend "s3" }}
 - secret:
     name: {{ $v.storage.s3.existingSecret | default (include "darkroom.credentialsSecret" .) }}
@@ -174,4 +182,10 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 {{- else -}}
 {{- .Values.nats.monitoringEndpoint -}}
 {{- end -}}
+{{- end -}}
+
+{{/* host:port of the NATS URL (no scheme, no credentials). */}}
+{{- define "darkroom.natsHostPort" -}}
+{{- $u := include "darkroom.natsUrl" . | trimPrefix "nats://" | trimPrefix "tls://" -}}
+{{- regexReplaceAll "^.*@" $u "" -}}
 {{- end -}}

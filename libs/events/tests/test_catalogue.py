@@ -87,6 +87,12 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.asset.edits.changed": b'{"asset_id":"a","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.edit.rendered": b'{"asset_id":"a","owner_id":"o","edited":true,'
     b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.album.created": b'{"album_id":"al","owner_id":"o","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.album.updated": b'{"album_id":"al","user_id":"u","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.person.merged": b'{"person_id":"p","owner_id":"o","merged_ids":["p2"],'
+    b'"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.user.created": b'{"user_id":"u","at":"2024-05-01T12:00:00Z"}',
+    "darkroom.user.deleted": b'{"user_id":"u","permanent":false,"at":"2024-05-01T12:00:00Z"}',
 }
 
 

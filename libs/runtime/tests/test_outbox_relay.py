@@ -205,7 +205,7 @@ async def test_the_relay_survives_nats_down_and_publishes_when_it_is_back(
             await asyncio.sleep(0.05)
         async with box.transaction() as tx:  # NATS is down: the fast path leaves it
             await tx.add(_event(7))
-        assert await _unpublished(pool) == 1
+        assert await _unpublished(pool) == 2  # the event and its public twin
         assert not relay.done()
         nats_own[0] = start_nats(Path(server.data_dir), port=server.port)
         while await _unpublished(pool):
@@ -213,6 +213,8 @@ async def test_the_relay_survives_nats_down_and_publishes_when_it_is_back(
             assert time.monotonic() - began < CEILING_S, "the relay did not publish"
             await asyncio.sleep(0.1)
         assert await _stored(bus) == 1
+        public = await bus.js.stream_info(bus.public_stream_name)
+        assert public.state.messages == 1  # darkroom.public.asset.uploaded.v1, same transaction
     finally:
         stop.set()
         await relay

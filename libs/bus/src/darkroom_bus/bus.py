@@ -20,6 +20,7 @@ import nats
 import nats.errors
 import structlog
 from darkroom_events.catalogue import Event
+from darkroom_events.public import PUBLIC_STREAM_NAME, PUBLIC_STREAM_SUBJECTS, PublicEvent
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
     MAX_AGE_S,
@@ -116,6 +117,8 @@ class Bus:
         js: Its JetStream context.
         namespace: Prefix isolating this bus's stream and subjects ("" in production).
         stream_name: ``DARKROOM``, or ``DARKROOM_<namespace>``.
+        public_stream_name: ``DARKROOM_PUBLIC`` (or ``DARKROOM_PUBLIC_<namespace>``): the
+            public events integrations read (:mod:`darkroom_events.public`).
         tracer: The OpenTelemetry tracer for publish/consume/RPC spans.
     """
 
@@ -129,6 +132,9 @@ class Bus:
         self.js: JetStreamContext = nc.jetstream()
         self.namespace = namespace
         self.stream_name = f"{STREAM_NAME}_{namespace}" if namespace else STREAM_NAME
+        self.public_stream_name = (
+            f"{PUBLIC_STREAM_NAME}_{namespace}" if namespace else PUBLIC_STREAM_NAME
+        )
         self.tracer: Tracer = trace.get_tracer("darkroom_bus", tracer_provider=tracer_provider)
         self._encoder = msgspec.json.Encoder()
         self._rpc_subs: list[Subscription] = []
@@ -217,26 +223,43 @@ class Bus:
             description="Darkroom events (see docs/events.md)",
         )
 
+    def public_stream_config(self) -> StreamConfig:
+        """The public stream's configuration (:mod:`darkroom_events.public`): its own stream,
+        so that an integration credential may read it and nothing of the internal one."""
+        return StreamConfig(
+            name=self.public_stream_name,
+            subjects=[self.subject(s) for s in PUBLIC_STREAM_SUBJECTS],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            max_age=MAX_AGE_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            description="Darkroom public events for integrations (see docs/asyncapi.yaml)",
+        )
+
     async def ensure_stream(self) -> StreamInfo:
-        """Create the stream, or update it to :meth:`stream_config` when it exists.
+        """Create the streams (the internal one and the public one), or update them to
+        :meth:`stream_config` / :meth:`public_stream_config` when they exist.
 
         Idempotent and safe to call from every replica at start-up.
 
         Returns:
-            The stream's info after the call.
+            The internal stream's info after the call.
 
         Raises:
             nats.js.errors.APIError: The server refused the configuration (e.g. an existing
                 stream with memory storage, which cannot be changed in place).
         """
-        config = self.stream_config()
+        await self._ensure(self.public_stream_config())
+        return await self._ensure(self.stream_config())
+
+    async def _ensure(self, config: StreamConfig) -> StreamInfo:
         try:
             return await self.js.add_stream(config)
         except BadRequestError as exc:
             if exc.err_code != _STREAM_NAME_IN_USE:
                 raise
         info = await self.js.update_stream(config)
-        log.info("bus.stream_updated", stream=self.stream_name)
+        log.info("bus.stream_updated", stream=config.name)
         return info
 
     async def publish(
@@ -292,7 +315,7 @@ class Bus:
 
     def envelope(
         self,
-        event: Event,
+        event: Event | PublicEvent,
         *,
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -310,11 +333,15 @@ class Bus:
         Returns:
             Subject (without namespace), message id, JSON body and headers.
         """
+        if msg_id is None:
+            if isinstance(event, PublicEvent):
+                raise ValueError("a public event needs its msg_id (darkroom_events.public_twin)")
+            msg_id = f"{event.subject}:{event.dedupe_key()}"
         hdrs = dict(headers or {})
         propagate.inject(hdrs)
         return Envelope(
             subject=subject or event.subject,
-            msg_id=msg_id or f"{event.subject}:{event.dedupe_key()}",
+            msg_id=msg_id,
             payload=self._encoder.encode(event),
             headers=hdrs,
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from darkroom_events.catalogue import (
     ActivityCreated,
     ActivityDeleted,
+    AlbumCreated,
     AlbumShared,
+    AlbumUpdated,
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
@@ -42,6 +44,7 @@ from darkroom_events.catalogue import (
     PartnerAdded,
     PartnerRemoved,
     PersonCreated,
+    PersonMerged,
     PersonThumbnailUpdated,
     SessionDeleted,
     SharedLinkCreated,
@@ -50,6 +53,8 @@ from darkroom_events.catalogue import (
     StackDeleted,
     StackUpdated,
     StorageTemplateMigrationRequested,
+    UserCreated,
+    UserDeleted,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -65,6 +70,11 @@ from darkroom_events.registry import (
 )
 
 __all__ = [
+    "AlbumCreated",
+    "AlbumUpdated",
+    "PersonMerged",
+    "UserCreated",
+    "UserDeleted",
     "ApiKeyDeleted",
     "AssetHidden",
     "PersonThumbnailUpdated",

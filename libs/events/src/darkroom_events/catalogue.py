@@ -199,7 +199,8 @@ class AssetFacesRecognized(Event, frozen=True, kw_only=True):
 
 
 class PersonCreated(Event, frozen=True, kw_only=True):
-    """Recognition started a new (unnamed) person from a core face. Published by face."""
+    """Recognition started a new (unnamed) person from a core face (published by face), or a
+    user made a person without faces (``POST /api/people``, published by the gateway)."""
 
     subject: ClassVar[str] = "darkroom.person.created"
     person_id: str
@@ -825,3 +826,76 @@ class AssetEditRendered(Event, frozen=True, kw_only=True):
     def dedupe_key(self) -> str:
         """The asset and the time of the change it answers."""
         return f"{self.asset_id}:{self.at.isoformat()}"
+
+
+# --- integrations (#21): facts the public events need -------------------------------------------
+
+
+class AlbumCreated(Event, frozen=True, kw_only=True):
+    """A user made an album (``POST /api/albums``). Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.album.created"
+    album_id: str
+    owner_id: str
+    at: datetime  # when it was made
+
+    def dedupe_key(self) -> str:
+        """The album id (an album is made once)."""
+        return self.album_id
+
+
+class AlbumUpdated(Event, frozen=True, kw_only=True):
+    """An album's details or assets changed (``PATCH /api/albums/{id}``, assets added or
+    removed). Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.album.updated"
+    album_id: str
+    user_id: str  # who changed it (the owner, or an editor adding or removing assets)
+    at: datetime  # when it changed
+
+    def dedupe_key(self) -> str:
+        """The album and the time of the change (a later change is a new event)."""
+        return f"{self.album_id}:{self.at.isoformat()}"
+
+
+class PersonMerged(Event, frozen=True, kw_only=True):
+    """People were merged into ``person_id`` (``POST /api/people/{id}/merge``): their faces
+    are its faces now and ``merged_ids`` are gone. Published by the gateway."""
+
+    subject: ClassVar[str] = "darkroom.person.merged"
+    person_id: str
+    owner_id: str
+    merged_ids: list[str]
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The person, the time and the people merged into it."""
+        return f"{self.person_id}:{self.at.isoformat()}:{','.join(sorted(self.merged_ids))}"
+
+
+class UserCreated(Event, frozen=True, kw_only=True):
+    """A user account was made (first admin sign-up, an admin, OAuth auto-registration).
+    Published by the gateway. Its id only: e-mail and name stay in the database."""
+
+    subject: ClassVar[str] = "darkroom.user.created"
+    user_id: str
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The user id (a user is made once)."""
+        return self.user_id
+
+
+class UserDeleted(Event, frozen=True, kw_only=True):
+    """A user was deleted: soft (``permanent`` False: they can no longer sign in and may be
+    restored within ``user.deleteDelay``) or for good with everything of theirs. Published by
+    the gateway."""
+
+    subject: ClassVar[str] = "darkroom.user.deleted"
+    user_id: str
+    permanent: bool
+    at: datetime
+
+    def dedupe_key(self) -> str:
+        """The user and which deletion (a soft one, then the removal)."""
+        return f"{self.user_id}:{'permanent' if self.permanent else 'soft'}"

@@ -11,7 +11,9 @@ import msgspec
 from darkroom_events.catalogue import (
     ActivityCreated,
     ActivityDeleted,
+    AlbumCreated,
     AlbumShared,
+    AlbumUpdated,
     ApiKeyDeleted,
     AssetCreated,
     AssetDeleted,
@@ -48,6 +50,7 @@ from darkroom_events.catalogue import (
     PartnerAdded,
     PartnerRemoved,
     PersonCreated,
+    PersonMerged,
     PersonThumbnailUpdated,
     SessionDeleted,
     SharedLinkCreated,
@@ -58,6 +61,8 @@ from darkroom_events.catalogue import (
     StackDeleted,
     StackUpdated,
     StorageTemplateMigrationRequested,
+    UserCreated,
+    UserDeleted,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -83,6 +88,7 @@ STREAM_SUBJECTS = (
     "darkroom.backup.>",
     "darkroom.maintenance.>",
     "darkroom.library.>",
+    "darkroom.user.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -167,9 +173,10 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=PersonCreated,
-        producers=("face",),
+        producers=("face", "gateway"),
         consumers=(),
-        description="Recognition started a new unnamed person from a core face.",
+        description="Recognition started a new unnamed person from a core face, or a user "
+        "made a person (POST /api/people).",
     ),
     EventSpec(
         type=AssetsTrashed,
@@ -375,6 +382,36 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("thumbnail",),
         consumers=("gateway",),
         description="A photo's edited preview/thumbnail match its edits (AssetEditReadyV1).",
+    ),
+    EventSpec(
+        type=AlbumCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user made an album (public: darkroom.public.album.created.v1).",
+    ),
+    EventSpec(
+        type=AlbumUpdated,
+        producers=("gateway",),
+        consumers=(),
+        description="An album's details or assets changed.",
+    ),
+    EventSpec(
+        type=PersonMerged,
+        producers=("gateway",),
+        consumers=(),
+        description="People were merged into one (the others are gone).",
+    ),
+    EventSpec(
+        type=UserCreated,
+        producers=("gateway",),
+        consumers=(),
+        description="A user account was made (its id only).",
+    ),
+    EventSpec(
+        type=UserDeleted,
+        producers=("gateway",),
+        consumers=(),
+        description="A user was deleted: soft (restorable) or for good.",
     ),
 )
 

@@ -37,6 +37,7 @@ import structlog
 from darkroom_bus import Bus, Envelope
 from darkroom_db import outbox as outbox_db
 from darkroom_events.catalogue import Event
+from darkroom_events.public import public_twin
 
 log = structlog.get_logger()
 
@@ -132,6 +133,10 @@ class OutboxTransaction:
     ) -> None:
         """Write ``event`` to the outbox in this transaction; it is published after the commit.
 
+        When the event has a public twin (:func:`darkroom_events.public.public_twin`: the
+        integrations' ``darkroom.public.>`` events), the twin is written too, in the same
+        transaction, so it exists exactly when the change does.
+
         Args:
             event: What the change is.
             msg_id: Overrides the de-duplication id ``<subject>:<dedupe key>``.
@@ -141,15 +146,23 @@ class OutboxTransaction:
                 a run id).
         """
         envelope = self.bus.envelope(event, msg_id=msg_id, headers=headers, subject=subject)
-        self.rows.append(
-            await outbox_db.insert(
-                self.conn,
-                subject=envelope.subject,
-                msg_id=envelope.msg_id,
-                payload=envelope.payload,
-                headers=envelope.headers,
+        envelopes = [envelope]
+        twin = public_twin(event) if subject is None else None  # a re-run is not news
+        if twin is not None:
+            public, public_id = twin
+            if msg_id is not None:  # the caller's own de-duplication applies to the twin too
+                public_id = f"{public.subject}:{msg_id}"
+            envelopes.append(self.bus.envelope(public, msg_id=public_id, headers=headers))
+        for env in envelopes:
+            self.rows.append(
+                await outbox_db.insert(
+                    self.conn,
+                    subject=env.subject,
+                    msg_id=env.msg_id,
+                    payload=env.payload,
+                    headers=env.headers,
+                )
             )
-        )
 
 
 class Outbox:

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -47,7 +48,8 @@ class OperatorSettings(msgspec.Struct, frozen=True, kw_only=True):
         nats_port: The embedded stack's NATS port (``DARKROOM_NATS_PORT``; 4222).
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL`` or ``_FILE``); "" reads
             ``<data>/secrets/database-url``.
-        nats_url: NATS (``DARKROOM_NATS_URL``); "" is ``nats://127.0.0.1:<nats_port>``.
+        nats_url: NATS (``DARKROOM_NATS_URL``); "" is the embedded stack's, on ``<nats_port>``
+            with the service user's credentials from ``<data>/secrets/nats-url``.
         storage: Object storage (``DARKROOM_STORAGE_*``); the default root is taken to mean
             ``<data>/storage``.
         pg_bin_dir: Where ``pg_dump``/``psql`` are (``DARKROOM_PG_BIN_DIR``; "" finds them).
@@ -90,6 +92,17 @@ def _locate(settings: OperatorSettings) -> tuple[Path, str]:
     return data, url_file.read_text().strip()
 
 
+def _embedded_nats_url(data: Path, settings: OperatorSettings) -> str:
+    """The embedded stack's NATS URL with the service user's credentials
+    (``<data>/secrets/nats-url``), on ``settings.nats_port`` (blocking: reads the file)."""
+    url_file = data / "secrets" / "nats-url"
+    if not url_file.exists():
+        return f"nats://127.0.0.1:{settings.nats_port}"
+    parts = urlsplit(url_file.read_text().strip())
+    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{settings.nats_port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 async def connect(settings: OperatorSettings) -> Installation:
     """Reach the installation ``settings`` name.
 
@@ -106,7 +119,7 @@ async def connect(settings: OperatorSettings) -> Installation:
             f"the Darkroom database is not reachable ({type(exc).__name__}): is the stack "
             "running? Start it with `darkroom up` (or your compose/Helm release) first"
         ) from None
-    nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+    nats_url = settings.nats_url or await asyncio.to_thread(_embedded_nats_url, data, settings)
     try:
         bus = await Bus.connect(nats_url, name="darkroom-cli", connect_timeout=CONNECT_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import structlog
 
+from darkroom_stack.nats_auth import NatsAuth, server_config
 from darkroom_stack.procs import ensure_port_free, stop_if_ours
 from darkroom_stack.startup import StartError
 
@@ -134,9 +135,19 @@ def _bin(name: str) -> str:
 
 
 def start_nats(
-    data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 60.0
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 60.0,
+    auth: NatsAuth | None = None,
 ) -> RunningServer:
     """Start ``nats-server`` with JetStream, storing streams under ``data_dir/jetstream``.
+
+    With ``auth``, the server requires a user and password: its configuration
+    (``data_dir/nats.conf``, mode 600) holds :func:`darkroom_stack.nats_auth.server_config`,
+    ``url`` carries the services' credentials and ``extra["integration_url"]`` the integration
+    credential's (both secrets: never log them). Without it, anyone may connect (bus tests).
 
     Its pid goes to ``data_dir/nats.pid``; a server of ours still running from there (our parent
     was killed) is stopped first. The server gets SIGTERM when the process that started it dies.
@@ -146,9 +157,11 @@ def start_nats(
         host: Listen address.
         port: TCP port; a free one when None.
         timeout: Seconds to wait, at most, for it to accept connections while it runs.
+        auth: The users' passwords (:func:`darkroom_stack.nats_auth.load_or_create`), or None.
 
     Returns:
-        The running server; ``url`` is ``nats://host:port``.
+        The running server; ``url`` is ``nats://host:port`` (with the service user's
+        credentials when ``auth`` is given).
 
     Raises:
         PortInUseError: ``port`` is held by another process (the message names it).
@@ -176,6 +189,17 @@ def start_nats(
         "-P",
         str(pid_file),
     ]
+    extra: dict[str, str] = {}
+    url = f"nats://{host}:{port}"
+    if auth is not None:
+        conf = data_dir / "nats.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(server_config(auth))
+        cmd += ["-c", str(conf)]
+        url = auth.service_url(host, port)
+        extra["integration_url"] = auth.integration_url(host, port)
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
@@ -184,7 +208,7 @@ def start_nats(
         preexec_fn=die_with_parent,
     )
     _wait_for_port(host, port, timeout, proc, log_path)
-    return RunningServer("nats", host, port, f"nats://{host}:{port}", data_dir, proc)
+    return RunningServer("nats", host, port, url, data_dir, proc, extra=extra)
 
 
 def die_with_parent() -> None:

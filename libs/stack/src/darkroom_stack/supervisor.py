@@ -39,6 +39,7 @@ import httpx
 import psutil
 import structlog
 
+from darkroom_stack import nats_auth
 from darkroom_stack.procs import ensure_port_free, is_ours, read_pid, stop_if_ours, write_pid
 from darkroom_stack.servers import (
     RunningServer,
@@ -116,6 +117,7 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.nats: RunningServer | None = None
+        self.nats_auth: nats_auth.NatsAuth | None = None
         self.postgres: RunningServer | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.replicas: list[tuple[str, subprocess.Popen[bytes]]] = []  # (service, process)
@@ -151,15 +153,19 @@ class Stack:
 
     @property
     def secrets_dir(self) -> Path:
-        """``<data>/secrets`` (mode 700): ``postgres-password`` and ``database-url``."""
+        """``<data>/secrets`` (mode 700): ``postgres-password``, ``database-url``, the NATS
+        passwords (:mod:`darkroom_stack.nats_auth`), ``nats-url`` (the services' credentials)
+        and ``nats-integration-url`` (the integration credential, docs/integrations.md)."""
         return self.config.data_dir.resolve() / "secrets"
 
     def env(self) -> dict[str, str]:
         """The ``DARKROOM_*`` environment of the services.
 
-        ``DARKROOM_DATABASE_URL`` carries PostgreSQL's password (for tests and tools in this
-        process; never log it). The service processes get it as ``DARKROOM_DATABASE_URL_FILE``
-        (``<data>/secrets/database-url``, mode 600) instead, so it is in no environment.
+        ``DARKROOM_DATABASE_URL`` carries PostgreSQL's password and ``DARKROOM_NATS_URL`` the
+        NATS service user's (for tests and tools in this process; never log them). The service
+        processes get them as ``DARKROOM_DATABASE_URL_FILE`` and ``DARKROOM_NATS_URL_FILE``
+        (``<data>/secrets/database-url``, ``nats-url``, mode 600) instead, so they are in no
+        environment.
         """
         assert self.nats is not None and self.postgres is not None
         data = self.config.data_dir.resolve()
@@ -205,9 +211,15 @@ class Stack:
         if "gateway" in self.config.services:
             ensure_port_free(self.config.host, self.config.gateway_port, "gateway")
         log.info("stack.starting", step="nats")
+        self.nats_auth = nats_auth.load_or_create(self.secrets_dir)
         self.nats = start_nats(
-            data / "nats", port=self.config.nats_port or free_port(), timeout=timeout
+            data / "nats",
+            port=self.config.nats_port or free_port(),
+            timeout=timeout,
+            auth=self.nats_auth,
         )
+        self._write_secret("nats-url", self.nats.url)
+        self._write_secret("nats-integration-url", self.nats.extra["integration_url"])
         self._server_started_at["nats"] = time.monotonic()
         log.info("stack.starting", step="postgres", elapsed_s=round(time.monotonic() - began, 1))
         postgres = self.start_postgres(self.config.postgres_port or free_port(), timeout)
@@ -285,11 +297,15 @@ class Stack:
 
     def _write_database_url(self) -> None:
         assert self.postgres is not None
-        path = self.secrets_dir / "database-url"
+        self._write_secret("database-url", self.postgres.url)
+
+    def _write_secret(self, name: str, value: str) -> None:
+        """Write ``value`` to ``<data>/secrets/<name>`` (mode 600)."""
+        path = self.secrets_dir / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(self.postgres.url + "\n")
+            f.write(value + "\n")
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the gateway answers ``GET /api/server/ping``, as long as it is alive and
@@ -373,6 +389,9 @@ class Stack:
         if env.get("DARKROOM_DATABASE_URL") == self.postgres.url:  # ours: as a file, not a value
             del env["DARKROOM_DATABASE_URL"]
             env["DARKROOM_DATABASE_URL_FILE"] = str(self.secrets_dir / "database-url")
+        if self.nats is not None and env.get("DARKROOM_NATS_URL") == self.nats.url:  # the same
+            del env["DARKROOM_NATS_URL"]
+            env["DARKROOM_NATS_URL_FILE"] = str(self.secrets_dir / "nats-url")
         proc = subprocess.Popen(
             [sys.executable, "-m", f"darkroom_{name}"],
             env=env,
@@ -480,6 +499,7 @@ class Stack:
                     host=server.host,
                     port=server.port,
                     timeout=self.config.start_timeout,
+                    auth=self.nats_auth,
                 )
                 self.nats = restarted
                 self._server_started_at["nats"] = time.monotonic()

@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 import structlog
 from darkroom_db import assets, users
-from darkroom_events import PartnerRemoved, SharedLinkRemoved
+from darkroom_events import PartnerRemoved, SharedLinkRemoved, UserCreated, UserDeleted
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -165,6 +165,7 @@ async def remove_user(deps: Deps, user_id: uuid.UUID) -> users.User | None:
             deps,
             PartnerRemoved(shared_by_id=str(shared_by), shared_with_id=str(shared_with), at=now),
         )
+    await announce(deps, UserDeleted(user_id=str(user_id), permanent=True, at=now))
     log.info("user.removed", user_id=str(user_id), objects=len(removed.keys))
     return removed.user
 
@@ -244,6 +245,7 @@ class AdminUserController(Controller):
         if extra:
             user = await apply_user_changes(deps, user.id, extra)
         log.info("user.created", user_id=str(user.id), by=str(auth.user.id))
+        await announce(deps, UserCreated(user_id=str(user.id), at=datetime.now(UTC)))
         return await user_admin_dto(deps, user)
 
     @get("/{user_id:uuid}", admin=True, permission="adminUser.read")
@@ -329,6 +331,8 @@ class AdminUserController(Controller):
             if user is None:
                 raise BadRequest("User not found")
             log.info("user.deleted", user_id=str(user_id), by=str(auth.user.id), force=False)
+            at = user.deleted_at or datetime.now(UTC)
+            await announce(deps, UserDeleted(user_id=str(user_id), permanent=False, at=at))
             return await user_admin_dto(deps, user)
         removed = await remove_user(deps, user_id)
         if removed is None:

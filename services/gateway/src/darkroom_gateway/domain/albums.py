@@ -11,16 +11,18 @@ A member who lacks the right for an action gets 403.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
 import structlog
 from darkroom_db import albums, shared_links
+from darkroom_events import AlbumCreated, AlbumUpdated
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.notifications import album_invited, album_updated
@@ -250,7 +252,15 @@ async def _add_results(
     added = {asset for _, asset in await albums.add_assets(deps.pool, [album_id], to_add)}
     if added:
         await album_updated(deps, [album_id], auth.user.id)
+        await _changed(deps, [album_id], auth.user.id)
     return bulk_id_responses(add_outcomes(ids, added, present, allowed))
+
+
+async def _changed(deps: Deps, album_ids: list[uuid.UUID], user_id: uuid.UUID) -> None:
+    """Announce ``darkroom.album.updated`` for each album ``user_id`` just changed."""
+    at = datetime.now(UTC)
+    for album_id in dict.fromkeys(album_ids):
+        await announce(deps, AlbumUpdated(album_id=str(album_id), user_id=str(user_id), at=at))
 
 
 class AlbumController(Controller):
@@ -319,6 +329,10 @@ class AlbumController(Controller):
                 deps.pool, [album_id], [i for i in dict.fromkeys(data.asset_ids) if i in allowed]
             )
         log.info("album.created", album_id=str(album_id), owner_id=str(auth.user.id))
+        await announce(
+            deps,
+            AlbumCreated(album_id=str(album_id), owner_id=str(auth.user.id), at=datetime.now(UTC)),
+        )
         await album_invited(deps, album_id, auth.user, member_ids)
         return await _detail(deps, auth, album_id)
 
@@ -355,6 +369,7 @@ class AlbumController(Controller):
         if not added:
             return AlbumsAddAssetsResponse(success=False, error="duplicate")
         await album_updated(deps, [album for album, _ in added], auth.user.id)
+        await _changed(deps, [album for album, _ in added], auth.user.id)
         return AlbumsAddAssetsResponse(success=True)
 
     @get("/{album_id:uuid}", permission="album.read", shared_link=True)
@@ -398,6 +413,7 @@ class AlbumController(Controller):
             is_activity_enabled=data.is_activity_enabled,
             order=data.order,
         )
+        await _changed(deps, [album_id], auth.user.id)
         return await _detail(deps, auth, album_id)
 
     @delete("/{album_id:uuid}", status_code=204, permission="album.delete")
@@ -472,6 +488,8 @@ class AlbumController(Controller):
         owners = await albums.owners_of(deps.pool, present)
         removable = [i for i in present if role == "owner" or owners.get(i) == auth.user.id]
         removed = await albums.remove_assets(deps.pool, album_id, removable)
+        if removed:
+            await _changed(deps, [album_id], auth.user.id)
         denied = set(present) - set(removable)
         return bulk_id_responses(remove_outcomes(data.ids, removed, denied))
 

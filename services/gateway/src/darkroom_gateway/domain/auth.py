@@ -28,11 +28,13 @@ from typing import Annotated
 import msgspec
 import structlog
 from darkroom_db import login_throttle, oauth, users
+from darkroom_events import UserCreated
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from darkroom_gateway import oidc
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import (
     COOKIE_NAME,
     PIN_UNLOCK,
@@ -287,6 +289,7 @@ class AuthController(Controller):
             )
         except users.AlreadyInitialised as exc:
             raise BadRequest("The server already has an admin") from exc
+        await announce(deps, UserCreated(user_id=str(user.id), at=datetime.now(UTC)))
         return await user_admin_dto(deps, user)
 
     @post("/login", status_code=201)

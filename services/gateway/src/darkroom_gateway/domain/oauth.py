@@ -39,7 +39,7 @@ cannot be discovered 500 ``Failed to discover OAuth provider``.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -48,12 +48,14 @@ import structlog
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from darkroom_db import oauth, users
 from darkroom_db.system_config import SystemConfigOAuthDto
+from darkroom_events import UserCreated
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody
 
 from darkroom_gateway import oidc
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret, site_cookie
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.auth import LoginResponse, login_response
@@ -212,6 +214,7 @@ async def _register(deps: Deps, profile: oidc.Profile, config: SystemConfigOAuth
             raise BadRequest("Storage label already in use by another account") from exc
         raise BadRequest("User exists") from exc
     log.info("oauth.user_registered", user_id=str(user.id), is_admin=user.is_admin)
+    await announce(deps, UserCreated(user_id=str(user.id), at=datetime.now(UTC)))
     return user
 
 

@@ -7,16 +7,18 @@ Owner-only: a person, face or asset of someone else reads as absent (404), as th
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import msgspec
 import structlog
 from darkroom_db import people
+from darkroom_events import PersonCreated, PersonMerged
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, NoAccess, NotFound
@@ -194,6 +196,7 @@ class PeopleController(Controller):
             color=data.color,
         )
         log.info("person.created", person_id=str(person.id), owner_id=str(auth.user.id))
+        await announce(deps, PersonCreated(person_id=str(person.id), owner_id=str(auth.user.id)))
         return person_response(person)
 
     @put("/", permission="person.update")
@@ -290,6 +293,16 @@ class PeopleController(Controller):
         except LookupError as exc:
             raise NoAccess("person.merge") from exc
         log.info("person.merged", person_id=str(person_id), merged=len(merged))
+        if merged:
+            await announce(
+                deps,
+                PersonMerged(
+                    person_id=str(person_id),
+                    owner_id=str(auth.user.id),
+                    merged_ids=sorted(str(i) for i in merged),
+                    at=datetime.now(UTC),
+                ),
+            )
         return [
             BulkIdResponse(id=str(i), success=True)
             if i in merged

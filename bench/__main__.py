@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import faces, ingest, recovery, search, timeline, transcode, web_timeline
+from bench import faces, ingest, ocr, recovery, search, timeline, transcode, web_timeline
 
 BENCHES = {
     "ingest": ingest.main,
@@ -14,6 +14,7 @@ BENCHES = {
     "transcode": transcode.main,
     "web_timeline": web_timeline.main,
     "recovery": recovery.main,
+    "ocr": ocr.main,
 }
 
 

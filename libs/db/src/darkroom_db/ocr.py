@@ -116,11 +116,10 @@ def word_condition(
     Both sides are compared folded by ``darkroom_ocr_fold`` (lower case, accents removed, the
     characters OCR confuses mapped together: l/1/|/! -> i, 0 -> o, rn -> m, vv -> w; see
     ``0033_search_folding.sql``). The line matches when, folded, it contains the word (a partial
-    word matches, as before) or, for a word that :func:`is_fuzzy` allows, some run of its words
-    is at least ``threshold`` similar to it by
-    pg_trgm's strict word similarity (trigrams shared / trigrams in either, over the query and
-    the most similar run of whole words of the line). Both branches are served by the GIN
-    trigram index on ``darkroom_ocr_fold(text)``.
+    word matches, as before) or, for a word that :func:`is_fuzzy` allows, some run of whole
+    words of the line is at least ``threshold`` similar to it by pg_trgm's strict word
+    similarity (trigrams shared / trigrams in either; pg_trgm documentation, F.35). Both
+    branches are served by the GIN trigram index on ``darkroom_ocr_fold(text)``.
 
     The ``%>>`` operator that lets the index serve the similarity branch filters at the session's
     ``pg_trgm.strict_word_similarity_threshold`` (0.5 unless set), so ``threshold`` below that

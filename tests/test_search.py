@@ -228,3 +228,48 @@ def test_unauthenticated_is_rejected(stack: object, library: dict) -> None:
 
     r = httpx.post(f"{stack.url}/api/search/metadata", json={})  # type: ignore[attr-defined]
     assert r.status_code == 401
+
+
+def test_file_name_and_description_ignore_case_and_accents(
+    stack: Stack, admin: User, tmp_path
+) -> None:
+    """File name and description match as Immich's metadata search does: any case, with or
+    without accents, part of a word; never another user's assets."""
+    user = make_user(stack, admin)  # libraries of only these assets
+    stranger = make_user(stack, admin)
+    tmp_path.joinpath("a.jpg").write_bytes(
+        make_jpeg("Canon", "EOS 5D", "2020:01:01 10:00:00", None, 1)
+    )
+    tmp_path.joinpath("b.jpg").write_bytes(
+        make_jpeg("Canon", "EOS 5D", "2020:01:02 10:00:00", None, 2)
+    )
+    r = upload(user, tmp_path / "a.jpg", name="Crème-Brûlée Été.jpg")
+    assert r.status_code == 201, r.text
+    dessert = r.json()["id"]
+    r = upload(user, tmp_path / "b.jpg", name="IMG_0042.JPG")
+    assert r.status_code == 201, r.text
+    lunch = r.json()["id"]
+    r = upload(stranger, tmp_path / "a.jpg", name="creme brulee.jpg")
+    assert r.status_code == 201, r.text
+    theirs = r.json()["id"]
+    _wait_extracted(user, [dessert, lunch])
+    _wait_extracted(stranger, [theirs])
+    for asset_id, owner_of in ((lunch, user), (theirs, stranger)):
+        r = owner_of.client.put(
+            f"/api/assets/{asset_id}", json={"description": "Déjeuner à Zürich"}
+        )
+        assert r.status_code == 200, r.text
+
+    def ids(who: User, body: dict) -> set[str]:
+        return {a["id"] for a in _search(who, body)["assets"]["items"]}
+
+    for name in ("Crème-Brûlée", "creme", "BRULEE", "brûl", "ete.jpg", "rulée ét"):
+        assert ids(user, {"originalFileName": name}) == {dessert}, name
+    assert ids(user, {"originalFileName": "img_00"}) == {lunch}  # "_" is no wildcard here...
+    assert ids(user, {"originalFileName": "img%42"}) == set()  # ...nor "%"
+    assert ids(user, {"originalFileName": "tiramisu"}) == set()
+    for text in ("Déjeuner à Zürich", "zurich", "DEJEUNER A", "jeun", "ZÜR"):
+        assert ids(user, {"description": text}) == {lunch}, text
+    assert ids(user, {"description": "Genève"}) == set()
+    assert ids(stranger, {"originalFileName": "Crème"}) == {theirs}  # only their own
+    assert ids(stranger, {"description": "zurich"}) == {theirs}

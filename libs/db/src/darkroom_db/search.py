@@ -11,8 +11,11 @@ Filter semantics follow Immich's search DTOs (``MetadataSearchDto``, ``SmartSear
   is extracted); ``created_*`` the upload time; ``trashed_*`` the time it went to the trash;
 - by default the library is searched (visibility timeline or archive, not trashed);
   ``with_deleted`` adds the trash; ``visibility`` picks one visibility;
-- text filters (file name, description, OCR) are case-insensitive substring matches served by
-  trigram indexes (``0007_search_ocr.sql``); every word of an OCR query must occur.
+- file name, original path and description are substring matches ignoring case and accents
+  (Immich's ``f_unaccent(...) ILIKE f_unaccent('%' || q || '%')``), served by trigram indexes
+  on the unaccented columns (``0033_search_folding.sql``);
+- every word of an OCR query must occur in the asset's OCR text, compared folded and fuzzily
+  (:func:`darkroom_db.ocr.word_condition`; docs/search.md).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import asyncpg
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from darkroom_db import visibility
+from darkroom_db import ocr, visibility
 from darkroom_db.assets import ASSET_COLUMNS, Asset
 from darkroom_db.exif import Exif
 
@@ -120,6 +123,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _unaccent_like(column_sql: str, pattern_sql: str) -> str:
+    """SQL: ``column_sql`` contains the ILIKE pattern ``pattern_sql``, ignoring case and accents
+    (``darkroom_unaccent`` on both sides, as Immich's metadata search does; served by the
+    trigram indexes on ``darkroom_unaccent(...)`` of ``0033_search_folding.sql``)."""
+    return f"darkroom_unaccent({column_sql}) ILIKE darkroom_unaccent({pattern_sql})"
+
+
 def tag_condition(alias: str, tag_param: str) -> str:
     """SQL: the asset ``alias`` carries the tag ``tag_param`` or one of its descendants.
 
@@ -183,9 +193,9 @@ def where_clause(
     if f.checksum is not None:
         q.add(f"{a}.checksum = {q.param(f.checksum)}")
     if f.original_file_name:
-        q.add(f"{a}.original_file_name ILIKE {q.param(_like(f.original_file_name))}")
+        q.add(_unaccent_like(f"{a}.original_file_name", q.param(_like(f.original_file_name))))
     if f.original_path:
-        q.add(f"{a}.original_path ILIKE {q.param(_like(f.original_path))}")
+        q.add(_unaccent_like(f"{a}.original_path", q.param(_like(f.original_path))))
     if f.type:
         q.add(f"{a}.type = {q.param(f.type)}")
     if f.is_favorite is not None:
@@ -249,7 +259,7 @@ def where_clause(
         else:
             exif_conds.append(f"e.{column} = {q.param(value)}")
     if f.description:
-        exif_conds.append(f"e.description ILIKE {q.param(_like(f.description))}")
+        exif_conds.append(_unaccent_like("e.description", q.param(_like(f.description))))
     if exif_conds:
         null_ok = all(c.endswith("IS NULL") for c in exif_conds)
         sub = f"SELECT 1 FROM asset_exif e WHERE e.asset_id = {a}.id AND " + " AND ".join(
@@ -262,11 +272,14 @@ def where_clause(
             )
         else:
             q.add(f"EXISTS ({sub})")
-    for word in (f.ocr or "").split():
-        q.add(
-            f"EXISTS (SELECT 1 FROM asset_ocr o WHERE o.asset_id = {a}.id "
-            f"AND o.text ILIKE {q.param(_like(word))})"
+    for word in ocr.query_words(f.ocr or ""):  # every word, each in some line (docs/search.md)
+        cond = ocr.word_condition(
+            "o.text",
+            q.param(word),
+            q.param(ocr.like_pattern(word)),
+            "true" if ocr.is_fuzzy(word) else "false",
         )
+        q.add(f"EXISTS (SELECT 1 FROM asset_ocr o WHERE o.asset_id = {a}.id AND {cond})")
     return " AND ".join(q.conds), q.params
 
 

@@ -105,6 +105,8 @@ async def _seed(
             owner,
         )
         await conn.execute("RESET session_replication_role")
+        # the triggers that keep the timeline's month counts were off too: recount
+        await conn.execute("SELECT darkroom_timeline_counts_rebuild()")
         await conn.execute("ANALYZE assets")
     finally:
         await conn.close()

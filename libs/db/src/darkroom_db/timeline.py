@@ -180,13 +180,93 @@ async def can_read_album(pool: asyncpg.Pool, user_id: uuid.UUID, album_id: uuid.
     )
 
 
+def _counted(f: TimelineFilter) -> bool:
+    """Whether ``asset_month_counts`` (migration 0041) answers the buckets of ``f``: a timeline
+    of owners (the viewer, partners) by capture month filtered only on the counted columns.
+    Albums, people, tags, a map box, upload months and the locked folder are counted live."""
+    return (
+        f.album_id is None
+        and f.person_id is None
+        and f.tag_id is None
+        and f.bbox is None
+        and f.order_by == "takenAt"
+        and f.visibility != "locked"
+    )
+
+
+#: Fold an owner's month-count deltas into the counts once this many have piled up
+#: (each upload writes about three: its row, then its capture month set by the metadata).
+FOLD_AFTER = 256
+
+
+async def fold_counts(pool: asyncpg.Pool, owners: list[uuid.UUID]) -> None:
+    """Fold the month-count deltas of ``owners`` whose deltas have piled up past
+    :data:`FOLD_AFTER` into ``asset_month_counts`` (``darkroom_timeline_counts_fold``,
+    migration 0041). An owner being folded by another session is skipped, not waited for."""
+    piled = await pool.fetch(
+        "SELECT owner_id FROM asset_month_count_deltas WHERE owner_id = ANY($1::uuid[]) "
+        "GROUP BY 1 HAVING count(*) > $2",
+        owners,
+        FOLD_AFTER,
+    )
+    for row in piled:
+        await pool.fetchval("SELECT darkroom_timeline_counts_fold($1)", row["owner_id"])
+
+
+async def _counted_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date, int]]:
+    """:func:`time_buckets` from the kept month counts plus their unfolded deltas, less, for
+    ``withStacked``, the stacks' non-primary members of each month (counted live through
+    ``assets_stacked_owner_idx``)."""
+    owners = [f.viewer_id, *f.partner_ids]
+    await fold_counts(pool, owners)
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    status = arg("trashed" if f.is_trashed else "active")
+    conds = [
+        f"a.owner_id = ANY({arg(owners)}::uuid[])",
+        f"a.status = {status}",
+        visibility.condition(
+            "a", f.visibility, unlocked=f.unlocked, param=arg, default=("timeline",)
+        ),
+    ]
+    if f.is_favorite is not None:
+        conds.append(f"a.is_favorite = {arg(f.is_favorite)}")
+    where = " AND ".join(conds)
+    stacked = (
+        f"SELECT {MONTH_OF_CAPTURE} AS month, -count(*) AS n FROM assets a "
+        f"WHERE {where} AND a.stack_id IS NOT NULL AND NOT {PRIMARY_OR_UNSTACKED} GROUP BY 1"
+        if f.with_stacked
+        else "SELECT NULL::timestamp AS month, 0::bigint AS n WHERE false"
+    )
+    rows = await pool.fetch(
+        "SELECT month, sum(n) AS n FROM ("
+        f"SELECT a.month, a.n FROM asset_month_counts a WHERE {where} "
+        f"UNION ALL SELECT a.month, a.d FROM asset_month_count_deltas a WHERE {where} "
+        f"UNION ALL {stacked}) counted "
+        f"GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1 {'ASC' if f.order == 'asc' else 'DESC'}",
+        *args,
+    )
+    return [(r["month"].date(), int(r["n"])) for r in rows]
+
+
 async def time_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date, int]]:
     """Months that hold assets matching ``f``, with their counts.
+
+    The main timeline, favourites, archive and trash (and partners' assets in the timeline)
+    are answered from the month counts kept by triggers (:func:`_counted_buckets`, migration
+    0041); other scopes count their assets live. May fold the owners' piled-up count deltas
+    first (:func:`fold_counts`), a write.
 
     Returns:
         (first day of the month, number of assets), newest month first unless ``f.order`` is
         ``asc``.
     """
+    if _counted(f):
+        return await _counted_buckets(pool, f)
     where, args = _where(f)
     join = "JOIN asset_exif e ON e.asset_id = a.id" if f.bbox is not None else ""
     rows = await pool.fetch(

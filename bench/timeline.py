@@ -13,7 +13,7 @@ a month, the fullest months near 5,000), 10% videos, 30% with GPS, 3% archived, 
 2% favourites, 1% in two-asset stacks, each with an EXIF row; a partner who shares 50,000
 assets shown in the main user's timeline; and two other users with 100,000 assets each, so
 the owner filters have rows to skip. Seeding bypasses triggers, so the timeline's month counts
-(migration 0041) are rebuilt afterwards with ``darkroom_timeline_counts_rebuild()``.
+(migration 0034) are rebuilt afterwards with ``darkroom_timeline_counts_rebuild()``.
 
 Timed, ``RUNS`` requests each after ``WARMUP`` requests, one at a time:
 

@@ -1,4 +1,4 @@
-"""The month counts kept by triggers (migration 0041) answer the timeline's buckets exactly as
+"""The month counts kept by triggers (migration 0034) answer the timeline's buckets exactly as
 counting the assets live does, through every change an asset goes through."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _filters(owner: uuid.UUID, partners: tuple[uuid.UUID, ...] = ()) -> list[Tim
 
 
 async def _live(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date, int]]:
-    """The buckets counted from the assets, as before migration 0041 (an album-free filter is
+    """The buckets counted from the assets, as before migration 0034 (an album-free filter is
     counted live when it names a map box covering the whole world... which drops assets with
     no EXIF row, so count straight from the filter's conditions instead)."""
     where, args = timeline._where(f)

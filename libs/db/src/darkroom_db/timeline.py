@@ -181,7 +181,7 @@ async def can_read_album(pool: asyncpg.Pool, user_id: uuid.UUID, album_id: uuid.
 
 
 def _counted(f: TimelineFilter) -> bool:
-    """Whether ``asset_month_counts`` (migration 0041) answers the buckets of ``f``: a timeline
+    """Whether ``asset_month_counts`` (migration 0034) answers the buckets of ``f``: a timeline
     of owners (the viewer, partners) by capture month filtered only on the counted columns.
     Albums, people, tags, a map box, upload months and the locked folder are counted live."""
     return (
@@ -202,7 +202,7 @@ FOLD_AFTER = 256
 async def fold_counts(pool: asyncpg.Pool, owners: list[uuid.UUID]) -> None:
     """Fold the month-count deltas of ``owners`` whose deltas have piled up past
     :data:`FOLD_AFTER` into ``asset_month_counts`` (``darkroom_timeline_counts_fold``,
-    migration 0041). An owner being folded by another session is skipped, not waited for."""
+    migration 0034). An owner being folded by another session is skipped, not waited for."""
     piled = await pool.fetch(
         "SELECT owner_id FROM asset_month_count_deltas WHERE owner_id = ANY($1::uuid[]) "
         "GROUP BY 1 HAVING count(*) > $2",

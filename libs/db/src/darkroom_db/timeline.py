@@ -258,7 +258,7 @@ async def time_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date
 
     The main timeline, favourites, archive and trash (and partners' assets in the timeline)
     are answered from the month counts kept by triggers (:func:`_counted_buckets`, migration
-    0041); other scopes count their assets live. May fold the owners' piled-up count deltas
+    0034); other scopes count their assets live. May fold the owners' piled-up count deltas
     first (:func:`fold_counts`), a write.
 
     Returns:

@@ -23,7 +23,7 @@ from darkroom_bus import RpcError, RpcTimeout, RpcUnavailable
 from darkroom_db import partners
 from darkroom_db import search as search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
@@ -131,6 +131,42 @@ class StatisticsSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="ca
     """Spec: StatisticsSearchDto."""
 
     description: str | None = None
+
+
+class LargeAssetSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """The query of ``POST /api/search/large-assets`` (the spec sends these filters as query
+    parameters, not a body): the shared filters plus ``minFileSize`` (bytes) and ``size``."""
+
+    min_file_size: int = 0
+    size: int = DEFAULT_PAGE_SIZE
+
+
+#: Query parameters of ``POST /api/search/large-assets`` that may repeat (arrays in the spec).
+_LIST_PARAMS = ("albumIds", "personIds", "tagIds")
+
+
+def large_asset_query(params: Any) -> LargeAssetSearchDto:
+    """The query string of a large-assets search as :class:`LargeAssetSearchDto`.
+
+    Args:
+        params: The request's query parameters (a multi-dict: arrays repeat their name).
+
+    Raises:
+        BadRequest: A value of the wrong type (``minFileSize=abc``), ``minFileSize`` below 0 or
+            ``size`` outside 1..1000.
+    """
+    raw: dict[str, Any] = {}
+    for name in {*params.keys()}:
+        values = params.getall(name)
+        raw[name] = values if name in _LIST_PARAMS else values[-1]
+    try:
+        dto = msgspec.convert(raw, LargeAssetSearchDto, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(str(exc)) from exc
+    if dto.min_file_size < 0:
+        raise BadRequest("minFileSize must not be less than 0")
+    _check_page(1, dto.size)
+    return dto
 
 
 class SearchFacetCount(msgspec.Struct, frozen=True):
@@ -411,6 +447,30 @@ class SearchController(Controller):
             partner_ids=await _partner_ids(deps, auth),
         )
         return SearchStatisticsResponse(total=total)
+
+    @post("/large-assets", status_code=200, permission="asset.read")
+    async def search_large_assets(
+        self,
+        request: Request[Any, Any, Any],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> list[AssetResponse]:
+        """Up to ``size`` (default 250) of the caller's own assets matching the filters (query
+        parameters) whose original is at least ``minFileSize`` bytes, largest first (the web
+        app's "Large files" utility). Partners' assets are not listed.
+
+        Raises:
+            BadRequest: A malformed filter (see :func:`large_asset_query`).
+        """
+        dto = large_asset_query(request.query_params)
+        found = await search_db.large_assets(
+            deps.pool,
+            auth.user.id,
+            db_filters(dto, auth),
+            min_file_size=dto.min_file_size,
+            size=dto.size,
+        )
+        return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
 
     @get("/explore", permission="asset.read")
     async def get_explore_data(

@@ -192,7 +192,7 @@ def test_large_files(
     no_sideways_scroll(page)
 
     page.get_by_label("Show").select_option(label="At least 1 MiB")
-    page.wait_for_function("document.querySelectorAll('ol.files li').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('ol.files li').length === 1")
     assert tiles.evaluate_all("t => t.map(e => e.dataset.assetId)") == [ids[1]]
     tiles.first.get_by_role("link").click()
     page.wait_for_url(f"**/photos/{ids[1]}")
@@ -244,7 +244,7 @@ def test_geolocation(
     box = page.locator(".map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
     latitude = page.get_by_label("Latitude")
-    page.wait_for_function("document.querySelector('.coords input').value !== ''")
+    page.wait_for_function("() => document.querySelector('.coords input').value !== ''")
     lat, lon = float(latitude.input_value()), float(page.get_by_label("Longitude").input_value())
     assert -90 <= lat <= 90 and -180 <= lon <= 180
     shot(page, f"utilities-geolocation-{width}")

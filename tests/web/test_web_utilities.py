@@ -83,7 +83,15 @@ def no_sideways_scroll(page: Any) -> None:
     overflow = page.evaluate(
         "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )
-    assert overflow <= 0, f"the page scrolls sideways by {overflow} px"
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+        ".filter(e => { for (let p = e.parentElement; p && p !== document.body;"
+        " p = p.parentElement) if (getComputedStyle(p).overflowX !== 'visible') return false;"
+        " return true; })"
+        ".slice(0, 5).map(e => e.tagName + '.' + e.className)"
+    )
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px: {wide}"
 
 
 def check_axe(page: Any, where: str) -> None:

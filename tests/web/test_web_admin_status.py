@@ -96,6 +96,8 @@ def test_server_status_and_quota_edit(
     )
     page.wait_for_load_state("networkidle")
     assert axe_violations(page) == []
+    page.emulate_media(color_scheme="dark")
+    assert axe_violations(page) == [], "dark scheme"
     no_sideways_scroll(page)
     if width < 1000:  # one card per user: the row is as wide as the page, cells stacked
         cells = [row.locator("td").nth(i).bounding_box() for i in range(3)]

@@ -128,6 +128,10 @@ def test_review_duplicates(
     ]
     check_axe(page, f"/utilities/duplicates @{width}")
     shot(page, f"utilities-duplicates-{width}")
+    page.emulate_media(color_scheme="dark")
+    check_axe(page, f"/utilities/duplicates @{width} dark")
+    shot(page, f"utilities-duplicates-{width}-dark")
+    page.emulate_media(color_scheme="light")
 
     # side by side: one row of three at desktop, two columns at phone width
     oldest = page.locator(f"section[data-duplicate-id='{first_id}']")

@@ -43,6 +43,10 @@ PAGES = [
     ("/trash", "h1"),
     ("/settings", "h1"),
     ("/admin", "h1"),
+    ("/utilities", "h1"),
+    ("/utilities/duplicates", "h1"),
+    ("/utilities/large-files", "h1"),
+    ("/utilities/geolocation", "h1"),
 ]
 
 

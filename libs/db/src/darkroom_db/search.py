@@ -358,6 +358,30 @@ async def random_assets(
     return [Asset(**dict(r)) for r in rows]
 
 
+async def large_assets(
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    filters: AssetFilters,
+    *,
+    min_file_size: int = 0,
+    size: int = 250,
+) -> list[Asset]:
+    """Up to ``size`` of ``owner_id``'s own assets passing ``filters`` whose original is at
+    least ``min_file_size`` bytes, largest original first (ties: newest capture first).
+
+    Only the owner's assets: the list is for cleaning up one's own library (the "Large files"
+    utility), so partners' assets never show.
+    """
+    where, params = where_clause(owner_id, filters, first_param=2)
+    rows = await pool.fetch(
+        f"SELECT {_asset_cols('a')} FROM assets a WHERE {where} AND a.file_size >= $1 "
+        f"ORDER BY a.file_size DESC, a.file_created_at DESC, a.id LIMIT {int(size)}",
+        int(min_file_size),
+        *params,
+    )
+    return [Asset(**dict(r)) for r in rows]
+
+
 async def count_assets(
     pool: asyncpg.Pool,
     owner_id: uuid.UUID,

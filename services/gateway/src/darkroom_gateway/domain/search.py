@@ -133,6 +133,14 @@ class StatisticsSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="ca
     description: str | None = None
 
 
+class LargeAssetSearchDto(SearchFilterDto, frozen=True, kw_only=True, rename="camel"):
+    """The query of ``POST /api/search/large-assets`` (the spec sends these filters as query
+    parameters, not a body): the shared filters plus ``minFileSize`` (bytes) and ``size``."""
+
+    min_file_size: int = 0
+    size: int = DEFAULT_PAGE_SIZE
+
+
 class SearchFacetCount(msgspec.Struct, frozen=True):
     """Spec: SearchFacetCountResponseDto."""
 
@@ -411,6 +419,75 @@ class SearchController(Controller):
             partner_ids=await _partner_ids(deps, auth),
         )
         return SearchStatisticsResponse(total=total)
+
+    @post("/large-assets", status_code=200, permission="asset.read")
+    async def search_large_assets(  # noqa: PLR0913 - the spec's query parameters
+        self,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        album_ids: Annotated[list[uuid.UUID] | None, QueryParameter(name="albumIds")] = None,
+        city: Annotated[str | None, QueryParameter(name="city")] = None,
+        country: Annotated[str | None, QueryParameter(name="country")] = None,
+        created_after: Annotated[datetime | None, QueryParameter(name="createdAfter")] = None,
+        created_before: Annotated[datetime | None, QueryParameter(name="createdBefore")] = None,
+        is_encoded: Annotated[bool | None, QueryParameter(name="isEncoded")] = None,
+        is_favorite: Annotated[bool | None, QueryParameter(name="isFavorite")] = None,
+        is_motion: Annotated[bool | None, QueryParameter(name="isMotion")] = None,
+        is_not_in_album: Annotated[bool | None, QueryParameter(name="isNotInAlbum")] = None,
+        is_offline: Annotated[bool | None, QueryParameter(name="isOffline")] = None,
+        lens_model: Annotated[str | None, QueryParameter(name="lensModel")] = None,
+        library_id: Annotated[uuid.UUID | None, QueryParameter(name="libraryId")] = None,
+        make: Annotated[str | None, QueryParameter(name="make")] = None,
+        min_file_size: Annotated[int | None, QueryParameter(name="minFileSize")] = None,
+        model: Annotated[str | None, QueryParameter(name="model")] = None,
+        ocr: Annotated[str | None, QueryParameter(name="ocr")] = None,
+        person_ids: Annotated[list[uuid.UUID] | None, QueryParameter(name="personIds")] = None,
+        rating: Annotated[int | None, QueryParameter(name="rating")] = None,
+        size: Annotated[int | None, QueryParameter(name="size")] = None,
+        state_name: Annotated[str | None, QueryParameter(name="state")] = None,
+        tag_ids: Annotated[list[uuid.UUID] | None, QueryParameter(name="tagIds")] = None,
+        taken_after: Annotated[datetime | None, QueryParameter(name="takenAfter")] = None,
+        taken_before: Annotated[datetime | None, QueryParameter(name="takenBefore")] = None,
+        trashed_after: Annotated[datetime | None, QueryParameter(name="trashedAfter")] = None,
+        trashed_before: Annotated[datetime | None, QueryParameter(name="trashedBefore")] = None,
+        kind: Annotated[AssetType | None, QueryParameter(name="type")] = None,
+        updated_after: Annotated[datetime | None, QueryParameter(name="updatedAfter")] = None,
+        updated_before: Annotated[datetime | None, QueryParameter(name="updatedBefore")] = None,
+        visibility: Annotated[Visibility | None, QueryParameter(name="visibility")] = None,
+        with_deleted: Annotated[bool | None, QueryParameter(name="withDeleted")] = None,
+        with_exif: Annotated[bool | None, QueryParameter(name="withExif")] = None,
+    ) -> list[AssetResponse]:
+        """Up to ``size`` (default 250) of the caller's own assets matching the filters (query
+        parameters, as the spec sends them) whose original is at least ``minFileSize`` bytes,
+        largest first (the web app's "Large files" utility). Partners' assets are not listed:
+        the list is for tidying one's own library.
+
+        Raises:
+            BadRequest: ``minFileSize`` below 0, ``size`` outside 1..1000 or a rating outside
+                1..5 (a value of the wrong type is Litestar's 400 validation error).
+        """
+        given = {
+            name: value
+            for name, value in locals().items()
+            if name not in ("self", "auth", "deps", "kind", "state_name") and value is not None
+        }
+        # ``type`` and ``state`` are the spec's names (Litestar reserves ``state``)
+        if kind is not None:
+            given["type"] = kind
+        if state_name is not None:
+            given["state"] = state_name
+        dto = LargeAssetSearchDto(**given)
+        if dto.min_file_size < 0:
+            raise BadRequest("minFileSize must not be less than 0")
+        _check_page(1, dto.size)
+        found = await search_db.large_assets(
+            deps.pool,
+            auth.user.id,
+            db_filters(dto, auth),
+            min_file_size=dto.min_file_size,
+            size=dto.size,
+        )
+        return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
 
     @get("/explore", permission="asset.read")
     async def get_explore_data(

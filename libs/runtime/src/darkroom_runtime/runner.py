@@ -155,7 +155,7 @@ async def serve(
     if settings.metrics_port:
         metrics_server = await serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
-    bus = await Bus.connect(settings.nats_url, name=name)
+    bus = await Bus.connect(settings.nats_url, name=name, stream_replicas=settings.nats_replicas)
     bus.server_down_errors = (*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable)
     storage = open_service_storage(settings.storage)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)

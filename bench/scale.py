@@ -180,7 +180,10 @@ def _progress_after(progress: list[tuple[float, int]], t: float) -> float | None
 async def _stream_leader(url: str) -> tuple[str | None, list[Any]]:
     import nats
 
-    nc = await nats.connect(url.split(","), connect_timeout=5)
+    async def quiet(exc: Exception) -> None:  # a node down while it is killed: expected
+        return None
+
+    nc = await nats.connect(url.split(","), connect_timeout=5, error_cb=quiet)
     try:
         info = await nc.jetstream(timeout=3).stream_info("DARKROOM")
         cluster = info.cluster

@@ -327,6 +327,8 @@ class Stack:
             for name in instances
             if service_of(name) == "gateway"
         }
+        if len(self.gateway_ports) > 1:
+            log.info("stack.gateways", urls=self.gateway_urls)
         log.info("stack.starting", step="services", elapsed_s=round(time.monotonic() - began, 1))
         for name in instances:
             self.spawn(name)

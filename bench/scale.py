@@ -19,7 +19,10 @@ rest runs as in production (OCR, dlib face detection, pyvips rendering).
    as long as progress is being made.
 
 Reported (bench/results/scale.json): accepted, fully processed, lost (accepted but not fully
-processed, must be 0), duplicated assets and duplicated derived files in S3 (must be 0), for
+processed, must be 0), duplicated assets and duplicated derived files (must be 0: two objects
+in S3 for one rendering of one asset, or two face rows with the same box), objects in S3 that no
+row names (renderings in ``asset_files``, person thumbnails in ``people``) and rows whose
+object is missing, for
 each fault the time until the component is back (``back_s``: a new stream leader and the node
 restarted and current; the replacement processes answering ``/healthz``; PostgreSQL accepting
 connections) and until the pipeline progressed again (``progress_s``), and the throughput
@@ -323,6 +326,16 @@ async def _audit(stack: Stack, owner: str, ids: list[str]) -> dict[str, Any]:
             "WHERE owner_id = $1::uuid",
             owner,
         )
+        people = await conn.fetch(
+            "SELECT thumbnail_path FROM people WHERE owner_id = $1::uuid AND thumbnail_path <> ''",
+            owner,
+        )
+        face_rows = await conn.fetchrow(
+            "SELECT count(*) AS faces, count(*) - count(DISTINCT (asset_id, bounding_box_x1, "
+            "bounding_box_y1, bounding_box_x2, bounding_box_y2)) AS duplicated "
+            "FROM asset_faces WHERE owner_id = $1::uuid",
+            owner,
+        )
         failures = int(
             await conn.fetchval(
                 "SELECT count(*) FROM job_failures WHERE owner_id = $1::uuid", owner
@@ -357,14 +370,18 @@ async def _audit(stack: Stack, owner: str, ids: list[str]) -> dict[str, Any]:
     for key in derived:
         name = key.rsplit("/", 1)[-1]
         per_kind[(name[:36], name[37:].split(".", 1)[0])] += 1
-    rows_paths = {f["path"] for f in files}
+    # asset renderings (asset_files) and person thumbnails (people.thumbnail_path)
+    rows_paths = {f["path"] for f in files} | {p["thumbnail_path"] for p in people}
     return {
         "assets_in_db": len(rows),
         "missing_in_db": len(accepted - by_id.keys()),
         "fully_processed": sum(1 for i in accepted if i in by_id and by_id[i]["done"]),
         "duplicated_assets": len(rows) - len({r["checksum"] for r in rows}),
         "derived_objects": len(derived),
-        "duplicated_derived_files": sum(n - 1 for n in per_kind.values() if n > 1),
+        "duplicated_derived_files": sum(n - 1 for n in per_kind.values() if n > 1)
+        + int(face_rows["duplicated"]),
+        "faces": int(face_rows["faces"]),
+        "people": len(people),
         "derived_objects_without_row": len([k for k in derived if k not in rows_paths]),
         "derived_rows_without_object": len(rows_paths - set(derived)),
         "embeddings": embeddings,

@@ -180,7 +180,7 @@ def _progress_after(progress: list[tuple[float, int]], t: float) -> float | None
     return round(later[0] - t, 2) if later else None
 
 
-async def _stream_leader(url: str) -> tuple[str | None, list[Any]]:
+async def _stream_leader(url: str) -> tuple[str | None, Any, list[Any]]:
     import nats
 
     async def quiet(exc: Exception) -> None:  # a node down while it is killed: expected
@@ -190,44 +190,50 @@ async def _stream_leader(url: str) -> tuple[str | None, list[Any]]:
     try:
         info = await nc.jetstream(timeout=3).stream_info("DARKROOM")
         cluster = info.cluster
-        return (cluster.leader if cluster else None), list(
-            cluster.replicas or []
-        ) if cluster else []
+        if cluster is None:
+            return None, None, []
+        return cluster.leader, cluster.leader_since, list(cluster.replicas or [])
     finally:
         await nc.close()
 
 
-def _leader(url: str) -> tuple[str | None, list[Any]]:
+def _leader(url: str) -> tuple[str | None, Any, list[Any]]:
+    """The stream's leader, since when it leads, and its replicas (None, None, [] while none
+    answers)."""
     try:
         return asyncio.run(_stream_leader(url))
     except Exception:  # noqa: BLE001 - no leader reachable right now
-        return None, []
+        return None, None, []
 
 
 def fault_nats_leader(stack: Stack) -> dict[str, Any]:
-    """``kill -9`` of the NATS node leading the stream; back when a new leader is elected and
-    the killed node runs again (new pid) and is current."""
+    """``kill -9`` of the NATS node leading the stream; back when a leader was elected after
+    the kill (another node, or the killed one once restarted: ``leader_since`` after the kill)
+    and the killed node runs again (new pid) and is current."""
     cluster = stack.nats_cluster
     assert cluster is not None
-    leader, _ = _leader(cluster.url)
+    leader, since, _ = _leader(cluster.url)
     assert leader is not None, "the stream has no leader"
     index = cluster.index_of(leader)
     t0 = time.monotonic()
     old_pid = cluster.kill(index)
     new_leader_s = None
+    elected_by = None
     while True:
-        now_leader, replicas = _leader(cluster.url)
-        if new_leader_s is None and now_leader not in (None, leader):
+        now_leader, now_since, replicas = _leader(cluster.url)
+        if new_leader_s is None and now_leader is not None and now_since != since:
             new_leader_s = round(time.monotonic() - t0, 2)
+            elected_by = now_leader
         node = cluster.nodes[index]
         restarted = node.process is not None and node.process.pid != old_pid
-        current = any(r.name == leader and r.current for r in replicas) or now_leader == leader
+        current = now_leader == leader or any(r.name == leader and r.current for r in replicas)
         if new_leader_s is not None and restarted and server_alive(node) and current:
             break
         time.sleep(0.2)
     return {
         "fault": "kill -9 of the NATS stream leader",
         "node": leader,
+        "new_leader": elected_by,
         "at": t0,
         "new_leader_s": new_leader_s,
         "back_s": round(time.monotonic() - t0, 2),
@@ -366,7 +372,7 @@ async def _audit(stack: Stack, owner: str, ids: list[str]) -> dict[str, Any]:
         await storage.close()
     by_id = {r["id"]: r for r in rows}
     accepted = set(ids)
-    per_kind = collections.Counter()
+    per_kind: collections.Counter[tuple[str, str]] = collections.Counter()
     for key in derived:
         name = key.rsplit("/", 1)[-1]
         per_kind[(name[:36], name[37:].split(".", 1)[0])] += 1

@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help browser run-deps install up test demo bench migrate lint docs clean
+.PHONY: help browser run-deps install up test demo bench scale-test migrate lint docs clean
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ demo: run-deps ## Upload the sample media (or DIR=...) to a running or new stack
 
 bench: install ## Run the benchmarks; JSON reports go to bench/results/
 	$(VENV)/bin/python -m bench
+
+scale-test: run-deps ## 1,000 uploads from 8 clients on 3 NATS nodes, N replicas, S3, with faults (UPLOADS=...); bench/results/scale.json
+	$(if $(UPLOADS),UPLOADS=$(UPLOADS)) $(VENV)/bin/python -m bench scale
 
 migrate: run-deps ## Apply database migrations to DARKROOM_DATABASE_URL
 	$(VENV)/bin/darkroom migrate

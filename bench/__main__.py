@@ -11,6 +11,7 @@ from bench import (
     ocr,
     recovery,
     s3_upload,
+    scale,
     search,
     timeline,
     transcode,
@@ -28,12 +29,15 @@ BENCHES = {
     "s3_upload": s3_upload.main,
     "metadata": metadata.main,
     "ocr": ocr.main,
+    "scale": scale.main,
 }
+#: What ``make bench`` runs: all but the scale run (``make scale-test``, tens of minutes).
+DEFAULT = [name for name in BENCHES if name != "scale"]
 
 
 def main(argv: list[str]) -> int:
-    """Run the named benchmarks, or all of them."""
-    names = argv or list(BENCHES)
+    """Run the named benchmarks, or all of them but ``scale``."""
+    names = argv or DEFAULT
     for name in names:
         BENCHES[name]()
     return 0

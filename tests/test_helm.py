@@ -300,10 +300,14 @@ def test_replicas_and_resources_per_service(rendered: dict[str, Path]) -> None:
     thumb = scaled["thumbnail"]["spec"]
     assert (thumb["minReplicaCount"], thumb["maxReplicaCount"]) == (1, 10)
     assert thumb["scaleTargetRef"]["name"] == f"{RELEASE}-darkroom-thumbnail"
-    (trigger,) = thumb["triggers"]
+    (trigger,) = [
+        t
+        for t in thumb["triggers"]
+        if t["metadata"]["consumer"] == "thumbnail_darkroom_asset_metadata_extracted"
+    ]
     assert trigger["type"] == "nats-jetstream"
     assert trigger["metadata"] == {
-        "natsServerMonitoringEndpoint": "nats.messaging.svc:8222",
+        "natsServerMonitoringEndpoint": "nats-headless.messaging.svc.cluster.local:8222",
         "account": "$G",
         "stream": "DARKROOM",
         "consumer": "thumbnail_darkroom_asset_metadata_extracted",
@@ -615,3 +619,47 @@ def test_external_libraries_are_mounted_read_only_where_originals_are_read(
             assert library and all(v.endswith(":/mnt/library:ro") for v in library), name
         else:
             assert not library, name
+
+
+def test_stream_replicas_reach_every_service(rendered: dict[str, Path]) -> None:
+    """``nats.streamReplicas`` is DARKROOM_NATS_REPLICAS in every Deployment (issue #25): 1 on a
+    single server, 3 on the examples' three-node clusters (never more than the bundled chart's
+    cluster has nodes)."""
+    expected = {"defaults": "1", "filesystem": "1", "external-keda-gpu": "3", "bundled": "3"}
+    for name, want in expected.items():
+        deployments = _of_kind(_manifests(rendered, name), "Deployment")
+        assert set(deployments) == SERVICES
+        for component, deploy in deployments.items():
+            env = {e["name"]: e.get("value") for e in _container(deploy)["env"]}
+            assert env["DARKROOM_NATS_REPLICAS"] == want, (name, component)
+    bundled = yaml.safe_load((EXAMPLES / "bundled.yaml").read_text())["nats"]
+    assert bundled["config"]["cluster"]["enabled"] is True
+    assert bundled["config"]["cluster"]["replicas"] >= bundled["streamReplicas"] == 3
+
+
+def test_keda_triggers_cover_every_consumer_of_each_worker(rendered: dict[str, Path]) -> None:
+    """A worker scaled by KEDA has one trigger per durable consumer its process runs (the
+    handlers its ``__main__`` passes to ``run_service``), so one scaled to zero wakes for any of
+    its queues, and each trigger reads the consumer's lag with the chart's threshold."""
+    import importlib
+
+    from darkroom_bus import handler_spec
+
+    scaled = _of_kind(_manifests(rendered, "external-keda-gpu"), "ScaledObject")
+    assert set(scaled) == {"metadata", "thumbnail", "transcode", "embedding", "face"}
+    values = yaml.safe_load((EXAMPLES / "external-keda-gpu.yaml").read_text())["services"]
+    for component, obj in scaled.items():
+        module = importlib.import_module(f"darkroom_{component}.__main__")
+        consumers = set()
+        for attr in vars(module).values():
+            try:
+                consumers.add(handler_spec(attr).consumer_name)
+            except (TypeError, AttributeError):
+                continue
+        triggers = obj["spec"]["triggers"]
+        assert {t["metadata"]["consumer"] for t in triggers} == consumers, component
+        threshold = values.get(component, {}).get("keda", {}).get("lagThreshold", 20)
+        for t in triggers:
+            assert t["type"] == "nats-jetstream"
+            assert t["metadata"]["stream"] == "DARKROOM"
+            assert t["metadata"]["lagThreshold"] == str(threshold), component

@@ -129,6 +129,7 @@ mergeOverwrite skips those). Returns YAML: (dict "base" map "over" map) | fromYa
 - {name: DARKROOM_METRICS_PORT, value: {{ $v.metricsPort | quote }}}
 - {name: DARKROOM_DATABASE_URL_FILE, value: {{ printf "%s/database-url" $dir | quote }}}
 - {name: DARKROOM_NATS_URL_FILE, value: {{ printf "%s/nats-url" $dir | quote }}}
+- {name: DARKROOM_NATS_REPLICAS, value: {{ $v.nats.streamReplicas | default 1 | toString | quote }}}
 - {name: DARKROOM_STORAGE_BACKEND, value: {{ $v.storage.backend | quote }}}
 {{- if eq $v.storage.backend "s3" }}
 - {name: DARKROOM_STORAGE_S3_ENDPOINT, value: {{ $v.storage.s3.endpoint | quote }}}

@@ -80,3 +80,35 @@ def test_each_service_has_its_own_registry() -> None:
     assert second.registry.get_sample_value("jobs_done_total", {"handler": "detect_faces"}) is None
     default = prometheus_client.REGISTRY
     assert default.get_sample_value("jobs_done_total", {"handler": "detect_faces"}) is None
+
+
+async def test_scrape_hooks_run_before_each_scrape_and_never_break_it() -> None:
+    metrics = Metrics("face")
+    metrics.refresh_timeout_s = 0.5
+    scrapes = []
+
+    async def count() -> None:
+        scrapes.append(1)
+        metrics.consumer_pending.labels("face").set(len(scrapes) * 10)
+
+    async def broken() -> None:
+        raise ConnectionError("nats down")
+
+    metrics.on_scrape(count)
+    metrics.on_scrape(broken)
+    server = await serve_metrics(metrics, "127.0.0.1", 0)
+    async with server, httpx.AsyncClient(base_url=server.url) as client:
+        first = _samples((await client.get("/metrics")).text)
+        second = _samples((await client.get("/metrics")).text)
+        await client.get("/healthz")  # no refresh for a health check
+
+        async def hangs() -> None:
+            await asyncio.sleep(60)
+
+        metrics.on_scrape(hangs)  # past refresh_timeout_s: answered with the values set so far
+        third = await client.get("/metrics")
+
+    assert first[("consumer_pending", (("consumer", "face"),))] == 10
+    assert second[("consumer_pending", (("consumer", "face"),))] == 20
+    assert third.status_code == 200
+    assert len(scrapes) == 3

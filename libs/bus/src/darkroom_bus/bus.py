@@ -120,12 +120,22 @@ class Bus:
         public_stream_name: ``DARKROOM_PUBLIC`` (or ``DARKROOM_PUBLIC_<namespace>``): the
             public events integrations read (:mod:`darkroom_events.public`).
         tracer: The OpenTelemetry tracer for publish/consume/RPC spans.
+        stream_replicas: Copies of the stream a NATS cluster keeps (1 on a single server, 3 on
+            a three-node cluster: it survives the loss of one node); consumers inherit it.
     """
 
     def __init__(
-        self, nc: Client, *, namespace: str = "", tracer_provider: TracerProvider | None = None
+        self,
+        nc: Client,
+        *,
+        namespace: str = "",
+        tracer_provider: TracerProvider | None = None,
+        stream_replicas: int = 1,
     ) -> None:
         """Wrap a connected client; prefer :meth:`connect`."""
+        if stream_replicas < 1:
+            raise ValueError(f"stream_replicas must be at least 1, got {stream_replicas}")
+        self.stream_replicas = stream_replicas
         if namespace and not _NAMESPACE_RE.match(namespace):
             raise ValueError(f"namespace must match [A-Za-z0-9_-]+, got {namespace!r}")
         self.nc = nc
@@ -156,6 +166,7 @@ class Bus:
         namespace: str = "",
         tracer_provider: TracerProvider | None = None,
         connect_timeout: float = 5.0,
+        stream_replicas: int = 1,
     ) -> Bus:
         """Connect to NATS; reconnects forever after a lost connection.
 
@@ -167,6 +178,8 @@ class Bus:
                 installations on one NATS use it. ``[A-Za-z0-9_-]+``.
             tracer_provider: Where spans go; the global OpenTelemetry provider when None.
             connect_timeout: Seconds for the first connection.
+            stream_replicas: Replicas of the stream :meth:`ensure_stream` asks for
+                (``DARKROOM_NATS_REPLICAS``); at most the number of nodes of the cluster.
 
         Returns:
             The connected bus.
@@ -198,7 +211,14 @@ class Bus:
             disconnected_cb=on_disconnected,
             reconnected_cb=on_reconnected,
         )
-        made.append(cls(nc, namespace=namespace, tracer_provider=tracer_provider))
+        made.append(
+            cls(
+                nc,
+                namespace=namespace,
+                tracer_provider=tracer_provider,
+                stream_replicas=stream_replicas,
+            )
+        )
         return made[0]
 
     def connection_lost(self) -> None:
@@ -220,6 +240,7 @@ class Bus:
             retention=RetentionPolicy.LIMITS,
             max_age=MAX_AGE_S,
             duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=self.stream_replicas,
             description="Darkroom events (see docs/events.md)",
         )
 
@@ -233,6 +254,7 @@ class Bus:
             retention=RetentionPolicy.LIMITS,
             max_age=MAX_AGE_S,
             duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=self.stream_replicas,  # as the internal stream: a node may be lost
             description="Darkroom public events for integrations (see docs/asyncapi.yaml)",
         )
 
@@ -240,7 +262,9 @@ class Bus:
         """Create the streams (the internal one and the public one), or update them to
         :meth:`stream_config` / :meth:`public_stream_config` when they exist.
 
-        Idempotent and safe to call from every replica at start-up.
+        Idempotent and safe to call from every replica at start-up. An existing stream keeps
+        its replica count when it has more than :attr:`stream_replicas` (a process started
+        without ``DARKROOM_NATS_REPLICAS`` never shrinks the cluster's stream).
 
         Returns:
             The internal stream's info after the call.
@@ -258,6 +282,8 @@ class Bus:
         except BadRequestError as exc:
             if exc.err_code != _STREAM_NAME_IN_USE:
                 raise
+        existing = await self.js.stream_info(self.stream_name)
+        config.num_replicas = max(config.num_replicas or 1, existing.config.num_replicas or 1)
         info = await self.js.update_stream(config)
         log.info("bus.stream_updated", stream=config.name)
         return info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -54,7 +54,11 @@ class Metrics:
         jobs_failed: Counter of jobs that failed (to be retried or not), by handler.
         handler_seconds: Histogram of handler run times in seconds, by handler.
         consumer_pending: Gauge of pending messages, by consumer.
+        refresh_timeout_s: Seconds the hooks added by :meth:`on_scrape` get, together, before
+            a scrape is answered with the values they set last.
     """
+
+    refresh_timeout_s: float = 5.0
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -81,6 +85,33 @@ class Metrics:
         Info("service", "The service exporting these metrics.", registry=self.registry).info(
             {"service": service}
         )
+        self._refreshers: list[Callable[[], Awaitable[None]]] = []
+
+    def on_scrape(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Run ``refresh`` (an async function setting gauges) before each scrape is answered.
+
+        For values read from elsewhere at scrape time (JetStream consumer info). A refresh that
+        raises or outlasts :attr:`refresh_timeout_s` is logged; the scrape is answered anyway.
+        """
+        self._refreshers.append(refresh)
+
+    async def refresh(self) -> None:
+        """Run every :meth:`on_scrape` hook (the metrics server does before ``/metrics``)."""
+        if not self._refreshers:
+            return
+        try:
+            async with asyncio.timeout(self.refresh_timeout_s):
+                results = await asyncio.gather(
+                    *(r() for r in self._refreshers), return_exceptions=True
+                )
+        except TimeoutError:
+            structlog.get_logger().warning("metrics.refresh_timeout", service=self.service)
+            return
+        for result in results:
+            if isinstance(result, Exception):
+                structlog.get_logger().warning(
+                    "metrics.refresh_failed", service=self.service, error=repr(result)
+                )
 
     def observe(self, handler: str, seconds: float, ok: bool) -> None:
         """Record one finished job attempt (the hook the bus calls for every message).
@@ -223,6 +254,7 @@ async def _respond(metrics: Metrics, request: bytes, writer: asyncio.StreamWrite
         status, body = "405 Method Not Allowed", b"method not allowed\n"
     elif path == "/metrics":
         status = "200 OK"
+        await metrics.refresh()
         body, content_type = metrics.exposition(headers.get("accept", ""))
     elif path == "/healthz":
         status, body = "200 OK", b"ok"

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
-from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter, HandlerSpec
+from darkroom_bus import SERVER_DOWN_ERRORS, Bus, DeadLetter, HandlerSpec, handler_spec
 from darkroom_config import load_settings
 from darkroom_db import CONNECTION_ERRORS as DATABASE_DOWN_ERRORS
 from darkroom_db import assets, create_pool, jobs, notifications, system_config
@@ -19,6 +19,7 @@ from darkroom_events import NotificationCreated
 from darkroom_observability import Metrics, configure_logging, configure_tracing, serve_metrics
 from darkroom_storage import StorageUnavailable, open_service_storage
 
+from darkroom_runtime.backlog import export_backlog
 from darkroom_runtime.components import report_component_versions
 from darkroom_runtime.context import Context
 from darkroom_runtime.live_config import LiveConfig
@@ -155,8 +156,9 @@ async def serve(
     if settings.metrics_port:
         metrics_server = await serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
-    bus = await Bus.connect(settings.nats_url, name=name)
+    bus = await Bus.connect(settings.nats_url, name=name, stream_replicas=settings.nats_replicas)
     bus.server_down_errors = (*SERVER_DOWN_ERRORS, *DATABASE_DOWN_ERRORS, StorageUnavailable)
+    export_backlog(metrics, bus, [handler_spec(h).consumer_name for h in handlers])
     storage = open_service_storage(settings.storage)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=name)
     ctx = Context(

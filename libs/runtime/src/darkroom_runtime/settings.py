@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from darkroom_storage import StorageSettings
 
@@ -10,7 +12,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Common settings of a pipeline service.
 
     Attributes:
-        nats_url: NATS server (``DARKROOM_NATS_URL``).
+        nats_url: NATS server (``DARKROOM_NATS_URL``; a cluster's nodes comma-separated).
+        nats_replicas: Replicas of the JetStream stream (``DARKROOM_NATS_REPLICAS``; 1, 3 on a
+            three-node cluster, where it then survives the loss of a node); consumers inherit
+            it. Give every service the same value.
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
         storage: Object storage (``DARKROOM_STORAGE_*``).
         log_level: Level name for structlog (``DARKROOM_LOG_LEVEL``).
@@ -31,6 +36,7 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_replicas: Annotated[int, msgspec.Meta(ge=1)] = 1
     database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"
     storage: StorageSettings = StorageSettings()
     log_level: str = "INFO"

@@ -14,7 +14,7 @@ from darkroom_config import ConfigError, load_settings
 
 from darkroom_stack.settings import StackSettings
 from darkroom_stack.startup import StartError
-from darkroom_stack.supervisor import Stack, StackConfig
+from darkroom_stack.supervisor import Stack, StackConfig, replicas_from_environ
 
 log = structlog.get_logger()
 
@@ -23,10 +23,17 @@ def stack_config(*, log_to_files: bool = False) -> StackConfig:
     """The embedded stack's configuration from ``DARKROOM_*`` (:class:`StackSettings`: ./data,
     gateway on 127.0.0.1:2283, NATS 4222, PostgreSQL 5433, start timeout 600 s).
 
+    ``DARKROOM_NATS_CLUSTER``, ``DARKROOM_REPLICAS_<SERVICE>`` and
+    ``DARKROOM_STORAGE_BACKEND=s3`` give the scaled-out shape of a cluster (issue #25).
+
     Raises:
         darkroom_config.ConfigError: A variable has a bad value (names it).
     """
     settings = load_settings(StackSettings)
+    try:
+        replicas = replicas_from_environ()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return StackConfig(
         data_dir=Path(settings.data_dir),
         host=settings.host,
@@ -35,6 +42,9 @@ def stack_config(*, log_to_files: bool = False) -> StackConfig:
         postgres_port=settings.postgres_port,
         log_to_files=log_to_files,
         start_timeout=settings.start_timeout,
+        nats_cluster=settings.nats_cluster,
+        replicas=replicas,
+        storage=settings.storage_backend,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -23,6 +23,15 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
         start_timeout: Seconds the start may take at most (``DARKROOM_START_TIMEOUT``; 600). It
             is a ceiling, not an expectation: the start fails earlier when a process dies, or
             when one shows no progress (CPU time, output) for half of it.
+        nats_cluster: NATS nodes (``DARKROOM_NATS_CLUSTER``; 1). 3 runs a three-node JetStream
+            cluster on loopback (the first node on ``nats_port``) with the stream replicated on
+            all three, so the stack keeps working when one node dies.
+        storage_backend: Where the stack keeps objects when it starts the storage itself
+            (``DARKROOM_STORAGE_BACKEND``): ``filesystem`` (``<data>/storage``) or ``s3``
+            (the bundled S3-compatible server, nanio, data in ``<data>/s3``).
+
+    Processes per service come from ``DARKROOM_REPLICAS_<SERVICE>`` (e.g.
+    ``DARKROOM_REPLICAS_THUMBNAIL=3``; :func:`darkroom_stack.supervisor.replicas_from_environ`).
     """
 
     data_dir: str = "data"
@@ -31,3 +40,5 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
     nats_port: int = 4222
     postgres_port: int = 5433
     start_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    nats_cluster: Annotated[int, msgspec.Meta(ge=1, le=9)] = 1
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"

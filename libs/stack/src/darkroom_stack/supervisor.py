@@ -18,6 +18,13 @@ Start-up waits by progress (:mod:`darkroom_stack.startup`): as long as the gatew
 working, up to ``start_timeout``; it fails at once, with the service's name and last output, when
 the gateway exits. One stack at a time per data directory (a lock in ``<data>/run``); what a
 killed stack left running there (pid files) is stopped before anything starts.
+
+Scale-out on one machine, as on a cluster (issue #25): ``nats_cluster`` = 3 starts a three-node
+JetStream cluster (:mod:`darkroom_stack.nats_cluster`) whose stream has 3 replicas, each node
+watched and restarted like a single server; ``replicas`` runs N processes of a service
+(instances ``thumbnail``, ``thumbnail-2``, ...; workers share their durable consumers, each
+extra gateway listens on a port of its own, :attr:`Stack.gateway_urls`), each restarted when it
+dies; ``storage="s3"`` starts the S3-compatible test server (nanio) and puts every object there.
 """
 
 from __future__ import annotations
@@ -40,11 +47,13 @@ import psutil
 import structlog
 
 from darkroom_stack import nats_auth
+from darkroom_stack.nats_cluster import NatsCluster, start_cluster
 from darkroom_stack.procs import ensure_port_free, is_ours, read_pid, stop_if_ours, write_pid
 from darkroom_stack.servers import (
     RunningServer,
     die_with_parent,
     free_port,
+    start_nanio,
     start_nats,
     start_postgres,
 )
@@ -63,6 +72,40 @@ SERVICES: tuple[str, ...] = (
     "face",
     "gateway",
 )
+
+
+#: Most replicas of one service (``DARKROOM_REPLICAS_<SERVICE>``).
+MAX_REPLICAS = 16
+
+
+def service_of(instance: str) -> str:
+    """The service an instance runs: ``thumbnail-2`` -> ``thumbnail``."""
+    return instance.partition("-")[0]
+
+
+def replicas_from_environ(environ: dict[str, str] | None = None) -> dict[str, int]:
+    """``DARKROOM_REPLICAS_<SERVICE>`` (e.g. ``DARKROOM_REPLICAS_THUMBNAIL=3``) as a mapping.
+
+    Raises:
+        ValueError: A value is not a whole number from 1 to :data:`MAX_REPLICAS`, or names no
+            service of :data:`SERVICES`.
+    """
+    env = os.environ if environ is None else environ
+    out: dict[str, int] = {}
+    for key, value in env.items():
+        if not key.startswith("DARKROOM_REPLICAS_"):
+            continue
+        service = key.removeprefix("DARKROOM_REPLICAS_").lower()
+        if service not in SERVICES:
+            raise ValueError(f"{key}: no service {service!r} (one of {', '.join(SERVICES)})")
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if not 1 <= count <= MAX_REPLICAS:
+            raise ValueError(f"{key} must be a whole number from 1 to {MAX_REPLICAS}")
+        out[service] = count
+    return out
 
 
 #: Restarts of a crashed server (NATS, PostgreSQL) in a row before the stack leaves it down.
@@ -92,6 +135,13 @@ class StackConfig:
         start_timeout: Ceiling in seconds of each wait of the start (servers, then the
             gateway), which otherwise waits as long as the processes are alive and progressing;
             ``DARKROOM_START_TIMEOUT`` for ``darkroom up``.
+        nats_cluster: NATS nodes (``DARKROOM_NATS_CLUSTER``): 1 runs one server; more runs a
+            JetStream cluster on loopback (the first node on ``nats_port``), and the services
+            get every node's URL and ``DARKROOM_NATS_REPLICAS`` = min(3, nodes).
+        nats_extra_config: Text added to every cluster node's config file (accounts, users).
+        replicas: Processes per service (``DARKROOM_REPLICAS_<SERVICE>``); 1 when absent.
+        storage: ``"filesystem"`` (``<data>/storage``) or ``"s3"``: nanio on a free port,
+            data in ``<data>/s3``, as a cluster's MinIO.
     """
 
     data_dir: Path
@@ -105,6 +155,18 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)
     metrics: bool = True
     start_timeout: float = 600.0
+    nats_cluster: int = 1
+    nats_extra_config: str = ""
+    replicas: dict[str, int] = field(default_factory=dict)
+    storage: str = "filesystem"
+
+    def instances(self) -> list[str]:
+        """Every service process to run, in start order: ``ingest``, ``ingest-2``, ..."""
+        out = []
+        for name in self.services:
+            out.append(name)
+            out += [f"{name}-{i}" for i in range(2, self.replicas.get(name, 1) + 1)]
+        return out
 
 
 #: Lines of each service's output kept for error messages.
@@ -116,9 +178,12 @@ class Stack:
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        self.nats: RunningServer | None = None
+        self.nats: RunningServer | None = None  # the first node of a cluster
+        self.nats_cluster: NatsCluster | None = None
         self.nats_auth: nats_auth.NatsAuth | None = None
         self.postgres: RunningServer | None = None
+        self.s3: RunningServer | None = None
+        self.gateway_ports: dict[str, int] = {}  # gateway instance -> port
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.replicas: list[tuple[str, subprocess.Popen[bytes]]] = []  # (service, process)
         self.metrics_ports: dict[str, int] = {}
@@ -147,6 +212,19 @@ class Stack:
         return f"http://{host}:{self.config.gateway_port}"
 
     @property
+    def nats_url(self) -> str:
+        """The services' NATS URL (every node of a cluster, comma-separated), with their
+        credentials: a secret, never logged."""
+        assert self.nats is not None
+        return self.nats_cluster.url if self.nats_cluster is not None else self.nats.url
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway instance's base URL (one per gateway replica)."""
+        base = self.url.rsplit(":", 1)[0]
+        return [self.url] + [f"{base}:{p}" for n, p in self.gateway_ports.items() if n != "gateway"]
+
+    @property
     def run_dir(self) -> Path:
         """``<data>/run``: the stack's lock and the pid files of its service processes."""
         return self.config.data_dir.resolve() / "run"
@@ -169,11 +247,28 @@ class Stack:
         """
         assert self.nats is not None and self.postgres is not None
         data = self.config.data_dir.resolve()
-        return {
-            "DARKROOM_NATS_URL": self.nats.url,
-            "DARKROOM_DATABASE_URL": self.postgres.url,
+        nats: dict[str, str] = {"DARKROOM_NATS_URL": self.nats_url}
+        if self.nats_cluster is not None:
+            nats = {
+                "DARKROOM_NATS_URL": self.nats_url,
+                "DARKROOM_NATS_REPLICAS": str(min(3, len(self.nats_cluster.nodes))),
+            }
+        storage = {
             "DARKROOM_STORAGE_BACKEND": "filesystem",
             "DARKROOM_STORAGE_ROOT": str(data / "storage"),
+        }
+        if self.s3 is not None:
+            storage = {
+                "DARKROOM_STORAGE_BACKEND": "s3",
+                "DARKROOM_STORAGE_S3_ENDPOINT": self.s3.url,
+                "DARKROOM_STORAGE_S3_ACCESS_KEY": self.s3.extra["access_key"],
+                "DARKROOM_STORAGE_S3_SECRET_KEY": self.s3.extra["secret_key"],
+                "DARKROOM_STORAGE_S3_BUCKET": "darkroom",
+            }
+        return {
+            **nats,
+            "DARKROOM_DATABASE_URL": self.postgres.url,
+            **storage,
             "DARKROOM_ML_MODEL_DIR": str(data / "models"),
             "DARKROOM_HOST": self.config.host,
             "DARKROOM_PORT": str(self.config.gateway_port),
@@ -210,27 +305,54 @@ class Stack:
         self._stop_stale_services()
         if "gateway" in self.config.services:
             ensure_port_free(self.config.host, self.config.gateway_port, "gateway")
-        log.info("stack.starting", step="nats")
+        log.info("stack.starting", step="nats", nodes=self.config.nats_cluster)
         self.nats_auth = nats_auth.load_or_create(self.secrets_dir)
-        self.nats = start_nats(
-            data / "nats",
-            port=self.config.nats_port or free_port(),
-            timeout=timeout,
-            auth=self.nats_auth,
-        )
-        self._write_secret("nats-url", self.nats.url)
-        self._write_secret("nats-integration-url", self.nats.extra["integration_url"])
-        self._server_started_at["nats"] = time.monotonic()
+        if self.config.nats_cluster > 1:
+            ports = [self.config.nats_port or free_port()]
+            ports += [free_port() for _ in range(self.config.nats_cluster - 1)]
+            self.nats_cluster = start_cluster(
+                data / "nats",
+                self.config.nats_cluster,
+                ports=ports,
+                extra_config=self.config.nats_extra_config,
+                auth=self.nats_auth,
+                timeout=timeout,
+            )
+            self.nats = self.nats_cluster.nodes[0]
+            for node in self.nats_cluster.nodes:
+                self._server_started_at[f"nats-{node.extra['server_name']}"] = time.monotonic()
+            self._write_secret("nats-url", self.nats_url)
+            self._write_secret("nats-integration-url", self.nats_cluster.integration_url)
+        else:
+            self.nats = start_nats(
+                data / "nats",
+                port=self.config.nats_port or free_port(),
+                timeout=timeout,
+                auth=self.nats_auth,
+            )
+            self._write_secret("nats-url", self.nats.url)
+            self._write_secret("nats-integration-url", self.nats.extra["integration_url"])
+            self._server_started_at["nats"] = time.monotonic()
+        if self.config.storage == "s3":
+            self.s3 = start_nanio(data / "s3", timeout=timeout)
         log.info("stack.starting", step="postgres", elapsed_s=round(time.monotonic() - began, 1))
         postgres = self.start_postgres(self.config.postgres_port or free_port(), timeout)
         self._write_database_url()
         log.info("stack.starting", step="migrate", elapsed_s=round(time.monotonic() - began, 1))
         migrate(postgres.url)
+        instances = self.config.instances()
         if self.config.metrics:
-            self.metrics_ports = {name: free_port() for name in self.config.services}
+            self.metrics_ports = {name: free_port() for name in instances}
             log.info("stack.metrics", ports=self.metrics_ports)
+        self.gateway_ports = {
+            name: self.config.gateway_port if name == "gateway" else free_port(self.config.host)
+            for name in instances
+            if service_of(name) == "gateway"
+        }
+        if len(self.gateway_ports) > 1:
+            log.info("stack.gateways", urls=self.gateway_urls)
         log.info("stack.starting", step="services", elapsed_s=round(time.monotonic() - began, 1))
-        for name in self.config.services:
+        for name in instances:
             self.spawn(name)
         if "gateway" in self.config.services:
             self.wait_ready(timeout)
@@ -343,9 +465,13 @@ class Stack:
         return Sample(name, proc.pid, code is None, ready, cpu, self._output_bytes[name], code)
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
-        """Start service ``name`` (``python -m darkroom_<name>``) and pipe its output; it is
-        restarted when it exits unexpectedly."""
-        proc = self._start_process(name, self.metrics_ports.get(name, 0))
+        """Start service instance ``name`` (``python -m darkroom_<service>``; ``thumbnail-2``
+        is the second replica of ``thumbnail``) and pipe its output; it is restarted when it
+        exits unexpectedly."""
+        env = None
+        if name in self.gateway_ports and name != "gateway":
+            env = {"DARKROOM_PORT": str(self.gateway_ports[name])}
+        proc = self._start_process(name, self.metrics_ports.get(name, 0), env)
         with self._lock:
             self.processes[name] = proc
             self._started_at[name] = time.monotonic()
@@ -389,11 +515,11 @@ class Stack:
         if env.get("DARKROOM_DATABASE_URL") == self.postgres.url:  # ours: as a file, not a value
             del env["DARKROOM_DATABASE_URL"]
             env["DARKROOM_DATABASE_URL_FILE"] = str(self.secrets_dir / "database-url")
-        if self.nats is not None and env.get("DARKROOM_NATS_URL") == self.nats.url:  # the same
+        if self.nats is not None and env.get("DARKROOM_NATS_URL") == self.nats_url:  # the same
             del env["DARKROOM_NATS_URL"]
             env["DARKROOM_NATS_URL_FILE"] = str(self.secrets_dir / "nats-url")
         proc = subprocess.Popen(
-            [sys.executable, "-m", f"darkroom_{name}"],
+            [sys.executable, "-m", f"darkroom_{service_of(name)}"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -434,12 +560,13 @@ class Stack:
             proc.wait(30)
 
     def hold_server(self, name: str) -> None:
-        """Stop server ``name`` (``"nats"`` or ``"postgres"``) and keep it stopped: the
-        supervisor does not restart it (tests of outages; :meth:`start_postgres` ends the hold).
+        """Stop server ``name`` (``"nats"``, a cluster node ``"nats-n2"``, or ``"postgres"``)
+        and keep it stopped: the supervisor does not restart it (tests of outages;
+        :meth:`start_postgres` ends the hold).
         """
         with self._lock:
             self._held_servers.add(name)
-        server = self.nats if name == "nats" else self.postgres
+        server = dict(self._servers()).get(name)
         if server is not None:
             server.stop()
 
@@ -449,13 +576,26 @@ class Stack:
         with self._lock:
             self._held_servers.discard(name)
 
+    def _servers(self) -> list[tuple[str, RunningServer]]:
+        """The servers the stack watches, by name: ``nats`` (or ``nats-n1``, ``nats-n2``... of a
+        cluster) and ``postgres``."""
+        out: list[tuple[str, RunningServer]] = []
+        if self.nats_cluster is not None:
+            out += [(f"nats-{n.extra['server_name']}", n) for n in self.nats_cluster.nodes]
+        elif self.nats is not None:
+            out.append(("nats", self.nats))
+        if self.postgres is not None:
+            out.append(("postgres", self.postgres))
+        return out
+
     def _watch_servers(self) -> None:
         """Start again, on the same data and port, a server of ours that died (see the module
         docstring for the back-off and the limit)."""
-        for name in ("nats", "postgres"):
+        with self._lock:
+            servers = self._servers()
+        for name, server in servers:
             with self._lock:
-                server = self.nats if name == "nats" else self.postgres
-                if server is None or name in self._held_servers | self._servers_given_up:
+                if name in self._held_servers | self._servers_given_up:
                     continue
             if server_alive(server) or self._stopping.is_set():
                 continue
@@ -465,7 +605,7 @@ class Stack:
         if time.monotonic() - self._server_started_at.get(name, 0.0) >= SERVER_STABLE_AFTER_S:
             self._server_restarts[name] = 0  # it had been up long enough: a fresh crash
         attempt = self._server_restarts[name] + 1
-        log_file = server.data_dir / f"{name}.log"
+        log_file = server.data_dir / f"{service_of(name)}.log"
         if attempt > SERVER_MAX_RESTARTS:
             self._servers_given_up.add(name)
             log.error(
@@ -493,7 +633,14 @@ class Stack:
                 return
         began = time.monotonic()
         try:
-            if name == "nats":
+            if name.startswith("nats-"):
+                assert self.nats_cluster is not None
+                index = self.nats_cluster.index_of(name.removeprefix("nats-"))
+                restarted = self.nats_cluster.restart(index, self.config.start_timeout)
+                if index == 0:
+                    self.nats = restarted
+                self._server_started_at[name] = time.monotonic()
+            elif name == "nats":
                 restarted = start_nats(
                     server.data_dir,
                     host=server.host,
@@ -564,9 +711,10 @@ class Stack:
                 proc.kill()
                 proc.wait()
             self._pid_file(name, proc).unlink(missing_ok=True)
-        for server in (self.nats, self.postgres):
-            if server is not None:
-                server.stop()
+        for _, server in self._servers():
+            server.stop()
+        if self.s3 is not None:
+            self.s3.stop()
         self._servers_stopped.set()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -619,6 +767,10 @@ def stop_leftovers(data_dir: Path) -> list[int]:
     data = data_dir.resolve()
     stopped = _stop_stale_services(data / "run")
     nats = stop_if_ours(data / "nats" / "nats.pid", executable="nats-server", markers=[str(data)])
+    for node_pid in sorted((data / "nats").glob("n*/nats.pid")):  # a cluster's nodes
+        pid = stop_if_ours(node_pid, executable="nats-server", markers=[str(data)])
+        if pid is not None:
+            stopped.append(pid)
     pg = stop_if_ours(
         data / "postgres" / "pgdata" / "postmaster.pid",
         executable="postgres",
@@ -633,7 +785,7 @@ def _stop_stale_services(run_dir: Path) -> list[int]:
     30 s) that are still ours; remove those pid files."""
     stopped = []
     for pid_file in sorted(run_dir.glob("*.pid")):
-        name = pid_file.name.split(".", 1)[0]
+        name = service_of(pid_file.name.split(".", 1)[0])
         pid = stop_if_ours(pid_file, executable=f"darkroom_{name}", grace_s=30.0)
         if pid is not None:
             stopped.append(pid)

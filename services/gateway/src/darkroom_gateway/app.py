@@ -42,7 +42,9 @@ async def open_deps(settings: GatewaySettings) -> Deps:
         OSError / asyncpg / nats errors: a server is unreachable.
     """
     pool = await create_pool(settings.database_url, max_size=20)
-    bus = await Bus.connect(settings.nats_url, name="gateway")
+    bus = await Bus.connect(
+        settings.nats_url, name="gateway", stream_replicas=settings.nats_replicas
+    )
     return Deps(
         settings=settings,
         pool=pool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
 import msgspec
 from darkroom_storage import StorageSettings
@@ -17,7 +18,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         host: Listen address (``DARKROOM_HOST``): loopback only by default; ``0.0.0.0`` serves
             the LAN (the container images set it, since their port is published instead).
         port: Listen port; 2283 as Immich (``DARKROOM_PORT``).
-        nats_url: NATS server (``DARKROOM_NATS_URL``).
+        nats_url: NATS server (``DARKROOM_NATS_URL``; a cluster's nodes comma-separated).
+        nats_replicas: Replicas of the JetStream stream (``DARKROOM_NATS_REPLICAS``; 1, 3 on a
+            three-node cluster); every service must be given the same value.
         database_url: PostgreSQL (``DARKROOM_DATABASE_URL``).
         storage: Object storage (``DARKROOM_STORAGE_*``).
         log_level: structlog level name.
@@ -99,6 +102,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 2283
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_replicas: Annotated[int, msgspec.Meta(ge=1)] = 1
     database_url: str = "postgresql://postgres@127.0.0.1:5432/darkroom"
     storage: StorageSettings = StorageSettings()
     log_level: str = "INFO"

@@ -73,8 +73,17 @@ class NatsAuth:
         return f"nats://{INTEGRATION_USER}:{pw}@{host}:{port}"
 
 
-def _secret(path: Path) -> str:
-    """Read the secret in ``path``, generating it (mode 600, directory mode 700) when missing."""
+def read_or_create_secret(path: Path) -> tuple[str, bool]:
+    """Read the secret in ``path``, generating it (32 random URL-safe bytes; file mode 600, its
+    directory mode 700) when missing. The stack's one way to keep a generated secret
+    (PostgreSQL's password, the NATS users').
+
+    Returns:
+        (the secret, whether it was generated now).
+
+    Raises:
+        ValueError: The file exists and is empty (remove it to generate a new secret).
+    """
     if not path.parent.exists():
         path.parent.mkdir(parents=True)
         path.parent.chmod(0o700)
@@ -84,7 +93,11 @@ def _secret(path: Path) -> str:
         value = path.read_text().strip()
         if not value:
             raise ValueError(f"{path} is empty: remove it to generate a new secret") from None
-        return value
+        return value, False
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value, True
     value = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
@@ -104,8 +117,8 @@ def load_or_create(secrets_dir: Path) -> NatsAuth:
         ValueError: A password file exists but is empty.
     """
     return NatsAuth(
-        service_password=_secret(secrets_dir / SERVICE_PASSWORD_FILE),
-        integration_password=_secret(secrets_dir / INTEGRATION_PASSWORD_FILE),
+        service_password=read_or_create_secret(secrets_dir / SERVICE_PASSWORD_FILE)[0],
+        integration_password=read_or_create_secret(secrets_dir / INTEGRATION_PASSWORD_FILE)[0],
     )
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import secrets
 import shutil
 import signal
 import socket
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import structlog
 
-from darkroom_stack.nats_auth import NatsAuth, server_config
+from darkroom_stack.nats_auth import NatsAuth, read_or_create_secret, server_config
 from darkroom_stack.procs import ensure_port_free, stop_if_ours
 from darkroom_stack.startup import StartError
 
@@ -391,20 +390,12 @@ class _PgClient:
 
 def _password(path: Path) -> str:
     """Read the password from ``path``, generating it (mode 600) when the file is missing."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        path.parent.chmod(0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        password = path.read_text().strip()
-        if not password:
-            raise ServerStartError(f"{path} is empty") from None
-        return password
-    password = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(password + "\n")
-    log.info("postgres.password_generated", path=str(path))
+        password, generated = read_or_create_secret(path)
+    except ValueError as exc:
+        raise ServerStartError(str(exc)) from None
+    if generated:
+        log.info("postgres.password_generated", path=str(path))
     return password
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import time
 import uuid
 from datetime import UTC, date, datetime
 
@@ -176,6 +177,19 @@ async def test_piled_up_deltas_are_folded_by_the_buckets_query(pool: asyncpg.Poo
     assert await pool.fetchval(deltas, owner) == 0
 
 
+async def _waiting_for_a_lock(pool: asyncpg.Pool, pid: int, task: asyncio.Future[str]) -> None:
+    """Wait (on progress, 60 s ceiling) until backend ``pid`` waits for a lock or ``task``
+    is over."""
+    deadline = time.monotonic() + 60
+    while not task.done() and time.monotonic() < deadline:
+        waiting = await pool.fetchval(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        if waiting == "Lock":
+            return
+        await asyncio.sleep(0.02)
+
+
 async def test_two_transactions_crossing_rows_do_not_deadlock(pool: asyncpg.Pool) -> None:
     """Two metadata extractions of one owner's burst: each moves its asset to the same capture
     month, then the first stacks both (touching the second's row while the second has not
@@ -194,7 +208,7 @@ async def test_two_transactions_crossing_rows_do_not_deadlock(pool: asyncpg.Pool
         stacking = asyncio.ensure_future(
             first.execute("UPDATE assets SET is_favorite = true WHERE id = ANY($1)", [a1, a2])
         )
-        await asyncio.sleep(0.2)  # the first waits for the second's row lock
+        await _waiting_for_a_lock(pool, first.get_server_pid(), stacking)
         await second.execute(
             "UPDATE assets SET local_date_time = $2::timestamptz + interval '1 day' WHERE id = $1",
             a2,

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from darkroom_bus import Bus, handler_spec, queues
+from darkroom_stack import nats_auth
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 from darkroom_thumbnail.handlers import generate_thumbnails
@@ -64,10 +65,13 @@ def scrape(port: int) -> dict[str, float]:
 
 def jsz(stack: Stack, leader: str) -> dict[str, int]:
     """The consumer's figures from the monitoring endpoint of its leader node, as KEDA's
-    NATS JetStream scaler reads them (``/jsz?acc=$G&consumers=true&config=true``)."""
+    NATS JetStream scaler reads them (``/jsz?acc=DARKROOM&consumers=true&config=true``: the
+    account of the stack's NATS users, as the chart's ``keda.account``)."""
     assert stack.nats_cluster is not None
     base = stack.nats_cluster.monitor_urls[stack.nats_cluster.index_of(leader)]
-    with urllib.request.urlopen(f"{base}/jsz?acc=%24G&consumers=true&config=true", timeout=10) as r:
+    with urllib.request.urlopen(
+        f"{base}/jsz?acc={nats_auth.ACCOUNT}&consumers=true&config=true", timeout=10
+    ) as r:
         body = json.load(r)
     for account in body.get("account_details", []):
         for stream in account.get("stream_detail", []):

@@ -308,7 +308,7 @@ def test_replicas_and_resources_per_service(rendered: dict[str, Path]) -> None:
     assert trigger["type"] == "nats-jetstream"
     assert trigger["metadata"] == {
         "natsServerMonitoringEndpoint": "nats-headless.messaging.svc.cluster.local:8222",
-        "account": "$G",
+        "account": "DARKROOM",
         "stream": "DARKROOM",
         "consumer": "thumbnail_darkroom_asset_metadata_extracted",
         "lagThreshold": "50",

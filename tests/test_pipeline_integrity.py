@@ -116,7 +116,8 @@ def test_corrupt_exif_jpeg_gets_thumbnail_file_dates_and_a_recorded_reason(
     jobs = _poll(lambda: _failed_jobs(admin, "metadataExtraction", asset_id), timeout=30)
     assert jobs, "the unreadable EXIF was not recorded"
     reason = str(jobs[0]["data"]["error"])
-    assert "EXIF" in reason and "TIFF" in reason, reason
+    # ExifTool's own words ("Malformed APP1 EXIF segment"): the reason names the EXIF segment
+    assert "EXIF" in reason and ("Malformed" in reason or "TIFF" in reason), reason
     assert str(stack.config.data_dir.resolve()) not in reason and " /" not in reason, reason
     status = db_rows(stack, "SELECT * FROM asset_job_status WHERE asset_id = $1::uuid", asset_id)[0]
     assert status["metadata_extracted_at"] is not None and status["thumbnail_at"] is not None

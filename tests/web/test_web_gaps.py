@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 from darkroom_stack.supervisor import Stack
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.conftest import User, upload_jpeg
 from tests.web.conftest import (
@@ -152,7 +153,7 @@ def test_item1_search_modes(stack: Stack, browser: object, request: pytest.Fixtu
             "tiles => tiles.map(t => t.dataset.assetId)"
         )
 
-    def expect(expected: list[str]) -> None:
+    def expect_results(expected: list[str]) -> None:
         text = f"{len(expected)} result{'' if len(expected) == 1 else 's'}"
         count.filter(has_text=re.compile(rf"^\s*{text}\s*$")).wait_for()
         _wait(lambda: grid() == expected, what=f"grid {expected}")
@@ -167,7 +168,7 @@ def test_item1_search_modes(stack: Stack, browser: object, request: pytest.Fixtu
     field = "ocr" if features["ocr"] else "originalFileName"
     by_default = _ids(user, {field: query})
     assert by_default == ([ids[1]] if features["ocr"] else [ids[2]])
-    expect(by_default)
+    expect_results(by_default)
     shot(page, "gaps-01-search-default-mode")
     _no_axe(page)
 
@@ -179,7 +180,7 @@ def test_item1_search_modes(stack: Stack, browser: object, request: pytest.Fixtu
     page.wait_for_url(re.compile(r"q=IMG_1"))  # type: ignore[attr-defined]
     by_name = _ids(user, {"originalFileName": "IMG_1"})
     assert 1 < len(by_name) < len(ids)
-    expect(by_name)
+    expect_results(by_name)
 
     # Description: the URL names the mode; a reload keeps it.
     modes.get_by_label("Description").check()
@@ -188,9 +189,9 @@ def test_item1_search_modes(stack: Stack, browser: object, request: pytest.Fixtu
     bar.press("Enter")
     page.wait_for_url(re.compile(r"mode=description.*q=birthday|q=birthday.*mode=description"))  # type: ignore[attr-defined]
     assert _ids(user, {"description": "birthday"}) == [ids[0]]
-    expect([ids[0]])
+    expect_results([ids[0]])
     page.reload()  # type: ignore[attr-defined]
-    expect([ids[0]])
+    expect_results([ids[0]])
     assert modes.get_by_label("Description").is_checked()
     shot(page, "gaps-02-search-description")
 
@@ -200,7 +201,7 @@ def test_item1_search_modes(stack: Stack, browser: object, request: pytest.Fixtu
     bar.press("Enter")
     page.wait_for_url(re.compile(r"q=hours"))  # type: ignore[attr-defined]
     assert _ids(user, {"ocr": "hours"}) == [ids[1]]
-    expect([ids[1]])
+    expect_results([ids[1]])
     shot(page, "gaps-03-search-ocr")
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -293,6 +294,15 @@ def test_item2_timeline_packing_scrubber_phone(
     assert not nav.get_by_role("link", name="Albums").is_visible()
     menu.click()
     assert menu.get_attribute("aria-expanded") == "true"
+    # the drawer slides in: measure once it stands still (two equal frames), not mid-transition
+    phone.wait_for_function(  # type: ignore[attr-defined]
+        """() => new Promise((done) => {
+          const nav = document.querySelector('nav[aria-label="Sections"]');
+          const at = () => JSON.stringify(nav?.getBoundingClientRect());
+          const first = at();
+          requestAnimationFrame(() => requestAnimationFrame(() => done(at() === first)));
+        })"""
+    )
     for name in ("Photos", "Albums", "Trash", "Settings", "Administration"):
         link = nav.get_by_role("link", name=name, exact=True)
         link.wait_for()
@@ -491,7 +501,8 @@ def test_item4_album_add_photos_sort_cover(
     page.get_by_role("button", name="Add photos").click()  # type: ignore[attr-defined]
     picker = page.get_by_role("dialog", name="Add photos to Summer")  # type: ignore[attr-defined]
     picker.locator(f'button[data-asset-id="{ids[5]}"]').wait_for()
-    assert picker.locator(f'button[data-asset-id="{ids[0]}"]').is_disabled()
+    # already in the album: disabled once the picker knows the album's assets
+    expect(picker.locator(f'button[data-asset-id="{ids[0]}"]')).to_be_disabled()
     picker.locator(f'button[data-asset-id="{ids[5]}"]').click()
     picker.locator(f'button[data-asset-id="{ids[9]}"]').click()
     picker.get_by_role("status").filter(has_text="2 selected").wait_for()

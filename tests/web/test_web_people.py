@@ -206,7 +206,8 @@ def test_people_name_open_hide_merge(
 
     # Phone width: the grid still fits.
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
-    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
+    # laid out again for the new width (the phone navigation swaps in), then nothing overflows
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
     shot(page, "people-09-phone")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
@@ -298,7 +299,8 @@ def test_settings_password_and_api_keys(
     assert httpx.get(f"{stack.url}/api/users/me", headers=bearer).status_code == 401
     assert axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
-    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
+    # laid out again for the new width (the phone navigation swaps in), then nothing overflows
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
     shot(page, "people-16-settings-phone")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]
@@ -390,7 +392,8 @@ def test_admin_users_and_jobs(
     shot(page, "people-20-failed-job")
     assert axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 800})  # type: ignore[attr-defined]
-    assert page.evaluate("document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
+    # laid out again for the new width (the phone navigation swaps in), then nothing overflows
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390")  # type: ignore[attr-defined]
     shot(page, "people-21-jobs-phone")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]

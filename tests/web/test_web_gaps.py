@@ -294,14 +294,13 @@ def test_item2_timeline_packing_scrubber_phone(
     assert not nav.get_by_role("link", name="Albums").is_visible()
     menu.click()
     assert menu.get_attribute("aria-expanded") == "true"
-    # the drawer slides in: measure once it stands still (two equal frames), not mid-transition
+    # the drawer slides in (a CSS transition): measure once it has finished, not mid-way
     phone.wait_for_function(  # type: ignore[attr-defined]
-        """() => new Promise((done) => {
+        """() => {
           const nav = document.querySelector('nav[aria-label="Sections"]');
-          const at = () => JSON.stringify(nav?.getBoundingClientRect());
-          const first = at();
-          requestAnimationFrame(() => requestAnimationFrame(() => done(at() === first)));
-        })"""
+          return nav.classList.contains('open')
+            && nav.getAnimations().every((a) => a.playState === 'finished');
+        }"""
     )
     for name in ("Photos", "Albums", "Trash", "Settings", "Administration"):
         link = nav.get_by_role("link", name=name, exact=True)

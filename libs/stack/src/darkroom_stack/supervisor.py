@@ -23,7 +23,7 @@ Scale-out on one machine, as on a cluster (issue #25): ``nats_cluster`` = 3 star
 JetStream cluster (:mod:`darkroom_stack.nats_cluster`) whose stream has 3 replicas, each node
 watched and restarted like a single server; ``replicas`` runs N processes of a service
 (instances ``thumbnail``, ``thumbnail-2``, ...; workers share their durable consumers, each
-extra gateway listens on a port of its own, :attr:`Stack.gateway_urls`), each restarted when it
+extra gateway listens on its own port, :attr:`Stack.gateway_urls`), each restarted when it
 dies; ``storage="s3"`` starts the S3-compatible test server (nanio) and puts every object there.
 """
 

@@ -81,6 +81,10 @@ RPC_ERROR_HEADER = "Darkroom-Rpc-Error"
 _UNAVAILABLE_KIND = "Unavailable"
 #: JetStream API error code "stream name already in use with a different configuration".
 _STREAM_NAME_IN_USE = 10058
+#: JetStream's "no suitable peers for placement": a cluster's peers have not all joined yet.
+_NO_PEERS_FOR_PLACEMENT = 10005
+#: Seconds a new cluster may take to place a replicated stream (a ceiling, on a loaded machine).
+_PLACEMENT_PATIENCE_S = 120.0
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -277,12 +281,20 @@ class Bus:
         return await self._ensure(self.stream_config())
 
     async def _ensure(self, config: StreamConfig) -> StreamInfo:
-        try:
-            return await self.js.add_stream(config)
-        except BadRequestError as exc:
-            if exc.err_code != _STREAM_NAME_IN_USE:
-                raise
-        existing = await self.js.stream_info(self.stream_name)
+        # A cluster that has just elected its meta leader may not know every peer yet:
+        # "no suitable peers for placement" (10005) for a replicated stream until they join.
+        deadline = time.monotonic() + _PLACEMENT_PATIENCE_S
+        while True:
+            try:
+                return await self.js.add_stream(config)
+            except BadRequestError as exc:
+                if exc.err_code == _NO_PEERS_FOR_PLACEMENT and time.monotonic() < deadline:
+                    await asyncio.sleep(0.5)
+                    continue
+                if exc.err_code != _STREAM_NAME_IN_USE:
+                    raise
+                break
+        existing = await self.js.stream_info(config.name)
         config.num_replicas = max(config.num_replicas or 1, existing.config.num_replicas or 1)
         info = await self.js.update_stream(config)
         log.info("bus.stream_updated", stream=config.name)

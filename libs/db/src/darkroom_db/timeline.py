@@ -3,8 +3,10 @@
 Two queries back Immich's virtual-scrolling timeline: :func:`time_buckets` (one row per month
 with its asset count) and :func:`time_bucket` (the assets of one month, as columns). Months are
 those of ``local_date_time``, the capture wall-clock time stored as if it were UTC, so the
-grouping is done in UTC. Both are served by ``assets_timeline_bucket_idx`` (migration 0004);
-bench/timeline.py times them on 200k assets.
+grouping is done in UTC. The buckets come from month counts kept by triggers (migration 0034)
+where they can; a bucket's assets are read through ``assets_timeline_month_idx`` and built into
+the response's JSON by PostgreSQL (:func:`time_bucket_json`). bench/timeline.py times both over
+HTTP at 1,000,000 assets.
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ async def fold_counts(pool: asyncpg.Pool, owners: list[uuid.UUID]) -> None:
 async def _counted_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date, int]]:
     """:func:`time_buckets` from the kept month counts plus their unfolded deltas, less, for
     ``withStacked``, the stacks' non-primary members of each month (counted live through
-    ``assets_stacked_owner_idx``)."""
+    ``assets_stacked_month_idx``, migration 0037)."""
     owners = [f.viewer_id, *f.partner_ids]
     await fold_counts(pool, owners)
     args: list[object] = []
@@ -318,6 +320,111 @@ async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> li
         end,
     )
     return [TimelineAsset(**dict(r)) for r in rows]
+
+
+def _iso(column: str) -> str:
+    """SQL: timestamptz ``column`` as msgspec writes an aware UTC datetime (``...SSZ``, or
+    ``...SS.ffffffZ`` when it has microseconds), so both bucket encoders agree byte for byte."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN extract(microseconds FROM {utc})::bigint % 1000000 = 0 "
+        f'THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') '
+        f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    )
+
+
+#: Orientations (EXIF) that swap width and height: the ratio is height / width.
+ROTATED_ORIENTATIONS = ("5", "6", "7", "8")
+
+
+async def time_bucket_json(
+    pool: asyncpg.Pool,
+    f: TimelineFilter,
+    bucket: date,
+    *,
+    with_coordinates: bool,
+    hide_place: bool,
+) -> bytes:
+    """The assets matching ``f`` in the month of ``bucket`` as the JSON of Immich's
+    ``TimeBucketAssetResponseDto`` (columns: one array per field, in timeline order), built by
+    PostgreSQL in one statement.
+
+    Same rows and order as :func:`time_bucket`; the columns are what the gateway's
+    ``bucket_columns`` made of them in Python (kept equal by tests/test_timeline.py): ``ratio``
+    width / height (swapped for EXIF orientations 5-8, 1.0 without a size) to 4 places,
+    ``localOffsetHours`` (local_date_time - file_created_at) in hours to 2 places, ``thumbhash``
+    base64, ``stack`` ``[stack id, assets shown]`` with ``f.with_stacked``. A partner's
+    favourite flag is never shown (``f.partner_ids``, as Immich); ``with_coordinates`` adds
+    ``latitude``/``longitude``; ``hide_place`` (a shared link without metadata) empties ``city``
+    and ``country`` and leaves the coordinates out.
+
+    Building the JSON in the database avoids decoding ~20 values per asset into Python objects
+    and encoding them again: at ~5,000 assets a month this was most of the request's time
+    (issue #20 item 1; bench/timeline.py).
+    """
+    where, args = _where(f)
+    start, end = month_range(bucket)
+    n = len(args)
+    col = _time_col(f)
+    direction = "ASC" if f.order == "asc" else "DESC"
+    order = f"ORDER BY t.{'created_at' if f.order_by == 'createdAt' else 'local_date_time'} "
+    order += f"{direction}, t.id {direction}"
+    coordinates = with_coordinates and not hide_place
+    args += [start.replace(tzinfo=None), start, end, list(f.partner_ids)]
+
+    def agg(expression: str) -> str:
+        return f"coalesce(json_agg({expression} {order}), '[]')"
+
+    columns = {
+        "id": agg("t.id"),
+        "ownerId": agg("t.owner_id"),
+        "ratio": agg(
+            "CASE WHEN coalesce(t.width, 0) = 0 OR coalesce(t.height, 0) = 0 THEN 1.0 "
+            f"WHEN t.orientation IN {ROTATED_ORIENTATIONS!r} "
+            "THEN round(t.height::numeric / t.width, 4) "
+            "ELSE round(t.width::numeric / t.height, 4) END"
+        ),
+        "isFavorite": agg(f"(t.is_favorite AND t.owner_id <> ALL(${n + 4}::uuid[]))"),
+        "visibility": agg("t.visibility"),
+        "isTrashed": agg("(t.status = 'trashed')"),
+        "isImage": agg("(t.type = 'IMAGE')"),
+        "thumbhash": agg("translate(encode(t.thumbhash, 'base64'), E'\\n', '')"),
+        "fileCreatedAt": agg(_iso("t.file_created_at")),
+        "createdAt": agg(_iso("t.created_at")),
+        "localOffsetHours": agg(
+            "round((extract(epoch FROM (t.local_date_time - t.file_created_at)) / 3600)"
+            "::numeric, 2)"
+        ),
+        "duration": agg("t.duration_ms"),
+        "projectionType": agg("t.projection_type"),
+        "livePhotoVideoId": agg("t.live_photo_video_id"),
+        "city": agg("NULL::text" if hide_place else "t.city"),
+        "country": agg("NULL::text" if hide_place else "t.country"),
+    }
+    if coordinates:
+        columns["latitude"] = agg("t.latitude")
+        columns["longitude"] = agg("t.longitude")
+    if f.with_stacked:
+        columns["stack"] = agg(
+            "CASE WHEN t.stack_id IS NULL THEN NULL "
+            "ELSE json_build_array(t.stack_id::text, t.stack_count::text) END"
+        )
+    fields = ", ".join(f"'{name}', {expression}" for name, expression in columns.items())
+    body = await pool.fetchval(
+        f"SELECT json_build_object({fields})::text FROM ("
+        "SELECT a.id, a.owner_id, a.type, a.status, a.visibility, a.is_favorite, a.width, "
+        "a.height, e.orientation, a.thumbhash, a.file_created_at, a.local_date_time, "
+        "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
+        "e.country, e.latitude, e.longitude, a.stack_id, "
+        "CASE WHEN a.stack_id IS NULL THEN NULL ELSE (SELECT count(*) FROM assets m "
+        "WHERE m.stack_id = a.stack_id AND m.status = 'active' "
+        "AND m.visibility IN ('timeline', 'archive')) END AS stack_count "
+        f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
+        f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
+        f"AND {col} >= ${n + 2} AND {col} < ${n + 3}) t",
+        *args,
+    )
+    return body.encode()
 
 
 async def album_asset_ids(

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from darkroom_db import partners, people, timeline
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
@@ -250,19 +250,18 @@ class TimelineController(Controller):
         time_bucket: Annotated[str, QueryParameter(name="timeBucket")],
         with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
     ) -> TimeBucketAssets:
-        """The matching assets of one month, as columns."""
-        rows = await timeline.time_bucket(deps.pool, f, parse_bucket(time_bucket))
+        """The matching assets of one month, as columns (JSON built by PostgreSQL,
+        :func:`darkroom_db.timeline.time_bucket_json`; :func:`bucket_columns` is its
+        reference in Python)."""
         hide_place = auth.shared_link is not None and not auth.shared_link.show_metadata
-        columns = bucket_columns(
-            rows,
-            with_coordinates=bool(with_coordinates) and not hide_place,
-            with_stacked=f.with_stacked,
-            partner_ids=f.partner_ids,
+        body = await timeline.time_bucket_json(
+            deps.pool,
+            f,
+            parse_bucket(time_bucket),
+            with_coordinates=bool(with_coordinates),
+            hide_place=hide_place,
         )
-        if hide_place:  # a link that hides metadata hides where photos were taken
-            nothing: list[str | None] = [None for _ in rows]
-            columns = msgspec.structs.replace(columns, city=nothing, country=nothing)
-        return columns
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[return-value]
 
 
 ROUTES = [TimelineController]

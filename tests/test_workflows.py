@@ -470,7 +470,7 @@ def test_failing_receiver_is_retried_then_dead_lettered(
     assert _ok(a.client.get(f"/api/assets/{asset}"))["isFavorite"] is True
     rows = db_rows(
         wf_stack,
-        "SELECT error FROM job_failures WHERE durable = 'webhook' AND payload::text LIKE $1",
+        "SELECT error FROM job_failures WHERE durable = 'webhook' AND convert_from(payload, 'UTF8') LIKE $1",
         f"%{delivery['id']}%",
     )
     assert rows and "HTTP 500" in rows[0]["error"]

@@ -176,7 +176,8 @@ async def update(
             ``steps`` (a list of :class:`Step`); keys not given are left as they are.
     """
     allowed = ("name", "description", "trigger", "enabled", "steps")
-    sets, args = [], [workflow_id, owner_id]
+    sets: list[str] = []
+    args: list[Any] = [workflow_id, owner_id]
     for key in allowed:
         if key not in changes:
             continue

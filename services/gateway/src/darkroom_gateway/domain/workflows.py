@@ -309,25 +309,19 @@ async def validate_steps(deps: Deps, auth: Auth, steps: list[WorkflowStep]) -> l
         except (UnknownMethod, BadConfig) as exc:
             raise BadRequest(str(exc)) from None
         stored = dict(step.config or {})
-        if isinstance(config, ActionAddToAlbum | FilterAlbum):
-            ids = [config.album_id] if isinstance(config, ActionAddToAlbum) else config.album_ids
-            for album_id in ids:
+        if isinstance(config, ActionAddToAlbum):
+            role = await albums.get_role(deps.pool, auth.user.id, uuid.UUID(config.album_id))
+            require_access(role in ("owner", "editor") or None, "album.update")
+        elif isinstance(config, FilterAlbum):
+            for album_id in config.album_ids:
                 role = await albums.get_role(deps.pool, auth.user.id, uuid.UUID(album_id))
-                wanted = "album.read" if isinstance(config, FilterAlbum) else "album.update"
-                ok = (
-                    role is not None
-                    if isinstance(config, FilterAlbum)
-                    else role
-                    in (
-                        "owner",
-                        "editor",
-                    )
-                )
-                require_access(ok or None, wanted)
+                require_access(role, "album.read")
         elif isinstance(config, FilterPerson):
-            ids = [uuid.UUID(p) for p in config.person_ids]
-            found = await people.get_people(deps.pool, auth.user.id, ids)
-            require_access(len({p.id for p in found}) == len(set(ids)) or None, "person.read")
+            person_ids = [uuid.UUID(p) for p in config.person_ids]
+            found = await people.get_people(deps.pool, auth.user.id, person_ids)
+            require_access(
+                len({p.id for p in found}) == len(set(person_ids)) or None, "person.read"
+            )
         elif isinstance(config, ActionWebhook) and config.secret is None:
             stored["secret"] = new_secret()
         out.append(

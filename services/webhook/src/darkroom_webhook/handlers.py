@@ -99,6 +99,10 @@ async def run_workflows(
         darkroom_bus.Gone: The asset was deleted (the bus acks quietly).
     """
     asset = await ctx.asset(uuid.UUID(asset_id))
+    if asset.status != "active" or asset.visibility == "locked":
+        # the locked folder is the owner's alone, behind the PIN: no automation touches or
+        # announces it (archive would even move it out); a trashed asset is left alone too
+        return 0
     found = rules.candidates(
         await workflows.enabled_of_owner(ctx.pool, asset.owner_id), moment, asset.created_at
     )

@@ -506,12 +506,20 @@ def test_failing_receiver_is_retried_then_dead_lettered(
     assert rows and "HTTP 500" in rows[0]["error"]
 
 
-def test_private_target_is_refused(wf_stack: Stack, wf_admin: User, receiver: Receiver) -> None:
+def test_private_target_is_refused_and_the_other_actions_run(
+    wf_stack: Stack, wf_admin: User, receiver: Receiver
+) -> None:
     a = _user(wf_stack, wf_admin)
     made = _workflow(
-        a, [{"method": "actionWebhook", "config": {"url": "http://10.255.255.1:9/hook"}}]
+        a,
+        [
+            {"method": "filterPath", "config": {"pattern": "*.jpg"}},
+            {"method": "actionTag", "config": {"tagValues": ["Auto/Hooked"]}},
+            {"method": "actionArchive"},
+            {"method": "actionWebhook", "config": {"url": "http://10.255.255.1:9/hook"}},
+        ],
     )
-    upload_noise(a, noise_jpeg(4243))
+    asset = upload_noise(a, noise_jpeg(4243))
 
     def dead() -> list[dict[str, Any]]:
         return _deliveries(a, status="dead", workflowId=made["id"])
@@ -519,3 +527,6 @@ def test_private_target_is_refused(wf_stack: Stack, wf_admin: User, receiver: Re
     (delivery,) = _wait(dead, 120, "the refused delivery")
     assert delivery["attempts"] == 1 and delivery["lastStatus"] is None
     assert "not a public address" in delivery["lastError"]
+    got = _ok(a.client.get(f"/api/assets/{asset}"))
+    assert got["visibility"] == "archive"
+    assert [t["value"] for t in got["tags"]] == ["Auto/Hooked"]

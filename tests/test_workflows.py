@@ -30,6 +30,7 @@ import httpx
 import nats
 import nats.errors
 import pytest
+from darkroom_bus import Bus, queues
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageOps
@@ -530,3 +531,68 @@ def test_private_target_is_refused_and_the_other_actions_run(
     got = _ok(a.client.get(f"/api/assets/{asset}"))
     assert got["visibility"] == "archive"
     assert [t["value"] for t in got["tags"]] == ["Auto/Hooked"]
+
+
+async def _set_paused(nats_url: str, consumer: str, paused: bool) -> None:
+    """Pause or resume one durable consumer (JetStream consumer pause, as the jobs admin)."""
+    bus = await Bus.connect(nats_url, name="test-workflows")
+    try:
+        await (queues.pause if paused else queues.resume)(bus, consumer)
+    finally:
+        await bus.close()
+
+
+async def _drained(nats_url: str, consumer: str, patience_s: float = 120) -> None:
+    """Wait until ``consumer`` has nothing pending or unacknowledged."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + patience_s
+        while True:
+            info = await js.consumer_info("DARKROOM", consumer)
+            if not info.num_pending and not info.num_ack_pending:
+                return
+            assert time.monotonic() < deadline, f"{consumer} did not drain"
+            await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
+def test_locked_folder_assets_are_left_alone(
+    wf_stack: Stack, wf_admin: User, receiver: Receiver
+) -> None:
+    """An asset moved to the locked folder before its workflow runs is neither changed nor
+    announced to a webhook (the workflow consumer is held back while it is locked)."""
+    a = _user(wf_stack, wf_admin)
+    made = _workflow(
+        a,
+        [
+            {"method": "actionFavorite"},
+            {"method": "actionWebhook", "config": {"url": receiver.url("/ok-locked")}},
+        ],
+    )
+    consumer = "workflow_darkroom_asset_created"
+    asyncio.run(_set_paused(wf_stack.nats.url, consumer, True))
+    try:
+        asset = upload_noise(a, noise_jpeg(4244))
+        login = httpx.post(
+            f"{wf_stack.url}/api/auth/login",
+            json={"email": a.email, "password": a.password},
+            timeout=60,
+        )
+        token = _ok(login, 201)["accessToken"]
+        session = httpx.Client(
+            base_url=wf_stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        _ok(session.post("/api/auth/pin-code", json={"pinCode": "042917"}), 204)
+        _ok(session.post("/api/auth/session/unlock", json={"pinCode": "042917"}), 204)
+        _ok(session.put("/api/assets", json={"ids": [asset], "visibility": "locked"}), 204)
+    finally:
+        asyncio.run(_set_paused(wf_stack.nats.url, consumer, False))
+    asyncio.run(_drained(wf_stack.nats.url, consumer))
+    rows = db_rows(
+        wf_stack, "SELECT is_favorite, visibility FROM assets WHERE id = $1", uuid.UUID(asset)
+    )
+    assert (rows[0]["is_favorite"], rows[0]["visibility"]) == (False, "locked")
+    assert _deliveries(a, workflowId=made["id"]) == []
+    assert receiver.on("/ok-locked") == []

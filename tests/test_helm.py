@@ -40,6 +40,7 @@ SERVICES = {
     "embedding",
     "face",
     "search",
+    "webhook",
 }
 GPU = "nvidia.com/gpu"
 
@@ -273,6 +274,7 @@ def test_replicas_and_resources_per_service(rendered: dict[str, Path]) -> None:
         "embedding": 1,
         "face": 1,
         "search": 1,
+        "webhook": 1,
     }
     thumb = _container(deployments["thumbnail"])["resources"]
     assert thumb == {
@@ -296,7 +298,7 @@ def test_replicas_and_resources_per_service(rendered: dict[str, Path]) -> None:
         2,
         6,
     )
-    assert set(scaled) == {"metadata", "thumbnail", "transcode", "embedding", "face"}
+    assert set(scaled) == {"metadata", "thumbnail", "transcode", "embedding", "face", "webhook"}
     thumb = scaled["thumbnail"]["spec"]
     assert (thumb["minReplicaCount"], thumb["maxReplicaCount"]) == (1, 10)
     assert thumb["scaleTargetRef"]["name"] == f"{RELEASE}-darkroom-thumbnail"
@@ -547,11 +549,13 @@ def _known_variables() -> set[str]:
     from darkroom_gateway.settings import GatewaySettings
     from darkroom_search.settings import SearchSettings
     from darkroom_thumbnail.settings import ThumbnailSettings
+    from darkroom_webhook.settings import WebhookSettings
 
     names: set[str] = set()
     for cls in (
         GatewaySettings,
         ThumbnailSettings,
+        WebhookSettings,
         EmbeddingSettings,
         FaceSettings,
         SearchSettings,
@@ -646,11 +650,12 @@ def test_keda_triggers_cover_every_consumer_of_each_worker(rendered: dict[str, P
     from darkroom_bus import handler_spec
 
     scaled = _of_kind(_manifests(rendered, "external-keda-gpu"), "ScaledObject")
-    assert set(scaled) == {"metadata", "thumbnail", "transcode", "embedding", "face"}
+    assert set(scaled) == {"metadata", "thumbnail", "transcode", "embedding", "face", "webhook"}
     values = yaml.safe_load((EXAMPLES / "external-keda-gpu.yaml").read_text())["services"]
     for component, obj in scaled.items():
         module = importlib.import_module(f"darkroom_{component}.__main__")
-        consumers = set()
+        # consumers of handlers built at start-up from settings (the webhook delivery's)
+        consumers = set(getattr(module, "BUILT_CONSUMERS", ()))
         for attr in vars(module).values():
             try:
                 consumers.add(handler_spec(attr).consumer_name)

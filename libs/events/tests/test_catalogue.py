@@ -93,6 +93,8 @@ EXAMPLES: dict[str, bytes] = {
     b'"at":"2024-05-01T12:00:00Z"}',
     "darkroom.user.created": b'{"user_id":"u","at":"2024-05-01T12:00:00Z"}',
     "darkroom.user.deleted": b'{"user_id":"u","permanent":false,"at":"2024-05-01T12:00:00Z"}',
+    "darkroom.webhook.requested": b'{"delivery_id":"d","workflow_id":"w","owner_id":"u",'
+    b'"for_asset_id":"a"}',
 }
 
 

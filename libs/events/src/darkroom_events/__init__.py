@@ -55,6 +55,7 @@ from darkroom_events.catalogue import (
     StorageTemplateMigrationRequested,
     UserCreated,
     UserDeleted,
+    WebhookRequested,
 )
 from darkroom_events.registry import (
     DUPLICATE_WINDOW_S,
@@ -75,6 +76,7 @@ __all__ = [
     "PersonMerged",
     "UserCreated",
     "UserDeleted",
+    "WebhookRequested",
     "ApiKeyDeleted",
     "AssetHidden",
     "PersonThumbnailUpdated",

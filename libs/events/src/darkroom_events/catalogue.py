@@ -198,6 +198,25 @@ class AssetFacesRecognized(Event, frozen=True, kw_only=True):
         return f"{self.asset_id}:{','.join(self.person_ids)}:{self.unassigned}"
 
 
+class WebhookRequested(Event, frozen=True, kw_only=True):
+    """A workflow queued a webhook call: ``webhook_deliveries`` row ``delivery_id`` (URL,
+    body, attempts). Published by the webhook service's workflow runner in the transaction
+    that queued it; its ``webhook`` consumer makes the signed request (never carries the
+    secret: it stays in the workflow's step config). ``for_asset_id`` is deliberately not
+    named ``asset_id``: a dead-lettered webhook is the receiver's failure, not the asset's, so
+    the bus must not mark the asset failed."""
+
+    subject: ClassVar[str] = "darkroom.webhook.requested"
+    delivery_id: str
+    workflow_id: str
+    owner_id: str
+    for_asset_id: str | None = None
+
+    def dedupe_key(self) -> str:
+        """The delivery id (one request per delivery; retries are redeliveries)."""
+        return self.delivery_id
+
+
 class PersonCreated(Event, frozen=True, kw_only=True):
     """Recognition started a new (unnamed) person from a core face (published by face), or a
     user made a person without faces (``POST /api/people``, published by the gateway)."""

@@ -63,6 +63,7 @@ from darkroom_events.catalogue import (
     StorageTemplateMigrationRequested,
     UserCreated,
     UserDeleted,
+    WebhookRequested,
 )
 
 #: The one JetStream stream that holds every event (limits retention, 7 days).
@@ -89,6 +90,7 @@ STREAM_SUBJECTS = (
     "darkroom.maintenance.>",
     "darkroom.library.>",
     "darkroom.user.>",
+    "darkroom.webhook.>",
 )
 #: Seconds a message id is remembered for de-duplication (JetStream duplicate_window).
 DUPLICATE_WINDOW_S = 120.0
@@ -120,13 +122,13 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetCreated,
         producers=("ingest",),
-        consumers=("metadata",),
+        consumers=("metadata", "webhook"),
         description="A new asset's original is stored and its row committed.",
     ),
     EventSpec(
         type=AssetMetadataExtracted,
         producers=("metadata",),
-        consumers=("thumbnail", "transcode", "ingest"),
+        consumers=("thumbnail", "transcode", "ingest", "webhook"),
         description="EXIF/XMP/video metadata is in asset_exif; capture time is known.",
     ),
     EventSpec(
@@ -168,7 +170,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     EventSpec(
         type=AssetFacesRecognized,
         producers=("face",),
-        consumers=(),
+        consumers=("webhook",),
         description="An asset's faces went through recognition; the people it shows now.",
     ),
     EventSpec(
@@ -192,7 +194,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=AssetUpdated,
-        producers=("gateway", "metadata"),
+        producers=("gateway", "metadata", "webhook"),
         consumers=("gateway", "metadata"),
         description="An owner edited an asset (websocket on_asset_update); the metadata service "
         "names the place of an edited location and publishes it again.",
@@ -391,7 +393,7 @@ REGISTRY: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         type=AlbumUpdated,
-        producers=("gateway",),
+        producers=("gateway", "webhook"),
         consumers=(),
         description="An album's details or assets changed.",
     ),
@@ -412,6 +414,12 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("gateway",),
         consumers=(),
         description="A user was deleted: soft (restorable) or for good.",
+    ),
+    EventSpec(
+        type=WebhookRequested,
+        producers=("webhook",),
+        consumers=("webhook",),
+        description="A workflow queued a signed webhook call (a webhook_deliveries row).",
     ),
 )
 

@@ -70,6 +70,7 @@ SERVICES: tuple[str, ...] = (
     "embedding",
     "search",
     "face",
+    "webhook",
     "gateway",
 )
 

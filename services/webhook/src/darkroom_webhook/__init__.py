@@ -1,0 +1,1 @@
+"""Darkroom webhook service: runs workflows and delivers their signed webhooks."""

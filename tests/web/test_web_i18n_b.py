@@ -66,7 +66,7 @@ TEXT = {
         "shared_with_me": "Mit mir geteilt",
         "shared_links": "Geteilte Links",
         "expires": "Läuft ab am 15.03.2030",
-        "copy": "Kopieren",
+        "copy_link": "Link zu Urlaub kopieren",
         "shared_by": "Geteilt von",
         "open_photo": "Foto öffnen",
     },
@@ -92,7 +92,7 @@ TEXT = {
         "shared_with_me": "Partagé avec moi",
         "shared_links": "Liens partagés",
         "expires": "Expire le 15 mars 2030",
-        "copy": "Copier",
+        "copy_link": "Copier le lien vers Urlaub",
         "shared_by": "Partagé par",
         "open_photo": "Ouvrir la photo",
     },
@@ -266,7 +266,7 @@ def test_pages_in_german_and_french(
         expect(page.get_by_role("heading", name=text["shared_links"], level=1)).to_be_visible()
         item = page.locator("li[data-link-id]").first
         expect(item).to_contain_text(text["expires"])
-        expect(item.get_by_role("button", name=text["copy"], exact=True)).to_be_visible()
+        expect(item.get_by_role("button", name=text["copy_link"], exact=True)).to_be_visible()
         _check(page, f"{name}-shared-links", width)
         assert errors == []
     finally:

@@ -7,7 +7,8 @@ phone (390) width: Photos (the memory lane card "Vor 1 Jahr, 2 Elemente"), Album
 one photo selected (header and selection bar), the viewer with its info panel and "More" menu,
 Sharing, Shared links and the public page of a shared link (logged out). On each it asserts
 translated names and texts are shown and the English ones of these pages are not; that the info
-panel's date is written by ``Intl`` in the app's language (a German / French month name) and the
+panel's date and size are written by ``Intl`` in the app's language (a German / French month
+name, "4.032 × 3.024" / "4 032 × 3 024") and the
 shared link's expiry as that language writes a medium date ("15.03.2030", "15 mars 2030"); that
 no page is wider than the window at 390 px (German and French words are longer); and axe finds
 no serious WCAG violation. Screenshots: ``test-output/web/i18n-b-<locale>-<page>-<width>.png``.
@@ -60,6 +61,8 @@ TEXT = {
         "info": "Info",
         "taken": "Aufgenommen",
         "months": GERMAN_MONTHS,
+        "size": "Größe",
+        "pixels": r"^\d\.\d{3} × \d\.\d{3}$",
         "more": "Mehr",
         "slideshow": "Diashow",
         "sharing": "Teilen",
@@ -86,6 +89,8 @@ TEXT = {
         "info": "Infos",
         "taken": "Prise le",
         "months": FRENCH_MONTHS,
+        "size": "Taille",
+        "pixels": r"^\d\s\d{3} × \d\s\d{3}$",
         "more": "Plus",
         "slideshow": "Diaporama",
         "sharing": "Partage",
@@ -232,8 +237,10 @@ def test_pages_in_german_and_french(
         expect(bar.get_by_test_id("selection-count")).to_have_text(text["one_selected"])
         remove = bar.get_by_role("button", name=text["remove_from_album"])
         expect(remove).to_be_visible()
-        box = remove.bounding_box()
-        assert box is not None and box["x"] + box["width"] <= width
+        # every action within the window (icons only when the labels are too long to fit)
+        for button in bar.get_by_role("button").all():
+            box = button.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= width, button.inner_text()
         _check(page, f"{name}-album-selected", width)
         bar.get_by_role("button", name=text["clear"]).click()
         expect(bar).to_have_count(0)
@@ -250,6 +257,9 @@ def test_pages_in_german_and_french(
         expect(taken).to_be_visible()
         date = taken.locator("xpath=following-sibling::dd[1]")
         expect(date).to_have_text(re.compile(rf"\b({text['months']}) 2021\b"))
+        # the photo's size in pixels, with the language's thousands separator
+        size = panel.locator("dt", has_text=text["size"]).locator("xpath=following-sibling::dd[1]")
+        expect(size).to_have_text(re.compile(text["pixels"]))
         viewer.get_by_role("button", name=text["more"], exact=True).click()
         menu = page.get_by_role("menu")
         expect(menu.get_by_role("menuitem", name=text["slideshow"])).to_be_visible()

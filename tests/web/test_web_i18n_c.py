@@ -94,7 +94,7 @@ TEXT = {
         ),
         "people": "Personnes",
         "no_people": "Aucune personne pour le moment",
-        "show_hidden": "Afficher les masqués",
+        "show_hidden": "Afficher les personnes masquées",
         "map": "Carte",
         "map_filters": "Filtres de la carte",
         "include_archived": "Inclure les archives",

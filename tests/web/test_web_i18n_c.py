@@ -132,7 +132,12 @@ ENGLISH = {
     "tags": ["New tag", "No tags yet. Create one here, or tag photos from the viewer."],
     "utilities": ["Review duplicates", "Large files", "Place photos without GPS on the map."],
     "large-files": ["Any size", "At least 1 MiB", "Show"],
-    "geolocation": ["Photos without location", "Latitude", "Longitude", "Select all"],
+    # (not "Latitude"/"Longitude": French writes them the same)
+    "geolocation": [
+        "Photos without location",
+        "Pick photos without a location, then click the map where they were taken.",
+        "Select all",
+    ],
     "folders": ["Folders", "Choose a folder.", "Sub-folders"],
     "explore": ["Explore", "Show on map", "Places"],
 }

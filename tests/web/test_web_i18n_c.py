@@ -56,6 +56,7 @@ TEXT = {
         "map": "Karte",
         "map_filters": "Kartenfilter",
         "include_archived": "Archivierte einbeziehen",
+        "zoom_in": "Vergrößern",
         "tags": "Tags",
         "new_tag": "Neues Tag",
         "no_tags": "Noch keine Tags.",
@@ -98,6 +99,7 @@ TEXT = {
         "map": "Carte",
         "map_filters": "Filtres de la carte",
         "include_archived": "Inclure les archives",
+        "zoom_in": "Zoom avant",
         "tags": "Étiquettes",
         "new_tag": "Nouvelle étiquette",
         "no_tags": "Aucune étiquette pour le moment.",
@@ -128,7 +130,7 @@ ENGLISH = {
     "photos": ["Upload photos and videos", "Timeline scrubber", "Select day", "Photo taken on"],
     "search": ["Search by", "Search filters", "Favorites only", "Camera make", "Taken after"],
     "people": ["Show hidden", "No people yet: faces are found in photos after upload."],
-    "map": ["Map filters", "Include archived", "Shared albums", "Map of your photos"],
+    "map": ["Map filters", "Include archived", "Shared albums", "Map of your photos", "Zoom in"],
     "tags": ["New tag", "No tags yet. Create one here, or tag photos from the viewer."],
     "utilities": ["Review duplicates", "Large files", "Place photos without GPS on the map."],
     "large-files": ["Any size", "At least 1 MiB", "Show"],
@@ -297,6 +299,7 @@ def test_pages_are_translated(
         expect(page.get_by_role("form", name=text["map_filters"])).to_be_visible()  # type: ignore[attr-defined]
         expect(page.get_by_label(text["include_archived"])).to_be_visible()  # type: ignore[attr-defined]
         expect(page.get_by_test_id("map-count")).to_contain_text(text["one_with_location"])  # type: ignore[attr-defined]
+        expect(page.get_by_role("button", name=text["zoom_in"])).to_be_visible()  # type: ignore[attr-defined]
         _check(page, lang, "map", width)
 
         # Folders, Explore

@@ -3,6 +3,7 @@
  * `immich_access_token` cookie that `POST /api/auth/login` sets (no token is kept in JS).
  */
 
+import { formatNumber } from './i18n';
 import type {
   ActivityResponseDto,
   AlbumResponseDto,
@@ -230,7 +231,10 @@ export type Queue = QueueResponseDto;
 /** QueueJobResponseDto; for a failed job `data` holds the asset `id` and the `error`. */
 export type QueueJob = QueueJobResponseDto;
 
-/** `1.5 GiB` from a byte count (binary units, as Immich shows storage). */
+/**
+ * `1.5 GiB` from a byte count (binary units, as Immich shows storage), the number written in
+ * the app's locale (`1,5 GiB` in German); the IEC unit symbols are the same in every language.
+ */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
@@ -239,7 +243,9 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+  const digits = unit === 0 ? 0 : 1;
+  const number = formatNumber(value, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+  return `${number} ${units[unit]}`;
 }
 
 // ---- Albums, bulk actions, downloads (library area) ----

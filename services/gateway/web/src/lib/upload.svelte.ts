@@ -9,6 +9,7 @@ export type UploadStatus = 'queued' | 'uploading' | 'done' | 'duplicate' | 'erro
 export class UploadItem {
   loaded = $state(0);
   status = $state<UploadStatus>('queued');
+  /** The server's message, or empty for a network error (the panel names that in the app's language). */
   error = $state('');
   assetId = $state('');
 
@@ -83,7 +84,7 @@ function uploadOne(item: UploadItem): Promise<void> {
     };
     xhr.onerror = () => {
       item.status = 'error';
-      item.error = 'network error';
+      item.error = '';
       resolve();
     };
     xhr.send(form);

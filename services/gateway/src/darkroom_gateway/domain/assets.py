@@ -792,6 +792,8 @@ class AssetController(Controller):
         request: Request,
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
         """A video for the player: the transcoded MP4 once there is one, else the original.
 

@@ -36,7 +36,8 @@ from litestar.params import QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.albums import MapMarkerResponse
-from darkroom_gateway.errors import BadRequest, ServiceUnavailable
+from darkroom_gateway.domain.search import ServiceUnavailable
+from darkroom_gateway.errors import BadRequest
 
 log = structlog.get_logger()
 

@@ -137,6 +137,7 @@ class MapController(Controller):
     @get("/reverse-geocode", permission="map.search")
     async def reverse_geocode(
         self,
+        auth: NamedDependency[Auth],  # taking it is what makes the route authenticated
         deps: NamedDependency[Deps],
         lat: Annotated[str, QueryParameter(name="lat")],
         lon: Annotated[str, QueryParameter(name="lon")],

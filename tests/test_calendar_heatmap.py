@@ -129,3 +129,17 @@ def test_admin_reads_any_user_and_others_are_refused(
         assert anon.get(path, params={"key": key}).status_code == 403
     finally:
         user.client.delete(f"/api/shared-links/{link.json()['id']}")
+
+
+def test_period_defaults_and_extremes() -> None:
+    """The period's defaults (365 days up to today) hold at the ends of the calendar too."""
+    from datetime import date
+
+    from darkroom_gateway.domain.heatmap import period
+
+    assert period(None, None, today=date(2026, 3, 1)) == (date(2025, 3, 2), date(2026, 3, 1))
+    assert period(None, "0001-01-05", today=date(2026, 1, 1)) == (date(1, 1, 1), date(1, 1, 5))
+    assert period("9999-12-31", "9999-12-31", today=date(2026, 1, 1)) == (
+        date(9999, 12, 31),
+        date(9999, 12, 31),
+    )

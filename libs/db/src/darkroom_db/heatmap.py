@@ -43,10 +43,10 @@ async def daily_counts(
         f"SELECT ({column} AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM assets "
         f"WHERE owner_id = $1 AND deleted_at IS NULL AND visibility <> 'hidden' "
         f"AND {column} >= $2::date::timestamp AT TIME ZONE 'UTC' "
-        f"AND {column} < $3::date::timestamp AT TIME ZONE 'UTC' "
+        f"AND ($3::date IS NULL OR {column} < $3::date::timestamp AT TIME ZONE 'UTC') "
         "GROUP BY day ORDER BY day",
         owner_id,
         start,
-        end + timedelta(days=1),
+        end + timedelta(days=1) if end < date.max else None,
     )
     return [(r["day"], int(r["n"])) for r in rows]

@@ -80,7 +80,9 @@ def period(start: str | None, end: str | None, *, today: date) -> tuple[date, da
         BadRequest: A malformed date, or ``from`` after ``to``.
     """
     last = _date(end, "to") or today
-    first = _date(start, "from") or last - timedelta(days=DEFAULT_SPAN_DAYS)
+    first = _date(start, "from") or max(date.min + timedelta(days=DEFAULT_SPAN_DAYS), last) - (
+        timedelta(days=DEFAULT_SPAN_DAYS)
+    )
     if first > last:
         raise BadRequest("from must not be after to")
     return first, last

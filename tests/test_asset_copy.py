@@ -38,12 +38,17 @@ def _with_sidecar(user: User, seed: int) -> str:
 
 
 def _relations(stack: Stack, user: User, asset_id: str, album: str, link: str) -> dict:
-    album_ids = {a["id"] for a in user.client.get(f"/api/albums/{album}").json()["assets"]}
+    in_album = db_rows(
+        stack,
+        "SELECT 1 FROM album_assets WHERE album_id = $1 AND asset_id = $2",
+        uuid.UUID(album),
+        uuid.UUID(asset_id),
+    )
     link_ids = {a["id"] for a in user.client.get(f"/api/shared-links/{link}").json()["assets"]}
     info = user.client.get(f"/api/assets/{asset_id}").json()
     row = db_rows(stack, "SELECT sidecar_path FROM assets WHERE id = $1", uuid.UUID(asset_id))[0]
     return {
-        "album": asset_id in album_ids,
+        "album": bool(in_album),
         "link": asset_id in link_ids,
         "stack": (info.get("stack") or {}).get("id"),
         "favorite": info["isFavorite"],

@@ -220,3 +220,52 @@ def test_darkroom_map_route_hands_out_the_tile_url(stack: Stack, owner: User) ->
     # Immich's MapLibre styles (for the mobile apps) are untouched.
     assert config["mapLightStyleUrl"].endswith("/light.json")
     assert config["mapDarkStyleUrl"].endswith("/dark.json")
+
+
+def test_reverse_geocode_names_the_place_as_the_photos_get_it(
+    stack: Stack, owner: User, placed: dict[str, str]
+) -> None:
+    """GET /api/map/reverse-geocode answers with the metadata service's geocoder: the place a
+    photo at that point is named with; [] at sea; 400 for bad coordinates; 401 anonymous, 403
+    for a shared-link visitor and for an API key without ``map.search``."""
+    (lat, lon), _ = PLACED["favorite"]
+    r = owner.client.get("/api/map/reverse-geocode", params={"lat": lat, "lon": lon})
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"city": "Reykjavik", "state": "Capital Region", "country": "Iceland"}]
+    deadline = time.monotonic() + 120
+    while not (marker := markers(owner)[placed["favorite"]])["city"]:
+        assert time.monotonic() < deadline, "the photo was never reverse-geocoded"
+        time.sleep(0.5)
+    assert r.json() == [{k: marker[k] for k in ("city", "state", "country")}]
+    sea = owner.client.get("/api/map/reverse-geocode", params={"lat": 0, "lon": -30})
+    assert sea.status_code == 200 and sea.json() == []
+    for params in (
+        {"lat": 91, "lon": 0},
+        {"lat": 0, "lon": -180.5},
+        {"lat": "x", "lon": 0},
+        {"lat": "nan", "lon": 0},
+        {"lat": 10},
+    ):
+        bad = owner.client.get("/api/map/reverse-geocode", params=params)
+        assert bad.status_code == 400, (params, bad.text)
+    anon = httpx.Client(base_url=stack.url, timeout=60)
+    assert anon.get("/api/map/reverse-geocode", params={"lat": lat, "lon": lon}).status_code == 401
+    link = owner.client.post(
+        "/api/shared-links", json={"type": "INDIVIDUAL", "assetIds": [placed["favorite"]]}
+    )
+    assert link.status_code == 201, link.text
+    try:
+        visitor = anon.get(
+            "/api/map/reverse-geocode", params={"lat": lat, "lon": lon, "key": link.json()["key"]}
+        )
+        assert visitor.status_code == 403, visitor.text
+    finally:
+        owner.client.delete(f"/api/shared-links/{link.json()['id']}")
+    for permissions, status in ((["map.read"], 403), (["map.search"], 200)):
+        key = owner.client.post("/api/api-keys", json={"name": "geo", "permissions": permissions})
+        assert key.status_code == 201, key.text
+        scoped = httpx.Client(
+            base_url=stack.url, headers={"x-api-key": key.json()["secret"]}, timeout=60
+        )
+        got = scoped.get("/api/map/reverse-geocode", params={"lat": lat, "lon": lon})
+        assert got.status_code == status, got.text

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import pyvips
 from darkroom_config import load_settings
@@ -125,3 +127,53 @@ def test_italic_invoice_is_found_whatever_the_case(
     assert _ocr_search(user, "Invoice") == [asset_id]
     assert _ocr_search(user, "receipt") == []
     assert _ocr_search(user, "invoice receipt") == []
+
+
+def test_asset_ocr_lists_the_lines_read_and_refuses_others(
+    ocr_worker: None, stack: Stack, admin: User, other_user: User, tmp_path
+) -> None:
+    """GET /api/assets/{id}/ocr: AssetOcrResponseDto per line read, boxes in 0..1 and around
+    the text; another user and a shared-link visitor get 400, anonymous 401."""
+    path = tmp_path / "ocr-api.jpg"
+    path.write_bytes(render_text("Receipt 77 paid"))
+    r = upload(admin, path)
+    assert r.status_code == 201, r.text
+    asset_id = r.json()["id"]
+    assert asset_id in _wait_found(admin, asset_id, "receipt"), "OCR never read the image"
+    got = admin.client.get(f"/api/assets/{asset_id}/ocr")
+    assert got.status_code == 200, got.text
+    lines = got.json()
+    assert "Receipt" in " ".join(line["text"] for line in lines)
+    fields = {"id", "assetId", "text", "textScore", "boxScore"} | {
+        f"{a}{n}" for a in "xy" for n in range(1, 5)
+    }
+    for line in lines:
+        assert set(line) == fields
+        assert line["assetId"] == asset_id and uuid.UUID(line["id"])
+        assert 0.5 <= line["textScore"] <= 1 and 0.5 <= line["boxScore"] <= 1
+        xs = [line[f"x{n}"] for n in range(1, 5)]
+        ys = [line[f"y{n}"] for n in range(1, 5)]
+        assert all(0 <= v <= 1 for v in xs + ys)
+        assert xs[0] < xs[1] and ys[0] < ys[3]  # clockwise from the top left
+    assert admin.client.get(f"/api/assets/{asset_id}/ocr").json() == lines  # ids are stable
+    # an asset with no text: an empty list, not an error
+    blank = tmp_path / "blank.jpg"
+    blank.write_bytes(pyvips.Image.black(64, 64).invert().cast("uchar").jpegsave_buffer())
+    r = upload(admin, blank)
+    assert r.status_code == 201, r.text
+    assert admin.client.get(f"/api/assets/{r.json()['id']}/ocr").json() == []
+
+    refused = other_user.client.get(f"/api/assets/{asset_id}/ocr")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Not found or no asset.read access"
+    anon = httpx.Client(base_url=stack.url, timeout=60)
+    assert anon.get(f"/api/assets/{asset_id}/ocr").status_code == 401
+    link = admin.client.post(
+        "/api/shared-links", json={"type": "INDIVIDUAL", "assetIds": [asset_id]}
+    )
+    assert link.status_code == 201, link.text
+    try:
+        visitor = anon.get(f"/api/assets/{asset_id}/ocr", params={"key": link.json()["key"]})
+        assert visitor.status_code == 403, visitor.text
+    finally:
+        admin.client.delete(f"/api/shared-links/{link.json()['id']}")

@@ -169,3 +169,12 @@ async def delete_oauth_sessions(
     else:
         return []
     return [(r["owner_id"], r["id"]) for r in rows]
+
+
+async def unlink_all(pool: asyncpg.Pool) -> int:
+    """Unlink every user from their OAuth subject (Immich's ``unlinkAll``); signing in by
+    password stays. Returns how many users were linked."""
+    done = await pool.execute(
+        "UPDATE users SET oauth_id = '', updated_at = now() WHERE oauth_id <> ''"
+    )
+    return int(done.split()[-1])

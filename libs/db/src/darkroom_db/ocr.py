@@ -68,6 +68,36 @@ async def get_lines(pool: asyncpg.Pool, owner_id: uuid.UUID, asset_id: uuid.UUID
     return [OcrLine(text=r["text"], box=list(r["box"]), score=float(r["score"])) for r in rows]
 
 
+class StoredOcrLine(msgspec.Struct, frozen=True, kw_only=True):
+    """An OCR line as stored: :class:`OcrLine` with its row id.
+
+    Attributes:
+        id: ``asset_ocr.id`` (an identity: a re-run of OCR replaces the rows, so new ids).
+        line: The line.
+    """
+
+    id: int
+    line: OcrLine
+
+
+async def get_stored_lines(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, asset_id: uuid.UUID
+) -> list[StoredOcrLine]:
+    """:func:`get_lines` with each line's row id, in the same order."""
+    rows = await pool.fetch(
+        "SELECT id, text, box, score FROM asset_ocr WHERE asset_id = $1 AND owner_id = $2 "
+        "ORDER BY box[2], box[1], id",
+        asset_id,
+        owner_id,
+    )
+    return [
+        StoredOcrLine(
+            id=r["id"], line=OcrLine(text=r["text"], box=list(r["box"]), score=float(r["score"]))
+        )
+        for r in rows
+    ]
+
+
 async def done_at(pool: asyncpg.Pool, asset_id: uuid.UUID) -> datetime | None:
     """When OCR last ran on the asset, or None if never."""
     return await pool.fetchval("SELECT done_at FROM asset_ocr_status WHERE asset_id = $1", asset_id)

@@ -790,6 +790,20 @@ async def set_session_pin_expiry(
     )
 
 
+async def lock_session(pool: asyncpg.Pool, owner_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    """Lock ``owner_id``'s session (end its PIN unlock; a locked one stays locked).
+
+    Returns:
+        False when the user has no such session.
+    """
+    row = await pool.fetchval(
+        "UPDATE sessions SET pin_expires_at = NULL WHERE id = $1 AND owner_id = $2 RETURNING id",
+        session_id,
+        owner_id,
+    )
+    return row is not None
+
+
 async def extend_session_pin(
     pool: asyncpg.Pool, session_id: uuid.UUID, at_least: timedelta
 ) -> datetime | None:

@@ -397,6 +397,35 @@ class SmartSearchReply(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+class ReverseGeocodeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Gateway -> metadata: the place nearest a point (``GET /api/map/reverse-geocode``).
+
+    ``lat``/``lon`` in degrees (WGS 84), -90..90 and -180..180."""
+
+    subject: ClassVar[str] = "darkroom.rpc.metadata.reverse_geocode"
+    version: int = 1
+    lat: float
+    lon: float
+
+
+class GeocodedPlace(msgspec.Struct, frozen=True, kw_only=True):
+    """A named place: GeoNames city, first-level division (state) and English country name."""
+
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+
+class ReverseGeocodeReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Metadata -> gateway. ``status`` "ok" with the nearest place in ``places`` (none when no
+    known place lies within the geocoder's radius), or "unavailable" when reverse geocoding is
+    off or its data failed to load."""
+
+    version: int = 1
+    status: Literal["ok", "unavailable"]
+    places: list[GeocodedPlace] = msgspec.field(default_factory=list)
+
+
 # --- realtime fidelity (#13): events whose only consumer so far is the websocket ----------------
 
 

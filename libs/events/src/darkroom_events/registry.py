@@ -52,6 +52,8 @@ from darkroom_events.catalogue import (
     PersonCreated,
     PersonMerged,
     PersonThumbnailUpdated,
+    ReverseGeocodeReply,
+    ReverseGeocodeRequest,
     SessionDeleted,
     SharedLinkCreated,
     SharedLinkRemoved,
@@ -439,6 +441,14 @@ RPCS: tuple[RpcSpec, ...] = (
         server="search",
         clients=("gateway",),
         description="Smart search: an owner's assets nearest to a text query (CLIP), filtered.",
+    ),
+    RpcSpec(
+        subject=ReverseGeocodeRequest.subject,
+        request=ReverseGeocodeRequest,
+        reply=ReverseGeocodeReply,
+        server="metadata",
+        clients=("gateway",),
+        description="Reverse geocoding: the place (city, state, country) nearest a point.",
     ),
 )
 

@@ -1,10 +1,12 @@
 """``python -m darkroom_metadata``: consume asset.created, store EXIF/XMP/video metadata; consume
-asset.updated, name the place of an edited location."""
+asset.updated, name the place of an edited location; answer ``darkroom.rpc.metadata.
+reverse_geocode`` (the gateway's ``GET /api/map/reverse-geocode``) with the same geocoder."""
 
 from __future__ import annotations
 
 import structlog
 from darkroom_db import smart_search, system_metadata
+from darkroom_events.catalogue import GeocodedPlace, ReverseGeocodeReply, ReverseGeocodeRequest
 from darkroom_runtime import Context, run_service
 
 from darkroom_metadata.exiftool import ExifTool, find_executable
@@ -59,6 +61,35 @@ async def _report(ctx: Context, *, ready: bool, reason: str = "") -> None:
     )
 
 
+async def reverse_geocode(ctx: Context, req: ReverseGeocodeRequest) -> ReverseGeocodeReply:
+    """The place nearest ``req``'s point, by the geocoder the service names assets' places with.
+
+    Returns:
+        "ok" with one place, or none when no known place is within the geocoder's radius (or
+        the point is out of range); "unavailable" when reverse geocoding is off or its data
+        did not load.
+    """
+    geocoder: Geocoder | None = ctx.extra.get("geocoder")
+    if geocoder is None:
+        return ReverseGeocodeReply(status="unavailable")
+    place = await ctx.run_blocking(geocoder.place, req.lat, req.lon)
+    if place is None:
+        return ReverseGeocodeReply(status="ok")
+    found = GeocodedPlace(city=place.city, state=place.state, country=place.country)
+    return ReverseGeocodeReply(status="ok", places=[found])
+
+
+async def register_rpc(ctx: Context) -> None:
+    """Answer reverse geocoding requests; replicas share them in the "metadata" queue group."""
+
+    async def handle(req: ReverseGeocodeRequest) -> ReverseGeocodeReply:
+        return await reverse_geocode(ctx, req)
+
+    await ctx.bus.serve(
+        ReverseGeocodeRequest.subject, handle, ReverseGeocodeRequest, queue="metadata"
+    )
+
+
 def main() -> None:
     """Run the metadata service until SIGTERM/SIGINT."""
     run_service(
@@ -66,6 +97,7 @@ def main() -> None:
         MetadataSettings,
         handlers=[extract_asset_metadata, geocode_edited_location],
         setup=setup,
+        rpc=register_rpc,
     )
 
 

@@ -588,6 +588,8 @@ class AssetController(Controller):
         asset_id: FromPath[uuid.UUID],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> AssetResponse:
         """An asset the caller owns or sees in an album or as a partner, with its EXIF once
         extracted. People and the favourite flag are the owner's alone: another viewer gets
@@ -608,6 +610,8 @@ class AssetController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
         edited: FromQuery[bool] = False,
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
         """The original file, byte for byte (Range and ETag supported); with ``edited`` and
         edits saved, the full-size rendering with the edits applied (:mod:`.edits`)."""
@@ -627,6 +631,8 @@ class AssetController(Controller):
         deps: NamedDependency[Deps],
         size: FromQuery[Literal["original", "fullsize", "preview", "thumbnail"]] = "thumbnail",
         edited: FromQuery[bool] = False,
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
         """The thumbnail (WebP, 250 px), preview (JPEG, 1440 px) or full-size image of an asset.
 
@@ -792,6 +798,8 @@ class AssetController(Controller):
         request: Request,
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
+        key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
+        slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
         """A video for the player: the transcoded MP4 once there is one, else the original.
 

@@ -1,4 +1,4 @@
-"""HLS adaptive streaming of videos (issue #19 item 1; Darkroom's own, not in the Immich spec).
+"""HLS adaptive streaming of videos (issue #19 item 1), under Darkroom's paths and Immich 3.1's.
 
 The transcode service stores a video's ladder as one object of MPEG-TS segments plus a manifest
 (:mod:`darkroom_db.hls`); these routes write the playlists from the manifest (RFC 8216) and serve
@@ -10,6 +10,25 @@ each segment as its byte range of that object:
 - ``GET /api/assets/{id}/video/hls/{rendition}/segment/{n}``: a segment (``video/mp2t``,
   Range and ETag as every media route).
 
+Immich 3.1's clients ask for the same ladder under ``/api/assets/{id}/video/stream`` (spec
+operations ``getMainPlaylist``, ``getMediaPlaylist``, ``getSegment``, ``endSession``):
+
+- ``GET .../stream/main.m3u8``: the master playlist; each request opens a *session* (a fresh
+  UUID) whose variants are ``{sessionId}/{variantIndex}/playlist.m3u8``, ``variantIndex`` the
+  rendition's place in the ladder, lowest first;
+- ``GET .../stream/{sessionId}/{variantIndex}/playlist.m3u8``: the variant's media playlist,
+  whose segments are ``seg_{n}.m4s`` (n from 0);
+- ``GET .../stream/{sessionId}/{variantIndex}/{filename}``: ``seg_N.m4s`` or ``init.mp4``;
+- ``DELETE .../stream/{sessionId}``: ends the session (204).
+
+Immich transcodes on demand per session (so the ``x-immich-hls-pos`` playlist header and the
+``x-immich-hls-msn`` segment header tell it where the player is); Darkroom's ladder is made
+once by the transcode service, so a session holds no server state: any session id plays the
+asset's current ladder, the position headers are validated and otherwise need nothing, and
+ending a session frees nothing. The ladder's segments are MPEG-TS (served as ``video/mp2t``,
+which players detect by content, hls.js and AVPlayer alike), not fragmented MP4, so there is
+no ``init.mp4`` (404) and the media playlists carry no ``EXT-X-MAP``.
+
 Every request is authorized as ``/video/playback`` is (``asset.view``, shared links accepted,
 :func:`darkroom_gateway.domain.assets._viewable_asset`), playlists as much as segments. URIs in
 the playlists are relative, so a player resolves them against the playlist's own URL and
@@ -20,13 +39,16 @@ player carries it to every segment.
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
+from typing import Annotated
 from urllib.parse import urlencode
 
 from darkroom_db import hls as hls_db
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, delete, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
@@ -45,6 +67,10 @@ HLS_VERSION = 3
 _FORWARDED = ("key", "slug")
 #: Playlists name the current ladder; a re-encode may change them, so they are revalidated.
 _PLAYLIST_CACHE = "private, no-cache"
+#: Immich's segment file names (the spec's ``filename`` pattern).
+_SEGMENT_NAME = re.compile(r"seg_(\d+)\.m4s")
+#: Immich's largest integer parameter (JavaScript's ``Number.MAX_SAFE_INTEGER``).
+_MAX_INT = 9007199254740991
 
 
 def _query(request: Request) -> str:
@@ -72,7 +98,27 @@ def master_playlist(ladder: hls_db.HlsLadder, query: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def media_playlist(rendition: hls_db.HlsRendition, query: str) -> str:
+def immich_main_playlist(ladder: hls_db.HlsLadder, session_id: uuid.UUID, query: str) -> str:
+    """The master playlist under Immich's scheme: variant ``i`` is ``{session}/{i}/playlist.m3u8``.
+
+    Args:
+        ladder: The stored ladder (variant indices are positions in ``ladder.renditions``).
+        session_id: The session the URIs name.
+        query: Appended to every URI (``?key=...`` or "").
+    """
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for i, r in enumerate(ladder.renditions):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},AVERAGE-BANDWIDTH={r.average_bandwidth},"
+            f'RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}"'
+        )
+        lines.append(f"{session_id}/{i}/playlist.m3u8{query}")
+    return "\n".join(lines) + "\n"
+
+
+def media_playlist(
+    rendition: hls_db.HlsRendition, query: str, *, segment_uri: str = "segment/{n}"
+) -> str:
     """The VOD media playlist of one rendition (RFC 8216 section 4.3.3, ``#EXT-X-ENDLIST``).
 
     ``#EXT-X-TARGETDURATION`` is the longest segment rounded to the nearest integer, as
@@ -81,6 +127,8 @@ def media_playlist(rendition: hls_db.HlsRendition, query: str) -> str:
     Args:
         rendition: The rendition.
         query: Appended to every URI (``?key=...`` or "").
+        segment_uri: The URI of segment ``n`` (a ``str.format`` template): Darkroom's
+            ``segment/{n}`` or Immich's ``seg_{n}.m4s``.
     """
     target = max(round(s.duration) for s in rendition.segments) or 1
     lines = [
@@ -91,7 +139,7 @@ def media_playlist(rendition: hls_db.HlsRendition, query: str) -> str:
         "#EXT-X-PLAYLIST-TYPE:VOD",
     ]
     for n, segment in enumerate(rendition.segments):
-        lines += [f"#EXTINF:{segment.duration:.6f},", f"segment/{n}{query}"]
+        lines += [f"#EXTINF:{segment.duration:.6f},", segment_uri.format(n=n) + query]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
@@ -120,6 +168,82 @@ def _rendition(stored: hls_db.StoredLadder, name: str) -> hls_db.HlsRendition:
         if rendition.name == name:
             return rendition
     raise NotFound("Asset media not found")
+
+
+async def _serve_segment(
+    request: Request, deps: Deps, stored: hls_db.StoredLadder, rendition: str, n: int
+) -> Response[bytes] | Stream:
+    """Segment ``n`` of ``rendition`` as its byte range of the ladder object.
+
+    Raises:
+        NotFound: No such segment.
+    """
+    segments = _rendition(stored, rendition).segments
+    if not 0 <= n < len(segments):
+        raise NotFound("Asset media not found")
+    segment = segments[n]
+    made = int(stored.updated_at.timestamp() * 1000)
+    return await serve_object(
+        request,
+        deps.storage,
+        stored.key,
+        media_type=SEGMENT_TYPE,
+        size=segment.length,
+        etag=f"hls-{made}-{rendition}-{n}",
+        offset=segment.offset,
+    )
+
+
+def _uuid(value: str, name: str) -> uuid.UUID:
+    """``value`` as a UUID (:class:`BadRequest` ``"<name> must be a UUID"`` otherwise)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be a UUID") from None
+
+
+def _whole(value: str | None, name: str) -> int | None:
+    """An integer parameter in 0..2**53-1 (Immich's bounds), None when absent.
+
+    Raises:
+        BadRequest: Not a decimal integer in range.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isdecimal() or int(text) > _MAX_INT:
+        raise BadRequest(f"{name} must be an integer from 0 to {_MAX_INT}")
+    return int(text)
+
+
+def _variant(stored: hls_db.StoredLadder, index: str) -> str:
+    """The name of the rendition at ``variantIndex`` ``index``.
+
+    Raises:
+        BadRequest: ``index`` is not a non-negative integer.
+        NotFound: The ladder has no such variant.
+    """
+    n = _whole(index, "variantIndex")
+    renditions = stored.ladder.renditions
+    if n is None or n >= len(renditions):
+        raise NotFound("Asset media not found")
+    return renditions[n].name
+
+
+def _position(value: str | None) -> None:
+    """Validate ``x-immich-hls-pos`` (seconds, a non-negative number) when sent.
+
+    Raises:
+        BadRequest: Not a finite number >= 0.
+    """
+    if value is None:
+        return
+    try:
+        pos = float(value)
+    except ValueError:
+        pos = -1.0
+    if not (math.isfinite(pos) and pos >= 0):
+        raise BadRequest("x-immich-hls-pos must be a number not less than 0")
 
 
 class HlsController(Controller):
@@ -181,23 +305,137 @@ class HlsController(Controller):
             NotFound: No such rendition or segment.
         """
         stored, _ = await _ladder(deps, auth, asset_id)
-        segments = _rendition(stored, rendition).segments
         if not index.isdecimal():
             raise BadRequest("Segment index must be an integer")
-        n = int(index)
-        if not n < len(segments):
-            raise NotFound("Asset media not found")
-        segment = segments[n]
-        made = int(stored.updated_at.timestamp() * 1000)
-        return await serve_object(
-            request,
-            deps.storage,
-            stored.key,
-            media_type=SEGMENT_TYPE,
-            size=segment.length,
-            etag=f"hls-{made}-{rendition}-{n}",
-            offset=segment.offset,
+        return await _serve_segment(request, deps, stored, rendition, int(index))
+
+
+_Key = Annotated[str | None, QueryParameter(name="key", required=False)]
+_Slug = Annotated[str | None, QueryParameter(name="slug", required=False)]
+
+
+class StreamController(Controller):
+    """/api/assets/{id}/video/stream: Immich 3.1's HLS scheme over the same ladder.
+
+    Path parameters other than the asset id are taken as strings and checked after the caller
+    is authorized, so a caller who may not see the asset is refused (401/400) whatever the path
+    holds, as Immich checks access before validating.
+    """
+
+    path = "/api/assets/{asset_id:uuid}/video/stream"
+
+    @get("/main.m3u8", permission="asset.view", shared_link=True)
+    async def get_main_playlist(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: _Key = None,
+        slug: _Slug = None,
+    ) -> Response[str]:
+        """The main playlist of the video's variants, in a new session (404 until the ladder
+        is made: play ``/video/playback``)."""
+        stored, _ = await _ladder(deps, auth, asset_id)
+        return Response(
+            immich_main_playlist(stored.ladder, uuid.uuid4(), _query(request)),
+            media_type=PLAYLIST_TYPE,
+            headers={"Cache-Control": _PLAYLIST_CACHE},
         )
 
+    @get(
+        "/{session_id:str}/{variant_index:str}/playlist.m3u8",
+        permission="asset.view",
+        shared_link=True,
+    )
+    async def get_media_playlist(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        session_id: FromPath[str],
+        variant_index: FromPath[str],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: _Key = None,
+        slug: _Slug = None,
+        position: Annotated[
+            str | None, HeaderParameter(name="x-immich-hls-pos", required=False)
+        ] = None,
+    ) -> Response[str]:
+        """The media playlist of one variant (segments ``seg_N.m4s``).
 
-ROUTES = [HlsController]
+        Raises:
+            BadRequest: ``sessionId`` is not a UUID, ``variantIndex`` not an integer >= 0, or
+                ``x-immich-hls-pos`` not a number >= 0.
+            NotFound: No ladder (yet) or no such variant.
+        """
+        stored, _ = await _ladder(deps, auth, asset_id)
+        _uuid(session_id, "sessionId")
+        _position(position)
+        rendition = _rendition(stored, _variant(stored, variant_index))
+        return Response(
+            media_playlist(rendition, _query(request), segment_uri="seg_{n}.m4s"),
+            media_type=PLAYLIST_TYPE,
+            headers={"Cache-Control": _PLAYLIST_CACHE},
+        )
+
+    @get(
+        "/{session_id:str}/{variant_index:str}/{filename:str}",
+        permission="asset.view",
+        shared_link=True,
+    )
+    async def get_segment(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        session_id: FromPath[str],
+        variant_index: FromPath[str],
+        filename: FromPath[str],
+        request: Request,
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: _Key = None,
+        slug: _Slug = None,
+        msn: Annotated[str | None, HeaderParameter(name="x-immich-hls-msn", required=False)] = None,
+    ) -> Response[bytes] | Stream:
+        """``seg_N.m4s``: segment N of the variant (MPEG-TS; Range and ETag supported).
+
+        Raises:
+            BadRequest: ``sessionId`` is not a UUID, ``variantIndex`` or ``x-immich-hls-msn``
+                not an integer in 0..2**53-1, or ``filename`` neither ``init.mp4`` nor
+                ``seg_N.m4s``.
+            NotFound: No ladder, variant or segment; ``init.mp4`` (MPEG-TS needs none).
+        """
+        stored, _ = await _ladder(deps, auth, asset_id)
+        _uuid(session_id, "sessionId")
+        _whole(msn, "x-immich-hls-msn")
+        name = _variant(stored, variant_index)
+        if filename == "init.mp4":
+            raise NotFound("Asset media not found")
+        match = _SEGMENT_NAME.fullmatch(filename)
+        if match is None:
+            raise BadRequest("filename must match ^(init\\.mp4|seg_\\d+\\.m4s)$")
+        return await _serve_segment(request, deps, stored, name, int(match[1]))
+
+    @delete("/{session_id:str}", permission="asset.view", shared_link=True, status_code=204)
+    async def end_session(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        session_id: FromPath[str],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        key: _Key = None,
+        slug: _Slug = None,
+    ) -> None:
+        """End a streaming session (204; nothing to free: sessions hold no server state).
+
+        Raises:
+            NoAccess: The caller may not view the asset.
+            BadRequest: ``sessionId`` is not a UUID, or the asset is not a video.
+        """
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        if asset.type != "VIDEO":
+            raise BadRequest("Asset is not a video")
+        _uuid(session_id, "sessionId")
+
+
+ROUTES = [HlsController, StreamController]

@@ -6,6 +6,12 @@ else's assets show otherwise, except with ``withPartners=true`` the timeline ass
 users who share their library with the caller and whom the caller shows in their timeline
 (Immich's ``getMyPartnerIds(timelineEnabled: true)``).
 
+``GET /api/map/reverse-geocode`` (``reverseGeocode``, permission ``map.search``) names the place
+nearest a point: the gateway asks the metadata service (``darkroom.rpc.metadata.reverse_geocode``),
+whose offline GeoNames geocoder names assets' places, so a point gets the same city, state and
+country its photos would; ``[]`` where no known place lies within its radius (25 km, as Immich).
+Out-of-range or missing coordinates are 400; reverse geocoding turned off is 503.
+
 ``GET /api/darkroom/map`` is Darkroom's own (not in Immich's API): the raster tiles the web
 app's map draws (``DARKROOM_MAP_TILE_URL``, ``DARKROOM_MAP_ATTRIBUTION``). Immich's DTOs carry no
 Darkroom-only field, so the setting is not in ``/api/server/config``; the mobile apps read
@@ -14,6 +20,7 @@ Darkroom-only field, so the setting is not in ``/api/server/config``; the mobile
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
@@ -21,6 +28,7 @@ import msgspec
 import structlog
 from darkroom_db import map as map_db
 from darkroom_db import partners
+from darkroom_events.catalogue import ReverseGeocodeReply, ReverseGeocodeRequest
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -28,6 +36,8 @@ from litestar.params import QueryParameter
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.albums import MapMarkerResponse
+from darkroom_gateway.domain.search import ServiceUnavailable
+from darkroom_gateway.errors import BadRequest
 
 log = structlog.get_logger()
 
@@ -42,6 +52,30 @@ class DarkroomMapResponse(msgspec.Struct, frozen=True, kw_only=True, rename="cam
 
     tile_url: str
     attribution: str
+
+
+#: Seconds the gateway waits for the metadata service's answer (a k-d tree query: milliseconds;
+#: the margin is for a loaded machine).
+REVERSE_GEOCODE_TIMEOUT_S = 30.0
+
+
+class MapReverseGeocodeResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spec: MapReverseGeocodeResponseDto (every field present, null when unknown)."""
+
+    city: str | None
+    state: str | None
+    country: str | None
+
+
+def _coordinate(value: str, name: str, limit: float) -> float:
+    """A finite number in ``-limit..limit`` (:class:`BadRequest` otherwise)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and -limit <= number <= limit):
+        raise BadRequest(f"{name} must be a number from {-limit:g} to {limit:g}")
+    return number
 
 
 class MapController(Controller):
@@ -98,6 +132,36 @@ class MapController(Controller):
                 id=str(m.id), lat=m.lat, lon=m.lon, city=m.city, state=m.state, country=m.country
             )
             for m in found
+        ]
+
+    @get("/reverse-geocode", permission="map.search")
+    async def reverse_geocode(
+        self,
+        auth: NamedDependency[Auth],  # taking it is what makes the route authenticated
+        deps: NamedDependency[Deps],
+        lat: Annotated[str, QueryParameter(name="lat")],
+        lon: Annotated[str, QueryParameter(name="lon")],
+    ) -> list[MapReverseGeocodeResponse]:
+        """The place nearest ``lat``/``lon`` (degrees), as a list of none or one.
+
+        Raises:
+            BadRequest: A coordinate is not a number in range.
+            ServiceUnavailable: Reverse geocoding is off (or the metadata service is away).
+        """
+        req = ReverseGeocodeRequest(
+            lat=_coordinate(lat, "lat", 90), lon=_coordinate(lon, "lon", 180)
+        )
+        reply = await deps.bus.request(
+            ReverseGeocodeRequest.subject,
+            req,
+            ReverseGeocodeReply,
+            timeout=REVERSE_GEOCODE_TIMEOUT_S,
+        )
+        if reply.status != "ok":
+            raise ServiceUnavailable("Reverse geocoding is not available")
+        return [
+            MapReverseGeocodeResponse(city=p.city, state=p.state, country=p.country)
+            for p in reply.places
         ]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import structlog
 from darkroom_db import users
 from darkroom_events import SessionDeleted
 from litestar import Controller, Request, delete, get, post, put
@@ -17,6 +18,8 @@ from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest, Forbidden, NoAccess
+
+log = structlog.get_logger()
 
 
 class SessionResponse(
@@ -165,6 +168,23 @@ class SessionController(Controller):
         if not await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=session_id):
             raise NoAccess("authDevice.delete")
         await sessions_ended(deps, auth.user.id, [session_id])
+
+    @post("/{session_id:uuid}/lock", status_code=204, permission="session.lock")
+    async def lock_session(
+        self,
+        session_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+    ) -> None:
+        """Lock one of the caller's sessions (Immich's ``lockSession``): its PIN unlock ends,
+        so it no longer sees the locked folder until unlocked again; it stays signed in.
+
+        Raises:
+            NoAccess: 400 ``Not found or no session.lock access`` (not the caller's session).
+        """
+        if not await users.lock_session(deps.pool, auth.user.id, session_id):
+            raise NoAccess("session.lock")
+        log.info("session.locked", user_id=str(auth.user.id), session_id=str(session_id))
 
     @delete("/", status_code=204, permission="session.delete")
     async def delete_all_sessions(

@@ -59,6 +59,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+import structlog
 from darkroom_db import create_pool, migrate
 from darkroom_db import search as search_db
 from darkroom_db import smart_search as smart_search_db
@@ -86,9 +87,10 @@ BUILD_LIMIT_S = int(os.environ.get("DARKROOM_BENCH_BUILD_LIMIT_S", 45 * 60))
 BUILD_MEM = "3GB"
 MODEL = "ViT-B-32__openai"
 SEED = 4
+log = structlog.get_logger()
 #: Keyword arguments of darkroom_db.search.smart_search measured per index; the service's
 #: default (SearchSettings) is added first as "production".
-SETTINGS: list[dict[str, Any]] = [{"ef_search": 40}, {"ef_search": 200}, {"ef_search": 400}]
+SETTINGS: list[dict[str, Any]] = [{"ef_search": 200}, {"ef_search": 400}, {"ef_search": 800}]
 
 
 def production_settings() -> dict[str, Any]:
@@ -369,9 +371,7 @@ async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     lib = Library(n, rng, centres)
     queries = vectors(QUERIES + WARMUP, centres, rng)
-    truth = {
-        name: lib.exact(queries[:QUERIES], city, PAGE) for name, city in SCENARIOS.items()
-    }
+    truth = {name: lib.exact(queries[:QUERIES], city, PAGE) for name, city in SCENARIOS.items()}
     result: dict[str, Any] = {"assets": n, "dim": DIM, "queries": QUERIES, "page": PAGE, "k": K}
     pool = await create_pool(url, max_size=2)
     try:
@@ -380,14 +380,18 @@ async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]
             await conn.execute(f"DROP INDEX {name}")
             await conn.execute("TRUNCATE users CASCADE")  # the rows of a smaller size
             result["seed_s"] = round(await seed(conn, lib), 1)
+            log.info("bench.search.seeded", assets=n, s=result["seed_s"])
         variants = [("production", indexdef)]
         for spec in filter(None, os.environ.get("DARKROOM_BENCH_SEARCH_VARIANTS", "").split()):
             m, ef = (int(x.split("=")[1]) for x in spec.split(","))
             variants.append(
                 (
                     spec,
-                    re.sub(r"\(m\s*=\s*'?\d+'?, ef_construction\s*=\s*'?\d+'?\)",
-                           f"(m = {m}, ef_construction = {ef})", indexdef),
+                    re.sub(
+                        r"\(m\s*=\s*'?\d+'?, ef_construction\s*=\s*'?\d+'?\)",
+                        f"(m = {m}, ef_construction = {ef})",
+                        indexdef,
+                    ),
                 )
             )
         result["indexes"] = []
@@ -405,6 +409,7 @@ async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]
                     )
                     continue
                 entry["build_s"] = round(took, 1)
+                log.info("bench.search.built", assets=n, variant=label, s=entry["build_s"])
                 entry["index_mb"] = round(
                     await conn.fetchval(f"SELECT pg_relation_size('{name}')") / 2**20, 1
                 )

@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -365,14 +366,17 @@ async def plans(pool: asyncpg.Pool, lib: Library, q: np.ndarray) -> dict[str, li
     return out
 
 
-async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Seed ``n`` assets, build the index(es) and measure; the result dict for the JSON."""
+async def run_size(
+    url: str, n: int, rng: np.random.Generator, result: dict[str, Any], save: Callable[[], None]
+) -> None:
+    """Seed ``n`` assets, build the index(es) and measure into ``result`` (the size's entry in
+    the JSON), calling ``save`` after each step so that a run stopped midway keeps its figures."""
     centres = rng.standard_normal((CENTRES, DIM), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     lib = Library(n, rng, centres)
     queries = vectors(QUERIES + WARMUP, centres, rng)
     truth = {name: lib.exact(queries[:QUERIES], city, PAGE) for name, city in SCENARIOS.items()}
-    result: dict[str, Any] = {"assets": n, "dim": DIM, "queries": QUERIES, "page": PAGE, "k": K}
+    result.update({"assets": n, "dim": DIM, "queries": QUERIES, "page": PAGE, "k": K})
     pool = await create_pool(url, max_size=2)
     try:
         async with pool.acquire() as conn:
@@ -407,6 +411,7 @@ async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]
                         f"HNSW build did not finish within {BUILD_LIMIT_S} s on "
                         f"{os.cpu_count()} cores; cancelled, no query numbers for this index"
                     )
+                    save()
                     continue
                 entry["build_s"] = round(took, 1)
                 log.info("bench.search.built", assets=n, variant=label, s=entry["build_s"])
@@ -414,21 +419,23 @@ async def run_size(url: str, n: int, rng: np.random.Generator) -> dict[str, Any]
                     await conn.fetchval(f"SELECT pg_relation_size('{name}')") / 2**20, 1
                 )
                 await conn.execute("ANALYZE smart_search")
+                save()
             entry["plans"] = await plans(pool, lib, queries[0])
             entry["runs"] = []
             prod = production_settings()
             for kw in [prod, *[s for s in SETTINGS if s != prod]]:
                 run = {"settings": kw, "production": kw is prod}
                 run["scenarios"] = await measure(pool, lib, queries, truth, kw)
+                run["load_avg"] = os.getloadavg()
                 entry["runs"].append(run)
+                save()
                 print(json.dumps({"assets": n, "variant": label, **run}), flush=True)  # noqa: T201
     finally:
         await pool.close()
-    return result
 
 
 def main(sizes: tuple[int, ...] = SIZES) -> None:
-    """Run the benchmark at each size and write bench/results/search.json (after each size)."""
+    """Run the benchmark at each size and write bench/results/search.json (after each step)."""
     RESULTS.mkdir(exist_ok=True)
     out_path = RESULTS / "search.json"
     report: dict[str, Any] = {
@@ -445,15 +452,20 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
         "command": "python -m bench.search " + " ".join(str(s) for s in sizes),
         "sizes": [],
     }
+
+    def save() -> None:
+        report["machine"]["load_avg_at_end"] = os.getloadavg()
+        out_path.write_text(json.dumps(report, indent=2) + "\n")
+
     rng = np.random.default_rng(SEED)
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-search-") as tmp:
         pg = start_postgres(Path(tmp))
         try:
             migrate(pg.url)
             for n in sizes:
-                report["sizes"].append(asyncio.run(run_size(pg.url, n, rng)))
-                report["machine"]["load_avg_at_end"] = os.getloadavg()
-                out_path.write_text(json.dumps(report, indent=2) + "\n")
+                report["sizes"].append({})
+                asyncio.run(run_size(pg.url, n, rng, report["sizes"][-1], save))
+                save()
         finally:
             pg.stop()
 

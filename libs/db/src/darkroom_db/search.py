@@ -442,7 +442,7 @@ async def smart_search(
     *,
     offset: int,
     limit: int,
-    ef_search: int = 100,
+    ef_search: int = 400,
     exclude: list[uuid.UUID] | None = None,
     partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[uuid.UUID]:
@@ -460,7 +460,7 @@ async def smart_search(
         filters: The filters.
         offset: Rows to skip (paging).
         limit: Rows to return.
-        ef_search: HNSW candidate list size (recall vs. latency; see bench/search.py).
+        ef_search: HNSW candidate list size (recall vs. latency; docs/performance.md).
         exclude: Asset ids to leave out (already shown by another ranking).
         partner_ids: See :func:`where_clause`.
 

@@ -339,8 +339,9 @@ async def measure(
             "p50_ms": percentile(latencies, 50),
             "p95_ms": percentile(latencies, 95),
             "max_ms": round(max(latencies), 2),
-            "recall_at_10": round(hits10 / want10, 4),
-            "recall_at_page": round(hits_page / want_page, 4),
+            # None: nothing matches the filters (a small library's rare city)
+            "recall_at_10": round(hits10 / want10, 4) if want10 else None,
+            "recall_at_page": round(hits_page / want_page, 4) if want_page else None,
             "short_pages": short,
         }
     return out

@@ -82,3 +82,33 @@ async def test_model_change_drops_embeddings_even_at_the_same_dimension(pool) ->
     await _embedded_asset(pool, 48, "XLM-Roberta-Large-Vit-B-16Plus")
     with pytest.raises(ValueError):
         await smart_search.ensure_dimension(pool, 4096, model="x")
+
+
+async def _toast_bytes(pool) -> int:
+    """Bytes in smart_search's TOAST table (vectors stored out of line)."""
+    return await pool.fetchval(
+        "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'smart_search'"
+    )
+
+
+async def test_embeddings_stay_in_their_row_after_a_dimension_change(pool) -> None:
+    """A 512-d vector (2,056 bytes) would go to the TOAST table with pgvector's default
+    storage; the column keeps STORAGE MAIN (0036) also after ensure_dimension retypes it."""
+    await smart_search.ensure_dimension(pool, 48, model="m48")
+    await smart_search.ensure_dimension(pool, 512, model="m512")
+    storage = await pool.fetchval(
+        "SELECT attstorage FROM pg_attribute "
+        "WHERE attrelid = 'smart_search'::regclass AND attname = 'embedding'"
+    )
+    assert storage == b"m"  # "char" comes back as bytes
+    await _embedded_asset(pool, 512, "m512")
+    await pool.execute("VACUUM smart_search")
+    assert await pool.fetchval("SELECT count(*) FROM smart_search") == 1
+    assert await _toast_bytes(pool) == 0
+    # pgvector's default (EXTERNAL) does move such a row out of line: the check above means it
+    await pool.execute("ALTER TABLE smart_search ALTER COLUMN embedding SET STORAGE EXTERNAL")
+    try:
+        await _embedded_asset(pool, 512, "m512")
+        assert await _toast_bytes(pool) > 0
+    finally:
+        await pool.execute("ALTER TABLE smart_search ALTER COLUMN embedding SET STORAGE MAIN")

@@ -442,7 +442,7 @@ async def smart_search(
     *,
     offset: int,
     limit: int,
-    ef_search: int = 100,
+    ef_search: int = 400,
     exclude: list[uuid.UUID] | None = None,
     partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[uuid.UUID]:
@@ -460,7 +460,7 @@ async def smart_search(
         filters: The filters.
         offset: Rows to skip (paging).
         limit: Rows to return.
-        ef_search: HNSW candidate list size (recall vs. latency; see bench/search.py).
+        ef_search: HNSW candidate list size (recall vs. latency; docs/performance.md).
         exclude: Asset ids to leave out (already shown by another ranking).
         partner_ids: See :func:`where_clause`.
 
@@ -474,8 +474,12 @@ async def smart_search(
         extra = f" AND NOT (a.id = ANY(${len(params) + 1}::uuid[]))"
     ef = max(int(ef_search), min(1000, offset + limit))
     async with conn.transaction():
-        await conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
-        await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        # SET LOCAL both in one round trip (set_config(..., true) is SET LOCAL)
+        await conn.execute(
+            "SELECT set_config('hnsw.ef_search', $1, true), "
+            "set_config('hnsw.iterative_scan', 'strict_order', true)",
+            str(ef),
+        )
         rows = await conn.fetch(
             "SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
             f"WHERE s.owner_id = a.owner_id AND {where}{extra} "

@@ -82,8 +82,11 @@ async def ensure_dimension(pool: asyncpg.Pool, dim: int, *, model: str | None = 
         await conn.execute("DROP INDEX IF EXISTS smart_search_embedding_idx")
         await conn.execute("TRUNCATE smart_search")
         if not same_dim:
+            # a type change resets the column's storage to the type's (out of line):
+            # keep embeddings in their row (0036_smart_search_inline.sql)
             await conn.execute(
-                f"ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector({dim})"
+                f"ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector({dim}), "
+                "ALTER COLUMN embedding SET STORAGE MAIN"
             )
         await conn.execute(
             "CREATE INDEX smart_search_embedding_idx ON smart_search "

@@ -18,8 +18,11 @@ class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
         model_retry_s: Seconds between attempts to load a model that is not there yet (the
             embedding service may still be downloading it).
         text_cache_size: Recent query texts whose embeddings are kept.
-        ef_search: HNSW ``ef_search`` for smart search; 100 gives recall@10 above 0.99 on
-            bench/search.py's data at ~1 ms (see bench/results/search.json).
+        ef_search: HNSW ``ef_search`` for smart search (raised to the page's offset + size:
+            pgvector returns at most ef_search rows per index scan). 400: the least of
+            bench/search.py's values whose recall@10 reaches 0.95 at 1M assets without a
+            metadata filter (0.953; 100 gave 0.84, 200 0.93); latency and recall per value in
+            docs/performance.md ("Smart search").
         ocr_boost: Put assets whose OCR text holds every query word before the CLIP matches.
         threads: onnxruntime intra-op threads for the text encoder (0: all cores).
     """
@@ -28,6 +31,6 @@ class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
     clip_model: str = "ViT-B-32__openai"
     model_retry_s: float = 10.0
     text_cache_size: int = 1024
-    ef_search: int = 100
+    ef_search: int = 400
     ocr_boost: bool = True
     threads: int = 0

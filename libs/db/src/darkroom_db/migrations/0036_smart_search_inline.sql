@@ -1,0 +1,13 @@
+-- Smart search at 1,000,000 assets (issue #20 item 2): embeddings kept in their row.
+--
+-- pgvector's types default to STORAGE EXTERNAL, so a vector(512) (2,056 bytes) pushes the row
+-- over PostgreSQL's 2 kB TOAST threshold and is stored out of line, in the TOAST table. The
+-- HNSW index scan never reads it (the index holds its own copy), but the plan PostgreSQL picks
+-- for a selective filter (a city with a few thousand assets: filter first, then compute each
+-- distance exactly and sort; see bench/search.py) reads the vector of every row that passes,
+-- and out of line that is two more index lookups per row. MAIN keeps it in the row (pglz gives
+-- up on float data at once; a row that does not fit a page would still go out of line).
+-- Rows written before this migration stay where they are until rewritten (re-embedding them,
+-- e.g. the jobs admin's "run all" for smart search).
+-- darkroom_db.smart_search.ensure_dimension sets it again after changing the column's type.
+ALTER TABLE smart_search ALTER COLUMN embedding SET STORAGE MAIN;

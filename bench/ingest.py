@@ -326,7 +326,7 @@ class Progress:
                 if n == last:
                     return False  # no progress for PATIENCE_S
                 last = n
-                self._cond.wait_for(lambda: count() > last, PATIENCE_S)
+                self._cond.wait_for(lambda seen=n: count() > seen, PATIENCE_S)
 
 
 class Measured(msgspec.Struct, kw_only=True):

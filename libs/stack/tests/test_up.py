@@ -19,7 +19,7 @@ import httpx
 import psutil
 import pytest
 from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import stop_leftovers
+from darkroom_stack.supervisor import BACKGROUND_SERVICES, SERVICES, stop_leftovers
 
 DARKROOM = str(Path(sys.executable).parent / "darkroom")
 
@@ -150,6 +150,15 @@ def test_up_on_busy_cores_on_loopback_once_per_data_dir_and_again_after_kill_9(
         assert "waiting for gateway (pid " in first.output
     for var in ("DARKROOM_PORT", "DARKROOM_NATS_PORT", "DARKROOM_POSTGRES_PORT"):
         assert _listeners(int(env[var])) == {"127.0.0.1"}, var
+    # the background services run 10 (DARKROOM_BACKGROUND_NICE's default) nicer than the rest
+    mine = os.nice(0)
+    niceness = {
+        f.name.split(".")[0]: psutil.Process(int(f.name.split(".")[1])).nice()
+        for f in (data_dir / "run").glob("*.*.pid")
+    }
+    assert niceness == {
+        name: mine + (10 if name in BACKGROUND_SERVICES else 0) for name in SERVICES
+    }, niceness
     second = _start(_env(data_dir), data_dir.parent / "second.log")
     assert second.proc.wait(STOP_CEILING_S) == 1
     assert f"another darkroom stack (pid {first.proc.pid})" in second.output

@@ -429,6 +429,7 @@ def main() -> dict[str, Any]:
             )
         )
         stack.start()
+        nice = stack.config.background_nice
         try:
             client, owner = session_client(stack)
             clients = [client] + [
@@ -490,6 +491,7 @@ def main() -> dict[str, Any]:
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "services": list(SERVICES),
+        "background_nice": nice,
         "clip_model": f"{CLIP_MODEL} (generated: 64-d, 32 px; no real weights here)",
         "uploaders": uploaders,
         "photos": len(files),

@@ -137,7 +137,7 @@ def test_up_on_busy_cores_on_loopback_once_per_data_dir_and_again_after_kill_9(
     - after ``kill -9`` the next start stops the orphaned PostgreSQL and serves again; SIGINT
       then leaves nothing running.
     """
-    env = _env(data_dir)
+    env = _env(data_dir, DARKROOM_BACKGROUND_NICE="10")
     with _every_core_busy():
         first = _start(env, data_dir.parent / "first.log")  # default start timeout
         try:
@@ -150,7 +150,7 @@ def test_up_on_busy_cores_on_loopback_once_per_data_dir_and_again_after_kill_9(
         assert "waiting for gateway (pid " in first.output
     for var in ("DARKROOM_PORT", "DARKROOM_NATS_PORT", "DARKROOM_POSTGRES_PORT"):
         assert _listeners(int(env[var])) == {"127.0.0.1"}, var
-    # the background services run 10 (DARKROOM_BACKGROUND_NICE's default) nicer than the rest
+    # DARKROOM_BACKGROUND_NICE=10: the background services run 10 nicer than the rest
     mine = os.nice(0)
     niceness = {}
     for f in (data_dir / "run").glob("*.*.pid"):

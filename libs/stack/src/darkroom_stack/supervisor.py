@@ -149,10 +149,12 @@ class StackConfig:
         storage: ``"filesystem"`` (``<data>/storage``) or ``"s3"``: nanio on a free port,
             data in ``<data>/s3``, as a cluster's MinIO.
         background_nice: Niceness added (``nice(2)``) to the processes of
-            :data:`BACKGROUND_SERVICES`; 0 runs them at the same priority as the rest. The
-            default 10 lets the CPU go to the upload -> thumbnail path first when both want it
-            (issue #20: the ML work of earlier photos delayed the next photos' thumbnails);
-            idle CPU still goes to them. On a cluster, CPU requests and limits do this job.
+            :data:`BACKGROUND_SERVICES`; 0 (the default) runs them at the same priority as the
+            rest. 10 lets the CPU go to the upload -> thumbnail path first when both want it
+            (issue #20), idle CPU still going to them; it is not the default because on a
+            machine shared with other busy processes at priority 0 the ML work then nearly
+            stops, and no gain was measurable here (docs/performance.md). On a cluster, CPU
+            requests and limits do this job.
     """
 
     data_dir: Path
@@ -170,7 +172,7 @@ class StackConfig:
     nats_extra_config: str = ""
     replicas: dict[str, int] = field(default_factory=dict)
     storage: str = "filesystem"
-    background_nice: int = 10
+    background_nice: int = 0
 
     def instances(self) -> list[str]:
         """Every service process to run, in start order: ``ingest``, ``ingest-2``, ..."""

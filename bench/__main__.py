@@ -15,6 +15,7 @@ from bench import (
     search,
     timeline,
     transcode,
+    upload_large,
     web_timeline,
 )
 
@@ -30,6 +31,7 @@ BENCHES = {
     "metadata": metadata.main,
     "ocr": ocr.main,
     "scale": scale.main,
+    "upload_large": upload_large.main,
 }
 #: What ``make bench`` runs: all but the scale run (``make scale-test``, tens of minutes).
 DEFAULT = [name for name in BENCHES if name != "scale"]

@@ -35,3 +35,13 @@ def test_start_timeout_is_generous_and_configurable(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DARKROOM_START_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="DARKROOM_START_TIMEOUT"):
         stack_config()
+
+
+def test_background_services_can_be_niced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DARKROOM_BACKGROUND_NICE", raising=False)
+    assert stack_config().background_nice == 0
+    monkeypatch.setenv("DARKROOM_BACKGROUND_NICE", "10")
+    assert stack_config().background_nice == 10
+    monkeypatch.setenv("DARKROOM_BACKGROUND_NICE", "20")
+    with pytest.raises(ConfigError, match="DARKROOM_BACKGROUND_NICE"):
+        stack_config()

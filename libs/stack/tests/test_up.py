@@ -19,7 +19,7 @@ import httpx
 import psutil
 import pytest
 from darkroom_stack.servers import free_port
-from darkroom_stack.supervisor import stop_leftovers
+from darkroom_stack.supervisor import BACKGROUND_SERVICES, SERVICES, stop_leftovers
 
 DARKROOM = str(Path(sys.executable).parent / "darkroom")
 
@@ -137,7 +137,7 @@ def test_up_on_busy_cores_on_loopback_once_per_data_dir_and_again_after_kill_9(
     - after ``kill -9`` the next start stops the orphaned PostgreSQL and serves again; SIGINT
       then leaves nothing running.
     """
-    env = _env(data_dir)
+    env = _env(data_dir, DARKROOM_BACKGROUND_NICE="10")
     with _every_core_busy():
         first = _start(env, data_dir.parent / "first.log")  # default start timeout
         try:
@@ -150,6 +150,17 @@ def test_up_on_busy_cores_on_loopback_once_per_data_dir_and_again_after_kill_9(
         assert "waiting for gateway (pid " in first.output
     for var in ("DARKROOM_PORT", "DARKROOM_NATS_PORT", "DARKROOM_POSTGRES_PORT"):
         assert _listeners(int(env[var])) == {"127.0.0.1"}, var
+    # DARKROOM_BACKGROUND_NICE=10: the background services run 10 nicer than the rest
+    mine = os.nice(0)
+    niceness = {}
+    for f in (data_dir / "run").glob("*.*.pid"):
+        name, pid = f.name.split(".")[:2]
+        with contextlib.suppress(psutil.NoSuchProcess):  # one restarting under this load
+            niceness[name] = psutil.Process(int(pid)).nice()
+    assert {"gateway", "thumbnail", *BACKGROUND_SERVICES} <= set(niceness) <= set(SERVICES)
+    assert niceness == {
+        name: mine + (10 if name in BACKGROUND_SERVICES else 0) for name in niceness
+    }, niceness
     second = _start(_env(data_dir), data_dir.parent / "second.log")
     assert second.proc.wait(STOP_CEILING_S) == 1
     assert f"another darkroom stack (pid {first.proc.pid})" in second.output

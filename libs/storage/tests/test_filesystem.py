@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from darkroom_storage import FilesystemStorage, StorageError, StorageSettings, open_storage
@@ -111,3 +112,43 @@ async def test_staging_put_skips_fsync_and_move_makes_it_durable(
     synced.clear()
     await fs.put("thumbs/u1/t.webp", b"webp")  # the default stays durable
     assert {is_dir for _, is_dir in synced} == {False, True}
+
+
+async def test_small_streamed_chunks_are_written_in_batches(
+    fs: FilesystemStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTP body's ~64 KiB pieces reach the file in writes of at least WRITE_BATCH bytes
+    (the last one excepted), one thread hop each, and the bytes are exactly those streamed."""
+    from darkroom_storage import filesystem
+
+    writes: list[int] = []
+    real_open_temp = FilesystemStorage._open_temp
+
+    class Recording:
+        def __init__(self, f: Any) -> None:
+            self._f = f
+
+        def write(self, data: bytes | bytearray) -> int:
+            writes.append(len(data))
+            return int(self._f.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._f, name)
+
+    def open_temp(self: FilesystemStorage, path: Path, key: str) -> tuple[Path, Any]:
+        tmp, f = real_open_temp(self, path, key)
+        return tmp, Recording(f)
+
+    monkeypatch.setattr(FilesystemStorage, "_open_temp", open_temp)
+    sizes = [64 * 1024] * 40 + [3 * filesystem.WRITE_BATCH] + [1000] * 7 + [5]
+    pieces = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    info = await fs.put("upload/u1/ab/cd/big.mp4", body())
+    assert (fs.root / "upload/u1/ab/cd/big.mp4").read_bytes() == b"".join(pieces)
+    assert info.size == sum(sizes)
+    assert all(n >= filesystem.WRITE_BATCH for n in writes[:-1]), writes
+    assert len(writes) <= sum(sizes) // filesystem.WRITE_BATCH + 1, writes

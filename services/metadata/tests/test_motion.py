@@ -7,8 +7,15 @@ import struct
 from pathlib import Path
 
 import pytest
-from darkroom_metadata.exiftool import read_tags
-from darkroom_metadata.motion import Embedded, NotExtracted, extract_video, locate
+from darkroom_metadata.exiftool import ExifTool, read_tags
+from darkroom_metadata.extract import extract_metadata
+from darkroom_metadata.motion import (
+    Embedded,
+    NotExtracted,
+    extract_video,
+    locate,
+    motion_tags,
+)
 from darkroom_stack.testing import samples_dir
 
 
@@ -106,3 +113,28 @@ def test_google_jpeg_layouts(tmp_path: Path, layout: str) -> None:
     tags = read_tags(path)
     found = locate(path, tags, "image/jpeg")
     assert found == Embedded(start=len(still), length=len(mp4))
+    # the metadata step passes the tags of its own whole-file read: the same video is found
+    meta = extract_metadata(path, mime_type="image/jpeg")
+    assert meta.motion_tags is not None
+    assert extract_video(path, "image/jpeg", tags=meta.motion_tags) == mp4
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"),
+    [
+        ("ente_motionphoto.heic", "image/heic"),
+        ("immich_samsung-one-ui-6.heic", "image/heic"),
+        ("lychee_google_motion_photo_broken.jpg", "image/jpeg"),
+    ],
+)
+def test_metadata_read_holds_the_motion_tags(name: str, mime: str) -> None:
+    """The motion-photo tags kept from the metadata read are those a read restricted to them
+    gives, and the result of :func:`extract_video` is the same with them as without."""
+    path = _motion(name)
+    with ExifTool() as exiftool:
+        meta = extract_metadata(path, mime_type=mime, exiftool=exiftool)
+        only = exiftool.read(path, "-XMP-GCamera:all", "-XMP-GContainer:all")
+        assert meta.motion_tags == motion_tags(only)
+        assert extract_video(path, mime, exiftool, meta.motion_tags) == extract_video(
+            path, mime, exiftool
+        )

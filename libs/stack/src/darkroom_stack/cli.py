@@ -45,6 +45,7 @@ def stack_config(*, log_to_files: bool = False) -> StackConfig:
         nats_cluster=settings.nats_cluster,
         replicas=replicas,
         storage=settings.storage_backend,
+        background_nice=settings.background_nice,
     )
 
 

@@ -29,6 +29,10 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
         storage_backend: Where the stack keeps objects when it starts the storage itself
             (``DARKROOM_STORAGE_BACKEND``): ``filesystem`` (``<data>/storage``) or ``s3``
             (the bundled S3-compatible server, nanio, data in ``<data>/s3``).
+        background_nice: Niceness added to the embedding, face and transcode processes
+            (``DARKROOM_BACKGROUND_NICE``; 0, at most 19): e.g. 10 so the upload -> thumbnail
+            path gets the CPU first when both want it
+            (:attr:`darkroom_stack.supervisor.StackConfig.background_nice`).
 
     Processes per service come from ``DARKROOM_REPLICAS_<SERVICE>`` (e.g.
     ``DARKROOM_REPLICAS_THUMBNAIL=3``; :func:`darkroom_stack.supervisor.replicas_from_environ`).
@@ -42,3 +46,4 @@ class StackSettings(msgspec.Struct, frozen=True, kw_only=True):
     start_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
     nats_cluster: Annotated[int, msgspec.Meta(ge=1, le=9)] = 1
     storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    background_nice: Annotated[int, msgspec.Meta(ge=0, le=19)] = 0

@@ -32,6 +32,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
+import functools
 import os
 import signal
 import subprocess
@@ -74,6 +75,11 @@ SERVICES: tuple[str, ...] = (
     "gateway",
 )
 
+
+#: Services doing background work (ML, video) that nothing interactive waits for: on one
+#: machine they run at a lower CPU priority (:attr:`StackConfig.background_nice`), so an upload's
+#: path to its thumbnail (gateway, ingest, metadata, thumbnail) is not starved by them.
+BACKGROUND_SERVICES: frozenset[str] = frozenset({"embedding", "face", "transcode"})
 
 #: Most replicas of one service (``DARKROOM_REPLICAS_<SERVICE>``).
 MAX_REPLICAS = 16
@@ -143,6 +149,13 @@ class StackConfig:
         replicas: Processes per service (``DARKROOM_REPLICAS_<SERVICE>``); 1 when absent.
         storage: ``"filesystem"`` (``<data>/storage``) or ``"s3"``: nanio on a free port,
             data in ``<data>/s3``, as a cluster's MinIO.
+        background_nice: Niceness added (``nice(2)``) to the processes of
+            :data:`BACKGROUND_SERVICES`; 0 (the default) runs them at the same priority as the
+            rest. 10 lets the CPU go to the upload -> thumbnail path first when both want it
+            (issue #20), idle CPU still going to them; it is not the default because on a
+            machine shared with other busy processes at priority 0 the ML work then nearly
+            stops, and no gain was measurable here (docs/performance.md). On a cluster, CPU
+            requests and limits do this job.
     """
 
     data_dir: Path
@@ -160,6 +173,7 @@ class StackConfig:
     nats_extra_config: str = ""
     replicas: dict[str, int] = field(default_factory=dict)
     storage: str = "filesystem"
+    background_nice: int = 0
 
     def instances(self) -> list[str]:
         """Every service process to run, in start order: ``ingest``, ``ingest-2``, ..."""
@@ -519,13 +533,14 @@ class Stack:
         if self.nats is not None and env.get("DARKROOM_NATS_URL") == self.nats_url:  # the same
             del env["DARKROOM_NATS_URL"]
             env["DARKROOM_NATS_URL_FILE"] = str(self.secrets_dir / "nats-url")
+        nice = self.config.background_nice if service_of(name) in BACKGROUND_SERVICES else 0
         proc = subprocess.Popen(
             [sys.executable, "-m", f"darkroom_{service_of(name)}"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=functools.partial(_child_setup, nice),
         )
         write_pid(self._pid_file(name, proc), proc.pid)
         sink: IO[bytes]
@@ -727,6 +742,14 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _child_setup(nice: int) -> None:
+    """In a service's child process before exec: die with the supervisor, and lower its CPU
+    priority by ``nice`` (inherited by every thread it starts)."""
+    die_with_parent()
+    if nice:
+        os.nice(nice)
 
 
 def server_alive(server: RunningServer) -> bool:

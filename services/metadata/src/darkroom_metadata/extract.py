@@ -14,6 +14,7 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import PIL.Image
@@ -23,6 +24,7 @@ from darkroom_media.errors import CorruptMediaError, UnsupportedMediaError
 
 from darkroom_metadata.exiftool import ExifTool, ExifToolError, read_tags
 from darkroom_metadata.geocode import Geocoder
+from darkroom_metadata.motion import motion_tags
 from darkroom_metadata.normalise import (
     Fields,
     fields_from_tags,
@@ -124,6 +126,10 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
         tags: keyword tag paths (``Travel/2024/Japan``) from digiKam TagsList, Lightroom
             hierarchicalSubject or IPTC Keywords / dc:subject
             (:func:`darkroom_metadata.keywords.tag_paths`); a sidecar's replace the file's.
+        motion_tags: the file's motion-photo XMP tags (``XMP-GCamera:*``,
+            ``XMP-GContainer:*``) from the same ExifTool read, for
+            :func:`darkroom_metadata.motion.extract_video` (so the file is read once); None
+            when ExifTool could not read the file.
     """
 
     mime_type: str | None = None
@@ -158,6 +164,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     rotation: int | None = None
     metadata_error: str | None = None
     tags: list[str] | None = None
+    motion_tags: dict[str, Any] | None = None
     burst_id: str | None = None
 
 
@@ -247,7 +254,8 @@ def extract_metadata(
         )
     fields = dataclasses.replace(fields, problem=problem)
     fields = merge_sidecar(fields, sidecar, exiftool)
-    return _finish(fields, mime_type, file_modified_at, geocoder)
+    meta = _finish(fields, mime_type, file_modified_at, geocoder)
+    return msgspec.structs.replace(meta, motion_tags=None if error else motion_tags(tags))
 
 
 def _decoded_size(path: Path, mime_type: str) -> tuple[int, int]:

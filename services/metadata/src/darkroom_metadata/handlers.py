@@ -216,7 +216,11 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
         # a motion photo's video, once: a still already linked (a redelivery) is not read again
         embedded = (
             await ctx.run_blocking(
-                motion.extract_video, path, event.mime_type, ctx.extra.get("exiftool")
+                motion.extract_video,
+                path,
+                event.mime_type,
+                ctx.extra.get("exiftool"),
+                meta.motion_tags,  # read with the metadata: one ExifTool call per file
             )
             if asset.type == "IMAGE" and asset.live_photo_video_id is None
             else None

@@ -208,8 +208,24 @@ def locate(path: Path, tags: Mapping[str, Any], mime_type: str) -> Embedded | No
 MOTION_TYPES = frozenset({"image/jpeg", "image/heic", "image/heif"})
 
 
+#: The ExifTool groups (``-G1``) of the motion-photo XMP that :func:`locate` reads.
+MOTION_TAG_GROUPS = ("XMP-GCamera:", "XMP-GContainer:")
+
+
+def motion_tags(tags: Mapping[str, Any]) -> dict[str, Any]:
+    """The motion-photo XMP tags (:data:`MOTION_TAG_GROUPS`) of a whole-file ExifTool read.
+
+    The same tags a read restricted with ``-XMP-GCamera:all -XMP-GContainer:all`` gives (same
+    common arguments), so the metadata step reads each original once instead of twice.
+    """
+    return {k: v for k, v in tags.items() if k.startswith(MOTION_TAG_GROUPS)}
+
+
 def extract_video(
-    path: Path, mime_type: str, exiftool: ExifTool | None = None
+    path: Path,
+    mime_type: str,
+    exiftool: ExifTool | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> bytes | NotExtracted | None:
     """The embedded video of a motion photo, as a byte-exact slice of the original.
 
@@ -217,6 +233,9 @@ def extract_video(
         path: The original.
         mime_type: Its type (only :data:`MOTION_TYPES` are looked at).
         exiftool: The reader of its motion-photo XMP (a temporary one when None).
+        tags: Its motion-photo XMP tags when already read (:func:`motion_tags` of the metadata
+            read, :attr:`darkroom_metadata.extract.ExtractedMetadata.motion_tags`); None reads
+            them with ``exiftool``.
 
     Returns:
         The MP4's bytes; :class:`NotExtracted` with the reason for a broken motion photo; None
@@ -224,10 +243,11 @@ def extract_video(
     """
     if mime_type not in MOTION_TYPES:
         return None
-    try:
-        tags = read_tags(path, exiftool, "-XMP-GCamera:all", "-XMP-GContainer:all")
-    except ExifToolError:
-        tags = {}  # the layouts without XMP (HEIC box, Samsung trailer) are still found
+    if tags is None:
+        try:
+            tags = read_tags(path, exiftool, "-XMP-GCamera:all", "-XMP-GContainer:all")
+        except ExifToolError:
+            tags = {}  # the layouts without XMP (HEIC box, Samsung trailer) are still found
     found = locate(path, tags, mime_type)
     if not isinstance(found, Embedded):
         return found

@@ -161,6 +161,9 @@ export class Timeline {
   loaded = $state(false);
   error = $state('');
 
+  /** The month `find` found an asset in last (not reactive: a hint only). */
+  #lastHit: Month | null = null;
+
   constructor(public readonly filter: TimelineFilter = MAIN_FILTER) {}
 
   /** (Re)read the list of months; months already loaded are refreshed in place. */
@@ -221,9 +224,15 @@ export class Timeline {
 
   /** The loaded timeline entry of asset `id`, if its month is loaded. */
   find(id: string): TimelineAsset | undefined {
+    // tiles ask in month order: the month of the last hit first, then all of them
+    const asset = this.#lastHit?.byId(id);
+    if (asset) return asset;
     for (const month of this.months) {
       const asset = month.byId(id);
-      if (asset) return asset;
+      if (asset) {
+        this.#lastHit = month;
+        return asset;
+      }
     }
     return undefined;
   }

@@ -40,7 +40,10 @@ each width of ``VIEWPORTS`` (desktop 1280x800, phone 390x844). Per run:
 Figures are medians over runs (long tasks: the worst run's list). ``os.getloadavg()`` before and
 after each width is recorded: the machine is shared and load moves every figure.
 ``DARKROOM_BENCH_WEB_ASSETS`` sets a smaller library for quick runs (the report says which size
-it measured). Results: bench/results/web_timeline.json.
+it measured), ``DARKROOM_BENCH_WEB_RUNS`` the runs per width. The app measured is the gateway's
+(``DARKROOM_WEB_DIR`` when set, e.g. an older build to compare under the same load; the report
+names it). Results: bench/results/web_timeline.json, or ``DARKROOM_BENCH_WEB_RESULT`` (a file
+name in bench/results/).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -484,7 +488,9 @@ def _measure(stack: Stack, email: str) -> dict[str, object]:
 def main() -> None:
     """Run the benchmark and write bench/results/web_timeline.json."""
     thumbnails, source = render_thumbnails()
-    with tempfile.TemporaryDirectory(prefix="darkroom-bench-web-") as tmp:
+    # removing 100k thumbnail files takes minutes on a busy disk: the report is written first
+    tmp = tempfile.mkdtemp(prefix="darkroom-bench-web-")
+    try:
         stack = Stack(
             StackConfig(
                 data_dir=Path(tmp),
@@ -511,6 +517,15 @@ def main() -> None:
             measured = _measure(stack, email)
         finally:
             stack.stop()
+        _report(seed_s, measured, thumbnails, source)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _report(
+    seed_s: float, measured: dict[str, object], thumbnails: list[Thumbnail], source: str
+) -> None:
+    """Write the results JSON and log its summary."""
     result = {
         "assets": ASSETS,
         "thumbnail_files": ASSETS,
@@ -526,12 +541,14 @@ def main() -> None:
             "long_task_max_ms": 50,
         },
         **measured,
+        "web_dir": os.environ.get("DARKROOM_WEB_DIR") or "services/gateway/web/dist",
         "browser": "Debian chromium (Playwright), headless, --disable-gpu",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
         "date": date.today().isoformat(),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "web_timeline.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = os.environ.get("DARKROOM_BENCH_WEB_RESULT") or "web_timeline.json"
+    (RESULTS / Path(name).name).write_text(json.dumps(result, indent=2) + "\n")
     log.info(
         "bench.web_timeline.done",
         **{

@@ -34,6 +34,7 @@ import type {
   TimeBucketsResponseDto,
   UserAdminResponseDto,
 } from '@immich/sdk';
+import { forget as forgetEarly, take as takeEarly } from './early';
 
 /** An error answer of the API: Immich's `{message}` body (`message` may be a list); `details`
  * holds a validation error's issues (`errors`), each as "field.path: message". */
@@ -74,7 +75,9 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
   }
-  const response = await fetch(`/api${path}`, init);
+  if (method !== 'GET') forgetEarly();
+  const early = method === 'GET' ? takeEarly(path) : undefined;
+  const response = await (early ?? fetch(`/api${path}`, init));
   if (!response.ok) throw await failure(response);
   if (response.status === 204) return undefined as T;
   const type = response.headers.get('content-type') ?? '';

@@ -18,13 +18,69 @@ export function thumbHashAspectRatio(hash: Uint8Array): number {
   return thumbHashToApproximateAspectRatio(hash);
 }
 
+/** Placeholders decoded lately (base64 hash -> data URL), oldest first: a tile scrolled back
+ * into view, or the same hash on many tiles, is not decoded again. */
+const decoded = new Map<string, string>();
+/** Most placeholders kept (each ~1-2 kB of data URL). */
+const DECODED_MAX = 2000;
+
 /** A `data:` URL (PNG, at most 32 px on the long side) of the placeholder for a base64 hash;
- * '' when there is none or it does not decode. */
+ * '' when there is none or it does not decode. Remembers the last {@link DECODED_MAX}. */
 export function thumbHashDataURL(base64: string | null | undefined): string {
   if (!base64) return '';
+  let url = decoded.get(base64);
+  if (url !== undefined) return url;
   try {
-    return thumbHashToDataURL(base64ToBytes(base64));
+    url = thumbHashToDataURL(base64ToBytes(base64));
   } catch {
-    return '';
+    url = '';
   }
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value as string);
+  decoded.set(base64, url);
+  return url;
+}
+
+/** The placeholder of `base64` if already decoded ('' for no hash), else undefined. */
+export function cachedThumbHash(base64: string | null | undefined): string | undefined {
+  return base64 ? decoded.get(base64) : '';
+}
+
+/** Hashes waiting to be decoded, with who waits for each. */
+const waiting = new Map<string, ((url: string) => void)[]>();
+/** Longest run of decoding between two tasks (ms): a frame keeps most of its 16 ms. */
+const SLICE_MS = 4;
+let scheduled = false;
+
+function drain(): void {
+  scheduled = false;
+  const started = performance.now();
+  for (const [hash, callbacks] of waiting) {
+    if (performance.now() - started > SLICE_MS) break;
+    waiting.delete(hash);
+    const url = thumbHashDataURL(hash);
+    for (const callback of callbacks) callback(url);
+  }
+  if (waiting.size && !scheduled) {
+    scheduled = true;
+    setTimeout(drain, 0);
+  }
+}
+
+/**
+ * The placeholder of `base64`, decoded outside the current task in slices of a few ms: a tile
+ * shows at once (its thumbnail requested) and gets its placeholder moments later, so
+ * rendering many tiles (a scroll, the first screen) never waits on decoding them all.
+ */
+export function decodeLater(base64: string): Promise<string> {
+  const cached = decoded.get(base64);
+  if (cached !== undefined) return Promise.resolve(cached);
+  return new Promise((resolve) => {
+    const callbacks = waiting.get(base64);
+    if (callbacks) callbacks.push(resolve);
+    else waiting.set(base64, [resolve]);
+    if (!scheduled) {
+      scheduled = true;
+      setTimeout(drain, 0);
+    }
+  });
 }

@@ -6,6 +6,7 @@
  * requests whatever the library size; the viewer walks assets across months with `neighbour`.
  */
 import { get, query, type BucketColumns, type TimeBucket } from './api';
+import { layoutMonth, type MonthLayout } from './monthLayout';
 
 /** One asset as the grid needs it. */
 export interface TimelineAsset {
@@ -91,12 +92,45 @@ export class Month {
 
   /** Laid-out height in px once measured (kept when the tiles leave the DOM). */
   height = $state<number | null>(null);
+  /** id -> asset of the loaded assets, and the array it was built from (see `byId`). */
+  #index: { assets: TimelineAsset[]; ids: Map<string, TimelineAsset> } | null = null;
+  /** The last layout made and what it was made from (see `layout`). */
+  #layout: { days: DayGroup[]; width: number; rowHeight: number; value: MonthLayout } | null =
+    null;
 
   constructor(
     public readonly timeBucket: string,
     public count: number,
     private readonly filter: TimelineFilter = MAIN_FILTER,
   ) {}
+
+  /**
+   * The month laid out at `width` px with rows about `rowHeight` px (lib/monthLayout), or null
+   * until its assets are loaded. Cached: the same days, width and row height give the same
+   * object back without laying out again (a reactive read of `days`, so callers inside
+   * `$derived` follow the month's changes).
+   */
+  layout(width: number, rowHeight: number): MonthLayout | null {
+    const days = this.days;
+    if (!this.assets || width <= 0) return null;
+    const cached = this.#layout;
+    if (cached && cached.days === days && cached.width === width && cached.rowHeight === rowHeight) {
+      return cached.value;
+    }
+    const value = layoutMonth(days, width, rowHeight);
+    this.#layout = { days, width, rowHeight, value };
+    return value;
+  }
+
+  /** The loaded asset `id` of this month (a map kept per loaded list: no scan per call). */
+  byId(id: string): TimelineAsset | undefined {
+    const assets = this.assets;
+    if (!assets) return undefined;
+    if (this.#index?.assets !== assets) {
+      this.#index = { assets, ids: new Map(assets.map((a) => [a.id, a])) };
+    }
+    return this.#index.ids.get(id);
+  }
 
   /** Fetch the month's assets once (later calls share the same request). */
   load(): Promise<TimelineAsset[]> {
@@ -127,6 +161,9 @@ export class Timeline {
   loaded = $state(false);
   error = $state('');
 
+  /** The month `find` found an asset in last (not reactive: a hint only). */
+  #lastHit: Month | null = null;
+
   constructor(public readonly filter: TimelineFilter = MAIN_FILTER) {}
 
   /** (Re)read the list of months; months already loaded are refreshed in place. */
@@ -140,6 +177,9 @@ export class Timeline {
         month.count = b.count;
         return month;
       });
+      // the newest month is on the first screen whatever the scroll: ask for it now, not
+      // once the months are laid out and found near the viewport
+      if (this.months[0]?.assets === null) this.months[0].load().catch(() => undefined);
       await Promise.all(this.months.filter((m) => m.assets !== null).map((m) => m.refresh()));
       this.error = '';
     } catch (error) {
@@ -184,9 +224,15 @@ export class Timeline {
 
   /** The loaded timeline entry of asset `id`, if its month is loaded. */
   find(id: string): TimelineAsset | undefined {
+    // tiles ask in month order: the month of the last hit first, then all of them
+    const asset = this.#lastHit?.byId(id);
+    if (asset) return asset;
     for (const month of this.months) {
-      const asset = month.assets?.find((a) => a.id === id);
-      if (asset) return asset;
+      const asset = month.byId(id);
+      if (asset) {
+        this.#lastHit = month;
+        return asset;
+      }
     }
     return undefined;
   }

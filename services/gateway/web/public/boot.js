@@ -13,8 +13,17 @@
 (function () {
   var early = new Map();
   window.darkroomEarly = early;
+  // Each body is read at once and kept as a new Response: a fetch whose body nobody reads
+  // (an answer the app never takes) stays in flight in the browser, and the page never
+  // reaches network idle.
+  function buffered(r) {
+    if (r.status === 204 || r.status === 304) return r;
+    return r.arrayBuffer().then(function (body) {
+      return new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
+    });
+  }
   function send(path) {
-    var response = fetch('/api' + path, { credentials: 'same-origin' });
+    var response = fetch('/api' + path, { credentials: 'same-origin' }).then(buffered);
     early.set(path, { response: response, sent: performance.now() });
     return response;
   }

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from darkroom_db import assets, create_pool, migrate, ocr, search, users
+from darkroom_db import assets, migrate, ocr, search, users
 from darkroom_stack.testing import fresh_database
 
 
@@ -17,13 +17,6 @@ def db_url(postgres_server) -> str:
     url = fresh_database(postgres_server, "ocrsearch")
     migrate(url)
     return url
-
-
-@pytest.fixture
-async def pool(db_url):
-    p = await create_pool(db_url)
-    yield p
-    await p.close()
 
 
 async def _asset_with_text(pool, owner: uuid.UUID, *lines: str) -> uuid.UUID:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from darkroom_db import assets, create_pool, migrate, smart_search, users
+from darkroom_db import assets, migrate, smart_search, users
 from darkroom_stack.testing import fresh_database
 
 
@@ -18,13 +18,6 @@ def db_url(postgres_server) -> str:
     url = fresh_database(postgres_server, "smartmodel")
     migrate(url)
     return url
-
-
-@pytest.fixture
-async def pool(db_url):
-    p = await create_pool(db_url)
-    yield p
-    await p.close()
 
 
 async def _embedded_asset(pool, dim: int, model: str) -> uuid.UUID:

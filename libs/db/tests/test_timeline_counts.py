@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
-from darkroom_db import create_pool, migrate, stacks, timeline, users
+from darkroom_db import migrate, stacks, timeline, users
 from darkroom_db.timeline import TimelineFilter
 from darkroom_stack.testing import fresh_database
 
@@ -22,13 +22,6 @@ def db_url(postgres_server) -> str:
     url = fresh_database(postgres_server, "timeline_counts")
     migrate(url)
     return url
-
-
-@pytest.fixture
-async def pool(db_url):
-    p = await create_pool(db_url)
-    yield p
-    await p.close()
 
 
 async def _user(pool: asyncpg.Pool) -> uuid.UUID:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import msgspec
 import pytest
-from darkroom_db import create_pool, migrate, users
+from darkroom_db import migrate, users
 from darkroom_db.timeline import TimelineFilter, time_bucket, time_bucket_json
 from darkroom_gateway.domain.timeline import bucket_columns
 from darkroom_stack.testing import fresh_database
@@ -25,13 +25,6 @@ def db_url(postgres_server) -> str:
     url = fresh_database(postgres_server, "timeline_json")
     migrate(url)
     return url
-
-
-@pytest.fixture
-async def pool(db_url):
-    p = await create_pool(db_url)
-    yield p
-    await p.close()
 
 
 async def _user(pool: asyncpg.Pool) -> uuid.UUID:

@@ -1,9 +1,11 @@
 """The bucket JSON PostgreSQL builds (:func:`darkroom_db.timeline.time_bucket_json`) says what
-the gateway's Python columns (``bucket_columns`` over :func:`darkroom_db.timeline.time_bucket`)
-say, value for value, for every kind of asset and every option of the route."""
+the Python columns of :func:`bucket_columns` (over :func:`darkroom_db.timeline.time_bucket`;
+what the gateway built before) say, value for value, for every kind of asset and every option
+of the route."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import uuid
@@ -13,11 +15,65 @@ import asyncpg
 import msgspec
 import pytest
 from darkroom_db import migrate, users
-from darkroom_db.timeline import TimelineFilter, time_bucket, time_bucket_json
-from darkroom_gateway.domain.timeline import bucket_columns
+from darkroom_db.timeline import TimelineAsset, TimelineFilter, time_bucket, time_bucket_json
+from darkroom_gateway.domain.timeline import TimeBucketAssets
 from darkroom_stack.testing import fresh_database
+from msgspec import UNSET
 
 MONTH = date(2021, 6, 1)
+
+
+#: EXIF orientations that swap width and height.
+ROTATED_ORIENTATIONS = frozenset({"5", "6", "7", "8"})
+
+
+def _ratio(asset: TimelineAsset) -> float:
+    if not asset.width or not asset.height:
+        return 1.0
+    if asset.orientation in ROTATED_ORIENTATIONS:
+        return asset.height / asset.width
+    return asset.width / asset.height
+
+
+def bucket_columns(  # the reference: what the gateway built in Python before
+    rows: list[TimelineAsset],
+    *,
+    with_coordinates: bool,
+    with_stacked: bool,
+    partner_ids: tuple[uuid.UUID, ...] = (),
+) -> TimeBucketAssets:
+    """Turn a bucket's rows into the spec's columns; a partner's favourite flags are never
+    shown (``isFavorite`` false for assets of ``partner_ids``, as Immich's partner sharing)."""
+    hidden = set(partner_ids)
+    return TimeBucketAssets(
+        id=[str(r.id) for r in rows],
+        owner_id=[str(r.owner_id) for r in rows],
+        ratio=[round(_ratio(r), 4) for r in rows],
+        is_favorite=[r.is_favorite and r.owner_id not in hidden for r in rows],
+        visibility=[r.visibility for r in rows],
+        is_trashed=[r.status == "trashed" for r in rows],
+        is_image=[r.type == "IMAGE" for r in rows],
+        thumbhash=[base64.b64encode(r.thumbhash).decode() if r.thumbhash else None for r in rows],
+        file_created_at=[r.file_created_at for r in rows],
+        created_at=[r.created_at for r in rows],
+        local_offset_hours=[
+            round((r.local_date_time - r.file_created_at).total_seconds() / 3600, 2) for r in rows
+        ],
+        duration=[r.duration_ms for r in rows],
+        projection_type=[r.projection_type for r in rows],
+        live_photo_video_id=[
+            str(r.live_photo_video_id) if r.live_photo_video_id else None for r in rows
+        ],
+        city=[r.city for r in rows],
+        country=[r.country for r in rows],
+        latitude=[r.latitude for r in rows] if with_coordinates else UNSET,
+        longitude=[r.longitude for r in rows] if with_coordinates else UNSET,
+        stack=[
+            [str(r.stack_id), str(r.stack_count)] if r.stack_id is not None else None for r in rows
+        ]
+        if with_stacked
+        else UNSET,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -290,19 +290,15 @@ def month_range(bucket: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> list[TimelineAsset]:
-    """The assets matching ``f`` in the month of ``bucket``, in timeline order.
-
-    Returns:
-        Assets by capture (or upload, for ``order_by=createdAt``) time, newest first unless
-        ``f.order`` is ``asc``; ties broken by id.
-    """
+def _month_rows(f: TimelineFilter, bucket: date) -> tuple[str, list[object]]:
+    """SQL (unordered) of the rows of :class:`TimelineAsset` matching ``f`` in the month of
+    ``bucket``, and its values: one query for :func:`time_bucket` and
+    :func:`time_bucket_json`."""
     where, args = _where(f)
     start, end = month_range(bucket)
     n = len(args)
     col = _time_col(f)
-    direction = "ASC" if f.order == "asc" else "DESC"
-    rows = await pool.fetch(
+    sql = (
         "SELECT a.id, a.owner_id, a.type, a.status, a.visibility, a.is_favorite, a.width, "
         "a.height, e.orientation, a.thumbhash, a.file_created_at, a.local_date_time, "
         "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
@@ -312,13 +308,22 @@ async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> li
         "AND m.visibility IN ('timeline', 'archive')) END AS stack_count "
         f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
         f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
-        f"AND {col} >= ${n + 2} AND {col} < ${n + 3} "
-        f"ORDER BY {col} {direction}, a.id {direction}",
-        *args,
-        start.replace(tzinfo=None),
-        start,
-        end,
+        f"AND {col} >= ${n + 2} AND {col} < ${n + 3}"
     )
+    return sql, [*args, start.replace(tzinfo=None), start, end]
+
+
+async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> list[TimelineAsset]:
+    """The assets matching ``f`` in the month of ``bucket``, in timeline order.
+
+    Returns:
+        Assets by capture (or upload, for ``order_by=createdAt``) time, newest first unless
+        ``f.order`` is ``asc``; ties broken by id.
+    """
+    sql, args = _month_rows(f, bucket)
+    col = _time_col(f)
+    direction = "ASC" if f.order == "asc" else "DESC"
+    rows = await pool.fetch(f"{sql} ORDER BY {col} {direction}, a.id {direction}", *args)
     return [TimelineAsset(**dict(r)) for r in rows]
 
 
@@ -349,9 +354,9 @@ async def time_bucket_json(
     ``TimeBucketAssetResponseDto`` (columns: one array per field, in timeline order), built by
     PostgreSQL in one statement.
 
-    Same rows and order as :func:`time_bucket`; the columns are what the gateway's
-    ``bucket_columns`` made of them in Python (kept equal by tests/test_timeline.py): ``ratio``
-    width / height (swapped for EXIF orientations 5-8, 1.0 without a size) to 4 places,
+    Same rows and order as :func:`time_bucket`; the columns are what the gateway
+    once built from those rows in Python (kept equal by libs/db/tests/test_timeline_json.py):
+    ``ratio`` width / height (swapped for EXIF orientations 5-8, 1.0 without a size) to 4 places,
     ``localOffsetHours`` (local_date_time - file_created_at) in hours to 2 places, ``thumbhash``
     base64, ``stack`` ``[stack id, assets shown]`` with ``f.with_stacked``. A partner's
     favourite flag is never shown (``f.partner_ids``, as Immich); ``with_coordinates`` adds
@@ -362,15 +367,13 @@ async def time_bucket_json(
     and encoding them again: at ~5,000 assets a month this was most of the request's time
     (issue #20 item 1; bench/timeline.py).
     """
-    where, args = _where(f)
-    start, end = month_range(bucket)
-    n = len(args)
-    col = _time_col(f)
+    rows, args = _month_rows(f, bucket)
+    partners = f"${len(args) + 1}"
     direction = "ASC" if f.order == "asc" else "DESC"
     order = f"ORDER BY t.{'created_at' if f.order_by == 'createdAt' else 'local_date_time'} "
     order += f"{direction}, t.id {direction}"
     coordinates = with_coordinates and not hide_place
-    args += [start.replace(tzinfo=None), start, end, list(f.partner_ids)]
+    args.append(list(f.partner_ids))
 
     def agg(expression: str) -> str:
         return f"coalesce(json_agg({expression} {order}), '[]')"
@@ -384,7 +387,7 @@ async def time_bucket_json(
             "THEN round(t.height::numeric / t.width, 4) "
             "ELSE round(t.width::numeric / t.height, 4) END"
         ),
-        "isFavorite": agg(f"(t.is_favorite AND t.owner_id <> ALL(${n + 4}::uuid[]))"),
+        "isFavorite": agg(f"(t.is_favorite AND t.owner_id <> ALL({partners}::uuid[]))"),
         "visibility": agg("t.visibility"),
         "isTrashed": agg("(t.status = 'trashed')"),
         "isImage": agg("(t.type = 'IMAGE')"),
@@ -410,20 +413,7 @@ async def time_bucket_json(
             "ELSE json_build_array(t.stack_id::text, t.stack_count::text) END"
         )
     fields = ", ".join(f"'{name}', {expression}" for name, expression in columns.items())
-    body = await pool.fetchval(
-        f"SELECT json_build_object({fields})::text FROM ("
-        "SELECT a.id, a.owner_id, a.type, a.status, a.visibility, a.is_favorite, a.width, "
-        "a.height, e.orientation, a.thumbhash, a.file_created_at, a.local_date_time, "
-        "a.created_at, a.duration_ms, a.live_photo_video_id, e.projection_type, e.city, "
-        "e.country, e.latitude, e.longitude, a.stack_id, "
-        "CASE WHEN a.stack_id IS NULL THEN NULL ELSE (SELECT count(*) FROM assets m "
-        "WHERE m.stack_id = a.stack_id AND m.status = 'active' "
-        "AND m.visibility IN ('timeline', 'archive')) END AS stack_count "
-        f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
-        f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
-        f"AND {col} >= ${n + 2} AND {col} < ${n + 3}) t",
-        *args,
-    )
+    body = await pool.fetchval(f"SELECT json_build_object({fields})::text FROM ({rows}) t", *args)
     return body.encode()
 
 

@@ -8,7 +8,6 @@ describing the same asset.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -27,7 +26,6 @@ from darkroom_gateway.shared_access import link_album
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 UNSET = msgspec.UNSET
 #: EXIF orientations that turn the image by 90 degrees (width and height swap on screen).
-ROTATED_ORIENTATIONS = frozenset({"5", "6", "7", "8"})
 
 
 class TimeBucket(msgspec.Struct, frozen=True, rename="camel"):
@@ -172,55 +170,6 @@ async def timeline_filter(
     )
 
 
-def _ratio(asset: timeline.TimelineAsset) -> float:
-    if not asset.width or not asset.height:
-        return 1.0
-    if asset.orientation in ROTATED_ORIENTATIONS:
-        return asset.height / asset.width
-    return asset.width / asset.height
-
-
-def bucket_columns(
-    rows: list[timeline.TimelineAsset],
-    *,
-    with_coordinates: bool,
-    with_stacked: bool,
-    partner_ids: tuple[uuid.UUID, ...] = (),
-) -> TimeBucketAssets:
-    """Turn a bucket's rows into the spec's columns; a partner's favourite flags are never
-    shown (``isFavorite`` false for assets of ``partner_ids``, as Immich's partner sharing)."""
-    hidden = set(partner_ids)
-    return TimeBucketAssets(
-        id=[str(r.id) for r in rows],
-        owner_id=[str(r.owner_id) for r in rows],
-        ratio=[round(_ratio(r), 4) for r in rows],
-        is_favorite=[r.is_favorite and r.owner_id not in hidden for r in rows],
-        visibility=[r.visibility for r in rows],
-        is_trashed=[r.status == "trashed" for r in rows],
-        is_image=[r.type == "IMAGE" for r in rows],
-        thumbhash=[base64.b64encode(r.thumbhash).decode() if r.thumbhash else None for r in rows],
-        file_created_at=[r.file_created_at for r in rows],
-        created_at=[r.created_at for r in rows],
-        local_offset_hours=[
-            round((r.local_date_time - r.file_created_at).total_seconds() / 3600, 2) for r in rows
-        ],
-        duration=[r.duration_ms for r in rows],
-        projection_type=[r.projection_type for r in rows],
-        live_photo_video_id=[
-            str(r.live_photo_video_id) if r.live_photo_video_id else None for r in rows
-        ],
-        city=[r.city for r in rows],
-        country=[r.country for r in rows],
-        latitude=[r.latitude for r in rows] if with_coordinates else UNSET,
-        longitude=[r.longitude for r in rows] if with_coordinates else UNSET,
-        stack=[
-            [str(r.stack_id), str(r.stack_count)] if r.stack_id is not None else None for r in rows
-        ]
-        if with_stacked
-        else UNSET,
-    )
-
-
 class TimelineController(Controller):
     """/api/timeline."""
 
@@ -251,8 +200,7 @@ class TimelineController(Controller):
         with_coordinates: Annotated[bool | None, QueryParameter(name="withCoordinates")] = None,
     ) -> TimeBucketAssets:
         """The matching assets of one month, as columns (JSON built by PostgreSQL,
-        :func:`darkroom_db.timeline.time_bucket_json`; :func:`bucket_columns` is its
-        reference in Python)."""
+        :func:`darkroom_db.timeline.time_bucket_json`)."""
         hide_place = auth.shared_link is not None and not auth.shared_link.show_metadata
         body = await timeline.time_bucket_json(
             deps.pool,

@@ -134,10 +134,11 @@ function checkTemplate(file, code, node) {
   if (!node || typeof node !== 'object') return;
   if (Array.isArray(node)) return node.forEach((n) => checkTemplate(file, code, n));
   if (node.type === 'Text') return textProblem(file, lineAt(code, node.start), node.data);
-  if (node.type === 'Attribute' && Array.isArray(node.value)) {
+  if ((node.type === 'Attribute' || node.type === 'StyleDirective') && Array.isArray(node.value)) {
     for (const part of node.value) {
       if (part.type === 'Text') {
-        if (READ_ATTRIBUTES.has(node.name)) textProblem(file, lineAt(code, part.start), part.data);
+        // a style value ("{x}px") is never read out; attributes only when a person reads them
+        if (node.type === 'Attribute' && READ_ATTRIBUTES.has(node.name)) textProblem(file, lineAt(code, part.start), part.data);
       } else checkTemplate(file, code, part);
     }
     return;

@@ -160,3 +160,22 @@ def axe_violations(page: object, scope: str | None = None) -> list[dict[str, obj
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def backups_of(admin: User) -> list[str]:
+    """File names of the database backups, as the admin API lists them."""
+    r = admin.client.get("/api/admin/database-backups")
+    assert r.status_code == 200, r.text
+    return [b["filename"] for b in r.json()["backups"]]
+
+
+def take_backup(admin: User) -> str:
+    """Run the backup job once and return the new backup's file name."""
+    before = set(backups_of(admin))
+    while True:  # names have a one-second resolution
+        r = admin.client.post("/api/jobs", json={"name": "backup-database"})
+        assert r.status_code == 204, r.text
+        new = set(backups_of(admin)) - before
+        if new:
+            return new.pop()
+        time.sleep(0.5)

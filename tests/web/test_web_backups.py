@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from darkroom_stack.supervisor import Stack
 
-from tests.conftest import User, first_admin, running_stack
-from tests.web.conftest import needs_build, shot, signed_in_page
+from tests.conftest import first_admin, running_stack
+from tests.web.conftest import backups_of, needs_build, shot, signed_in_page, take_backup
 
 
 @pytest.fixture(scope="module")
@@ -26,29 +26,12 @@ def small_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-def _backups(admin: User) -> list[str]:
-    r = admin.client.get("/api/admin/database-backups")
-    assert r.status_code == 200, r.text
-    return [b["filename"] for b in r.json()["backups"]]
-
-
-def _take_backup(admin: User) -> str:
-    before = set(_backups(admin))
-    while True:  # names have a one-second resolution
-        r = admin.client.post("/api/jobs", json={"name": "backup-database"})
-        assert r.status_code == 204, r.text
-        new = set(_backups(admin)) - before
-        if new:
-            return new.pop()
-        time.sleep(0.5)
-
-
 def test_admin_backups_page_deletes_and_restores(small_stack: Stack, browser: object) -> None:
     needs_build()
     admin = first_admin(small_stack)
     page: Any = signed_in_page(browser, small_stack, admin)  # its session is in the backups
-    kept = _take_backup(admin)
-    doomed = _take_backup(admin)
+    kept = take_backup(admin)
+    doomed = take_backup(admin)
     page.goto("/admin/backups")
     row = page.locator(f'tr[data-backup="{doomed}"]')
     row.wait_for()
@@ -56,7 +39,7 @@ def test_admin_backups_page_deletes_and_restores(small_stack: Stack, browser: ob
     shot(page, "backups-list")
     row.get_by_role("button", name="Delete").click()
     row.wait_for(state="detached")
-    assert _backups(admin) == [kept]
+    assert backups_of(admin) == [kept]
 
     # maintenance on: the whole app shows the maintenance page, and leaves it by itself
     assert admin.client.post("/api/admin/maintenance", json={"action": "start"}).status_code == 201
@@ -84,5 +67,5 @@ def test_admin_backups_page_deletes_and_restores(small_stack: Stack, browser: ob
     # back on the Backups page (the maintenance page, if it showed, reloads it), still signed in
     page.get_by_role("heading", name="Database backups").wait_for()
     assert page.get_by_role("heading", name="Darkroom is in maintenance mode").count() == 0
-    assert _backups(admin) == [kept]  # backups live in storage, which a restore leaves alone
+    assert backups_of(admin) == [kept]  # backups live in storage, which a restore leaves alone
     assert not page.errors, page.errors

@@ -28,9 +28,9 @@ from tests.web.conftest import (
     needs_build,
     seed,
     shot,
+    take_backup,
     watch_errors,
 )
-from tests.web.test_web_backups import _take_backup
 
 PHONE = 390
 ONBOARDING = "/api/system-metadata/admin-onboarding"
@@ -192,7 +192,7 @@ def test_settings_and_administration_in_german(
         _no_english(page, "button", ["Create library", "Refresh"])
         _check(page, "admin-libraries-de", width)
         # a listed backup (its name is tens of characters) must not widen a phone's page
-        _take_backup(admin)
+        take_backup(admin)
         tabs.get_by_role("link", name="Sicherungen").click()
         expect(page.get_by_role("heading", name="Datenbanksicherungen")).to_be_visible()
         expect(page.locator("tr[data-backup]").first).to_be_visible()

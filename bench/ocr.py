@@ -306,6 +306,7 @@ def engines() -> dict[str, Callable[[bytes], list[Any]]]:
         det_model_path=str(models / "ppocrv5_det.onnx"),
         rec_model_path=str(models / "ppocrv5_rec.onnx"),
         rec_keys_path=str(keys_path),
+        det_limit_type="max",  # as OcrEngine: detection never enlarges the image
     )
     found["PP-OCRv5"] = v5.read
     return found

@@ -71,6 +71,19 @@ def test_engine_reads_rendered_text() -> None:
         OcrEngine().read(b"not an image")
 
 
+def test_engine_honours_the_ocr_settings() -> None:
+    """Immich's ``maxResolution`` shrinks the image detection sees (at 64 px the 761 px wide
+    text is too small to find), ``minRecognitionScore`` drops lines less confident, and a
+    small image is read as it is (not enlarged: cheap, and still read)."""
+    engine, image = OcrEngine(), render_text(TEXT)
+    assert engine.read(image, max_resolution=64) == []
+    assert engine.read(image, min_recognition_score=1.0) == []
+    kept = engine.read(image, min_recognition_score=0.9)
+    assert kept and all(line.score >= 0.9 for line in kept)
+    small = pyvips.Image.new_from_buffer(image, "").resize(0.5).jpegsave_buffer(Q=92)
+    assert "Invoice" in " ".join(line.text for line in engine.read(small))
+
+
 def _wait_found(user: User, asset_id: str, text: str) -> list[str]:
     """Search ``text`` until ``asset_id`` shows (OCR runs after upload, thumbnail and preview);
     the last result. Generous: a loaded machine queues the pipeline."""

@@ -28,7 +28,7 @@ from darkroom_bus import Bus
 from darkroom_events import AssetMetadataExtracted
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, db_rows, make_user, running_stack, stored_files
+from .conftest import User, db_rows, make_user, running_stack, stored_files, upload
 
 #: Generous ceilings for work a busy 2-core machine makes slow; every wait polls for progress.
 PROCESSING_S = 180.0
@@ -178,6 +178,48 @@ def test_features_report_what_the_services_loaded(stack: Stack, admin: User) -> 
 
     on = _poll(lambda: (f := features())["reverseGeocoding"] and f["ocr"] and f, timeout=120)
     assert on and on["reverseGeocoding"] and on["ocr"], features()
+
+
+def test_ocr_turned_off_in_the_system_config_reads_no_text(
+    stack: Stack, admin: User, tmp_path: Path
+) -> None:
+    """``machineLearning.ocr.enabled`` false (Immich's OCR switch): the embedding service skips
+    the OCR job of a text image (its log says so for that asset) and stores no line."""
+    from tests.test_ocr import render_text
+
+    log_file = stack.config.data_dir / "logs" / "embedding.log"
+
+    def reloads() -> int:
+        return log_file.read_text(errors="replace").count('"config.reloaded"')
+
+    config = admin.client.get("/api/system-config").json()
+    off = {**config, "machineLearning": {**config["machineLearning"]}}
+    off["machineLearning"]["ocr"] = {**config["machineLearning"]["ocr"], "enabled": False}
+    seen = reloads()
+    assert admin.client.put("/api/system-config", json=off).status_code == 200
+    try:
+        assert _poll(lambda: reloads() > seen), "the embedding service did not reload its config"
+        path = tmp_path / "parcel.jpg"
+        path.write_bytes(render_text("Parcel 42 shipped"))
+        r = upload(admin, path)
+        assert r.status_code == 201, r.text
+        asset_id = r.json()["id"]
+
+        def skipped() -> bool:
+            return any(
+                '"ocr.skipped"' in line and asset_id in line and "system config" in line
+                for line in log_file.read_text(errors="replace").splitlines()
+            )
+
+        assert _poll(skipped), "no OCR skip logged for the asset"
+        assert admin.client.get(f"/api/assets/{asset_id}/ocr").json() == []
+        assert not db_rows(
+            stack, "SELECT 1 FROM asset_ocr_status WHERE asset_id = $1", uuid.UUID(asset_id)
+        )
+    finally:
+        seen = reloads()
+        assert admin.client.put("/api/system-config", json=config).status_code == 200
+        assert _poll(lambda: reloads() > seen), "the embedding service did not reload its config"
 
 
 @pytest.fixture(scope="module")

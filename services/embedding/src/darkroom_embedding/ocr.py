@@ -16,9 +16,12 @@ import structlog
 
 log = structlog.get_logger()
 
-#: Lines recognised with less confidence than this are dropped (RapidOCR's own default
-#: ``text_score`` is 0.5).
-DEFAULT_MIN_SCORE = 0.5
+#: Immich's OCR settings (system config ``machineLearning.ocr``; spec: OcrConfig) and their
+#: defaults there: the longest side text detection sees, in pixels, and the least confidence of a
+#: detected text box and of a recognised line.
+DEFAULT_MAX_RESOLUTION = 736
+DEFAULT_MIN_DETECTION_SCORE = 0.5
+DEFAULT_MIN_RECOGNITION_SCORE = 0.8
 
 
 class TextLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,12 +43,13 @@ class OcrEngine:
     """A lazily loaded RapidOCR engine (one per process; not thread-safe, so calls are
     serialised by a lock).
 
-    Args:
-        min_score: Lines below this confidence are dropped.
+    Detection runs on the image as given, never enlarged (RapidOCR's ``det_limit_type="max"``;
+    its default, ``"min"``, enlarges every image to 736 px on the short side, so a small image
+    cost as much as a large one): :meth:`read` first shrinks the image to the configured
+    resolution.
     """
 
-    def __init__(self, min_score: float = DEFAULT_MIN_SCORE) -> None:
-        self.min_score = min_score
+    def __init__(self) -> None:
         self._engine: Any | None = None
         self._lock = threading.Lock()
 
@@ -55,17 +59,31 @@ class OcrEngine:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
 
-                self._engine = RapidOCR()
+                self._engine = RapidOCR(det_limit_type="max")
                 log.info("ocr.loaded", engine="rapidocr-onnxruntime PP-OCRv4")
 
-    def read(self, image: bytes) -> list[TextLine]:
+    def read(
+        self,
+        image: bytes,
+        *,
+        max_resolution: int = DEFAULT_MAX_RESOLUTION,
+        min_detection_score: float = DEFAULT_MIN_DETECTION_SCORE,
+        min_recognition_score: float = DEFAULT_MIN_RECOGNITION_SCORE,
+    ) -> list[TextLine]:
         """Text lines in an encoded image (JPEG/PNG/WebP bytes), top to bottom.
 
         Args:
             image: The encoded image (the 1440 px preview).
+            max_resolution: Pixels, >= 1: an image whose longest side is larger is shrunk to
+                it (area averaging) before detection (Immich's ``maxResolution``).
+            min_detection_score: 0..1: text boxes the detector is less sure of are dropped
+                (``minDetectionScore``; RapidOCR's ``box_thresh``).
+            min_recognition_score: 0..1: lines recognised with less confidence are dropped
+                (``minRecognitionScore``).
 
         Returns:
-            Lines with normalised boxes, at least ``min_score`` confident.
+            Lines with boxes normalised to the image (0..1), at least
+            ``min_recognition_score`` confident.
 
         Raises:
             ValueError: The bytes are not a decodable image.
@@ -77,13 +95,19 @@ class OcrEngine:
         if decoded is None:
             raise ValueError("not a decodable image")
         height, width = decoded.shape[:2]
+        scale = max_resolution / max(height, width)
+        if scale < 1:
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
+            decoded = cv2.resize(decoded, (width, height), interpolation=cv2.INTER_AREA)
         self.load()
         with self._lock:
             assert self._engine is not None
-            result, _ = self._engine(decoded)
+            result, _ = self._engine(
+                decoded, box_thresh=min_detection_score, text_score=min_recognition_score
+            )
         lines: list[TextLine] = []
         for points, text, score in result or []:
-            if float(score) < self.min_score or not str(text).strip():
+            if float(score) < min_recognition_score or not str(text).strip():
                 continue
             box: list[float] = []
             for x, y in points:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 
@@ -66,7 +67,9 @@ async def setup_ocr(ctx: Context) -> None:
     concurrency=1,
 )
 async def recognize_text(event: AssetThumbnailGenerated, ctx: Context) -> None:
-    """Read the text lines of an asset's preview and replace its rows in ``asset_ocr``.
+    """Read the text lines of an asset's preview and replace its rows in ``asset_ocr``, with
+    the system config's OCR settings (``machineLearning.ocr``: skipped when it or machine
+    learning is off; ``maxResolution``, ``minDetectionScore``, ``minRecognitionScore``).
 
     Idempotent: a redelivery replaces the asset's lines. Videos are read from their poster
     frame (the preview). Jobs of assets deleted meanwhile are skipped by the runner.
@@ -77,12 +80,24 @@ async def recognize_text(event: AssetThumbnailGenerated, ctx: Context) -> None:
     if not getattr(ctx.settings, "ocr", True) or ctx.extra.get(OCR_OFF):
         log.info("ocr.skipped", asset_id=event.asset_id, reason="ocr off or unavailable")
         return
+    ml = ctx.config.current.machine_learning
+    if not (ml.enabled and ml.ocr.enabled):
+        log.info("ocr.skipped", asset_id=event.asset_id, reason="disabled in system config")
+        return
     asset_id = uuid.UUID(event.asset_id)
     started = time.perf_counter()
     preview = await ctx.storage.get_bytes(event.preview_key)
     engine = engine_of(ctx)
     try:
-        lines = await ctx.run_blocking(engine.read, preview)
+        lines = await ctx.run_blocking(
+            functools.partial(
+                engine.read,
+                preview,
+                max_resolution=ml.ocr.max_resolution,
+                min_detection_score=ml.ocr.min_detection_score,
+                min_recognition_score=ml.ocr.min_recognition_score,
+            )
+        )
     except ValueError as exc:
         raise PermanentError(f"preview {event.preview_key}: {exc}") from exc
     await ocr.replace_lines(

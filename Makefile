@@ -8,6 +8,9 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: the suite waits on servers and subprocesses for ~40 % of
+# its serial run, so a third worker on 2 cores keeps both busy (docs/performance.md, Test suite)
+TEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
 .PHONY: help browser run-deps install up test demo bench scale-test migrate lint docs clean
@@ -86,7 +89,7 @@ up: run-deps ## Start NATS, PostgreSQL+pgvector and every service; serve http://
 	$(VENV)/bin/darkroom up
 
 test: install ## Install, then run the whole test suite with real NATS/PostgreSQL/S3 servers
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 demo: run-deps ## Upload the sample media (or DIR=...) to a running or new stack and report
 	$(VENV)/bin/darkroom demo $(if $(DIR),--dir $(DIR))

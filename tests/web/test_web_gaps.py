@@ -113,8 +113,9 @@ def _fits(page: object, width: int = PHONE) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # type: ignore[attr-defined]
 
 
-def _wait(condition: object, timeout_s: float = 30, what: str = "condition") -> None:
-    """Poll ``condition()`` until true (the browser and the pipeline are slow when loaded)."""
+def _wait(condition: object, timeout_s: float = 120, what: str = "condition") -> None:
+    """Poll ``condition()`` until true; ``timeout_s`` is a ceiling for a machine that runs
+    other test workers beside this browser (a page reload there took over 30 s)."""
     deadline = time.monotonic() + timeout_s
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

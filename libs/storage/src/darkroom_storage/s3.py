@@ -196,9 +196,14 @@ class _ChunkReader(io.RawIOBase):
             raise SourceFailed("the put was cancelled")
         if self._done and not self._rest:
             return b""
-        self._pending = asyncio.run_coroutine_threadsafe(self._gather(size), self._loop)
+        pending = asyncio.run_coroutine_threadsafe(self._gather(size), self._loop)
+        self._pending = pending
+        if self._stopped:
+            # stop() ran between the check above and now, and saw no pending read to cancel:
+            # without this the read waits for a source that never sends again
+            pending.cancel()
         try:
-            buf = self._pending.result()
+            buf = pending.result()
         except BaseException as exc:
             self._stopped = True
             raise SourceFailed(f"the data source failed: {exc!r}") from exc

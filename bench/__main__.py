@@ -13,6 +13,7 @@ from bench import (
     s3_upload,
     scale,
     search,
+    suite,
     timeline,
     transcode,
     upload_large,
@@ -32,6 +33,7 @@ BENCHES = {
     "ocr": ocr.main,
     "scale": scale.main,
     "upload_large": upload_large.main,
+    "suite": suite.main,
 }
 #: What ``make bench`` runs: all but the scale run (``make scale-test``, tens of minutes).
 DEFAULT = [name for name in BENCHES if name != "scale"]

@@ -47,6 +47,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import structlog
+from darkroom_db import users
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 
@@ -162,6 +163,7 @@ async def seed(
         )
         await conn.execute("RESET session_replication_role")
         await conn.execute("SELECT darkroom_timeline_counts_rebuild()")
+        await users.sync_quota_usage(conn)  # the quota trigger was off too
         for table in ("assets", "asset_exif", "album_assets", "stacks", "asset_month_counts"):
             await conn.execute(f"VACUUM (ANALYZE) {table}")
         return {"stacks": stacked}

@@ -66,6 +66,7 @@ import httpx
 import msgspec
 import numpy as np
 import structlog
+from darkroom_db import users
 from darkroom_stack.servers import free_port
 from darkroom_stack.supervisor import Stack, StackConfig
 from darkroom_thumbnail.thumbhash import rgba_to_thumbhash
@@ -220,8 +221,11 @@ async def _seed(
         if thumbnails and storage_root is not None:
             await _seed_thumbnail_files(conn, owner, thumbnails, storage_root)
         await conn.execute("RESET session_replication_role")
-        # the triggers that keep the timeline's month counts were off too: recount
+        # the triggers that keep the timeline's month counts and the quota usage were off too:
+        # recount both (a later delete through the API subtracts from the usage: it must hold
+        # these rows, or it goes negative)
         await conn.execute("SELECT darkroom_timeline_counts_rebuild()")
+        await users.sync_quota_usage(conn)
         await conn.execute("ANALYZE assets")
     finally:
         await conn.close()

@@ -320,6 +320,9 @@ def test_viewer_actions_and_pages(
     user = library_owner(stack, request)
     api = user.client
     seed(stack, user.id, 6, 2019, 2019)
+    # rows inserted with the triggers off still count in the quota (deleting one later through
+    # the API must not take the usage below zero); the seed's sizes are 1,000,000 + i bytes
+    assert api.get("/api/users/me").json()["quotaUsageInBytes"] == 6 * 1_000_000 + sum(range(6))
     bucket = api.get("/api/timeline/buckets", params={"visibility": "timeline"}).json()
     columns = api.get(
         "/api/timeline/bucket",

@@ -7,7 +7,7 @@ repository root with the installed environment, every test and every server it s
 cores, whatever ran: the suite's servers, browsers and subprocesses, and anything else on the
 machine, so run it on an idle machine), and the load average at the start.
 
-Writes bench/results/suite.json: wall seconds, exit status, tests passed/failed (pytest's
+Writes bench/results/suite.json (pytest's own output to suite-output.txt): wall seconds, exit status, tests passed/failed (pytest's
 summary line), CPU core-seconds busy and idle, workers. ``SUITE_WORKERS`` overrides the
 worker count (0: serial, as ``pytest`` alone).
 """
@@ -26,6 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "suite.json"
+OUTPUT = ROOT / "bench" / "results" / "suite-output.txt"
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -74,6 +75,7 @@ def main() -> dict[str, Any]:
         "target_wall_s": 720,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(run.stdout + run.stderr)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -7,8 +7,9 @@ repository root with the installed environment, every test and every server it s
 cores, whatever ran: the suite's servers, browsers and subprocesses, and anything else on the
 machine, so run it on an idle machine), and the load average at the start.
 
-Writes bench/results/suite.json (pytest's own output to suite-output.txt): wall seconds, exit status, tests passed/failed (pytest's
-summary line), CPU core-seconds busy and idle, workers. ``SUITE_WORKERS`` overrides the
+Writes bench/results/suite.json (pytest's own output to suite-output.txt): wall seconds,
+exit status, tests passed/failed (pytest's summary line), CPU core-seconds busy and idle,
+workers. ``SUITE_WORKERS`` overrides the
 worker count (0: serial, as ``pytest`` alone).
 """
 

@@ -106,8 +106,8 @@ class OcrEngine:
                 decoded, box_thresh=min_detection_score, text_score=min_recognition_score
             )
         lines: list[TextLine] = []
-        for points, text, score in result or []:
-            if float(score) < min_recognition_score or not str(text).strip():
+        for points, text, score in result or []:  # RapidOCR kept only >= text_score
+            if not str(text).strip():
                 continue
             box: list[float] = []
             for x, y in points:

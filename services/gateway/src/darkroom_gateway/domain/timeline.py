@@ -25,7 +25,6 @@ from darkroom_gateway.shared_access import link_album
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 UNSET = msgspec.UNSET
-#: EXIF orientations that turn the image by 90 degrees (width and height swap on screen).
 
 
 class TimeBucket(msgspec.Struct, frozen=True, rename="camel"):

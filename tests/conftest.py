@@ -251,3 +251,10 @@ def stored_files(stack: Stack, *needles: str) -> list[Path]:
     ids): originals, thumbnails, encoded videos."""
     root = stack.config.data_dir / "storage"
     return [p for p in root.rglob("*") if p.is_file() and any(n in str(p) for n in needles)]
+
+
+def config_reloads(stack: Stack, service: str) -> int:
+    """How many times ``service`` has applied a saved system config (its ``config.reloaded``
+    log lines): wait for this to grow after ``PUT /api/system-config`` before relying on it."""
+    log = stack.config.data_dir / "logs" / f"{service}.log"
+    return log.read_bytes().count(b'"config.reloaded"') if log.exists() else 0

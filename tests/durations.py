@@ -22,7 +22,7 @@ def module_seconds(report: Path) -> dict[str, float]:
     total: Counter[str] = Counter()
     for case in ET.parse(report).iter("testcase"):
         module = (case.get("classname") or "").replace(".", "/") + ".py"
-        while module.count("/") and not Path(module).is_file():
+        while module.count("/") and not (OUT.parent / module).is_file():
             module = module.rsplit("/", 1)[0] + ".py"  # a class: drop its name
         total[module] += float(case.get("time") or 0)
     return {module: round(s, 1) for module, s in sorted(total.items())}

@@ -28,7 +28,15 @@ from darkroom_bus import Bus
 from darkroom_events import AssetMetadataExtracted
 from darkroom_stack.supervisor import Stack
 
-from .conftest import User, db_rows, make_user, running_stack, stored_files, upload
+from .conftest import (
+    User,
+    config_reloads,
+    db_rows,
+    make_user,
+    running_stack,
+    stored_files,
+    upload,
+)
 
 #: Generous ceilings for work a busy 2-core machine makes slow; every wait polls for progress.
 PROCESSING_S = 180.0
@@ -189,8 +197,8 @@ def test_ocr_turned_off_in_the_system_config_reads_no_text(
 
     log_file = stack.config.data_dir / "logs" / "embedding.log"
 
-    def reloads() -> int:
-        return log_file.read_text(errors="replace").count('"config.reloaded"')
+    def reloads() -> int:  # the embedding service applied a saved config
+        return config_reloads(stack, "embedding")
 
     config = admin.client.get("/api/system-config").json()
     off = {**config, "machineLearning": {**config["machineLearning"]}}

@@ -28,7 +28,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from darkroom_storage.keys import is_temp_name
 
-from .conftest import User, db_rows, first_admin, make_user, running_stack
+from .conftest import User, config_reloads, db_rows, first_admin, make_user, running_stack
 
 SAMPLES = samples_dir()
 SERVICES = ("ingest", "metadata", "gateway")
@@ -51,9 +51,8 @@ def st_admin(st_stack: Stack) -> User:
 
 
 def reloads(stack: Stack) -> int:
-    """How many times ingest has applied a saved config (its ``config.reloaded`` log lines)."""
-    log = stack.config.data_dir / "logs" / "ingest.log"
-    return log.read_bytes().count(b"config.reloaded") if log.exists() else 0
+    """How many times ingest has applied a saved config."""
+    return config_reloads(stack, "ingest")
 
 
 def set_template(stack: Stack, admin: User, *, enabled: bool, template: str = TEMPLATE) -> None:

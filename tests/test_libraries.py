@@ -18,6 +18,7 @@ What this proves, with a folder of real sample photos made read-only as the impo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -25,17 +26,21 @@ import shutil
 import stat
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pyvips
+from darkroom_db import assets as db_assets
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, make_user, noise_jpeg, wait_processed
+from .conftest import User, db_rows, make_user, noise_jpeg, wait_processed
 
 SAMPLES = samples_dir()
 pytestmark = pytest.mark.skipif(
@@ -403,6 +408,72 @@ def test_a_crash_mid_scan_loses_nothing_and_imports_nothing_twice(
     paths = list(_library_assets(owner, crash_library))
     assert sorted(paths) == sorted(str(folder / f"p{n}.jpg") for n in range(6))
     assert admin.client.delete(f"/api/libraries/{crash_library}").status_code == 204
+
+
+def test_deleting_a_library_while_an_import_commits_takes_the_import_too(
+    stack: Stack, admin: User, owner: User, tmp_path: Path
+) -> None:
+    """A scan batch redelivered after a crash can import a file while the library is deleted.
+    Here an import's transaction is open (its asset inserted, not committed) when the delete
+    comes: the delete waits for it on the library row, then purges that asset too and answers
+    204, leaving neither the library nor an asset of it."""
+    folder = tmp_path / "racing"
+    folder.mkdir()
+    (folder / "late.jpg").write_bytes(noise_jpeg(7))
+    made = admin.client.post(
+        "/api/libraries", json={"ownerId": owner.id, "importPaths": [str(folder)]}
+    )
+    assert made.status_code == 201, made.text
+    library_id = made.json()["id"]
+    url = stack.env()["DARKROOM_DATABASE_URL"]
+
+    async def race() -> tuple[int, uuid.UUID]:
+        importing = await asyncpg.connect(url)
+        watcher = await asyncpg.connect(url)
+        try:
+            tx = importing.transaction()
+            await tx.start()
+            now = datetime.now(UTC)
+            row = await db_assets.insert_asset(
+                importing,
+                db_assets.NewAsset(
+                    id=uuid.uuid4(),
+                    owner_id=uuid.UUID(owner.id),
+                    device_asset_id="late.jpg",
+                    device_id="Library Import",
+                    type="IMAGE",
+                    original_path=str(folder / "late.jpg"),
+                    original_file_name="late.jpg",
+                    original_mime_type="image/jpeg",
+                    checksum=hashlib.sha1(b"late").digest(),
+                    file_size=1,
+                    file_created_at=now,
+                    file_modified_at=now,
+                ),
+                library_id=uuid.UUID(library_id),
+            )
+            assert row is not None
+            deleting = asyncio.create_task(
+                asyncio.to_thread(admin.client.delete, f"/api/libraries/{library_id}")
+            )
+            # the delete reaches the library row and waits for this transaction's key share
+            while not await watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%FROM libraries WHERE id = $1%'"
+            ):
+                assert not deleting.done(), (await deleting).text
+                await asyncio.sleep(0.05)
+            await tx.commit()
+            return (await deleting).status_code, row.id
+        finally:
+            await importing.close()
+            await watcher.close()
+
+    status, late_id = asyncio.run(race())
+    assert status == 204
+    assert owner.client.get(f"/api/assets/{late_id}").status_code == 400
+    assert not db_rows(stack, "SELECT id FROM assets WHERE id = $1", late_id)
+    assert not db_rows(stack, "SELECT id FROM libraries WHERE id = $1", uuid.UUID(library_id))
 
 
 def test_the_files_were_never_written(

@@ -159,12 +159,23 @@ async def stats(pool: asyncpg.Pool, library_id: uuid.UUID) -> Stats:
     return Stats(**dict(row))
 
 
-async def asset_ids(pool: asyncpg.Pool, library_id: uuid.UUID, *, limit: int) -> list[uuid.UUID]:
-    """Up to ``limit`` ids of the library's assets (for deleting the library in batches)."""
+async def asset_ids(
+    pool: asyncpg.Pool | asyncpg.Connection, library_id: uuid.UUID, *, limit: int | None = None
+) -> list[uuid.UUID]:
+    """Up to ``limit`` (None: every one) ids of the library's assets, for deleting the library
+    in batches."""
     rows = await pool.fetch(
         "SELECT id FROM assets WHERE library_id = $1 ORDER BY id LIMIT $2", library_id, limit
     )
     return [r["id"] for r in rows]
+
+
+async def lock(conn: asyncpg.Connection, library_id: uuid.UUID) -> bool:
+    """Lock the library row for the rest of ``conn``'s transaction (``FOR UPDATE``): it waits
+    for transactions inserting assets into the library (whose foreign key check holds the row
+    ``FOR KEY SHARE``) and makes new ones wait until it ends. False when there is no row."""
+    found = await conn.fetchval("SELECT true FROM libraries WHERE id = $1 FOR UPDATE", library_id)
+    return bool(found)
 
 
 async def known_files(

@@ -26,6 +26,7 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import asyncpg
 import structlog
 from darkroom_bus import subscribe
 from darkroom_db import assets, libraries
@@ -133,6 +134,24 @@ async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) ->
         return
     checksum, kind = read
     name = os.path.basename(facts.path)
+    try:
+        row = await _insert(ctx, library, facts, checksum, kind, name)
+    except asyncpg.ForeignKeyViolationError:
+        # the library (or its owner) was deleted while this batch ran: nothing to import into
+        log.info("library.gone", library_id=str(library.id), path=facts.path)
+        return
+    if row is not None:
+        log.info("library.imported", asset_id=str(row.id), library_id=str(library.id))
+
+
+async def _insert(
+    ctx: Context,
+    library: libraries.Library,
+    facts: FileFacts,
+    checksum: bytes,
+    kind: MediaKind,
+    name: str,
+) -> assets.Asset | None:
     async with ctx.outbox.transaction() as tx:
         row = await assets.insert_asset(
             tx.conn,
@@ -155,8 +174,7 @@ async def _import(ctx: Context, library: libraries.Library, facts: FileFacts) ->
         )
         if row is not None:
             await tx.add(AssetCreated.of(row))
-    if row is not None:
-        log.info("library.imported", asset_id=str(row.id), library_id=str(library.id))
+    return row
 
 
 async def _refresh(ctx: Context, known: libraries.KnownFile, facts: FileFacts) -> None:

@@ -34,7 +34,7 @@ from litestar.params import FromPath, JSONBody
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.trash import purge_assets
+from darkroom_gateway.domain.trash import delete_objects, delete_rows, purge_assets
 from darkroom_gateway.errors import BadRequest
 
 log = structlog.get_logger()
@@ -235,14 +235,27 @@ async def start(deps: Deps, force: bool) -> None:
 
 async def delete_library(deps: Deps, library: libraries.Library) -> int:
     """Purge the library's assets (rows, derived files and their events; the files stay), then
-    the library. Returns how many assets went."""
+    the library. Returns how many assets went.
+
+    The assets go in batches of :data:`DELETE_BATCH`, each its own commit. A scan may still be
+    importing (a redelivered batch, the watcher): the last step locks the library row
+    (:func:`darkroom_db.libraries.lock`), which waits for imports in flight and holds off new
+    ones, purges what they added and deletes the row in the same commit; an import that waited
+    then finds no library and imports nothing.
+    """
     removed = 0
     while ids := await libraries.asset_ids(deps.pool, library.id, limit=DELETE_BATCH):
         count = await purge_assets(deps, library.owner_id, ids)
-        if count == 0:  # nothing more can go (never expected): the row delete below says so
+        if count == 0:  # nothing more can go (never expected): the last step below says so
             break
         removed += count
-    await libraries.delete(deps.pool, library.id)
+    async with deps.outbox.transaction() as tx:
+        await libraries.lock(tx.conn, library.id)
+        late = await libraries.asset_ids(tx.conn, library.id)
+        deleted = await delete_rows(tx, library.owner_id, late) if late else []
+        await libraries.delete(tx.conn, library.id)
+    await delete_objects(deps, deleted)
+    removed += len(deleted)
     log.info("library.deleted", library_id=str(library.id), assets=removed)
     return removed
 

@@ -11,6 +11,7 @@ import msgspec
 import structlog
 from darkroom_db import assets
 from darkroom_events import AssetDeleted, AssetsRestored
+from darkroom_runtime.outbox import OutboxTransaction
 from darkroom_storage import StorageError
 from litestar import Controller, post
 from litestar.di import NamedDependency
@@ -61,9 +62,28 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
         Number of the requested assets deleted (motion videos deleted with them not counted).
     """
     async with deps.outbox.transaction() as tx:  # the rows and their events, one commit
-        deleted = await assets.delete_for_good(tx.conn, owner_id, ids)
-        for asset in deleted:
-            await tx.add(AssetDeleted(asset_id=str(asset.id), owner_id=str(owner_id)))
+        deleted = await delete_rows(tx, owner_id, ids)
+    await delete_objects(deps, deleted)
+    requested = set(ids)
+    return sum(1 for asset in deleted if asset.id in requested)
+
+
+async def delete_rows(
+    tx: OutboxTransaction, owner_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[assets.DeletedAsset]:
+    """The row half of :func:`purge_assets`, inside the caller's outbox transaction ``tx``:
+    delete ``owner_id``'s assets ``ids`` (:func:`darkroom_db.assets.delete_for_good`) and add
+    one ``darkroom.asset.deleted`` each. Returns the deleted assets for
+    :func:`delete_objects`, to be called after the commit."""
+    deleted = await assets.delete_for_good(tx.conn, owner_id, ids)
+    for asset in deleted:
+        await tx.add(AssetDeleted(asset_id=str(asset.id), owner_id=str(owner_id)))
+    return deleted
+
+
+async def delete_objects(deps: Deps, deleted: list[assets.DeletedAsset]) -> None:
+    """The storage half of :func:`purge_assets`, after the rows' commit: every object of
+    ``deleted``; a storage failure leaves an orphan object and is logged, never raised."""
     for asset in deleted:
         for key in asset.keys:
             try:
@@ -72,9 +92,7 @@ async def purge_assets(deps: Deps, owner_id: uuid.UUID, ids: list[uuid.UUID]) ->
                 log.warning(
                     "asset.purge_object_failed", asset_id=str(asset.id), key=key, error=str(exc)
                 )
-        log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(owner_id))
-    requested = set(ids)
-    return sum(1 for asset in deleted if asset.id in requested)
+        log.info("asset.deleted", asset_id=str(asset.id), owner_id=str(asset.owner_id))
 
 
 async def purge_trash(deps: Deps, older_than: timedelta) -> int:

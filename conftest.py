@@ -8,16 +8,25 @@ at the end. The order comes from ``test-durations.json``: each module's wall tim
 from a serial run of the suite on the 2-core development machine; a module not in it counts
 as :data:`UNKNOWN_MODULE_S`. Refresh it with ``python -m tests.durations`` after a serial run
 with ``--junitxml``.
+
+The suite starts dozens of PostgreSQL clusters, several at once; each gets PostgreSQL's default
+128 MB of shared buffers (``DARKROOM_POSTGRES_SHARED_BUFFERS``) instead of the quarter of the
+machine the embedded stack gives its one cluster
+(:func:`darkroom_stack.servers.postgres_memory_settings`), whose bookkeeping alone is ~150 MB
+resident per cluster on a 24 GB machine.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["darkroom_stack.testing"]
+
+os.environ.setdefault("DARKROOM_POSTGRES_SHARED_BUFFERS", "128MB")
 
 #: Seconds assumed for a test module missing from ``test-durations.json`` (a new one).
 UNKNOWN_MODULE_S = 10.0

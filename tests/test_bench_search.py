@@ -31,7 +31,7 @@ def test_search_benchmark_scores_the_production_query(postgres_server, monkeypat
     )
     assert saves, "the JSON is written as the run goes"
     (index,) = result["indexes"]
-    assert index["variant"] == "production" and index["m"] == 16
+    assert index["variant"] == "production" and index["m"] == 24  # migration 0039
     assert "USING hnsw" in index["definition"] and index["build_s"] > 0
     runs = index["runs"]
     assert [r["production"] for r in runs] == [True, False]

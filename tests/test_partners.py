@@ -135,6 +135,7 @@ def test_partner_sees_assets_only_while_shared_and_in_timeline(
         f"/api/assets/{photo}", json={"isFavorite": True, "latitude": 48.85, "longitude": 2.35}
     )
     assert r.status_code == 200, r.text
+    assert r.json()["owner"]["id"] == a.id
     r = a.client.put(f"/api/assets/{archived}", json={"visibility": "archive"})
     assert r.status_code == 200, r.text
     timeline = {"visibility": "timeline", "withPartners": "true"}
@@ -152,6 +153,16 @@ def test_partner_sees_assets_only_while_shared_and_in_timeline(
     assert info.status_code == 200, info.text
     assert info.json()["ownerId"] == a.id and info.json()["isFavorite"] is False
     assert info.json()["people"] == []
+    # the owner as Immich loads it with the asset (UserResponseDto), for the partner too
+    assert info.json()["owner"]["id"] == a.id and info.json()["owner"]["email"] == a.email
+    assert set(info.json()["owner"]) == {
+        "id",
+        "email",
+        "name",
+        "avatarColor",
+        "profileChangedAt",
+        "profileImagePath",
+    }
     assert b.client.get(f"/api/assets/{photo}/thumbnail").status_code == 200
     assert b.client.get(f"/api/assets/{photo}/original").status_code == 200
     assert b.client.get(f"/api/assets/{photo}/metadata").status_code == 200

@@ -116,6 +116,7 @@ def test_album_link_opens_the_album_logged_out(owner: User, anon: httpx.Client) 
     assert set(bucket["id"]) == {a1, a2}
     info = ok(anon.get(f"/api/assets/{a1}", params={"key": key}))
     assert info["id"] == a1 and info["ownerId"] == owner.id and info["originalPath"] == ""
+    assert "owner" not in info  # a link's visitor never gets the owner's e-mail address
     wait_processed(owner, [a1])
     assert anon.get(f"/api/assets/{a1}/thumbnail", params={"key": key}).status_code == 200
     original = anon.get(f"/api/assets/{a1}/original", params={"key": key})

@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import os
 import random
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -543,3 +545,17 @@ async def test_sweep_temp_removes_only_stale_leftovers_of_interrupted_puts(
     assert await left() == 1
     assert await storage.sweep_temp(timedelta(0)) >= 1
     assert await left() == 0
+
+
+def test_the_filesystem_back_end_never_imports_the_s3_client(tmp_path: Path) -> None:
+    """Every service imports darkroom_storage at start; the minio client (~0.5 s of start-up
+    CPU) is imported only when the S3 back end is opened."""
+    code = (
+        "import sys\n"
+        "from darkroom_storage import StorageSettings, open_storage\n"
+        f"open_storage(StorageSettings(backend='filesystem', root={str(tmp_path)!r}))\n"
+        "assert 'minio' not in sys.modules, 'minio imported'\n"
+        "from darkroom_storage import S3Storage\n"
+        "assert 'minio' in sys.modules and S3Storage.__name__ == 'S3Storage'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -262,8 +262,12 @@ def where_clause(
         exif_conds.append(_unaccent_like("e.description", q.param(_like(f.description))))
     if exif_conds:
         null_ok = all(c.endswith("IS NULL") for c in exif_conds)
-        sub = f"SELECT 1 FROM asset_exif e WHERE e.asset_id = {a}.id AND " + " AND ".join(
-            exif_conds
+        # e.owner_id (always the asset's) lets PostgreSQL carry the owner into the EXIF
+        # indexes, which lead with it (asset_exif_city_idx is (owner_id, city)): a city's rows of
+        # this owner only, not every owner's (docs/performance.md, smart search)
+        sub = (
+            f"SELECT 1 FROM asset_exif e WHERE e.asset_id = {a}.id "
+            f"AND e.owner_id = {a}.owner_id AND " + " AND ".join(exif_conds)
         )
         if null_ok:  # "unknown city" also holds for an asset whose metadata is not extracted
             q.add(

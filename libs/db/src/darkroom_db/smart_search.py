@@ -38,6 +38,14 @@ class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+#: The smart search index (migration 0039_smart_search_hnsw_graph.sql has the measurements):
+#: cosine distance, each node linked to 24 neighbours chosen from 128 candidates.
+HNSW_INDEX = (
+    "CREATE INDEX smart_search_embedding_idx ON smart_search "
+    "USING hnsw (embedding vector_cosine_ops) WITH (m = 24, ef_construction = 128)"
+)
+
+
 async def column_dimension(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     """The dimension of ``smart_search.embedding`` (pgvector stores it as the type modifier)."""
     return int(
@@ -88,10 +96,7 @@ async def ensure_dimension(pool: asyncpg.Pool, dim: int, *, model: str | None = 
                 f"ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector({dim}), "
                 "ALTER COLUMN embedding SET STORAGE MAIN"
             )
-        await conn.execute(
-            "CREATE INDEX smart_search_embedding_idx ON smart_search "
-            "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
-        )
+        await conn.execute(HNSW_INDEX)
         await conn.execute(
             "UPDATE asset_job_status SET embedding_at = NULL, updated_at = now() "
             "WHERE embedding_at IS NOT NULL"

@@ -13,14 +13,17 @@ One asynchronous interface, :class:`Storage`, two back ends chosen by :class:`St
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from darkroom_storage.base import DEFAULT_CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from darkroom_storage.errors import AccessDenied, NotFound, StorageError, StorageUnavailable
 from darkroom_storage.external import ExternalFiles, ReadOnlyFile, is_external
 from darkroom_storage.filesystem import FilesystemStorage
 from darkroom_storage.keys import validate_key, validate_prefix
-from darkroom_storage.s3 import S3Storage
 from darkroom_storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from darkroom_storage.s3 import S3Storage
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -44,6 +47,16 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """``S3Storage`` on first use (PEP 562): the minio client it needs costs ~0.5 s of start-up
+    that a service on the filesystem back end (the embedded default) never uses."""
+    if name == "S3Storage":
+        from darkroom_storage.s3 import S3Storage
+
+        return S3Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def open_storage(settings: StorageSettings) -> Storage:
     """Build the back end the settings ask for.
 
@@ -65,6 +78,8 @@ def open_storage(settings: StorageSettings) -> Storage:
     """
     if settings.backend == "filesystem":
         return FilesystemStorage(Path(settings.root))
+    from darkroom_storage.s3 import S3Storage  # imported on first use: see __getattr__
+
     storage = S3Storage(settings)
     try:
         storage.ensure_bucket()

@@ -23,6 +23,7 @@ from darkroom_db import (
     shared_links,
     stacks,
     tags,
+    users,
 )
 from darkroom_events import (
     AssetHidden,
@@ -55,7 +56,7 @@ from darkroom_gateway.domain.asset_metadata import parse_upload_metadata
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.domain.tags import TagResponse, tag_response
 from darkroom_gateway.domain.trash import purge_assets, require_owned
-from darkroom_gateway.domain.users import check_quota
+from darkroom_gateway.domain.users import UserResponse, check_quota, user_response
 from darkroom_gateway.errors import ApiError, BadRequest, NotFound, Unauthorized
 from darkroom_gateway.media import serve_object
 from darkroom_gateway.permissions import Permission, require_access
@@ -178,6 +179,8 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     tags: list[TagResponse] = msgspec.field(default_factory=list)
     #: Filled where Immich fills it (``GET /api/assets/{id}``: the stack or null), else absent.
     stack: AssetStackResponse | None | msgspec.UnsetType = msgspec.UNSET
+    #: The owner, where Immich loads it (``GET`` and ``PUT /api/assets/{id}``), else absent.
+    owner: UserResponse | msgspec.UnsetType = msgspec.UNSET
 
 
 def parse_checksum(value: str) -> bytes:
@@ -305,6 +308,13 @@ def asset_response(
         ],
         tags=[tag_response(t) for t in tagged or []],
     )
+
+
+async def _owner(deps: Deps, owner_id: uuid.UUID) -> UserResponse | msgspec.UnsetType:
+    """The asset owner's UserResponseDto (what any user may see of another), for the routes
+    where Immich loads the owner with the asset; absent if the row is gone (never expected)."""
+    user = await users.get_user(deps.pool, owner_id)
+    return user_response(user) if user is not None else msgspec.UNSET
 
 
 def for_link(response: AssetResponse, link: shared_links.SharedLink | None) -> AssetResponse:
@@ -599,7 +609,11 @@ class AssetController(Controller):
         exif_row = await exif.get_exif(deps.pool, asset.owner_id, asset_id)
         response = await viewer_asset_response(deps, asset, exif_row, as_owner=owner)
         if auth.shared_link is None:  # Immich's getAssetInfo maps the asset withStack
-            response = msgspec.structs.replace(response, stack=await asset_stack(deps, asset))
+            response = msgspec.structs.replace(
+                response,
+                stack=await asset_stack(deps, asset),
+                owner=await _owner(deps, asset.owner_id),
+            )
         return for_link(response, auth.shared_link)
 
     @get("/{asset_id:uuid}/original", permission="asset.download", shared_link=True)
@@ -713,12 +727,13 @@ class AssetController(Controller):
             deps,
             AssetUpdated(asset_id=str(asset_id), owner_id=str(auth.user.id), at=datetime.now(UTC)),
         )
-        return asset_response(
+        response = asset_response(
             asset,
             await exif.get_exif(deps.pool, auth.user.id, asset_id),
             await people.asset_people(deps.pool, auth.user.id, asset_id),
             await tags.tags_of_asset(deps.pool, asset_id),
         )
+        return msgspec.structs.replace(response, owner=await _owner(deps, asset.owner_id))
 
     @put("/", status_code=204, permission="asset.update")
     async def update_assets(

@@ -125,7 +125,9 @@ def _scenario(stack: Stack, admin: User, owner: User, root: Path, ids: list[str]
     assert set(mine) == set(strays)
     assert all(i["type"] == "untracked_file" for i in untracked)
     missing = {i["path"]: i for i in _all(admin, "missing_file", 500)}
-    assert paths[gone] in missing and not {paths[a] for a in (broken, fixed, healthy)} & set(missing)
+    assert paths[gone] in missing and not {paths[a] for a in (broken, fixed, healthy)} & set(
+        missing
+    )
     mismatched = {i["path"]: i for i in _all(admin, "checksum_mismatch", 500)}
     assert {paths[broken], paths[fixed]} <= set(mismatched)
     assert paths[healthy] not in mismatched and paths[gone] not in mismatched
@@ -139,9 +141,9 @@ def _scenario(stack: Stack, admin: User, owner: User, root: Path, ids: list[str]
     assert [(row["id"], row["path"]) for row in rows] == [(i["id"], i["path"]) for i in untracked]
     assert all(row["type"] == "untracked_file" and row["assetId"] == "" for row in rows)
     rows = list(
-        csv.DictReader(io.StringIO(admin.client.get(
-            "/api/admin/integrity/report/checksum_mismatch/csv"
-        ).text))
+        csv.DictReader(
+            io.StringIO(admin.client.get("/api/admin/integrity/report/checksum_mismatch/csv").text)
+        )
     )
     assert {row["assetId"] for row in rows if row["path"] == paths[broken]} == {broken}
 
@@ -226,7 +228,9 @@ def _refused(stack: Stack, admin: User, owner: User, asset_id: str, item_id: str
     narrow = httpx.Client(
         base_url=stack.url, headers={"x-api-key": key.json()["secret"]}, timeout=60
     )
-    link = owner.client.post("/api/shared-links", json={"type": "INDIVIDUAL", "assetIds": [asset_id]})
+    link = owner.client.post(
+        "/api/shared-links", json={"type": "INDIVIDUAL", "assetIds": [asset_id]}
+    )
     assert link.status_code == 201, link.text
     try:
         for method, url, body, query in routes:
@@ -243,4 +247,4 @@ def _refused(stack: Stack, admin: User, owner: User, asset_id: str, item_id: str
                 assert r.status_code == 403, (method, url, r.text)
     finally:
         owner.client.delete(f"/api/shared-links/{link.json()['id']}")
-        admin.client.delete(f"/api/api-keys/{key.json()['id']}")
+        admin.client.delete(f"/api/api-keys/{key.json()['apiKey']['id']}")

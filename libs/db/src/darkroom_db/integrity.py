@@ -83,9 +83,7 @@ async def summary(pool: Conn) -> dict[ReportType, int]:
     return counts
 
 
-async def page(
-    pool: Conn, type_: ReportType, *, after: str | None, limit: int
-) -> list[ReportItem]:
+async def page(pool: Conn, type_: ReportType, *, after: str | None, limit: int) -> list[ReportItem]:
     """Items of ``type_`` in path order, those after path ``after`` (keyset paging: stable while
     items come and go).
 
@@ -128,9 +126,7 @@ async def remove(pool: Conn, ids: list[uuid.UUID]) -> int:
     return int(status.split()[-1])
 
 
-async def add(
-    pool: Conn, type_: ReportType, items: list[tuple[str, uuid.UUID | None]]
-) -> int:
+async def add(pool: Conn, type_: ReportType, items: list[tuple[str, uuid.UUID | None]]) -> int:
     """Record ``(path, asset_id)`` items of ``type_``; one already recorded is left as it is.
 
     Returns:
@@ -149,9 +145,7 @@ async def add(
     return int(status.split()[-1])
 
 
-async def originals(
-    pool: Conn, *, after: uuid.UUID | None, limit: int
-) -> list[TrackedFile]:
+async def originals(pool: Conn, *, after: uuid.UUID | None, limit: int) -> list[TrackedFile]:
     """Originals in storage of active assets (not trashed, not external-library files), in
     asset id order, after asset ``after``."""
     rows = await pool.fetch(
@@ -162,14 +156,14 @@ async def originals(
         limit,
     )
     return [
-        TrackedFile(row_id=r["id"], asset_id=r["id"], path=r["original_path"], checksum=r["checksum"])
+        TrackedFile(
+            row_id=r["id"], asset_id=r["id"], path=r["original_path"], checksum=r["checksum"]
+        )
         for r in rows
     ]
 
 
-async def derived_files(
-    pool: Conn, *, after: uuid.UUID | None, limit: int
-) -> list[TrackedFile]:
+async def derived_files(pool: Conn, *, after: uuid.UUID | None, limit: int) -> list[TrackedFile]:
     """Derived files (``asset_files``: previews, thumbnails, encoded videos, sidecars...) of
     active assets, in asset file id order, after ``after``."""
     rows = await pool.fetch(
@@ -244,7 +238,9 @@ async def least_recently_checked(pool: Conn, *, limit: int) -> list[TrackedFile]
         limit,
     )
     return [
-        TrackedFile(row_id=r["id"], asset_id=r["id"], path=r["original_path"], checksum=r["checksum"])
+        TrackedFile(
+            row_id=r["id"], asset_id=r["id"], path=r["original_path"], checksum=r["checksum"]
+        )
         for r in rows
     ]
 

@@ -39,8 +39,8 @@ from darkroom_events.catalogue import FaceClusteringRequested
 from litestar import Litestar
 
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.admin_users import purge_deleted_users
 from darkroom_gateway.domain import integrity
+from darkroom_gateway.domain.admin_users import purge_deleted_users
 from darkroom_gateway.domain.backups import scheduled_backup
 from darkroom_gateway.domain.libraries import scan_all_libraries
 from darkroom_gateway.domain.memories import cleanup_memories

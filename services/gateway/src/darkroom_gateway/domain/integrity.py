@@ -295,7 +295,9 @@ async def start(deps: Deps, force: bool) -> None:
     await check_checksums(deps)
 
 
-def _scheduled(check: Callable[[Deps], Awaitable[int]], section: str) -> Callable[[Deps], Awaitable[int]]:
+def _scheduled(
+    check: Callable[[Deps], Awaitable[int]], section: str
+) -> Callable[[Deps], Awaitable[int]]:
     async def run(deps: Deps) -> int:
         if getattr(deps.config.current.integrity_checks, section).enabled:
             return await check(deps)
@@ -311,7 +313,9 @@ scheduled_untracked_files = _scheduled(check_untracked_files, "untracked_files")
 scheduled_checksums = _scheduled(check_checksums, "checksum_files")
 
 
-def _job(run: Callable[[Deps, ReportType], Awaitable[int]], type_: ReportType) -> Callable[[Deps], Awaitable[None]]:
+def _job(
+    run: Callable[[Deps, ReportType], Awaitable[int]], type_: ReportType
+) -> Callable[[Deps], Awaitable[None]]:
     async def job(deps: Deps) -> None:
         await run(deps, type_)
 
@@ -375,7 +379,8 @@ def _cursor(path: str) -> str:
 
 def _after(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest("Invalid cursor") from None
 
@@ -511,9 +516,7 @@ class IntegrityController(Controller):
         return Stream(
             _csv(deps, type_),
             media_type="application/octet-stream",
-            headers={
-                "Content-Disposition": content_disposition(f"integrity-{type_}-{stamp}.csv")
-            },
+            headers={"Content-Disposition": content_disposition(f"integrity-{type_}-{stamp}.csv")},
         )
 
 

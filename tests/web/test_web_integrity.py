@@ -1,8 +1,9 @@
 """Administration > Integrity in a real browser, on a small stack of its own (just the gateway:
 no media is needed, and "delete all" must not reach the shared stack's files).
 
-An untracked file found by the check is listed with its download link; its Delete removes the
-row and the file; "Check now" of the checksum section runs its job. Screenshots go to
+Untracked files found by the check are listed with their download links; a row's Delete removes
+the row and the file, "Delete all" (after a confirmation) the rest; "Check now" of the checksum
+section runs its job. Screenshots go to
 ``test-output/web/integrity-*.png``.
 """
 
@@ -32,14 +33,16 @@ def test_admin_integrity_page_lists_downloads_and_deletes(
 ) -> None:
     needs_build()
     admin = first_admin(small_stack)
-    stray = small_stack.config.data_dir / "storage" / "upload" / admin.id / "zz" / "st" / "x.jpg"
-    stray.parent.mkdir(parents=True)
-    stray.write_bytes(b"stray bytes")
+    folder = small_stack.config.data_dir / "storage" / "upload" / admin.id / "zz" / "st"
+    folder.mkdir(parents=True)
+    stray, other = folder / "a.jpg", folder / "b.jpg"
     old = time.time() - 7200  # past the check's grace for files being written
-    os.utime(stray, (old, old))
+    for path in (stray, other):
+        path.write_bytes(b"stray bytes")
+        os.utime(path, (old, old))
     r = admin.client.post("/api/jobs", json={"name": "integrity-untracked-files"})
     assert r.status_code == 204, r.text
-    (item,) = admin.client.get(
+    item, _ = admin.client.get(
         "/api/admin/integrity/report", params={"type": "untracked_file"}
     ).json()["items"]
 
@@ -53,11 +56,17 @@ def test_admin_integrity_page_lists_downloads_and_deletes(
     assert download.get_attribute("href") == f"/api/admin/integrity/report/{item['id']}/file"
     shot(page, "integrity-list")
     section = page.locator('section[data-type="untracked_file"]')
-    assert section.locator(".count").inner_text() == "1"
-    row.get_by_role("button", name="Delete").click()
+    assert section.locator(".count").inner_text() == "2"
+    row.get_by_role("button", name="Delete", exact=True).click()
     row.wait_for(state="detached")
-    assert not stray.exists()
+    assert not stray.exists() and other.exists()
+    # "delete all" after a confirmation
+    section.get_by_role("button", name="Delete all").click()
+    section.get_by_text("Delete every file of this list").wait_for()
+    shot(page, "integrity-confirm")
+    section.get_by_role("button", name="Confirm delete all").click()
     section.get_by_text("Nothing found.").wait_for()
+    assert not other.exists()
     # a check started from the page runs its job (nothing to find here)
     checksum = page.locator('section[data-type="checksum_mismatch"]')
     checksum.get_by_role("button", name="Check now").click()

@@ -13,7 +13,7 @@ The checks themselves (storage listings, hashing) are the gateway's
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Literal, TypeAlias, get_args
 
@@ -126,7 +126,7 @@ async def remove(pool: Conn, ids: list[uuid.UUID]) -> int:
     return int(status.split()[-1])
 
 
-async def add(pool: Conn, type_: ReportType, items: list[tuple[str, uuid.UUID | None]]) -> int:
+async def add(pool: Conn, type_: ReportType, items: Sequence[tuple[str, uuid.UUID | None]]) -> int:
     """Record ``(path, asset_id)`` items of ``type_``; one already recorded is left as it is.
 
     Returns:

@@ -248,3 +248,52 @@ def _refused(stack: Stack, admin: User, owner: User, asset_id: str, item_id: str
     finally:
         owner.client.delete(f"/api/shared-links/{link.json()['id']}")
         admin.client.delete(f"/api/api-keys/{key.json()['apiKey']['id']}")
+
+
+def _checksum_limits(admin: User, **limits: float) -> dict[str, object]:
+    """Set ``integrityChecks.checksumFiles`` fields; the section as it was."""
+    config = admin.client.get("/api/system-config").json()
+    saved = dict(config["integrityChecks"]["checksumFiles"])
+    config["integrityChecks"]["checksumFiles"].update(limits)
+    r = admin.client.put("/api/system-config", json=config)
+    assert r.status_code == 200, r.text
+    return saved
+
+
+def _verified(stack: Stack) -> dict[uuid.UUID, object]:
+    rows = db_rows(stack, "SELECT asset_id, checked_at FROM integrity_checksums")
+    return {r["asset_id"]: r["checked_at"] for r in rows}
+
+
+def test_checksum_check_verifies_the_least_recently_verified_within_the_limits(
+    stack: Stack, admin: User
+) -> None:
+    owner = make_user(stack, admin)
+    ids = [upload_jpeg(owner, noise_jpeg(seed)) for seed in range(7311, 7314)]
+    saved: dict[str, object] | None = None
+    try:
+        wait_processed(owner, ids)
+        originals = [
+            r["id"]
+            for r in db_rows(
+                stack, "SELECT id FROM assets WHERE status = 'active' AND NOT is_external"
+            )
+        ]
+        before = _verified(stack)
+        # the next two: never verified first (by id), then the longest ago
+        order = sorted(originals, key=lambda a: (a in before, before.get(a) or 0, a))
+        expected = set(order[:2])
+        # percentageLimit: two originals of all of them (ceil of the fraction)
+        saved = _checksum_limits(admin, percentageLimit=1.5 / len(originals), timeLimit=3_600_000)
+        _job(admin, "integrity-checksum-mismatch")
+        after = _verified(stack)
+        changed = {a for a in after if before.get(a) != after[a]}
+        assert changed == expected
+        # timeLimit 0: nothing is verified
+        _checksum_limits(admin, percentageLimit=1.0, timeLimit=0)
+        _job(admin, "integrity-checksum-mismatch")
+        assert _verified(stack) == after
+    finally:
+        if saved is not None:
+            _checksum_limits(admin, **saved)  # type: ignore[arg-type]
+        owner.client.request("DELETE", "/api/assets", json={"ids": ids, "force": True})

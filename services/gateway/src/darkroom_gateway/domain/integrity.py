@@ -50,6 +50,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -84,12 +85,26 @@ MAX_PAGE = 10_000
 HEAD_CONCURRENCY = 16
 
 
+def _sha1_of_file(path: Path) -> bytes:
+    """SHA-1 of a local file, read in chunks (hashlib.file_digest), off the event loop."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha1").digest()
+
+
 async def file_sha1(storage: Storage, key: str) -> bytes:
-    """The SHA-1 (20 bytes) of stored object ``key``, streamed (never read whole into memory).
+    """The SHA-1 (20 bytes) of stored object ``key``, streamed (never read whole into memory):
+    a local file (filesystem back end) is hashed in a worker thread, an S3 object as its
+    chunks arrive.
 
     Raises:
         darkroom_storage.NotFound: No such object.
     """
+    path = storage.local_path(key)
+    if path is not None:
+        try:
+            return await asyncio.to_thread(_sha1_of_file, path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise StorageNotFound(key) from None
     digest = hashlib.sha1()  # noqa: S324 - SHA-1 is Immich's checksum, not a security hash
     async with await storage.open(key) as stream:
         async for chunk in stream:

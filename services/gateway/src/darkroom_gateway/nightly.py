@@ -20,12 +20,15 @@ documented settings; the behaviour observed, not its code):
   face service (:func:`cluster_new_faces`);
 - ``syncQuotaUsage``: recompute every user's storage usage (:func:`sync_quota_usage`);
 - ``missingThumbnails``: queue the missing-steps sweep (registered at merge with the jobs part).
+
+Besides: database backups, library scans and the three integrity checks
+(:mod:`darkroom_gateway.domain.integrity`), each on its own cron expression while enabled.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -36,6 +39,7 @@ from darkroom_events.catalogue import FaceClusteringRequested
 from litestar import Litestar
 
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain import integrity
 from darkroom_gateway.domain.admin_users import purge_deleted_users
 from darkroom_gateway.domain.backups import scheduled_backup
 from darkroom_gateway.domain.libraries import scan_all_libraries
@@ -107,6 +111,17 @@ def _library_scan_cron(config: SystemConfigDto) -> str | None:
     return scan.cron_expression if scan.enabled else None
 
 
+def _integrity_cron(section: str) -> Callable[[SystemConfigDto], str | None]:
+    """An integrity check's schedule: ``integrityChecks.<section>.cronExpression`` while it is
+    enabled (Immich's SystemConfigIntegrityChecks; default ``0 03 * * *``, enabled)."""
+
+    def schedule(config: SystemConfigDto) -> str | None:
+        job = getattr(config.integrity_checks, section)
+        return job.cron_expression if job.enabled else None
+
+    return schedule
+
+
 #: The scheduled tasks, one line each: (name, coroutine, schedule).
 TASKS: tuple[Task, ...] = (
     Task("database-cleanup", database_cleanup, nightly("database_cleanup")),
@@ -116,6 +131,19 @@ TASKS: tuple[Task, ...] = (
     Task("missing-thumbnails", run_missing_sweep, nightly("missing_thumbnails")),
     Task("backup-database", scheduled_backup, _backup_cron),
     Task("library-scan", scan_all_libraries, _library_scan_cron),
+    Task(
+        "integrity-missing-files",
+        integrity.scheduled_missing_files,
+        _integrity_cron("missing_files"),
+    ),
+    Task(
+        "integrity-untracked-files",
+        integrity.scheduled_untracked_files,
+        _integrity_cron("untracked_files"),
+    ),
+    Task(
+        "integrity-checksum-files", integrity.scheduled_checksums, _integrity_cron("checksum_files")
+    ),
 )
 
 

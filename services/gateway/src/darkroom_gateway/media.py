@@ -15,6 +15,9 @@ from litestar.response import Response, Stream
 from darkroom_gateway.errors import ApiError
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: Objects up to this size (bytes) are sent from one read instead of a stream: thumbnails
+#: (about 10-60 KiB) and small previews, so a tile costs one file read and no chunked body.
+SMALL_OBJECT_BYTES = 256 * 1024
 #: What the ASCII fallback of ``filename=`` may hold: RFC 9110 ``qdtext`` without ``\\`` (some
 #: clients do not unescape quoted-pairs), i.e. printable ASCII but ``"`` and ``\\``.
 _NOT_QDTEXT = re.compile(r'[^\x20-\x7e]|["\\]')
@@ -120,6 +123,9 @@ async def serve_object(
     if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
         return Response(b"", status_code=304, headers=headers)
     byte_range = parse_range(request.headers.get("range"), size)
+    if byte_range is None and offset is None and size <= SMALL_OBJECT_BYTES:
+        # read at once (one read, no streamed body): a timeline screen asks for dozens
+        return Response(await storage.get_bytes(key), media_type=media_type, headers=headers)
     if byte_range is None:
         headers["Content-Length"] = str(size)
         stream = (

@@ -660,23 +660,35 @@ class AssetController(Controller):
         asset's edits applied when there is one (:mod:`.edits`).
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        originals_ok = auth.shared_link is None or auth.shared_link.allow_download
+        full = size in ("fullsize", "original") and originals_ok
+        kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
+        edited_kinds: dict[str, assets.FileType] = {  # the edited full size carries no EXIF
+            "thumbnail": "edited_thumbnail",
+            "preview": "edited_preview",
+        }
+        edited_kind = edited_kinds.get(size, "edited_fullsize")
+        # the files this answer may come from, in one query (the web app's tiles ask `edited`:
+        # the edited rendering first, then the plain one): the full-size path asks its own
+        wanted: list[assets.FileType] = [edited_kind] if edited else []
+        if not full:
+            wanted.append(kind)
+        files = (
+            await assets.get_files(deps.pool, asset.owner_id, asset_id, wanted) if wanted else {}
+        )
         if edited:
-            edited_kind: assets.FileType = {  # the edited full size carries no EXIF
-                "thumbnail": "edited_thumbnail",
-                "preview": "edited_preview",
-            }.get(size, "edited_fullsize")
-            file = await assets.get_file(deps.pool, asset.owner_id, asset_id, edited_kind)
+            file = files.get(edited_kind)
             if file is not None and file.size is not None:
                 return await serve_file(request, deps, file)
-        originals_ok = auth.shared_link is None or auth.shared_link.allow_download
-        if size in ("fullsize", "original") and originals_ok:
+        if full:
             if asset.original_mime_type in WEB_IMAGE_TYPES:
                 return await serve_original(request, deps, asset, attachment=False)
             fullsize = await assets.get_file(deps.pool, asset.owner_id, asset_id, "fullsize")
             if fullsize is not None and fullsize.size is not None:
                 return await serve_file(request, deps, fullsize)
-        kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
-        file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
+            file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
+        else:
+            file = files.get(kind)
         if file is None or file.size is None:
             raise NotFound("Asset media not found")
         return await serve_file(request, deps, file)

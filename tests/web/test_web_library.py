@@ -319,6 +319,8 @@ def test_select_bulk_actions_album_share_and_drop_upload(
 
     guest.reload()  # type: ignore[attr-defined]
     guest.locator(TILE.format(order[5])).wait_for()  # type: ignore[attr-defined]
+    # the album (and so their role) has loaded: an editor's "Add photos", the drop zone with it
+    guest.get_by_role("button", name="Add photos").wait_for()  # type: ignore[attr-defined]
     assert guest.get_by_text("View only").count() == 0  # type: ignore[attr-defined]
     _drop(guest, [("guest-red.jpg", _jpeg((200, 30, 30)))], "library-11-guest-drop-overlay")
     (mine,) = _uploaded(guest, 1)

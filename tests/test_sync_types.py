@@ -254,6 +254,13 @@ def test_people_and_faces(
         },
     )  # fmt: skip
     assert r.status_code == 201, r.text
+    # the face service renders the person's thumbnail from its feature face in the background,
+    # which changes the person (a later PersonV1): the test syncs once that has happened
+    assert _poll(
+        db,
+        "SELECT coalesce(thumbnail_path, '') <> '' FROM people WHERE id = $1",
+        uuid.UUID(person_id),
+    ), "the person's thumbnail was never rendered"
 
     types = ["AssetsV1", "PeopleV1", "AssetFacesV1", "AssetFacesV2"]
     device = Device(stack, carol)

@@ -144,3 +144,10 @@ def test_free_ports_lie_below_the_ephemeral_range() -> None:
         assert FREE_PORT_MIN <= port < lo
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", port))
+
+
+def test_free_port_never_hands_out_a_port_twice_in_a_process() -> None:
+    """A stack chooses all its ports before its servers bind any: each must be another port
+    (500 random picks from the ~22,000 below the range repeat one about 99.6 % of the time)."""
+    ports = [free_port() for _ in range(500)]
+    assert len(set(ports)) == len(ports)

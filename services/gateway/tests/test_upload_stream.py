@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from darkroom_gateway.upload import (
     BATCH_BYTES,
+    ParsedUpload,
     PayloadTooLarge,
     TruncatedUpload,
     stream_upload,
@@ -60,18 +62,23 @@ def store(tmp_path: Path) -> FilesystemStorage:
     return FilesystemStorage(tmp_path / "storage")
 
 
-async def test_a_body_of_many_batches_is_stored_and_hashed_exactly(
-    store: FilesystemStorage,
-) -> None:
-    data = _video(7 * BATCH_BYTES + 12_345)
-    parsed = await stream_upload(
+async def _upload(store: FilesystemStorage, data: bytes, **options: Any) -> ParsedUpload:
+    """Stream a multipart body holding ``data`` as ``assetData`` into ``store``."""
+    return await stream_upload(
         _pieces(_body(data)),
         CONTENT_TYPE,
         store,
         files={"assetData": None},
         staging_prefix="staging/u1",
-        queue_chunks=2,  # the reader waits for storage now and then
+        **options,
     )
+
+
+async def test_a_body_of_many_batches_is_stored_and_hashed_exactly(
+    store: FilesystemStorage,
+) -> None:
+    data = _video(7 * BATCH_BYTES + 12_345)
+    parsed = await _upload(store, data, queue_chunks=2)  # the reader waits for storage at times
     staged = parsed.files["assetData"]
     assert parsed.fields == {"deviceId": "phone"}
     assert staged.sha1 == hashlib.sha1(data).hexdigest()  # noqa: S324 - Immich's checksum
@@ -86,14 +93,7 @@ async def test_a_body_of_at_most_a_batch_or_two_is_exact(
     store: FilesystemStorage, size: int
 ) -> None:
     data = _video(size)
-    parsed = await stream_upload(
-        _pieces(_body(data)),
-        CONTENT_TYPE,
-        store,
-        files={"assetData": None},
-        staging_prefix="staging/u1",
-    )
-    staged = parsed.files["assetData"]
+    staged = (await _upload(store, data)).files["assetData"]
     assert staged.sha1 == hashlib.sha1(data).hexdigest()  # noqa: S324 - Immich's checksum
     assert (store.root / staged.key).read_bytes() == data
 

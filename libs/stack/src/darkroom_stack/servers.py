@@ -28,6 +28,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,11 @@ def _ephemeral_range() -> tuple[int, int]:
     return 32768, 60999
 
 
+#: Ports :func:`free_port` has handed out in this process (guarded by :data:`_HANDED_OUT_LOCK`).
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port that is free right now on ``host``.
 
@@ -122,18 +128,27 @@ def free_port(host: str = "127.0.0.1") -> int:
     :data:`FREE_PORT_MIN`: a port the OS picks for ``bind(0)`` lies inside that range, where any
     process's outgoing connection may take it as its local port between this check and the
     server's own ``bind`` seconds later (PostgreSQL's start then failed with "Address already in
-    use" while a busy test suite made connections). Falls back to the OS's pick when no random
-    port below the range binds (or the range starts too low to choose from).
+    use" while a busy test suite made connections). A port is handed out once per process
+    (until half the range has been): the ports of one stack are all chosen before any server
+    binds, so a second random pick of the same free port gave two servers one port (a gateway
+    and a thumbnail replica's metrics, seen in the suite). Falls back to the OS's pick when no
+    random port below the range binds (or the range starts too low to choose from).
     """
     lo, _ = _ephemeral_range()
     rng = random.SystemRandom()
     for _ in range(100 if lo - FREE_PORT_MIN >= 1000 else 0):
         port = rng.randrange(FREE_PORT_MIN, lo)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((host, port))
-            except OSError:
+        with _HANDED_OUT_LOCK:
+            if port in _HANDED_OUT:
                 continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+            if len(_HANDED_OUT) >= (lo - FREE_PORT_MIN) // 2:
+                _HANDED_OUT.clear()
+            _HANDED_OUT.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

@@ -135,12 +135,12 @@ class FilesystemStorage(Storage):
         return _info(key, path.stat())
 
     @staticmethod
-    def _write_pieces(f: BinaryIO, pieces: list[bytes], written: int, flushed: int) -> int:
+    def _write_pieces(f: BinaryIO, pieces: list[bytes], flushed: int) -> int:
         """Write ``pieces`` (no copy: each goes to the file as it is), then, past
-        :data:`WRITEBACK_EVERY` bytes since ``flushed``, start the writeback of ``[flushed,
-        written)``; returns the new ``flushed`` offset."""
+        :data:`WRITEBACK_EVERY` bytes since offset ``flushed``, start the writeback of what was
+        written since; returns the new ``flushed`` offset."""
         f.writelines(pieces)
-        written += sum(len(p) for p in pieces)
+        written = f.tell()
         if written - flushed >= WRITEBACK_EVERY and hasattr(os, "posix_fadvise"):
             f.flush()
             os.posix_fadvise(f.fileno(), flushed, written - flushed, os.POSIX_FADV_DONTNEED)
@@ -193,18 +193,15 @@ class FilesystemStorage(Storage):
                 # The pieces are kept as they are (a list, not a buffer they are copied into):
                 # at most WRITE_BATCH - 1 bytes are held besides the chunk just received.
                 pending: list[bytes] = []
-                pending_bytes = written = flushed = 0
+                pending_bytes = flushed = 0
                 async for chunk in data:
                     pending.append(chunk)
                     pending_bytes += len(chunk)
                     if pending_bytes >= WRITE_BATCH:
-                        flushed = await asyncio.to_thread(
-                            self._write_pieces, f, pending, written, flushed
-                        )
-                        written += pending_bytes
+                        flushed = await asyncio.to_thread(self._write_pieces, f, pending, flushed)
                         pending, pending_bytes = [], 0
                 if pending:
-                    await asyncio.to_thread(self._write_pieces, f, pending, written, flushed)
+                    await asyncio.to_thread(self._write_pieces, f, pending, flushed)
                     del pending
                 info = await asyncio.to_thread(
                     functools.partial(self._commit, tmp, f, path, key, durable=durable)

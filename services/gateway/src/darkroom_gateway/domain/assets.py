@@ -668,30 +668,25 @@ class AssetController(Controller):
             "preview": "edited_preview",
         }
         edited_kind = edited_kinds.get(size, "edited_fullsize")
-        # the files this answer may come from, in one query (the web app's tiles ask `edited`:
-        # the edited rendering first, then the plain one): the full-size path asks its own
-        wanted: list[assets.FileType] = [edited_kind] if edited else []
-        if not full:
-            wanted.append(kind)
-        files = (
-            await assets.get_files(deps.pool, asset.owner_id, asset_id, wanted) if wanted else {}
-        )
+        # every file this answer may come from, in one query (the web app's tiles ask `edited`:
+        # the edited rendering first, then the plain one)
+        wanted: list[assets.FileType] = [kind]
         if edited:
-            file = files.get(edited_kind)
-            if file is not None and file.size is not None:
-                return await serve_file(request, deps, file)
+            wanted.append(edited_kind)
+        if full:
+            wanted.append("fullsize")
+        files = await assets.get_files(deps.pool, asset.owner_id, asset_id, wanted)
+        stored = {t: f for t, f in files.items() if f.size is not None}  # written, not pending
+        if edited and edited_kind in stored:
+            return await serve_file(request, deps, stored[edited_kind])
         if full:
             if asset.original_mime_type in WEB_IMAGE_TYPES:
                 return await serve_original(request, deps, asset, attachment=False)
-            fullsize = await assets.get_file(deps.pool, asset.owner_id, asset_id, "fullsize")
-            if fullsize is not None and fullsize.size is not None:
-                return await serve_file(request, deps, fullsize)
-            file = await assets.get_file(deps.pool, asset.owner_id, asset_id, kind)
-        else:
-            file = files.get(kind)
-        if file is None or file.size is None:
+            if "fullsize" in stored:
+                return await serve_file(request, deps, stored["fullsize"])
+        if kind not in stored:
             raise NotFound("Asset media not found")
-        return await serve_file(request, deps, file)
+        return await serve_file(request, deps, stored[kind])
 
     @put("/{asset_id:uuid}", permission="asset.update")
     async def update_asset(

@@ -649,8 +649,8 @@ def test_item8_theme_shortcuts_select_all_not_found_login(
     asked.clear()
     fresh.get_by_role("button", name="Log out").click()
     fresh.wait_for_url(re.compile(r"/auth/login$"))
-    # the timeline's thumbnails still loading as the session ended may 401: the login page
-    # itself, loaded again, must ask nothing that fails (let those requests settle first)
+    # logging out loads the login page afresh (the ended session's requests still in flight
+    # are dropped with their page); loaded again, it must ask nothing that fails
     fresh.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     console.clear()
     failed.clear()

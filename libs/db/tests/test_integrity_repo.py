@@ -4,6 +4,7 @@ asset."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -99,3 +100,57 @@ async def test_report_items_pages_references_and_verification_order(pool: asyncp
     await pool.execute("DELETE FROM assets WHERE id = $1", a)
     assert (await integrity.summary(pool))["missing_file"] == 0
     await pool.execute("DELETE FROM users WHERE id = $1", user.id)
+
+
+async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
+    pool: asyncpg.Pool,
+) -> None:
+    """A purge committing while a check records what it found (the nightly check and the trash
+    purge run side by side): the gone asset's item is left out, the others are recorded, and
+    nothing raises (it raised a foreign key violation and failed the whole check)."""
+    user = await users.create_user(
+        pool, email=f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
+    )
+    kept, gone, deleted_before = [await _asset(pool, user.id, n) for n in ("k", "g", "d")]
+    await pool.execute("DELETE FROM assets WHERE id = $1", deleted_before)
+    items = [(f"race/{a}", a) for a in (kept, gone, deleted_before)]
+
+    async with pool.acquire() as purge:
+        deleting = purge.transaction()
+        await deleting.start()
+        await purge.execute("DELETE FROM assets WHERE id = $1", gone)
+        # the insert sees `gone` (the delete is not committed) and waits on its row lock
+        recording = asyncio.create_task(integrity.add(pool, "missing_file", items))
+        while not await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO integrity_reports%'"
+        ):
+            assert not recording.done(), recording.result()
+            await asyncio.sleep(0.01)
+        await deleting.commit()
+        assert await recording == 1
+    recorded = await pool.fetch(
+        "SELECT asset_id FROM integrity_reports WHERE path LIKE 'race/%'"
+    )
+    assert [r["asset_id"] for r in recorded] == [kept]
+
+    # mark_checked the same way: the asset deleted meanwhile is skipped
+    other = await _asset(pool, user.id, "o")
+    async with pool.acquire() as purge:
+        deleting = purge.transaction()
+        await deleting.start()
+        await purge.execute("DELETE FROM assets WHERE id = $1", other)
+        checking = asyncio.create_task(
+            integrity.mark_checked(pool, [kept, other], datetime.now(UTC))
+        )
+        while not await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO integrity_checksums%'"
+        ):
+            assert not checking.done(), checking.result()
+            await asyncio.sleep(0.01)
+        await deleting.commit()
+        await checking
+    checked = await pool.fetch("SELECT asset_id FROM integrity_checksums")
+    assert other not in {r["asset_id"] for r in checked}
+    assert kept in {r["asset_id"] for r in checked}

@@ -19,6 +19,7 @@ from typing import Literal, TypeAlias, get_args
 
 import asyncpg
 import msgspec
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 Conn: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -126,22 +127,43 @@ async def remove(pool: Conn, ids: list[uuid.UUID]) -> int:
     return int(status.split()[-1])
 
 
+#: Attempts of :func:`add` and :func:`mark_checked` when an asset they name is deleted by a
+#: transaction that commits while they insert (its row was still visible to their filter).
+_GONE_ATTEMPTS = 3
+
+
+def _retry_gone_assets() -> AsyncRetrying:
+    """Retry a statement whose asset filter raced a concurrent delete (the foreign key check
+    then fails): the next attempt's filter no longer sees the deleted asset."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(asyncpg.ForeignKeyViolationError),
+        stop=stop_after_attempt(_GONE_ATTEMPTS),
+        reraise=True,
+    )
+
+
 async def add(pool: Conn, type_: ReportType, items: Sequence[tuple[str, uuid.UUID | None]]) -> int:
-    """Record ``(path, asset_id)`` items of ``type_``; one already recorded is left as it is.
+    """Record ``(path, asset_id)`` items of ``type_``; one already recorded is left as it is,
+    and one of an asset deleted since the check found it is left out (the report is about
+    assets that exist; a purge may run while a check does).
 
     Returns:
         Items new in the report.
     """
     if not items:
         return 0
-    status = await pool.execute(
-        "INSERT INTO integrity_reports (type, path, asset_id) "
-        "SELECT $1, t.path, t.asset_id FROM unnest($2::text[], $3::uuid[]) AS t (path, asset_id) "
-        "ON CONFLICT (type, path) DO NOTHING",
-        type_,
-        [p for p, _ in items],
-        [a for _, a in items],
-    )
+    async for attempt in _retry_gone_assets():
+        with attempt:
+            status = await pool.execute(
+                "INSERT INTO integrity_reports (type, path, asset_id) "
+                "SELECT $1, t.path, t.asset_id "
+                "FROM unnest($2::text[], $3::uuid[]) AS t (path, asset_id) "
+                "WHERE t.asset_id IS NULL OR EXISTS (SELECT 1 FROM assets a WHERE a.id = t.asset_id) "
+                "ON CONFLICT (type, path) DO NOTHING",
+                type_,
+                [p for p, _ in items],
+                [a for _, a in items],
+            )
     return int(status.split()[-1])
 
 
@@ -248,10 +270,12 @@ async def least_recently_checked(pool: Conn, *, limit: int) -> list[TrackedFile]
 async def mark_checked(pool: Conn, asset_ids: list[uuid.UUID], at: datetime) -> None:
     """Record that the originals of ``asset_ids`` were verified at ``at`` (an asset deleted
     meanwhile is skipped)."""
-    await pool.execute(
-        "INSERT INTO integrity_checksums (asset_id, checked_at) "
-        "SELECT a.id, $2 FROM assets a WHERE a.id = ANY($1::uuid[]) "
-        "ON CONFLICT (asset_id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
-        asset_ids,
-        at,
-    )
+    async for attempt in _retry_gone_assets():
+        with attempt:
+            await pool.execute(
+                "INSERT INTO integrity_checksums (asset_id, checked_at) "
+                "SELECT a.id, $2 FROM assets a WHERE a.id = ANY($1::uuid[]) "
+                "ON CONFLICT (asset_id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+                asset_ids,
+                at,
+            )

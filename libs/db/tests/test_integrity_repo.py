@@ -129,9 +129,7 @@ async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
             await asyncio.sleep(0.01)
         await deleting.commit()
         assert await recording == 1
-    recorded = await pool.fetch(
-        "SELECT asset_id FROM integrity_reports WHERE path LIKE 'race/%'"
-    )
+    recorded = await pool.fetch("SELECT asset_id FROM integrity_reports WHERE path LIKE 'race/%'")
     assert [r["asset_id"] for r in recorded] == [kept]
 
     # mark_checked the same way: the asset deleted meanwhile is skipped

@@ -158,7 +158,8 @@ async def add(pool: Conn, type_: ReportType, items: Sequence[tuple[str, uuid.UUI
                 "INSERT INTO integrity_reports (type, path, asset_id) "
                 "SELECT $1, t.path, t.asset_id "
                 "FROM unnest($2::text[], $3::uuid[]) AS t (path, asset_id) "
-                "WHERE t.asset_id IS NULL OR EXISTS (SELECT 1 FROM assets a WHERE a.id = t.asset_id) "
+                "WHERE t.asset_id IS NULL "
+                "OR EXISTS (SELECT 1 FROM assets a WHERE a.id = t.asset_id) "
                 "ON CONFLICT (type, path) DO NOTHING",
                 type_,
                 [p for p, _ in items],

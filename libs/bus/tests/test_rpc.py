@@ -195,3 +195,25 @@ async def test_a_request_waiting_when_nats_dies_ends_at_once(tmp_path: Any) -> N
         nats_server.stop()
         for bus in (client, server):
             await bus.close(drain_timeout=1)
+
+
+@pytest.mark.timeout(300)
+async def test_closing_while_nats_is_down_with_unsent_data_ends_cleanly(tmp_path: Any) -> None:
+    """A service stopping while NATS is down, with a message still buffered for the reconnect:
+    the bus closes without raising (nats-py wrote the buffer to the lost connection's transport
+    and raised, and the gateway's shutdown failed)."""
+    from darkroom_stack.servers import start_nats
+
+    nats_server = start_nats(tmp_path / "nats")
+    bus = await Bus.connect(nats_server.url, name="closer")
+    try:
+        assert nats_server.process is not None
+        nats_server.process.kill()
+        while not bus.nc.is_reconnecting:  # noqa: ASYNC110 - the Bus owns nats-py's callbacks
+            await asyncio.sleep(0.05)
+        await bus.nc.publish("darkroom.test.unsent", b"x")
+        assert bus.nc.pending_data_size > 0
+    finally:
+        nats_server.stop()
+    await bus.close(drain_timeout=1)
+    assert bus.nc.is_closed

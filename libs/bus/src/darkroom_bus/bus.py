@@ -769,9 +769,21 @@ class Bus:
         if self._rpc_tasks:
             await asyncio.wait(set(self._rpc_tasks), timeout=drain_timeout)
         if not self.nc.is_closed:
-            with contextlib.suppress(nats.errors.Error):
-                await self.nc.flush(timeout=2)
-            await self.nc.close()
+            if self.nc.is_connected:
+                with contextlib.suppress(nats.errors.Error):
+                    await self.nc.flush(timeout=2)
+            unsent = self.nc.pending_data_size
+            try:
+                await self.nc.close()
+            except (OSError, RuntimeError) as exc:
+                # Closing while the connection is lost (NATS down, reconnecting): nats-py writes
+                # what it still buffers to the dead transport, which raises (ConnectionResetError
+                # on asyncio, RuntimeError on uvloop) and failed the gateway's shutdown.
+                log.warning(
+                    "bus.closed_disconnected",
+                    unsent_bytes=unsent,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
 
     async def __aenter__(self) -> Bus:
         return self

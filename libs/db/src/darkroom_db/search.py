@@ -263,8 +263,9 @@ def where_clause(
     if exif_conds:
         null_ok = all(c.endswith("IS NULL") for c in exif_conds)
         # e.owner_id (always the asset's) lets PostgreSQL carry the owner into the EXIF
-        # indexes, which lead with it (asset_exif_city_idx is (owner_id, city)): a city's rows of
-        # this owner only, not every owner's (docs/performance.md, smart search)
+        # indexes, which lead with it (asset_exif_city_idx is (owner_id, city) INCLUDE
+        # (asset_id)): a city's rows of this owner only, not every owner's, read from the index
+        # alone (migration 0040; docs/performance.md, smart search)
         sub = (
             f"SELECT 1 FROM asset_exif e WHERE e.asset_id = {a}.id "
             f"AND e.owner_id = {a}.owner_id AND " + " AND ".join(exif_conds)

@@ -4,14 +4,14 @@ index-only scan, with no read of the wide ``asset_exif`` rows."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from darkroom_db import assets, search, users
+from darkroom_db import search, users
 from darkroom_stack.testing import fresh_database
+
+from .conftest import new_asset
 
 CITIES = ("Arezzo", "Siena", "Lucca", "Pisa")
 CAMERAS = (("Canon", "EOS R6"), ("Nikon", "Z6"), ("Apple", "iPhone 15"))
@@ -32,32 +32,13 @@ async def _library(pool: asyncpg.Pool, n: int) -> uuid.UUID:
     owner = await users.create_user(
         pool, email=f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
     )
-    now = datetime(2024, 5, 1, tzinfo=UTC)
     for i in range(n):
-        name = f"{owner.id}-{i}"
-        row = await assets.insert_asset(
-            pool,
-            assets.NewAsset(
-                id=uuid.uuid4(),
-                owner_id=owner.id,
-                device_asset_id=name,
-                device_id="dev",
-                type="IMAGE",
-                original_path=f"upload/{name}.jpg",
-                original_file_name=f"{i}.jpg",
-                original_mime_type="image/jpeg",
-                checksum=hashlib.sha1(name.encode()).digest(),
-                file_size=1,
-                file_created_at=now,
-                file_modified_at=now,
-            ),
-        )
-        assert row is not None
+        asset_id = await new_asset(pool, owner.id, str(i))
         make, model = CAMERAS[i % len(CAMERAS)]
         await pool.execute(
             "INSERT INTO asset_exif (asset_id, owner_id, city, state, country, make, model) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            row.id,
+            asset_id,
             owner.id,
             CITIES[i % len(CITIES)],
             PLACES[i % len(PLACES)][1],

@@ -5,14 +5,15 @@ asset."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from darkroom_db import assets, integrity, users
+from darkroom_db import integrity, users
 from darkroom_stack.testing import fresh_database
+
+from .conftest import new_asset
 
 
 @pytest.fixture(scope="module")
@@ -25,24 +26,17 @@ def db_url(postgres_server: object) -> str:
 
 
 async def _asset(pool: asyncpg.Pool, owner: uuid.UUID, name: str) -> uuid.UUID:
-    now = datetime(2024, 5, 1, tzinfo=UTC)
-    new = assets.NewAsset(
-        id=uuid.uuid4(),
-        owner_id=owner,
-        device_asset_id=name,
-        device_id="dev",
-        type="IMAGE",
-        original_path=f"upload/{owner}/{name}.jpg",
-        original_file_name=f"{name}.jpg",
-        original_mime_type="image/jpeg",
-        checksum=hashlib.sha1(name.encode()).digest(),
-        file_size=1,
-        file_created_at=now,
-        file_modified_at=now,
-    )
-    row = await assets.insert_asset(pool, new)
-    assert row is not None
-    return row.id
+    return await new_asset(pool, owner, name)
+
+
+async def _until_waiting_on_a_lock(pool: asyncpg.Pool, query: str, task: asyncio.Task) -> None:
+    """Return once a statement starting with ``query`` waits on a row lock (``task`` runs it)."""
+    while not await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+        query + "%",
+    ):
+        assert not task.done(), task.result()
+        await asyncio.sleep(0.01)
 
 
 async def test_report_items_pages_references_and_verification_order(pool: asyncpg.Pool) -> None:
@@ -121,12 +115,7 @@ async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
         await purge.execute("DELETE FROM assets WHERE id = $1", gone)
         # the insert sees `gone` (the delete is not committed) and waits on its row lock
         recording = asyncio.create_task(integrity.add(pool, "missing_file", items))
-        while not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'INSERT INTO integrity_reports%'"
-        ):
-            assert not recording.done(), recording.result()
-            await asyncio.sleep(0.01)
+        await _until_waiting_on_a_lock(pool, "INSERT INTO integrity_reports", recording)
         await deleting.commit()
         assert await recording == 1
     recorded = await pool.fetch("SELECT asset_id FROM integrity_reports WHERE path LIKE 'race/%'")
@@ -141,12 +130,7 @@ async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
         checking = asyncio.create_task(
             integrity.mark_checked(pool, [kept, other], datetime.now(UTC))
         )
-        while not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'INSERT INTO integrity_checksums%'"
-        ):
-            assert not checking.done(), checking.result()
-            await asyncio.sleep(0.01)
+        await _until_waiting_on_a_lock(pool, "INSERT INTO integrity_checksums", checking)
         await deleting.commit()
         await checking
     checked = await pool.fetch("SELECT asset_id FROM integrity_checksums")

@@ -25,10 +25,6 @@ def db_url(postgres_server: object) -> str:
     return url
 
 
-async def _asset(pool: asyncpg.Pool, owner: uuid.UUID, name: str) -> uuid.UUID:
-    return await new_asset(pool, owner, name)
-
-
 async def _until_waiting_on_a_lock(pool: asyncpg.Pool, query: str, task: asyncio.Task) -> None:
     """Return once a statement starting with ``query`` waits on a row lock (``task`` runs it)."""
     while not await pool.fetchval(
@@ -43,7 +39,7 @@ async def test_report_items_pages_references_and_verification_order(pool: asyncp
     user = await users.create_user(
         pool, email=f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
     )
-    a, b, c = [await _asset(pool, user.id, n) for n in ("a", "b", "c")]
+    a, b, c = [await new_asset(pool, user.id, n) for n in ("a", "b", "c")]
     key_a = f"upload/{user.id}/a.jpg"
 
     # idempotent: an item is recorded once per (type, path)
@@ -105,7 +101,7 @@ async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
     user = await users.create_user(
         pool, email=f"{uuid.uuid4().hex}@x.test", name="U", password_hash="h"
     )
-    kept, gone, deleted_before = [await _asset(pool, user.id, n) for n in ("k", "g", "d")]
+    kept, gone, deleted_before = [await new_asset(pool, user.id, n) for n in ("k", "g", "d")]
     await pool.execute("DELETE FROM assets WHERE id = $1", deleted_before)
     items = [(f"race/{a}", a) for a in (kept, gone, deleted_before)]
 
@@ -122,7 +118,7 @@ async def test_an_asset_deleted_while_its_item_is_recorded_is_left_out(
     assert [r["asset_id"] for r in recorded] == [kept]
 
     # mark_checked the same way: the asset deleted meanwhile is skipped
-    other = await _asset(pool, user.id, "o")
+    other = await new_asset(pool, user.id, "o")
     async with pool.acquire() as purge:
         deleting = purge.transaction()
         await deleting.start()

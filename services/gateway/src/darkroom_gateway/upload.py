@@ -257,8 +257,7 @@ async def stream_upload(
                     raise BadRequest(f"Form field {part.name!r} is too large")
         elif kind == "end":
             if part.queue is not None and part.task is not None:
-                await _flush(part)
-                await _flush(part)  # the last batch's hash is awaited, its bytes handed over
+                await _flush(part, last=True)
                 await _feed(part, None)
                 await part.task
             done.append(part)
@@ -295,16 +294,24 @@ async def stream_upload(
     return ParsedUpload(fields=fields, files=staged)
 
 
-async def _flush(part: _Part) -> None:
+async def _flush(part: _Part, *, last: bool = False) -> None:
     """Hand the pending pieces to a worker thread to be hashed, after handing the previous
-    batch's pieces to storage (its hash awaited first: SHA-1 takes the batches in order)."""
-    previous, part.hashing = part.hashing, None
-    if previous is not None:
-        for piece in await previous:
-            await _feed(part, piece)
+    batch's pieces to storage (its hash awaited first: SHA-1 takes the batches in order); with
+    ``last`` (the part ended), also wait for this batch's hash and hand its pieces over."""
+    await _hand_over(part)
     if part.pending:
         pieces, part.pending, part.pending_bytes = part.pending, [], 0
         part.hashing = asyncio.get_running_loop().run_in_executor(None, _hash, part.sha1, pieces)
+    if last:
+        await _hand_over(part)
+
+
+async def _hand_over(part: _Part) -> None:
+    """Wait for the batch being hashed, if any, and put its pieces on the part's queue."""
+    hashing, part.hashing = part.hashing, None
+    if hashing is not None:
+        for piece in await hashing:
+            await _feed(part, piece)
 
 
 async def _feed(part: _Part, value: bytes | None) -> None:

@@ -454,6 +454,14 @@ async def _add_to_link(
         await shared_links.add_assets(deps.pool, link.id, [asset_id])
 
 
+#: The edited rendering served for each ``size`` of ``GET /api/assets/{id}/thumbnail``; any other
+#: size gets the edited full size (which carries no EXIF).
+_EDITED_KINDS: dict[str, assets.FileType] = {
+    "thumbnail": "edited_thumbnail",
+    "preview": "edited_preview",
+}
+
+
 class AssetController(Controller):
     """/api/assets."""
 
@@ -663,11 +671,7 @@ class AssetController(Controller):
         originals_ok = auth.shared_link is None or auth.shared_link.allow_download
         full = size in ("fullsize", "original") and originals_ok
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
-        edited_kinds: dict[str, assets.FileType] = {  # the edited full size carries no EXIF
-            "thumbnail": "edited_thumbnail",
-            "preview": "edited_preview",
-        }
-        edited_kind = edited_kinds.get(size, "edited_fullsize")
+        edited_kind = _EDITED_KINDS.get(size, "edited_fullsize")
         # every file this answer may come from, in one query (the web app's tiles ask `edited`:
         # the edited rendering first, then the plain one)
         wanted: list[assets.FileType] = [kind]

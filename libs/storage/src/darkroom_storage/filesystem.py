@@ -32,6 +32,7 @@ from darkroom_storage.base import (
     Storage,
     check_range,
 )
+from darkroom_storage.blocking import iterate_in_thread
 from darkroom_storage.errors import NotFound, StorageError
 from darkroom_storage.keys import is_temp_name, temp_name, validate_key, validate_prefix
 
@@ -452,13 +453,9 @@ class FilesystemStorage(Storage):
     async def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         """Walk the directory tree under ``prefix``; see :meth:`Storage.list_objects`."""
         validate_prefix(prefix)
-        batches = self._walk(prefix)
-        try:
-            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-                for info in batch:
-                    yield info
-        finally:
-            batches.close()
+        async for batch in iterate_in_thread(self._walk(prefix), "list-objects"):
+            for info in batch:
+                yield info
 
     async def sweep_temp(self, older_than: timedelta = timedelta(hours=24)) -> int:
         """Remove temporary files left by interrupted writes (a crash, a killed process).

@@ -42,6 +42,7 @@ from darkroom_events import (
 from darkroom_media import MediaError, MediaKind
 from darkroom_media.sniff import sniff
 from darkroom_runtime import Context
+from darkroom_storage.blocking import iterate_in_thread
 
 from darkroom_ingest.library import Exclusions, FileFacts, batches, file_facts, read_file, walk
 from darkroom_ingest.settings import IngestSettings
@@ -91,12 +92,9 @@ async def walk_library(event: LibraryScanRequested, ctx: Context) -> None:
         )
         index += 1
 
-    try:
-        while (batch := await ctx.run_blocking(next, files, None)) is not None:
-            found += len(batch)
-            await send(batch)
-    finally:
-        files.close()
+    async for batch in iterate_in_thread(files, "library-walk"):
+        found += len(batch)
+        await send(batch)
     async for known in libraries.iter_paths(ctx.pool, library.id, batch=size):
         await send(known)
     await libraries.mark_refreshed(ctx.pool, library.id)

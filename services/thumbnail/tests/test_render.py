@@ -308,6 +308,17 @@ def test_unusable_files_raise_corrupt(broken: dict[str, Path], name: str, mime_t
     assert time.perf_counter() - started < 2
 
 
+def test_a_raw_libraw_refuses_gets_a_readable_reason(tmp_path: Path) -> None:
+    """LibRaw's messages are bytes; the reason must not be a ``b'...'`` literal, which the log
+    redaction blanks as a possible payload."""
+    path = tmp_path / "not-raw.dng"
+    path.write_bytes(bytes(pyvips.Image.black(32, 24, bands=3).tiffsave_buffer()))
+    with pytest.raises(CorruptMediaError) as caught:
+        render(path, mime_type="image/x-adobe-dng", settings=SETTINGS)
+    assert "Unsupported file format" in str(caught.value)
+    assert "b'" not in str(caught.value)
+
+
 def test_audio_only_file_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "audio.mp4"
     with av.open(str(path), mode="w") as container:

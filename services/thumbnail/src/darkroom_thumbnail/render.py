@@ -565,7 +565,16 @@ def _thumbhash(thumbnail: pyvips.Image) -> bytes:
 
 
 def _describe(error: BaseException) -> str:
-    """One line of an error message (pyvips errors span several lines)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    """One line of an error message (pyvips errors span several lines). LibRaw's messages
+    reach Python as ``bytes`` (rawpy raises ``LibRawFileUnsupportedError(b'...')``); they are
+    decoded, since the log redaction blanks every ``b'...'`` literal as a possible payload."""
+    message = (
+        " ".join(
+            a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in error.args
+        )
+        if any(isinstance(a, bytes) for a in error.args)
+        else str(error)
+    )
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
     text = " | ".join(lines) or type(error).__name__
     return text if len(text) <= 300 else text[:297] + "..."

@@ -17,7 +17,7 @@ import msgspec
 from darkroom_db import albums, asset_metadata, partners
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -133,7 +133,10 @@ class AssetMetadataController(Controller):
 
     @get("/{asset_id:uuid}/metadata", permission="asset.read")
     async def get_asset_metadata(
-        self, asset_id: uuid.UUID, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+        self,
+        asset_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
     ) -> list[MetadataResponse]:
         """Every metadata entry of an asset the caller can see.
 
@@ -146,8 +149,8 @@ class AssetMetadataController(Controller):
     @get("/{asset_id:uuid}/metadata/{key:str}", permission="asset.read")
     async def get_asset_metadata_by_key(
         self,
-        asset_id: uuid.UUID,
-        key: str,
+        asset_id: FromPath[uuid.UUID],
+        key: FromPath[str],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> MetadataResponse:
@@ -166,7 +169,7 @@ class AssetMetadataController(Controller):
     @put("/{asset_id:uuid}/metadata", permission="asset.update")
     async def update_asset_metadata(
         self,
-        asset_id: uuid.UUID,
+        asset_id: FromPath[uuid.UUID],
         data: JSONBody[Upsert],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
@@ -185,8 +188,8 @@ class AssetMetadataController(Controller):
     @delete("/{asset_id:uuid}/metadata/{key:str}", status_code=204, permission="asset.update")
     async def delete_asset_metadata(
         self,
-        asset_id: uuid.UUID,
-        key: str,
+        asset_id: FromPath[uuid.UUID],
+        key: FromPath[str],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> None:

@@ -52,7 +52,7 @@ from darkroom_db.workflow_plugin import (
 )
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
@@ -348,10 +348,10 @@ class WorkflowController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
         workflow_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
-        name: str | None = None,
-        description: str | None = None,
-        enabled: bool | None = None,
-        trigger: WorkflowTrigger | None = None,
+        name: FromQuery[str | None] = None,
+        description: FromQuery[str | None] = None,
+        enabled: FromQuery[bool | None] = None,
+        trigger: FromQuery[WorkflowTrigger | None] = None,
     ) -> list[WorkflowResponse]:
         """The caller's workflows, narrowed by each query parameter given."""
         found = await workflows.search(
@@ -403,7 +403,7 @@ class WorkflowController(Controller):
         self,
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
-        status: Literal["pending", "delivered", "dead"] | None = None,
+        status: FromQuery[Literal["pending", "delivered", "dead"] | None] = None,
         workflow_id: Annotated[uuid.UUID | None, QueryParameter(name="workflowId")] = None,
     ) -> list[DeliveryResponse]:
         """Darkroom extension: webhook deliveries, newest first (the caller's; an admin's call
@@ -525,11 +525,11 @@ class PluginController(Controller):
         self,
         auth: NamedDependency[Auth],
         plugin_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        version: str | None = None,
-        enabled: bool | None = None,
+        name: FromQuery[str | None] = None,
+        title: FromQuery[str | None] = None,
+        description: FromQuery[str | None] = None,
+        version: FromQuery[str | None] = None,
+        enabled: FromQuery[bool | None] = None,
     ) -> list[PluginResponse]:
         """The plugins (the built-in one), narrowed by each query parameter given."""
         plugin = plugin_response()
@@ -548,13 +548,13 @@ class PluginController(Controller):
         self,
         auth: NamedDependency[Auth],
         method_id: Annotated[str | None, QueryParameter(name="id")] = None,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        enabled: bool | None = None,
+        name: FromQuery[str | None] = None,
+        title: FromQuery[str | None] = None,
+        description: FromQuery[str | None] = None,
+        enabled: FromQuery[bool | None] = None,
         plugin_name: Annotated[str | None, QueryParameter(name="pluginName")] = None,
         plugin_version: Annotated[str | None, QueryParameter(name="pluginVersion")] = None,
-        trigger: WorkflowTrigger | None = None,
+        trigger: FromQuery[WorkflowTrigger | None] = None,
         workflow_type: Annotated[Literal["AssetV1"] | None, QueryParameter(name="type")] = None,
     ) -> list[PluginMethodResponse]:
         """The built-in plugin's methods, narrowed by each query parameter given (every method

@@ -67,6 +67,8 @@ from darkroom_db import smart_search as smart_search_db
 from darkroom_search.settings import SearchSettings
 from darkroom_stack.servers import start_postgres
 
+from bench import machine
+
 RESULTS = Path(__file__).parent / "results"
 DIM = 512
 SIZES = (100_000, 1_000_000)
@@ -449,6 +451,9 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_avg_at_start": os.getloadavg(),
+            # bench.machine: a fixed workload, not timed here (tells a slower VM from a slower
+            # tree)
+            "speed_at_start": machine.speed(),
         },
         "command": "python -m bench.search " + " ".join(str(s) for s in sizes),
         "sizes": [],
@@ -467,6 +472,8 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
                 report["sizes"].append({})
                 asyncio.run(run_size(pg.url, n, rng, report["sizes"][-1], save))
                 save()
+            report["machine"]["speed_at_end"] = machine.speed()
+            save()
         finally:
             pg.stop()
 

@@ -9,7 +9,8 @@ machine, so run it on an idle machine), and the load average at the start.
 
 Writes bench/results/suite.json (pytest's own output to suite-output.txt): wall seconds,
 exit status, tests passed/failed (pytest's summary line), CPU core-seconds busy and idle,
-workers. ``SUITE_WORKERS`` overrides the
+workers, and the machine's speed before and after the run (:func:`bench.machine.speed`, not
+timed: a fixed workload that tells a slower VM from a slower tree). ``SUITE_WORKERS`` overrides the
 worker count (0: serial, as ``pytest`` alone).
 """
 
@@ -24,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "suite.json"
@@ -54,12 +57,14 @@ def main() -> dict[str, Any]:
     if workers:
         cmd += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     tick = os.sysconf("SC_CLK_TCK")
+    speed_before = machine.speed()
     load = os.getloadavg()[0]
     busy0, idle0 = _cpu_ticks()
     started = time.monotonic()
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
     busy1, idle1 = _cpu_ticks()
+    speed_after = machine.speed()
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|error|skipped)", summary)}
     report = {
@@ -74,6 +79,8 @@ def main() -> dict[str, Any]:
         "cpu_busy_core_s": round((busy1 - busy0) / tick, 1),
         "cpu_idle_core_s": round((idle1 - idle0) / tick, 1),
         "target_wall_s": 720,
+        "machine_speed_before": speed_before,
+        "machine_speed_after": speed_after,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(run.stdout + run.stderr)

@@ -7,7 +7,7 @@ import contextvars
 import functools
 from collections.abc import AsyncIterator, Generator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ async def iterate_in_thread(
             item = await loop.run_in_executor(executor, step)
             if item is _DONE:
                 return
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
         executor.submit(items.close)  # after a step still running, in the same thread
         executor.shutdown(wait=False)

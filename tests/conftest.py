@@ -265,3 +265,22 @@ def config_reloads(stack: Stack, service: str) -> int:
     log lines): wait for this to grow after ``PUT /api/system-config`` before relying on it."""
     log = stack.config.data_dir / "logs" / f"{service}.log"
     return log.read_bytes().count(b'"config.reloaded"') if log.exists() else 0
+
+
+#: Ceiling for a service to apply a saved config (it ends as soon as it has; catches a hang).
+CONFIG_RELOAD_CEILING_S = 180.0
+
+
+def save_config(stack: Stack, admin: User, config: dict[str, object], service: str) -> None:
+    """``PUT /api/system-config`` with ``config`` (the whole config), then wait until
+    ``service`` has applied it, so what it does next runs under it. Nothing is sent when
+    ``config`` is the one saved already (no service would reload)."""
+    if admin.client.get("/api/system-config").json() == config:
+        return
+    seen = config_reloads(stack, service)
+    r = admin.client.put("/api/system-config", json=config)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + CONFIG_RELOAD_CEILING_S
+    while config_reloads(stack, service) <= seen:
+        assert time.monotonic() < deadline, f"the {service} service did not reload its config"
+        time.sleep(0.1)

@@ -22,7 +22,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from PIL import Image, ImageEnhance, ImageOps
 
-from .conftest import User, config_reloads, make_user, upload
+from .conftest import User, make_user, save_config, upload
 
 SAMPLES = samples_dir()
 FACES = SAMPLES / "faces" if SAMPLES is not None else None
@@ -102,14 +102,6 @@ def faces_processed(port: int) -> float:
     )
 
 
-def _embedding_reloaded(stack: Stack, seen: int) -> None:
-    """Wait (ceiling only) until the embedding service has applied a newer system config."""
-    deadline = time.monotonic() + 120
-    while config_reloads(stack, "embedding") <= seen:
-        assert time.monotonic() < deadline, "the embedding service did not reload its config"
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def faces_only(stack: Stack, admin: User) -> Iterator[None]:
     """Smart search (CLIP) and OCR off in the system config while the test runs, restored after
@@ -125,18 +117,11 @@ def faces_only(stack: Stack, admin: User) -> Iterator[None]:
             "ocr": {**ml["ocr"], "enabled": False},
         },
     }
-    if off == before:  # already off: nothing to change, no reload to wait for
-        yield
-        return
-    seen = config_reloads(stack, "embedding")
-    assert admin.client.put("/api/system-config", json=off).status_code == 200
+    save_config(stack, admin, off, "embedding")
     try:
-        _embedding_reloaded(stack, seen)
         yield
     finally:
-        seen = config_reloads(stack, "embedding")
-        assert admin.client.put("/api/system-config", json=before).status_code == 200
-        _embedding_reloaded(stack, seen)
+        save_config(stack, admin, before, "embedding")
 
 
 def test_two_face_workers_give_the_same_people_as_one(

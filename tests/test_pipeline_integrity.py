@@ -30,10 +30,10 @@ from darkroom_stack.supervisor import Stack
 
 from .conftest import (
     User,
-    config_reloads,
     db_rows,
     make_user,
     running_stack,
+    save_config,
     stored_files,
     upload,
 )
@@ -197,16 +197,11 @@ def test_ocr_turned_off_in_the_system_config_reads_no_text(
 
     log_file = stack.config.data_dir / "logs" / "embedding.log"
 
-    def reloads() -> int:  # the embedding service applied a saved config
-        return config_reloads(stack, "embedding")
-
     config = admin.client.get("/api/system-config").json()
     off = {**config, "machineLearning": {**config["machineLearning"]}}
     off["machineLearning"]["ocr"] = {**config["machineLearning"]["ocr"], "enabled": False}
-    seen = reloads()
-    assert admin.client.put("/api/system-config", json=off).status_code == 200
+    save_config(stack, admin, off, "embedding")
     try:
-        assert _poll(lambda: reloads() > seen), "the embedding service did not reload its config"
         path = tmp_path / "parcel.jpg"
         path.write_bytes(render_text("Parcel 42 shipped"))
         r = upload(admin, path)
@@ -225,9 +220,7 @@ def test_ocr_turned_off_in_the_system_config_reads_no_text(
             stack, "SELECT 1 FROM asset_ocr_status WHERE asset_id = $1", uuid.UUID(asset_id)
         )
     finally:
-        seen = reloads()
-        assert admin.client.put("/api/system-config", json=config).status_code == 200
-        assert _poll(lambda: reloads() > seen), "the embedding service did not reload its config"
+        save_config(stack, admin, config, "embedding")
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 from darkroom_storage.keys import is_temp_name
 
-from .conftest import User, config_reloads, db_rows, first_admin, make_user, running_stack
+from .conftest import User, db_rows, first_admin, make_user, running_stack, save_config
 
 SAMPLES = samples_dir()
 SERVICES = ("ingest", "metadata", "gateway")
@@ -50,23 +50,12 @@ def st_admin(st_stack: Stack) -> User:
     return first_admin(st_stack)
 
 
-def reloads(stack: Stack) -> int:
-    """How many times ingest has applied a saved config."""
-    return config_reloads(stack, "ingest")
-
-
 def set_template(stack: Stack, admin: User, *, enabled: bool, template: str = TEMPLATE) -> None:
     """PUT /api/system-config with ``storageTemplate`` changed (hash verification on), then
     wait until ingest has applied it (so the next upload is handled under it)."""
     config = admin.client.get("/api/system-config").json()
     wanted = {"enabled": enabled, "hashVerificationEnabled": True, "template": template}
-    if config["storageTemplate"] == wanted:
-        return
-    before = reloads(stack)
-    config["storageTemplate"] = wanted
-    r = admin.client.put("/api/system-config", json=config)
-    assert r.status_code == 200, r.text
-    wait_until("ingest applies the saved config", lambda: reloads(stack) > before)
+    save_config(stack, admin, {**config, "storageTemplate": wanted}, "ingest")
 
 
 def paths(stack: Stack, ids: list[str]) -> dict[str, str]:

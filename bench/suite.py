@@ -10,8 +10,8 @@ machine, so run it on an idle machine), and the load average at the start.
 Writes bench/results/suite.json (pytest's own output to suite-output.txt): wall seconds,
 exit status, tests passed/failed (pytest's summary line), CPU core-seconds busy and idle,
 workers, and the machine's speed before and after the run (:func:`bench.machine.speed`, not
-timed: a fixed workload that tells a slower VM from a slower tree). ``SUITE_WORKERS`` overrides the
-worker count (0: serial, as ``pytest`` alone).
+timed: a fixed workload that tells a slower VM from a slower tree). ``SUITE_WORKERS``
+overrides the worker count (0: serial, as ``pytest`` alone).
 """
 
 from __future__ import annotations

@@ -211,6 +211,10 @@ def test_asset_metadata_from_upload_routes_and_sync(
     # the pipeline may still touch the asset row; metadata lines must not come again
     assert data_lines(device.sync(["AssetMetadataV1"]), "AssetMetadataV1") == []
 
+    # another user cannot delete it either (Immich's requireAccess: 400), nothing removed
+    refused = dave.client.delete(f"/api/assets/{asset_id}/metadata/note")
+    assert refused.status_code == 400 and set(refused.json()) == {"message"}, refused.text
+    assert carol.client.get(f"/api/assets/{asset_id}/metadata/note").status_code == 200
     assert carol.client.delete(f"/api/assets/{asset_id}/metadata/note").status_code == 204
     lines = device.sync(["AssetMetadataV1"])
     validate(components, lines)

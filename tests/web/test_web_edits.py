@@ -9,6 +9,7 @@ No page error or Content-Security-Policy violation is allowed. Screenshots:
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 import pyvips
@@ -60,30 +61,36 @@ def test_crop_and_rotate_in_the_editor(
     crop = editor.locator(".crop")
     expect(crop).to_have_attribute("data-crop", "0.000,0.000,1.000,1.000")
 
-    # the frame is laid out around the preview: wait until the image has loaded and the handle
-    # stands still over two animation frames, or a busy machine's late layout moves it away
-    # from under the pointer
-    page.wait_for_function(  # type: ignore[attr-defined]
+    # the frame is laid out around the preview: wait until the image has loaded, the handle
+    # stands still over two animation frames and its centre hit-tests to the handle itself, or
+    # a busy machine's late layout moves it away from under the pointer; the page gives the
+    # point to press, measured in that same step
+    x, y, frame_width, frame_height = page.wait_for_function(  # type: ignore[attr-defined]
         """() => new Promise((done) => {
-          const img = document.querySelector('.frame img');
-          const at = () => JSON.stringify(
-            document.querySelector('[data-handle="se"]')?.getBoundingClientRect());
+          const handle = document.querySelector('[data-handle="se"]');
+          const frame = handle?.closest('.frame');
+          const img = frame?.querySelector('img');
           if (!img || !img.complete || img.naturalWidth === 0) return done(false);
-          const first = at();
-          requestAnimationFrame(() => requestAnimationFrame(() => done(at() === first)));
+          const first = JSON.stringify(handle.getBoundingClientRect());
+          requestAnimationFrame(() => requestAnimationFrame(() => {
+            const r = handle.getBoundingClientRect();
+            const f = frame.getBoundingClientRect();
+            const x = r.x + r.width / 2;
+            const y = r.y + r.height / 2;
+            const still = JSON.stringify(r) === first;
+            done(still && document.elementFromPoint(x, y) === handle && [x, y, f.width, f.height]);
+          }));
         })"""
-    )
+    ).json_value()
     # drag the bottom-right corner halfway left and a quarter up
-    frame = editor.locator(".frame").bounding_box()
-    handle = editor.locator('[data-handle="se"]').bounding_box()
-    x = handle["x"] + handle["width"] / 2
-    y = handle["y"] + handle["height"] / 2
     page.mouse.move(x, y)  # type: ignore[attr-defined]
     page.mouse.down()  # type: ignore[attr-defined]
-    page.mouse.move(x - frame["width"] / 2, y - frame["height"] / 4, steps=8)  # type: ignore[attr-defined]
+    page.mouse.move(x - frame_width / 2, y - frame_height / 4, steps=8)  # type: ignore[attr-defined]
     page.mouse.up()  # type: ignore[attr-defined]
-    expect(crop).not_to_have_attribute("data-crop", "0.000,0.000,1.000,1.000")
-    page.wait_for_timeout(200)  # type: ignore[attr-defined]  # the last pointer move applied
+    # the corner ends half the width left and a quarter of the height up (within 0.02)
+    expect(crop).to_have_attribute(
+        "data-crop", re.compile(r"^0\.000,0\.000,0\.(4[89]|5[01])\d,0\.7[3-6]\d$")
+    )
     bx, by, bw, bh = (float(v) for v in crop.get_attribute("data-crop").split(","))
     assert (bx, by) == (0, 0) and abs(bw - 0.5) < 0.02 and abs(bh - 0.75) < 0.02, (bw, bh)
     cw, ch = round(bw * 1800), round(bh * 1200)  # the crop in the original's pixels

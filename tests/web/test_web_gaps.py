@@ -647,10 +647,13 @@ def test_item8_theme_shortcuts_select_all_not_found_login(
     fresh.get_by_role("button", name="Log in").click()
     fresh.wait_for_url(re.compile(r"/photos$"))
     asked.clear()
-    fresh.get_by_role("button", name="Log out").click()
-    fresh.wait_for_url(re.compile(r"/auth/login$"))
     # logging out loads the login page afresh (the ended session's requests still in flight
-    # are dropped with their page); loaded again, it must ask nothing that fails
+    # are dropped with their page): wait for that page's own load event, since the app's
+    # in-page route may show /auth/login before the full load starts (a reload then would
+    # race it and be aborted); loaded again, it must ask nothing that fails
+    with fresh.expect_event("load"):  # type: ignore[attr-defined]
+        fresh.get_by_role("button", name="Log out").click()
+    fresh.wait_for_url(re.compile(r"/auth/login$"))
     fresh.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     console.clear()
     failed.clear()

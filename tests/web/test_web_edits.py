@@ -62,25 +62,26 @@ def test_crop_and_rotate_in_the_editor(
     expect(crop).to_have_attribute("data-crop", "0.000,0.000,1.000,1.000")
 
     # the frame is laid out around the preview: wait until the image has loaded, the handle
-    # stands still over two animation frames and its centre hit-tests to the handle itself, or
-    # a busy machine's late layout moves it away from under the pointer; the page gives the
-    # point to press, measured in that same step
+    # has stood still over three polls (Playwright polls once per animation frame) and its
+    # centre hit-tests to the handle itself, or a busy machine's late layout moves it away from
+    # under the pointer; the page gives the point to press, measured in that same poll (a
+    # synchronous predicate: Playwright takes a returned Promise as truthy and stops polling)
     x, y, frame_width, frame_height = page.wait_for_function(  # type: ignore[attr-defined]
-        """() => new Promise((done) => {
+        """() => {
           const handle = document.querySelector('[data-handle="se"]');
           const frame = handle?.closest('.frame');
           const img = frame?.querySelector('img');
-          if (!img || !img.complete || img.naturalWidth === 0) return done(false);
-          const first = JSON.stringify(handle.getBoundingClientRect());
-          requestAnimationFrame(() => requestAnimationFrame(() => {
-            const r = handle.getBoundingClientRect();
-            const f = frame.getBoundingClientRect();
-            const x = r.x + r.width / 2;
-            const y = r.y + r.height / 2;
-            const still = JSON.stringify(r) === first;
-            done(still && document.elementFromPoint(x, y) === handle && [x, y, f.width, f.height]);
-          }));
-        })"""
+          if (!img || !img.complete || img.naturalWidth === 0) return false;
+          const r = handle.getBoundingClientRect();
+          const at = JSON.stringify(r);
+          window.__handleStill = window.__handleAt === at ? (window.__handleStill ?? 0) + 1 : 0;
+          window.__handleAt = at;
+          const x = r.x + r.width / 2;
+          const y = r.y + r.height / 2;
+          if (window.__handleStill < 2 || document.elementFromPoint(x, y) !== handle) return false;
+          const f = frame.getBoundingClientRect();
+          return [x, y, f.width, f.height];
+        }"""
     ).json_value()
     # drag the bottom-right corner halfway left and a quarter up
     page.mouse.move(x, y)  # type: ignore[attr-defined]

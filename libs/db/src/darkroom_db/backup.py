@@ -159,8 +159,15 @@ async def dump(database_url: str, *, bin_dir: Path | None = None) -> AsyncIterat
             raise BackupError(f"pg_dump failed ({rc}): {stderr[-2000:]}")
         yield gzip.flush()
     finally:
-        if proc.returncode is None:
+        if proc.returncode is None:  # left mid-stream: cancelled, closed, or an error
             proc.kill()
+            # asyncio's wait() returns once the process has exited *and* its pipes are closed;
+            # a reader that stopped mid-stream left stdout paused by flow control, which then
+            # never sees its end: read what is left (a pipe's worth) to the end first, or this
+            # waited forever (a gateway shutting down during the nightly backup hung on it)
+            while await proc.stdout.read(CHUNK_BYTES):
+                pass
+            await errors
             await proc.wait()
 
 
@@ -295,6 +302,12 @@ async def restore(
         proc.stdin.close()
     except (BrokenPipeError, ConnectionResetError):
         pass  # psql stopped at an error: its stderr says which
+    except BaseException:
+        # The dump could not be read to its end (corrupt, the storage failed, cancelled): end
+        # psql, which would otherwise wait for the rest of its stdin, and the wait below forever.
+        proc.kill()
+        proc.stdin.close()
+        raise
     finally:
         rc = await proc.wait()
     stderr = (await errors).decode(errors="replace")

@@ -93,7 +93,12 @@ SEED = 4
 log = structlog.get_logger()
 #: Keyword arguments of darkroom_db.search.smart_search measured per index; the service's
 #: default (SearchSettings) is added first as "production".
-SETTINGS: list[dict[str, Any]] = [{"ef_search": 200}, {"ef_search": 400}, {"ef_search": 800}]
+SETTINGS: list[dict[str, Any]] = [
+    {"ef_search": 100},
+    {"ef_search": 200},
+    {"ef_search": 400},
+    {"ef_search": 800},
+]
 
 
 def production_settings() -> dict[str, Any]:

@@ -447,7 +447,7 @@ async def smart_search(
     *,
     offset: int,
     limit: int,
-    ef_search: int = 400,
+    ef_search: int = 200,
     exclude: list[uuid.UUID] | None = None,
     partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[uuid.UUID]:
@@ -465,7 +465,8 @@ async def smart_search(
         filters: The filters.
         offset: Rows to skip (paging).
         limit: Rows to return.
-        ef_search: HNSW candidate list size (recall vs. latency; docs/performance.md).
+        ef_search: HNSW candidate list size (recall vs. latency; the search service's
+            ``DARKROOM_EF_SEARCH``, whose default this is; docs/performance.md).
         exclude: Asset ids to leave out (already shown by another ranking).
         partner_ids: See :func:`where_clause`.
 

@@ -1,8 +1,8 @@
 """schemathesis's command line, with ``ast.parse`` serialised across threads.
 
-CPython 3.11 keeps the AST converter's recursion depth per interpreter, not per call, so two
-threads parsing at once can fail with ``SystemError: AST constructor recursion depth mismatch``
-(CPython gh-106905, fixed in 3.12/3.13, not in 3.11). schemathesis's ``--workers`` threads
+CPython 3.11 keeps the AST converter's recursion depth in per-interpreter state, not per call,
+so two threads parsing at once can fail with ``SystemError: AST constructor recursion depth
+mismatch`` (CPython gh-106905; seen here on 3.11.7). schemathesis's ``--workers`` threads
 reach ``ast.parse`` through Hypothesis, which describes filtered strategies by parsing their
 lambdas' source; one such race ended a whole fuzzing run (tests/test_openapi_fuzz.py). Run as
 ``python tests/schemathesis_cli.py <schemathesis arguments>``.

@@ -203,8 +203,12 @@ def _transform(page: object) -> tuple[float, float, float]:
 
 
 def _settled(page: object) -> tuple[float, float, float]:
-    """The transform once its 0.15 s transition has finished."""
+    """The transform once its 0.15 s transition has finished: after the input has had time to
+    apply, until the layer runs no transition (a busy machine stretches one past any wait)."""
     page.wait_for_timeout(400)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('[data-testid=\"zoom-layer\"]').getAnimations().length === 0"
+    )
     return _transform(page)
 
 

@@ -38,6 +38,13 @@ SuggestionType = Literal[
     "country", "state", "city", "camera-make", "camera-model", "camera-lens-model"
 ]
 
+#: HNSW ``ef_search`` of smart search unless the caller says otherwise (the search service's
+#: ``DARKROOM_EF_SEARCH`` defaults to it). 200: on migration 0039's graph (m 24,
+#: ef_construction 128) bench/search.py measured recall@10 0.998-1.000 at 1M assets without a
+#: metadata filter at 200, as at 400 and 800 (the graph sets the recall there, not ef_search),
+#: at about half the latency of 400; 400 had been chosen on pgvector's default graph (m 16),
+#: where 200 gave 0.93. Latency and recall per value: docs/performance.md ("Smart search").
+DEFAULT_EF_SEARCH = 200
 #: Suggestion type -> asset_exif column.
 SUGGESTION_COLUMNS: dict[str, str] = {
     "country": "country",
@@ -447,7 +454,7 @@ async def smart_search(
     *,
     offset: int,
     limit: int,
-    ef_search: int = 200,
+    ef_search: int = DEFAULT_EF_SEARCH,
     exclude: list[uuid.UUID] | None = None,
     partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[uuid.UUID]:
@@ -465,8 +472,7 @@ async def smart_search(
         filters: The filters.
         offset: Rows to skip (paging).
         limit: Rows to return.
-        ef_search: HNSW candidate list size (recall vs. latency; the search service's
-            ``DARKROOM_EF_SEARCH``, whose default this is; docs/performance.md).
+        ef_search: HNSW candidate list size (recall vs. latency; :data:`DEFAULT_EF_SEARCH`).
         exclude: Asset ids to leave out (already shown by another ranking).
         partner_ids: See :func:`where_clause`.
 

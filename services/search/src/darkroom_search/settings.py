@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from darkroom_db.search import DEFAULT_EF_SEARCH
 from darkroom_runtime import ServiceSettings
 
 
@@ -19,12 +20,8 @@ class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
             embedding service may still be downloading it).
         text_cache_size: Recent query texts whose embeddings are kept.
         ef_search: HNSW ``ef_search`` for smart search (raised to the page's offset + size:
-            pgvector returns at most ef_search rows per index scan). 200: on migration 0039's
-            graph (m 24, ef_construction 128) bench/search.py measured recall@10 0.998-1.000
-            at 1M assets without a metadata filter at 200, as at 400 and 800 (the graph sets
-            the recall there, not ef_search), at about half the latency of 400; 400 was chosen
-            on pgvector's default graph (m 16), where 200 gave 0.93. Latency and recall per
-            value in docs/performance.md ("Smart search").
+            pgvector returns at most ef_search rows per index scan); the default and why:
+            :data:`darkroom_db.search.DEFAULT_EF_SEARCH`.
         ocr_boost: Put assets whose OCR text holds every query word before the CLIP matches.
         threads: onnxruntime intra-op threads for the text encoder (0: all cores).
     """
@@ -33,6 +30,6 @@ class SearchSettings(ServiceSettings, frozen=True, kw_only=True):
     clip_model: str = "ViT-B-32__openai"
     model_retry_s: float = 10.0
     text_cache_size: int = 1024
-    ef_search: int = 200
+    ef_search: int = DEFAULT_EF_SEARCH
     ocr_boost: bool = True
     threads: int = 0

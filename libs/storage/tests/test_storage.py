@@ -25,6 +25,11 @@ MiB = 1 << 20
 #: Parts a streamed S3 put holds while it gathers the next part: the part minio's put_object
 #: sent last (kept until the next one is read) and the one being gathered.
 S3_PUT_PARTS_HELD = 2
+#: What the storage code holds besides the chunks and parts counted above: the futures, frames
+#: and buffers of one read or write (about 4 KB measured when a read held two chunks at once;
+#: the bounds had no room for it and a run failed on 2 MiB + 4,018 bytes). Small next to the
+#: 40 MiB object, so a back end that buffered it still fails.
+BOOKKEEPING = 64 * 1024
 
 
 class Interrupted(Exception):
@@ -171,10 +176,10 @@ async def test_streamed_put_and_read_keep_memory_bounded(storage: Storage, prefi
     # 40 MiB object. Reading, both hold the chunk just given and at most
     # one more.
     part = 0 if isinstance(storage, FilesystemStorage) else S3_PUT_PARTS_HELD * TEST_PART_SIZE
-    assert put_memory.largest <= part + 2 * MiB, (
+    assert put_memory.largest <= part + 2 * MiB + BOOKKEEPING, (
         f"put held {put_memory.largest / MiB:.1f} MiB of a 40 MiB object"
     )
-    assert read_memory.largest <= 2 * MiB, (
+    assert read_memory.largest <= 2 * MiB + BOOKKEEPING, (
         f"read held {read_memory.largest / MiB:.1f} MiB of a 40 MiB object"
     )
 
@@ -196,7 +201,7 @@ async def test_memory_samples_count_only_the_storage(storage: Storage, prefix: s
         _, process_peak = tracemalloc.get_traced_memory()
     assert process_peak >= 40 * MiB
     part = 0 if isinstance(storage, FilesystemStorage) else S3_PUT_PARTS_HELD * TEST_PART_SIZE
-    assert memory.largest <= part + 2 * MiB, f"counted {memory.largest / MiB:.1f} MiB"
+    assert memory.largest <= part + 2 * MiB + BOOKKEEPING, f"counted {memory.largest / MiB:.1f} MiB"
 
 
 async def test_memory_samples_see_a_put_that_buffers_the_object(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from darkroom_stack.servers import PRELOAD_LIBRARIES
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "darkroom"
@@ -512,6 +513,12 @@ def test_network_policies_and_monitoring(rendered: dict[str, Path]) -> None:
     (cluster,) = [d for d in _manifests(rendered, "bundled") if d["kind"] == "Cluster"]
     sql = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
     assert sql == ["CREATE EXTENSION IF NOT EXISTS vector"]
+    # the embedded server's preload (darkroom_stack.servers.PRELOAD_LIBRARIES) on the bundled
+    # cluster and on compose's server alike
+    assert cluster["spec"]["postgresql"]["shared_preload_libraries"] == list(PRELOAD_LIBRARIES)
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    command = compose["services"]["postgres"]["command"]
+    assert command == ["postgres", "-c", f"shared_preload_libraries={','.join(PRELOAD_LIBRARIES)}"]
 
 
 @pytest.mark.parametrize(

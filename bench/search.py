@@ -361,15 +361,11 @@ async def plans(pool: asyncpg.Pool, lib: Library, q: np.ndarray) -> dict[str, li
         f = search_db.AssetFilters(
             **({"city": Library.city_name(city)} if city is not None else {})
         )
+        sql, params = search_db.smart_search_statement(
+            lib.owner_ids[0], q, f, offset=0, limit=PAGE + 1
+        )
         async with pool.acquire() as conn:
-            where, params = search_db.where_clause(lib.owner_ids[0], f, first_param=2)
-            rows = await conn.fetch(
-                "EXPLAIN SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
-                f"WHERE s.owner_id = a.owner_id AND {where} "
-                f"ORDER BY s.embedding <=> $1 LIMIT {PAGE + 1}",
-                q,
-                *params,
-            )
+            rows = await conn.fetch(f"EXPLAIN {sql}", *params)
         out[name] = [re.sub(r"'\[[^']*\]'::\w+", "$1", r[0]) for r in rows]
     return out
 

@@ -277,6 +277,19 @@ def test_other_users_assets_never_appear(owner: User, stranger: User, library, c
     assert r.status_code in (400, 404), r.text
 
 
+def test_search_by_an_asset_ranks_by_its_embedding(owner: User, library) -> None:  # type: ignore[no-untyped-def]
+    """``queryAssetId`` (SmartSearchDto): the owner's assets ranked by the asset's own stored
+    embedding, the asset itself first; no model is needed for it."""
+    ids, stored, _ = library
+    me = ids["paris-nikon"]
+    r = owner.client.post("/api/search/smart", json={"queryAssetId": me, "size": 100})
+    assert r.status_code == 200, r.text
+    got = [a["id"] for a in r.json()["assets"]["items"]]
+    scores = {i: float(stored[i] @ stored[me]) for i in stored}
+    assert got[0] == me or abs(scores[got[0]] - scores[me]) < 1e-5
+    _same_ranking(got, sorted(stored, key=lambda i: -scores[i]), scores)
+
+
 def test_asset_info_carries_the_duplicate_id(ml_stack: Stack, owner: User) -> None:
     """Two uploads of the same pixels (different bytes) share ``duplicateId`` in asset info,
     equal to the group's id in /api/duplicates; another asset keeps null."""

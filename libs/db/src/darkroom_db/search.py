@@ -479,11 +479,15 @@ async def smart_search(
     Returns:
         Asset ids, nearest first.
     """
-    where, params = where_clause(owner_id, filters, first_param=2, partner_ids=partner_ids)
-    extra = ""
-    if exclude:
-        params.append(exclude)
-        extra = f" AND NOT (a.id = ANY(${len(params) + 1}::uuid[]))"
+    sql, params = smart_search_statement(
+        owner_id,
+        embedding,
+        filters,
+        offset=offset,
+        limit=limit,
+        exclude=exclude,
+        partner_ids=partner_ids,
+    )
     ef = max(int(ef_search), min(1000, offset + limit))
     async with conn.transaction():
         # SET LOCAL both in one round trip (set_config(..., true) is SET LOCAL)
@@ -492,14 +496,37 @@ async def smart_search(
             "set_config('hnsw.iterative_scan', 'strict_order', true)",
             str(ef),
         )
-        rows = await conn.fetch(
-            "SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
-            f"WHERE s.owner_id = a.owner_id AND {where}{extra} "
-            f"ORDER BY s.embedding <=> $1 LIMIT {int(limit)} OFFSET {int(offset)}",
-            embedding,
-            *params,
-        )
+        rows = await conn.fetch(sql, *params)
     return [r["asset_id"] for r in rows]
+
+
+def smart_search_statement(
+    owner_id: uuid.UUID,
+    embedding: Any,
+    filters: AssetFilters,
+    *,
+    offset: int,
+    limit: int,
+    exclude: list[uuid.UUID] | None = None,
+    partner_ids: Sequence[uuid.UUID] = (),
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters :func:`smart_search` runs (arguments as there), so that
+    bench/search.py explains the production statement itself.
+
+    Returns:
+        ``(sql, params)``: ``$1`` is ``embedding``; the rows have one column, ``asset_id``.
+    """
+    where, params = where_clause(owner_id, filters, first_param=2, partner_ids=partner_ids)
+    extra = ""
+    if exclude:
+        params.append(exclude)
+        extra = f" AND NOT (a.id = ANY(${len(params) + 1}::uuid[]))"
+    sql = (
+        "SELECT s.asset_id FROM smart_search s JOIN assets a ON a.id = s.asset_id "
+        f"WHERE s.owner_id = a.owner_id AND {where}{extra} "
+        f"ORDER BY s.embedding <=> $1 LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    return sql, [embedding, *params]
 
 
 async def asset_embedding(

@@ -46,6 +46,13 @@ HNSW_INDEX = (
 )
 
 
+def dimension_of(embedding: Any) -> int:
+    """The dimension of a numpy vector, a sequence or a ``pgvector.Vector`` (what the pool
+    reads from a ``vector`` column), which has no ``len()``."""
+    dimensions = getattr(embedding, "dimensions", None)
+    return int(dimensions()) if callable(dimensions) else len(embedding)
+
+
 async def column_dimension(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     """The dimension of ``smart_search.embedding`` (pgvector stores it as the type modifier)."""
     return int(

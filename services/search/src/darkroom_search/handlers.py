@@ -191,7 +191,10 @@ async def smart_search(
     want = size + 1 - len(ids)
     if want > 0:
         async with ctx.pool.acquire() as conn:
-            if len(embedding) != await smart_search_db.column_dimension(conn):
+            # a stored embedding (queryAssetId) is a pgvector.Vector, which has no len()
+            if smart_search_db.dimension_of(embedding) != await smart_search_db.column_dimension(
+                conn
+            ):
                 # the model is being changed: the other service has not caught up yet
                 return SmartSearchReply(status="unavailable", error=CHANGING)
             ids += await search_db.smart_search(

@@ -250,6 +250,7 @@ def test_filters_narrow_the_ranking(owner: User, library, clip) -> None:  # type
         ({"make": "Canon", "isFavorite": True}, {ids["paris-canon-1"], ids["nowhere-canon"]}),
         ({"city": city, "make": "NIKON"}, {ids["paris-nikon"]}),
         ({"personIds": [str(uuid.uuid4())]}, set()),
+        ({"libraryId": str(uuid.uuid4())}, set()),  # none of these is in that library
     ]
     for query in QUERIES[:2]:
         q = clip.encode_text([query])[0]

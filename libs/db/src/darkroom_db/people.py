@@ -593,6 +593,26 @@ async def asset_people(pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID) -> 
     return [Person(**dict(r)) for r in rows]
 
 
+async def people_of_assets(
+    pool: Conn, owner_id: uuid.UUID, asset_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Person]]:
+    """The people shown in each of ``owner_id``'s assets ``asset_ids``, in one query (a page of
+    search results with ``withPeople``); asset id -> people, assets without any left out
+    (another user's assets too: their faces are not ``owner_id``'s)."""
+    rows = await pool.fetch(
+        f"SELECT DISTINCT f.asset_id AS shown_in, {_PERSON_COLS_P} FROM asset_faces f "
+        "JOIN people p ON p.id = f.person_id "
+        "WHERE f.asset_id = ANY($1::uuid[]) AND f.owner_id = $2",
+        asset_ids,
+        owner_id,
+    )
+    shown: dict[uuid.UUID, list[Person]] = {}
+    for r in rows:
+        row = dict(r)
+        shown.setdefault(row.pop("shown_in"), []).append(Person(**row))
+    return shown
+
+
 async def asset_faces(
     pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID, *, unlocked: bool = False
 ) -> list[tuple[Face, Person | None]]:

@@ -63,7 +63,8 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     listed person must show in the asset (``asset_faces``; the asset is the owner's, so another
     user's person never matches); ``tag_ids``: every listed tag, or one of its descendants, is
     on the asset (Immich's ``hasTags`` over ``tag_closure``; see ``0017_tags.sql``);
-    ``is_untagged``: the asset has no tag at all (Immich's ``tagIds: null``).
+    ``is_untagged``: the asset has no tag at all (Immich's ``tagIds: null``); ``album_ids``:
+    the asset is in every listed album (Immich's ``inAlbums``: as many distinct albums as listed).
     """
 
     id: uuid.UUID | None = None
@@ -220,10 +221,10 @@ def where_clause(
         )
     if f.is_not_in_album:
         q.add(f"NOT EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = {a}.id)")
-    if f.album_ids:
+    for album_id in dict.fromkeys(f.album_ids):  # in every listed album (Immich)
         q.add(
             f"EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = {a}.id "
-            f"AND aa.album_id = ANY({q.param(f.album_ids)}::uuid[]))"
+            f"AND aa.album_id = {q.param(album_id)})"
         )
     for person_id in f.person_ids:  # every person must show in the asset (Immich)
         q.add(

@@ -354,6 +354,7 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     person_ids: list[str] = msgspec.field(default_factory=list)
     tag_ids: list[str] | None = None
     is_untagged: bool = False  # tagIds sent as null: only assets without any tag (Immich)
+    library_id: str | None = None  # only assets of this external library
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     created_after: datetime | None = None

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import structlog
 from darkroom_bus import RpcError, RpcTimeout, RpcUnavailable
-from darkroom_db import partners
+from darkroom_db import partners, people
 from darkroom_db import search as search_db
 from darkroom_events.catalogue import SearchFilters, SmartSearchReply, SmartSearchRequest
 from litestar import Controller, get, post
@@ -272,25 +272,45 @@ def wire_filters(f: search_db.AssetFilters) -> SearchFilters:
     raw.pop("checksum", None)
     raw.pop("original_path", None)
     raw.pop("with_stacked", None)
-    raw.pop("library_id", None)
     return msgspec.convert(raw, SearchFilters)
 
 
-def _responses(rows: list[Any], viewer_id: uuid.UUID) -> list[AssetResponse]:
-    """AssetResponseDto of each (asset, exif) row; ``isFavorite`` only for the viewer's own."""
-    return [
-        asset_response(a, e)
-        if a.owner_id == viewer_id
-        else msgspec.structs.replace(asset_response(a, e), is_favorite=False)
-        for a, e in rows
-    ]
+def _responses(
+    rows: list[Any],
+    viewer_id: uuid.UUID,
+    shown: dict[uuid.UUID, list[people.Person]] | None = None,
+) -> list[AssetResponse]:
+    """AssetResponseDto of each (asset, exif) row; ``isFavorite`` only for the viewer's own;
+    ``people`` from ``shown`` (:func:`_people`), the viewer's own assets only."""
+    out = []
+    for a, e in rows:
+        if a.owner_id != viewer_id:  # a partner's asset: no favourite, no people of theirs
+            out.append(msgspec.structs.replace(asset_response(a, e), is_favorite=False))
+        else:
+            out.append(asset_response(a, e, shown.get(a.id, []) if shown is not None else None))
+    return out
+
+
+async def _people(
+    deps: Deps, assets: list[Any], viewer_id: uuid.UUID, with_people: bool | None
+) -> dict[uuid.UUID, list[people.Person]] | None:
+    """The people in the viewer's assets of a page when the request asked (``withPeople``)."""
+    if not with_people:
+        return None
+    return await people.people_of_assets(deps.pool, viewer_id, [a.id for a in assets])
 
 
 async def _page(
-    deps: Deps, assets: list[Any], *, page: int, has_more: bool, viewer_id: uuid.UUID
+    deps: Deps,
+    assets: list[Any],
+    *,
+    page: int,
+    has_more: bool,
+    viewer_id: uuid.UUID,
+    with_people: bool | None = None,
 ) -> SearchResponse:
     rows = await search_db.with_exif(deps.pool, assets)
-    items = _responses(rows, viewer_id)
+    items = _responses(rows, viewer_id, await _people(deps, assets, viewer_id, with_people))
     return SearchResponse(
         assets=SearchAssetResult(
             items=items,
@@ -333,7 +353,14 @@ class SearchController(Controller):
             order=data.order,
             partner_ids=await _partner_ids(deps, auth),
         )
-        return await _page(deps, found, page=data.page, has_more=has_more, viewer_id=auth.user.id)
+        return await _page(
+            deps,
+            found,
+            page=data.page,
+            has_more=has_more,
+            viewer_id=auth.user.id,
+            with_people=data.with_people,
+        )
 
     @post("/smart", status_code=200, permission="asset.read")
     async def search_smart(
@@ -402,7 +429,11 @@ class SearchController(Controller):
             size=data.size,
             partner_ids=await _partner_ids(deps, auth),
         )
-        return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
+        return _responses(
+            await search_db.with_exif(deps.pool, found),
+            auth.user.id,
+            await _people(deps, found, auth.user.id, data.with_people),
+        )
 
     @post("/statistics", status_code=200, permission="asset.statistics")
     async def search_asset_statistics(

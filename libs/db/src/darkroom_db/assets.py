@@ -579,6 +579,29 @@ async def get_assets(pool: asyncpg.Pool, owner_id: uuid.UUID, ids: list[uuid.UUI
     return [Asset(**dict(r)) for r in rows]
 
 
+async def set_duplicate_id(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    owner_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    duplicate_id: uuid.UUID | None,
+) -> int:
+    """Put ``owner_id``'s assets ``ids`` in the duplicate group ``duplicate_id`` (None: out of
+    any group), as Immich's bulk asset update does with ``duplicateId``.
+
+    Returns:
+        Number of assets changed.
+    """
+    status = await pool.execute(
+        "UPDATE assets SET duplicate_id = $3, updated_at = now() "
+        "WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status <> 'deleted' "
+        "AND duplicate_id IS DISTINCT FROM $3",
+        owner_id,
+        ids,
+        duplicate_id,
+    )
+    return int(status.split()[-1])
+
+
 async def update_assets(
     pool: asyncpg.Pool | asyncpg.Connection,
     owner_id: uuid.UUID,
@@ -727,11 +750,15 @@ async def set_live_photo_video(
         owner_id,
     )
     if old is not None and old != video_id:
+        # the motion part shows again where its still is (Immich: it takes the still's
+        # visibility), so an archived still's video goes to the archive, not the timeline
         await conn.execute(
-            "UPDATE assets SET visibility = 'timeline', updated_at = now() "
-            "WHERE id = $1 AND owner_id = $2 AND visibility = 'hidden'",
+            "UPDATE assets m SET visibility = s.visibility, updated_at = now() FROM assets s "
+            "WHERE m.id = $1 AND m.owner_id = $2 AND m.visibility = 'hidden' "
+            "AND s.id = $3 AND s.owner_id = $2",
             old,
             owner_id,
+            asset_id,
         )
     await conn.execute(
         "UPDATE assets SET live_photo_video_id = $3, updated_at = now() "

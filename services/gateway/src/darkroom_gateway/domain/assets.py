@@ -751,12 +751,22 @@ class AssetController(Controller):
         self, data: JSONBody[BulkUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
         """Edit many of the caller's assets at once (400 when one is not theirs, or locked
-        without an unlocked session; moving into the locked folder needs one: 401)."""
+        without an unlocked session, or ``duplicateId`` is not a UUID; moving into the locked
+        folder needs one: 401)."""
         if data.visibility == "locked":
             auth.require_elevated()
+        duplicate_id: uuid.UUID | None = None
+        if isinstance(data.duplicate_id, str):
+            try:
+                duplicate_id = uuid.UUID(data.duplicate_id)
+            except ValueError as exc:
+                raise BadRequest("duplicateId must be a UUID") from exc
         await require_owned(deps, auth, data.ids, "asset.update")
         if not data.ids:
             return
+        if data.duplicate_id is None or duplicate_id is not None:  # sent: a group, or null
+            # Immich's bulk update writes it as given: the web app dismisses a group with null
+            await assets.set_duplicate_id(deps.pool, auth.user.id, data.ids, duplicate_id)
         await apply_edits(
             deps,
             auth.user.id,

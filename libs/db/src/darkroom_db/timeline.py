@@ -37,13 +37,17 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
         is_favorite: Only favourites (True) or non-favourites (False).
         is_trashed: The trash (True) instead of the library.
         visibility: One visibility; None means ``timeline`` for the main timeline and
-            ``archive`` + ``timeline`` inside an album/person/tag.
+            ``archive`` + ``timeline`` inside an album/person/tag and in the trash.
         bbox: (west, south, east, north) in degrees: only assets located inside.
         order: ``desc`` (newest first, the default) or ``asc``.
         order_by: ``takenAt`` (capture time) or ``createdAt`` (upload time).
         partner_ids: Sharers whose assets join the viewer's own timeline (``withPartners``:
             those who share with the viewer and are in their timeline; the caller checks
             that and limits the request to visible, untrashed, unfavourited-filter assets).
+        owner_ids: Only these owners' assets (``userId``): the viewer's timeline, or that of
+            a sharer who shares with the viewer (the caller checks that); with ``album_id``,
+            the album's assets of these owners. Their favourite flag is not shown unless the
+            viewer's own.
         with_stacked: Show a stack once, as its primary (``withStacked``): the other assets
             of a stack are left out of the buckets and their counts, as Immich's
             ``withStacked`` does (migration 0019).
@@ -62,6 +66,7 @@ class TimelineFilter(msgspec.Struct, frozen=True, kw_only=True):
     order: Literal["asc", "desc"] = "desc"
     order_by: Literal["takenAt", "createdAt"] = "takenAt"
     partner_ids: tuple[uuid.UUID, ...] = ()
+    owner_ids: tuple[uuid.UUID, ...] = ()
     with_stacked: bool = False
     unlocked: bool = False
 
@@ -101,6 +106,13 @@ PRIMARY_OR_UNSTACKED = (
 )
 
 
+def _default_visibility(f: TimelineFilter, scoped: bool = False) -> tuple[Visibility, ...]:
+    """The visibilities shown when the request names none: the main timeline's own assets,
+    ``archive`` too inside an album, person or tag, and in the trash (Immich's default
+    visibility there: the trash holds what was archived as well, and emptying it deletes it)."""
+    return ("archive", "timeline") if scoped or f.is_trashed else ("timeline",)
+
+
 def _where(f: TimelineFilter) -> tuple[str, list[object]]:
     """SQL conditions on ``a`` (assets) and ``e`` (asset_exif) for ``f``, with their values.
 
@@ -118,6 +130,10 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         conds.append(
             f"a.id IN (SELECT asset_id FROM album_assets WHERE album_id = {arg(f.album_id)})"
         )
+    if f.owner_ids:  # userId: that owner's assets (of the album, with one)
+        conds.append(f"a.owner_id = ANY({arg(list(f.owner_ids))}::uuid[])")
+    elif f.album_id is not None:
+        pass  # the album's assets, whoever owns them
     elif f.partner_ids:
         conds.append(f"a.owner_id = ANY({arg([f.viewer_id, *f.partner_ids])}::uuid[])")
     else:
@@ -138,7 +154,7 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
                 f.visibility,
                 unlocked=f.unlocked,
                 param=arg,
-                default=("archive", "timeline") if scoped else ("timeline",),
+                default=_default_visibility(f, scoped),
             )
         )
     if f.is_favorite is not None:
@@ -219,7 +235,7 @@ async def _counted_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[
     """:func:`time_buckets` from the kept month counts plus their unfolded deltas, less, for
     ``withStacked``, the stacks' non-primary members of each month (counted live through
     ``assets_stacked_month_idx``, migration 0037)."""
-    owners = [f.viewer_id, *f.partner_ids]
+    owners = list(f.owner_ids) or [f.viewer_id, *f.partner_ids]
     await fold_counts(pool, owners)
     args: list[object] = []
 
@@ -232,7 +248,7 @@ async def _counted_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[
         f"a.owner_id = ANY({arg(owners)}::uuid[])",
         f"a.status = {status}",
         visibility.condition(
-            "a", f.visibility, unlocked=f.unlocked, param=arg, default=("timeline",)
+            "a", f.visibility, unlocked=f.unlocked, param=arg, default=_default_visibility(f)
         ),
     ]
     if f.is_favorite is not None:
@@ -373,7 +389,8 @@ async def time_bucket_json(
     order = f"ORDER BY t.{'created_at' if f.order_by == 'createdAt' else 'local_date_time'} "
     order += f"{direction}, t.id {direction}"
     coordinates = with_coordinates and not hide_place
-    args.append(list(f.partner_ids))
+    # owners whose favourite flag is not shown: partners' (Immich), another userId's
+    args.append([*f.partner_ids, *(o for o in f.owner_ids if o != f.viewer_id)])
 
     def agg(expression: str) -> str:
         return f"coalesce(json_agg({expression} {order}), '[]')"

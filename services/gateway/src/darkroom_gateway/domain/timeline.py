@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
-from darkroom_db import partners, people, timeline
+from darkroom_db import partners, people, tags, timeline
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
@@ -120,10 +120,11 @@ async def timeline_filter(
 
     Raises:
         NoAccess: A shared link without its own album's ``albumId`` (or with another scope).
-        BadRequest: ``userId`` is someone else, ``albumId`` an album the caller cannot read,
-            or ``personId`` not one of the caller's people (Immich answers access errors of
-            query ids with 400), or ``withPartners`` with archived, favourite, trashed or
-            locked assets asked for.
+        BadRequest: ``userId`` is neither the caller nor a partner sharing with them (or a
+            partner's archive, trash or locked folder), ``albumId`` an album the caller cannot read,
+            ``personId`` not one of the caller's people or ``tagId`` not one of their tags
+            (Immich answers access errors of query ids with 400), or ``withPartners`` with
+            archived, favourite, trashed or locked assets asked for.
     """
     if visibility == "locked":  # the locked folder: only through an unlocked session
         auth.require_elevated()
@@ -134,13 +135,20 @@ async def timeline_filter(
         await link_album(deps, auth.shared_link, album_id, "album.read")
         is_trashed, visibility, bbox = None, None, None
     elif user_id is not None and user_id != auth.user.id:
-        raise NoAccess("timeline.read")
+        # a partner's timeline (Immich's TimelineRead: the user or a sharer sharing with
+        # them); their archive, trash and locked folder stay theirs (ArchiveRead: the owner)
+        if user_id not in await partners.sharer_ids(deps.pool, auth.user.id):
+            raise NoAccess("timeline.read")
+        if visibility in ("archive", "hidden", "locked") or is_trashed:
+            raise NoAccess("archive.read")
     if album_id is not None and not await timeline.can_read_album(
         deps.pool, auth.user.id, album_id
     ):
         raise NoAccess("album.read")
     if person_id is not None and not await people.get_person(deps.pool, auth.user.id, person_id):
         raise NoAccess("person.read")
+    if tag_id is not None and not await tags.get_tag(deps.pool, auth.user.id, tag_id):
+        raise NoAccess("tag.read")
     partner_ids: tuple[uuid.UUID, ...] = ()
     if with_partners:
         if visibility in (None, "archive", "locked") or is_favorite is not None or is_trashed:
@@ -152,8 +160,12 @@ async def timeline_filter(
             partner_ids = tuple(
                 await partners.sharer_ids(deps.pool, auth.user.id, in_timeline=True)
             )
+    owner_ids: tuple[uuid.UUID, ...] = ()
+    if user_id is not None and auth.shared_link is None:
+        owner_ids = (user_id, *(partner_ids if user_id == auth.user.id else ()))
     return timeline.TimelineFilter(
         partner_ids=partner_ids,
+        owner_ids=owner_ids,
         viewer_id=auth.user.id,
         album_id=album_id,
         person_id=person_id,

@@ -323,11 +323,15 @@ async def list_people(
     with_hidden: bool,
     page: int,
     size: int,
+    closest_face_id: uuid.UUID | None = None,
 ) -> tuple[list[Person], int, int, bool]:
     """One page of ``owner_id``'s people that have a thumbnail and faces on live assets or a
     name (people without a thumbnail are not listed, as Immich omits them).
 
-    Order (as the Immich web shows them): visible first, favourites, named, most faces.
+    Order (as the Immich web shows them): visible first, favourites, named, most faces; with
+    ``closest_face_id`` (one of ``owner_id``'s faces), visible first, favourites, then by the
+    distance of each person's feature face to that face, nearest first (Immich's
+    ``closestPersonId`` / ``closestAssetId``: the merge dialog's suggestions).
 
     Returns:
         (people, total, hidden, has_next_page); ``total`` and ``hidden`` count all people that
@@ -347,15 +351,24 @@ async def list_people(
         f"FROM people p JOIN counts c ON c.id = p.id WHERE {listed}",
         owner_id,
     )
+    order = "(p.name = ''), c.n DESC, p.name, p.created_at"
+    extra: list[object] = []
+    if closest_face_id is not None:
+        order = (
+            "(SELECT fs.embedding FROM face_search fs WHERE fs.face_id = p.face_asset_id) <=> "
+            "(SELECT fs.embedding FROM face_search fs WHERE fs.face_id = $5 AND fs.owner_id = $1) "
+            "NULLS LAST"
+        )
+        extra.append(closest_face_id)
     rows = await pool.fetch(
         base + f"SELECT {_PERSON_COLS_P} FROM people p JOIN counts c ON c.id = p.id "
         f"WHERE {listed} AND ($2 OR NOT p.is_hidden) "
-        "ORDER BY p.is_hidden, p.is_favorite DESC, (p.name = ''), c.n DESC, p.name, p.created_at, "
-        "p.id LIMIT $3 OFFSET $4",
+        f"ORDER BY p.is_hidden, p.is_favorite DESC, {order}, p.id LIMIT $3 OFFSET $4",
         owner_id,
         with_hidden,
         size + 1,
         (page - 1) * size,
+        *extra,
     )
     people = [Person(**dict(r)) for r in rows]
     assert stats is not None
@@ -487,7 +500,8 @@ async def delete_people(pool: Conn, owner_id: uuid.UUID, ids: list[uuid.UUID]) -
 async def merge_people(
     pool: Conn, owner_id: uuid.UUID, target_id: uuid.UUID, source_ids: list[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Move every face of the source people to ``target_id`` and delete the sources.
+    """Move every face of the source people to ``target_id`` and delete the sources; a target
+    without a name (birth date) takes the first source's that has one, as Immich's merge does.
 
     Returns:
         The source ids merged (those that are ``owner_id``'s and not the target).
@@ -498,8 +512,21 @@ async def merge_people(
     async with _transaction(pool) as conn:
         if await get_person(conn, owner_id, target_id) is None:
             raise LookupError("person not found")
-        owned = [p.id for p in await get_people(conn, owner_id, source_ids) if p.id != target_id]
-        if owned:
+        target = await get_person(conn, owner_id, target_id)
+        sources = {p.id: p for p in await get_people(conn, owner_id, source_ids)}
+        merged = [sources[i] for i in dict.fromkeys(source_ids) if i in sources and i != target_id]
+        owned = [p.id for p in merged]
+        if owned and target is not None:
+            # an unnamed target takes the first merged person's name and birth date (Immich)
+            name = target.name or next((p.name for p in merged if p.name), "")
+            birth = target.birth_date or next((p.birth_date for p in merged if p.birth_date), None)
+            if (name, birth) != (target.name, target.birth_date):
+                await conn.execute(
+                    "UPDATE people SET name = $2, birth_date = $3 WHERE id = $1",
+                    target_id,
+                    name,
+                    birth,
+                )
             await conn.execute(
                 "UPDATE asset_faces SET person_id = $1, recognition = 'done', updated_at = now() "
                 "WHERE person_id = ANY($2::uuid[])",
@@ -556,11 +583,13 @@ async def _fix_feature_faces(conn: asyncpg.Connection, owner_id: uuid.UUID) -> N
 
 
 async def person_statistics(pool: Conn, owner_id: uuid.UUID, person_id: uuid.UUID) -> int:
-    """How many live assets show ``person_id`` (0 for someone else's person)."""
+    """How many live assets of the main timeline show ``person_id`` (0 for someone else's
+    person; archived ones are not counted, as Immich's person statistics)."""
     return int(
         await pool.fetchval(
             "SELECT count(DISTINCT a.id) FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
-            f"WHERE f.person_id = $1 AND f.owner_id = $2 AND {_LIVE_ASSET}",
+            f"WHERE f.person_id = $1 AND f.owner_id = $2 AND {_LIVE_ASSET} "
+            "AND a.visibility = 'timeline'",
             person_id,
             owner_id,
         )

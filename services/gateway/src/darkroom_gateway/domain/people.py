@@ -170,9 +170,25 @@ class PeopleController(Controller):
         ] = None,
     ) -> PeopleResponse:
         """The caller's people with faces (or a name): visible first, favourites, named, most
-        faces. ``closestPersonId``/``closestAssetId`` are accepted and ignored for now."""
+        faces; with ``closestPersonId`` (that person's feature face) or ``closestAssetId`` (a
+        face id, as Immich reads it), nearest feature faces first instead.
+
+        Raises:
+            NotFound: ``closestPersonId`` is not the caller's or has no feature face (Immich).
+        """
+        closest_face = closest_asset_id
+        if closest_person_id is not None:
+            person = await people.get_person(deps.pool, auth.user.id, closest_person_id)
+            if person is None or person.face_asset_id is None:
+                raise NotFound("Person not found")
+            closest_face = person.face_asset_id
         found, total, hidden, has_next = await people.list_people(
-            deps.pool, auth.user.id, with_hidden=with_hidden, page=page, size=size
+            deps.pool,
+            auth.user.id,
+            with_hidden=with_hidden,
+            page=page,
+            size=size,
+            closest_face_id=closest_face,
         )
         return PeopleResponse(
             total=total,
@@ -327,7 +343,7 @@ class PeopleController(Controller):
             NoAccess: This person is not the caller's.
         """
         try:
-            moved = await people.reassign_asset_faces(
+            await people.reassign_asset_faces(
                 deps.pool,
                 auth.user.id,
                 person_id,
@@ -336,7 +352,8 @@ class PeopleController(Controller):
         except LookupError as exc:
             raise NoAccess("person.update") from exc
         person = await people.get_person(deps.pool, auth.user.id, person_id)
-        return [person_response(person)] if moved and person is not None else []
+        # one entry per item asked, moved or not (Immich's reassignFaces)
+        return [person_response(person)] * len(data.data) if person is not None else []
 
     @get("/{person_id:uuid}/statistics", permission="person.statistics")
     async def get_person_statistics(

@@ -128,11 +128,13 @@ async def create_album(
     album_name: str,
     description: str = "",
     members: Sequence[tuple[uuid.UUID, MemberRole]] = (),
+    order: Order = "desc",
 ) -> uuid.UUID:
     """Insert an album owned by ``owner_id`` with its initial members (no assets yet).
 
     Args:
         members: (user id, role) pairs; unknown user ids raise.
+        order: Its assets' order, ``desc`` (newest first) or ``asc``.
 
     Returns:
         The new album's id.
@@ -143,11 +145,13 @@ async def create_album(
     album_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO albums (id, owner_id, album_name, description) VALUES ($1, $2, $3, $4)",
+            'INSERT INTO albums (id, owner_id, album_name, description, "order") '
+            "VALUES ($1, $2, $3, $4, $5)",
             album_id,
             owner_id,
             album_name,
             description,
+            order,
         )
         if members:
             await conn.executemany(

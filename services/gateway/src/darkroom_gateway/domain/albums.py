@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 import structlog
-from darkroom_db import albums, shared_links
+from darkroom_db import albums, shared_links, users
 from darkroom_events import AlbumCreated, AlbumUpdated
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
@@ -26,7 +26,7 @@ from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.notifications import album_invited, album_updated
-from darkroom_gateway.domain.users import UserResponse, user_response
+from darkroom_gateway.domain.users import UserResponse, preferences_response, user_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.permissions import Permission, require_access
 from darkroom_gateway.schemas import (
@@ -282,16 +282,20 @@ class AlbumController(Controller):
         """Albums the caller owns or that are shared with them, newest first.
 
         ``isOwned``/``isShared`` narrow the list (see :func:`darkroom_db.albums.list_albums`);
-        ``assetId`` keeps the albums holding that asset.
+        ``assetId`` lists the albums holding that asset and ignores the other parameters (the
+        spec; Immich).
         """
-        found = await albums.list_albums(
-            deps.pool,
-            auth.user.id,
-            is_owned=is_owned,
-            is_shared=is_shared,
-            asset_id=asset_id,
-            album_id=album_id,
-            name=name,
+        found = (
+            await albums.list_albums(deps.pool, auth.user.id, asset_id=asset_id)
+            if asset_id is not None
+            else await albums.list_albums(
+                deps.pool,
+                auth.user.id,
+                is_owned=is_owned,
+                is_shared=is_shared,
+                album_id=album_id,
+                name=name,
+            )
         )
         members = await albums.members_of(deps.pool, found)
         linked = await shared_links.albums_with_links(deps.pool, [a.id for a in found])
@@ -316,12 +320,15 @@ class AlbumController(Controller):
             raise BadRequest("Duplicate album user")
         if set(member_ids) - await albums.existing_users(deps.pool, member_ids):
             raise BadRequest("User not found")
+        # a new album sorts as the owner's preference says (albums.defaultAssetOrder; Immich)
+        stored = await users.get_preferences(deps.pool, auth.user.id) or {}
         album_id = await albums.create_album(
             deps.pool,
             owner_id=auth.user.id,
             album_name=data.album_name,
             description=data.description,
             members=[(u.user_id, u.role) for u in data.album_users],
+            order=preferences_response(stored).albums.default_asset_order,
         )
         if data.asset_ids:
             allowed = await albums.addable_assets(deps.pool, auth.user.id, data.asset_ids)

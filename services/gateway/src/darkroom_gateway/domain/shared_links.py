@@ -269,10 +269,11 @@ class SharedLinkController(Controller):
                 slug=_slug(data.slug),
                 album_id=data.album_id if data.type == "ALBUM" else None,
                 asset_ids=asset_ids,
-                description=data.description,
+                description=data.description or None,  # "" is none (Immich)
                 password_hash=await hash_password(data.password) if data.password else None,
                 expires_at=data.expires_at,
-                allow_upload=bool(data.allow_upload),
+                # unsaid, a link allows uploads (Immich: ``allowUpload ?? true``)
+                allow_upload=True if data.allow_upload is None else data.allow_upload,
                 allow_download=data.allow_download and data.show_metadata,
                 show_metadata=data.show_metadata,
             )

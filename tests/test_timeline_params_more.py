@@ -20,18 +20,7 @@ import pytest
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, noise_jpeg, upload_jpeg, wait_processed
-
-
-def buckets(user: User, **params: object) -> dict[str, int]:
-    r = user.client.get("/api/timeline/buckets", params=params)
-    assert r.status_code == 200, r.text
-    return {b["timeBucket"]: b["count"] for b in r.json()}
-
-
-def bucket(user: User, time_bucket: str, **params: object) -> dict[str, list[object]]:
-    r = user.client.get("/api/timeline/bucket", params={"timeBucket": time_bucket, **params})
-    assert r.status_code == 200, r.text
-    return dict(r.json())
+from .test_assets_timeline import bucket, buckets
 
 
 def timeline_ids(user: User, **params: object) -> set[str]:

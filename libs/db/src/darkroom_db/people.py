@@ -613,13 +613,7 @@ async def person_asset_ids(
 
 async def asset_people(pool: Conn, owner_id: uuid.UUID, asset_id: uuid.UUID) -> list[Person]:
     """The people shown in one of ``owner_id``'s assets (for AssetResponseDto.people)."""
-    rows = await pool.fetch(
-        f"SELECT DISTINCT {_PERSON_COLS_P} FROM asset_faces f JOIN people p ON p.id = f.person_id "
-        "WHERE f.asset_id = $1 AND f.owner_id = $2",
-        asset_id,
-        owner_id,
-    )
-    return [Person(**dict(r)) for r in rows]
+    return (await people_of_assets(pool, owner_id, [asset_id])).get(asset_id, [])
 
 
 async def people_of_assets(

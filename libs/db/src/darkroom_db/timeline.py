@@ -130,14 +130,12 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
         conds.append(
             f"a.id IN (SELECT asset_id FROM album_assets WHERE album_id = {arg(f.album_id)})"
         )
-    if f.owner_ids:  # userId: that owner's assets (of the album, with one)
-        conds.append(f"a.owner_id = ANY({arg(list(f.owner_ids))}::uuid[])")
-    elif f.album_id is not None:
-        pass  # the album's assets, whoever owns them
-    elif f.partner_ids:
-        conds.append(f"a.owner_id = ANY({arg([f.viewer_id, *f.partner_ids])}::uuid[])")
-    else:
-        conds.append(f"a.owner_id = {arg(f.viewer_id)}")
+    # userId: those owners (within the album, with one); else an album's assets are anyone's
+    owners = list(f.owner_ids) or ([] if f.album_id is not None else [f.viewer_id, *f.partner_ids])
+    if len(owners) == 1:  # the main timeline's plan (the month index) keeps a plain equality
+        conds.append(f"a.owner_id = {arg(owners[0])}")
+    elif owners:
+        conds.append(f"a.owner_id = ANY({arg(owners)}::uuid[])")
     if f.person_id is not None:
         conds.append(
             "EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = a.id "

@@ -197,6 +197,7 @@ def test_first_sync_then_only_changes(
     assert {p for p in got if p[0] == "AssetExifV1"} == {("AssetExifV1", i) for i in (a1, a2, a3)}
     assert {p for p in got if p[0].startswith("Album")} == {
         ("AlbumV1", album),
+        ("AlbumUserV1", f"{album}:{alice.id}"),  # the owner, role "owner", as Immich 3.x
         ("AlbumToAssetV1", f"{album}:{a1}"),
         ("AlbumToAssetV1", f"{album}:{a3}"),
     }
@@ -229,7 +230,9 @@ def test_first_sync_then_only_changes(
 
     lines = phone.sync()
     got = pairs(lines)
-    assert {p for p in got if p[0] != "AlbumV1"} == {
+    # the album changed too (its AlbumV1 and its owner's AlbumUserV1 come again)
+    owner_row = ("AlbumUserV1", f"{album}:{alice.id}")
+    assert {p for p in got if p[0] != "AlbumV1" and p != owner_row} == {
         ("AssetV1", a1),
         ("AssetDeleteV1", a3),
         ("AlbumToAssetV1", f"{album}:{a2}"),
@@ -278,13 +281,14 @@ def test_sharing_shows_album_and_its_assets_to_member_only(
     got = pairs(lines)
     assert ("AlbumV1", album) in got
     assert ("AlbumUserV1", f"{album}:{bob.id}") in got
+    assert ("AlbumUserV1", f"{album}:{alice.id}") in got
     album_assets = {key.split(":")[1] for t, key in got if t == "AlbumToAssetV1"}
     assert album_assets == in_album
     assert {key for t, key in got if t == "AlbumAssetCreateV1"} == album_assets
     assert {key for t, key in got if t == "AlbumAssetExifCreateV1"} == album_assets
     assert not [p for p in got if p[0] == "AssetV1"], "alice's assets are not bob's own"
-    role = next(x["data"]["role"] for x in lines if x["type"] == "AlbumUserV1")
-    assert role == "viewer"
+    roles = {x["data"]["userId"]: x["data"]["role"] for x in lines if x["type"] == "AlbumUserV1"}
+    assert roles == {alice.id: "owner", bob.id: "viewer"}
 
     # unsharing tells bob the album is gone
     r = alice.client.delete(f"/api/albums/{album}/user/{bob.id}")

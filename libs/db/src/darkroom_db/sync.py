@@ -13,10 +13,11 @@ Visibility (who gets which rows):
   user of the server, as sharing pickers need them, and every user deletion.
 * ``AssetV1``/``AssetV2``/``AssetExifV1``/``AssetDeleteV1``: the caller's own assets only
   (trashed ones included, with ``deleted_at`` set; permanently deleted ones as deletions).
-* Album sources: albums the caller owns or is a member of; their members and their assets. A
-  row of an album the caller joined later is positioned at the join (``greatest`` of the row's
-  and the membership's position), so joining an album sends its whole content once without a
-  separate backfill pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
+* Album sources: albums the caller owns or is a member of; their members (the owner among them,
+  role ``owner``, as Immich 3.x's ``album_user``) and their assets. A row of an album the caller
+  joined later is positioned at the join (``greatest`` of the row's and the membership's
+  position), so joining an album sends its whole content once without a separate backfill
+  pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
   EXIF) of other owners that the caller sees through such albums.
 * Partner sources (``0014_partners.sql``): ``PartnerV1``/``PartnerDeleteV1`` are the
   partnerships the caller is on either side of. ``PartnerAssetV1``/``PartnerAssetExifV1`` are
@@ -131,10 +132,15 @@ SOURCES: Mapping[str, str] = {
         f"SELECT x.album_id, x.user_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
         f"FROM album_user_audit x JOIN {_VISIBLE_ALBUMS} v ON v.album_id = x.album_id"
     ),
+    # Members, and the owner as a member with role "owner" (positioned with its album), as
+    # Immich 3.x, whose owner is an album_user row: the app's AlbumsV2 (no ownerId) relies on it.
     "AlbumUserV1": (
         "SELECT au.album_id, au.user_id, au.role, greatest(au.update_pos, v.since) AS pos, "
         "au.album_id::text || ':' || au.user_id::text AS key "
-        f"FROM album_users au JOIN {_VISIBLE_ALBUMS} v ON v.album_id = au.album_id"
+        f"FROM album_users au JOIN {_VISIBLE_ALBUMS} v ON v.album_id = au.album_id "
+        "UNION ALL SELECT al.id AS album_id, al.owner_id AS user_id, 'owner' AS role, "
+        "greatest(al.update_pos, v.since) AS pos, al.id::text || ':' || al.owner_id::text AS key "
+        f"FROM albums al JOIN {_VISIBLE_ALBUMS} v ON v.album_id = al.id"
     ),
     "AlbumToAssetDeleteV1": (
         f"SELECT x.album_id, x.asset_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "

@@ -8,8 +8,8 @@ ack is ``"<entity type>|<position>|<row key>"``; the app posts the last ack of e
 stored to POST /api/sync/ack and the next stream resumes after it. The stream ends with a
 ``SyncCompleteV1`` line. A session marked ``isPendingSyncReset``, or whose checkpoints are older
 than the retained deletion audit (:func:`darkroom_db.sync.needs_reset`), gets one
-``SyncResetV1`` line (and nothing else) until it streams with ``reset: true``, which forgets its
-checkpoints.
+``SyncResetV1`` line (and nothing else) until it acks that line or streams with ``reset:
+true``; either forgets its checkpoints.
 
 Sync state belongs to a session, so API keys are refused (403), as in Immich. Positions,
 visibility and why no change is ever skipped: :mod:`darkroom_db.sync` and migration
@@ -588,17 +588,24 @@ class SyncController(Controller):
     ) -> None:
         """Store acks as the session's checkpoints (the furthest one per type in this request).
 
+        A ``SyncResetV1`` ack instead starts the session's sync over (its checkpoints forgotten,
+        its pending reset cleared) and the request's other acks are dropped, as Immich's
+        ``SyncService.setAcks``: the app acks the reset line, then streams again without
+        ``reset``, and that stream must be a full one.
+
         Raises:
             BadRequest: More than 1000 acks, or one this server did not make.
         """
         session_id = _session_id(auth)
         if len(data.acks) > 1000:
             raise BadRequest("acks must contain no more than 1000 elements")
+        parsed = [(*parse_ack(ack), ack) for ack in data.acks]
+        if any(entity_type == "SyncResetV1" for entity_type, _, _ in parsed):
+            await sync.reset_session(deps.pool, session_id)
+            log.info("sync.reset_acked", session_id=str(session_id))
+            return
         best: dict[str, tuple[sync.Position, str]] = {}
-        for ack in data.acks:
-            entity_type, position = parse_ack(ack)
-            if entity_type == "SyncResetV1":
-                continue  # the reset is done by streaming with reset: true
+        for entity_type, position, ack in parsed:
             if entity_type not in best or best[entity_type][0] < position:
                 best[entity_type] = (position, ack)
         await sync.save_checkpoints(deps.pool, session_id, {t: a for t, (_, a) in best.items()})

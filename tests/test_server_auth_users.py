@@ -386,7 +386,7 @@ def test_users_me_and_lookup(stack: Stack, admin: User) -> None:
         "profileImagePath",
     }
     assert other.client.get(f"/api/users/{user.id}").json()["name"] == "Renamed"
-    _error(other.client.get(f"/api/users/{uuid.uuid4()}"), 404)
+    _error(other.client.get(f"/api/users/{uuid.uuid4()}"), 400)  # Immich's findOrFail
     scoped = _key(other, ["asset.read"])
     _error(scoped.get("/api/users"), 403)
     _error(scoped.get("/api/users/me"), 403)
@@ -495,8 +495,8 @@ def test_profile_image(stack: Stack, admin: User) -> None:
             anon.post("/api/users/profile-image", files={"file": ("a.png", png, "image/png")}), 401
         )
         _error(anon.get(f"/api/users/{user.id}/profile-image"), 401)
-    # another user's delete only touches their own (absent) picture
-    assert other.client.delete("/api/users/profile-image").status_code == 204
+    # another user's delete only touches their own (absent) picture: 400, as Immich
+    _error(other.client.delete("/api/users/profile-image"), 400)
     assert user.client.get(f"/api/users/{user.id}/profile-image").status_code == 200
     assert user.client.delete("/api/users/profile-image").status_code == 204
     _error(user.client.get(f"/api/users/{user.id}/profile-image"), 404)
@@ -616,7 +616,7 @@ def test_admin_user_lifecycle(stack: Stack, admin: User) -> None:
     assert u["id"] not in [x["id"] for x in admin.client.get("/api/admin/users").json()]
     with_deleted = admin.client.get("/api/admin/users", params={"withDeleted": "true"}).json()
     assert u["id"] in [x["id"] for x in with_deleted]
-    _error(admin.client.get(f"/api/users/{u['id']}"), 404)
+    _error(admin.client.get(f"/api/users/{u['id']}"), 400)
     restored = admin.client.post(f"/api/admin/users/{u['id']}/restore")
     assert restored.status_code == 200
     assert restored.json()["status"] == "active" and restored.json()["deletedAt"] is None

@@ -631,16 +631,6 @@ async def usage_by_user(pool: asyncpg.Pool) -> list[UsageByUser]:
     return [UsageByUser(**dict(r)) for r in rows]
 
 
-async def asset_counts(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int, int]:
-    """(images, videos, total) of the user's assets that are neither trashed nor deleted."""
-    row = await pool.fetchrow(
-        "SELECT count(*) FILTER (WHERE type = 'IMAGE'), count(*) FILTER (WHERE type = 'VIDEO'), "
-        "count(*) FROM assets WHERE owner_id = $1 AND status = 'active'",
-        user_id,
-    )
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 async def stored_bytes(pool: asyncpg.Pool) -> int:
     """Bytes of every stored object the database knows of: originals (not external) and
     derived files. What the S3 back end can tell of its disk use."""

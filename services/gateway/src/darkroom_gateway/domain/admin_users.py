@@ -20,11 +20,12 @@ from darkroom_db import assets, users
 from darkroom_events import PartnerRemoved, SharedLinkRemoved, UserCreated, UserDeleted
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_password
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.asset_edits import Visibility
 from darkroom_gateway.domain.sessions import SessionResponse, session_response
 from darkroom_gateway.domain.trash import PURGE_BATCH, purge_assets
 from darkroom_gateway.domain.users import (
@@ -97,9 +98,20 @@ def _check_quota_value(quota: int | None) -> None:
         raise BadRequest("quotaSizeInBytes must not be less than 0")
 
 
-async def _user(deps: Deps, user_id: uuid.UUID) -> users.User:
+async def _user(deps: Deps, user_id: uuid.UUID, *, with_deleted: bool = True) -> users.User:
+    """The user with ``user_id`` (Immich's ``UserAdminService.findOrFail``).
+
+    Args:
+        deps: The gateway's connections.
+        user_id: The user.
+        with_deleted: Also a soft-deleted user (reads); Immich's update, delete and preferences
+            update pass ``{}`` instead, so a deleted user is not found for them.
+
+    Raises:
+        BadRequest: 400 ``User not found``.
+    """
     user = await users.get_user(deps.pool, user_id)
-    if user is None:
+    if user is None or (not with_deleted and user.deleted_at is not None):
         raise BadRequest("User not found")
     return user
 
@@ -270,9 +282,10 @@ class AdminUserController(Controller):
         (400 ``... already in use by another account``); ``storageLabel: ""`` clears it; a new
         password is only set (the web's "reset password" also sends
         ``shouldChangePassword: true``); ``pinCode: null`` removes the user's PIN code and
-        locks their sessions (the admin's "reset PIN code"), six digits set a new one.
+        locks their sessions (the admin's "reset PIN code"), six digits set a new one. A
+        soft-deleted user is 400 ``User not found`` (restore them first).
         """
-        await _user(deps, user_id)
+        await _user(deps, user_id, with_deleted=False)
         changes: dict[str, object] = {}
         if not isinstance(data.email, msgspec.UnsetType):
             changes["email"] = check_email(data.email)
@@ -319,10 +332,10 @@ class AdminUserController(Controller):
         """Delete a user: soft (restorable for ``user.deleteDelay`` days; they can no longer
         sign in) or, with ``force``, at once with everything of theirs (:func:`remove_user`).
 
-        As Immich: an unknown user is 400 ``User not found``; an admin deleting themselves is
-        403 ``Cannot delete your own account``.
+        As Immich: an unknown (or already soft-deleted) user is 400 ``User not found``; an
+        admin deleting themselves is 403 ``Cannot delete your own account``.
         """
-        await _user(deps, user_id)
+        await _user(deps, user_id, with_deleted=False)
         if user_id == auth.user.id:
             raise Forbidden("Cannot delete your own account")
         force = data.force if data is not None else False
@@ -374,8 +387,9 @@ class AdminUserController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> UserPreferencesResponse:
-        """Change some of a user's preferences."""
-        return await update_preferences(deps, await _user(deps, user_id), data)
+        """Change some of a user's preferences (400 ``User not found`` for a deleted user, as
+        Immich's ``updatePreferences``)."""
+        return await update_preferences(deps, await _user(deps, user_id, with_deleted=False), data)
 
     @get("/{user_id:uuid}/sessions", admin=True, permission="adminSession.read")
     async def get_user_sessions_admin(
@@ -388,11 +402,26 @@ class AdminUserController(Controller):
 
     @get("/{user_id:uuid}/statistics", admin=True, permission="adminUser.read")
     async def get_user_statistics_admin(
-        self, user_id: FromPath[uuid.UUID], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
+        self,
+        user_id: FromPath[uuid.UUID],
+        auth: NamedDependency[Auth],
+        deps: NamedDependency[Deps],
+        is_favorite: Annotated[bool | None, QueryParameter(name="isFavorite")] = None,
+        is_trashed: Annotated[bool | None, QueryParameter(name="isTrashed")] = None,
+        visibility: FromQuery[Visibility | None] = None,
     ) -> AssetStatsResponse:
-        """How many images and videos a user has (not in the trash)."""
+        """How many images and videos a user has, with the filters of the user's own
+        ``GET /api/assets/statistics`` (Immich's ``getStatistics`` runs the same query): without
+        ``visibility`` only timeline and archive assets count, the trash only with
+        ``isTrashed``."""
         await _user(deps, user_id)
-        images, videos, total = await users.asset_counts(deps.pool, user_id)
+        images, videos, total = await assets.statistics(
+            deps.pool,
+            user_id,
+            is_favorite=is_favorite,
+            is_trashed=is_trashed,
+            visibility=visibility,
+        )
         return AssetStatsResponse(images=images, videos=videos, total=total)
 
 

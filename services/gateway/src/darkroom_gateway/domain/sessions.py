@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth, hash_secret, new_secret
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.errors import BadRequest, Forbidden, NoAccess
+from darkroom_gateway.errors import BadRequest, NoAccess
 
 log = structlog.get_logger()
 
@@ -115,9 +115,14 @@ class SessionController(Controller):
         request: Request,
     ) -> SessionCreateResponse:
         """Create a session for another device (e.g. a cast receiver) that ends with the
-        caller's session; ``duration`` (seconds) makes it expire."""
+        caller's session; ``duration`` (seconds) makes it expire.
+
+        Raises:
+            BadRequest: 400 ``This endpoint can only be used with a session token`` for an API
+                key (Immich's ``SessionService.create``); ``duration`` below 1.
+        """
         if auth.session is None:
-            raise Forbidden("A session can only be created from a session")
+            raise BadRequest("This endpoint can only be used with a session token")
         if data.duration is not None and data.duration < 1:
             raise BadRequest("duration must not be less than 1")
         token = new_secret()
@@ -142,17 +147,24 @@ class SessionController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> SessionResponse:
-        """Set or clear a session's pending sync reset."""
+        """Set or clear a session's pending sync reset.
+
+        Raises:
+            NoAccess: 400 ``Not found or no session.update access`` (not the caller's session),
+                checked first, as Immich's ``SessionService.update``.
+            BadRequest: 400 ``No fields to update`` when the body sets nothing.
+        """
         if data.is_pending_sync_reset is None:
-            found = [s for s in await users.list_sessions(deps.pool, auth.user.id)]
-            session = next((s for s in found if s.id == session_id), None)
-        else:
-            session = await users.update_session(
-                deps.pool,
-                auth.user.id,
-                session_id,
-                is_pending_sync_reset=data.is_pending_sync_reset,
-            )
+            found = await users.list_sessions(deps.pool, auth.user.id)
+            if not any(s.id == session_id for s in found):
+                raise NoAccess("session.update")
+            raise BadRequest("No fields to update")
+        session = await users.update_session(
+            deps.pool,
+            auth.user.id,
+            session_id,
+            is_pending_sync_reset=data.is_pending_sync_reset,
+        )
         if session is None:
             raise NoAccess("session.update")
         return session_response(session, auth.session.id if auth.session else None)

@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
-from darkroom_gateway.auth import Auth
+from darkroom_gateway.auth import Auth, hash_password
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.licenses import (
     LicenseKey,
@@ -85,8 +85,8 @@ class UserResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class UserUpdateMe(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: UserUpdateMeDto. ``password`` (deprecated in the spec) is ignored: passwords change
-    through POST /api/auth/change-password, which checks the old one."""
+    """Spec: UserUpdateMeDto. ``password`` (deprecated in the spec) is still honoured, as
+    Immich's ``updateMe``: the web's and the mobile app's forced first-login change send it."""
 
     email: str | msgspec.UnsetType = msgspec.UNSET
     name: str | msgspec.UnsetType = msgspec.UNSET
@@ -221,7 +221,8 @@ class PeoplePrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class PurchasePrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    hide_buy_button_until: str = ""
+    # Immich's default: ``new Date(2022, 1, 12).toISOString()`` on a UTC server
+    hide_buy_button_until: str = "2022-02-12T00:00:00.000Z"
     show_support_badge: bool = True
 
 
@@ -230,7 +231,7 @@ class RatingsPrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class RecentlyAddedPrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    sidebar_web: bool = True
+    sidebar_web: bool = False
 
 
 class SharedLinksPrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -245,7 +246,8 @@ class TagsPrefs(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class UserPreferencesResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Spec: UserPreferencesResponseDto. The defaults are what a new user sees (Immich's
-    defaults: newest first, 4 GiB download archives, memories on, 5 s per memory...)."""
+    ``getDefaultPreferences`` in server/src/utils/preferences.ts: newest first, 4 GiB download
+    archives, memories on, 5 s per memory, "recently added" off the sidebar...)."""
 
     albums: AlbumsPrefs = AlbumsPrefs()
     cast: CastPrefs = CastPrefs()
@@ -395,14 +397,15 @@ async def check_quota(pool: asyncpg.Pool, user_id: uuid.UUID, incoming_bytes: in
 
 
 async def get_active_user(deps: Deps, user_id: uuid.UUID) -> users.User:
-    """The user with ``user_id`` unless deleted.
+    """The user with ``user_id`` unless deleted (Immich's ``UserService.findOrFail``).
 
     Raises:
-        NotFound: No such user, or soft-deleted.
+        BadRequest: 400 ``User not found``: no such user, or soft-deleted (Immich answers a
+            BadRequestException, not 404).
     """
     user = await users.get_user(deps.pool, user_id)
     if user is None or user.deleted_at is not None:
-        raise NotFound("User not found")
+        raise BadRequest("User not found")
     return user
 
 
@@ -440,7 +443,11 @@ class UserController(Controller):
     async def search_users(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[UserResponse]:
-        """Every active user (for share and partner pickers), oldest first."""
+        """Every active user (for share and partner pickers), oldest first. While system config
+        ``server.publicUsers`` is off, a non-admin sees only themself (Immich's
+        ``UserService.search``)."""
+        if not auth.user.is_admin and not deps.config.current.server.public_users:
+            return [user_response(auth.user)]
         return [user_response(u) for u in await users.list_users(deps.pool)]
 
     @get("/me", permission="user.read")
@@ -454,7 +461,8 @@ class UserController(Controller):
     async def update_my_user(
         self, data: JSONBody[UserUpdateMe], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
-        """Change the caller's name, e-mail or avatar colour."""
+        """Change the caller's name, e-mail, avatar colour or password; a new password clears
+        ``shouldChangePassword`` (Immich's ``updateMe``; other sessions stay signed in)."""
         changes: dict[str, object] = {}
         if not isinstance(data.email, msgspec.UnsetType):
             changes["email"] = check_email(data.email)
@@ -464,7 +472,13 @@ class UserController(Controller):
             changes["name"] = data.name.strip()
         if not isinstance(data.avatar_color, msgspec.UnsetType):
             changes["avatar_color"] = data.avatar_color
-        return await user_admin_dto(deps, await apply_user_changes(deps, auth.user.id, changes))
+        if not isinstance(data.password, msgspec.UnsetType) and data.password:
+            changes["password_hash"] = await hash_password(data.password)
+            changes["should_change_password"] = False
+        user = await apply_user_changes(deps, auth.user.id, changes)
+        if "password_hash" in changes:
+            log.info("user.password_changed", user_id=str(user.id), via="users.me")
+        return await user_admin_dto(deps, user)
 
     @get("/me/preferences", permission="userPreference.read")
     async def get_my_preferences(
@@ -579,10 +593,18 @@ class UserController(Controller):
     async def delete_profile_image(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
-        """Remove the caller's profile picture (nothing happens when there is none)."""
+        """Remove the caller's profile picture.
+
+        Raises:
+            BadRequest: 400 ``Can't delete a missing profile Image`` when there is none
+                (Immich's ``deleteProfileImage``).
+        """
+        if not auth.user.profile_image_path:
+            raise BadRequest("Can't delete a missing profile Image")
         result = await users.set_profile_image(deps.pool, auth.user.id, "")
-        if result is not None and result[1]:
-            await deps.storage.delete(result[1])
+        if result is None or not result[1]:  # removed meanwhile by a concurrent request
+            raise BadRequest("Can't delete a missing profile Image")
+        await deps.storage.delete(result[1])
 
     @get("/{user_id:uuid}", permission="user.read")
     async def get_user(
@@ -599,7 +621,8 @@ class UserController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
-        """An active user's profile picture; 404 when they have none."""
+        """An active user's profile picture; 404 when they have none, 400 ``User not found``
+        for an unknown or deleted user (Immich's ``getProfileImage``)."""
         user = await get_active_user(deps, user_id)
         if not user.profile_image_path:
             raise NotFound("User does not have a profile image")

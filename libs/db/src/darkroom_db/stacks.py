@@ -23,8 +23,8 @@ class Stack(msgspec.Struct, frozen=True, kw_only=True):
     """A row of ``stacks`` with its assets.
 
     Attributes:
-        asset_ids: Its assets that are not in the trash: the primary first, then by capture
-            time and id (the order the viewer's strip shows).
+        asset_ids: Its assets that the timelines show (:data:`SHOWN`): the primary first,
+            then by capture time and id (the order the viewer's strip shows).
     """
 
     id: uuid.UUID
@@ -59,10 +59,15 @@ class Created(msgspec.Struct, frozen=True, kw_only=True):
     emptied: list[uuid.UUID]
 
 
+#: The members of a stack that its responses list (and that may be its primary): not in the
+#: trash, and archived or in the timeline, never locked or hidden (Immich's stack.repository
+#: ``withAssets``: ``deletedAt IS NULL`` and ``withDefaultVisibility``).
+SHOWN = "a.status = 'active' AND a.visibility IN ('archive', 'timeline')"
+
 _SELECT = (
     "SELECT s.id, s.owner_id, s.primary_asset_id, s.created_at, s.updated_at, "
     "coalesce((SELECT array_agg(a.id ORDER BY a.id = s.primary_asset_id DESC, "
-    "a.local_date_time, a.id) FROM assets a WHERE a.stack_id = s.id AND a.status = 'active'), "
+    f"a.local_date_time, a.id) FROM assets a WHERE a.stack_id = s.id AND {SHOWN}), "
     "'{}') AS asset_ids FROM stacks s"
 )
 
@@ -167,17 +172,21 @@ async def set_primary(
     pool: asyncpg.Pool | asyncpg.Connection,
     owner_id: uuid.UUID,
     stack_id: uuid.UUID,
-    asset_id: uuid.UUID,
+    asset_id: uuid.UUID | None,
 ) -> bool:
-    """Make ``asset_id`` the primary of ``owner_id``'s stack ``stack_id``.
+    """Make ``asset_id`` the primary of ``owner_id``'s stack ``stack_id``; with None only mark
+    the stack updated (Immich's ``StackRepository.update`` runs whatever the body, so its
+    ``updatedAt`` moves and the sync stream sends the stack again).
 
     Returns:
-        False when the asset is not in that stack (nothing changed).
+        False when the asset is not one the stack lists (:data:`SHOWN`: a member in the trash,
+        locked or hidden is refused, as Immich's ``update`` checks the loaded ``assets``);
+        nothing changed then.
     """
     status = await pool.execute(
-        "UPDATE stacks s SET primary_asset_id = $3, updated_at = now() "
-        "WHERE s.id = $1 AND s.owner_id = $2 AND EXISTS (SELECT 1 FROM assets a "
-        "WHERE a.id = $3 AND a.stack_id = s.id)",
+        "UPDATE stacks s SET primary_asset_id = coalesce($3, s.primary_asset_id), "
+        "updated_at = now() WHERE s.id = $1 AND s.owner_id = $2 AND ($3::uuid IS NULL OR "
+        f"EXISTS (SELECT 1 FROM assets a WHERE a.id = $3 AND a.stack_id = s.id AND {SHOWN}))",
         stack_id,
         owner_id,
         asset_id,

@@ -7,7 +7,10 @@ Behaviour follows Immich 3.1's stack service and its e2e tests as documented and
   primary; a listed asset that is the primary of a stack brings that stack's assets along (the
   stacks merge, the old one is deleted); a listed member of another stack moves out of it;
 - ``GET /api/stacks`` lists the caller's stacks (``primaryAssetId`` narrows to one);
-- ``PUT /api/stacks/{id}`` changes the primary (400 ``Primary asset must be in the stack``);
+- a stack lists (and may have as primary) only its members the timelines show: not in the
+  trash, not locked, not hidden (Immich's ``withAssets``: ``withDefaultVisibility``);
+- ``PUT /api/stacks/{id}`` changes the primary (400 ``Primary asset must be in the stack``) and
+  always counts as an update (``StackUpdate``), even with nothing to change;
 - ``DELETE /api/stacks/{id}/assets/{assetId}`` takes an asset out (400 ``Asset not in stack``;
   400 ``Cannot remove stack's primary asset``);
 - a stack left with fewer than 2 assets is deleted, whatever removed them (migration
@@ -191,24 +194,22 @@ class StackController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> StackResponse:
-        """Make another of the stack's assets its primary.
+        """Make another of the stack's assets its primary. Whatever the body (even none, or
+        the primary it has), the stack counts as updated and the owner's clients are told, as
+        Immich's ``update`` always writes the stack and emits ``StackUpdate``.
 
         Raises:
             NoAccess: Not one of the caller's stacks.
-            BadRequest: ``primaryAssetId`` is not in the stack.
+            BadRequest: ``primaryAssetId`` is not one of the assets the stack lists (a member
+                in the trash, locked or hidden is not).
         """
+        require_access(await stacks.get_stack(deps.pool, auth.user.id, stack_id), "stack.update")
+        if not await stacks.set_primary(deps.pool, auth.user.id, stack_id, data.primary_asset_id):
+            raise BadRequest("Primary asset must be in the stack")
+        await announce_stack_changes(deps, auth.user.id, updated=[stack_id])
         stack = require_access(
             await stacks.get_stack(deps.pool, auth.user.id, stack_id), "stack.update"
         )
-        if data.primary_asset_id is not None and data.primary_asset_id != stack.primary_asset_id:
-            if not await stacks.set_primary(
-                deps.pool, auth.user.id, stack_id, data.primary_asset_id
-            ):
-                raise BadRequest("Primary asset must be in the stack")
-            await announce_stack_changes(deps, auth.user.id, updated=[stack_id])
-            stack = require_access(
-                await stacks.get_stack(deps.pool, auth.user.id, stack_id), "stack.update"
-            )
         return await stack_response(deps, stack)
 
     @delete("/{stack_id:uuid}", status_code=204, permission="stack.delete")

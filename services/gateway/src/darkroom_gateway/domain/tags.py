@@ -14,22 +14,30 @@ Behaviour follows Immich 3.1's tag service as documented and observed:
   ``checkAccess`` filters them) and counts the links it made;
 - only the owner sees or uses a tag: another user's tag id is 400 ``Not found or no tag.*
   access`` (:func:`darkroom_gateway.permissions.require_access`); only the owner of an asset
-  may tag it (Immich: ``asset.update``/``asset.share``, which only the owner holds).
+  may tag it (Immich: ``asset.update``/``asset.share``, which only the owner holds); a locked
+  asset only through ``PUT /api/tags/assets`` from a session unlocked with the PIN code
+  (``asset.update`` counts an elevated session, ``asset.share`` never does);
+- each asset tagged or untagged is announced as updated (``darkroom.asset.updated``: the
+  websocket's ``on_asset_update`` to its owner, with its tags), as Immich's ``AssetTag`` /
+  ``AssetUntag`` events end in the sidecar write whose re-extraction sends ``on_asset_update``.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 import structlog
 from darkroom_db import assets, tags
+from darkroom_events import AssetUpdated
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import BadRequest
@@ -115,6 +123,14 @@ def _color(value: str | None) -> str | None:
     return f"#{value}"
 
 
+async def announce_tagged(deps: Deps, owner_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]) -> None:
+    """Announce each asset whose tags changed (``darkroom.asset.updated``, once per asset), as
+    Immich's tag service emits ``AssetTag``/``AssetUntag`` per asset."""
+    now = datetime.now(UTC)
+    for asset_id in dict.fromkeys(asset_ids):
+        await announce(deps, AssetUpdated(asset_id=str(asset_id), owner_id=str(owner_id), at=now))
+
+
 class TagController(Controller):
     """/api/tags."""
 
@@ -171,9 +187,12 @@ class TagController(Controller):
         deps: NamedDependency[Deps],
     ) -> TagBulkAssetsResponse:
         """Tag each listed asset the caller owns with each listed tag the caller owns; ids
-        that are not the caller's are skipped (as Immich). ``count``: links newly made."""
+        that are not the caller's are skipped (as Immich), and so are locked assets unless the
+        caller's session is unlocked (``asset.update``). ``count``: links newly made."""
         tag_ids = await tags.owned_ids(deps.pool, auth.user.id, data.tag_ids)
-        asset_ids = await assets.owned_ids(deps.pool, auth.user.id, data.asset_ids)
+        asset_ids = await assets.owned_ids(
+            deps.pool, auth.user.id, data.asset_ids, unlocked=auth.elevated
+        )
         pairs = [
             (t, a)
             for t in dict.fromkeys(data.tag_ids)
@@ -182,6 +201,7 @@ class TagController(Controller):
             if a in asset_ids
         ]
         added = await tags.add_assets(deps.pool, pairs)
+        await announce_tagged(deps, auth.user.id, [a for _, a in added])
         return TagBulkAssetsResponse(count=len(added))
 
     @get("/{tag_id:uuid}", permission="tag.read")
@@ -249,6 +269,7 @@ class TagController(Controller):
         allowed = await assets.owned_ids(deps.pool, auth.user.id, data.ids)
         to_add = [(tag_id, a) for a in dict.fromkeys(data.ids) if a in allowed and a not in present]
         added = {a for _, a in await tags.add_assets(deps.pool, to_add)}
+        await announce_tagged(deps, auth.user.id, added)
         return bulk_id_responses(add_outcomes(data.ids, added, present, allowed))
 
     @delete("/{tag_id:uuid}/assets", status_code=200, permission="tag.asset")
@@ -266,6 +287,7 @@ class TagController(Controller):
         """
         require_access(await tags.get_tag(deps.pool, auth.user.id, tag_id), "tag.asset")
         removed = await tags.remove_assets(deps.pool, tag_id, data.ids)
+        await announce_tagged(deps, auth.user.id, removed)
         return bulk_id_responses(remove_outcomes(data.ids, removed))
 
 

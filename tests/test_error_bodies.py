@@ -83,6 +83,43 @@ def test_validation_error_is_message_and_errors(admin: User) -> None:
     ), body
 
 
+def _invalid_uuid(name: str) -> dict[str, object]:
+    return {
+        "message": "Validation failed",
+        "errors": [{"code": "invalid_format", "path": [name], "message": "Invalid UUID"}],
+    }
+
+
+def test_malformed_id_in_the_path_is_400(
+    anonymous: httpx.Client, admin: User, owned: dict[str, str]
+) -> None:
+    """Immich validates path ids (``id must be a UUID``): 400, not the router's 404, and only
+    after the caller is known (anonymous 401, a key without the permission 403)."""
+    for method, path in [
+        ("GET", "/api/assets/123"),
+        ("PATCH", "/api/albums/not-a-uuid"),
+        ("GET", "/api/people/123/statistics"),
+        ("DELETE", "/api/memories/x"),
+    ]:
+        r = admin.client.request(method, path, json={} if method == "PATCH" else None)
+        assert r.status_code == 400, (method, path, r.text)
+        assert r.json() == _invalid_uuid("id"), (method, path, r.text)
+    # a later parameter by the spec's name (/stacks/{id}/assets/{assetId})
+    r = admin.client.delete(f"/api/stacks/{uuid.uuid4()}/assets/123")
+    assert r.status_code == 400 and r.json() == _invalid_uuid("assetId"), r.text
+    # who asks is decided first
+    r = anonymous.get("/api/assets/123")
+    assert r.status_code == 401 and r.json() == {"message": "Authentication required"}, r.text
+    r = _scoped(admin, ["album.read"]).get("/api/assets/123")
+    assert r.status_code == 403, r.text
+    # a well-formed id that is not the caller's is still Immich's access refusal
+    r = admin.client.get(f"/api/assets/{uuid.uuid4()}")
+    assert r.status_code == 400 and r.json() == {"message": "Not found or no asset.read access"}, (
+        r.text
+    )
+    assert admin.client.get(f"/api/assets/{owned['asset']}").status_code == 200
+
+
 def test_permission_is_checked_before_the_body(anonymous: httpx.Client, admin: User) -> None:
     invalid = {"albumName": 5, "assetIds": "not a list"}
     r = anonymous.post("/api/albums", json=invalid)

@@ -14,9 +14,10 @@ from darkroom_db.system_config import ConfigSource
 from darkroom_observability import Metrics, serve_metrics
 from darkroom_runtime.live_config import LiveConfig
 from darkroom_storage import open_service_storage
-from litestar import Litestar, Request
+from litestar import Controller, Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -63,11 +64,37 @@ async def close_deps(deps: Deps) -> None:
 
 def route_handlers() -> list[object]:
     """Every controller and route of the API: the ``ROUTES`` list of each module in
-    :mod:`darkroom_gateway.domain` (a new domain module only has to define ``ROUTES``)."""
+    :mod:`darkroom_gateway.domain` (a new domain module only has to define ``ROUTES``), their
+    UUID path parameters routed as text (:func:`route_uuids_as_text`)."""
     routes: list[object] = []
     for module in sorted(pkgutil.iter_modules(domain.__path__), key=lambda m: m.name):
         routes += getattr(importlib.import_module(f"{domain.__name__}.{module.name}"), "ROUTES", [])
+    route_uuids_as_text(routes)
     return routes
+
+
+def route_uuids_as_text(routes: list[object]) -> None:
+    """Route every ``{name:uuid}`` path parameter as ``{name:str}``, in place.
+
+    Litestar's router answers 404 for a path segment that does not parse as its declared type;
+    Immich answers a malformed id in the path with 400 (its parameter validation: ``Invalid
+    UUID``, e.g. ``GET /api/assets/123``), after the caller was authenticated. Routed as text,
+    the segment reaches the handler's signature, whose annotation stays ``uuid.UUID``: it is
+    parsed there, after the :func:`~darkroom_gateway.auth.authorize` guard, and a malformed one
+    is a ``ValidationException`` that :func:`darkroom_gateway.errors.http_error_handler` answers
+    as Immich does. Routes keep their ``:uuid`` in the source, which says what they take.
+    Idempotent (an app built twice in one process).
+
+    Args:
+        routes: Controllers (classes) and route handlers, as given to Litestar.
+    """
+    for route in routes:
+        owners = [route, *vars(route).values()] if isinstance(route, type) else [route]
+        for owner in owners:
+            if isinstance(owner, type) and issubclass(owner, Controller):
+                owner.path = owner.path.replace(":uuid}", ":str}")
+            elif isinstance(owner, HTTPRouteHandler):
+                owner.paths = {path.replace(":uuid}", ":str}") for path in owner.paths}
 
 
 def _provide_deps(state: State) -> Deps:

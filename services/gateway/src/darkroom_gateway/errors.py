@@ -33,6 +33,7 @@ from darkroom_db import INPUT_ERRORS as DB_INPUT_ERRORS
 from darkroom_storage import NotFound as StorageNotFound
 from darkroom_storage import StorageUnavailable
 from litestar import Request, Response
+from litestar.enums import ParamType
 from litestar.exceptions import HTTPException, ValidationException
 
 log = structlog.get_logger()
@@ -193,7 +194,29 @@ def storage_not_found_handler(request: Request, exc: StorageNotFound) -> Respons
     return _body(404, "File not found")
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+def spec_path_parameter(template: str, name: str) -> str:
+    """The spec's name of our path parameter ``name`` in the route ``template``.
+
+    The spec names a path's first parameter ``id`` and the others in camel case
+    (``/albums/{id}/user/{userId}``, ``/stacks/{id}/assets/{assetId}``); ours are snake case
+    (``/api/albums/{album_id}/user/{user_id}``).
+
+    Args:
+        template: The matched route's path with bare parameter names (Litestar's
+            ``path_template``), e.g. ``/api/stacks/{stack_id}/assets/{asset_id}``.
+        name: One of its parameters, e.g. ``asset_id``.
+
+    Returns:
+        ``id`` for the first parameter, else ``name`` in camel case (``assetId``).
+    """
+    first = template.split("{", 1)[1].split("}", 1)[0] if "{" in template else name
+    if name == first:
+        return "id"
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     """Map Litestar's own errors (404 route, 405, validation) to Immich's body.
 
     A validation error becomes ``{"message": "Validation failed", "errors": [...]}``, one issue
@@ -201,10 +224,17 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
     """
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
+        template = str(request.scope.get("path_template") or "")
         issues = [
             ValidationIssue(
                 code="custom",
                 path=str(e["key"]).split(".") if e.get("key") else [],
+                message=str(e.get("message") or exc.detail),
+            )
+            if e.get("source") != ParamType.PATH
+            else ValidationIssue(
+                code="invalid_format",
+                path=[spec_path_parameter(template, str(e.get("key")))],
                 message=str(e.get("message") or exc.detail),
             )
             for e in extra

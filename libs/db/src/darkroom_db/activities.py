@@ -8,11 +8,17 @@ passes to ``require_access`` (Immich's access checks, ``access.repository.ts``):
 - create: the owner and members of an album whose ``is_activity_enabled`` is on
   (:func:`can_create`);
 - delete: the author, or the owner of the activity's album (:func:`get_deletable`).
+
+An activity on an asset lives only as long as the asset is in the album: Immich's ``activity``
+table has a foreign key ``(albumId, assetId)`` to ``album_asset`` with ``ON DELETE CASCADE``
+(``activity.table.ts``); here :func:`forget_removed_assets` does that cascade, called by
+whatever takes assets out of albums (:mod:`darkroom_db.albums`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -190,6 +196,22 @@ async def get_deletable(
         activity_id,
     )
     return None if row is None else _activity(row)
+
+
+async def forget_removed_assets(conn: asyncpg.Connection, asset_ids: Sequence[uuid.UUID]) -> int:
+    """Delete the comments and likes on ``asset_ids`` in albums that no longer hold them (the
+    cascade of Immich's ``(albumId, assetId)`` foreign key). Run in the transaction that took
+    the assets out.
+
+    Returns:
+        How many activities went.
+    """
+    result = await conn.execute(
+        "DELETE FROM activity a WHERE a.asset_id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 "
+        "FROM album_assets aa WHERE aa.album_id = a.album_id AND aa.asset_id = a.asset_id)",
+        list(asset_ids),
+    )
+    return int(result.split()[-1])
 
 
 async def delete(pool: asyncpg.Pool, activity_id: uuid.UUID) -> bool:

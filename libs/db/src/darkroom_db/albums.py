@@ -20,6 +20,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
+from darkroom_db import activities
 from darkroom_db.assets import Asset
 from darkroom_db.users import User
 
@@ -402,6 +403,7 @@ async def remove_from_every_album(
             "UPDATE albums SET updated_at = now() WHERE id = ANY($1::uuid[])", touched
         )
         await conn.execute(_FIX_THUMBNAIL, touched)
+        await activities.forget_removed_assets(conn, asset_ids)
     return touched
 
 
@@ -440,8 +442,9 @@ async def add_assets(
 async def remove_assets(
     pool: asyncpg.Pool, album_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Take assets out of an album (the assets stay); a removed thumbnail is replaced by the
-    album's first remaining asset (or none). Permission is the caller's.
+    """Take assets out of an album (the assets stay, their comments and likes there go:
+    :func:`darkroom_db.activities.forget_removed_assets`); a removed thumbnail is replaced by
+    the album's first remaining asset (or none). Permission is the caller's.
 
     Returns:
         The asset ids removed.
@@ -457,6 +460,7 @@ async def remove_assets(
         if removed:
             await conn.execute("UPDATE albums SET updated_at = now() WHERE id = $1", album_id)
             await conn.execute(_FIX_THUMBNAIL, [album_id])
+            await activities.forget_removed_assets(conn, list(removed))
     return removed
 
 

@@ -8,8 +8,9 @@ for a target day, one ``on_this_day`` memory per earlier year in which the user 
 videos on that month and day (by the capture wall clock, ``local_date_time``), shown from the
 start to the end of the target day (UTC), ``memoryAt`` the target day in that year, ``data``
 ``{"year": <year>}``; only assets on the timeline (not archived, hidden or locked), not in the
-trash and with a thumbnail count. Immich also adds the assets of partners; Darkroom keeps a
-user's memories to their own assets.
+trash and with a thumbnail count, at most :data:`ASSETS_PER_MEMORY` of them. Only the user's
+own assets, as Immich's ``createOnThisDayMemories`` (``getByDayOfYear([ownerId], ...)``: older
+Immich versions added partners' assets too).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _COLUMNS = (
     "id, owner_id, type, data, memory_at, show_at, hide_at, seen_at, is_saved, created_at, "
     "updated_at"
 )
+#: Most assets in one generated memory (Immich's ``getByDayOfYear``: ``limit(20)`` a year).
+ASSETS_PER_MEMORY = 20
 #: Advisory lock key (``pg_try_advisory_xact_lock``) held while generating: two gateway replicas
 #: never generate at once. The bytes of "memories" read as a big-endian int64.
 GENERATION_LOCK = int.from_bytes(b"memories", "big", signed=True)
@@ -287,8 +290,9 @@ async def create_on_this_day(
     """Create ``owner_id``'s "on this day" memories for ``day``; idempotent.
 
     One memory per earlier year with assets captured (wall clock) on ``day``'s month and day,
-    on the timeline, not trashed and with a thumbnail. A (day, year) made once is never made
-    again (``memory_generated``), even when the user deleted the memory since.
+    on the timeline, not trashed and with a thumbnail: the first :data:`ASSETS_PER_MEMORY` of
+    them by capture time. A (day, year) made once is never made again (``memory_generated``),
+    even when the user deleted the memory since.
 
     Args:
         conn: A connection (the work runs in one transaction).
@@ -300,7 +304,7 @@ async def create_on_this_day(
     """
     rows = await conn.fetch(
         "SELECT extract(year FROM a.local_date_time AT TIME ZONE 'UTC')::int AS year, "
-        "array_agg(a.id ORDER BY a.local_date_time, a.id) AS ids FROM assets a "
+        "(array_agg(a.id ORDER BY a.local_date_time, a.id))[1:$5] AS ids FROM assets a "
         "JOIN asset_job_status s ON s.asset_id = a.id "
         "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
         "AND s.thumbnail_at IS NOT NULL "
@@ -312,6 +316,7 @@ async def create_on_this_day(
         day.month,
         day.day,
         day.year,
+        ASSETS_PER_MEMORY,
     )
     show_at, hide_at = day_bounds(day)
     created: list[Memory] = []
@@ -351,10 +356,18 @@ async def cleanup(pool: asyncpg.Pool, older_than: timedelta) -> list[Memory]:
     """Delete memories not saved and created more than ``older_than`` ago (Immich's
     ``memory-cleanup``: 30 days), and the generator's records of days long gone.
 
+    First, as Immich's ``MemoryRepository.cleanup``, every memory lets go of the assets that
+    left the timeline (archived, hidden or locked; trashed ones stay linked): brought back,
+    such an asset is no longer in the memory. The unlinking is audited for sync.
+
     Returns:
         The memories deleted.
     """
     async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "DELETE FROM memory_assets ma USING assets a "
+            "WHERE a.id = ma.asset_id AND a.visibility <> 'timeline'"
+        )
         rows = await conn.fetch(
             f"DELETE FROM memories WHERE NOT is_saved AND created_at < now() - $1::interval "
             f"RETURNING {_COLUMNS}",

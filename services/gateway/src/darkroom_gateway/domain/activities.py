@@ -51,7 +51,7 @@ class ActivityResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
 
 
 class ActivityCreate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: ActivityCreateDto (``comment`` is required for a comment)."""
+    """Spec: ActivityCreateDto (``comment`` is required for a comment, and not ``""``)."""
 
     album_id: uuid.UUID
     type: ReactionType
@@ -131,7 +131,7 @@ class ActivityController(Controller):
             NoAccess: The caller is not the owner or a member, the album has activity off, or
                 the asset is not in it (``activity.create``).
         """
-        if data.type == "comment" and not (data.comment or "").strip():
+        if data.type == "comment" and not data.comment:  # Immich: @IsNotEmpty, so "  " is one
             raise BadRequest("comment must not be empty")
         require_access(
             await activities.can_create(deps.pool, auth.user.id, data.album_id, data.asset_id),

@@ -35,7 +35,9 @@ async def markers(
     with_shared_albums: bool = False,
     partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[MapMarker]:
-    """The geotagged assets ``user_id`` sees on their map, newest capture first.
+    """The geotagged assets ``user_id`` sees on their map, newest ``file_created_at`` first
+    (Immich's ``MapRepository.getMapMarkers`` orders by ``fileCreatedAt``, the instant, not
+    the local wall-clock time).
 
     Args:
         pool: Pool.
@@ -87,7 +89,7 @@ async def markers(
     rows = await pool.fetch(
         "SELECT x.id, e.latitude AS lat, e.longitude AS lon, e.city, e.state, e.country "
         "FROM assets x JOIN asset_exif e ON e.asset_id = x.id "
-        f"WHERE {' AND '.join(conds)} ORDER BY x.local_date_time DESC, x.id",
+        f"WHERE {' AND '.join(conds)} ORDER BY x.file_created_at DESC, x.id",
         *args,
     )
     return [MapMarker(**dict(r)) for r in rows]

@@ -243,7 +243,8 @@ async def assign_duplicates(
 async def duplicate_groups(
     pool: asyncpg.Pool, owner_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
-    """``owner_id``'s duplicate groups that still hold two or more active, visible assets.
+    """``owner_id``'s duplicate groups that still hold two or more active, visible assets in
+    no stack (Immich's ``DuplicateRepository.getAll``: a stacked asset is no duplicate).
 
     Returns:
         (duplicate id, asset ids oldest first), groups ordered by their newest asset first.
@@ -252,7 +253,7 @@ async def duplicate_groups(
         f"""SELECT duplicate_id, array_agg(id ORDER BY local_date_time, id) AS ids
             FROM assets
             WHERE owner_id = $1 AND duplicate_id IS NOT NULL AND status = 'active'
-              AND visibility IN {_VISIBLE}
+              AND visibility IN {_VISIBLE} AND stack_id IS NULL
             GROUP BY duplicate_id HAVING count(*) > 1
             ORDER BY max(local_date_time) DESC, duplicate_id""",
         owner_id,
@@ -263,13 +264,32 @@ async def duplicate_groups(
 async def group_members(
     pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, duplicate_id: uuid.UUID
 ) -> list[uuid.UUID]:
-    """Ids of ``owner_id``'s assets (any status) in group ``duplicate_id``; empty if none."""
+    """Ids of the assets of ``owner_id``'s group ``duplicate_id`` that a resolve acts on, oldest
+    first: active, in the timeline or the archive, in no stack (Immich's
+    ``DuplicateRepository.get``); empty if none."""
     rows = await pool.fetch(
-        "SELECT id FROM assets WHERE owner_id = $1 AND duplicate_id = $2 ORDER BY id",
+        f"""SELECT id FROM assets WHERE owner_id = $1 AND duplicate_id = $2
+              AND status = 'active' AND visibility IN {_VISIBLE} AND stack_id IS NULL
+            ORDER BY local_date_time, id""",
         owner_id,
         duplicate_id,
     )
     return [r["id"] for r in rows]
+
+
+async def owned_groups(
+    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, duplicate_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``duplicate_ids`` are groups of ``owner_id``: holding one of their assets not in
+    the trash (Immich's ``duplicate.checkOwnerAccess``, the access check of every route that
+    names a group)."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT duplicate_id FROM assets WHERE owner_id = $1 "
+        "AND duplicate_id = ANY($2::uuid[]) AND status = 'active'",
+        owner_id,
+        duplicate_ids,
+    )
+    return {r["duplicate_id"] for r in rows}
 
 
 async def clear_duplicates(

@@ -189,6 +189,15 @@ async def zip_stream(
     yield sink.drain()
 
 
+async def edited_rendering(deps: Deps, asset: assets.Asset) -> assets.Asset:
+    """``asset`` as its edited full-size rendering is stored (key and size), when it has one;
+    else ``asset`` itself. Its name stays the original's."""
+    file = await assets.get_file(deps.pool, asset.owner_id, asset.id, "edited_fullsize")
+    if file is None or file.size is None:
+        return asset
+    return msgspec.structs.replace(asset, original_path=file.path, file_size=file.size)
+
+
 class DownloadController(Controller):
     """/api/download."""
 
@@ -198,10 +207,11 @@ class DownloadController(Controller):
     async def get_download_info(
         self, data: JSONBody[DownloadInfo], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> DownloadResponse:
-        """Split the requested assets into archives of at most ``archiveSize`` bytes.
+        """Split the requested assets into archives of about ``archiveSize`` bytes.
 
-        Live photos bring their motion part along. An archive holds at least one asset, so a
-        single file larger than the limit gets an archive of its own.
+        Live photos bring their motion part along. As Immich's ``getDownloadInfo`` fills them,
+        an archive is closed once it holds more than ``archiveSize`` bytes: the asset that
+        takes it past the limit is its last (so one larger than the limit is alone in its own).
 
         A caller through a shared link downloads only the link's assets or album, and only
         with ``allowDownload``.
@@ -251,11 +261,11 @@ class DownloadController(Controller):
         current: list[str] = []
         size = 0
         for asset in ordered:
-            if current and size + asset.file_size > limit:
-                archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
-                current, size = [], 0
             current.append(str(asset.id))
             size += asset.file_size
+            if size > limit:
+                archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
+                current, size = [], 0
         if current:
             archives.append(DownloadArchiveInfo(asset_ids=current, size=size))
         return DownloadResponse(archives=archives, total_size=sum(a.file_size for a in ordered))
@@ -267,7 +277,9 @@ class DownloadController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> Stream:
-        """A ZIP of the originals of ``assetIds``, streamed.
+        """A ZIP of the originals of ``assetIds``, streamed; with ``edited``, an asset with
+        saved edits is there as its edited full-size rendering, under the original's name
+        (Immich's ``downloadArchive``: ``editedPath`` when there is one).
 
         Raises:
             BadRequest: An id the caller may not download.
@@ -285,6 +297,8 @@ class DownloadController(Controller):
         if len(found) < len(set(data.asset_ids)):
             raise NoAccess("asset.download")
         files = [found[i] for i in dict.fromkeys(data.asset_ids)]
+        if data.edited:
+            files = [await edited_rendering(deps, a) for a in files]
         try:
             await require_objects(deps.storage, [a.original_path for a in files])
         except StorageNotFound:  # one may just have moved (the storage template): look again

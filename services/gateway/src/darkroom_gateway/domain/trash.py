@@ -176,9 +176,14 @@ class TrashController(Controller):
     async def restore_assets(
         self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> TrashResponse:
-        """Bring these trashed assets back (400 when one is not the caller's)."""
+        """Bring these trashed assets back (400 when one is not the caller's).
+
+        ``count`` is the number of ids sent, as Immich's ``TrashService.restoreAssets`` answers
+        (``ids.length``), whether or not each was in the trash.
+        """
         await require_owned(deps, auth, data.ids, "asset.delete")
-        return TrashResponse(count=await restore(deps, auth.user.id, data.ids))
+        await restore(deps, auth.user.id, data.ids)
+        return TrashResponse(count=len(data.ids))
 
 
 ROUTES = [TrashController]

@@ -42,12 +42,14 @@ from darkroom_events import (
     AssetUpdated,
     ConfigUpdated,
     Event,
+    MaintenanceModeChanged,
     NotificationCreated,
     PersonThumbnailUpdated,
     SessionDeleted,
     StackCreated,
     StackDeleted,
     StackUpdated,
+    UserDeleted,
 )
 from litestar.datastructures import Headers
 
@@ -71,6 +73,7 @@ class ServerEvent(enum.StrEnum):
     (its ``ServerEventMap``; payloads are the spec's DTOs)."""
 
     UPLOAD_SUCCESS = "on_upload_success"  # AssetResponseDto, once the thumbnail exists
+    USER_DELETE = "on_user_delete"  # user id, to every socket
     ASSET_DELETE = "on_asset_delete"  # asset id
     ASSET_TRASH = "on_asset_trash"  # asset ids
     ASSET_UPDATE = "on_asset_update"  # AssetResponseDto
@@ -84,7 +87,10 @@ class ServerEvent(enum.StrEnum):
     SESSION_DELETE = "on_session_delete"  # session id
     NOTIFICATION = "on_notification"  # NotificationDto
     ASSET_UPLOAD_READY_V1 = "AssetUploadReadyV1"  # {asset: SyncAssetV1, exif: SyncAssetExifV1}
-    ASSET_EDIT_READY_V1 = "AssetEditReadyV1"  # {asset: SyncAssetV1, edit: AssetEdit...}
+    ASSET_UPLOAD_READY_V2 = "AssetUploadReadyV2"  # {asset: SyncAssetV2, exif: SyncAssetExifV1}
+    ASSET_EDIT_READY_V1 = "AssetEditReadyV1"  # {asset: SyncAssetV1, edit: SyncAssetEditV1[]}
+    ASSET_EDIT_READY_V2 = "AssetEditReadyV2"  # {asset: SyncAssetV2, edit: SyncAssetEditV1[]}
+    APP_RESTART_V1 = "AppRestartV1"  # {isMaintenanceMode}, to every socket
 
 
 #: Events something in Darkroom emits today; the rest wait for their feature to publish.
@@ -92,6 +98,7 @@ LIVE = frozenset(
     {
         ServerEvent.UPLOAD_SUCCESS,
         ServerEvent.ASSET_UPLOAD_READY_V1,
+        ServerEvent.ASSET_UPLOAD_READY_V2,
         ServerEvent.ASSET_DELETE,
         ServerEvent.ASSET_TRASH,
         ServerEvent.ASSET_RESTORE,
@@ -104,6 +111,9 @@ LIVE = frozenset(
         ServerEvent.CONFIG_UPDATE,  # system config (#15)
         ServerEvent.ASSET_STACK_UPDATE,
         ServerEvent.ASSET_EDIT_READY_V1,  # edits (#19)
+        ServerEvent.ASSET_EDIT_READY_V2,
+        ServerEvent.USER_DELETE,
+        ServerEvent.APP_RESTART_V1,
     }
 )
 
@@ -124,6 +134,8 @@ WATCHED: tuple[type[Event], ...] = (
     StackUpdated,
     StackDeleted,
     AssetEditRendered,
+    UserDeleted,
+    MaintenanceModeChanged,
 )
 
 
@@ -231,7 +243,7 @@ class Realtime:
         A new asset (``on_upload_success``, ``AssetUploadReadyV1``) is announced to its owner;
         the other asset events go to every user :func:`asset_audience` names (owner, album
         members, partners); session events to the session's sockets, which are then
-        disconnected.
+        disconnected; a user removed for good and maintenance going on or off to every socket.
 
         Args:
             event: One of :data:`WATCHED`.
@@ -272,12 +284,23 @@ class Realtime:
             await self.sio.emit(ServerEvent.CONFIG_UPDATE.value)
         elif isinstance(event, AssetEditRendered):  # edits (#19): the owner's sockets only
             await self._edit_ready(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
+        elif isinstance(event, UserDeleted):
+            if event.permanent:  # Immich (onUserDelete): every socket, once the user is gone
+                await self.emit_all(ServerEvent.USER_DELETE, event.user_id)
+        elif isinstance(event, MaintenanceModeChanged):
+            # Immich (onAppRestart, endMaintenance): every socket, on and off
+            await self.emit_all(ServerEvent.APP_RESTART_V1, {"isMaintenanceMode": event.active})
         elif isinstance(event, StackCreated | StackUpdated | StackDeleted):  # stacks (#16)
             # Immich 3.1 (notification.service.ts) sends it to the stack's owner with no
             # payload at all (its clients reload the timeline); a stack is its owner's alone
             await self.sio.emit(
                 ServerEvent.ASSET_STACK_UPDATE.value, room=user_room(event.owner_id)
             )
+
+    async def emit_all(self, event: ServerEvent, payload: object) -> None:
+        """Send ``event`` with ``payload`` to every socket connected to this process (Immich's
+        ``clientBroadcast``)."""
+        await self.sio.emit(event.value, msgspec.to_builtins(payload))
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every
@@ -294,6 +317,9 @@ class Realtime:
             log.info("realtime.closed", room=room, sockets=len(sids))
 
     async def _asset_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        """``on_upload_success`` (AssetResponseDto), then ``AssetUploadReadyV1`` and ``V2``
+        (``{asset: SyncAssetV1/V2, exif: SyncAssetExifV1}``, as Immich 3.1's
+        ``JobService.onDone`` after the thumbnails: only with an exif row) to the owner."""
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
         if asset is None or asset.visibility not in ("timeline", "archive"):
             return  # deleted since, or hidden/locked: Immich announces only what timelines show
@@ -303,11 +329,14 @@ class Realtime:
         rooms = [user_room(owner_id)]
         shown = await viewer_asset_response(deps, asset, exif_row, as_owner=True)
         await self.emit(ServerEvent.UPLOAD_SUCCESS, shown, rooms)
-        row = msgspec.structs.asdict(asset)
-        ready: dict[str, object] = {"asset": sync_asset(row), "exif": None}
-        if exif_row is not None:
-            ready["exif"] = sync_exif({**msgspec.structs.asdict(exif_row), "asset_id": asset.id})
-        await self.emit(ServerEvent.ASSET_UPLOAD_READY_V1, ready, rooms)
+        if exif_row is not None:  # Immich sends the ready events only with exif
+            row = msgspec.structs.asdict(asset)
+            exif_sync = sync_exif({**msgspec.structs.asdict(exif_row), "asset_id": asset.id})
+            for name, v2 in (
+                (ServerEvent.ASSET_UPLOAD_READY_V1, False),
+                (ServerEvent.ASSET_UPLOAD_READY_V2, True),
+            ):
+                await self.emit(name, {"asset": sync_asset(row, v2=v2), "exif": exif_sync}, rooms)
         log.info("realtime.emitted", socket_event="on_upload_success", asset_id=str(asset_id))
 
     async def _asset_updated(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
@@ -324,20 +353,32 @@ class Realtime:
             await self.emit(ServerEvent.ASSET_UPDATE, theirs, others)
 
     async def _edit_ready(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
-        """``AssetEditReadyV1`` (``{asset: SyncAssetV1, edit: [edit items]}``, as Immich 3.1's
-        ``ServerEventMap`` has it) to the owner's sockets: the edited renderings are ready."""
+        """``AssetEditReadyV1`` and ``AssetEditReadyV2`` (``{asset: SyncAssetV1/V2, edit:
+        SyncAssetEditV1[]}``, as Immich 3.1's ``JobService.onDone`` sends them after
+        ``AssetEditThumbnailGeneration``) to the owner's sockets: the edited renderings are
+        ready. Each edit item has the asset id and its place (the mobile app's
+        ``SyncAssetEditV1.fromJson`` requires both)."""
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
         if asset is None:
             return
         edits = await asset_edits.list_edits(deps.pool, asset_id)
-        row = msgspec.structs.asdict(asset)
-        payload = {
-            "asset": {**sync_asset(row), "isEdited": bool(edits)},
-            "edit": [
-                {"id": str(e.id), "action": e.action, "parameters": e.parameters} for e in edits
-            ],
-        }
-        await self.emit(ServerEvent.ASSET_EDIT_READY_V1, payload, user_room(owner_id))
+        row = {**msgspec.structs.asdict(asset), "is_edited": bool(edits)}
+        items = [
+            {
+                "id": str(e.id),
+                "assetId": str(e.asset_id),
+                "action": e.action,
+                "parameters": e.parameters,
+                "sequence": e.sequence,
+            }
+            for e in edits
+        ]
+        for name, v2 in (
+            (ServerEvent.ASSET_EDIT_READY_V1, False),
+            (ServerEvent.ASSET_EDIT_READY_V2, True),
+        ):
+            payload = {"asset": sync_asset(row, v2=v2), "edit": items}
+            await self.emit(name, payload, user_room(owner_id))
         log.info("realtime.emitted", socket_event="AssetEditReadyV1", asset_id=str(asset_id))
 
     async def _notification(self, deps: Deps, notification_id: uuid.UUID) -> None:

@@ -248,7 +248,7 @@ def test_people_and_faces(
     assert person.status_code == 201, person.text
     person_id = person.json()["id"]
     for face in faces:
-        r = carol.client.put(f"/api/faces/{face['id']}", json={"id": person_id})
+        r = carol.client.put(f"/api/faces/{person_id}", json={"id": face["id"]})
         assert r.status_code == 200, r.text
     r = carol.client.post(
         "/api/faces",

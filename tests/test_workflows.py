@@ -424,7 +424,7 @@ def test_person_workflow_adds_to_album_and_calls_a_signed_webhook(
     assert faces, "no face found on the sample photo"
     person = _ok(a.client.post("/api/people", json={"name": "X"}), 201)["id"]
     for face in faces:
-        _ok(a.client.put(f"/api/faces/{face['id']}", json={"id": person}))
+        _ok(a.client.put(f"/api/faces/{person}", json={"id": face["id"]}))
     album = _album(a, "Y")
     made = _workflow(
         a,

@@ -478,7 +478,7 @@ def test_people_of_a_detected_face(library: Library, browser: object) -> None:
         time.sleep(1)
     assert len(faces) == 1, f"no face detected on {portrait.name} in 240 s: {faces}"
     person = api.post("/api/people", json={"name": "Barack Obama"}).json()["id"]
-    moved = api.put(f"/api/faces/{faces[0]['id']}", json={"id": person})
+    moved = api.put(f"/api/faces/{person}", json={"id": faces[0]["id"]})
     assert moved.status_code == 200, moved.text
     assert [p["name"] for p in api.get(f"/api/assets/{asset}").json()["people"]] == ["Barack Obama"]
 

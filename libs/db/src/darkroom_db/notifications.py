@@ -89,13 +89,14 @@ async def search(
     level: str | None = None,
     unread: bool | None = None,
 ) -> list[Notification]:
-    """The user's notifications, newest first, filtered (None: no filter; ``unread`` False:
-    only read ones)."""
+    """The user's notifications, newest first, filtered (None: no filter). ``unread`` True
+    keeps the unread ones; False filters nothing, as Immich's ``NotificationRepository.search``
+    (``readAt: dto.unread ? null : undefined``)."""
     rows = await pool.fetch(
         f"SELECT {_COLS} FROM notification WHERE user_id = $1 "
         "AND ($2::uuid IS NULL OR id = $2) AND ($3::text IS NULL OR type = $3) "
         "AND ($4::text IS NULL OR level = $4) "
-        "AND ($5::boolean IS NULL OR (read_at IS NULL) = $5) ORDER BY created_at DESC, id",
+        "AND ($5::boolean IS NOT TRUE OR read_at IS NULL) ORDER BY created_at DESC, id",
         user_id,
         notification_id,
         type,

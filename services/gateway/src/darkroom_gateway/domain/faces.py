@@ -1,6 +1,9 @@
 """Faces of an asset: /api/faces (list, reassign, delete, draw a face by hand).
 
-Owner-only: someone else's asset or face reads as absent (404).
+As Immich's face controller and ``PersonService``: listing needs ``asset.read`` on the asset
+(its owner, an album member, a partner) and shows a face's person only to the person's owner;
+changing a face is for the owner of the face and of the person. Anything else is 400 ``Not
+found or no <permission> access``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.assets import _viewable_asset
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 
@@ -103,12 +107,18 @@ class FaceController(Controller):
         deps: NamedDependency[Deps],
         asset_id: Annotated[uuid.UUID, QueryParameter(name="id")],
     ) -> list[AssetFaceResponse]:
-        """The faces of one of the caller's assets (an empty list for anyone else's)."""
+        """The faces of an asset the caller may read, each with its person when the person is
+        the caller's (Immich's ``getFacesById`` and ``mapFaces``: a partner or album member
+        sees the boxes, ``person`` null).
+
+        Raises:
+            NoAccess: The caller may not read the asset (``asset.read``).
+        """
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
+        own = asset.owner_id == auth.user.id
         return [
-            face_response(f, p)
-            for f, p in await people.asset_faces(
-                deps.pool, auth.user.id, asset_id, unlocked=auth.elevated
-            )
+            face_response(f, p if own else None)
+            for f, p in await people.asset_faces(deps.pool, asset.owner_id, asset.id, unlocked=True)
         ]
 
     @post("/", status_code=201, permission="face.create")
@@ -120,18 +130,18 @@ class FaceController(Controller):
     ) -> None:
         """Draw a face on the caller's asset and put it on one of their people.
 
+        Immich's ``createFace`` stores the box as sent, and its web face editor sends the
+        rectangle as drawn, which may reach past the image (over the letterbox): the part of the
+        box inside the image is kept here, so that the person thumbnail can be cut from it.
+
         Raises:
-            BadRequest: A box outside the image or of no size.
+            BadRequest: No image size, or no part of the box inside the image.
             NoAccess: The asset or the person is not the caller's (``asset.read`` named).
         """
-        if (
-            data.width <= 0
-            or data.height <= 0
-            or data.x < 0
-            or data.y < 0
-            or data.x + data.width > data.image_width
-            or data.y + data.height > data.image_height
-        ):
+        x1, y1 = max(data.x, 0), max(data.y, 0)
+        x2 = min(data.x + data.width, data.image_width)
+        y2 = min(data.y + data.height, data.image_height)
+        if x2 <= x1 or y2 <= y1:
             raise BadRequest("Face box must lie inside the image")
         face_id = await people.create_manual_face(
             deps.pool,
@@ -141,28 +151,38 @@ class FaceController(Controller):
             box=people.NewFace(
                 image_width=data.image_width,
                 image_height=data.image_height,
-                x1=data.x,
-                y1=data.y,
-                x2=data.x + data.width,
-                y2=data.y + data.height,
+                x1=x1,
+                y1=y1,
+                x2=x2,
+                y2=y2,
                 score=1.0,
             ),
         )
         if face_id is None:
             raise NoAccess("asset.read")
 
-    @put("/{face_id:uuid}", permission="face.update")
+    @put("/{person_id:uuid}", permission="face.update")
     async def reassign_face(
         self,
-        face_id: FromPath[uuid.UUID],
+        person_id: FromPath[uuid.UUID],
         data: JSONBody[FaceUpdate],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> PersonResponse:
-        """Put one face on another of the caller's people. Raises NoAccess otherwise."""
-        person = await people.assign_face(deps.pool, auth.user.id, face_id, data.id)
+        """Put the face ``data.id`` on the person ``person_id`` (both the caller's) and answer
+        that person, as Immich's ``reassignFacesById(auth, personId, dto)``: the path names the
+        person, the body the face (the web app's ``reassignFacesById({ id: person.id,
+        faceDto: { id: face.id } })``).
+
+        Raises:
+            NoAccess: ``person_id`` is not the caller's person (``person.update``), or
+                ``data.id`` not the caller's face (``person.create``), as Immich checks them.
+        """
+        me = auth.user.id
+        person = await people.assign_face(deps.pool, me, data.id, person_id)
         if person is None:
-            raise NoAccess("person.update")
+            mine = await people.get_person(deps.pool, me, person_id) is not None
+            raise NoAccess("person.create" if mine else "person.update")
         return person_response(person)
 
     @delete("/{face_id:uuid}", status_code=204, permission="face.delete")

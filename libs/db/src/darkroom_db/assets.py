@@ -131,6 +131,7 @@ class NewAsset(msgspec.Struct, frozen=True, kw_only=True):
     is_favorite: bool = False
     duration_ms: int | None = None
     sidecar_path: str | None = None
+    visibility: str = "timeline"
 
 
 async def insert_asset(
@@ -159,9 +160,9 @@ async def insert_asset(
               INSERT INTO assets (id, owner_id, device_asset_id, device_id, type, original_path,
                 original_file_name, original_mime_type, checksum, file_size, file_created_at,
                 file_modified_at, local_date_time, is_favorite, duration_ms, sidecar_path,
-                is_external, library_id)
+                is_external, library_id, visibility)
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14, $15,
-                $16::uuid IS NOT NULL, $16)
+                $16::uuid IS NOT NULL, $16, $17)
               ON CONFLICT {conflict} DO NOTHING
               RETURNING {_ASSET_COLS}),
             st AS (INSERT INTO asset_job_status (asset_id, owner_id)
@@ -183,6 +184,7 @@ async def insert_asset(
         new.duration_ms,
         new.sidecar_path,
         library_id,
+        new.visibility,
     )
     return _asset(row)
 

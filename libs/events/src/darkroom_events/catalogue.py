@@ -313,6 +313,9 @@ class IngestUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
     sidecar_staging_key: str | None = None
     trace_id: str | None = None
     live_photo_video_id: str | None = None  # the motion part, uploaded first (Immich clients)
+    #: The new asset's visibility (the upload's ``visibility`` field; Immich's
+    #: ``dto.visibility ?? timeline``); a duplicate keeps its own.
+    visibility: Literal["archive", "timeline", "hidden", "locked"] = "timeline"
 
 
 class IngestUploadReply(msgspec.Struct, frozen=True, kw_only=True):

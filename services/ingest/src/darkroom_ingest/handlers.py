@@ -125,6 +125,7 @@ async def ingest_upload(req: IngestUploadRequest, ctx: Context) -> IngestUploadR
                         is_favorite=req.is_favorite,
                         duration_ms=req.duration_ms,
                         sidecar_path=sidecar,
+                        visibility=req.visibility,
                     ),
                 )
                 if row is not None and req.live_photo_video_id and kind.asset_type == "IMAGE":

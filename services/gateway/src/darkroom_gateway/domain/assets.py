@@ -7,7 +7,7 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast, get_args
 
 import msgspec
 import structlog
@@ -232,6 +232,23 @@ def _uuid_field(fields: dict[str, str], name: str) -> str | None:
 
 def _bool(fields: dict[str, str], name: str) -> bool:
     return fields.get(name, "").strip().lower() in ("true", "1")
+
+
+def _upload_visibility(fields: dict[str, str]) -> Visibility:
+    """The ``visibility`` form field of an upload (spec: AssetMediaCreateDto), ``timeline``
+    when absent or empty, as Immich's ``AssetMediaService`` creates the asset with
+    ``dto.visibility ?? AssetVisibility.Timeline`` (immich-go sends ``archive`` for an item
+    archived in Google Photos).
+
+    Raises:
+        BadRequest: Not one of the AssetVisibility values.
+    """
+    raw = fields.get("visibility", "").strip()
+    if not raw:
+        return "timeline"
+    if raw not in get_args(Visibility):
+        raise BadRequest(f"visibility must be one of {', '.join(get_args(Visibility))}")
+    return cast(Visibility, raw)
 
 
 def asset_response(
@@ -488,7 +505,11 @@ class AssetController(Controller):
         201 with the new asset's id, or 200 ``duplicate`` with the existing one's when the
         caller already has a file with the same SHA-1. File parts: one ``assetData`` and at
         most one ``sidecarData`` (an XMP sidecar of at most 10 MiB, ``MAX_SIDECAR_BYTES``);
-        any other file part is refused before it is stored.
+        any other file part is refused before it is stored. A ``visibility`` field other than
+        ``timeline`` (immich-go sends ``archive``) is given to the new asset, not to a duplicate.
+        Fields the spec no longer lists (``deviceAssetId``, ``deviceId``, ``assetType``,
+        ``isArchived``, ``isReadOnly``, ``fileExtension``, an ``HH:MM:SS`` ``duration``) are
+        accepted and, but for the device ids, ignored, as Immich strips unknown fields.
 
         Through a shared link with ``allowUpload`` the asset is the link owner's (counted to
         their quota) and goes into the link's album, or into the link for an INDIVIDUAL one
@@ -529,6 +550,7 @@ class AssetController(Controller):
             await check_quota(deps.pool, auth.user.id, data.size)
             fields = parsed.fields
             metadata = parse_upload_metadata(fields.get("metadata"))
+            visibility = _upload_visibility(fields)
             sidecar = parsed.files.get("sidecarData")
             duration = fields.get("duration", "")
             request_msg = IngestUploadRequest(
@@ -545,6 +567,7 @@ class AssetController(Controller):
                 duration_ms=int(duration) if duration.isdigit() else None,
                 sidecar_staging_key=sidecar.key if sidecar else None,
                 live_photo_video_id=_uuid_field(fields, "livePhotoVideoId"),
+                visibility=visibility,
             )
             try:
                 reply = await deps.bus.request(

@@ -28,7 +28,7 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.maintenance import maintenance_middleware
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import outbox_relay, staging_sweeper, sync_audit_pruner
-from darkroom_gateway.http import GatewayRequest, security_headers
+from darkroom_gateway.http import GatewayRequest, immich_dates_middleware, security_headers
 from darkroom_gateway.mail import mail_queue
 from darkroom_gateway.nightly import TASKS, restore_sweeper
 from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
@@ -179,7 +179,8 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         guards=[authorize],  # 401/403 before the body is parsed, as Immich
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # the proxy headers first; then, before any guard, maintenance mode's 503
-        middleware=[*proxy_middleware(settings), maintenance_middleware],
+        # dates in Immich's form innermost, so it sees the rendered body of every route
+        middleware=[*proxy_middleware(settings), maintenance_middleware, immich_dates_middleware],
         request_class=GatewayRequest,
         # every body but the streamed uploads (their routes set no limit): 413 past this
         request_max_body_size=settings.max_json_body_bytes,

@@ -10,10 +10,13 @@ headers.
   Content-Security-Policy and ``X-Frame-Options`` for the web app, ``nosniff`` and a
   ``Referrer-Policy`` everywhere, and ``Cache-Control: no-store`` on API JSON, which holds
   private data (originals and thumbnails keep their own ``private, max-age`` caching).
+- :func:`immich_dates_middleware` writes the instants of JSON answers as Immich does
+  (:func:`immich_dates`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ClientException
-from litestar.types import Message, Scope
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class GatewayRequest(Request[Any, Any, Any]):
@@ -141,3 +144,119 @@ def security_headers(map_tile_url: str) -> Callable[[Message, Scope], Awaitable[
                 headers[name] = value
 
     return add_security_headers
+
+
+#: The date-time fields of Immich's API (every property of format ``date-time`` in the 3.1
+#: spec's schemas): only values under these keys are rewritten by :func:`immich_dates`.
+DATE_TIME_FIELDS = (
+    "activatedAt",
+    "createdAfter",
+    "createdAt",
+    "createdBefore",
+    "dateTimeOriginal",
+    "deletedAt",
+    "endDate",
+    "expiresAt",
+    "fileCreatedAt",
+    "fileModifiedAt",
+    "hideAt",
+    "lastModifiedAssetTimestamp",
+    "localDateTime",
+    "memoryAt",
+    "modifyDate",
+    "profileChangedAt",
+    "readAt",
+    "refreshedAt",
+    "seenAt",
+    "showAt",
+    "startDate",
+    "takenAfter",
+    "takenBefore",
+    "trashedAfter",
+    "trashedBefore",
+    "updatedAfter",
+    "updatedAt",
+    "updatedBefore",
+)
+_DATE_TIME_KEYS = frozenset(name.encode() for name in DATE_TIME_FIELDS)
+#: A string value of an object member that is an aware UTC datetime as msgspec writes it:
+#: ``"YYYY-MM-DDTHH:MM:SSZ"`` or with six fraction digits. The literal ``":"`` first lets the
+#: regex engine skip to candidates; a body without dates (the timeline's buckets) costs a scan.
+_MSGSPEC_INSTANT = re.compile(rb'":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{3})\d{3})?Z"')
+
+
+def immich_dates(body: bytes) -> bytes:
+    """``body`` (JSON) with its UTC instants written as Immich writes them.
+
+    Immich's server serializes dates with JavaScript's ``Date.toISOString``: always three
+    fraction digits and ``Z`` (``2020-01-01T00:00:00.000Z``); msgspec writes no fraction for a
+    whole second and six digits otherwise (``...00Z``, ``...00.090150Z``). Clients that parse
+    the exact form (immich-go reads ``2006-01-02T15:04:05.000Z`` and silently takes anything
+    else for year 1) and tests comparing strings need Immich's.
+
+    Only the values of the spec's date-time fields (:data:`DATE_TIME_FIELDS`) change: a value
+    is rewritten when the member's name is one of them and stands as a key (after ``{`` or
+    ``,``; inside a JSON string a quote is always escaped, so ``":"`` is structural and no text
+    of a user's can match). Microseconds are cut to milliseconds, as Immich keeps them. Values
+    that are not UTC instants (a date, a wall-clock time without zone) and arrays are left.
+    Cost: one scan, plus about a microsecond per date value.
+
+    Args:
+        body: A JSON document, UTF-8.
+
+    Returns:
+        The same document with those values rewritten.
+    """
+
+    def millis(match: re.Match[bytes]) -> bytes:
+        start = match.start()
+        opening = body.rfind(b'"', 0, start)
+        if body[opening + 1 : start] not in _DATE_TIME_KEYS or body[opening - 1] not in b"{,":
+            return match[0]
+        return b'":"' + match[1] + b"." + (match[2] or b"000") + b'Z"'
+
+    return _MSGSPEC_INSTANT.sub(millis, body)
+
+
+def immich_dates_middleware(app: ASGIApp) -> ASGIApp:
+    """Write the instants of every JSON answer of the API as Immich does (:func:`immich_dates`).
+
+    One place for every route, whatever made the body (a returned struct, an explicit
+    ``Response``). A JSON answer of an ``/api`` route with a ``content-length`` (a rendered
+    body, already whole in memory) is collected, rewritten and its length corrected; streamed
+    answers (no length: the sync stream, downloads) and everything else pass untouched.
+
+    Args:
+        app: The route's ASGI app.
+
+    Returns:
+        The wrapped ASGI app.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await app(scope, receive, send)
+            return
+        held: list[Message] = []
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                if "json" in headers.get("content-type", "") and "content-length" in headers:
+                    held.append(message)
+                    return
+            elif held and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = immich_dates(b"".join(chunks))
+                start = held.pop()
+                MutableScopeHeaders.from_message(start)["content-length"] = str(len(body))
+                await send(start)
+                message = {"type": "http.response.body", "body": body, "more_body": False}
+            await send(message)
+
+        await app(scope, receive, rewrite)
+
+    return middleware

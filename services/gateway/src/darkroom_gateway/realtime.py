@@ -61,11 +61,18 @@ from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
 from darkroom_gateway.domain.sync import _asset as sync_asset
 from darkroom_gateway.domain.sync import _exif as sync_exif
 from darkroom_gateway.errors import ApiError
+from darkroom_gateway.http import immich_dates
 
 log = structlog.get_logger()
 
 #: Where Immich's clients connect (socket.io's ``path`` option, without the leading slash).
 SOCKETIO_PATH = "api/socket.io"
+
+
+def immich_payload(payload: object) -> Any:
+    """``payload`` as JSON-ready builtins, its dates written as Immich writes them
+    (:func:`darkroom_gateway.http.immich_dates`: ``...00.000Z``), as in the API's answers."""
+    return msgspec.json.decode(immich_dates(msgspec.json.encode(payload)))
 
 
 class ServerEvent(enum.StrEnum):
@@ -235,7 +242,7 @@ class Realtime:
         """Send ``event`` with ``payload`` (JSON-able after :func:`msgspec.to_builtins`) to the
         sockets of ``room`` (or of any of a list of rooms, once per socket) connected to this
         process."""
-        await self.sio.emit(event.value, msgspec.to_builtins(payload), room=room)
+        await self.sio.emit(event.value, immich_payload(payload), room=room)
 
     async def dispatch(self, event: Event) -> None:
         """Turn one bus event into the server events of the users concerned.
@@ -300,7 +307,7 @@ class Realtime:
     async def emit_all(self, event: ServerEvent, payload: object) -> None:
         """Send ``event`` with ``payload`` to every socket connected to this process (Immich's
         ``clientBroadcast``)."""
-        await self.sio.emit(event.value, msgspec.to_builtins(payload))
+        await self.sio.emit(event.value, immich_payload(payload))
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every

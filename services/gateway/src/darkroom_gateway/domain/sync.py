@@ -36,6 +36,7 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.users import AVATAR_COLORS
 from darkroom_gateway.errors import BadRequest, Forbidden
+from darkroom_gateway.http import immich_dates
 
 log = structlog.get_logger()
 
@@ -491,7 +492,8 @@ def parse_ack(ack: str) -> tuple[str, sync.Position]:
 
 
 def _line(encoder: msgspec.json.Encoder, entity_type: str, data: object, ack: str) -> bytes:
-    return encoder.encode({"type": entity_type, "data": data, "ack": ack}) + b"\n"
+    # dates as Immich's JSON.stringify writes them (``...00.000Z``), as every API answer
+    return immich_dates(encoder.encode({"type": entity_type, "data": data, "ack": ack})) + b"\n"
 
 
 def _session_id(auth: Auth) -> uuid.UUID:

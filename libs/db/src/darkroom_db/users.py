@@ -616,16 +616,20 @@ class UsageByUser(msgspec.Struct, frozen=True, kw_only=True):
 
 async def usage_by_user(pool: asyncpg.Pool) -> list[UsageByUser]:
     """Per-user asset counts and bytes (images / videos) for every user not deleted, oldest
-    user first. Assets in the trash count (they still use disk); permanently deleted ones
-    do not."""
+    user first, as Immich's user repository ``getUserStats``: assets in the trash (or deleted
+    for good) do not count; hidden ones (a live photo's motion part) add bytes but are not
+    counted as photos or videos; an external library's files are counted but use no bytes
+    (they are not in the server's storage)."""
     rows = await pool.fetch(
         "SELECT u.id AS user_id, u.name AS user_name, u.quota_size_in_bytes, "
-        "count(a.id) FILTER (WHERE a.type = 'IMAGE') AS photos, "
-        "count(a.id) FILTER (WHERE a.type = 'VIDEO') AS videos, "
-        "COALESCE(sum(a.file_size), 0)::bigint AS usage, "
-        "COALESCE(sum(a.file_size) FILTER (WHERE a.type = 'IMAGE'), 0)::bigint AS usage_photos, "
-        "COALESCE(sum(a.file_size) FILTER (WHERE a.type = 'VIDEO'), 0)::bigint AS usage_videos "
-        "FROM users u LEFT JOIN assets a ON a.owner_id = u.id AND a.status <> 'deleted' "
+        "count(a.id) FILTER (WHERE a.type = 'IMAGE' AND a.visibility <> 'hidden') AS photos, "
+        "count(a.id) FILTER (WHERE a.type = 'VIDEO' AND a.visibility <> 'hidden') AS videos, "
+        "COALESCE(sum(a.file_size) FILTER (WHERE a.library_id IS NULL), 0)::bigint AS usage, "
+        "COALESCE(sum(a.file_size) FILTER (WHERE a.library_id IS NULL AND a.type = 'IMAGE'), 0)"
+        "::bigint AS usage_photos, "
+        "COALESCE(sum(a.file_size) FILTER (WHERE a.library_id IS NULL AND a.type = 'VIDEO'), 0)"
+        "::bigint AS usage_videos "
+        "FROM users u LEFT JOIN assets a ON a.owner_id = u.id AND a.status = 'active' "
         "WHERE u.deleted_at IS NULL GROUP BY u.id ORDER BY u.created_at, u.id"
     )
     return [UsageByUser(**dict(r)) for r in rows]

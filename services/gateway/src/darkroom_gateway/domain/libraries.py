@@ -10,10 +10,14 @@ Behaviour follows Immich's ``library.service.ts`` and its e2e spec as documented
 admin (``@Authenticated({ permission, admin: true })``); an unknown id is 400
 ``Library not found``; an import path is valid when absolute, outside the media folder,
 an existing directory and readable (``ValidateLibraryImportPathResponseDto`` says which test
-failed); a create or update with an invalid import path is refused (400 ``Invalid import
-path: <reason>``); a new library without patterns gets Immich's default exclusions (Synology
-``@eaDir``, macOS ``._`` files, ``#recycle`` and ``#snapshot`` folders). Deleting a library
-removes its assets (rows, derived files, ``asset.deleted`` events), never the files.
+failed); an update with an invalid import path is refused (400 ``Invalid import path:
+<reason>``). A create, as Immich's ``create``, takes a folder that does not exist yet (or is
+not readable yet): a scan walks nothing there until it does; only a path that can never be
+valid (relative, or the media folder) is refused, so a scan never walks Darkroom's own files.
+A new library without patterns gets Immich's default exclusions (Synology ``@eaDir``, macOS
+``._`` files, ``#recycle`` and ``#snapshot`` folders, Syncthing's ``.stversions`` and
+``.stfolder``). Deleting a library removes its assets (rows, derived files, ``asset.deleted``
+events), never the files.
 """
 
 from __future__ import annotations
@@ -42,9 +46,20 @@ log = structlog.get_logger()
 Paths = Annotated[list[str], msgspec.Meta(max_length=128)]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 
-#: Exclusions of a library created without any (Immich's defaults: NAS thumbnail folders,
-#: macOS resource forks, recycle bins and snapshots).
-DEFAULT_EXCLUSIONS = ("**/@eaDir/**", "**/._*", "**/#recycle/**", "**/#snapshot/**")
+#: Exclusions of a library created without any (Immich's defaults, library.service ``create``:
+#: NAS thumbnail folders, macOS resource forks, recycle bins, snapshots, and Syncthing's
+#: version and marker folders).
+DEFAULT_EXCLUSIONS = (
+    "**/@eaDir/**",
+    "**/._*",
+    "**/#recycle/**",
+    "**/#snapshot/**",
+    "**/.stversions/**",
+    "**/.stfolder/**",
+)
+#: Messages of :func:`validate_import_path` a create still refuses: the path can never be a
+#: library folder (Immich's create takes any path; its scan skips these, Darkroom's would not).
+_NEVER_VALID = ("Invalid path", "Import path must be absolute", "Cannot use media upload folder")
 #: Assets purged per transaction when a library is deleted.
 DELETE_BATCH = 500
 
@@ -177,8 +192,16 @@ def _media_root(deps: Deps) -> str | None:
     return storage.root if storage.backend == "filesystem" else None
 
 
-def _checked_paths(deps: Deps, paths: list[str] | None) -> list[str] | None:
+def _checked_paths(
+    deps: Deps, paths: list[str] | None, *, may_be_missing: bool = False
+) -> list[str] | None:
     """Normalised import paths, all valid.
+
+    Args:
+        deps: The gateway's settings (the media folder).
+        paths: The import paths as given; None when the request has none.
+        may_be_missing: A create: a folder that is missing, not a directory or not readable
+            yet is taken (Immich's ``create`` validates nothing; its update does).
 
     Raises:
         BadRequest: A path repeats, or one is invalid (the reason is given).
@@ -190,8 +213,10 @@ def _checked_paths(deps: Deps, paths: list[str] | None) -> list[str] | None:
         raise BadRequest("All importPaths's elements must be unique")
     for path in normalised:
         result = validate_import_path(path, _media_root(deps))
-        if not result.is_valid:
-            raise BadRequest(f"Invalid import path: {result.message}")
+        message = result.message or ""
+        if result.is_valid or (may_be_missing and not message.startswith(_NEVER_VALID)):
+            continue
+        raise BadRequest(f"Invalid import path: {message}")
     return normalised
 
 
@@ -282,15 +307,17 @@ class LibraryController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> LibraryResponse:
-        """Create a library for a user.
+        """Create a library for a user; its import paths need not exist yet (Immich's
+        ``create`` takes them as given, and its e2e tests make the folders afterwards).
 
         Raises:
-            BadRequest: No such user, or an invalid or repeated import path or pattern.
+            BadRequest: No such user, a relative or media-folder import path, or a repeated
+                path or pattern.
         """
         owner = await users.get_user(deps.pool, data.owner_id)
         if owner is None or owner.deleted_at is not None:
             raise BadRequest("User not found")
-        paths = _checked_paths(deps, data.import_paths) or []
+        paths = _checked_paths(deps, data.import_paths, may_be_missing=True) or []
         patterns = _unique(data.exclusion_patterns)
         library = await libraries.create(
             deps.pool,

@@ -273,6 +273,31 @@ class QueueResponseLegacy(msgspec.Struct, frozen=True, rename="camel"):
     queue_status: QueueStatusLegacy
 
 
+#: Spec QueueName, in its order: what ``GET /api/queues`` lists, as Immich's queue service
+#: ``getAll`` lists every value of its QueueName enum.
+QUEUE_NAMES: tuple[str, ...] = (
+    "thumbnailGeneration",
+    "metadataExtraction",
+    "videoConversion",
+    "faceDetection",
+    "facialRecognition",
+    "smartSearch",
+    "duplicateDetection",
+    "backgroundTask",
+    "storageTemplateMigration",
+    "migration",
+    "search",
+    "sidecar",
+    "library",
+    "notifications",
+    "backupDatabase",
+    "ocr",
+    "workflow",
+    "integrityCheck",
+    "editor",
+)
+
+
 def _legacy(response: QueueResponse) -> QueueResponseLegacy:
     stats = response.statistics
     return QueueResponseLegacy(
@@ -289,11 +314,16 @@ async def legacy_queues(deps: Deps) -> dict[str, QueueResponseLegacy]:
     }
 
 
-def _spec(name: str) -> QueueSpec:
-    spec = QUEUES.get(name)
-    if spec is None:
+def _spec(name: str) -> QueueSpec | None:
+    """The consumer behind queue ``name``, or None for an Immich queue that no Darkroom
+    consumer runs (answered with zero counts and no jobs, as an idle Immich queue).
+
+    Raises:
+        NotFound: Not an Immich queue name.
+    """
+    if name not in QUEUE_NAMES:
         raise NotFound(f"Unknown queue {name!r}")
-    return spec
+    return QUEUES.get(name)
 
 
 def _command_spec(name: str) -> QueueSpec | None:
@@ -471,16 +501,14 @@ class QueueController(Controller):
     async def get_queues(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[QueueResponse]:
-        """Every queue with its counts."""
-        return [await _queue(deps, name, QUEUES.get(name)) for name in (*QUEUES, *STARTED_QUEUES)]
+        """Every Immich queue with its counts (zeros for one no Darkroom consumer runs)."""
+        return [await _queue(deps, name, QUEUES.get(name)) for name in QUEUE_NAMES]
 
     @get("/{name:str}", admin=True, permission="queue.read")
     async def get_queue(
         self, name: FromPath[str], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> QueueResponse:
         """One queue with its counts."""
-        if name in STARTED_QUEUES:
-            return await _queue(deps, name, None)
         return await _queue(deps, name, _spec(name))
 
     @put("/{name:str}", admin=True, permission="queue.update")
@@ -522,13 +550,16 @@ class QueueController(Controller):
         ] = None,
     ) -> list[QueueJobResponse]:
         """Jobs of a queue. Only ``status=failed`` lists jobs (the dead letters, newest first);
-        the other states live inside JetStream and are only counted, by ``GET /api/queues``."""
+        the other states live inside JetStream and are only counted, by ``GET /api/queues``.
+        A queue no Darkroom consumer runs has no jobs."""
         spec = _spec(name)
         wanted = set(status or ["failed"])
         if wanted - {"failed"}:
             raise BadRequest(
                 "Only status=failed jobs can be listed; GET /api/queues counts the rest"
             )
+        if spec is None:
+            return []
         failures = await jobs.list_failures(deps.pool, durable=spec.durable, limit=1000)
         return [
             QueueJobResponse(

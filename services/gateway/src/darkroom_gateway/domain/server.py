@@ -461,8 +461,9 @@ class ServerController(Controller):
     async def statistics(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> ServerStatsResponse:
-        """Photos, videos and bytes per user and in total (admin only). Trashed assets count,
-        permanently deleted ones do not."""
+        """Photos, videos and bytes per user and in total (admin only), counted as Immich
+        counts them (:func:`darkroom_db.users.usage_by_user`: not the trash, not hidden motion
+        parts, no bytes for external library files)."""
         rows = await users.usage_by_user(deps.pool)
         per_user = [
             UsageByUserResponse(

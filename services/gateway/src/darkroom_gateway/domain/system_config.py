@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 
 import msgspec
 import structlog
+from cronsim import CronSim, CronSimError
 from darkroom_db import system_config
 from darkroom_db.system_config import SystemConfigDto
 from darkroom_events import ConfigUpdated
 from darkroom_storage.template import TemplateAsset, TemplateError, compile_template, values_for
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
 from darkroom_gateway.announce import announce
@@ -93,9 +95,12 @@ class SystemConfigController(Controller):
         Raises:
             BadRequest: ``DARKROOM_CONFIG_FILE`` is in use (it locks the config), or the storage
                 template does not compile (as Immich's ``config.validate``).
+            ValidationException: A schedule in use is not a cron expression
+                (:func:`check_cron_expressions`).
         """
         if deps.config.source.locked:
             raise BadRequest(LOCKED_MESSAGE)
+        check_cron_expressions(data)
         check_storage_template(data.storage_template.template)
         changed = await system_config.save(deps.pool, data, deps.config.source)
         current = await deps.config.reload()
@@ -103,6 +108,32 @@ class SystemConfigController(Controller):
             log.info("config.updated", sections=changed, user_id=str(auth.user.id))
             await announce(deps, ConfigUpdated(sections=changed, at=datetime.now(UTC)))
         return current
+
+
+def check_cron_expressions(config: SystemConfigDto) -> None:
+    """Refuse a schedule that is on and is not a cron expression, before it is saved: Immich's
+    SystemConfigDto validates ``library.scan.cronExpression`` and
+    ``backup.database.cronExpression`` while their job is enabled (its ``CronValidator``,
+    "Invalid cron expression"; the library service's ``onConfigValidate`` too). Expressions are
+    read as the scheduler reads them (cronsim: 5 fields, or 6 with seconds first).
+
+    Raises:
+        ValidationException: 400 ``Validation failed`` naming the field.
+    """
+    schedules = (
+        ("library.scan.cronExpression", config.library.scan),
+        ("backup.database.cronExpression", config.backup.database),
+    )
+    for path, schedule in schedules:
+        if not schedule.enabled:
+            continue
+        try:
+            CronSim(schedule.cron_expression, datetime.now(UTC))
+        except CronSimError:
+            message = "Invalid cron expression"
+            raise ValidationException(
+                detail=message, extra=[{"key": path, "message": message}]
+            ) from None
 
 
 def check_storage_template(template: str) -> None:

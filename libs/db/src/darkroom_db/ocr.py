@@ -73,10 +73,13 @@ class StoredOcrLine(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         id: ``asset_ocr.id`` (an identity: a re-run of OCR replaces the rows, so new ids).
+        uid: ``asset_ocr.uid``, the line's public id: the one the sync stream sends as
+            ``AssetOcrV1.id`` (so the REST answer and the synced rows name a line alike).
         line: The line.
     """
 
     id: int
+    uid: uuid.UUID
     line: OcrLine
 
 
@@ -85,14 +88,16 @@ async def get_stored_lines(
 ) -> list[StoredOcrLine]:
     """:func:`get_lines` with each line's row id, in the same order."""
     rows = await pool.fetch(
-        "SELECT id, text, box, score FROM asset_ocr WHERE asset_id = $1 AND owner_id = $2 "
+        "SELECT id, uid, text, box, score FROM asset_ocr WHERE asset_id = $1 AND owner_id = $2 "
         "ORDER BY box[2], box[1], id",
         asset_id,
         owner_id,
     )
     return [
         StoredOcrLine(
-            id=r["id"], line=OcrLine(text=r["text"], box=list(r["box"]), score=float(r["score"]))
+            id=r["id"],
+            uid=r["uid"],
+            line=OcrLine(text=r["text"], box=list(r["box"]), score=float(r["score"])),
         )
         for r in rows
     ]

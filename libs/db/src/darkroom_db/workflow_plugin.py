@@ -17,6 +17,7 @@ runs): plain data, no I/O.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import uuid
 from typing import Annotated, Any, Literal
@@ -169,13 +170,24 @@ class BadConfig(ValueError):
     """A step's config does not fit its method's schema."""
 
 
+#: Immich's method string (``server/src/utils/workflow.ts`` ``parseMethodString``):
+#: ``<plugin>[@<version>]#<method>``; the version is not matched (``resolveMethod``).
+_METHOD_STRING = re.compile(r"^(?P<plugin>[^@#\s]+)(?:@[^#\s]*)?#(?P<method>[^@#\s]+)$")
+
+
 def method_of(method: str) -> Method:
-    """The method a step names (``darkroom-core#actionArchive`` or ``actionArchive``).
+    """The method a step names: ``darkroom-core#actionArchive``, with a plugin version
+    (``darkroom-core@1.0.0#actionArchive``, as Immich accepts, any version), or the bare name
+    ``actionArchive`` (a Darkroom shorthand).
 
     Raises:
         UnknownMethod: No such method.
     """
-    found = _BY_NAME.get(method)
+    parsed = _METHOD_STRING.match(method)
+    if parsed is not None:
+        found = _BY_NAME.get(f"{parsed['plugin']}#{parsed['method']}")
+    else:
+        found = _BY_NAME.get(method)
     if found is None:
         raise UnknownMethod(f"Unknown workflow step method: {method}")
     return found
@@ -208,8 +220,11 @@ def needs_faces(steps: list[Any]) -> bool:
     for step in steps:
         if not step.enabled:
             continue
-        found = _BY_NAME.get(step.method)
-        if found is not None and found.needs_faces:
+        try:
+            found = method_of(step.method)
+        except UnknownMethod:
+            continue
+        if found.needs_faces:
             return True
     return False
 

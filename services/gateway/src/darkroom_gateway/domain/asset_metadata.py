@@ -5,6 +5,10 @@ sent in the upload's multipart ``metadata`` field (:func:`parse_upload_metadata`
 Reading needs ``asset.read`` on an asset the caller can see (own, or through an album); writing
 needs ``asset.update`` and ownership. Storage: :mod:`darkroom_db.asset_metadata`; the mobile app
 also gets the entries through sync (``AssetMetadataV1``).
+
+As Immich's asset service (``getMetadataByKey``, ``upsertMetadata``, ``upsertBulkMetadata``): a
+key the asset has no entry for is 400 (not 404), and a request naming one key (of one asset)
+twice is refused with 400 ``Duplicate items are not allowed: "<key>"`` before anything is stored.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from litestar.params import FromPath, JSONBody
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.trash import require_owned
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest
 from darkroom_gateway.permissions import require_access
 
 
@@ -81,6 +85,23 @@ class BulkMetadataResponse(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     key: str
     value: dict[str, Any]
     updated_at: datetime
+
+
+def _refuse_duplicates(keys: list[str]) -> None:
+    """Immich's check in ``upsertMetadata``/``upsertBulkMetadata``: each item once.
+
+    Args:
+        keys: Each item's key as Immich spells it in the message: ``key`` for one asset,
+            ``(assetId, key)`` for the bulk route.
+
+    Raises:
+        BadRequest: A key given twice, named in the message.
+    """
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise BadRequest(f'Duplicate items are not allowed: "{key}"')
+        seen.add(key)
 
 
 def _response(item: asset_metadata.Item) -> MetadataResponse:
@@ -157,13 +178,13 @@ class AssetMetadataController(Controller):
         """One metadata entry of an asset the caller can see.
 
         Raises:
-            BadRequest: No such asset, or not visible to the caller.
-            NotFound: No such entry.
+            BadRequest: No such asset, or not visible to the caller; or no such entry (Immich's
+                ``getMetadataByKey`` answers 400, not 404).
         """
         await _readable(deps, auth, asset_id)
         item = await asset_metadata.get(deps.pool, asset_id, key)
         if item is None:
-            raise NotFound("Asset metadata not found")
+            raise BadRequest(f'Metadata with key "{key}" not found for asset with id "{asset_id}"')
         return _response(item)
 
     @put("/{asset_id:uuid}/metadata", permission="asset.update")
@@ -177,9 +198,10 @@ class AssetMetadataController(Controller):
         """Create or replace entries of one of the caller's assets.
 
         Raises:
-            BadRequest: Not the caller's asset.
+            BadRequest: Not the caller's asset, or a key given twice.
         """
         await _owned(deps, auth, {asset_id})
+        _refuse_duplicates([i.key for i in data.items])
         stored = await asset_metadata.upsert(
             deps.pool, auth.user.id, [(asset_id, i.key, i.value) for i in data.items]
         )
@@ -208,9 +230,10 @@ class AssetMetadataController(Controller):
         """Create or replace entries of several of the caller's assets.
 
         Raises:
-            BadRequest: An asset that is not the caller's.
+            BadRequest: An asset that is not the caller's, or an (asset, key) given twice.
         """
         await _owned(deps, auth, {i.asset_id for i in data.items})
+        _refuse_duplicates([f"({i.asset_id}, {i.key})" for i in data.items])
         stored = await asset_metadata.upsert(
             deps.pool, auth.user.id, [(i.asset_id, i.key, i.value) for i in data.items]
         )

@@ -9,6 +9,11 @@ line (the recogniser's), so it is both ``textScore`` and ``boxScore``.
 Access is Immich's ``asset.read``: the owner, album members and partners who see the asset;
 shared-link visitors are refused (the operation does not take a link). Lines come top to
 bottom, an asset OCR has not run on (or found no text in) answers ``[]``.
+
+A line's ``id`` is the one the sync stream sends as ``AssetOcrV1.id``. OCR reads the unedited
+preview; for an edited photo the boxes are moved into the edited image (crop, then the quarter
+turns and mirrors in order), as Immich's ``getOcr`` does with ``transformOcrBoundingBox``, so
+they lie over the text of the picture the client shows.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-from darkroom_db import ocr
+from darkroom_db import asset_edits, ocr
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -44,15 +49,65 @@ class AssetOcrResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     y4: float
 
 
-def ocr_response(asset_id: uuid.UUID, stored: ocr.StoredOcrLine) -> AssetOcrResponse:
-    """The DTO of one stored line.
+def box_after_edits(
+    box: list[float], edits: list[asset_edits.AssetEdit], width: int, height: int
+) -> list[float]:
+    """A box read in the unedited image, in the edited one (Immich's
+    ``transformOcrBoundingBox``).
 
-    Its ``id`` is a UUID (the spec's format) derived from the row id with UUID v5 in the asset's
-    namespace (RFC 9562 section 5.5), so it is stable while the row lives.
+    The corners are taken to pixels of the upright original, moved by the first crop, then by
+    each quarter turn (clockwise) and mirror in order; they are put back in 0..1 of the edited
+    image, and reordered after the net rotation so that the first is again the text's top left
+    (as Immich reorders; a mirror alone keeps the order).
+
+    Args:
+        box: ``x1, y1, ..., x4, y4`` in 0..1 of the unedited image.
+        edits: The asset's edits in order (angles multiples of 90).
+        width: The upright original's width in pixels.
+        height: Its height in pixels.
+
+    Returns:
+        The eight coordinates in 0..1 of the edited image (outside 0..1 where a crop cut the
+        line, as Immich leaves them).
     """
-    x1, y1, x2, y2, x3, y3, x4, y4 = stored.line.box
+    points = [(box[2 * i] * width, box[2 * i + 1] * height) for i in range(4)]
+    crop = next((e for e in edits if e.action == "crop"), None)
+    if crop is not None:
+        left, top = crop.parameters["x"], crop.parameters["y"]
+        points = [(x - left, y - top) for x, y in points]
+        width, height = crop.parameters["width"], crop.parameters["height"]
+    turns = 0
+    for edit in edits:
+        if edit.action == "rotate":
+            quarter = round(edit.parameters["angle"] / 90) % 4
+            turns += quarter
+            for _ in range(quarter):  # clockwise: the top left corner goes to the top right
+                points = [(height - y, x) for x, y in points]
+                width, height = height, width
+        elif edit.action == "mirror":
+            if edit.parameters["axis"] == "horizontal":
+                points = [(width - x, y) for x, y in points]
+            else:
+                points = [(x, height - y) for x, y in points]
+    shift = turns % 4
+    points = points[-shift:] + points[:-shift] if shift else points
+    return [v for x, y in points for v in (x / width, y / height)]
+
+
+def ocr_response(
+    asset_id: uuid.UUID, stored: ocr.StoredOcrLine, box: list[float] | None = None
+) -> AssetOcrResponse:
+    """The DTO of one stored line; its ``id`` is the line's public id (``asset_ocr.uid``, also
+    ``AssetOcrV1.id`` in sync).
+
+    Args:
+        asset_id: The asset.
+        stored: The line.
+        box: Its box in the edited image (:func:`box_after_edits`); the stored one when None.
+    """
+    x1, y1, x2, y2, x3, y3, x4, y4 = stored.line.box if box is None else box
     return AssetOcrResponse(
-        id=str(uuid.uuid5(asset_id, f"ocr:{stored.id}")),
+        id=str(stored.uid),
         asset_id=str(asset_id),
         text=stored.line.text,
         text_score=stored.line.score,
@@ -87,7 +142,14 @@ class AssetOcrController(Controller):
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
         rows = await ocr.get_stored_lines(deps.pool, asset.owner_id, asset.id)
-        return [ocr_response(asset.id, row) for row in rows]
+        edits = await asset_edits.list_edits(deps.pool, asset.id) if rows else []
+        if not edits or not asset.width or not asset.height:
+            return [ocr_response(asset.id, row) for row in rows]
+        width, height = asset.width, asset.height
+        return [
+            ocr_response(asset.id, row, box_after_edits(row.line.box, edits, width, height))
+            for row in rows
+        ]
 
 
 ROUTES = [AssetOcrController]

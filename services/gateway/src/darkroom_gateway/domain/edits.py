@@ -9,7 +9,12 @@ the preceding actions left it), ``rotate`` (``angle`` in degrees clockwise, a mu
 list, a DELETE removes it; either announces :class:`~darkroom_events.AssetEditsChanged`, on which
 the thumbnail service renders the edited preview/thumbnail again from the original (which is never
 modified), or removes them. Only the owner edits (partners, album members and shared links are
-refused as Immich's ``requireAccess`` refuses them: 400 ``Not found or no asset.edit.* access``).
+refused as Immich's ``requireAccess`` refuses them: 400 ``Not found or no asset.edit.* access``);
+reading the list needs only ``asset.read`` access, as Immich's ``getAssetEdits`` checks, so an
+album member or partner who sees the asset sees its edits.
+
+As Immich's ``AssetService.editAsset``: a crop must be the first action (400 ``Crop action must
+be the first edit action``), and live photos, GIF and SVG images are not edited (400).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
+from darkroom_gateway.domain.assets import _viewable_asset
 from darkroom_gateway.errors import BadRequest
 from darkroom_gateway.permissions import Permission, require_access
 
@@ -192,8 +198,12 @@ class AssetEditsController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> EditsResponse:
-        """The edits of one of the caller's assets (an empty list when it has none)."""
-        await _own_asset(deps, auth, asset_id, "asset.edit.get")
+        """The edits of an asset the caller sees (an empty list when it has none).
+
+        Raises:
+            NoAccess: The caller does not see it (400 ``Not found or no asset.read access``).
+        """
+        await _viewable_asset(deps, auth, asset_id, "asset.read")
         return edits_response(asset_id, await asset_edits.list_edits(deps.pool, asset_id))
 
     @put("/", status_code=200, permission="asset.edit.create")
@@ -207,14 +217,16 @@ class AssetEditsController(Controller):
         """Replace the edits of one of the caller's photos; the edited renderings follow.
 
         Raises:
-            BadRequest: The asset is a video, or its size is not known yet (metadata pending).
+            BadRequest: The asset is not an editable photo (:func:`_check_editable`), its size
+                is not known yet (metadata pending), or a crop is not the first action.
             ValidationException: An action is invalid (:func:`validate_edits`).
         """
         asset = await _own_asset(deps, auth, asset_id, "asset.edit.create")
-        if asset.type != "IMAGE":
-            raise BadRequest("Only images can be edited")
+        _check_editable(asset)
         if not asset.width or not asset.height:
             raise BadRequest("Asset dimensions are not available for editing")
+        if any(e.action == "crop" for e in data.edits) and data.edits[0].action != "crop":
+            raise BadRequest("Crop action must be the first edit action")
         new = validate_edits(data.edits, asset.width, asset.height)
         async with deps.outbox.transaction() as tx:
             stored = await asset_edits.replace_edits(
@@ -245,6 +257,23 @@ class AssetEditsController(Controller):
                 except StorageError as exc:  # an orphan object, not a failure of the revert
                     log.warning("asset.edits.orphan", key=key, error=f"{exc!r}")
         log.info("asset.edits.removed", asset_id=str(asset_id), actions=removed)
+
+
+def _check_editable(asset: assets.Asset) -> None:
+    """Refuse what Immich's ``editAsset`` refuses, in its order and words.
+
+    Raises:
+        BadRequest: A video, a live photo (a still with a motion part), a GIF or an SVG.
+    """
+    if asset.type != "IMAGE":
+        raise BadRequest("Only images can be edited")
+    if asset.live_photo_video_id is not None:
+        raise BadRequest("Editing live photos is not supported")
+    names = (asset.original_path.lower(), asset.original_file_name.lower())
+    if any(n.endswith(".gif") for n in names):
+        raise BadRequest("Editing GIF images is not supported")
+    if any(n.endswith(".svg") for n in names):
+        raise BadRequest("Editing SVG images is not supported")
 
 
 def _changed(asset: assets.Asset) -> AssetEditsChanged:

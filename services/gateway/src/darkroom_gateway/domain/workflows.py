@@ -12,8 +12,10 @@ Behaviour:
   workflow.<action> access`` (Immich's ``requireAccess``), a shared link is refused (403) and
   anonymous callers 401 by the guard;
 - steps are validated on create and update: an unknown method or a config that does not fit
-  its schema is 400; an album must be the caller's or one they may edit, a person the
-  caller's (400 ``Not found or no album.update/person.read access``);
+  its schema is 400; a step's method may be given as Immich's ``<plugin>[@<version>]#<method>``
+  (or by bare name) and is stored and answered as ``<plugin>#<method>`` (Immich's
+  ``resolveMethod`` and ``mapWorkflow``); an album must be the caller's or one they may edit,
+  a person the caller's (400 ``Not found or no album.update/person.read access``);
 - a webhook step without ``secret`` gets a new ``whsec_`` one, shown in its config to the
   owner; ``GET /api/workflows/{id}/share`` (a copy to give others) leaves secrets out;
 - Darkroom extension, not in Immich's spec: ``GET /api/workflows/deliveries`` lists webhook
@@ -324,8 +326,8 @@ async def validate_steps(deps: Deps, auth: Auth, steps: list[WorkflowStep]) -> l
             )
         elif isinstance(config, ActionWebhook) and config.secret is None:
             stored["secret"] = new_secret()
-        out.append(
-            workflows.Step(method=step.method, config=stored or step.config, enabled=step.enabled)
+        out.append(  # stored under its key, as Immich answers ``<plugin>#<method>``
+            workflows.Step(method=method.key, config=stored or step.config, enabled=step.enabled)
         )
     return out
 

@@ -91,6 +91,7 @@ async def serve_object(
     size: int,
     etag: str,
     filename: str | None = None,
+    disposition: Literal["attachment", "inline"] = "attachment",
     cache_control: str = "private, max-age=86400, no-transform",
     offset: int | None = None,
 ) -> Response[bytes] | Stream:
@@ -103,8 +104,10 @@ async def serve_object(
         media_type: Content-Type to send.
         size: Object size in bytes (with ``offset``: the size of the part served).
         etag: Strong validator (without quotes), e.g. the checksum.
-        filename: When given, sent as an attachment with this name (made safe by
+        filename: When given, named in a Content-Disposition (made safe by
             :func:`content_disposition`).
+        disposition: How ``filename`` is sent: ``attachment`` (save) or ``inline`` (show, as
+            Immich's ``sendFile`` sends every asset file).
         cache_control: Cache-Control header.
         offset: When given, serve the part of the object starting at this byte, ``size``
             long, as if it were the whole object (an HLS segment inside its ladder's object).
@@ -118,7 +121,7 @@ async def serve_object(
     quoted = f'"{etag}"'
     headers = {"ETag": quoted, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
     if filename is not None:
-        headers["Content-Disposition"] = content_disposition(filename)
+        headers["Content-Disposition"] = content_disposition(filename, disposition)
     inm = request.headers.get("if-none-match")
     if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
         return Response(b"", status_code=304, headers=headers)

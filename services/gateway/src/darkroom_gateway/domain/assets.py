@@ -7,6 +7,7 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Annotated, Literal, cast, get_args
 
 import msgspec
@@ -174,13 +175,31 @@ class AssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     #: The external library the asset comes from (spec: deprecated, still sent), else null.
     library_id: str | None = None
     exif_info: ExifResponse | None = None
-    resized: bool = False
+    #: Deprecated in the spec; Immich's ``mapAsset`` always sends true.
+    resized: bool = True
     people: list[PersonResponse] = msgspec.field(default_factory=list)
     tags: list[TagResponse] = msgspec.field(default_factory=list)
     #: Filled where Immich fills it (``GET /api/assets/{id}``: the stack or null), else absent.
     stack: AssetStackResponse | None | msgspec.UnsetType = msgspec.UNSET
     #: The owner, where Immich loads it (``GET`` and ``PUT /api/assets/{id}``), else absent.
     owner: UserResponse | msgspec.UnsetType = msgspec.UNSET
+
+
+class SanitizedAssetResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: SanitizedAssetResponseDto: an asset as a shared link that hides metadata shows it
+    (Immich's ``mapAsset(asset, { stripMetadata: true })``): no file name, path, owner,
+    checksum, EXIF or dates but the local one."""
+
+    id: str
+    type: str
+    thumbhash: str | None
+    original_mime_type: str
+    local_date_time: datetime
+    duration: int | None
+    live_photo_video_id: str | None
+    has_metadata: bool = False
+    width: int | None
+    height: int | None
 
 
 def parse_checksum(value: str) -> bytes:
@@ -336,8 +355,13 @@ async def _owner(deps: Deps, owner_id: uuid.UUID) -> UserResponse | msgspec.Unse
 
 def for_link(response: AssetResponse, link: shared_links.SharedLink | None) -> AssetResponse:
     """An asset response as a shared-link visitor gets it: never the storage path or the
-    people, and without EXIF and location when the link's ``showMetadata`` is off (Immich's
-    ``mapAsset(..., { stripMetadata })``).
+    people; when the link's ``showMetadata`` is off, only the SanitizedAssetResponseDto
+    members (Immich's ``mapAsset(..., { stripMetadata: true })``: no EXIF, location, file
+    name, owner or dates but ``localDateTime``).
+
+    The sanitized one is typed as the AssetResponse it stands for, as the spec has it (its
+    routes answer AssetResponseDto): msgspec, and so the gateway's OpenAPI document, cannot
+    describe a union of two untagged Structs; it is only ever encoded, never read.
 
     Args:
         response: The owner's view of the asset.
@@ -350,17 +374,27 @@ def for_link(response: AssetResponse, link: shared_links.SharedLink | None) -> A
         return response
     if link.show_metadata:
         return msgspec.structs.replace(response, original_path="", people=[])
-    return msgspec.structs.replace(
-        response, original_path="", people=[], tags=[], exif_info=None, has_metadata=False
+    sanitized = SanitizedAssetResponse(
+        id=response.id,
+        type=response.type,
+        thumbhash=response.thumbhash,
+        original_mime_type=response.original_mime_type,
+        local_date_time=response.local_date_time,
+        duration=response.duration,
+        live_photo_video_id=response.live_photo_video_id,
+        width=response.width,
+        height=response.height,
     )
+    return cast(AssetResponse, sanitized)
 
 
 async def serve_original(
-    request: Request, deps: Deps, asset: assets.Asset, *, attachment: bool
+    request: Request, deps: Deps, asset: assets.Asset, *, named: bool
 ) -> Response[bytes] | Stream:
-    """Stream an asset's original (Range, ETag = its SHA-1); as a download named after the
-    original file when ``attachment``. An original the storage template moved after the row
-    was loaded is served from its new key (:func:`storage_template.moved_key`)."""
+    """Stream an asset's original (Range, ETag = its SHA-1); when ``named``, with its file
+    name inline (``Content-Disposition: inline; filename*=...``, as Immich's ``sendFile`` for
+    ``downloadOriginal``). An original the storage template moved after the row was loaded is
+    served from its new key (:func:`storage_template.moved_key`)."""
 
     async def serve(key: str) -> Response[bytes] | Stream:
         return await serve_object(
@@ -370,7 +404,8 @@ async def serve_original(
             media_type=asset.original_mime_type,
             size=asset.file_size,
             etag=asset.checksum.hex(),
-            filename=asset.original_file_name if attachment else None,
+            filename=asset.original_file_name if named else None,
+            disposition="inline",
         )
 
     try:
@@ -383,26 +418,47 @@ async def serve_original(
 
 
 async def serve_file(
-    request: Request, deps: Deps, file: assets.AssetFile
+    request: Request, deps: Deps, file: assets.AssetFile, filename: str | None = None
 ) -> Response[bytes] | Stream:
-    """Stream a derived file (preview, thumbnail, encoded video); its ETag changes whenever the
-    file is regenerated (type, update time in ms, size)."""
+    """Stream a derived file (preview, thumbnail, encoded video), named inline ``filename``
+    when given; its ETag changes whenever the file is regenerated (type, update time in ms,
+    size)."""
     assert file.size is not None
     etag = f"{file.type}-{int(file.updated_at.timestamp() * 1000)}-{file.size}"
     return await serve_object(
-        request, deps.storage, file.path, media_type=file.mime_type, size=file.size, etag=etag
+        request,
+        deps.storage,
+        file.path,
+        media_type=file.mime_type,
+        size=file.size,
+        etag=etag,
+        filename=filename,
+        disposition="inline",
     )
+
+
+def media_name(
+    asset: assets.Asset, file: assets.AssetFile, link: shared_links.SharedLink | None
+) -> str:
+    """The file name a rendering is served under, as Immich's ``viewThumbnail`` names it:
+    ``<original name without extension>_<size><extension of the rendering>`` (``gen.jpg`` ->
+    ``gen_thumbnail.webp``), the asset id for the name through a link that hides metadata;
+    an edited rendering is named as the plain one."""
+    hidden = link is not None and not link.show_metadata
+    base = str(asset.id) if hidden else PurePosixPath(asset.original_file_name).stem
+    return f"{base}_{file.type.removeprefix('edited_')}{PurePosixPath(file.path).suffix}"
 
 
 async def viewer_asset_response(
     deps: Deps, asset: assets.Asset, exif_row: exif.Exif | None, *, as_owner: bool
 ) -> AssetResponse:
     """``asset`` as one viewer sees it (Immich's ``getAssetInfo``): its owner with the people in
-    it, its tags and the favourite flag; anyone else (an album member, a partner, a link
-    visitor) with ``people`` and ``tags`` empty and ``isFavorite`` false, which are the owner's
-    alone. Used by the REST route and by the websocket's ``on_asset_update``."""
+    it and the favourite flag; anyone else (an album member, a partner, a link visitor) with
+    ``people`` empty and ``isFavorite`` false, which are the owner's alone. Everyone sees its
+    tags (Immich's ``AssetService.get`` loads them for any reader and ``mapAsset`` maps them).
+    Used by the REST route and by the websocket's ``on_asset_update``."""
     shown = await people.asset_people(deps.pool, asset.owner_id, asset.id) if as_owner else []
-    tagged = await tags.tags_of_asset(deps.pool, asset.id) if as_owner else []
+    tagged = await tags.tags_of_asset(deps.pool, asset.id)
     response = asset_response(asset, exif_row, shown, tagged)
     if await asset_edits.edited_ids(deps.pool, [asset.id]):  # non-destructive edits (#19)
         response = msgspec.structs.replace(response, is_edited=True)
@@ -634,18 +690,19 @@ class AssetController(Controller):
     ) -> AssetResponse:
         """An asset the caller owns or sees in an album or as a partner, with its EXIF once
         extracted. People and the favourite flag are the owner's alone: another viewer gets
-        ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``)."""
+        ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``).
+        A link visitor gets no owner, and only the sanitized asset from a link that hides
+        metadata (:func:`for_link`)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
-        owner = asset.owner_id == auth.user.id and auth.shared_link is None
+        link = auth.shared_link
+        owner = asset.owner_id == auth.user.id and link is None
         exif_row = await exif.get_exif(deps.pool, asset.owner_id, asset_id)
         response = await viewer_asset_response(deps, asset, exif_row, as_owner=owner)
-        if auth.shared_link is None:  # Immich's getAssetInfo maps the asset withStack
-            response = msgspec.structs.replace(
-                response,
-                stack=await asset_stack(deps, asset),
-                owner=await _owner(deps, asset.owner_id),
-            )
-        return for_link(response, auth.shared_link)
+        if link is None or link.show_metadata:  # Immich's getAssetInfo maps it withStack
+            response = msgspec.structs.replace(response, stack=await asset_stack(deps, asset))
+        if link is None:
+            response = msgspec.structs.replace(response, owner=await _owner(deps, asset.owner_id))
+        return for_link(response, link)
 
     @get("/{asset_id:uuid}/original", permission="asset.download", shared_link=True)
     async def download_asset(
@@ -658,14 +715,20 @@ class AssetController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
-        """The original file, byte for byte (Range and ETag supported); with ``edited`` and
-        edits saved, the full-size rendering with the edits applied (:mod:`.edits`)."""
+        """The original file, byte for byte (Range and ETag supported), named inline; with
+        ``edited`` and edits saved, the full-size rendering with the edits applied
+        (:mod:`.edits`), named after the original with the rendering's extension. A shared
+        link visitor always gets the edited one when there is one (Immich's
+        ``downloadOriginal`` sets ``edited`` for a shared link)."""
         asset = await _viewable_asset(deps, auth, asset_id, "asset.download")
-        if edited:
+        if edited or auth.shared_link is not None:
             file = await assets.get_file(deps.pool, asset.owner_id, asset_id, "edited_fullsize")
             if file is not None and file.size is not None:
-                return await serve_file(request, deps, file)
-        return await serve_original(request, deps, asset, attachment=True)
+                stem = PurePosixPath(asset.original_file_name).stem
+                return await serve_file(
+                    request, deps, file, f"{stem}{PurePosixPath(file.path).suffix}"
+                )
+        return await serve_original(request, deps, asset, named=True)
 
     @get("/{asset_id:uuid}/thumbnail", permission="asset.view", shared_link=True)
     async def view_asset(
@@ -679,20 +742,29 @@ class AssetController(Controller):
         key: Annotated[str | None, QueryParameter(name="key", required=False)] = None,
         slug: Annotated[str | None, QueryParameter(name="slug", required=False)] = None,
     ) -> Response[bytes] | Stream:
-        """The thumbnail (WebP, 250 px), preview (JPEG, 1440 px) or full-size image of an asset.
+        """The thumbnail (WebP, 250 px), preview (JPEG, 1440 px) or full-size image of an asset,
+        named inline ``<name>_<size>.<ext>`` (:func:`media_name`).
 
-        ``fullsize``/``original`` give the original when browsers can show it; for other
-        photos (HEIC, RAW, TIFF...) the full-size rendering the thumbnail service keeps when
+        ``fullsize`` gives the original when browsers can show it; for other photos (HEIC,
+        RAW, TIFF...) the full-size rendering the thumbnail service keeps when
         ``image.fullsize.enabled`` (:mod:`darkroom_thumbnail.fullsize`), else the preview, as
         Immich's ``viewThumbnail`` downgrades to the preview when there is no full-size file.
         The original only through a shared link with ``allowDownload`` (it carries its EXIF
         and location: a link that hides them or refuses downloads gets the preview).
         With ``edited`` (spec: "Return edited asset if available"), the rendering with the
-        asset's edits applied when there is one (:mod:`.edits`).
+        asset's edits applied when there is one (:mod:`.edits`); a shared link visitor always
+        gets that one (Immich's ``viewThumbnail`` sets ``edited`` for a shared link).
+
+        Raises:
+            BadRequest: ``size=original`` (Immich: "May not request original file").
         """
         asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
-        originals_ok = auth.shared_link is None or auth.shared_link.allow_download
-        full = size in ("fullsize", "original") and originals_ok
+        if size == "original":
+            raise BadRequest("May not request original file")
+        link = auth.shared_link
+        edited = edited or link is not None
+        originals_ok = link is None or link.allow_download
+        full = size == "fullsize" and originals_ok
         kind: Literal["thumbnail", "preview"] = "thumbnail" if size == "thumbnail" else "preview"
         edited_kind = _EDITED_KINDS.get(size, "edited_fullsize")
         # every file this answer may come from, in one query (the web app's tiles ask `edited`:
@@ -705,15 +777,17 @@ class AssetController(Controller):
         files = await assets.get_files(deps.pool, asset.owner_id, asset_id, wanted)
         stored = {t: f for t, f in files.items() if f.size is not None}  # written, not pending
         if edited and edited_kind in stored:
-            return await serve_file(request, deps, stored[edited_kind])
-        if full:
-            if asset.original_mime_type in WEB_IMAGE_TYPES:
-                return await serve_original(request, deps, asset, attachment=False)
-            if "fullsize" in stored:
-                return await serve_file(request, deps, stored["fullsize"])
-        if kind not in stored:
+            file = stored[edited_kind]
+        elif full and asset.original_mime_type in WEB_IMAGE_TYPES:
+            # Immich redirects to the original's route, which names it as it was uploaded
+            return await serve_original(request, deps, asset, named=True)
+        elif full and "fullsize" in stored:
+            file = stored["fullsize"]
+        elif kind in stored:
+            file = stored[kind]
+        else:
             raise NotFound("Asset media not found")
-        return await serve_file(request, deps, stored[kind])
+        return await serve_file(request, deps, file, media_name(asset, file, link))
 
     @put("/{asset_id:uuid}", permission="asset.update")
     async def update_asset(
@@ -875,7 +949,7 @@ class AssetController(Controller):
         encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")
         if encoded is not None and encoded.size is not None:
             return await serve_file(request, deps, encoded)
-        return await serve_original(request, deps, asset, attachment=False)
+        return await serve_original(request, deps, asset, named=False)
 
 
 ROUTES = [AssetController]

@@ -44,6 +44,10 @@ LogLines = tuple[io.StringIO, Callable[[], list[dict[str, Any]]]]
             "GET /api/assets/1/thumbnail?key=[REDACTED]&size=preview&apiKey=[REDACTED] HTTP/1.1",
         ),
         (
+            "GET /api/users/me?sessionKey=sess-k&x=1 HTTP/1.1",
+            "GET /api/users/me?sessionKey=[REDACTED]&x=1 HTTP/1.1",
+        ),
+        (
             "/api/shared-links/me?sharedLinkToken=abc&x=1",
             "/api/shared-links/me?sharedLinkToken=[REDACTED]&x=1",
         ),

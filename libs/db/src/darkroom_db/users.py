@@ -93,7 +93,8 @@ class AlreadyInitialised(Exception):
 async def create_first_admin(
     pool: asyncpg.Pool, *, email: str, name: str, password_hash: str
 ) -> User:
-    """Create the first user as admin (Immich's admin sign-up), atomically.
+    """Create the first user as admin (Immich's admin sign-up), atomically, with the storage
+    label ``admin`` as Immich's ``adminSignUp`` gives it.
 
     Raises:
         AlreadyInitialised: Some user exists already.
@@ -103,8 +104,8 @@ async def create_first_admin(
         if await conn.fetchval("SELECT count(*) FROM users") > 0:
             raise AlreadyInitialised("The server already has an admin")
         row = await conn.fetchrow(
-            f"INSERT INTO users (id, email, name, password_hash, is_admin) "
-            f"VALUES ($1, $2, $3, $4, true) RETURNING {_USER_COLS}",
+            f"INSERT INTO users (id, email, name, password_hash, is_admin, storage_label) "
+            f"VALUES ($1, $2, $3, $4, true, 'admin') RETURNING {_USER_COLS}",
             uuid.uuid4(),
             email,
             name,

@@ -13,7 +13,7 @@ before the line is written. It replaces with :data:`REDACTED`:
   response payloads in reprs), the password of ``scheme://user:password@host`` URLs (and the
   token of ``nats://token@host``), ``Bearer <token>``, and the value of secret-named
   ``name=value`` / ``name: value`` / ``"name": "value"`` pairs, which covers query parameters
-  (``?key=``, ``&apiKey=``, ``sharedLinkToken=``), cookies and headers in reprs;
+  (``?key=``, ``&apiKey=``, ``&sessionKey=``, ``sharedLinkToken=``), cookies and headers in reprs;
 - ``bytes`` values, whole (a payload is never logged).
 
 Names follow the Immich API's credentials (Immich 3.1.0 OpenAPI spec: the ``securitySchemes``
@@ -47,6 +47,7 @@ _SECRET_SUFFIXES = (
     "secret",
     "token",
     "apikey",
+    "sessionkey",
     "sharekey",
     "secretkey",
     "privatekey",
@@ -61,7 +62,7 @@ _SECRET_SUFFIXES = (
 _NESTED_SECRET_NAMES = frozenset({"key", "sig"})
 
 _WORDS = (
-    r"password|passwd|pwd|secret|token|api[-_]?key|share[-_]?key|private[-_]?key"
+    r"password|passwd|pwd|secret|token|api[-_]?key|session[-_]?key|share[-_]?key|private[-_]?key"
     r"|access[-_]?key|cookie|authorization|pin[-_]?code|signature|credentials?|jwt"
 )
 _NAME = rf"(?:[\w.-]*?(?:{_WORDS})[\w-]*|key|pin|sig)"

@@ -1,8 +1,10 @@
 """Who is asking: session tokens, API keys, passwords and permissions.
 
-Credentials are accepted where Immich's clients send them (OpenAPI security schemes of the spec):
-``x-api-key`` header (API key), ``Authorization: Bearer <token>``, ``x-immich-user-token`` header
-and the ``immich_access_token`` cookie (session token). Tokens and API key secrets are random
+Credentials are accepted where Immich's clients send them (OpenAPI security schemes of the spec,
+plus what Immich's ``AuthService.validate`` reads besides): ``x-api-key`` header or ``?apiKey=``
+(API key); ``x-immich-user-token`` or ``x-immich-session-token`` header, ``?sessionKey=``,
+``Authorization: Bearer <token>`` or the ``immich_access_token`` cookie (session token, looked
+for in that order). Tokens and API key secrets are random
 32-byte values; only their SHA-256 is stored. Passwords are hashed with bcrypt (cost 10, the
 library default is 12; Immich uses 10 as well). Every password check costs one bcrypt
 verification, also when there is no hash to check against (an unknown e-mail, a user without a
@@ -36,8 +38,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import string
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from typing import Any
 
 import bcrypt
 import msgspec
@@ -64,6 +70,42 @@ LINK_KEY_HEADER = "x-immich-share-key"
 LINK_SLUG_HEADER = "x-immich-share-slug"
 #: Cookie of the maintenance login (Immich's ``ImmichCookie.MaintenanceToken``).
 MAINTENANCE_COOKIE_NAME = "immich_maintenance_token"
+#: Query parameters carrying an API key / a session token (Immich's ``ImmichQuery.ApiKey``/
+#: ``SessionKey``).
+API_KEY_QUERY = "apiKey"
+SESSION_KEY_QUERY = "sessionKey"
+#: Characters a cookie value may hold unquoted (RFC 6265 cookie-octet, less the ones Python's
+#: SimpleCookie would quote); other values are written as Litestar writes them.
+_PLAIN_COOKIE_VALUE = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~:")
+
+
+class SiteCookie(Cookie):
+    """A cookie written as Immich's Express writes its own (the ``cookie`` package's
+    ``serialize``): ``name=value; Max-Age=N; Path=/; Expires=<date>; HttpOnly; Secure;
+    SameSite=Lax``, in that order, with an ``Expires`` date next to ``Max-Age`` (the epoch for
+    a cookie being cleared, as Express's ``clearCookie``). Clients that compare the header
+    (Immich's e2e auth spec does) see Immich's; browsers read either form the same.
+    """
+
+    def to_header(self, **kwargs: Any) -> str:
+        """The ``Set-Cookie`` header line (``header=""`` for the value alone, as Litestar's
+        own :meth:`Cookie.to_header` takes it)."""
+        value = self.value or ""
+        if self.domain or self.expires is not None or not set(value) <= _PLAIN_COOKIE_VALUE:
+            return super().to_header(**kwargs)
+        parts = [f"{self.key}={value}"]
+        if self.max_age is not None:
+            parts.append(f"Max-Age={self.max_age}")
+        parts.append(f"Path={self.path}")
+        if self.max_age is not None:
+            until = time.time() + self.max_age if self.max_age > 0 else 0
+            parts.append(f"Expires={formatdate(until, usegmt=True)}")
+        if self.httponly:
+            parts.append("HttpOnly")
+        if self.secure:
+            parts.append("Secure")
+        parts.append(f"SameSite={self.samesite.capitalize()}")
+        return f"{kwargs.get('header', 'Set-Cookie:')} {'; '.join(parts)}".strip()
 
 
 def site_cookie(
@@ -74,8 +116,9 @@ def site_cookie(
     max_age: int | None = None,
     httponly: bool = True,
 ) -> Cookie:
-    """A cookie of this site as Immich sets its own: ``SameSite=Lax``, path ``/``, ``Secure``
-    when the request came over https, HTTP-only unless the web app must read it.
+    """A cookie of this site as Immich sets its own (:class:`SiteCookie`): ``SameSite=Lax``,
+    path ``/``, ``Secure`` when the request came over https, HTTP-only unless the web app must
+    read it.
 
     Args:
         connection: The request (its scheme decides ``Secure``).
@@ -87,7 +130,7 @@ def site_cookie(
     Returns:
         The cookie to send.
     """
-    return Cookie(
+    return SiteCookie(
         key=key,
         value=value,
         httponly=httponly,
@@ -190,11 +233,22 @@ async def check_password(password: str, password_hash: str | None) -> bool:
     return matches and bool(password_hash)
 
 
-def _session_token(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+def _session_token(
+    headers: Mapping[str, str], cookies: Mapping[str, str], query: Mapping[str, str]
+) -> str | None:
+    """The session token of a request, looked for where Immich's ``validate`` looks, in its
+    order: ``x-immich-user-token``, ``x-immich-session-token``, ``?sessionKey=``, a Bearer
+    ``Authorization``, the ``immich_access_token`` cookie."""
     header = headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return headers.get("x-immich-user-token") or cookies.get(COOKIE_NAME)
+    bearer = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return (
+        headers.get("x-immich-user-token")
+        or headers.get("x-immich-session-token")
+        or query.get(SESSION_KEY_QUERY)
+        or bearer
+        or cookies.get(COOKIE_NAME)
+        or None
+    )
 
 
 def link_token(link: shared_links.SharedLink) -> str:
@@ -267,11 +321,17 @@ async def authenticate(request: ASGIConnection, deps: Deps) -> Auth:
     link = await authenticate_link(request.query_params, request.headers, request.cookies, deps)
     if link is not None:
         return link
-    return await authenticate_headers(request.headers, request.cookies, deps)
+    return await authenticate_headers(
+        request.headers, request.cookies, deps, query=request.query_params
+    )
 
 
 async def authenticate_headers(
-    headers: Mapping[str, str], cookies: Mapping[str, str], deps: Deps
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    deps: Deps,
+    *,
+    query: Mapping[str, str] | None = None,
 ) -> Auth:
     """Resolve a caller from its credentials: what HTTP requests and websocket connections
     (:mod:`darkroom_gateway.realtime`) share.
@@ -280,6 +340,7 @@ async def authenticate_headers(
         headers: Request headers (names lower-case).
         cookies: Cookies of the request, by name.
         deps: The gateway's connections (the database is read).
+        query: Query parameters (``apiKey``, ``sessionKey``); None for none (websockets).
 
     Returns:
         The caller.
@@ -287,13 +348,14 @@ async def authenticate_headers(
     Raises:
         Unauthorized: No credentials, or unknown/expired ones.
     """
-    api_key = headers.get("x-api-key")
+    query = query or {}
+    api_key = headers.get("x-api-key") or query.get(API_KEY_QUERY)
     if api_key:
         found = await users.authenticate_api_key(deps.pool, hash_secret(api_key))
         if found is None:
             raise Unauthorized("Invalid API key")
         return Auth(user=found[0], api_key=found[1])
-    token = _session_token(headers, cookies)
+    token = _session_token(headers, cookies, query)
     if token:
         signed_in = await users.authenticate_session(deps.pool, hash_secret(token))
         if signed_in is None:
@@ -364,7 +426,9 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     auth = (
         link
         if link is not None
-        else await authenticate_headers(connection.headers, connection.cookies, deps)
+        else await authenticate_headers(
+            connection.headers, connection.cookies, deps, query=connection.query_params
+        )
     )
     connection.state.auth = auth
     if auth.shared_link is not None and not opened:

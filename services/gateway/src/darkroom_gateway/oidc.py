@@ -351,6 +351,44 @@ async def verify_logout_token(config: SystemConfigOAuthDto, logout_token: str) -
     return Profile(claims=claims)
 
 
+#: Largest profile picture read from a ``picture`` claim's URL (Darkroom's bound: a provider's
+#: avatar is well under it; a larger answer is not read to its end).
+PICTURE_MAX_BYTES = 10 << 20
+
+
+async def fetch_picture(config: SystemConfigOAuthDto, url: str) -> tuple[bytes, str]:
+    """Download the profile picture a ``picture`` claim names (Immich's ``getProfilePicture``).
+
+    Args:
+        config: System config ``oauth`` (``timeout``).
+        url: The claim's http(s) URL.
+
+    Returns:
+        The bytes and the answer's media type (lower case, parameters dropped).
+
+    Raises:
+        OidcError: Not an http(s) URL, unreachable, an error status, or over
+            :data:`PICTURE_MAX_BYTES`.
+    """
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise OidcError(f"picture is not an http(s) URL: {url}")
+    try:
+        async with (
+            httpx.AsyncClient(timeout=config.timeout / 1000, follow_redirects=True) as http,
+            http.stream("GET", url) as response,
+        ):
+            response.raise_for_status()
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > PICTURE_MAX_BYTES:
+                    raise OidcError(f"picture over {PICTURE_MAX_BYTES} bytes")
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    except httpx.HTTPError as exc:
+        raise OidcError(f"picture unavailable: {exc}") from exc
+    return bytes(data), kind
+
+
 #: The ``events`` member a logout token carries (Back-Channel Logout 1.0 section 2.4).
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 

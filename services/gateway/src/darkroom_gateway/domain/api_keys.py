@@ -1,5 +1,7 @@
 """API keys: create, list, inspect, rename/re-scope and delete the caller's keys (another
-user's key is answered 400 ``API Key not found``, as Immich's API key service answers)."""
+user's key is answered 400 ``API Key not found``, as Immich's API key service answers). A key's
+``permissions`` are kept as given, in their order (Immich's ``create``/``update`` store
+``dto.permissions`` as they are)."""
 
 from __future__ import annotations
 
@@ -93,7 +95,7 @@ class ApiKeyController(Controller):
             owner_id=auth.user.id,
             name=data.name or "API Key",
             key_hash=hash_secret(secret),
-            permissions=sorted(set(data.permissions)),
+            permissions=list(data.permissions),
         )
         return ApiKeyCreateResponse(api_key=_response(key), secret=secret)
 
@@ -133,7 +135,7 @@ class ApiKeyController(Controller):
         permissions: list[str] | None = None
         if data.permissions is not None:
             _check_grant(auth, list(data.permissions))
-            permissions = sorted(set(data.permissions))
+            permissions = list(data.permissions)
         key = await users.update_api_key(
             deps.pool, auth.user.id, key_id, name=data.name, permissions=permissions
         )

@@ -63,6 +63,9 @@ MIN_PASSWORD_LENGTH = 8
 AUTH_TYPE_COOKIE = "immich_auth_type"
 #: Read by the web app (not HTTP-only) to know it is signed in, as Immich's web app reads it.
 IS_AUTHENTICATED_COOKIE = "immich_is_authenticated"
+#: Where a logout sends the browser (Immich's ``LOGIN_URL``): the login page without launching
+#: OAuth again at once.
+LOGIN_URL = "/auth/login?autoLaunch=0"
 
 
 class TooManyRequests(ApiError):
@@ -269,7 +272,12 @@ async def login_response(
 
 
 class AuthController(Controller):
-    """/api/auth."""
+    """/api/auth.
+
+    Routes Immich declares ``@Authenticated()`` without a permission (logout, status, session
+    lock and unlock) take an API key only with ``all``, as Immich's ``authenticate`` defaults
+    the permission to ``all``; ``validateToken`` is ``permission: false`` there (any key).
+    """
 
     path = "/api/auth"
 
@@ -277,13 +285,15 @@ class AuthController(Controller):
     async def sign_up_admin(
         self, data: JSONBody[SignUp], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:
-        """Create the first user, as admin. Only possible while the server has no user."""
+        """Create the first user, as admin, with the storage label ``admin`` and the e-mail in
+        lower case (Immich's ``adminSignUp`` and SignUpDto). Only possible while the server
+        has no user."""
         if not data.password:
             raise BadRequest("password should not be empty")
         try:
             user = await users.create_first_admin(
                 deps.pool,
-                email=check_email(data.email),
+                email=check_email(data.email).lower(),
                 name=data.name,
                 password_hash=await hash_password(data.password),
             )
@@ -299,10 +309,11 @@ class AuthController(Controller):
         """Start a session; the token comes back in the body and as the immich_access_token
         cookie. Refused (401, Immich's message) while system config ``passwordLogin.enabled``
         is off; sessions and API keys made before keep working, so an admin can turn it back
-        on (or ``DARKROOM_CONFIG_FILE`` can)."""
+        on (or ``DARKROOM_CONFIG_FILE`` can). A malformed e-mail is 400, as Immich validates
+        LoginCredentialDto before looking anyone up."""
         if not deps.config.current.password_login.enabled:
             raise Unauthorized("Password login has been disabled")
-        email = data.email.strip()
+        email = check_email(data.email)  # 400 for a malformed one (LoginCredentialDto)
         client = request.client.host if request.client else ""
         throttle_key = f"{email.lower()}|{client}"
         attempts = await login_throttle.count_login_attempt(deps.pool, throttle_key, LOGIN_WINDOW_S)
@@ -318,20 +329,20 @@ class AuthController(Controller):
         await login_throttle.clear_login_attempts(deps.pool, throttle_key)
         return await login_response(deps, request, user, auth_type="password")
 
-    @post("/logout", status_code=200)
+    @post("/logout", status_code=200, permission="all")
     async def logout(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps], request: Request
     ) -> Response[LogoutResponse]:
         """End the caller's session (an API key has no session to end). A session started
         through OAuth (cookie ``immich_auth_type=oauth``) is sent on to the provider's end
         session endpoint while OAuth is on (:func:`darkroom_gateway.oidc.logout_url`), as
-        Immich does; otherwise to the login page. The three cookies login set (session, auth
+        Immich does; otherwise to :data:`LOGIN_URL`. The three cookies login set (session, auth
         type, ``immich_is_authenticated``) are cleared, so the web app does not take itself
         for signed in after a logout."""
         if auth.session is not None:
             await users.delete_session(deps.pool, owner_id=auth.user.id, session_id=auth.session.id)
             await sessions_ended(deps, auth.user.id, [auth.session.id])
-        redirect = "/auth/login"
+        redirect = LOGIN_URL
         if request.cookies.get(AUTH_TYPE_COOKIE) == "oauth":
             redirect = await oidc.logout_url(deps.config.current.oauth) or redirect
         return Response(
@@ -350,7 +361,7 @@ class AuthController(Controller):
         """Whether the caller's credentials are valid (401 is answered before we get here)."""
         return ValidateAccessTokenResponse(auth_status=True)
 
-    @get("/status")
+    @get("/status", permission="all")
     async def get_auth_status(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> AuthStatusResponse:
@@ -406,7 +417,7 @@ class AuthController(Controller):
         await users.set_pin_code_hash(deps.pool, auth.user.id, None, lock_sessions=True)
         log.info("auth.pin_code_reset", user_id=str(auth.user.id))
 
-    @post("/session/unlock", status_code=204)
+    @post("/session/unlock", status_code=204, permission="all")
     async def unlock_auth_session(
         self,
         data: JSONBody[SessionUnlock],
@@ -429,7 +440,7 @@ class AuthController(Controller):
             "auth.session_unlocked", user_id=str(auth.user.id), session_id=str(auth.session.id)
         )
 
-    @post("/session/lock", status_code=204)
+    @post("/session/lock", status_code=204, permission="all")
     async def lock_auth_session(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:

@@ -19,10 +19,11 @@ Flow (Immich 3.1's, as its e2e tests and clients use it; behaviour read, not cod
 
 Accounts (Immich's ``AuthService.callback``): the user linked to the token's ``sub``; else the
 user with the profile's e-mail, which gets linked (refused when it is linked to another
-subject); else, with ``oauth.autoRegister``, a new user named from ``name`` (or ``given_name``
-``family_name``), admin when ``oauth.roleClaim`` says ``admin``, storage label from
-``oauth.storageLabelClaim``, quota in GiB from ``oauth.storageQuotaClaim`` or
-``oauth.defaultStorageQuota``.
+subject); else, with ``oauth.autoRegister``, a new user (e-mail in lower case) named from
+``name`` (or ``given_name`` ``family_name``, ``preferred_username``, the e-mail), admin when
+``oauth.roleClaim`` says ``admin``, storage label from ``oauth.storageLabelClaim``, quota in GiB
+from ``oauth.storageQuotaClaim`` or ``oauth.defaultStorageQuota``. At each sign-in a user
+without a profile image gets the profile's ``picture`` (:func:`_sync_picture`).
 
 Mobile: with ``oauth.mobileOverrideEnabled`` and a ``mobileRedirectUri``, a redirect URI
 ``app.immich:///oauth-callback`` is replaced by ``mobileRedirectUri`` in the authorization and the
@@ -39,6 +40,7 @@ cannot be discovered 500 ``Failed to discover OAuth provider``.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -75,6 +77,15 @@ VERIFIER_COOKIE = "immich_oauth_code_verifier"
 MOBILE_REDIRECT = "app.immich:///oauth-callback"
 #: One GiB: quota claims and ``defaultStorageQuota`` are in GiB (Immich's HumanReadableSize).
 GIB = 1 << 30
+#: Picture types taken from a ``picture`` claim, with the extension they are stored under.
+PICTURE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/avif": ".avif",
+    "image/heic": ".heic",
+}
 
 
 class OAuthFailed(ApiError):
@@ -188,22 +199,32 @@ def _quota_bytes(claims: dict[str, Any], config: SystemConfigOAuthDto) -> int | 
     return int(gib * GIB)
 
 
+def _new_user_name(claims: dict[str, Any], email: str) -> str:
+    """A new OAuth user's name, as Immich's ``callback`` makes it: ``name``, else
+    ``given_name family_name``, else ``preferred_username``, else the e-mail."""
+    name = claims.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    parts = f"{claims.get('given_name') or ''} {claims.get('family_name') or ''}".strip()
+    username = claims.get("preferred_username")
+    return parts or (username if isinstance(username, str) and username else email)
+
+
 async def _register(deps: Deps, profile: oidc.Profile, config: SystemConfigOAuthDto) -> users.User:
-    """Create the account of a new OAuth subject from its claims (Immich's claim settings)."""
+    """Create the account of a new OAuth subject from its claims (Immich's claim settings), its
+    e-mail in lower case (Immich's ``callback`` normalises it so)."""
     claims = profile.claims
     email = claims.get("email")
-    if not isinstance(email, str) or not email:
+    if not isinstance(email, str) or not email.strip():
         raise BadRequest("OAuth profile does not have an email address")
-    name = claims.get("name")
-    if not isinstance(name, str) or not name.strip():
-        name = f"{claims.get('given_name') or ''} {claims.get('family_name') or ''}"
+    email = check_email(email).lower()
     label = _claim(claims, config.storage_label_claim)
     role = _claim(claims, config.role_claim)
     try:
         user = await oauth.create_oauth_user(
             deps.pool,
-            email=check_email(email),
-            name=name.strip(),
+            email=email,
+            name=_new_user_name(claims, email),
             oauth_id=profile.sub,
             is_admin=role == "admin",
             quota_size_in_bytes=_quota_bytes(claims, config),
@@ -240,6 +261,35 @@ async def _account(deps: Deps, profile: oidc.Profile) -> users.User:
     return await _register(deps, profile, config)
 
 
+async def _sync_picture(deps: Deps, user: users.User, profile: oidc.Profile) -> None:
+    """Give a user without a profile image the provider's ``picture`` (Immich's
+    ``syncProfilePicture``, run at each OAuth sign-in); stored as an uploaded profile image is
+    (``profile/<userId>/<uuid>.<ext>``). A picture that cannot be had is logged and skipped:
+    the sign-in goes on, as Immich's."""
+    url = profile.claims.get("picture")
+    if user.profile_image_path or not isinstance(url, str) or not url:
+        return
+    try:
+        data, kind = await oidc.fetch_picture(deps.config.current.oauth, url)
+    except oidc.OidcError as exc:
+        log.warning("oauth.picture_failed", user_id=str(user.id), reason=str(exc))
+        return
+    extension = PICTURE_TYPES.get(kind)
+    if extension is None or not data:
+        log.warning("oauth.picture_refused", user_id=str(user.id), content_type=kind)
+        return
+    key = f"profile/{user.id}/{uuid.uuid4()}{extension}"
+    await deps.storage.put(key, data, content_type=kind)
+    result = await users.set_profile_image(deps.pool, user.id, key)
+    if result is None:
+        await deps.storage.delete(key)
+        return
+    _, old = result
+    if old and old != key:
+        await deps.storage.delete(old)
+    log.info("oauth.picture_synced", user_id=str(user.id), key=key)
+
+
 def _forget_flow(response: Response[Any]) -> None:
     """Clear the web flow's cookies once the callback used them."""
     for key in (STATE_COOKIE, VERIFIER_COOKIE):
@@ -247,7 +297,8 @@ def _forget_flow(response: Response[Any]) -> None:
 
 
 class OAuthController(Controller):
-    """/api/oauth."""
+    """/api/oauth. Link and unlink take an API key only with ``all`` (Immich declares them
+    ``@Authenticated()`` without a permission, which its ``authenticate`` reads as ``all``)."""
 
     path = "/api/oauth"
 
@@ -294,6 +345,8 @@ class OAuthController(Controller):
         """Finish a sign-in: a session for the account of the provider's verified profile."""
         profile = await _profile(deps, data, request)
         user = await _account(deps, profile)
+        # the answer shows the user as found, before the picture (as Immich's ``callback``)
+        await _sync_picture(deps, user, profile)
         response = await login_response(
             deps, request, user, auth_type="oauth", oauth_sid=profile.sid
         )
@@ -301,7 +354,7 @@ class OAuthController(Controller):
         log.info("oauth.login", user_id=str(user.id))
         return response
 
-    @post("/link", status_code=200)
+    @post("/link", status_code=200, permission="all")
     async def link_oauth_account(
         self,
         data: JSONBody[OAuthCallback],
@@ -326,7 +379,7 @@ class OAuthController(Controller):
         _forget_flow(response)
         return response
 
-    @post("/unlink", status_code=200)
+    @post("/unlink", status_code=200, permission="all")
     async def unlink_oauth_account(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> UserAdminResponse:

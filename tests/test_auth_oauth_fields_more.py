@@ -108,7 +108,9 @@ def test_login_cookies_are_written_as_immich_writes_them(stack: Stack, owner: Us
         assert parts[4:] == (["HttpOnly", "SameSite=Lax"] if http_only else ["SameSite=Lax"])
 
 
-def test_routes_without_a_permission_need_an_all_key(stack: Stack, owner: User) -> None:
+def test_routes_without_a_permission_need_an_all_key(
+    stack: Stack, owner: User, admin: User
+) -> None:
     narrow = httpx.Client(
         base_url=stack.url, headers={"x-api-key": _key(owner, ["asset.read"])}, timeout=60
     )
@@ -124,6 +126,13 @@ def test_routes_without_a_permission_need_an_all_key(stack: Stack, owner: User) 
         r = narrow.request(method, path, json=body)
         assert r.status_code == 403, (path, r.status_code, r.text)
         assert r.json()["message"] == "Missing required permission: all", (path, r.text)
+    # the same for every route that declares none, shared-link and admin routes too
+    assert narrow.get("/api/shared-links/me").status_code == 403
+    admin_narrow = httpx.Client(
+        base_url=stack.url, headers={"x-api-key": _key(admin, ["asset.read"])}, timeout=60
+    )
+    r = admin_narrow.post("/api/admin/notifications/templates/test", json={"template": ""})
+    assert r.status_code == 403 and r.json()["message"] == "Missing required permission: all"
     # declared ``permission: false`` in Immich: any valid key will do
     assert narrow.post("/api/auth/validateToken").json() == {"authStatus": True}
     assert narrow.get("/api/api-keys/me").json()["permissions"] == ["asset.read"]

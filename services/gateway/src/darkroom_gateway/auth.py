@@ -52,6 +52,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
 
+from darkroom_gateway import maintenance_token
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.errors import Forbidden, Unauthorized
 
@@ -377,7 +378,8 @@ async def maintenance_login(cookies: Mapping[str, str], deps: Deps) -> bool:
         deps: The gateway's connections (the shared maintenance state).
 
     Returns:
-        True when maintenance is on and the cookie holds its secret.
+        True when maintenance is on and the cookie holds a token signed with its secret
+        (:mod:`darkroom_gateway.maintenance_token`).
     """
     token = cookies.get(MAINTENANCE_COOKIE_NAME, "")
     if not token:
@@ -393,7 +395,9 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     The :class:`Auth` found is kept in ``connection.state.auth`` for the ``auth`` dependency.
     A route's options (extra keyword arguments of its decorator) say what it needs:
     ``admin=True`` (Immich's ``@Authenticated({ admin: true })``) and ``permission="<name>"``
-    (an API key must hold it, or ``all``).
+    (an API key must hold it, or ``all``); a route declaring none needs ``all`` of an API key,
+    as Immich's ``permission ?? Permission.All``, and ``permission=False`` (Immich's
+    ``permission: false``) lets any key in.
 
     Args:
         connection: The request (or websocket).
@@ -435,6 +439,7 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
         raise Forbidden("Forbidden")
     if handler.opt.get("admin"):
         auth.require_admin()
-    permission = handler.opt.get("permission")
+    # no permission declared is Immich's ``metadata.permission ?? Permission.All``; False: none
+    permission = handler.opt.get("permission", "all")
     if permission:
         auth.require(permission)

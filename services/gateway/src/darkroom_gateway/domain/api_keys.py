@@ -99,7 +99,7 @@ class ApiKeyController(Controller):
         )
         return ApiKeyCreateResponse(api_key=_response(key), secret=secret)
 
-    @get("/me")
+    @get("/me", permission=False)
     async def get_my_api_key(self, auth: NamedDependency[Auth]) -> ApiKeyResponse:
         """The API key the caller authenticated with (403 for a session: there is none)."""
         if auth.api_key is None:

@@ -354,7 +354,7 @@ class AuthController(Controller):
             ],
         )
 
-    @post("/validateToken", status_code=200)
+    @post("/validateToken", status_code=200, permission=False)
     async def validate_access_token(
         self, auth: NamedDependency[Auth]
     ) -> ValidateAccessTokenResponse:

@@ -314,7 +314,7 @@ class SharedLinkController(Controller):
             raise Forbidden("Forbidden")
         return await link_response(deps, auth.shared_link, visitor=True)
 
-    @post("/login", status_code=201, shared_link="login")
+    @post("/login", status_code=201, shared_link="login", permission=False)
     async def shared_link_login(
         self,
         request: Request,

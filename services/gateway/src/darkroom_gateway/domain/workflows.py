@@ -393,7 +393,7 @@ class WorkflowController(Controller):
         log.info("workflow.created", workflow_id=str(made.id), user_id=str(auth.user.id))
         return workflow_response(made)
 
-    @get("/triggers")
+    @get("/triggers", permission=False)
     async def get_workflow_triggers(
         self, auth: NamedDependency[Auth]
     ) -> list[WorkflowTriggerResponse]:

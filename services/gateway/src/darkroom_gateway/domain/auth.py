@@ -22,6 +22,8 @@ proxy listed in ``DARKROOM_TRUSTED_PROXIES``, the address it forwards
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -32,6 +34,7 @@ from darkroom_events import UserCreated
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from ua_parser import parse as parse_user_agent
 
 from darkroom_gateway import oidc
 from darkroom_gateway.announce import announce
@@ -216,6 +219,35 @@ class LogoutResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     redirect_uri: str
 
 
+#: The Immich app's User-Agent (``immich-ios/<version>``, ``immich-android/<version>``).
+_APP_USER_AGENT = re.compile(r"^immich-(?:ios|android)/(\S+)")
+
+
+def session_device(headers: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """How a new session describes its client: ``(deviceType, deviceOS, appVersion)``, as
+    Immich's ``getUserAgentDetails`` (server/src/utils/request.ts) reads a sign-in request.
+
+    ``deviceType`` is the browser the User-Agent names, else the ``devicemodel`` header (the
+    app sends the phone's model); ``deviceOS`` the operating system it names, else the
+    ``devicetype`` header (``iOS``, ``Android``); ``appVersion`` the version in the Immich
+    app's User-Agent, else None. The User-Agent is parsed with ``ua-parser`` (uap-core's
+    rules; Immich uses ua-parser-js, whose names differ slightly: ``Mac OS X`` for ``macOS``).
+
+    Args:
+        headers: The request's headers (names lower-case).
+    """
+    agent = headers.get("user-agent", "")
+    parsed = parse_user_agent(agent)
+    browser = parsed.user_agent.family if parsed.user_agent else ""
+    system = parsed.os.family if parsed.os else ""
+    app = _APP_USER_AGENT.match(agent)
+    return (
+        (browser if browser != "Other" else "") or headers.get("devicemodel", ""),
+        (system if system != "Other" else "") or headers.get("devicetype", ""),
+        app[1] if app else None,
+    )
+
+
 async def login_response(
     deps: Deps,
     request: Request,
@@ -230,7 +262,7 @@ async def login_response(
 
     Args:
         deps: The gateway's connections.
-        request: The sign-in request (its User-Agent and device OS describe the session; the
+        request: The sign-in request (:func:`session_device` describes the session; the
             cookies are ``Secure`` when it came over https).
         user: Who signed in.
         auth_type: ``password`` or ``oauth`` (Immich's ``AuthType``; logout reads it back).
@@ -240,12 +272,14 @@ async def login_response(
         The response to send.
     """
     token = new_secret()
+    device_type, device_os, app_version = session_device(request.headers)
     session = await users.create_session(
         deps.pool,
         owner_id=user.id,
         token_hash=hash_secret(token),
-        device_type=request.headers.get("user-agent", "")[:200],
-        device_os=request.headers.get("x-immich-device-os", "")[:100],
+        device_type=device_type[:200],
+        device_os=device_os[:100],
+        app_version=app_version[:50] if app_version else None,
     )
     if oauth_sid:
         await oauth.set_session_oauth_sid(deps.pool, session.id, oauth_sid)

@@ -22,7 +22,7 @@ import pytest
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from .conftest import User, noise_jpeg, upload, upload_jpeg
+from .conftest import User, noise_jpeg, save_config, upload, upload_jpeg
 
 SAMPLE = "metadata-extractor-images/mp4/Issue 515 (java).mp4"
 
@@ -148,10 +148,29 @@ def test_shared_link_key_travels_in_the_playlists(
 
 # --- Immich 3.1's scheme: /video/stream/main.m3u8, {sessionId}/{variantIndex}/... -------------
 
+
+@pytest.fixture
+def realtime(stack: Stack, admin: User) -> Iterator[None]:
+    """``ffmpeg.realtime.enabled`` on (main.m3u8 answers only then, as Immich's), then off."""
+    before = admin.client.get("/api/system-config").json()
+    on = {**before, "ffmpeg": {**before["ffmpeg"], "realtime": {**before["ffmpeg"]["realtime"]}}}
+    on["ffmpeg"]["realtime"]["enabled"] = True
+    save_config(stack, admin, on, "transcode")
+    yield
+    save_config(stack, admin, before, "transcode")
+
+
+def _session(user: User, prefix: str) -> str:
+    """A session main.m3u8 issues (others are 404, as Immich's unknown sessions)."""
+    return uris(user.client.get(f"{prefix}/main.m3u8").text)[0].split("/")[0]
+
+
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 
 
-def test_immich_stream_serves_the_same_ladder(admin: User, video: tuple[str, Path]) -> None:
+def test_immich_stream_serves_the_same_ladder(
+    admin: User, video: tuple[str, Path], realtime: None
+) -> None:
     """main.m3u8 -> {session}/{i}/playlist.m3u8 -> seg_N.m4s hold the Darkroom ladder's bytes."""
     asset_id, _ = video
     base = f"{admin.client.base_url}/api/assets/{asset_id}/video/stream/main.m3u8"
@@ -188,10 +207,12 @@ def test_immich_stream_serves_the_same_ladder(admin: User, video: tuple[str, Pat
     assert admin.client.delete(prefix).status_code == 204
 
 
-def test_immich_stream_answers_bad_paths_as_immich(admin: User, video: tuple[str, Path]) -> None:
+def test_immich_stream_answers_bad_paths_as_immich(
+    admin: User, video: tuple[str, Path], realtime: None
+) -> None:
     asset_id, _ = video
     prefix = f"/api/assets/{asset_id}/video/stream"
-    session = "3f0e8f4e-8c1d-4a55-9d5e-6d4b1b2f7a10"
+    session = _session(admin, prefix)
     cases = {
         f"{prefix}/not-a-uuid/0/playlist.m3u8": 400,
         f"{prefix}/{session}/x/playlist.m3u8": 400,
@@ -218,13 +239,13 @@ def test_immich_stream_answers_bad_paths_as_immich(admin: User, video: tuple[str
 
 
 def test_immich_stream_is_refused_to_others(
-    stack: Stack, admin: User, other_user: User, video: tuple[str, Path]
+    stack: Stack, admin: User, other_user: User, video: tuple[str, Path], realtime: None
 ) -> None:
     """Another user (400, as Immich words it), anonymous (401) and a shared link of another
     asset (400) get neither playlists nor segments, nor end a session."""
     asset_id, _ = video
-    session = "3f0e8f4e-8c1d-4a55-9d5e-6d4b1b2f7a10"
     prefix = f"/api/assets/{asset_id}/video/stream"
+    session = _session(admin, prefix)
     paths = [
         f"{prefix}/main.m3u8",
         f"{prefix}/{session}/0/playlist.m3u8",
@@ -254,7 +275,7 @@ def test_immich_stream_is_refused_to_others(
 
 
 def test_immich_stream_carries_the_shared_link_key(
-    stack: Stack, admin: User, video: tuple[str, Path]
+    stack: Stack, admin: User, video: tuple[str, Path], realtime: None
 ) -> None:
     asset_id, _ = video
     link = admin.client.post(

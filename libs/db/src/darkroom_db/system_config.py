@@ -624,6 +624,10 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _kbps(value: str) -> str:
+    return f"{value.strip()}k" if value.strip() not in ("", "0") else "0"
+
+
 #: ``DARKROOM_*`` variables that set a config value until now, by path: their value is that
 #: path's default (converted as the config's type: ``"true"``, ``"250"``...).
 ENV_DEFAULTS: tuple[tuple[str, str, Callable[[str], Any] | None], ...] = (
@@ -638,6 +642,9 @@ ENV_DEFAULTS: tuple[tuple[str, str, Callable[[str], Any] | None], ...] = (
     ("ffmpeg.preset", "DARKROOM_TRANSCODE_PRESET", None),
     ("ffmpeg.accel", "DARKROOM_TRANSCODE_ACCEL", None),
     ("ffmpeg.acceptedContainers", "DARKROOM_TRANSCODE_ACCEPTED_CONTAINERS", _csv),
+    ("ffmpeg.acceptedVideoCodecs", "DARKROOM_TRANSCODE_ACCEPTED_VIDEO_CODECS", _csv),
+    ("ffmpeg.acceptedAudioCodecs", "DARKROOM_TRANSCODE_ACCEPTED_AUDIO_CODECS", _csv),
+    ("ffmpeg.maxBitrate", "DARKROOM_TRANSCODE_MAX_BITRATE_KBPS", _kbps),
     ("machineLearning.clip.modelName", "DARKROOM_CLIP_MODEL", None),
     ("machineLearning.duplicateDetection.enabled", "DARKROOM_DUPLICATE_DETECTION", None),
     ("machineLearning.duplicateDetection.maxDistance", "DARKROOM_DUPLICATE_MAX_DISTANCE", None),

@@ -162,9 +162,10 @@ def _retry_after(request: Request) -> dict[str, str]:
 
 
 def api_error_handler(request: Request, exc: ApiError) -> Response[ErrorBody]:
-    """Map an :class:`ApiError` to its status and Immich's body (a 503 with ``Retry-After``)."""
-    headers = _retry_after(request) if exc.status == 503 else None
-    return _body(exc.status, exc.message, headers)
+    """Map an :class:`ApiError` to its status and Immich's body (a 503 with ``Retry-After``;
+    an error's own ``headers``, such as a 416's ``Content-Range``, are sent too)."""
+    headers = _retry_after(request) if exc.status == 503 else {}
+    return _body(exc.status, exc.message, {**headers, **getattr(exc, "headers", {})})
 
 
 def unavailable_handler(request: Request, exc: Exception) -> Response[ErrorBody]:

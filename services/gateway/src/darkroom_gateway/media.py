@@ -24,9 +24,15 @@ _NOT_QDTEXT = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
 class RangeNotSatisfiable(ApiError):
-    """416: the requested byte range lies outside the object."""
+    """416: the requested byte range lies outside the object; the answer says the object's
+    size in ``Content-Range: bytes */<size>`` (RFC 9110 section 14.4, as Express ``send``
+    answers Immich's media routes)."""
 
     status = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__("Range not satisfiable")
+        self.headers = {"Content-Range": f"bytes */{size}"}
 
 
 def content_disposition(
@@ -73,12 +79,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not m.group(1):  # suffix range: the last N bytes
         n = int(m.group(2))
         if n == 0:
-            raise RangeNotSatisfiable("Range not satisfiable")
+            raise RangeNotSatisfiable(size)
         return max(size - n, 0), size - 1
     start = int(m.group(1))
     end = int(m.group(2)) if m.group(2) else size - 1
     if start >= size or end < start:
-        raise RangeNotSatisfiable("Range not satisfiable")
+        raise RangeNotSatisfiable(size)
     return start, min(end, size - 1)
 
 

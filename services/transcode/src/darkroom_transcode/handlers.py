@@ -26,7 +26,7 @@ from darkroom_runtime import Context
 
 from darkroom_transcode import hls
 from darkroom_transcode import transcode as tc
-from darkroom_transcode.policy import Probe, VideoCodec, VideoSettings, decide
+from darkroom_transcode.policy import Probe, VideoCodec, VideoSettings, bitrate_kbps, decide
 
 log = structlog.get_logger()
 
@@ -50,9 +50,12 @@ def ladder_key(owner_id: str, asset_id: str) -> str:
 def video_settings(ctx: Context) -> VideoSettings:
     """The service's encoding settings (``DARKROOM_TRANSCODE_*``) with what the system config in
     force sets of them, read live: ``ffmpeg.transcode`` (policy), ``ffmpeg.crf``,
-    ``ffmpeg.targetResolution`` (``"original"``: keep the size), ``ffmpeg.preset`` and
-    ``ffmpeg.targetVideoCodec`` (a codec this service cannot encode, VP9, keeps its own). The
-    variables are the config's defaults (:data:`darkroom_db.system_config.ENV_DEFAULTS`).
+    ``ffmpeg.targetResolution`` (``"original"``: keep the size), ``ffmpeg.preset``,
+    ``ffmpeg.targetVideoCodec`` (a codec this service cannot encode, VP9, keeps its own), and
+    what the policy accepts as it is: ``acceptedVideoCodecs``, ``acceptedAudioCodecs``,
+    ``acceptedContainers`` and ``maxBitrate`` (Immich's media service reads them all from the
+    config for every job). The variables are the config's defaults
+    (:data:`darkroom_db.system_config.ENV_DEFAULTS`).
     """
     own: VideoSettings = getattr(ctx.settings, "transcode", VideoSettings())
     ffmpeg = ctx.config.current.ffmpeg
@@ -65,6 +68,10 @@ def video_settings(ctx: Context) -> VideoSettings:
         preset=ffmpeg.preset,
         target_resolution=int(resolution) if resolution.isdigit() else 0,
         codec=codec if codec in get_args(VideoCodec) else own.codec,
+        accepted_video_codecs=tuple(ffmpeg.accepted_video_codecs),
+        accepted_audio_codecs=tuple(ffmpeg.accepted_audio_codecs),
+        accepted_containers=tuple(ffmpeg.accepted_containers),
+        max_bitrate_kbps=bitrate_kbps(ffmpeg.max_bitrate),
     )
 
 

@@ -10,6 +10,8 @@ everywhere), which the issue asks for.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Literal
 
 import msgspec
@@ -20,6 +22,10 @@ Accel = Literal["disabled", "nvenc", "qsv", "vaapi"]
 
 #: Pixel formats that every browser and phone decodes in H.264 (8-bit 4:2:0).
 PLAYABLE_PIX_FMTS = frozenset({"yuv420p", "yuvj420p"})
+#: The name Immich gives a container in ``ffmpeg.acceptedContainers`` (mov, mp4, ogg, webm),
+#: by our probe's name: Immich's ``isRemuxRequired`` names every QuickTime-family file but MP4
+#: "mov" and a Matroska file "webm" (FFmpeg's "QuickTime / MOV", "Matroska / WebM").
+IMMICH_CONTAINER: Mapping[str, str] = MappingProxyType({"3gp": "mov", "matroska,webm": "webm"})
 
 
 class HlsSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,8 +149,27 @@ def target_size(width: int, height: int, target: int) -> tuple[int, int]:
     return max(2, w), max(2, h)
 
 
+def bitrate_kbps(text: str) -> int:
+    """``ffmpeg.maxBitrate`` in kb/s: "4500k", "4.5M" or "4500" (k assumed, as Immich's
+    settings page says: "5000, 5000k and 5M are equivalent"); 0 (no cap) when it is "0" or not
+    a number, as Immich's ``parseBitrateToBps`` gives 0 for what does not parse.
+
+    Args:
+        text: The config value.
+    """
+    value = text.strip().lower()
+    factor = 1000 if value.endswith("m") else 1
+    try:
+        return max(0, round(float(value.rstrip("km").strip()) * factor))
+    except ValueError:
+        return 0
+
+
 def decide(probe: Probe, settings: VideoSettings) -> Decision:
-    """Apply the transcode policy to a probed video.
+    """Apply the transcode policy to a probed video, as Immich's media service does
+    (``isVideoTranscodeRequired``, ``isAudioTranscodeRequired``, ``isRemuxRequired``): MP4 is
+    always an accepted container, other containers by their Immich name
+    (:data:`IMMICH_CONTAINER`); ``bitrate`` compares with a cap only when one is set.
 
     Args:
         probe: The video as probed.
@@ -164,7 +189,8 @@ def decide(probe: Probe, settings: VideoSettings) -> Decision:
         reasons.append(f"pixel format {probe.pix_fmt} not playable everywhere")
     if probe.audio_codec is not None and probe.audio_codec not in settings.accepted_audio_codecs:
         reasons.append(f"audio codec {probe.audio_codec} not accepted")
-    if probe.container not in settings.accepted_containers:
+    container = IMMICH_CONTAINER.get(probe.container, probe.container)
+    if container != "mp4" and container not in settings.accepted_containers:
         reasons.append(f"container {probe.container} not accepted")
     if settings.policy == "optimal" and settings.target_resolution > 0:
         short = min(probe.width, probe.height)

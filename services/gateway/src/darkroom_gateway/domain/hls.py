@@ -21,13 +21,20 @@ operations ``getMainPlaylist``, ``getMediaPlaylist``, ``getSegment``, ``endSessi
 - ``GET .../stream/{sessionId}/{variantIndex}/{filename}``: ``seg_N.m4s`` or ``init.mp4``;
 - ``DELETE .../stream/{sessionId}``: ends the session (204).
 
+As in Immich, ``main.m3u8`` answers only while the system config's ``ffmpeg.realtime.enabled``
+is on (400 "Real-time transcoding is not enabled" otherwise; ``/api/server/features`` says
+``realtimeTranscoding`` accordingly); Darkroom's own ``/video/hls`` routes answer either way.
+
 Immich transcodes on demand per session (so the ``x-immich-hls-pos`` playlist header and the
 ``x-immich-hls-msn`` segment header tell it where the player is); Darkroom's ladder is made
-once by the transcode service, so a session holds no server state: any session id plays the
-asset's current ladder, the position headers are validated and otherwise need nothing, and
-ending a session frees nothing. The ladder's segments are MPEG-TS (served as ``video/mp2t``,
-which players detect by content, hls.js and AVPlayer alike), not fragmented MP4, so there is
-no ``init.mp4`` (404) and the media playlists carry no ``EXT-X-MAP``.
+once by the transcode service, so a session holds no server state: a session id carries its
+own proof that ``main.m3u8`` of this asset issued it (:func:`new_session`), so a made-up or
+another asset's session is 404 as Immich answers a session it does not know ("Session not
+found" for a segment), the position headers are validated and otherwise need nothing, and
+ending a session frees nothing (its id keeps playing: nothing is stored to revoke). The
+ladder's segments are MPEG-TS (served as ``video/mp2t``, which players detect by content,
+hls.js and AVPlayer alike), not fragmented MP4, so there is no ``init.mp4`` (404) and the media
+playlists carry no ``EXT-X-MAP``.
 
 Every request is authorized as ``/video/playback`` is (``asset.view``, shared links accepted,
 :func:`darkroom_gateway.domain.assets._viewable_asset`), playlists as much as segments. URIs in
@@ -39,13 +46,16 @@ player carries it to every segment.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+import secrets
 import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
 from darkroom_db import hls as hls_db
+from darkroom_db.assets import Asset
 from litestar import Controller, Request, Response, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
@@ -154,7 +164,11 @@ async def _ladder(
         BadRequest: The asset is not a video.
         NotFound: It has no ladder (yet, or HLS is off): play ``/video/playback``.
     """
-    asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+    return await _ladder_of(deps, await _viewable_asset(deps, auth, asset_id, "asset.view"))
+
+
+async def _ladder_of(deps: Deps, asset: Asset) -> tuple[hls_db.StoredLadder, uuid.UUID]:
+    """The ladder of ``asset`` (one the caller may view: :func:`_ladder`'s errors but access)."""
     if asset.type != "VIDEO":
         raise BadRequest("Asset is not a video")
     stored = await hls_db.get_ladder(deps.pool, asset.owner_id, asset.id)
@@ -200,6 +214,28 @@ def _uuid(value: str, name: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise BadRequest(f"{name} must be a UUID") from None
+
+
+def _session_mac(asset_id: uuid.UUID, nonce: bytes) -> bytes:
+    """The last 8 bytes of a session id of ``asset_id`` whose first 8 are ``nonce``; the
+    RFC 9562 variant bits (``10``) overwrite the top of the first."""
+    mac = bytearray(hashlib.sha256(b"darkroom-hls-session:" + asset_id.bytes + nonce).digest()[:8])
+    mac[0] = (mac[0] & 0x3F) | 0x80
+    return bytes(mac)
+
+
+def new_session(asset_id: uuid.UUID) -> uuid.UUID:
+    """A new streaming session id for ``asset_id``: a version 4 UUID (the spec's pattern) of 8
+    random bytes and 8 bytes derived from them and the asset, so :func:`_known_session` tells
+    it apart from a made-up id or one of another asset without storing it."""
+    nonce = bytearray(secrets.token_bytes(8))
+    nonce[6] = (nonce[6] & 0x0F) | 0x40  # version 4
+    return uuid.UUID(bytes=bytes(nonce) + _session_mac(asset_id, bytes(nonce)))
+
+
+def _known_session(session: uuid.UUID, asset_id: uuid.UUID) -> bool:
+    """Whether ``main.m3u8`` of ``asset_id`` issued ``session`` (:func:`new_session`)."""
+    return secrets.compare_digest(session.bytes[8:], _session_mac(asset_id, session.bytes[:8]))
 
 
 def _whole(value: str | None, name: str) -> int | None:
@@ -335,10 +371,20 @@ class StreamController(Controller):
         slug: _Slug = None,
     ) -> Response[str]:
         """The main playlist of the video's variants, in a new session (404 until the ladder
-        is made: play ``/video/playback``)."""
-        stored, _ = await _ladder(deps, auth, asset_id)
+        is made: play ``/video/playback``).
+
+        Raises:
+            NoAccess: The caller may not view the asset (checked first, as Immich does).
+            BadRequest: ``ffmpeg.realtime.enabled`` is off: "Real-time transcoding is not
+                enabled", as Immich's ``HlsService.getMainPlaylist`` answers (its clients
+                only ask when ``/api/server/features`` says ``realtimeTranscoding``).
+        """
+        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        if not deps.config.current.ffmpeg.realtime.enabled:
+            raise BadRequest("Real-time transcoding is not enabled")
+        stored, _ = await _ladder_of(deps, asset)
         return Response(
-            immich_main_playlist(stored.ladder, uuid.uuid4(), _query(request)),
+            immich_main_playlist(stored.ladder, new_session(asset.id), _query(request)),
             media_type=PLAYLIST_TYPE,
             headers={"Cache-Control": _PLAYLIST_CACHE},
         )
@@ -367,11 +413,15 @@ class StreamController(Controller):
         Raises:
             BadRequest: ``sessionId`` is not a UUID, ``variantIndex`` not an integer >= 0, or
                 ``x-immich-hls-pos`` not a number >= 0.
-            NotFound: No ladder (yet) or no such variant.
+            NotFound: No ladder (yet), a session ``main.m3u8`` of this asset did not issue
+                (Immich's message), or no such variant.
         """
-        stored, _ = await _ladder(deps, auth, asset_id)
-        _uuid(session_id, "sessionId")
+        stored, asset = await _ladder(deps, auth, asset_id)
+        session = _uuid(session_id, "sessionId")
         _position(position)
+        _whole(variant_index, "variantIndex")
+        if not _known_session(session, asset):
+            raise NotFound("Asset not found or metadata not yet ready for streaming")
         rendition = _rendition(stored, _variant(stored, variant_index))
         return Response(
             media_playlist(rendition, _query(request), segment_uri="seg_{n}.m4s"),
@@ -403,17 +453,22 @@ class StreamController(Controller):
             BadRequest: ``sessionId`` is not a UUID, ``variantIndex`` or ``x-immich-hls-msn``
                 not an integer in 0..2**53-1, or ``filename`` neither ``init.mp4`` nor
                 ``seg_N.m4s``.
-            NotFound: No ladder, variant or segment; ``init.mp4`` (MPEG-TS needs none).
+            NotFound: "Session not found" (one ``main.m3u8`` of this asset did not issue, as
+                Immich's ``getSegment``); no ladder, variant or segment; ``init.mp4`` (MPEG-TS
+                needs none).
         """
-        stored, _ = await _ladder(deps, auth, asset_id)
-        _uuid(session_id, "sessionId")
+        stored, asset = await _ladder(deps, auth, asset_id)
+        session = _uuid(session_id, "sessionId")
         _whole(msn, "x-immich-hls-msn")
-        name = _variant(stored, variant_index)
-        if filename == "init.mp4":
-            raise NotFound("Asset media not found")
+        _whole(variant_index, "variantIndex")
         match = _SEGMENT_NAME.fullmatch(filename)
-        if match is None:
+        if match is None and filename != "init.mp4":
             raise BadRequest("filename must match ^(init\\.mp4|seg_\\d+\\.m4s)$")
+        if not _known_session(session, asset):
+            raise NotFound("Session not found")
+        name = _variant(stored, variant_index)
+        if match is None:  # init.mp4: MPEG-TS segments need none
+            raise NotFound("Asset media not found")
         return await _serve_segment(request, deps, stored, name, int(match[1]))
 
     @delete("/{session_id:str}", permission="asset.view", shared_link=True, status_code=204)

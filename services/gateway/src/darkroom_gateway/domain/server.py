@@ -305,7 +305,9 @@ class ServerController(Controller):
         system config turns it off (``machineLearning.*.enabled``, ``reverseGeocoding``).
         ``map`` is system config ``map.enabled`` and the admin's privacy choice
         (``/api/darkroom/privacy``, on by default); ``passwordLogin``, ``trash`` and ``email``
-        (SMTP on) follow the system config; ``configFile`` says ``DARKROOM_CONFIG_FILE`` locks it.
+        (SMTP on) and ``realtimeTranscoding`` (``ffmpeg.realtime.enabled``: the
+        ``/video/stream`` HLS routes, :mod:`.hls`) follow the system config; ``configFile``
+        says ``DARKROOM_CONFIG_FILE`` locks it.
         ``oauth``/``oauthAutoLaunch`` are system config ``oauth.enabled``/``oauth.autoLaunch``
         (as Immich reports them; the sign-in itself is :mod:`darkroom_gateway.domain.oauth`).
         """
@@ -325,6 +327,7 @@ class ServerController(Controller):
             oauth=config.oauth.enabled,
             oauth_auto_launch=config.oauth.enabled and config.oauth.auto_launch,
             trash=config.trash.enabled,
+            realtime_transcoding=config.ffmpeg.realtime.enabled,
             facial_recognition=ml.enabled
             and ml.facial_recognition.enabled
             and ready["facial-recognition"],

@@ -34,7 +34,8 @@ class Album(msgspec.Struct, frozen=True, kw_only=True):
 
     ``start_date``/``end_date`` are the earliest/latest ``local_date_time`` of its assets,
     ``last_modified_asset_timestamp`` the latest ``updated_at``; all None when it is empty.
-    ``shared`` is whether it has any member besides the owner.
+    ``shared`` is whether it has any member besides the owner or a shared link
+    (:data:`_SHARED`).
     """
 
     id: uuid.UUID
@@ -84,8 +85,8 @@ class MapMarker(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Statistics(msgspec.Struct, frozen=True, kw_only=True):
-    """Album counts of one user: owned; shared (owned with members, or shared with the user);
-    not shared (owned without members)."""
+    """Album counts of one user: owned; shared (owned and shared out with members or a link,
+    or shared with the user); not shared (owned, with neither members nor a link)."""
 
     owned: int
     shared: int
@@ -95,13 +96,21 @@ class Statistics(msgspec.Struct, frozen=True, kw_only=True):
 _USER_COLS = ", ".join(f"u.{c}" for c in User.__struct_fields__)
 _ASSET_COLS = ", ".join(f"x.{c}" for c in Asset.__struct_fields__)
 
+# ``al`` is shared: it has a member besides its owner, or a shared link opens it. Immich's
+# ``AlbumRepository.buildAlbumBaseQuery`` (``isShared``, so statistics' ``shared``/``notShared``)
+# and ``mapAlbum`` (``shared: hasSharedUser || hasSharedLink``) both count a link.
+_SHARED = (
+    "(EXISTS (SELECT 1 FROM album_users m WHERE m.album_id = al.id) "
+    "OR EXISTS (SELECT 1 FROM shared_links sl WHERE sl.album_id = al.id))"
+)
+
 # Albums with their asset statistics; callers append WHERE clauses over ``al``.
-_ALBUM_SELECT = """
+_ALBUM_SELECT = f"""
 SELECT al.id, al.owner_id, al.album_name, al.description, al.album_thumbnail_asset_id,
        al.is_activity_enabled, al."order", al.created_at, al.updated_at,
        coalesce(s.asset_count, 0) AS asset_count, s.start_date, s.end_date,
        s.last_modified_asset_timestamp,
-       EXISTS (SELECT 1 FROM album_users m WHERE m.album_id = al.id) AS shared
+       {_SHARED} AS shared
 FROM albums al
 LEFT JOIN LATERAL (
     SELECT count(*) AS asset_count, min(x.local_date_time) AS start_date,
@@ -193,8 +202,8 @@ async def list_albums(
 
     Args:
         is_owned: True: only owned; False: only those shared with the user by others.
-        is_shared: True: only albums with members (owned ones shared out, or shared with the
-            user); False: only albums without members.
+        is_shared: True: only shared albums (with members, or with a shared link: owned ones
+            shared out, or shared with the user); False: only albums neither.
         asset_id: only albums holding this asset.
         album_id: only this album.
         name: only albums with exactly this name.
@@ -204,10 +213,7 @@ async def list_albums(
     if is_owned is not None:
         where.append("al.owner_id = $1" if is_owned else "al.owner_id <> $1")
     if is_shared is not None:
-        where.append(
-            ("" if is_shared else "NOT ")
-            + "EXISTS (SELECT 1 FROM album_users m WHERE m.album_id = al.id)"
-        )
+        where.append(_SHARED if is_shared else f"NOT {_SHARED}")
     if asset_id is not None:
         args.append(asset_id)
         where.append(
@@ -521,8 +527,7 @@ async def remove_member(pool: asyncpg.Pool, album_id: uuid.UUID, user_id: uuid.U
 async def statistics(pool: asyncpg.Pool, user_id: uuid.UUID) -> Statistics:
     """Album counts for ``user_id`` (see :class:`Statistics`)."""
     row = await pool.fetchrow(
-        "WITH a AS (SELECT al.owner_id = $1 AS owned, "
-        "EXISTS (SELECT 1 FROM album_users m WHERE m.album_id = al.id) AS shared "
+        f"WITH a AS (SELECT al.owner_id = $1 AS owned, {_SHARED} AS shared "
         f"FROM albums al WHERE {_VISIBLE}) "
         "SELECT count(*) FILTER (WHERE owned) AS owned, "
         "count(*) FILTER (WHERE shared) AS shared, "

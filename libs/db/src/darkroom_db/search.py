@@ -20,6 +20,7 @@ Filter semantics follow Immich's search DTOs (``MetadataSearchDto``, ``SmartSear
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -541,6 +542,31 @@ async def asset_embedding(
     )
 
 
+#: Which other fields narrow each suggestion type (Immich's ``SearchService.getSuggestions``:
+#: states within a country, cities within a country and state, camera makes by model and lens,
+#: models by make and lens, lenses by make and model); any other filter given is ignored.
+SUGGESTION_FILTERS: dict[str, tuple[str, ...]] = {
+    "country": (),
+    "state": ("country",),
+    "city": ("country", "state"),
+    "camera-make": ("model", "lens_model"),
+    "camera-model": ("make", "lens_model"),
+    "camera-lens-model": ("make", "model"),
+}
+
+
+def collation_key(value: str) -> tuple[str, str]:
+    """Sort key that orders text as Immich's suggestions come out of its database (DISTINCT ON
+    under the ``en_US.UTF-8`` collation): case and accents ignored first, so ``samsung`` sorts
+    before ``SONY`` and ``iPhone 7`` before ``NIKON D750`` (Immich's e2e ``search.e2e-spec``
+    expects exactly that); ties by the text itself. Our cluster is initialised with
+    ``--locale=C``, so the database cannot sort this way itself."""
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c)
+    )
+    return folded.casefold(), value
+
+
 async def suggestions(
     pool: asyncpg.Pool,
     owner_id: uuid.UUID,
@@ -552,56 +578,71 @@ async def suggestions(
     model: str | None = None,
     lens_model: str | None = None,
     include_null: bool = False,
+    partner_ids: Sequence[uuid.UUID] = (),
 ) -> list[str | None]:
-    """Distinct values of one EXIF field among ``owner_id``'s assets, narrowed by the others.
+    """Distinct values of one EXIF field among ``owner_id``'s (and ``partner_ids``') timeline
+    assets, narrowed by the fields :data:`SUGGESTION_FILTERS` names for ``kind``.
 
-    Immich's ``GET /search/suggestions``: states within ``country``, cities within
-    ``country``/``state``, models within ``make``, lenses within ``make``/``model``.
+    Immich's ``GET /search/suggestions`` (``SearchRepository.getExifField``): only assets in the
+    timeline (not archived, hidden or locked) and not trashed, of the caller and of the
+    partners they show in their timeline; empty values are never suggested.
 
     Args:
         pool: Pool.
         owner_id: Whose assets.
         kind: Which field.
-        country, state, make, model, lens_model: Narrow by these (ignored for the field asked).
-        include_null: Add None when some asset has no value for the field.
+        country, state, make, model, lens_model: Narrow by these (those that apply to
+            ``kind``; others are ignored, as Immich ignores them).
+        include_null: Append None (Immich appends it whatever the values are, so a client can
+            offer "unknown").
+        partner_ids: Users sharing their library with ``owner_id`` whom they show in their
+            timeline (Immich's ``getUserIdsToSearch``).
 
     Returns:
-        Sorted values (None last when included).
+        The values in :func:`collation_key` order, then None when ``include_null``.
     """
     column = SUGGESTION_COLUMNS[kind]
+    given = {
+        "country": country,
+        "state": state,
+        "make": make,
+        "model": model,
+        "lens_model": lens_model,
+    }
     q = _Sql(1)
-    q.add(f"e.owner_id = {q.param(owner_id)}")
-    q.add("a.status = 'active' AND a.visibility IN ('timeline', 'archive')")
-    for col, value in (
-        ("country", country),
-        ("state", state),
-        ("make", make),
-        ("model", model),
-        ("lens_model", lens_model),
-    ):
-        if value and col != column:
-            q.add(f"e.{col} = {q.param(value)}")
+    q.add(f"a.owner_id = ANY({q.param([owner_id, *partner_ids])}::uuid[])")
+    q.add("a.status = 'active' AND a.visibility = 'timeline'")
+    q.add(f"e.{column} IS NOT NULL AND e.{column} <> ''")
+    for col in SUGGESTION_FILTERS[kind]:
+        if given[col]:
+            q.add(f"e.{col} = {q.param(given[col])}")
     rows = await pool.fetch(
         f"SELECT DISTINCT e.{column} AS v FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"WHERE {' AND '.join(q.conds)}",
         *q.params,
     )
-    values = sorted(r["v"] for r in rows if r["v"])
-    if include_null and any(not r["v"] for r in rows):
-        return [*values, None]
-    return values
+    values: list[str] = sorted((r["v"] for r in rows), key=collation_key)
+    return [*values, None] if include_null else list(values)
 
 
-async def assets_by_city(pool: asyncpg.Pool, owner_id: uuid.UUID) -> list[Asset]:
-    """One asset per city of ``owner_id``'s library (the most recent), cities sorted by name
-    (Immich's ``GET /search/cities``)."""
+async def assets_by_city(
+    pool: asyncpg.Pool, owner_id: uuid.UUID, *, partner_ids: Sequence[uuid.UUID] = ()
+) -> list[Asset]:
+    """One photo per city of ``owner_id``'s (and ``partner_ids``') timeline (the most recent
+    there), cities sorted by name.
+
+    Immich's ``GET /search/cities`` (``SearchRepository.getAssetsByCity``): images only (never a
+    video), in the timeline (not archived), not trashed, of the caller and of the partners they
+    show in their timeline.
+    """
     rows = await pool.fetch(
         f"SELECT DISTINCT ON (e.city) {_asset_cols('a')} FROM assets a "
         "JOIN asset_exif e ON e.asset_id = a.id "
-        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "WHERE a.owner_id = ANY($1::uuid[]) AND a.status = 'active' "
+        "AND a.visibility = 'timeline' AND a.type = 'IMAGE' "
         "AND e.city IS NOT NULL AND e.city <> '' "
         "ORDER BY e.city, a.file_created_at DESC",
-        owner_id,
+        [owner_id, *partner_ids],
     )
     return [Asset(**dict(r)) for r in rows]
 
@@ -609,7 +650,10 @@ async def assets_by_city(pool: asyncpg.Pool, owner_id: uuid.UUID) -> list[Asset]
 async def explore_cities(
     pool: asyncpg.Pool, owner_id: uuid.UUID, *, max_fields: int = 12, min_assets: int = 1
 ) -> list[tuple[str, Asset]]:
-    """Cities with the most assets of ``owner_id`` and one asset of each, for Explore.
+    """Cities with the most photos of ``owner_id`` and one photo of each, for Explore.
+
+    Only images count and show (Immich's ``AssetRepository.getAssetIdByCity`` filters
+    ``type = IMAGE``: a video is never a place's picture), in the timeline and not trashed.
 
     Args:
         pool: Pool.
@@ -624,12 +668,13 @@ async def explore_cities(
         "WITH c AS (SELECT e.city, count(*) AS n FROM asset_exif e "
         "JOIN assets a ON a.id = e.asset_id "
         "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "AND a.type = 'IMAGE' "
         "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city HAVING count(*) >= $2 "
         "ORDER BY n DESC, e.city LIMIT $3) "
         f"SELECT c.city AS city_name, c.n, x.* FROM c CROSS JOIN LATERAL ("
         f"SELECT {_asset_cols('a')} FROM assets a JOIN asset_exif e ON e.asset_id = a.id "
         "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
-        "AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x "
+        "AND a.type = 'IMAGE' AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x "
         "ORDER BY c.n DESC, c.city",
         owner_id,
         min_assets,

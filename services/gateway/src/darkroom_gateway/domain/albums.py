@@ -157,17 +157,31 @@ class MapMarkerResponse(msgspec.Struct, frozen=True, kw_only=True):
     country: str | None
 
 
+def _day(value: datetime | None) -> datetime | None:
+    """The UTC midnight of ``value``'s day (a ``localDateTime``: local wall time written as
+    UTC), as Immich's ``AlbumRepository.getMetadataForIds`` gives an album's ``startDate`` and
+    ``endDate``: ``min/max(("localDateTime" AT TIME ZONE 'UTC')::date)``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def album_response(
     album: albums.Album,
     members: list[albums.Member],
     viewer_id: uuid.UUID,
     contributor_counts: dict[uuid.UUID, int] | None = None,
     has_shared_link: bool = False,
+    *,
+    day_dates: bool = False,
 ) -> AlbumResponse:
     """Map an album to AlbumResponseDto (``has_shared_link``: a public link opens it).
 
     ``albumUsers`` lists the owner first, then the caller (when not the owner), then the rest
-    alphabetically, as the spec describes.
+    alphabetically, as the spec describes. ``day_dates``: ``startDate``/``endDate`` are the
+    days of the earliest/latest asset (:func:`_day`), as Immich's ``GET /albums`` and
+    ``GET /albums/{id}`` give them; otherwise the assets' own ``localDateTime``, as its create
+    and update answers (``mapAlbum`` over the album's assets) give them.
     """
     ordered = sorted(
         members, key=lambda m: (m.role != "owner", m.user.id != viewer_id)
@@ -187,8 +201,8 @@ def album_response(
         is_activity_enabled=album.is_activity_enabled,
         shared=album.shared,
         order="asc" if album.order == "asc" else "desc",
-        start_date=album.start_date,
-        end_date=album.end_date,
+        start_date=_day(album.start_date) if day_dates else album.start_date,
+        end_date=_day(album.end_date) if day_dates else album.end_date,
         last_modified_asset_timestamp=album.last_modified_asset_timestamp,
         contributor_counts=(
             None
@@ -232,13 +246,26 @@ async def _role(
     return require_access(role if role in roles else None, permission)
 
 
-async def _detail(deps: Deps, auth: Auth, album_id: uuid.UUID) -> AlbumResponse:
+async def _detail(
+    deps: Deps, auth: Auth, album_id: uuid.UUID, *, full: bool = False
+) -> AlbumResponse:
+    """One album as the caller sees it.
+
+    Args:
+        deps: Connections.
+        auth: The caller.
+        album_id: The album.
+        full: As ``GET /albums/{id}`` answers (Immich's ``AlbumService.get``): dates as days
+            and, when the album is shared (members or a link), ``contributorCounts``; the other
+            routes' answers (create, update, share) have no ``contributorCounts``.
+    """
     detail = require_access(
         await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.read"
     )
     linked = album_id in await shared_links.albums_with_links(deps.pool, [album_id])
+    counts = detail.contributor_counts if full and detail.album.shared else None
     return album_response(
-        detail.album, detail.members, auth.user.id, detail.contributor_counts, linked
+        detail.album, detail.members, auth.user.id, counts, linked, day_dates=full
     )
 
 
@@ -300,7 +327,9 @@ class AlbumController(Controller):
         members = await albums.members_of(deps.pool, found)
         linked = await shared_links.albums_with_links(deps.pool, [a.id for a in found])
         return [
-            album_response(a, members[a.id], auth.user.id, has_shared_link=a.id in linked)
+            album_response(
+                a, members[a.id], auth.user.id, has_shared_link=a.id in linked, day_dates=True
+            )
             for a in found
         ]
 
@@ -392,7 +421,7 @@ class AlbumController(Controller):
         link (``key``/``slug``, read by the auth guard)."""
         if auth.shared_link is not None:
             await link_album(deps, auth.shared_link, album_id, "album.read")
-        return await _detail(deps, auth, album_id)
+        return await _detail(deps, auth, album_id, full=True)
 
     @patch("/{album_id:uuid}", permission="album.update")
     async def update_album_info(

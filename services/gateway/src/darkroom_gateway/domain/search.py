@@ -3,9 +3,9 @@ places, cities, suggestions and people.
 
 Every query is scoped to the caller's own assets (``darkroom_db.search.where_clause`` always
 filters by owner): a filter naming another user's album or person matches nothing. Metadata,
-smart, random and statistics search also include the timeline assets of the users who share
-their library with the caller and whom the caller shows in their timeline (as Immich), with
-their favourite flags hidden (``isFavorite`` false).
+smart, random and statistics search, cities and suggestions also include the timeline assets
+of the users who share their library with the caller and whom the caller shows in their
+timeline (as Immich), with their favourite flags hidden (``isFavorite`` false).
 Smart search asks the search service over NATS (``darkroom.rpc.search.smart``) for one page of
 asset ids, then loads those assets here; when no CLIP model is loaded the answer is a 400 whose
 message says so, and everything else keeps working.
@@ -324,7 +324,8 @@ async def _page(
 async def _partner_ids(deps: Deps, auth: Auth) -> list[uuid.UUID]:
     """The users whose timeline assets the caller's searches include: those sharing their
     library with the caller whom the caller shows in their timeline (Immich's
-    ``getUserIdsToSearch``: metadata, smart, random and statistics search)."""
+    ``getUserIdsToSearch``: metadata, smart, random and statistics search, cities and
+    suggestions)."""
     return await partners.sharer_ids(deps.pool, auth.user.id, in_timeline=True)
 
 
@@ -524,7 +525,7 @@ class SearchController(Controller):
     async def get_explore_data(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SearchExploreResponse]:
-        """The caller's most photographed cities, one asset each (the Explore page)."""
+        """The caller's most photographed cities, one photo each (the Explore page)."""
         cities = await search_db.explore_cities(deps.pool, auth.user.id)
         rows = await search_db.with_exif(deps.pool, [a for _, a in cities])
         items = [
@@ -557,8 +558,11 @@ class SearchController(Controller):
     async def get_assets_by_city(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[AssetResponse]:
-        """One asset per city of the caller's library."""
-        found = await search_db.assets_by_city(deps.pool, auth.user.id)
+        """One photo per city of the caller's timeline and of the partners they show in it
+        (Immich's ``getAssetsByCity`` searches ``getUserIdsToSearch``; images only)."""
+        found = await search_db.assets_by_city(
+            deps.pool, auth.user.id, partner_ids=await _partner_ids(deps, auth)
+        )
         return _responses(await search_db.with_exif(deps.pool, found), auth.user.id)
 
     @get("/suggestions", permission="asset.read")
@@ -574,7 +578,9 @@ class SearchController(Controller):
         lens_model: Annotated[str | None, QueryParameter(name="lensModel")] = None,
         include_null: Annotated[bool | None, QueryParameter(name="includeNull")] = None,
     ) -> list[str | None]:
-        """Values of one place or camera field in the caller's library, narrowed by others."""
+        """Values of one place or camera field in the caller's timeline and their partners'
+        (Immich's ``getSearchSuggestions``), narrowed by the fields that apply to ``type``;
+        ``includeNull`` appends null."""
         return await search_db.suggestions(
             deps.pool,
             auth.user.id,
@@ -585,6 +591,7 @@ class SearchController(Controller):
             model=model,
             lens_model=lens_model,
             include_null=bool(include_null),
+            partner_ids=await _partner_ids(deps, auth),
         )
 
     @get("/person", permission="person.read")

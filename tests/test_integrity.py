@@ -135,11 +135,11 @@ def _scenario(stack: Stack, admin: User, owner: User, root: Path, ids: list[str]
     # CSV: the same items
     r = admin.client.get("/api/admin/integrity/report/untracked_file/csv")
     assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("application/octet-stream")
+    assert r.headers["content-type"].startswith("text/csv")  # as Immich's controller sets it
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [(row["id"], row["path"]) for row in rows] == [(i["id"], i["path"]) for i in untracked]
-    assert all(row["type"] == "untracked_file" and row["assetId"] == "" for row in rows)
+    assert all(row["type"] == "untracked_file" and row["assetId"] == "null" for row in rows)
     rows = list(
         csv.DictReader(
             io.StringIO(admin.client.get("/api/admin/integrity/report/checksum_mismatch/csv").text)

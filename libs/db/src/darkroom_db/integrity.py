@@ -37,6 +37,8 @@ class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
         path: The storage key concerned.
         asset_id: The asset the file belongs to (None for an untracked file).
         created_at: When a check found it.
+        file_asset_id: The derived file (``asset_files`` row) ``path`` is, when it is one of
+            the asset's derived files rather than its original (Immich's ``fileAssetId``).
     """
 
     id: uuid.UUID
@@ -44,6 +46,7 @@ class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     asset_id: uuid.UUID | None
     created_at: datetime
+    file_asset_id: uuid.UUID | None = None
 
 
 class TrackedFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,7 +65,13 @@ class TrackedFile(msgspec.Struct, frozen=True, kw_only=True):
     checksum: bytes | None = None
 
 
-_ITEM_COLS = "id, type, path, asset_id, created_at"
+#: The columns of a :class:`ReportItem`, of ``integrity_reports r``; the derived file is found
+#: by the asset and the key (a file row's key is unique per asset).
+_ITEM_COLS = (
+    "r.id, r.type, r.path, r.asset_id, r.created_at, "
+    "(SELECT f.id FROM asset_files f WHERE f.asset_id = r.asset_id AND f.path = r.path "
+    "LIMIT 1) AS file_asset_id"
+)
 
 
 def _item(row: asyncpg.Record) -> ReportItem:
@@ -72,6 +81,7 @@ def _item(row: asyncpg.Record) -> ReportItem:
         path=row["path"],
         asset_id=row["asset_id"],
         created_at=row["created_at"],
+        file_asset_id=row["file_asset_id"],
     )
 
 
@@ -95,8 +105,8 @@ async def page(pool: Conn, type_: ReportType, *, after: str | None, limit: int) 
         limit: Items at most.
     """
     rows = await pool.fetch(
-        f"SELECT {_ITEM_COLS} FROM integrity_reports WHERE type = $1 "
-        "AND ($2::text IS NULL OR path > $2) ORDER BY path LIMIT $3",
+        f"SELECT {_ITEM_COLS} FROM integrity_reports r WHERE r.type = $1 "
+        "AND ($2::text IS NULL OR r.path > $2) ORDER BY r.path LIMIT $3",
         type_,
         after,
         limit,
@@ -117,8 +127,16 @@ async def batches(
 
 async def get(pool: Conn, item_id: uuid.UUID) -> ReportItem | None:
     """One item; None when there is no such id."""
-    row = await pool.fetchrow(f"SELECT {_ITEM_COLS} FROM integrity_reports WHERE id = $1", item_id)
+    row = await pool.fetchrow(
+        f"SELECT {_ITEM_COLS} FROM integrity_reports r WHERE r.id = $1", item_id
+    )
     return None if row is None else _item(row)
+
+
+async def delete_file_row(pool: Conn, file_asset_id: uuid.UUID) -> None:
+    """Forget derived file ``file_asset_id`` (its ``asset_files`` row; the object, if any, is
+    left as it is): the delete action of a missing derived file (Immich's ``deleteFiles``)."""
+    await pool.execute("DELETE FROM asset_files WHERE id = $1", file_asset_id)
 
 
 async def remove(pool: Conn, ids: list[uuid.UUID]) -> int:

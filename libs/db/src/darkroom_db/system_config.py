@@ -854,7 +854,8 @@ def value(config: SystemConfigDto, path: str) -> Any:
 
 
 #: Immich's storage-template tokens and presets (GET /api/system-config/storage-template-
-#: options), as its storage-template service lists them.
+#: options), as its storage-template service lists them (server/src/constants.ts
+#: ``supportedPresetTokens``, in its order).
 STORAGE_TEMPLATE_OPTIONS: dict[str, list[str]] = {
     "yearOptions": ["y", "yy"],
     "monthOptions": ["M", "MM", "MMM", "MMMM"],
@@ -870,7 +871,8 @@ STORAGE_TEMPLATE_OPTIONS: dict[str, list[str]] = {
         "{{y}}/{{MM}}/{{filename}}",
         "{{y}}/{{#if album}}{{album}}{{else}}Other/{{MM}}{{/if}}/{{filename}}",
         "{{y}}/{{MMM}}/{{filename}}",
-        "{{y}}/{{MMM}}/{{dd}}/{{filename}}",
+        "{{y}}/{{MMMM}}/{{filename}}",
+        "{{y}}/{{MM}}/{{dd}}/{{filename}}",
         "{{y}}/{{MMMM}}/{{dd}}/{{filename}}",
         "{{y}}/{{y}}-{{MM}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
         "{{y}}-{{MM}}-{{dd}}/{{filename}}",

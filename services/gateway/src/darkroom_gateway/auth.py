@@ -385,7 +385,7 @@ async def maintenance_login(cookies: Mapping[str, str], deps: Deps) -> bool:
     if not token:
         return False
     state = await deps.maintenance.get()
-    return state.active and bool(state.secret) and secrets.compare_digest(token, state.secret)
+    return state.active and maintenance_token.username(state.secret, token) is not None
 
 
 async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

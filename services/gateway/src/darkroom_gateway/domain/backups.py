@@ -32,6 +32,7 @@ from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.maintenance import (
+    RESTORE_FLOW_USERNAME,
     enter_maintenance,
     maintenance_cookie,
     server_is_set_up,
@@ -148,7 +149,9 @@ class DatabaseBackupController(Controller):
         auth: NamedDependency[Auth | None],
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
-        """Spec downloadDatabaseBackup: the file, streamed, as an attachment.
+        """Spec downloadDatabaseBackup: the file, streamed, as an attachment, typed as Immich's
+        ``downloadDatabaseBackup`` types it (``application/gzip`` for ``.gz``, else
+        ``application/sql``).
 
         Raises:
             BadRequest: Not a backup file name.
@@ -159,7 +162,7 @@ class DatabaseBackupController(Controller):
             request,
             deps.storage,
             key,
-            media_type="application/octet-stream",
+            media_type="application/gzip" if filename.endswith(".gz") else "application/sql",
             size=info.size,
             etag=info.etag or f"{info.size}-{filename}",
             filename=filename,
@@ -232,15 +235,18 @@ class DatabaseBackupController(Controller):
     @post("/start-restore", status_code=201)
     async def start_restore(self, request: Request, deps: NamedDependency[Deps]) -> Response[None]:
         """Spec startDatabaseRestoreFlow: a server with no user yet enters maintenance mode to
-        restore a backup; the answer sets the maintenance login cookie.
+        restore a backup; the answer sets the maintenance login cookie (a token of ``admin``,
+        as Immich's ``startRestoreFlow``).
 
         Raises:
-            BadRequest: The server is set up already (an admin restores from the admin pages).
+            BadRequest: The server is set up already (Immich: "The server already has an
+                admin"; an admin restores from the admin pages).
         """
         if await server_is_set_up(deps):
-            raise BadRequest("The server is already set up: an admin restores from the admin page")
+            raise BadRequest("The server already has an admin")
         state = await enter_maintenance(deps, "select_database_restore")
-        return Response(None, status_code=201, cookies=[maintenance_cookie(request, state.secret)])
+        cookie = maintenance_cookie(request, state, RESTORE_FLOW_USERNAME)
+        return Response(None, status_code=201, cookies=[cookie])
 
 
 ROUTES = [DatabaseBackupController]

@@ -26,11 +26,14 @@ asset left); ``integrity-<check>-delete-all`` performs the delete action of ever
 type.
 
 The delete action (``DELETE /api/admin/integrity/report/{id}``; the spec: "e.g. trash asset,
-delete file"): an untracked file is deleted from storage (unless a row references it by now:
-then only the item goes); a missing file or a checksum mismatch moves its asset to the trash
-(``darkroom.asset.trashed``, as ``DELETE /api/assets`` does), from where the owner may restore
-it or it is purged after ``trash.days``. The item is removed with the action, in one
-transaction where the action is a database change.
+delete file"), as Immich's ``deleteIntegrityReport``: an untracked file is deleted from storage
+(unless a row references it by now: then only the item goes); a missing derived file (preview,
+thumbnail, encoded video...: Immich's ``fileAssetId``) is forgotten (its ``asset_files`` row goes,
+so the pipeline's "missing" runs make it again), its asset stays; a missing original or a
+checksum mismatch moves its asset to the trash (``darkroom.asset.trashed``, as
+``DELETE /api/assets`` does), from where the owner may restore it or it is purged after
+``trash.days``. The item is removed with the action, in one transaction where the action is a
+database change.
 
 Errors follow the gateway's conventions: an anonymous caller 401, a non-admin, an API key
 without ``maintenance`` or a shared link 403; an unknown item id 404 ``Integrity report item not
@@ -42,9 +45,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import math
 import time
 import uuid
@@ -264,6 +265,12 @@ async def resolve(deps: Deps, item: ReportItem) -> None:
         await integrity.remove(deps.pool, [item.id])
         log.info("integrity.file_deleted", item_id=str(item.id), path=item.path)
         return
+    if item.file_asset_id is not None:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            await integrity.delete_file_row(conn, item.file_asset_id)
+            await integrity.remove(conn, [item.id])
+        log.info("integrity.file_forgotten", item_id=str(item.id), path=item.path)
+        return
     async with deps.outbox.transaction() as tx:
         owner_id = None
         if item.asset_id is not None:
@@ -371,12 +378,30 @@ class IntegrityReportSummary(msgspec.Struct, frozen=True, kw_only=True):
     untracked_file: int
 
 
-class IntegrityReportItem(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: an item of IntegrityReportResponseDto (``path``: the storage key)."""
+class IntegrityReportItem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Spec: an item of IntegrityReportResponseDto (``path``: the storage key), with the
+    columns Immich's ``getIntegrityReports`` selects besides: ``assetId`` (a missing original,
+    a checksum mismatch), ``fileAssetId`` (a missing derived file), ``createdAt``."""
 
     id: uuid.UUID
     type: ReportType
     path: str
+    asset_id: uuid.UUID | None
+    file_asset_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, item: ReportItem) -> IntegrityReportItem:
+        """The answer for ``item`` (a derived file names its file, not its asset, as Immich)."""
+        derived = item.file_asset_id is not None
+        return cls(
+            id=item.id,
+            type=item.type,
+            path=item.path,
+            asset_id=None if derived else item.asset_id,
+            file_asset_id=item.file_asset_id,
+            created_at=item.created_at,
+        )
 
 
 class IntegrityReportPage(
@@ -407,26 +432,21 @@ async def _item(deps: Deps, item_id: uuid.UUID) -> ReportItem:
     return item
 
 
+def _csv_line(item: IntegrityReportItem) -> str:
+    """One CSV line as Immich's ``streamIntegrityReportsCSV`` writes it: ``null`` for no id,
+    the path always quoted (quotes doubled)."""
+    asset_id, file_asset_id = (
+        "null" if value is None else str(value) for value in (item.asset_id, item.file_asset_id)
+    )
+    path = item.path.replace('"', '""')
+    return f'{item.id},{item.type},{asset_id},{file_asset_id},"{path}"\n'
+
+
 async def _csv(deps: Deps, type_: ReportType) -> AsyncIterator[bytes]:
-    """``id,type,path,assetId,createdAt`` then one line per item of ``type_``, in path order."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "type", "path", "assetId", "createdAt"])
-    yield out.getvalue().encode()
+    """``id,type,assetId,fileAssetId,path`` then one line per item of ``type_`` (path order)."""
+    yield b"id,type,assetId,fileAssetId,path\n"
     async for items in integrity.batches(deps.pool, type_):
-        out.seek(0)
-        out.truncate()
-        for item in items:
-            writer.writerow(
-                [
-                    item.id,
-                    item.type,
-                    item.path,
-                    item.asset_id or "",
-                    item.created_at.isoformat(),
-                ]
-            )
-        yield out.getvalue().encode()
+        yield "".join(_csv_line(IntegrityReportItem.of(i)) for i in items).encode()
 
 
 class IntegrityController(Controller):
@@ -463,7 +483,7 @@ class IntegrityController(Controller):
         more = len(items) > size
         items = items[:size]
         return IntegrityReportPage(
-            items=[IntegrityReportItem(id=i.id, type=i.type, path=i.path) for i in items],
+            items=[IntegrityReportItem.of(i) for i in items],
             next_cursor=_cursor(items[-1].path) if more and items else None,
         )
 
@@ -518,8 +538,9 @@ class IntegrityController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> Stream:
-        """Spec getIntegrityReportCsv: every item of ``type`` as CSV (``id,type,path,assetId,
-        createdAt``), as an attachment.
+        """Spec getIntegrityReportCsv: every item of ``type`` as CSV (``id,type,assetId,
+        fileAssetId,path``), an attachment ``<epoch ms>-<type>.csv`` of type ``text/csv``, not
+        to be cached (Immich's integrity.controller ``getIntegrityReportCsv``).
 
         Raises:
             BadRequest: Not a report type.
@@ -527,11 +548,14 @@ class IntegrityController(Controller):
         if type not in integrity.REPORT_TYPES:
             raise BadRequest(f"type must be one of {', '.join(integrity.REPORT_TYPES)}")
         type_: ReportType = type  # type: ignore[assignment]
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = int(time.time() * 1000)
         return Stream(
             _csv(deps, type_),
-            media_type="application/octet-stream",
-            headers={"Content-Disposition": content_disposition(f"integrity-{type_}-{stamp}.csv")},
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": content_disposition(f"{stamp}-{type_}.csv"),
+                "Cache-Control": "private, no-cache, no-transform",
+            },
         )
 
 

@@ -12,14 +12,14 @@ such route at all). The state is shared by every replica through NATS key-value
 (:mod:`darkroom_runtime.maintenance`), never the database a restore replaces.
 
 Starting maintenance gives the admin the maintenance login cookie
-(:data:`~darkroom_gateway.auth.MAINTENANCE_COOKIE_NAME`), as Immich does; its token also works
-with ``POST /api/admin/maintenance/login``.
+(:data:`~darkroom_gateway.auth.MAINTENANCE_COOKIE_NAME`), as Immich does: a JWT with the admin's
+name, signed with the maintenance secret (:mod:`darkroom_gateway.maintenance_token`); its token
+also works with ``POST /api/admin/maintenance/login``, which answers that name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
@@ -42,6 +42,7 @@ from litestar.types import (
     Send,
 )
 
+from darkroom_gateway import maintenance_token
 from darkroom_gateway.announce import announce
 from darkroom_gateway.auth import MAINTENANCE_COOKIE_NAME, Auth, maintenance_login, site_cookie
 from darkroom_gateway.deps import Deps
@@ -64,8 +65,11 @@ OPEN_DURING_MAINTENANCE: tuple[str, ...] = (
 )
 #: ``message`` of the 503 every other route answers during maintenance.
 MAINTENANCE_MESSAGE = "Server is in maintenance mode"
-#: Username of the maintenance login (Immich's maintenance JWT carries ``immich-admin``).
-MAINTENANCE_USERNAME = "darkroom-admin"
+#: Who the start-restore flow's token logs in (Immich's ``startRestoreFlow`` signs ``admin``).
+RESTORE_FLOW_USERNAME = "admin"
+#: The ``error`` of the status to anyone but the maintenance login (Immich's
+#: ``getPublicStatus``): the real one may name what failed in the restored dump.
+PUBLIC_ERROR = "Something went wrong, see logs!"
 
 #: Spec: MaintenanceAction.
 MaintenanceAction = Literal["start", "end", "select_database_restore", "restore_database"]
@@ -184,9 +188,11 @@ _FOLDERS: dict[str, str] = {
 _COUNT_LIMIT = 10_000
 
 
-def maintenance_cookie(request: Request, secret: str) -> Cookie:
-    """The maintenance login cookie for ``secret`` (HTTP-only, this session only)."""
-    return site_cookie(request, MAINTENANCE_COOKIE_NAME, secret)
+def maintenance_cookie(request: Request, state: MaintenanceState, username: str) -> Cookie:
+    """The maintenance login cookie (HTTP-only, this session only) of the maintenance in
+    progress for ``username``: a token signed with its secret (Immich ``signMaintenanceJwt``)."""
+    token = maintenance_token.sign(state.secret, username)
+    return site_cookie(request, MAINTENANCE_COOKIE_NAME, token)
 
 
 async def tell_maintenance(deps: Deps, state: MaintenanceState) -> None:
@@ -267,8 +273,9 @@ class MaintenanceController(Controller):
         deps: NamedDependency[Deps],
     ) -> Response[None]:
         """Spec setMaintenanceMode: ``start``/``select_database_restore`` turn maintenance on
-        (answering the maintenance login cookie), ``end`` turns it off, ``restore_database``
-        restores ``restoreBackupFilename`` in the background (poll the status).
+        (answering the maintenance login cookie, with the admin's name, to an admin user; the
+        maintenance login keeps its own), ``end`` turns it off, ``restore_database`` restores
+        ``restoreBackupFilename`` in the background (poll the status).
 
         Raises:
             BadRequest: ``restore_database`` without a valid, existing backup name, or while a
@@ -289,21 +296,27 @@ class MaintenanceController(Controller):
         state = await enter_maintenance(deps, data.action)
         if data.action == "restore_database":
             start_restore_task(deps, str(data.restore_backup_filename))
-        return Response(None, status_code=201, cookies=[maintenance_cookie(request, state.secret)])
+        if auth is None:  # the maintenance login: its cookie stays (Immich's worker sets none)
+            return Response(None, status_code=201)
+        cookie = maintenance_cookie(request, state, auth.user.name)
+        return Response(None, status_code=201, cookies=[cookie])
 
     @get("/status")
     async def status(
         self, request: Request, deps: NamedDependency[Deps]
     ) -> MaintenanceStatusResponse:
         """Spec getMaintenanceStatus (public, as Immich): on or off, the action, the running
-        task and its progress; the last error only to the maintenance login (it names what
-        failed in the restored dump)."""
+        task and its progress; the last error as it is only to the maintenance login (it names
+        what failed in the restored dump), to others :data:`PUBLIC_ERROR` (Immich
+        maintenance-worker.service ``status``/``getPublicStatus``)."""
         state = await deps.maintenance.get(fresh=True)
-        logged_in = await maintenance_login(request.cookies, deps)
+        error = state.error or None
+        if error and not await maintenance_login(request.cookies, deps):
+            error = PUBLIC_ERROR
         return MaintenanceStatusResponse(
             action=_action(state.action),
             active=state.active,
-            error=(state.error or None) if logged_in else None,
+            error=error,
             progress=state.progress if state.task else None,
             task=state.task or None,
         )
@@ -312,22 +325,29 @@ class MaintenanceController(Controller):
     async def login(
         self, data: JSONBody[MaintenanceLogin], request: Request, deps: NamedDependency[Deps]
     ) -> Response[MaintenanceAuthResponse]:
-        """Spec maintenanceLogin: the token (or the cookie) of the maintenance in progress
-        logs in; the cookie is set.
+        """Spec maintenanceLogin: a token (or the cookie) of the maintenance in progress logs
+        in, answering the name it carries; the cookie is set. Outside maintenance Immich's
+        server answers 400 whatever is sent (maintenance.controller ``maintenanceLogin``); its
+        maintenance worker 401 for no token or one its secret does not verify
+        (maintenance-worker.service ``login``).
 
         Raises:
-            Unauthorized: No token, or not the one of the maintenance in progress.
+            BadRequest: Maintenance is off.
+            Unauthorized: No token, or not one of the maintenance in progress.
         """
+        state = await deps.maintenance.get(fresh=True)
+        if not state.active:
+            raise BadRequest("Not in maintenance mode")
         token = data.token or request.cookies.get(MAINTENANCE_COOKIE_NAME)
         if not token:
-            raise Unauthorized("Missing maintenance token")
-        state = await deps.maintenance.get(fresh=True)
-        if not (state.active and state.secret and secrets.compare_digest(token, state.secret)):
-            raise Unauthorized("Invalid maintenance token")
+            raise Unauthorized("Missing JWT Token")
+        username = maintenance_token.username(state.secret, token)
+        if username is None:
+            raise Unauthorized("Invalid JWT Token")
         return Response(
-            MaintenanceAuthResponse(username=MAINTENANCE_USERNAME),
+            MaintenanceAuthResponse(username=username),
             status_code=201,
-            cookies=[maintenance_cookie(request, token)],
+            cookies=[site_cookie(request, MAINTENANCE_COOKIE_NAME, token)],
         )
 
     @get("/detect-install", admin=True, permission="maintenance", maintenance_token=True)

@@ -18,7 +18,8 @@ Visibility (who gets which rows):
   joined later is positioned at the join (``greatest`` of the row's and the membership's
   position), so joining an album sends its whole content once without a separate backfill
   pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
-  EXIF) of other owners that the caller sees through such albums.
+  EXIF) of other owners that the caller sees through such albums, their favourite left out
+  (``is_favorite`` false: a favourite is its owner's, as Immich's; partner assets likewise).
 * Partner sources (``0014_partners.sql``): ``PartnerV1``/``PartnerDeleteV1`` are the
   partnerships the caller is on either side of. ``PartnerAssetV1``/``PartnerAssetExifV1`` are
   the assets (and EXIF) of the users who share with the caller, written since the partnership
@@ -59,13 +60,20 @@ _USER_COLS = (
     "u.deleted_at, u.is_admin, u.oauth_id, u.quota_size_in_bytes, u.quota_usage_in_bytes, "
     "u.storage_label"
 )
-_ASSET_COLS = (
+# Every column of an asset line but its favourite (see below).
+_ASSET_BASE_COLS = (
     "a.id, a.owner_id, a.type, a.visibility, a.original_file_name, a.checksum, "
     "a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at, "
-    "a.is_favorite, a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height, "
+    "a.live_photo_video_id, a.duration_ms, a.thumbhash, a.width, a.height, "
     "a.stack_id, a.library_id, "
     "EXISTS (SELECT 1 FROM asset_edits ed WHERE ed.asset_id = a.id) AS is_edited"
 )
+_ASSET_COLS = f"{_ASSET_BASE_COLS}, a.is_favorite"
+# Assets of other owners (a partner's, another member's in a shared album): a favourite is its
+# owner's alone, so ``is_favorite`` is false, as Immich's sync.repository (PartnerAssetsSync
+# selects ``false``, AlbumAssetSync the favourite only of the caller's own assets) and its REST
+# ``mapAsset`` answer them.
+_OTHERS_ASSET_COLS = f"{_ASSET_BASE_COLS}, false AS is_favorite"
 _EXIF_COLS = (
     "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "
     "e.file_size_in_byte, e.orientation, e.date_time_original, e.modify_date, e.time_zone, "
@@ -152,7 +160,7 @@ SOURCES: Mapping[str, str] = {
         f"FROM album_assets aa JOIN {_VISIBLE_ALBUMS} v ON v.album_id = aa.album_id"
     ),
     "AlbumAssetCreateV1": (
-        f"SELECT {_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
+        f"SELECT {_OTHERS_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
         f"WHERE a.owner_id <> $1 AND a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
@@ -184,12 +192,12 @@ SOURCES: Mapping[str, str] = {
         "WHERE a.status <> 'deleted' AND a.visibility = 'locked'"
     ),
     "PartnerAssetV1": (
-        f"SELECT {_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key "
+        f"SELECT {_OTHERS_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
         f"WHERE a.status <> 'deleted' AND a.update_pos >= s.create_pos AND {_NOT_LOCKED}"
     ),
     "PartnerAssetBackfillV1": (
-        f"SELECT {_ASSET_COLS}, s.create_pos AS pos, a.id::text AS key "
+        f"SELECT {_OTHERS_ASSET_COLS}, s.create_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
         f"WHERE a.status <> 'deleted' AND a.update_pos < s.create_pos AND {_NOT_LOCKED}"
     ),

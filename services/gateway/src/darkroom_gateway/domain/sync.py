@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any, Literal
 
 import msgspec
@@ -34,7 +34,6 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.users import AVATAR_COLORS
 from darkroom_gateway.errors import BadRequest, Forbidden
 from darkroom_gateway.http import immich_dates
 
@@ -169,18 +168,15 @@ def _duration(ms: int | None) -> str | None:
     return f"{hours}:{minutes:02d}:{seconds:02d}.{millis * 1000:06d}"
 
 
-def _avatar(row: dict[str, Any]) -> str:
-    user_id: uuid.UUID = row["id"]
-    return row["avatar_color"] or AVATAR_COLORS[user_id.int % len(AVATAR_COLORS)]
-
-
 def _user(row: dict[str, Any]) -> dict[str, Any]:
-    """SyncUserV1."""
+    """SyncUserV1. ``avatarColor`` is the stored colour, null when the user never chose one
+    (Immich's ``columns.syncUser`` selects it as stored; the REST API's fallback colour is not
+    sent, and the app shows ``primary`` for null)."""
     return {
         "id": row["id"],
         "name": row["name"],
         "email": row["email"],
-        "avatarColor": _avatar(row),
+        "avatarColor": row["avatar_color"],
         "deletedAt": row["deleted_at"],
         "hasProfileImage": bool(row["profile_image_path"]),
         "profileChangedAt": row["profile_changed_at"],
@@ -281,13 +277,16 @@ def _album(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
 
 
 def _person(row: dict[str, Any]) -> dict[str, Any]:
-    """SyncPersonV1 (``birthDate`` is a date-time in the spec: midnight UTC of the date)."""
+    """SyncPersonV1. ``birthDate`` is a date-time in the spec: midnight UTC of the date,
+    written as Immich's ``JSON.stringify`` writes the ``Date`` its driver makes of a ``date``
+    column (``1990-05-01T00:00:00.000Z``; the stream's rewrite of instants knows only the REST
+    API's date-time fields, where ``birthDate`` is a plain date)."""
     birth: date | None = row["birth_date"]
     return {
         "id": row["id"],
         "ownerId": row["owner_id"],
         "name": row["name"],
-        "birthDate": None if birth is None else datetime.combine(birth, time(), tzinfo=UTC),
+        "birthDate": None if birth is None else f"{birth.isoformat()}T00:00:00.000Z",
         "isHidden": row["is_hidden"],
         "isFavorite": row["is_favorite"],
         "color": row["color"],

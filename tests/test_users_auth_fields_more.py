@@ -208,3 +208,16 @@ def test_users_list_without_public_users(stack: Stack, admin: User, owner: User)
     finally:
         assert admin.client.put("/api/system-config", json=before).status_code == 200
     assert len(owner.client.get("/api/users").json()) > 1
+
+
+def test_unchosen_avatar_color_follows_the_email(stack: Stack, admin: User) -> None:
+    """Without a chosen colour, Immich's ``emailToAvatarColor``: the sum of the e-mail's code
+    points modulo the ten colours of the spec's UserAvatarColor, in its order."""
+    colors = ["primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray"]
+    colors.append("amber")
+    fresh = make_user(stack, admin)
+    db_rows(stack, "UPDATE users SET avatar_color = NULL WHERE id = $1", uuid.UUID(fresh.id))
+    expected = colors[sum(ord(c) for c in fresh.email) % len(colors)]
+    assert fresh.client.get("/api/users/me").json()["avatarColor"] == expected
+    listed = {u["id"]: u for u in admin.client.get("/api/users").json()}
+    assert listed[fresh.id]["avatarColor"] == expected

@@ -297,8 +297,12 @@ async def update_preferences(
 
 
 def avatar_color(user: users.User) -> str:
-    """The user's avatar colour, or a stable one derived from the id (as Immich picks one)."""
-    return user.avatar_color or AVATAR_COLORS[user.id.int % len(AVATAR_COLORS)]
+    """The user's avatar colour, or the one Immich derives from the e-mail when none was
+    chosen (``emailToAvatarColor`` in its user DTO: the sum of the e-mail's code points,
+    modulo the number of colours, indexes :data:`AVATAR_COLORS`, the spec's enum order)."""
+    if user.avatar_color:
+        return user.avatar_color
+    return AVATAR_COLORS[sum(ord(c) for c in user.email) % len(AVATAR_COLORS)]
 
 
 async def user_admin_responses(deps: Deps, found: Sequence[users.User]) -> list[UserAdminResponse]:

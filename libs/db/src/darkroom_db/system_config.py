@@ -442,8 +442,9 @@ class SystemConfigDto(_Dto, frozen=True, kw_only=True, rename="camel"):
     user: SystemConfigUserDto
 
 
-#: Immich 3.1's defaults (its documented ``immich.json`` defaults; the realtime, OCR and
-#: integrity-check sections as the 3.x web app shows them on a fresh install).
+#: Immich 3.1's defaults (its server's ``defaults``, the values ``GET /api/system-config/
+#: defaults`` answers: hardware decoding on, Opus not libopus and no PCM among the accepted audio
+#: codecs, real-time HLS in H.264 and HEVC; the older ``immich.json`` page of its docs differs).
 IMMICH_DEFAULTS: dict[str, Any] = {
     "backup": {"database": {"enabled": True, "cronExpression": "0 02 * * *", "keepLastAmount": 14}},
     "ffmpeg": {
@@ -453,7 +454,7 @@ IMMICH_DEFAULTS: dict[str, Any] = {
         "targetVideoCodec": "h264",
         "acceptedVideoCodecs": ["h264"],
         "targetAudioCodec": "aac",
-        "acceptedAudioCodecs": ["aac", "mp3", "opus", "pcm_s16le"],
+        "acceptedAudioCodecs": ["aac", "mp3", "opus"],
         "acceptedContainers": ["mov", "ogg", "webm"],
         "targetResolution": "720",
         "maxBitrate": "0",
@@ -467,8 +468,12 @@ IMMICH_DEFAULTS: dict[str, Any] = {
         "transcode": "required",
         "tonemap": "hable",
         "accel": "disabled",
-        "accelDecode": False,
-        "realtime": {"enabled": False, "resolutions": [480, 720, 1080], "videoCodecs": ["h264"]},
+        "accelDecode": True,
+        "realtime": {
+            "enabled": False,
+            "resolutions": [480, 720, 1080],
+            "videoCodecs": ["h264", "hevc"],
+        },
     },
     "image": {
         "thumbnail": {"format": "webp", "size": 250, "quality": 80, "progressive": False},
@@ -611,7 +616,6 @@ DARKROOM_DEFAULTS: dict[str, Any] = {
     "machineLearning.facialRecognition.minScore": 0.3,
     "ffmpeg.transcode": "optimal",
     "ffmpeg.acceptedContainers": ["mp4"],
-    "ffmpeg.acceptedAudioCodecs": ["aac", "mp3", "opus"],
     "newVersionCheck.enabled": False,
 }
 

@@ -1,15 +1,17 @@
 """The bucket JSON PostgreSQL builds (:func:`darkroom_db.timeline.time_bucket_json`) says what
-the Python columns of :func:`bucket_columns` (over :func:`darkroom_db.timeline.time_bucket`;
-what the gateway built before) say, value for value, for every kind of asset and every option
-of the route."""
+the Python columns of :func:`bucket_columns` (over :func:`darkroom_db.timeline.time_bucket`:
+each value as Immich's ``getTimeBucket`` SQL computes it) say, value for value, for every kind
+of asset and every option of the route."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import json
+import struct
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import asyncpg
 import msgspec
@@ -23,54 +25,58 @@ from msgspec import UNSET
 MONTH = date(2021, 6, 1)
 
 
-#: EXIF orientations that swap width and height.
-ROTATED_ORIENTATIONS = frozenset({"5", "6", "7", "8"})
-
-
-def _ratio(asset: TimelineAsset) -> float:
+def _ratio(asset: TimelineAsset) -> Decimal:
+    """Width / height to 3 places, half away from zero (PostgreSQL's ``round(numeric, 3)``);
+    the asset's size is its displayed one already, so the orientation plays no part."""
     if not asset.width or not asset.height:
-        return 1.0
-    if asset.orientation in ROTATED_ORIENTATIONS:
-        return asset.height / asset.width
-    return asset.width / asset.height
+        return Decimal(1)
+    return (Decimal(asset.width) / Decimal(asset.height)).quantize(Decimal("0.001"), ROUND_HALF_UP)
 
 
-def bucket_columns(  # the reference: what the gateway built in Python before
+def _timestamp(value: datetime) -> str:
+    """A UTC time as PostgreSQL's JSON writes a ``timestamp``: no zone, the fraction trimmed."""
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _offset_hours(asset: TimelineAsset) -> float:
+    """The seconds between local and UTC time as a ``real``, divided by 3600 (a ``double``)."""
+    seconds = (asset.local_date_time - asset.file_created_at).total_seconds()
+    return struct.unpack("f", struct.pack("f", seconds))[0] / 3600
+
+
+def bucket_columns(  # the reference: the columns as Immich's getTimeBucket SQL computes them
     rows: list[TimelineAsset],
     *,
+    viewer: uuid.UUID,
     with_coordinates: bool,
     with_stacked: bool,
-    partner_ids: tuple[uuid.UUID, ...] = (),
+    hide_place: bool,
 ) -> TimeBucketAssets:
-    """Turn a bucket's rows into the spec's columns; a partner's favourite flags are never
-    shown (``isFavorite`` false for assets of ``partner_ids``, as Immich's partner sharing)."""
-    hidden = set(partner_ids)
+    """Turn a bucket's rows into the spec's columns; only the viewer's own favourite flags
+    are shown, and a link without metadata (``hide_place``) gets no place columns."""
     return TimeBucketAssets(
         id=[str(r.id) for r in rows],
         owner_id=[str(r.owner_id) for r in rows],
-        ratio=[round(_ratio(r), 4) for r in rows],
-        is_favorite=[r.is_favorite and r.owner_id not in hidden for r in rows],
+        ratio=[float(_ratio(r)) for r in rows],
+        is_favorite=[r.is_favorite and r.owner_id == viewer for r in rows],
         visibility=[r.visibility for r in rows],
         is_trashed=[r.status == "trashed" for r in rows],
         is_image=[r.type == "IMAGE" for r in rows],
         thumbhash=[base64.b64encode(r.thumbhash).decode() if r.thumbhash else None for r in rows],
-        file_created_at=[r.file_created_at for r in rows],
-        created_at=[r.created_at for r in rows],
-        local_offset_hours=[
-            round((r.local_date_time - r.file_created_at).total_seconds() / 3600, 2) for r in rows
-        ],
+        file_created_at=[_timestamp(r.file_created_at) for r in rows],
+        created_at=[_timestamp(r.created_at) for r in rows],
+        local_offset_hours=[_offset_hours(r) for r in rows],
         duration=[r.duration_ms for r in rows],
         projection_type=[r.projection_type for r in rows],
         live_photo_video_id=[
             str(r.live_photo_video_id) if r.live_photo_video_id else None for r in rows
         ],
-        city=[r.city for r in rows],
-        country=[r.country for r in rows],
-        latitude=[r.latitude for r in rows] if with_coordinates else UNSET,
-        longitude=[r.longitude for r in rows] if with_coordinates else UNSET,
-        stack=[
-            [str(r.stack_id), str(r.stack_count)] if r.stack_id is not None else None for r in rows
-        ]
+        city=UNSET if hide_place else [r.city for r in rows],
+        country=UNSET if hide_place else [r.country for r in rows],
+        latitude=[r.latitude for r in rows] if with_coordinates and not hide_place else UNSET,
+        longitude=[r.longitude for r in rows] if with_coordinates and not hide_place else UNSET,
+        stack=[[str(r.stack_id), str(r.stack_count)] if r.stack_count else None for r in rows]
         if with_stacked
         else UNSET,
     )
@@ -143,6 +149,7 @@ async def _library(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUID]:
     await _asset(pool, owner, 5, visibility="archive")
     await _asset(pool, owner, 6, status="trashed", deleted_at=datetime.now(UTC))
     first, second = await _asset(pool, owner, 7), await _asset(pool, owner, 8)
+    archived = await _asset(pool, owner, 10, visibility="archive")  # not counted in its stack
     stack = uuid.uuid4()
     await pool.execute(
         "INSERT INTO stacks (id, owner_id, primary_asset_id) VALUES ($1, $2, $3)",
@@ -151,7 +158,9 @@ async def _library(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUID]:
         first,
     )
     await pool.execute(
-        "UPDATE assets SET stack_id = $1 WHERE id = ANY($2::uuid[])", stack, [first, second]
+        "UPDATE assets SET stack_id = $1 WHERE id = ANY($2::uuid[])",
+        stack,
+        [first, second, archived],
     )
     shared = await _asset(pool, partner, 9, is_favorite=True, width=10, height=10)
     await _exif(
@@ -185,17 +194,16 @@ async def test_sql_json_matches_the_python_columns(pool: asyncpg.Pool) -> None:
         )
         month = MONTH if order_by == "takenAt" else date(2022, 1, 1)
         rows = await time_bucket(pool, f, month)
+        if stacked and vis is None and not trashed:  # the archived member is not counted
+            assert [r.stack_count for r in rows if r.stack_id is not None] == [2]
         columns = bucket_columns(
-            rows, with_coordinates=coords and not hide, with_stacked=stacked, partner_ids=partners
+            rows, viewer=owner, with_coordinates=coords, with_stacked=stacked, hide_place=hide
         )
-        if hide:
-            nothing = [None for _ in rows]
-            columns = msgspec.structs.replace(columns, city=nothing, country=nothing)
         expected = json.loads(msgspec.json.encode(columns))
         raw = await time_bucket_json(pool, f, month, with_coordinates=coords, hide_place=hide)
         got = json.loads(raw)
         assert got == expected, (f, got, expected)
-        # byte-level: the times are written exactly as msgspec writes them
+        # byte-level: the times are written exactly as PostgreSQL writes a timestamp
         assert [t for t in got["fileCreatedAt"]] == expected["fileCreatedAt"]
         checked += len(rows)
     assert checked > 100  # the combinations did return assets

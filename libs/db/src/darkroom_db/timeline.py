@@ -94,7 +94,8 @@ class TimelineAsset(msgspec.Struct, frozen=True, kw_only=True):
     country: str | None
     latitude: float | None
     longitude: float | None
-    #: Its stack and the stack's number of assets shown (not trashed, not hidden), or None.
+    #: Its stack and the number of its assets in the timeline (not trashed, not archived,
+    #: hidden or locked: Immich's ``getTimeBucket`` counts ``visibility = 'timeline'``), or None.
     stack_id: uuid.UUID | None = None
     stack_count: int | None = None
 
@@ -294,14 +295,14 @@ async def time_buckets(pool: asyncpg.Pool, f: TimelineFilter) -> list[tuple[date
 
 
 def month_range(bucket: date) -> tuple[datetime, datetime]:
-    """[start, end) of the month of ``bucket`` as UTC datetimes (see the module docstring)."""
+    """[start, end) of the month of ``bucket`` as UTC datetimes (see the module docstring);
+    December 9999 ends at the last microsecond Python can write."""
     start = datetime(bucket.year, bucket.month, 1, tzinfo=UTC)
-    end = (
-        datetime(bucket.year + 1, 1, 1, tzinfo=UTC)
-        if bucket.month == 12
-        else datetime(bucket.year, bucket.month + 1, 1, tzinfo=UTC)
-    )
-    return start, end
+    if bucket.month < 12:
+        return start, datetime(bucket.year, bucket.month + 1, 1, tzinfo=UTC)
+    if bucket.year < datetime.max.year:
+        return start, datetime(bucket.year + 1, 1, 1, tzinfo=UTC)
+    return start, datetime.max.replace(tzinfo=UTC)
 
 
 def _month_rows(f: TimelineFilter, bucket: date) -> tuple[str, list[object]]:
@@ -319,7 +320,7 @@ def _month_rows(f: TimelineFilter, bucket: date) -> tuple[str, list[object]]:
         "e.country, e.latitude, e.longitude, a.stack_id, "
         "CASE WHEN a.stack_id IS NULL THEN NULL ELSE (SELECT count(*) FROM assets m "
         "WHERE m.stack_id = a.stack_id AND m.status = 'active' "
-        "AND m.visibility IN ('timeline', 'archive')) END AS stack_count "
+        "AND m.visibility = 'timeline') END AS stack_count "
         f"FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id "
         f"WHERE {where} AND {_month_expr(f)} = ${n + 1} "
         f"AND {col} >= ${n + 2} AND {col} < ${n + 3}"
@@ -327,33 +328,29 @@ def _month_rows(f: TimelineFilter, bucket: date) -> tuple[str, list[object]]:
     return sql, [*args, start.replace(tzinfo=None), start, end]
 
 
-async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> list[TimelineAsset]:
-    """The assets matching ``f`` in the month of ``bucket``, in timeline order.
-
-    Returns:
-        Assets by capture (or upload, for ``order_by=createdAt``) time, newest first unless
-        ``f.order`` is ``asc``; ties broken by id.
-    """
-    sql, args = _month_rows(f, bucket)
-    col = _time_col(f)
+def _bucket_order(f: TimelineFilter, alias: str) -> str:
+    """SQL ``ORDER BY`` of a bucket's assets (rows aliased ``alias``), as Immich's
+    ``getTimeBucket``: the capture day (``localDateTime::date``), then the instant taken
+    (``fileCreatedAt``); or, for ``orderBy=createdAt``, the upload time first. Newest first
+    unless ``f.order`` is ``asc``; ties broken by id. Within a day two photos taken in different
+    time zones follow their instants, not their wall-clock times; the web app shows a month in
+    the order served (``addAssets(bucket, preSorted)``)."""
     direction = "ASC" if f.order == "asc" else "DESC"
-    rows = await pool.fetch(f"{sql} ORDER BY {col} {direction}, a.id {direction}", *args)
-    return [TimelineAsset(**dict(r)) for r in rows]
-
-
-def _iso(column: str) -> str:
-    """SQL: timestamptz ``column`` as msgspec writes an aware UTC datetime (``...SSZ``, or
-    ``...SS.ffffffZ`` when it has microseconds), so both bucket encoders agree byte for byte."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"CASE WHEN extract(microseconds FROM {utc})::bigint % 1000000 = 0 "
-        f'THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') '
-        f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    first = (
+        f"{alias}.created_at"
+        if f.order_by == "createdAt"
+        else f"({alias}.local_date_time AT TIME ZONE 'UTC')::date"
     )
+    keys = (first, f"{alias}.file_created_at", f"{alias}.id")
+    return "ORDER BY " + ", ".join(f"{key} {direction}" for key in keys)
 
 
-#: Orientations (EXIF) that swap width and height: the ratio is height / width.
-ROTATED_ORIENTATIONS = ("5", "6", "7", "8")
+async def time_bucket(pool: asyncpg.Pool, f: TimelineFilter, bucket: date) -> list[TimelineAsset]:
+    """The assets matching ``f`` in the month of ``bucket``, in timeline order
+    (:func:`_bucket_order`)."""
+    sql, args = _month_rows(f, bucket)
+    rows = await pool.fetch(f"{sql} {_bucket_order(f, 'a')}", *args)
+    return [TimelineAsset(**dict(r)) for r in rows]
 
 
 async def time_bucket_json(
@@ -368,27 +365,33 @@ async def time_bucket_json(
     ``TimeBucketAssetResponseDto`` (columns: one array per field, in timeline order), built by
     PostgreSQL in one statement.
 
-    Same rows and order as :func:`time_bucket`; the columns are what the gateway
-    once built from those rows in Python (kept equal by libs/db/tests/test_timeline_json.py):
-    ``ratio`` width / height (swapped for EXIF orientations 5-8, 1.0 without a size) to 4 places,
-    ``localOffsetHours`` (local_date_time - file_created_at) in hours to 2 places, ``thumbhash``
-    base64, ``stack`` ``[stack id, assets shown]`` with ``f.with_stacked``. A partner's
-    favourite flag is never shown (``f.partner_ids``, as Immich); ``with_coordinates`` adds
-    ``latitude``/``longitude``; ``hide_place`` (a shared link without metadata) empties ``city``
-    and ``country`` and leaves the coordinates out.
+    Same rows and order as :func:`time_bucket`; each column's value is what Immich's
+    ``asset.repository.ts`` ``getTimeBucket`` computes in its SQL (kept equal to a Python
+    reference by libs/db/tests/test_timeline_json.py):
+
+    - ``ratio``: width / height to 3 places (1 without a size). The asset's width and height
+      are its displayed size already (metadata extraction swaps them for EXIF orientations
+      5-8), so the orientation is not looked at again.
+    - ``isFavorite``: only the viewer's own favourites (``isFavorite AND ownerId = <caller>``):
+      a partner's or an album member's flag is never shown.
+    - ``fileCreatedAt`` / ``createdAt``: the UTC ``timestamp``, which PostgreSQL's JSON writes
+      ``2024-01-02T03:04:05.5`` (no zone suffix, fraction only as far as it goes).
+    - ``localOffsetHours``: (local_date_time - file_created_at) in hours, a ``real`` divided
+      by 3600, not rounded.
+    - ``thumbhash``: base64; ``stack`` with ``f.with_stacked``: ``[stack id, its assets in
+      the timeline]``, null when none is.
+    - ``with_coordinates`` adds ``latitude``/``longitude``; ``hide_place`` (a shared link
+      without metadata) leaves ``city`` and ``country`` out, as Immich selects them only for
+      ``!auth.sharedLink || auth.sharedLink.showExif``, and the coordinates too.
 
     Building the JSON in the database avoids decoding ~20 values per asset into Python objects
     and encoding them again: at ~5,000 assets a month this was most of the request's time
     (issue #20 item 1; bench/timeline.py).
     """
     rows, args = _month_rows(f, bucket)
-    partners = f"${len(args) + 1}"
-    direction = "ASC" if f.order == "asc" else "DESC"
-    order = f"ORDER BY t.{'created_at' if f.order_by == 'createdAt' else 'local_date_time'} "
-    order += f"{direction}, t.id {direction}"
-    coordinates = with_coordinates and not hide_place
-    # owners whose favourite flag is not shown: partners' (Immich), another userId's
-    args.append([*f.partner_ids, *(o for o in f.owner_ids if o != f.viewer_id)])
+    viewer = f"${len(args) + 1}"
+    args.append(f.viewer_id)
+    order = _bucket_order(f, "t")
 
     def agg(expression: str) -> str:
         return f"coalesce(json_agg({expression} {order}), '[]')"
@@ -397,35 +400,33 @@ async def time_bucket_json(
         "id": agg("t.id"),
         "ownerId": agg("t.owner_id"),
         "ratio": agg(
-            "CASE WHEN coalesce(t.width, 0) = 0 OR coalesce(t.height, 0) = 0 THEN 1.0 "
-            f"WHEN t.orientation IN {ROTATED_ORIENTATIONS!r} "
-            "THEN round(t.height::numeric / t.width, 4) "
-            "ELSE round(t.width::numeric / t.height, 4) END"
+            "CASE WHEN coalesce(t.width, 0) = 0 OR coalesce(t.height, 0) = 0 THEN 1 "
+            "ELSE round(t.width::numeric / t.height, 3) END"
         ),
-        "isFavorite": agg(f"(t.is_favorite AND t.owner_id <> ALL({partners}::uuid[]))"),
+        "isFavorite": agg(f"(t.is_favorite AND t.owner_id = {viewer}::uuid)"),
         "visibility": agg("t.visibility"),
         "isTrashed": agg("(t.status = 'trashed')"),
         "isImage": agg("(t.type = 'IMAGE')"),
         "thumbhash": agg("translate(encode(t.thumbhash, 'base64'), E'\\n', '')"),
-        "fileCreatedAt": agg(_iso("t.file_created_at")),
-        "createdAt": agg(_iso("t.created_at")),
+        "fileCreatedAt": agg("(t.file_created_at AT TIME ZONE 'UTC')"),
+        "createdAt": agg("(t.created_at AT TIME ZONE 'UTC')"),
         "localOffsetHours": agg(
-            "round((extract(epoch FROM (t.local_date_time - t.file_created_at)) / 3600)"
-            "::numeric, 2)"
+            "extract(epoch FROM (t.local_date_time - t.file_created_at))::real / 3600"
         ),
         "duration": agg("t.duration_ms"),
         "projectionType": agg("t.projection_type"),
         "livePhotoVideoId": agg("t.live_photo_video_id"),
-        "city": agg("NULL::text" if hide_place else "t.city"),
-        "country": agg("NULL::text" if hide_place else "t.country"),
     }
-    if coordinates:
-        columns["latitude"] = agg("t.latitude")
-        columns["longitude"] = agg("t.longitude")
+    if not hide_place:
+        columns["city"] = agg("t.city")
+        columns["country"] = agg("t.country")
+        if with_coordinates:
+            columns["latitude"] = agg("t.latitude")
+            columns["longitude"] = agg("t.longitude")
     if f.with_stacked:
         columns["stack"] = agg(
-            "CASE WHEN t.stack_id IS NULL THEN NULL "
-            "ELSE json_build_array(t.stack_id::text, t.stack_count::text) END"
+            "CASE WHEN t.stack_count > 0 "
+            "THEN json_build_array(t.stack_id::text, t.stack_count::text) END"
         )
     fields = ", ".join(f"'{name}', {expression}" for name, expression in columns.items())
     body = await pool.fetchval(f"SELECT json_build_object({fields})::text FROM ({rows}) t", *args)

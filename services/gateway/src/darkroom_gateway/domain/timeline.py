@@ -8,8 +8,9 @@ describing the same asset.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -35,7 +36,9 @@ class TimeBucket(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class TimeBucketAssets(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: TimeBucketAssetResponseDto (columnar; optional columns only when asked for)."""
+    """Spec: TimeBucketAssetResponseDto (columnar; optional columns only when asked for, and
+    ``city``/``country`` left out for a shared link without metadata). The times are UTC
+    ``timestamp`` strings as Immich's SQL writes them (``2024-01-02T03:04:05.5``, no zone)."""
 
     id: list[str]
     owner_id: list[str]
@@ -45,17 +48,36 @@ class TimeBucketAssets(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     is_trashed: list[bool]
     is_image: list[bool]
     thumbhash: list[str | None]
-    file_created_at: list[datetime]
-    created_at: list[datetime]
+    file_created_at: list[str]
+    created_at: list[str]
     local_offset_hours: list[float]
     duration: list[int | None]
     projection_type: list[str | None]
     live_photo_video_id: list[str | None]
-    city: list[str | None]
-    country: list[str | None]
+    city: list[str | None] | msgspec.UnsetType = UNSET
+    country: list[str | None] | msgspec.UnsetType = UNSET
     latitude: list[float | None] | msgspec.UnsetType = UNSET
     longitude: list[float | None] | msgspec.UnsetType = UNSET
     stack: list[list[str] | None] | msgspec.UnsetType = UNSET
+
+
+#: The columns every bucket has (the spec's ``required``), as :class:`TimeBucketAssets` names them.
+REQUIRED_COLUMNS = (
+    "id",
+    "owner_id",
+    "ratio",
+    "is_favorite",
+    "visibility",
+    "is_trashed",
+    "is_image",
+    "thumbhash",
+    "file_created_at",
+    "created_at",
+    "local_offset_hours",
+    "duration",
+    "projection_type",
+    "live_photo_video_id",
+)
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -75,17 +97,41 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
-def parse_bucket(value: str) -> date:
-    """``2024-05-01`` (or an ISO date-time in that month) -> the first day of its month.
+#: A bucket: an optional sign (ISO 8601 expanded years, as ``toISOString`` writes them past
+#: 9999), the year, month and day; anything after (a time) is not looked at.
+BUCKET = re.compile(r"\s*[+-]?(\d{4,})-(\d\d)-(\d\d)")
+
+
+def parse_bucket(value: str) -> date | None:
+    """``2024-05-01`` (or an ISO date-time in that month) -> the first day of its month; None
+    for a year past 9999, which holds no asset (Immich strips the sign and answers an empty
+    bucket: its test "should handle 5 digit years").
 
     Raises:
         BadRequest: Not a date.
     """
+    found = BUCKET.match(value)
     try:
-        day = date.fromisoformat(value.strip()[:10])
+        if found is None:
+            raise ValueError(value)
+        year, month, day = (int(part) for part in found.groups())
+        if year > 9999:
+            return None
+        return date(year, month, day).replace(day=1)
     except ValueError as exc:
         raise BadRequest("timeBucket must be a date like 2024-01-01") from exc
-    return day.replace(day=1)
+
+
+def empty_bucket(f: timeline.TimelineFilter, *, with_coordinates: bool, hide_place: bool) -> bytes:
+    """The JSON of a bucket without assets, with the columns a filled one would have."""
+    return msgspec.json.encode(
+        TimeBucketAssets(
+            **{name: [] for name in REQUIRED_COLUMNS},
+            **({} if hide_place else {"city": [], "country": []}),
+            **({"latitude": [], "longitude": []} if with_coordinates and not hide_place else {}),
+            **({"stack": []} if f.with_stacked else {}),
+        )
+    )
 
 
 async def timeline_filter(
@@ -213,12 +259,12 @@ class TimelineController(Controller):
         """The matching assets of one month, as columns (JSON built by PostgreSQL,
         :func:`darkroom_db.timeline.time_bucket_json`)."""
         hide_place = auth.shared_link is not None and not auth.shared_link.show_metadata
-        body = await timeline.time_bucket_json(
-            deps.pool,
-            f,
-            parse_bucket(time_bucket),
-            with_coordinates=bool(with_coordinates),
-            hide_place=hide_place,
+        month = parse_bucket(time_bucket)
+        options = {"with_coordinates": bool(with_coordinates), "hide_place": hide_place}
+        body = (
+            empty_bucket(f, **options)
+            if month is None
+            else await timeline.time_bucket_json(deps.pool, f, month, **options)
         )
         return Response(body, media_type=MediaType.JSON)  # type: ignore[return-value]
 

@@ -155,8 +155,9 @@ export interface BucketColumns {
   fileCreatedAt: string[];
   localOffsetHours: number[];
   duration: (number | string | null)[];
-  city: (string | null)[];
-  country: (string | null)[];
+  /** Absent for a shared link without metadata (as Immich). */
+  city?: (string | null)[];
+  country?: (string | null)[];
   /** With `withStacked`: `[stackId, count]` of a stack's primary, else null. */
   stack?: ([string, string] | null)[];
 }

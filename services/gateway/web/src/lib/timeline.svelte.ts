@@ -50,6 +50,13 @@ export const PHOTOS_FILTER: TimelineFilter = {
   withStacked: true,
 };
 
+/** Milliseconds of a bucket's UTC time: Immich writes it without a zone
+ * (`2024-01-02T03:04:05.5`, PostgreSQL's JSON of a UTC `timestamp`), which `Date.parse` would
+ * read as the browser's local time. */
+export function parseUtc(text: string): number {
+  return Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(text) ? text : `${text}Z`);
+}
+
 /** Columns of a bucket -> one object per asset (order kept: newest first). */
 export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
   return columns.id.map((id, i) => {
@@ -63,10 +70,11 @@ export function assetsFromColumns(columns: BucketColumns): TimelineAsset[] {
       isImage: columns.isImage[i],
       isFavorite: columns.isFavorite[i],
       thumbhash: columns.thumbhash[i],
-      local: new Date(Date.parse(columns.fileCreatedAt[i]) + offsetMs),
+      local: new Date(parseUtc(columns.fileCreatedAt[i]) + offsetMs),
       duration: duration === null || duration === undefined ? null : String(duration),
-      city: columns.city[i],
-      country: columns.country[i],
+      // left out for a shared link without metadata
+      city: columns.city?.[i] ?? null,
+      country: columns.country?.[i] ?? null,
       stack: stack ? { id: stack[0], count: Number(stack[1]) } : null,
     };
   });

@@ -165,7 +165,13 @@ def _plain(value: Any) -> Any:
 
 
 def same(name: str, old: Any, new: Any) -> bool:
-    """Whether two values of field ``name`` agree (numbers within :data:`TOLERANCE`)."""
+    """Whether two values of field ``name`` agree (numbers within :data:`TOLERANCE`; a time zone
+    offset the old extractor spelled ``+02:00`` agrees with its Immich name ``UTC+2``)."""
+    if name == "time_zone" and isinstance(old, str):
+        from darkroom_metadata.normalise import offset_zone_name, parse_offset
+
+        offset = parse_offset(old)
+        old = offset_zone_name(offset) if offset is not None else old
     if isinstance(old, float | int) and isinstance(new, float | int):
         return math.isclose(float(old), float(new), abs_tol=TOLERANCE.get(name, 1e-9))
     if isinstance(old, list) and isinstance(new, list):

@@ -19,6 +19,7 @@ from darkroom_metadata.extract import (
     parse_datetime,
     valid_gps,
 )
+from darkroom_metadata.normalise import format_f_number, offset_zone_name
 from PIL.ExifTags import IFD
 
 MTIME = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
@@ -88,7 +89,7 @@ def test_offset_time_original_gives_exact_instant(sample, geocoder):
     # 2021:04:11 15:47:53, SubSecTimeOriginal 054, OffsetTimeOriginal -05:00
     assert md.date_time_original == datetime(2021, 4, 11, 20, 47, 53, 54000, tzinfo=UTC)
     assert md.local_date_time == datetime(2021, 4, 11, 15, 47, 53, 54000)
-    assert md.time_zone == "-05:00"
+    assert md.time_zone == "UTC-5"
     assert (md.make, md.model) == ("Apple", "iPhone 11 Pro Max")
     assert md.lens_model == "iPhone 11 Pro Max back triple camera 4.25mm f/1.8"
     assert (md.f_number, md.focal_length, md.iso, md.exposure_time) == (1.8, 4.25, 32, "1/391")
@@ -156,7 +157,7 @@ def test_heic_with_a_malformed_icc_box_is_read(sample):
     md = _extract(sample("photos/metadata-extractor-images/heic/Issue 437 (dotnet).heic"))
     assert (md.make, md.model) == ("samsung", "Galaxy S24 FE")
     assert md.local_date_time == datetime(2025, 5, 9, 11, 38, 44, 823000)
-    assert md.time_zone == "+02:00"
+    assert md.time_zone == "UTC+2"
     assert (md.width, md.height) == (4000, 1848)
 
 
@@ -182,7 +183,7 @@ def test_live_photo_pair_shares_content_identifier(sample):
     assert video.live_photo_cid == photo.live_photo_cid
     # Same moment, one second apart (the video starts before the still).
     assert abs(video.date_time_original - photo.date_time_original) < timedelta(seconds=2)
-    assert photo.time_zone == video.time_zone == "+01:00"
+    assert photo.time_zone == video.time_zone == "UTC+1"
 
 
 # ---------------------------------------------------------------- videos
@@ -193,7 +194,7 @@ def test_iphone_mov_with_gps(sample, geocoder):
     # com.apple.quicktime.creationdate 2019-07-24T11:25:40+0300
     assert md.date_time_original == datetime(2019, 7, 24, 8, 25, 40, tzinfo=UTC)
     assert md.local_date_time == datetime(2019, 7, 24, 11, 25, 40)
-    assert md.time_zone == "+03:00"
+    assert md.time_zone == "UTC+3"
     # ISO6709 +32.0929+034.8620+028.516/
     assert (md.latitude, md.longitude) == (32.0929, 34.862)
     assert md.country == "Israel"
@@ -233,7 +234,7 @@ def test_avchd_camera_data(sample):
     md = extract_metadata(path, mime_type="video/mp2t")
     assert (md.make, md.model, md.f_number, md.exposure_time) == ("Sony", "ILCE-7M3", 6.3, "1/50")
     assert md.local_date_time == datetime(2019, 4, 24, 22, 24)
-    assert md.time_zone == "+02:00"
+    assert md.time_zone == "UTC+2"
     assert md.date_time_original == datetime(2019, 4, 24, 20, 24, tzinfo=UTC)
     assert (md.rotation, md.orientation) == (0, 1)  # no display matrix: shown as stored
 
@@ -291,7 +292,7 @@ def test_xmp_sidecar_overrides_the_file(sample, geocoder):
     md = _extract(path, sidecar=SIDECAR, geocoder=geocoder)
     assert md.date_time_original == datetime(2019, 5, 3, 21, 32, 1, tzinfo=UTC)
     assert md.local_date_time == datetime(2019, 5, 4, 3, 2, 1)
-    assert md.time_zone == "+05:30"
+    assert md.time_zone == "UTC+5:30"
     assert md.latitude == pytest.approx(48 + 51.2 / 60)
     assert md.longitude == pytest.approx(2 + 21.0 / 60)
     assert md.city == "Paris" and md.country == "France"
@@ -420,6 +421,23 @@ def test_valid_gps():
     assert valid_gps(1.0, math.inf) == (None, None)
     assert valid_gps(None, 1.0) == (None, None)
     assert valid_gps(0.0, 12.5) == (0.0, 12.5)  # on the equator is fine
+    assert valid_gps(43.467448333333, 11.88512666667) == (43.467448333333, 11.88512666667)
+
+
+def test_offset_zone_name_is_exiftool_vendored_name():
+    """Immich stores exiftool-vendored's ``offsetMinutesToZoneName`` for an offset."""
+    assert offset_zone_name(timedelta(hours=9)) == "UTC+9"
+    assert offset_zone_name(timedelta(hours=-4)) == "UTC-4"
+    assert offset_zone_name(timedelta(hours=5, minutes=30)) == "UTC+5:30"
+    assert offset_zone_name(timedelta(hours=-9, minutes=-30)) == "UTC-9:30"
+    assert offset_zone_name(timedelta(0)) == "UTC"
+
+
+def test_f_number_is_rounded_as_exiftool_prints_it():
+    assert format_f_number(1.89) == 1.9
+    assert format_f_number(1.7799999) == 1.8
+    assert format_f_number(0.641) == 0.64
+    assert format_f_number(11.0) == 11.0
 
 
 def test_parse_datetime_forms():

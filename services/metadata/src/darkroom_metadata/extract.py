@@ -86,15 +86,16 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
             offset (or a GPS position gives the time zone); otherwise the wall-clock time read
             as if it were UTC (as Immich does). Falls back to the file's modification time.
         local_date_time: wall-clock time at the place of capture, naive (for timeline grouping).
-        time_zone: ``"+02:00"`` when the file gives an offset, an IANA name (``"Europe/Rome"``)
-            when it comes from the GPS position, else None.
+        time_zone: ``"UTC+2"`` (exiftool-vendored's name for an offset, which Immich stores)
+            when the file gives an offset, an IANA name (``"Europe/Rome"``) when it comes from
+            the GPS position, else None.
         modify_date: last edit time (EXIF ModifyDate / XMP ModifyDate, else the file's
             modification time), tz-aware in UTC.
         make: camera maker, e.g. ``"Apple"``.
         model: camera model, e.g. ``"iPhone 11 Pro Max"``.
         lens_model: lens name.
-        f_number: aperture as the f-number, e.g. 1.8.
-        focal_length: focal length in mm (real, not 35 mm equivalent).
+        f_number: aperture as the f-number, rounded as ExifTool prints it, e.g. 1.8.
+        focal_length: focal length in mm (real, not 35 mm equivalent), as the file gives it.
         iso: ISO speed.
         exposure_time: exposure as exiftool prints it, e.g. ``"1/125"`` or ``"2.5"`` (seconds).
         width: stored width in pixels, before orientation is applied.
@@ -102,7 +103,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
         orientation: EXIF orientation 1..8 (for videos, the one equivalent to ``rotation``).
         projection_type: panorama projection in upper case, e.g. ``"EQUIRECTANGULAR"``.
         description: caption (XMP dc:description, EXIF ImageDescription, IPTC Caption).
-        rating: star rating -1..5 (-1 = rejected).
+        rating: star rating -1..5 (-1 = rejected), rounded when the file's is fractional.
         latitude: degrees, WGS 84, -90..90.
         longitude: degrees, WGS 84, -180..180.
         city: nearest place name (reverse geocoded, see ``darkroom_metadata.geocode``).

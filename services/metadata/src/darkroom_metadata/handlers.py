@@ -31,8 +31,13 @@ log = structlog.get_logger()
 _TRANSPOSED = {5, 6, 7, 8}
 
 
-def exif_row(meta: ExtractedMetadata, file_size: int) -> exif.Exif:
-    """Map extracted metadata to the asset_exif row."""
+def exif_row(meta: ExtractedMetadata, file_size: int, file_modified_at: datetime) -> exif.Exif:
+    """Map extracted metadata to the asset_exif row.
+
+    ``modify_date`` is the original's modification time (the upload's ``fileModifiedAt``), not
+    the EXIF ModifyDate: Immich stores ``modifyDate: stats.mtime`` (metadata.service
+    ``handleMetadataExtraction``), and its upload sets the file's mtime to ``fileModifiedAt``.
+    """
     return exif.Exif(
         make=meta.make,
         model=meta.model,
@@ -42,7 +47,7 @@ def exif_row(meta: ExtractedMetadata, file_size: int) -> exif.Exif:
         file_size_in_byte=file_size,
         orientation=str(meta.orientation) if meta.orientation else None,
         date_time_original=meta.date_time_original,
-        modify_date=meta.modify_date,
+        modify_date=file_modified_at,
         time_zone=meta.time_zone,
         latitude=meta.latitude,
         longitude=meta.longitude,
@@ -247,7 +252,9 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                 f"live-photo:{asset.owner_id}:{meta.live_photo_cid}",
             )
-        await exif.upsert_exif(conn, asset_id, asset.owner_id, exif_row(meta, asset.file_size))
+        await exif.upsert_exif(
+            conn, asset_id, asset.owner_id, exif_row(meta, asset.file_size, asset.file_modified_at)
+        )
         hidden = (
             await link_live_photo(conn, asset, meta.live_photo_cid) if meta.live_photo_cid else []
         )

@@ -11,9 +11,13 @@ the reference, so a library moved from Immich shows the same dates and places:
 * capture time: DateTimeOriginal, then CreateDate / DateTimeDigitized, XMP/IPTC creation dates,
   QuickTime's Apple ``CreationDate`` (local, with offset) and ``CreateDate`` (UTC), GPS
   date/time (UTC), then the EXIF ModifyDate, then the file's modification time;
-* a wall-clock time with a known UTC offset is an exact instant; without one, the time zone of
-  the GPS position is used (tzfpy), and without a position the wall clock is taken as UTC;
-* GPS at exactly (0, 0), NaN or out of range is dropped.
+* a wall-clock time with a known UTC offset is an exact instant, its time zone named as
+  exiftool-vendored names an offset (``UTC+9``, ``UTC-4``, ``UTC+5:30``, ``UTC``); without one,
+  the time zone of the GPS position is used (tzfpy), and without a position the wall clock is
+  taken as UTC;
+* GPS at exactly (0, 0), NaN or out of range is dropped; numbers are kept as ExifTool gives
+  them (Immich reads GPS and FocalLength as numbers), but the f-number is rounded as ExifTool
+  prints it (Immich reads FNumber print-converted).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ __all__ = [
     "Stamp",
     "fields_from_tags",
     "format_exposure_time",
-    "format_offset",
+    "format_f_number",
+    "offset_zone_name",
     "instant",
     "overlay",
     "parse_datetime",
@@ -374,7 +379,7 @@ def resolve(stamp: Stamp, zone: ZoneInfo | None) -> tuple[datetime, datetime, st
     """Turn a stamp into (instant in UTC, local wall clock, time zone label)."""
     if stamp.offset is not None and stamp.offset_is_local:
         instant = stamp.wall.replace(tzinfo=timezone(stamp.offset)).astimezone(UTC)
-        return instant, stamp.wall, format_offset(stamp.offset)
+        return instant, stamp.wall, offset_zone_name(stamp.offset)
     if stamp.offset is not None:
         instant = (stamp.wall - stamp.offset).replace(tzinfo=UTC)
         if zone is not None:
@@ -392,12 +397,20 @@ def instant(value: datetime) -> Stamp:
     return Stamp(utc.replace(tzinfo=None), timedelta(0), offset_is_local=False)
 
 
-def format_offset(offset: timedelta) -> str:
-    """``timedelta(hours=-5)`` -> ``"-05:00"``, ``timedelta(0)`` -> ``"+00:00"``."""
+def offset_zone_name(offset: timedelta) -> str:
+    """The time zone name Immich stores for a UTC offset.
+
+    Immich's ``timeZone`` is exiftool-vendored's ``tz``, which names a fixed offset with
+    ``offsetMinutesToZoneName`` (luxon's fixed-offset zone names, which Immich's web and mobile
+    clients parse): ``timedelta(hours=9)`` -> ``"UTC+9"``, ``-4 h`` -> ``"UTC-4"``,
+    ``5 h 30 min`` -> ``"UTC+5:30"``, ``0`` -> ``"UTC"``.
+    """
     minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
     sign = "-" if minutes < 0 else "+"
     hours, minutes = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,7 +444,8 @@ def valid_gps(lat: float | None, lon: float | None) -> tuple[float | None, float
         lon: longitude in degrees.
 
     Returns:
-        ``(lat, lon)`` rounded to 7 decimals (about 1 cm), or ``(None, None)``.
+        ``(lat, lon)`` as given (Immich stores ExifTool's numbers unrounded), or
+        ``(None, None)``.
     """
     if lat is None or lon is None:
         return None, None
@@ -439,7 +453,7 @@ def valid_gps(lat: float | None, lon: float | None) -> tuple[float | None, float
         return None, None
     if abs(lat) > 90 or abs(lon) > 180 or (lat == 0 and lon == 0):
         return None, None
-    return round(lat, 7), round(lon, 7)
+    return lat, lon
 
 
 def _gps(tags: Mapping[str, Any]) -> tuple[float | None, float | None]:
@@ -480,12 +494,18 @@ def _iso(tags: Mapping[str, Any]) -> int | None:
     return None
 
 
+def format_f_number(value: float) -> float:
+    """An f-number as ExifTool prints it (``Image::ExifTool::Exif::PrintFNumber``), which is
+    what Immich stores: one decimal, two below 1 (``1.89`` -> ``1.9``, ``0.641`` -> ``0.64``)."""
+    return round(value, 2 if value < 1 else 1)
+
+
 def _f_number(tags: Mapping[str, Any]) -> float | None:
     # FNumber, else ExifTool's Aperture (FNumber or APEX ApertureValue: N = 2^(Av/2))
     value = _number(
         _get(tags, "ExifIFD:FNumber", "XMP-exif:FNumber", "*:FNumber", "Composite:Aperture")
     )
-    return round(value, 2) if value and value > 0 else None
+    return format_f_number(value) if value and value > 0 else None
 
 
 def _exposure(tags: Mapping[str, Any]) -> str | None:
@@ -563,7 +583,8 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
     latitude, longitude = _gps(tags)
     focal = _number(_get(tags, "ExifIFD:FocalLength", "XMP-exif:FocalLength", "*:FocalLength"))
     width, height = _size(tags)
-    rating = _integer(_get(tags, "XMP-xmp:Rating", "IFD0:Rating"))
+    # -1..5, then rounded half up, as Immich's validateRange (Math.round): XMP Rating is real
+    rating = _number(_get(tags, "XMP-xmp:Rating", "IFD0:Rating"))
     return Fields(
         capture=_capture(tags),
         modify=_modify(tags),
@@ -575,7 +596,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
             _get(tags, "ExifIFD:LensModel", "XMP-exifEX:LensModel", "XMP-aux:Lens", "*:LensModel")
         ),
         f_number=_f_number(tags),
-        focal_length=round(focal, 2) if focal and focal > 0 else None,
+        focal_length=focal if focal and focal > 0 else None,
         iso=_iso(tags),
         exposure_time=_exposure(tags),
         width=width,
@@ -596,7 +617,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
                 "ItemList:Description",
             )
         ),
-        rating=_ranged(rating, -1, 5),
+        rating=math.floor(rating + 0.5) if rating is not None and -1 <= rating <= 5 else None,
         latitude=latitude,
         longitude=longitude,
         live_photo_cid=_text(

@@ -87,10 +87,15 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _offset_label(offset: timedelta) -> str:
-    """``+02:00`` style label of a UTC offset (as the metadata service stores it)."""
+    """A UTC offset's zone name as Immich stores it (and the metadata service does): luxon's
+    fixed-offset name, ``UTC+9``, ``UTC-4``, ``UTC+5:30``, ``UTC`` (asset.service
+    ``updateExif``: ``extractTimeZone(dateTimeOriginal)?.name``)."""
     minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def capture_time(value: str, time_zone: str | None = None) -> CaptureTime:

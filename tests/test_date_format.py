@@ -1,4 +1,5 @@
-"""Dates in every answer as Immich writes them (JavaScript's ``Date.toISOString``).
+"""Dates in every answer as Immich writes them (JavaScript's ``Date.toISOString``; an asset's
+EXIF dates in the REST answers as PostgreSQL's JSON text, as Immich reads them).
 
 Immich's JSON carries instants as ``2020-01-01T00:00:00.000Z``: three fraction digits, ``Z``.
 immich-go parses exactly that form (anything else silently reads as year 1), and a client that
@@ -43,14 +44,21 @@ def test_answers_carry_immich_instants(stack: Stack, admin: User) -> None:
     for field in ("localDateTime", "createdAt", "updatedAt"):
         assert IMMICH_INSTANT.match(asset[field]), (field, asset[field])
 
-    # an edit to a time with microseconds comes back cut to milliseconds
+    # EXIF dates are PostgreSQL's JSON text of the instant, as Immich's exifInfo (its e2e:
+    # "2012-08-05T11:39:59+00:00", "2016-09-22T21:10:29.06+00:00")
     r = owner.client.put(
-        f"/api/assets/{asset_id}", json={"dateTimeOriginal": "2019-05-04T03:02:01.123456Z"}
+        f"/api/assets/{asset_id}", json={"dateTimeOriginal": "2019-05-04T03:02:01.120Z"}
     )
     changed = _ok(r)
     assert IMMICH_INSTANT.match(changed["updatedAt"]), changed["updatedAt"]
     taken = _ok(owner.client.get(f"/api/assets/{asset_id}"))["exifInfo"]["dateTimeOriginal"]
-    assert taken == "2019-05-04T03:02:01.123Z", taken
+    assert taken == "2019-05-04T03:02:01.12+00:00", taken
+    r = owner.client.put(
+        f"/api/assets/{asset_id}", json={"dateTimeOriginal": "2019-05-04T03:02:01Z"}
+    )
+    _ok(r)
+    taken = _ok(owner.client.get(f"/api/assets/{asset_id}"))["exifInfo"]["dateTimeOriginal"]
+    assert taken == "2019-05-04T03:02:01+00:00", taken
 
     # text that looks like a date is the user's: untouched, wherever it stands
     name, description = "2020-01-01T00:00:00Z", "2020-01-01T00:00:00.123456Z"
@@ -83,7 +91,7 @@ async def test_sync_stream_and_websocket_carry_immich_instants(stack: Stack, adm
     r = await asyncio.to_thread(
         httpx.post,
         f"{stack.url}/api/sync/stream",
-        json={"types": ["AssetsV1"]},
+        json={"types": ["AssetsV1", "AssetExifsV1"]},
         headers={"Authorization": f"Bearer {token}"},
         timeout=120,
     )
@@ -92,3 +100,8 @@ async def test_sync_stream_and_websocket_carry_immich_instants(stack: Stack, adm
     row = next(x["data"] for x in lines if x["type"] == "AssetV1" and x["data"]["id"] == asset_id)
     for field in ("fileCreatedAt", "fileModifiedAt", "localDateTime"):
         assert IMMICH_INSTANT.match(str(row[field])), (field, row[field])
+    # the sync stream's EXIF dates are dates (``.000Z``), not PostgreSQL's text
+    exif = next(
+        x["data"] for x in lines if x["type"] == "AssetExifV1" and x["data"]["assetId"] == asset_id
+    )
+    assert IMMICH_INSTANT.match(str(exif["dateTimeOriginal"])), exif["dateTimeOriginal"]

@@ -182,10 +182,14 @@ _DATE_TIME_KEYS = frozenset(name.encode() for name in DATE_TIME_FIELDS)
 #: A string value of an object member that is an aware UTC datetime as msgspec writes it:
 #: ``"YYYY-MM-DDTHH:MM:SSZ"`` or with six fraction digits. The literal ``":"`` first lets the
 #: regex engine skip to candidates; a body without dates (the timeline's buckets) costs a scan.
-_MSGSPEC_INSTANT = re.compile(rb'":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{3})\d{3})?Z"')
+_MSGSPEC_INSTANT = re.compile(rb'":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{6}))?Z"')
+#: Members Immich's REST answers read from PostgreSQL as JSON (the asset's ``exifInfo``, joined
+#: as a JSON object), so they carry PostgreSQL's text of a UTC ``timestamptz`` instead:
+#: ``2016-09-22T21:10:29.06+00:00`` (fraction without trailing zeros, none when whole).
+POSTGRES_JSON_FIELDS = frozenset({b"dateTimeOriginal", b"modifyDate"})
 
 
-def immich_dates(body: bytes) -> bytes:
+def immich_dates(body: bytes, *, postgres_json: frozenset[bytes] = frozenset()) -> bytes:
     """``body`` (JSON) with its UTC instants written as Immich writes them.
 
     Immich's server serializes dates with JavaScript's ``Date.toISOString``: always three
@@ -201,8 +205,14 @@ def immich_dates(body: bytes) -> bytes:
     that are not UTC instants (a date, a wall-clock time without zone) and arrays are left.
     Cost: one scan, plus about a microsecond per date value.
 
+    Members named in ``postgres_json`` are written as PostgreSQL writes a UTC ``timestamptz``
+    in JSON instead (:data:`POSTGRES_JSON_FIELDS`: Immich's REST ``exifInfo`` dates, e.g.
+    ``2012-08-05T11:39:59+00:00`` in its e2e asset tests); its sync stream reads the same
+    columns as dates (``.000Z``).
+
     Args:
         body: A JSON document, UTF-8.
+        postgres_json: Member names whose dates take PostgreSQL's form.
 
     Returns:
         The same document with those values rewritten.
@@ -213,7 +223,11 @@ def immich_dates(body: bytes) -> bytes:
         opening = body.rfind(b'"', 0, start)
         if body[opening + 1 : start] not in _DATE_TIME_KEYS or body[opening - 1] not in b"{,":
             return match[0]
-        return b'":"' + match[1] + b"." + (match[2] or b"000") + b'Z"'
+        fraction = match[2] or b""
+        if body[opening + 1 : start] in postgres_json:
+            trimmed = fraction.rstrip(b"0")
+            return b'":"' + match[1] + (b"." + trimmed if trimmed else b"") + b'+00:00"'
+        return b'":"' + match[1] + b"." + (fraction[:3] or b"000") + b'Z"'
 
     return _MSGSPEC_INSTANT.sub(millis, body)
 
@@ -250,7 +264,7 @@ def immich_dates_middleware(app: ASGIApp) -> ASGIApp:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                body = immich_dates(b"".join(chunks))
+                body = immich_dates(b"".join(chunks), postgres_json=POSTGRES_JSON_FIELDS)
                 start = held.pop()
                 MutableScopeHeaders.from_message(start)["content-length"] = str(len(body))
                 await send(start)

@@ -323,32 +323,37 @@ async def list_people(
     with_hidden: bool,
     page: int,
     size: int,
+    min_faces: int = 1,
     closest_face_id: uuid.UUID | None = None,
 ) -> tuple[list[Person], int, int, bool]:
-    """One page of ``owner_id``'s people that have a thumbnail and faces on live assets or a
-    name (people without a thumbnail are not listed, as Immich omits them).
+    """One page of ``owner_id``'s people, as Immich's ``PersonRepository.getAllForUser`` lists
+    them: people with faces on main-timeline assets (not archived, hidden, locked or trashed),
+    at least ``min_faces`` of them for an unnamed person (named ones need one); and only people
+    with a thumbnail (a face crop rendered).
 
     Order (as the Immich web shows them): visible first, favourites, named, most faces; with
     ``closest_face_id`` (one of ``owner_id``'s faces), visible first, favourites, then by the
     distance of each person's feature face to that face, nearest first (Immich's
     ``closestPersonId`` / ``closestAssetId``: the merge dialog's suggestions).
 
+    Args:
+        min_faces: ``machineLearning.facialRecognition.minFaces`` of the config in force.
+
     Returns:
-        (people, total, hidden, has_next_page); ``total`` and ``hidden`` count all people that
-        are listed (hidden included), whatever ``with_hidden`` says.
+        (people, total, hidden, has_next_page); ``total`` and ``hidden`` count every person
+        with a thumbnail and a face on a main-timeline asset, hidden ones included, whatever
+        ``with_hidden`` and ``min_faces`` say (Immich's ``getNumberOfPeople``).
     """
     base = (
         "WITH counts AS (SELECT p.id, count(a.id) AS n FROM people p "
-        "LEFT JOIN asset_faces f ON f.person_id = p.id "
-        f"LEFT JOIN assets a ON a.id = f.asset_id AND {_LIVE_ASSET} "
+        "JOIN asset_faces f ON f.person_id = p.id "
+        f"JOIN assets a ON a.id = f.asset_id AND {_LIVE_ASSET} AND a.visibility = 'timeline' "
         "WHERE p.owner_id = $1 GROUP BY p.id) "
     )
-    # as Immich lists people: only those with a thumbnail (a face crop rendered), then those
-    # with faces on live assets or a name
-    listed = "(p.thumbnail_path <> '' AND (c.n > 0 OR p.name <> ''))"
+    counted = "p.thumbnail_path <> ''"
     stats = await pool.fetchrow(
         base + "SELECT count(*) AS total, count(*) FILTER (WHERE p.is_hidden) AS hidden "
-        f"FROM people p JOIN counts c ON c.id = p.id WHERE {listed}",
+        f"FROM people p JOIN counts c ON c.id = p.id WHERE {counted}",
         owner_id,
     )
     order = "(p.name = ''), c.n DESC, p.name, p.created_at"
@@ -356,18 +361,19 @@ async def list_people(
     if closest_face_id is not None:
         order = (
             "(SELECT fs.embedding FROM face_search fs WHERE fs.face_id = p.face_asset_id) <=> "
-            "(SELECT fs.embedding FROM face_search fs WHERE fs.face_id = $5 AND fs.owner_id = $1) "
+            "(SELECT fs.embedding FROM face_search fs WHERE fs.face_id = $6 AND fs.owner_id = $1) "
             "NULLS LAST"
         )
         extra.append(closest_face_id)
     rows = await pool.fetch(
         base + f"SELECT {_PERSON_COLS_P} FROM people p JOIN counts c ON c.id = p.id "
-        f"WHERE {listed} AND ($2 OR NOT p.is_hidden) "
+        f"WHERE {counted} AND (p.name <> '' OR c.n >= $5) AND ($2 OR NOT p.is_hidden) "
         f"ORDER BY p.is_hidden, p.is_favorite DESC, {order}, p.id LIMIT $3 OFFSET $4",
         owner_id,
         with_hidden,
         size + 1,
         (page - 1) * size,
+        min_faces,
         *extra,
     )
     people = [Person(**dict(r)) for r in rows]

@@ -214,10 +214,11 @@ async def link_asset_ids(pool: asyncpg.Pool, link_id: uuid.UUID) -> list[uuid.UU
 
 
 async def link_assets(pool: asyncpg.Pool, link_id: uuid.UUID) -> list[Asset]:
-    """The active assets of an INDIVIDUAL link, newest capture first."""
+    """The active assets of an INDIVIDUAL link, oldest first (``fileCreatedAt`` ascending, as
+    Immich's ``SharedLinkRepository.get`` gives a link's assets)."""
     rows = await pool.fetch(
         f"SELECT {_ASSET_COLS} FROM assets x JOIN shared_link_assets la ON la.asset_id = x.id "
-        "WHERE la.shared_link_id = $1 AND x.status = 'active' ORDER BY x.local_date_time DESC",
+        "WHERE la.shared_link_id = $1 AND x.status = 'active' ORDER BY x.file_created_at, x.id",
         link_id,
     )
     return [Asset(**dict(r)) for r in rows]

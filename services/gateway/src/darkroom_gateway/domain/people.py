@@ -136,7 +136,23 @@ def _changes(data: PersonUpdate) -> dict[str, Any]:
 async def _update(
     deps: Deps, auth: Auth, person_id: uuid.UUID, data: PersonUpdate
 ) -> people.Person | None:
+    """Apply ``data`` to one of the caller's people, in the order of Immich's
+    ``PersonService.update``: the person (None when not the caller's), then the feature face's
+    asset (``asset.read`` access), then a face of this person on that asset.
+
+    Raises:
+        NoAccess: ``featureFaceAssetId`` is an asset the caller may not read.
+        BadRequest: That asset shows no face of this person (``Invalid assetId for feature
+            face``).
+    """
+    # imported here: domain.assets imports this module (PersonResponse)
+    from darkroom_gateway.domain.assets import _viewable_asset  # noqa: PLC0415
+
     feature = data.feature_face_asset_id
+    if feature is not msgspec.UNSET:
+        if await people.get_person(deps.pool, auth.user.id, person_id) is None:
+            return None
+        await _viewable_asset(deps, auth, feature, "asset.read")
     try:
         return await people.update_person(
             deps.pool,
@@ -146,7 +162,7 @@ async def _update(
             feature_face_asset_id=None if feature is msgspec.UNSET else feature,
         )
     except LookupError as exc:
-        raise BadRequest("Person has no face in that asset") from exc
+        raise BadRequest("Invalid assetId for feature face") from exc
 
 
 class PeopleController(Controller):
@@ -169,7 +185,8 @@ class PeopleController(Controller):
             uuid.UUID | None, QueryParameter(name="closestAssetId", required=False)
         ] = None,
     ) -> PeopleResponse:
-        """The caller's people with faces (or a name): visible first, favourites, named, most
+        """The caller's people with faces on timeline assets (unnamed ones: at least
+        ``machineLearning.facialRecognition.minFaces``): visible first, favourites, named, most
         faces; with ``closestPersonId`` (that person's feature face) or ``closestAssetId`` (a
         face id, as Immich reads it), nearest feature faces first instead.
 
@@ -188,6 +205,7 @@ class PeopleController(Controller):
             with_hidden=with_hidden,
             page=page,
             size=size,
+            min_faces=deps.config.current.machine_learning.facial_recognition.min_faces,
             closest_face_id=closest_face,
         )
         return PeopleResponse(
@@ -219,7 +237,8 @@ class PeopleController(Controller):
     async def update_people(
         self, data: JSONBody[PeopleUpdate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[BulkIdResponse]:
-        """Update many people; one result per item (``not_found`` for someone else's)."""
+        """Update many people; one result per item, every failure (someone else's person
+        included) ``unknown``, as Immich's ``updateAll`` catches them."""
         results: list[BulkIdResponse] = []
         for item in data.people:
             try:
@@ -234,7 +253,7 @@ class PeopleController(Controller):
             results.append(
                 BulkIdResponse(id=str(item.id), success=True)
                 if person is not None
-                else BulkIdResponse(id=str(item.id), success=False, error="not_found")
+                else BulkIdResponse(id=str(item.id), success=False, error="unknown")
             )
         return results
 
@@ -296,7 +315,9 @@ class PeopleController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> list[BulkIdResponse]:
-        """Move the faces of ``ids`` into this person and delete them.
+        """Move the faces of ``ids`` into this person and delete them; per id, as Immich's
+        ``mergePerson``: ``no_permission`` for one that is not the caller's person (or none),
+        ``not_found`` for a repeat of one merged already.
 
         Raises:
             NoAccess: This person is not the caller's.
@@ -319,12 +340,17 @@ class PeopleController(Controller):
                     at=datetime.now(UTC),
                 ),
             )
-        return [
-            BulkIdResponse(id=str(i), success=True)
-            if i in merged
-            else BulkIdResponse(id=str(i), success=False, error="not_found")
-            for i in data.ids
-        ]
+        results: list[BulkIdResponse] = []
+        done: set[uuid.UUID] = set()
+        for i in data.ids:
+            if i not in merged:
+                results.append(BulkIdResponse(id=str(i), success=False, error="no_permission"))
+            elif i in done:
+                results.append(BulkIdResponse(id=str(i), success=False, error="not_found"))
+            else:
+                done.add(i)
+                results.append(BulkIdResponse(id=str(i), success=True))
+        return results
 
     @put("/{person_id:uuid}/reassign", permission="person.reassign")
     async def reassign_faces(
@@ -376,7 +402,9 @@ class PeopleController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> Response[bytes]:
-        """The person's face crop (JPEG, rendered by the face service).
+        """The person's face crop (JPEG, rendered by the face service), never cached without
+        asking again (Immich's ``CacheControl.PrivateWithoutCache``: a new feature face is
+        rendered behind the same URL).
 
         Raises:
             NoAccess: Not the caller's person.
@@ -391,7 +419,7 @@ class PeopleController(Controller):
         return Response(
             data,
             media_type="image/jpeg",
-            headers={"Cache-Control": "private, max-age=86400, no-transform"},
+            headers={"Cache-Control": "private, no-cache, no-transform"},
         )
 
 

@@ -143,6 +143,8 @@ def test_user_events(stack: Stack, admin: User) -> None:
     ok(admin.client.request("DELETE", f"/api/admin/users/{user.id}", json={"force": False}))
     soft = public(stack, "darkroom.public.user.deleted.v1", lambda e: e.get("user_id") == user.id)
     assert soft["permanent"] is False
+    # a deleted user is not deleted again (Immich: 400 User not found); restored, it can be
+    ok(admin.client.post(f"/api/admin/users/{user.id}/restore"))
     ok(admin.client.request("DELETE", f"/api/admin/users/{user.id}", json={"force": True}))
     public(
         stack,

@@ -653,7 +653,8 @@ def test_item8_theme_shortcuts_select_all_not_found_login(
     # race it and be aborted); loaded again, it must ask nothing that fails
     with fresh.expect_event("load"):  # type: ignore[attr-defined]
         fresh.get_by_role("button", name="Log out").click()
-    fresh.wait_for_url(re.compile(r"/auth/login$"))
+    # the logout's redirectUri, as Immich's: the login page that does not start OAuth again
+    fresh.wait_for_url(re.compile(r"/auth/login\?autoLaunch=0$"))
     fresh.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     console.clear()
     failed.clear()

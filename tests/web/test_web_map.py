@@ -320,16 +320,20 @@ def test_map_on_a_phone(browser: object, stack: Stack, library: Library) -> None
 
 def test_explore_people_places_to_search(browser: object, stack: Stack, library: Library) -> None:
     user = library.user
-    # People over the API: one named, one unnamed with a face drawn on a photo.
+    # People over the API: one named, one unnamed, with faces drawn on photos.
     r = user.client.post("/api/people", json={"name": "Ada Lovelace"})
     assert r.status_code == 201, r.text
     ada = r.json()["id"]
     r = user.client.post("/api/people", json={})
     assert r.status_code == 201, r.text
     unnamed = r.json()["id"]
-    face = {"assetId": library.arezzo[0], "personId": unnamed, "imageWidth": 640}
-    face |= {"imageHeight": 480, "x": 100, "y": 100, "width": 120, "height": 120}
-    assert user.client.post("/api/faces", json=face).status_code == 201
+    # as Immich lists them: a named person with a face, an unnamed one with minFaces (3) faces
+    box = {"imageWidth": 640, "imageHeight": 480, "x": 100, "y": 100, "width": 120}
+    box["height"] = 120
+    for person, assets in ((ada, library.arezzo[3:4]), (unnamed, library.arezzo[:3])):
+        for asset in assets:
+            face = {"assetId": asset, "personId": person, **box}
+            assert user.client.post("/api/faces", json=face).status_code == 201
     # GET /api/people lists only people with a thumbnail (as Immich); the face service renders
     # them from detected faces, which seeded people lack: give them one as it would
     seed_person_thumbnails(stack, [ada, unnamed])

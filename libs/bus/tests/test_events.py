@@ -94,6 +94,16 @@ async def consumer_state(bus: Bus, durable: str, subject: str) -> tuple[int, int
     return info.num_ack_pending, info.num_pending, info.num_redelivered
 
 
+async def settled(bus: Bus, durable: str, subject: str) -> None:
+    """Wait until a handler's consumer has nothing pending nor unacknowledged: the ack of the
+    last message may reach the server just after the handler's hooks ran."""
+
+    async def pending() -> tuple[int, int]:
+        return (await consumer_state(bus, durable, subject))[:2]
+
+    await wait_until_async(pending, (0, 0), within=30.0)
+
+
 async def test_ensure_stream_creates_the_registry_stream_idempotently(
     nats_server: RunningServer,
 ) -> None:
@@ -180,7 +190,7 @@ async def test_transient_failure_is_redelivered_until_it_succeeds(
     assert seen.count(event.asset_id) == 3
     assert seen.observed == [("flaky", False), ("flaky", False), ("flaky", True)]
     assert seen.letters == []
-    assert (await consumer_state(bus, "flaky", AssetCreated.subject))[:2] == (0, 0)
+    await settled(bus, "flaky", AssetCreated.subject)
 
 
 async def test_a_server_outage_is_waited_out_in_place_without_using_up_attempts(
@@ -209,7 +219,7 @@ async def test_a_server_outage_is_waited_out_in_place_without_using_up_attempts(
     assert [w["retry_in_s"] for w in waits] == [1.0, 2.0]
     done = [e for e in logs if e["event"] == "job.done"]
     assert [d["deliveries"] for d in done] == [1]
-    assert (await consumer_state(bus, "outage", AssetCreated.subject))[:2] == (0, 0)
+    await settled(bus, "outage", AssetCreated.subject)
 
 
 async def test_an_outage_longer_than_the_patience_takes_the_usual_path(
@@ -272,7 +282,7 @@ async def test_retries_exhausted_go_to_dead_letter_once(make_bus: Any, runners: 
     assert letter.stream_seq == ack.seq
     assert letter.error == "RuntimeError: model server down"
     assert msgspec.json.decode(letter.payload, type=AssetCreated) == event
-    assert (await consumer_state(bus, "doomed", AssetCreated.subject))[:2] == (0, 0)
+    await settled(bus, "doomed", AssetCreated.subject)
     # The bus also published the failure for the asset (ARCHITECTURE: AssetFailed).
     raw = await bus.js.get_last_msg(bus.stream_name, bus.subject(AssetFailed.subject))
     failed = msgspec.json.decode(raw.data, type=AssetFailed)
@@ -296,7 +306,7 @@ async def test_permanent_error_dead_letters_on_first_delivery(make_bus: Any, run
     assert seen.count(event.asset_id) == 1
     assert seen.letters[0].permanent is True and seen.letters[0].deliveries == 1
     assert seen.letters[0].error == "PermanentError: not a JPEG: truncated header"
-    assert (await consumer_state(bus, "strict", AssetCreated.subject))[:2] == (0, 0)
+    await settled(bus, "strict", AssetCreated.subject)
 
 
 async def test_undecodable_payload_is_dead_lettered_without_running_the_handler(
@@ -349,7 +359,7 @@ async def test_failing_dead_letter_hook_does_not_lose_the_message(
     assert seen.count(event.asset_id) == 2
     assert seen.letters[0].deliveries == 3 and seen.letters[0].permanent is False
     assert "without settling (max_deliver 2)" in seen.letters[0].error
-    assert (await consumer_state(bus, "hookfail", AssetCreated.subject))[:2] == (0, 0)
+    await settled(bus, "hookfail", AssetCreated.subject)
 
 
 async def test_same_event_twice_in_window_is_stored_and_delivered_once(
@@ -426,7 +436,7 @@ async def test_message_in_flight_when_stopped_goes_to_the_next_replica(
     # nak-ed on stop, so it comes back at once rather than after ack_wait (30 s).
     assert time.monotonic() - t0 < 5
     assert finished == [("second", 1)]
-    assert (await consumer_state(second, "handover", AssetCreated.subject))[:2] == (0, 0)
+    await settled(second, "handover", AssetCreated.subject)
 
 
 async def test_cancelling_the_runner_hands_in_flight_messages_back(

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import socketio
 from darkroom_bus import Bus
@@ -92,7 +93,8 @@ def route_uuids_as_text(routes: list[object]) -> None:
         owners = [route, *vars(route).values()] if isinstance(route, type) else [route]
         for owner in owners:
             if isinstance(owner, type) and issubclass(owner, Controller):
-                owner.path = owner.path.replace(":uuid}", ":str}")
+                controller: Any = owner  # its path is a class attribute (typed as a slot)
+                controller.path = controller.path.replace(":uuid}", ":str}")
             elif isinstance(owner, HTTPRouteHandler):
                 owner.paths = {path.replace(":uuid}", ":str}") for path in owner.paths}
 

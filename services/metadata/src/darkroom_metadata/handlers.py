@@ -208,7 +208,9 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
                 path,
                 mime_type=event.mime_type,
                 sidecar=sidecar,
-                file_modified_at=event.file_modified_at,
+                # the capture time of last resort: Immich's getDates falls back on the earliest
+                # of the asset's file creation and modification times
+                file_modified_at=min(event.file_created_at, event.file_modified_at),
                 # system config reverseGeocoding.enabled, read live (DARKROOM_REVERSE_GEOCODING
                 # is its default; the data is loaded at start only when that is on)
                 geocoder=ctx.extra.get("geocoder")

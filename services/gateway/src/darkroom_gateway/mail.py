@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 import msgspec
@@ -250,9 +250,22 @@ def smtp_settings(deps: Deps) -> SmtpSettings:
     ``DARKROOM_SMTP_*`` variables are its defaults), with ``DARKROOM_SMTP_TIMEOUT_S``. Not
     ``enabled`` (no host) while the config turns e-mail off."""
     smtp = deps.config.current.notifications.smtp
+    return settings_of(smtp, deps.settings.smtp.timeout_s, enabled=smtp.enabled)
+
+
+def settings_of(smtp: Any, timeout_s: float, *, enabled: bool = True) -> SmtpSettings:
+    """:class:`SmtpSettings` of an SMTP section shaped as Immich's ``SystemConfigSmtpDto``
+    (``transport``, ``from``, ``replyTo``): the config in force, one about to be saved, or the
+    one a test e-mail names.
+
+    Args:
+        smtp: The section (any struct with those fields).
+        timeout_s: Connection and command timeout, seconds (``DARKROOM_SMTP_TIMEOUT_S``).
+        enabled: False gives no host (e-mail off).
+    """
     transport = smtp.transport
     return SmtpSettings(
-        host=transport.host if smtp.enabled else "",
+        host=transport.host if enabled else "",
         port=transport.port,
         username=transport.username,
         password=transport.password,
@@ -260,7 +273,7 @@ def smtp_settings(deps: Deps) -> SmtpSettings:
         reply_to=smtp.reply_to,
         secure=transport.secure,
         ignore_cert=transport.ignore_cert,
-        timeout_s=deps.settings.smtp.timeout_s,
+        timeout_s=timeout_s,
     )
 
 

@@ -423,17 +423,7 @@ class NotificationAdminController(Controller):
         Raises:
             BadRequest: The server could not be reached or refused the login or the message.
         """
-        smtp = mail.SmtpSettings(
-            host=data.transport.host,
-            port=data.transport.port,
-            username=data.transport.username,
-            password=data.transport.password,
-            from_=data.from_,
-            reply_to=data.reply_to,
-            secure=data.transport.secure,
-            ignore_cert=data.transport.ignore_cert,
-            timeout_s=deps.settings.smtp.timeout_s,
-        )
+        smtp = mail.settings_of(data, deps.settings.smtp.timeout_s)
         try:
             await mail.verify(smtp)
         except mail.SendError as exc:

@@ -226,17 +226,7 @@ async def check_smtp(deps: Deps, config: SystemConfigDto) -> None:
     before = (await deps.config.reload()).notifications.smtp
     if not smtp.enabled or smtp == before:
         return
-    settings = mail.SmtpSettings(
-        host=smtp.transport.host,
-        port=smtp.transport.port,
-        username=smtp.transport.username,
-        password=smtp.transport.password,
-        from_=smtp.from_,
-        reply_to=smtp.reply_to,
-        secure=smtp.transport.secure,
-        ignore_cert=smtp.transport.ignore_cert,
-        timeout_s=deps.settings.smtp.timeout_s,
-    )
+    settings = mail.settings_of(smtp, deps.settings.smtp.timeout_s)
     try:
         await mail.verify(settings)
     except mail.SendError as exc:

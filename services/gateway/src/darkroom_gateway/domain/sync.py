@@ -491,8 +491,7 @@ def parse_ack(ack: str) -> tuple[str, sync.Position]:
 
 
 def _line(encoder: msgspec.json.Encoder, entity_type: str, data: object, ack: str) -> bytes:
-    # dates as Immich's JSON.stringify writes them (``...00.000Z``), as every API answer
-    return immich_dates(encoder.encode({"type": entity_type, "data": data, "ack": ack})) + b"\n"
+    return encoder.encode({"type": entity_type, "data": data, "ack": ack}) + b"\n"
 
 
 def _session_id(auth: Auth) -> uuid.UUID:
@@ -531,9 +530,14 @@ async def stream_changes(
                 rows = await sync.changes(
                     deps.pool, source, user_id, after=after, below=below, limit=PAGE_SIZE
                 )
+                lines = []
                 for row in rows:
                     after = sync.Position(row["pos"], row["key"])
-                    yield _line(encoder, entity_type, build(row), encode_ack(entity_type, after))
+                    lines.append(
+                        _line(encoder, entity_type, build(row), encode_ack(entity_type, after))
+                    )
+                if lines:  # a page at once; dates as Immich's JSON.stringify writes them
+                    yield immich_dates(b"".join(lines))
                 counts[entity_type] = counts.get(entity_type, 0) + len(rows)
                 if len(rows) < PAGE_SIZE:
                     break

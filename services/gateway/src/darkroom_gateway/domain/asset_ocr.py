@@ -28,7 +28,7 @@ from litestar.params import FromPath
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.assets import _viewable_asset
+from darkroom_gateway.domain.assets import viewable_asset
 
 
 class AssetOcrResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -140,7 +140,7 @@ class AssetOcrController(Controller):
         Raises:
             NoAccess: 400 ``Not found or no asset.read access``.
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.read")
         rows = await ocr.get_stored_lines(deps.pool, asset.owner_id, asset.id)
         edits = await asset_edits.list_edits(deps.pool, asset.id) if rows else []
         if not edits or not asset.width or not asset.height:

@@ -489,7 +489,7 @@ async def _own_asset(
     return require_access(found, permission, unlocked=auth.elevated)
 
 
-async def _viewable_asset(
+async def viewable_asset(
     deps: Deps, auth: Auth, asset_id: uuid.UUID, permission: Permission
 ) -> assets.Asset:
     """An asset the caller owns, sees through an album they own or are a member of, or sees
@@ -693,7 +693,7 @@ class AssetController(Controller):
         ``people`` empty and ``isFavorite`` false (Immich's ``mapAsset``/``getAssetInfo``).
         A link visitor gets no owner, and only the sanitized asset from a link that hides
         metadata (:func:`for_link`)."""
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.read")
         link = auth.shared_link
         owner = asset.owner_id == auth.user.id and link is None
         exif_row = await exif.get_exif(deps.pool, asset.owner_id, asset_id)
@@ -720,7 +720,7 @@ class AssetController(Controller):
         (:mod:`.edits`), named after the original with the rendering's extension. A shared
         link visitor always gets the edited one when there is one (Immich's
         ``downloadOriginal`` sets ``edited`` for a shared link)."""
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.download")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.download")
         if edited or auth.shared_link is not None:
             file = await assets.get_file(deps.pool, asset.owner_id, asset_id, "edited_fullsize")
             if file is not None and file.size is not None:
@@ -758,7 +758,7 @@ class AssetController(Controller):
         Raises:
             BadRequest: ``size=original`` (Immich: "May not request original file").
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.view")
         if size == "original":
             raise BadRequest("May not request original file")
         link = auth.shared_link
@@ -943,7 +943,7 @@ class AssetController(Controller):
             NoAccess: Neither the caller's asset nor one they see through an album.
             BadRequest: The asset is not a video.
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.view")
         if asset.type != "VIDEO":
             raise BadRequest("Asset is not a video")
         encoded = await assets.get_file(deps.pool, asset.owner_id, asset_id, "encoded_video")

@@ -36,7 +36,7 @@ from litestar.params import FromPath, JSONBody
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.assets import _viewable_asset
+from darkroom_gateway.domain.assets import viewable_asset
 from darkroom_gateway.errors import BadRequest
 from darkroom_gateway.permissions import Permission, require_access
 
@@ -203,7 +203,7 @@ class AssetEditsController(Controller):
         Raises:
             NoAccess: The caller does not see it (400 ``Not found or no asset.read access``).
         """
-        await _viewable_asset(deps, auth, asset_id, "asset.read")
+        await viewable_asset(deps, auth, asset_id, "asset.read")
         return edits_response(asset_id, await asset_edits.list_edits(deps.pool, asset_id))
 
     @put("/", status_code=200, permission="asset.edit.create")

@@ -22,7 +22,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.assets import _viewable_asset
+from darkroom_gateway.domain.assets import viewable_asset
 from darkroom_gateway.domain.people import PersonResponse, person_response
 from darkroom_gateway.errors import BadRequest, NoAccess
 
@@ -114,7 +114,7 @@ class FaceController(Controller):
         Raises:
             NoAccess: The caller may not read the asset (``asset.read``).
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.read")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.read")
         own = asset.owner_id == auth.user.id
         return [
             face_response(f, p if own else None)

@@ -37,7 +37,7 @@ hls.js and AVPlayer alike), not fragmented MP4, so there is no ``init.mp4`` (404
 playlists carry no ``EXT-X-MAP``.
 
 Every request is authorized as ``/video/playback`` is (``asset.view``, shared links accepted,
-:func:`darkroom_gateway.domain.assets._viewable_asset`), playlists as much as segments. URIs in
+:func:`darkroom_gateway.domain.assets.viewable_asset`), playlists as much as segments. URIs in
 the playlists are relative, so a player resolves them against the playlist's own URL and
 sends the same cookie or header; the shared link's ``key``/``slug`` query parameter (the only
 credentials Immich's media routes take in the query) is appended to each, so a link visitor's
@@ -63,7 +63,7 @@ from litestar.response import Stream
 
 from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
-from darkroom_gateway.domain.assets import _viewable_asset
+from darkroom_gateway.domain.assets import viewable_asset
 from darkroom_gateway.errors import BadRequest, NotFound
 from darkroom_gateway.media import serve_object
 
@@ -164,7 +164,7 @@ async def _ladder(
         BadRequest: The asset is not a video.
         NotFound: It has no ladder (yet, or HLS is off): play ``/video/playback``.
     """
-    return await _ladder_of(deps, await _viewable_asset(deps, auth, asset_id, "asset.view"))
+    return await _ladder_of(deps, await viewable_asset(deps, auth, asset_id, "asset.view"))
 
 
 async def _ladder_of(deps: Deps, asset: Asset) -> tuple[hls_db.StoredLadder, uuid.UUID]:
@@ -379,7 +379,7 @@ class StreamController(Controller):
                 enabled", as Immich's ``HlsService.getMainPlaylist`` answers (its clients
                 only ask when ``/api/server/features`` says ``realtimeTranscoding``).
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.view")
         if not deps.config.current.ffmpeg.realtime.enabled:
             raise BadRequest("Real-time transcoding is not enabled")
         stored, _ = await _ladder_of(deps, asset)
@@ -487,7 +487,7 @@ class StreamController(Controller):
             NoAccess: The caller may not view the asset.
             BadRequest: ``sessionId`` is not a UUID, or the asset is not a video.
         """
-        asset = await _viewable_asset(deps, auth, asset_id, "asset.view")
+        asset = await viewable_asset(deps, auth, asset_id, "asset.view")
         if asset.type != "VIDEO":
             raise BadRequest("Asset is not a video")
         _uuid(session_id, "sessionId")

@@ -146,13 +146,13 @@ async def _update(
             face``).
     """
     # imported here: domain.assets imports this module (PersonResponse)
-    from darkroom_gateway.domain.assets import _viewable_asset  # noqa: PLC0415
+    from darkroom_gateway.domain.assets import viewable_asset  # noqa: PLC0415
 
     feature = data.feature_face_asset_id
     if feature is not msgspec.UNSET:
         if await people.get_person(deps.pool, auth.user.id, person_id) is None:
             return None
-        await _viewable_asset(deps, auth, feature, "asset.read")
+        await viewable_asset(deps, auth, feature, "asset.read")
     try:
         return await people.update_person(
             deps.pool,

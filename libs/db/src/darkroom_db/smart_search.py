@@ -308,6 +308,30 @@ async def clear_duplicates(
     return int(status.split()[-1])
 
 
+async def clear_singleton_groups(
+    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID
+) -> int:
+    """Take ``owner_id``'s assets out of the duplicate groups that hold only one asset not in
+    the trash and in no stack (the others trashed, deleted or stacked since), as Immich does
+    before listing duplicates (``DuplicateRepository.cleanupSingletonGroups``): such an asset
+    then answers ``duplicateId: null``. Every asset of such a group is ungrouped, the trashed
+    ones too.
+
+    Returns:
+        Number of assets taken out of a group.
+    """
+    status = await pool.execute(
+        """UPDATE assets SET duplicate_id = NULL
+            WHERE owner_id = $1 AND duplicate_id IN (
+                SELECT duplicate_id FROM assets
+                 WHERE owner_id = $1 AND duplicate_id IS NOT NULL AND status = 'active'
+                   AND stack_id IS NULL
+                 GROUP BY duplicate_id HAVING count(*) = 1)""",
+        owner_id,
+    )
+    return int(status.split()[-1])
+
+
 async def set_model_status(
     pool: asyncpg.Pool | asyncpg.Connection,
     *,

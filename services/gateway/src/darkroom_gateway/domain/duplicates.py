@@ -23,6 +23,7 @@ from darkroom_gateway.auth import Auth
 from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.asset_edits import UNSET, apply_edits
 from darkroom_gateway.domain.assets import AssetResponse, asset_response
+from darkroom_gateway.domain.trash import purge_assets
 from darkroom_gateway.errors import BadRequest, NoAccess
 from darkroom_gateway.schemas import BulkIdResponse, BulkIds
 
@@ -158,6 +159,11 @@ async def resolve_group(deps: Deps, auth: Auth, group: DuplicateResolveGroup) ->
         return BulkIdResponse(id=gid, success=False, error="validation", error_message=message)
     if len(keep) == 1 and trash:
         await merge_into_keeper(deps, auth.user.id, keep[0], members)
+    if trash and not deps.config.current.trash.enabled:
+        # trash off: the others are deleted for good, as Immich's resolveGroup (``force``)
+        await smart_search.clear_duplicates(deps.pool, auth.user.id, [group.duplicate_id])
+        await purge_assets(deps, auth.user.id, trash)
+        return BulkIdResponse(id=gid, success=True)
     async with deps.pool.acquire() as conn, conn.transaction():
         if trash:
             await assets.trash_assets(conn, auth.user.id, trash)
@@ -181,7 +187,10 @@ class DuplicateController(Controller):
     async def get_asset_duplicates(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[DuplicateResponse]:
-        """The caller's duplicate groups with two or more active assets, newest group first."""
+        """The caller's duplicate groups with two or more active assets, newest group first.
+        Groups left with a single asset are dissolved first (Immich's ``getDuplicates``:
+        ``cleanupSingletonGroups``), so that asset's ``duplicateId`` is null again."""
+        await smart_search.clear_singleton_groups(deps.pool, auth.user.id)
         out: list[DuplicateResponse] = []
         for duplicate_id, ids in await smart_search.duplicate_groups(deps.pool, auth.user.id):
             rows = await assets.get_assets(deps.pool, auth.user.id, ids)
@@ -241,10 +250,12 @@ class DuplicateController(Controller):
         """Resolve groups: keep ``keepAssetIds``, trash ``trashAssetIds``, dissolve the group
         (Immich's ``DuplicateService.resolve``).
 
-        Ids that are not in the group are ignored. Per group: ``not_found`` when nothing of it
-        is left; ``validation`` when an asset is named both to keep and to trash, or not named
-        at all (nothing is changed for that group). With one asset kept and some trashed, the
-        kept one takes over what the others hold (:func:`merge_into_keeper`).
+        Ids that are not in the group are ignored. With the trash off (``trash.enabled``
+        false) the others are deleted for good instead of trashed, as Immich. Per group:
+        ``not_found`` when nothing of it is left; ``validation`` when an asset is named both to
+        keep and to trash, or not named at all (nothing is changed for that group). With one
+        asset kept and some trashed, the kept one takes over what the others hold
+        (:func:`merge_into_keeper`).
 
         Raises:
             BadRequest: No groups.

@@ -335,7 +335,9 @@ async def authenticate_headers(
     query: Mapping[str, str] | None = None,
 ) -> Auth:
     """Resolve a caller from its credentials: what HTTP requests and websocket connections
-    (:mod:`darkroom_gateway.realtime`) share.
+    (:mod:`darkroom_gateway.realtime`) share. A session token (header, ``sessionKey``, bearer
+    or cookie) is looked at before an API key, as Immich's ``AuthService.validate``: a request
+    carrying both is the session's, and a bad token is refused whatever key comes with it.
 
     Args:
         headers: Request headers (names lower-case).
@@ -350,12 +352,6 @@ async def authenticate_headers(
         Unauthorized: No credentials, or unknown/expired ones.
     """
     query = query or {}
-    api_key = headers.get("x-api-key") or query.get(API_KEY_QUERY)
-    if api_key:
-        found = await users.authenticate_api_key(deps.pool, hash_secret(api_key))
-        if found is None:
-            raise Unauthorized("Invalid API key")
-        return Auth(user=found[0], api_key=found[1])
     token = _session_token(headers, cookies, query)
     if token:
         signed_in = await users.authenticate_session(deps.pool, hash_secret(token))
@@ -367,6 +363,12 @@ async def authenticate_headers(
             extended = await users.extend_session_pin(deps.pool, session.id, PIN_EXTEND)
             session = msgspec.structs.replace(session, pin_expires_at=extended)
         return Auth(user=user, session=session)
+    api_key = headers.get("x-api-key") or query.get(API_KEY_QUERY)
+    if api_key:
+        found = await users.authenticate_api_key(deps.pool, hash_secret(api_key))
+        if found is None:
+            raise Unauthorized("Invalid API key")
+        return Auth(user=found[0], api_key=found[1])
     raise Unauthorized("Authentication required")
 
 

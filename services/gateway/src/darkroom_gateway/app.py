@@ -29,7 +29,12 @@ from darkroom_gateway.deps import Deps
 from darkroom_gateway.domain.maintenance import maintenance_middleware
 from darkroom_gateway.errors import EXCEPTION_HANDLERS
 from darkroom_gateway.housekeeping import outbox_relay, staging_sweeper, sync_audit_pruner
-from darkroom_gateway.http import GatewayRequest, immich_dates_middleware, security_headers
+from darkroom_gateway.http import (
+    GatewayRequest,
+    head_as_get,
+    immich_dates_middleware,
+    security_headers,
+)
 from darkroom_gateway.mail import mail_queue
 from darkroom_gateway.nightly import TASKS, restore_sweeper
 from darkroom_gateway.realtime import SOCKETIO_PATH, Realtime
@@ -148,7 +153,8 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
     Returns:
         The Litestar application; ``app.state.realtime`` is its websocket server
         (:class:`~darkroom_gateway.realtime.Realtime`), started and stopped with it. Serve
-        :func:`asgi_app` of it to have the websocket too.
+        :func:`asgi_app` of it to have the websocket too. HEAD is answered on every GET route
+        (:func:`~darkroom_gateway.http.head_as_get`).
     """
     realtime = Realtime()
 
@@ -172,7 +178,7 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
             if own:
                 await close_deps(app.state.deps)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         dependencies={
             "deps": Provide(_provide_deps, sync_to_thread=False),
@@ -203,6 +209,10 @@ def create_app(settings: GatewaySettings, *, deps: Deps | None = None) -> Litest
         debug=False,
         logging_config=None,  # keep the structlog JSON set up by configure_logging
     )
+    # HEAD on every GET route, as Express answers it; before routing (Litestar's middleware
+    # runs after it, where a HEAD request has already been refused 405)
+    app.asgi_handler = head_as_get(app.asgi_handler)
+    return app
 
 
 def asgi_app(app: Litestar) -> socketio.ASGIApp:

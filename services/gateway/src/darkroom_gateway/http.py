@@ -12,6 +12,7 @@ headers.
   private data (originals and thumbnails keep their own ``private, max-age`` caching).
 - :func:`immich_dates_middleware` writes the instants of JSON answers as Immich does
   (:func:`immich_dates`).
+- :func:`head_as_get` answers ``HEAD`` on every ``GET`` route, as Express (Immich) does.
 """
 
 from __future__ import annotations
@@ -272,5 +273,56 @@ def immich_dates_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         await app(scope, receive, rewrite)
+
+    return middleware
+
+
+#: ASGI scope key marking a HEAD request that :func:`head_as_get` hands to its GET route.
+HEAD_SCOPE_KEY = "darkroom.head"
+
+
+def is_head(request: Request) -> bool:
+    """Whether ``request`` is a HEAD answered by its GET route (:func:`head_as_get`).
+
+    A route may then leave its body unmade (a stored file unread), as long as the status and
+    headers it answers are GET's; whatever body it makes is dropped all the same.
+    """
+    return bool(request.scope.get(HEAD_SCOPE_KEY))
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """Answer ``HEAD`` with the ``GET`` route of the path, without its body.
+
+    Immich's server is NestJS on Express: Express routes a HEAD request to the GET handler of
+    the path (``router/route.js``, ``_handles_method``) and Node's ``http`` writes the status and
+    headers of the answer but no body (RFC 9110, section 9.3.2). Litestar routes HEAD only to
+    handlers declared for it (405 otherwise), so this runs before its router: a HEAD request
+    goes on as a GET, in a copy of the scope (the server keeps seeing HEAD) marked with
+    :data:`HEAD_SCOPE_KEY`; the guards, the access checks and the error mapping run as for GET,
+    and the answer keeps GET's status and headers (``Content-Length`` included) while every
+    body chunk is dropped and the end of the body is sent empty. No route declares HEAD of its
+    own (one would never be reached). Media routes skip reading the object (:func:`is_head`).
+
+    Args:
+        app: Litestar's ASGI handler (router inside its exception handler).
+
+    Returns:
+        The wrapped ASGI app.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await app(scope, receive, send)
+            return
+        as_get: Any = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app(as_get, receive, without_body)
 
     return middleware

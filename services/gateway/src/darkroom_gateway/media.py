@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.response import Response, Stream
 
 from darkroom_gateway.errors import ApiError
+from darkroom_gateway.http import is_head
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 #: Objects up to this size (bytes) are sent from one read instead of a stream: thumbnails
@@ -119,10 +120,13 @@ async def serve_object(
             long, as if it were the whole object (an HLS segment inside its ladder's object).
 
     Returns:
-        200 with the whole object, 206 with a part, or 304 when the client's copy is current.
+        200 with the whole object, 206 with a part, or 304 when the client's copy is current;
+        for a HEAD request (:func:`~darkroom_gateway.http.is_head`) the same status and headers,
+        the object only looked up, never read.
 
     Raises:
         RangeNotSatisfiable: 416 for a range past the end.
+        StorageNotFound: The object is missing (GET's read and HEAD's look-up alike).
     """
     quoted = f'"{etag}"'
     headers = {"ETag": quoted, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
@@ -132,6 +136,15 @@ async def serve_object(
     if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
         return Response(b"", status_code=304, headers=headers)
     byte_range = parse_range(request.headers.get("range"), size)
+    if is_head(request):
+        await storage.head(key)  # missing: the same error as GET's read
+        status = 200
+        if byte_range is not None:
+            status = 206
+            headers["Content-Range"] = f"bytes {byte_range[0]}-{byte_range[1]}/{size}"
+            size = byte_range[1] - byte_range[0] + 1
+        headers["Content-Length"] = str(size)
+        return Response(b"", status_code=status, media_type=media_type, headers=headers)
     if byte_range is None and offset is None and size <= SMALL_OBJECT_BYTES:
         # read at once (one read, no streamed body): a timeline screen asks for dozens
         return Response(await storage.get_bytes(key), media_type=media_type, headers=headers)

@@ -9,8 +9,10 @@ strictly after a checkpoint and strictly below the cut-off given by :func:`cutof
 
 Visibility (who gets which rows):
 
-* ``AuthUserV1``: the caller's own user row. ``UserV1``/``UserDeleteV1``: every (not deleted)
-  user of the server, as sharing pickers need them, and every user deletion.
+* ``AuthUserV1``: the caller's own user row. ``UserV1``/``UserDeleteV1``: every user of the
+  server, as sharing pickers need them (one an admin soft-deleted with its ``deleted_at`` set,
+  as Immich's ``UserSync.getUpserts`` selects deleted users too), and every user purged (the
+  ``user_audit`` row of a permanent delete; Immich writes it in an ``AFTER DELETE`` trigger).
 * ``AssetV1``/``AssetV2``/``AssetExifV1``/``AssetDeleteV1``: the caller's own assets only
   (trashed ones included, with ``deleted_at`` set; permanently deleted ones as deletions).
 * Album sources: albums the caller owns or is a member of; their members (the owner among them,
@@ -113,7 +115,7 @@ SOURCES: Mapping[str, str] = {
     ),
     "UserV1": (
         f"SELECT {_USER_COLS}, u.update_pos AS pos, u.id::text AS key FROM users u "
-        "WHERE u.deleted_at IS NULL AND $1::uuid IS NOT NULL"
+        "WHERE $1::uuid IS NOT NULL"
     ),
     "AssetDeleteV1": (
         f"SELECT x.asset_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM asset_audit x "

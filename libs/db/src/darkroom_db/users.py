@@ -352,8 +352,13 @@ async def update_user(
 
 
 async def soft_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | None:
-    """Mark a user deleted (``deleted_at``, status ``deleted``), end their sessions and write
-    ``user_audit``. Their assets and keys stay until a permanent delete; they can be restored.
+    """Mark a user deleted (``deleted_at``, status ``deleted``) and end their sessions. Their
+    assets and keys stay until a permanent delete; they can be restored.
+
+    No ``user_audit`` row: the sync stream sends the user as a ``UserV1`` carrying
+    ``deletedAt`` (the update moves its position), and ``UserDeleteV1`` only when
+    :func:`hard_delete_user` removes the row, as Immich (its ``user_audit`` is written by an
+    ``AFTER DELETE`` trigger on ``user``, server/src/schema/functions.ts).
 
     Returns:
         The user as now stored, or None when there is no such user.
@@ -367,7 +372,6 @@ async def soft_delete_user(pool: asyncpg.Pool, user_id: uuid.UUID) -> User | Non
         if row is None:
             return None
         await conn.execute("DELETE FROM sessions WHERE owner_id = $1", user_id)
-        await conn.execute("INSERT INTO user_audit (user_id) VALUES ($1)", user_id)
     return _user(row)
 
 

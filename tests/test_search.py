@@ -189,11 +189,15 @@ def test_suggestions(owner: User, library: dict) -> None:
     assert owner.client.get("/api/search/suggestions", params={"type": "x"}).status_code == 400
 
 
-def test_places_cities_explore(owner: User, stranger: User, library: dict) -> None:
-    places = owner.client.get("/api/search/places", params={"name": "par"})
+def test_places_cities_explore(
+    owner: User, stranger: User, library: dict, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # places: the GeoNames gazetteer (as Immich), not only the cities of one's photos
+    places = owner.client.get("/api/search/places", params={"name": "Paris"})
     assert places.status_code == 200, places.text
-    [paris] = places.json()
-    assert paris["name"] == "Paris" and paris["admin2name"] == "France"
+    paris = places.json()[0]
+    assert paris["name"] == "Paris" and paris["admin1name"] == "Ile-de-France"
+    assert paris["admin2name"] == "Paris"
     assert 48.8 < paris["latitude"] < 48.9 and 2.3 < paris["longitude"] < 2.4
     assert owner.client.get("/api/search/places", params={"name": "zzz"}).json() == []
 
@@ -203,11 +207,28 @@ def test_places_cities_explore(owner: User, stranger: User, library: dict) -> No
     assert set(by_city) == {"Paris", "Tokyo"}
     assert by_city["Paris"]["originalFileName"] == "paris-nikon.jpg"  # the newest there
 
+    # Explore lists a city from 5 assets on (Immich's minAssetsPerField): Paris has 2, so
+    # nothing yet; 3 more there, archived, make 5, and Paris shows its newest timeline photo
+    assert owner.client.get("/api/search/explore").json()[0]["items"] == []
+    tmp = tmp_path_factory.mktemp("explore")
+    more = []
+    for i in range(3):
+        path = tmp / f"paris-archived-{i}.jpg"
+        path.write_bytes(
+            make_jpeg("Canon", "EOS 5D", "2018:01:01 10:00:00", (48.857, 2.35), 20 + i)
+        )
+        r = upload(owner, path)
+        assert r.status_code == 201, r.text
+        more.append(r.json()["id"])
+    _wait_extracted(owner, more)
+    r = owner.client.put("/api/assets", json={"ids": more, "visibility": "archive"})
+    assert r.status_code == 204, r.text
     explore = owner.client.get("/api/search/explore").json()
     assert explore[0]["fieldName"] == "exifInfo.city"
-    assert [i["value"] for i in explore[0]["items"]] == ["Paris", "Tokyo"]  # most assets first
-    theirs = stranger.client.get("/api/search/explore").json()
-    assert [i["data"]["id"] for i in theirs[0]["items"]] == [library["other"]]
+    items = {i["value"]: i["data"]["id"] for i in explore[0]["items"]}
+    assert items == {"Paris": library["ids"]["paris-nikon.jpg"]}  # Tokyo has 1
+    # the owner's five do not put Paris on the stranger's Explore, whose one photo is there
+    assert stranger.client.get("/api/search/explore").json()[0]["items"] == []
 
 
 def test_person_search_is_scoped(owner: User, library: dict) -> None:

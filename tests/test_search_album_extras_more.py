@@ -17,7 +17,8 @@ Search (Immich ``SearchService`` / ``SearchRepository``):
 * ``GET /api/search/cities`` lists images only, of the timeline, of the caller and of those
   partners (``getAssetsByCity``: ``type = IMAGE``, ``userIds``).
 * ``GET /api/search/explore`` shows images only (``AssetRepository.getAssetIdByCity``:
-  ``type = IMAGE``), of the caller alone.
+  ``type = IMAGE``), of the caller alone, of cities with at least 5 assets of any kind
+  (``minAssetsPerField: 5``).
 
 Albums (Immich ``AlbumService`` / ``AlbumRepository`` / ``mapAlbum``):
 
@@ -187,11 +188,26 @@ def test_cities_are_timeline_images_of_caller_and_partners(
     ]
 
 
-def test_explore_shows_images_only(owner: User, lib: dict[str, str]) -> None:
+def test_explore_shows_images_only(stack: Stack, owner: User, lib: dict[str, str]) -> None:
+    # Explore lists a city from 5 assets on (Immich's minAssetsPerField), whatever their type
+    # or visibility: 4 archived photos more in Paris and in Oslo make 5 in each
+    extra = [upload_jpeg(owner, noise_jpeg(9300 + i)) for i in range(8)]
+    wait_processed(owner, extra)
+    for city, ids in (("Paris", extra[:4]), ("Oslo", extra[4:])):
+        db_rows(
+            stack,
+            "UPDATE asset_exif SET city = $2 WHERE asset_id = ANY($1::uuid[])",
+            [uuid.UUID(i) for i in ids],
+            city,
+        )
+    r = owner.client.put("/api/assets", json={"ids": extra, "visibility": "archive"})
+    assert r.status_code == 204, r.text
     [places] = ok(owner.client.get("/api/search/explore"))
     assert places["fieldName"] == "exifInfo.city"
     items = {i["value"]: i["data"]["id"] for i in places["items"]}
-    assert items == {"Lyon": lib["samsung"], "Paris": lib["sony"], "Tokyo": lib["apple"]}
+    # Paris shows its one timeline image; Oslo's only timeline asset is a video: not listed
+    # (Lyon and Tokyo have 1 asset each)
+    assert items == {"Paris": lib["sony"]}
     assert all(i["data"]["type"] == "IMAGE" for i in places["items"])
 
 

@@ -15,10 +15,11 @@ What the tests prove:
   opens its popup from the keyboard too; /map?lat=..
   opens centred there; at 390 px the map fills the screen under its filters.
 - /explore: the people row (named first, as GET /api/people orders them) and the places grid
-  (GET /api/search/explore's cities with their photo); a place opens /search?city=<city> with
-  the city filled in and its results; searching again updates the URL and Back restores the
-  previous search; a person opens their page; at 390 px the grid is two columns, no sideways
-  scrolling.
+  (GET /api/search/explore's cities with their photo: a city from 5 photos on, as Immich, so
+  four more photos are named Reykjavik and four Sydney there); a place opens
+  /search?city=<city> with the city filled in and its results; searching again updates the
+  URL and Back restores the previous search; a person opens their page; at 390 px the grid is
+  two columns, no sideways scrolling.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ import pyvips
 from darkroom_stack.supervisor import Stack
 from darkroom_stack.testing import samples_dir
 
-from tests.conftest import User, upload
+from tests.conftest import User, noise_jpeg, upload, upload_jpeg
+from tests.conftest import wait_processed as wait_thumbnails
 from tests.web.conftest import library_owner, needs_build, shot, signed_in_page, wait_processed
 
 #: Where the two generated photos are put: name -> (lat, lon, city, country).
@@ -109,6 +111,35 @@ def place_in_db(
     # In a thread of its own: Playwright's sync API already runs an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, run()).result() == "UPDATE 1"
+
+
+def name_city_in_db(stack: Stack, asset_ids: list[str], city: str, country: str) -> None:
+    """Seed a place name (no position) into assets' (already extracted) EXIF rows."""
+
+    async def run() -> str:
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        try:
+            return await conn.execute(
+                "UPDATE asset_exif SET city = $2, country = $3 WHERE asset_id = ANY($1::uuid[])",
+                [uuid.UUID(i) for i in asset_ids],
+                city,
+                country,
+            )
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, run()).result() == f"UPDATE {len(asset_ids)}"
+
+
+def arezzo_city(library: Library) -> str:
+    """The city the metadata service named for the eight samples (all one place)."""
+    found = {
+        library.user.client.get(f"/api/assets/{i}").json()["exifInfo"]["city"]
+        for i in library.arezzo
+    }
+    assert len(found) == 1, found
+    return str(found.pop())
 
 
 def markers(user: User, **params: object) -> list[dict[str, object]]:
@@ -339,9 +370,21 @@ def test_explore_people_places_to_search(browser: object, stack: Stack, library:
     seed_person_thumbnails(stack, [ada, unnamed])
     api_people = [p["id"] for p in user.client.get("/api/people?withHidden=false").json()["people"]]
     assert api_people[0] == ada and unnamed in api_people
+    # Explore lists a city from 5 photos on (Immich's minAssetsPerField): Arezzo's eight make
+    # one; 4 more photos (no position: the map keeps its ten) in Reykjavik and in Sydney each
+    explore = user.client.get("/api/search/explore").json()
+    assert [item["value"] for item in explore[0]["items"]] == [arezzo_city(library)]
+    extra = {
+        city: [upload_jpeg(user, noise_jpeg(seed + i)) for i in range(4)]
+        for city, seed in (("Reykjavik", 700), ("Sydney", 710))
+    }
+    wait_thumbnails(user, [i for ids in extra.values() for i in ids])
+    for _lat, _lon, city, country in PLACED.values():
+        name_city_in_db(stack, extra[city], city, country)
     explore = user.client.get("/api/search/explore").json()
     cities = [item["value"] for item in explore[0]["items"]]
     assert {"Reykjavik", "Sydney"} < set(cities) and len(cities) == 3, cities
+    assert cities == sorted(cities)  # by name, as Immich
 
     page = offline_page(browser, stack, user)
     page.goto("/explore")  # type: ignore[attr-defined]
@@ -363,14 +406,15 @@ def test_explore_people_places_to_search(browser: object, stack: Stack, library:
     )
     shot(page, "map-08-explore")
 
-    # A place opens the search for that city, filled in, with its one photo.
+    # A place opens the search for that city, filled in, with its five photos.
     page.get_by_role("link", name="Reykjavik").click()  # type: ignore[attr-defined]
     page.wait_for_url(re.compile(r"/search\?city=Reykjavik$"))  # type: ignore[attr-defined]
     assert page.get_by_label("City").input_value() == "Reykjavik"  # type: ignore[attr-defined]
-    page.get_by_test_id("search-count").get_by_text("1 result").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("search-count").get_by_text("5 results").wait_for()  # type: ignore[attr-defined]
     results = page.get_by_test_id("search-results").locator("a[data-asset-id]")  # type: ignore[attr-defined]
     results.first.wait_for()
-    assert results.first.get_attribute("data-asset-id") == library.placed["reykjavik"]
+    shown = {results.nth(i).get_attribute("data-asset-id") for i in range(results.count())}
+    assert shown == {library.placed["reykjavik"], *extra["Reykjavik"]}
     assert page.get_by_role("link", name="Search").get_attribute("aria-current") == "page"  # type: ignore[attr-defined]
     shot(page, "map-09-place-search")
 

@@ -46,6 +46,10 @@ SuggestionType = Literal[
 #: at about half the latency of 400; 400 had been chosen on pgvector's default graph (m 16),
 #: where 200 gave 0.93. Latency and recall per value: docs/performance.md ("Smart search").
 DEFAULT_EF_SEARCH = 200
+#: Explore's places row: most cities shown, and least assets a city needs (Immich
+#: ``SearchService.getExploreData``: ``maxFields: 12, minAssetsPerField: 5``).
+EXPLORE_MAX_FIELDS = 12
+EXPLORE_MIN_ASSETS_PER_FIELD = 5
 #: Suggestion type -> asset_exif column.
 SUGGESTION_COLUMNS: dict[str, str] = {
     "country": "country",
@@ -648,38 +652,44 @@ async def assets_by_city(
 
 
 async def explore_cities(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, *, max_fields: int = 12, min_assets: int = 1
+    pool: asyncpg.Pool,
+    owner_id: uuid.UUID,
+    *,
+    max_fields: int = EXPLORE_MAX_FIELDS,
+    min_assets: int = EXPLORE_MIN_ASSETS_PER_FIELD,
 ) -> list[tuple[str, Asset]]:
-    """Cities with the most photos of ``owner_id`` and one photo of each, for Explore.
+    """The places row of Explore: ``owner_id``'s cities with at least ``min_assets`` assets,
+    one photo of each, as Immich's ``AssetRepository.getAssetIdByCity`` (called by
+    ``SearchService.getExploreData`` with ``maxFields: 12, minAssetsPerField: 5``).
 
-    Only images count and show (Immich's ``AssetRepository.getAssetIdByCity`` filters
-    ``type = IMAGE``: a video is never a place's picture), in the timeline and not trashed.
+    As Immich, a city counts every asset there (``asset_exif`` rows: videos, archived and
+    trashed assets too) but is shown only with an image of the timeline, not trashed (a video
+    is never a place's picture); the cities come sorted by name (Immich's ``DISTINCT ON
+    (city)``, under its ``en_US`` collation: :func:`collation_key`) and the first
+    ``max_fields`` are kept. Unlike Immich, whose count runs over every user's assets, only
+    the caller's own assets count: another user's photos never put a city on one's Explore.
 
     Args:
         pool: Pool.
         owner_id: Whose assets.
-        max_fields: Most cities returned (Immich shows 12).
-        min_assets: Least assets a city needs to be listed.
+        max_fields: Most cities returned (Immich: 12).
+        min_assets: Least assets a city needs to be listed (Immich: 5).
 
     Returns:
-        (city, most recent asset there), most photographed city first.
+        (city, most recent timeline image there), cities by name.
     """
     rows = await pool.fetch(
-        "WITH c AS (SELECT e.city, count(*) AS n FROM asset_exif e "
-        "JOIN assets a ON a.id = e.asset_id "
-        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
-        "AND a.type = 'IMAGE' "
-        "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city HAVING count(*) >= $2 "
-        "ORDER BY n DESC, e.city LIMIT $3) "
-        f"SELECT c.city AS city_name, c.n, x.* FROM c CROSS JOIN LATERAL ("
+        "WITH c AS (SELECT e.city FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        "WHERE e.owner_id = $1 AND a.status IN ('active', 'trashed') "
+        "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city HAVING count(*) >= $2) "
+        f"SELECT c.city AS city_name, x.* FROM c CROSS JOIN LATERAL ("
         f"SELECT {_asset_cols('a')} FROM assets a JOIN asset_exif e ON e.asset_id = a.id "
         "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
-        "AND a.type = 'IMAGE' AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x "
-        "ORDER BY c.n DESC, c.city",
+        "AND a.type = 'IMAGE' AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x",
         owner_id,
         min_assets,
-        max_fields,
     )
+    rows = sorted(rows, key=lambda r: collation_key(r["city_name"]))[:max_fields]
     cols = ASSET_COLUMNS.split(", ")
     return [(r["city_name"], Asset(**{c: r[c] for c in cols})) for r in rows]
 
@@ -723,49 +733,3 @@ async def people_by_name(
         limit,
     )
     return [PersonHit(**dict(r)) for r in rows]
-
-
-class PlaceHit(msgspec.Struct, frozen=True, kw_only=True):
-    """A place of the owner's library: a city with its state and country and a mean position."""
-
-    name: str
-    state: str | None
-    country: str | None
-    latitude: float
-    longitude: float
-
-
-async def places_by_name(
-    pool: asyncpg.Pool, owner_id: uuid.UUID, name: str, *, limit: int = 20
-) -> list[PlaceHit]:
-    """Cities of ``owner_id``'s geotagged assets whose name (or state/country) starts with
-    ``name``, case-insensitively, most photographed first.
-
-    The position is the mean of the assets' coordinates there.
-    """
-    needle = name.strip()
-    if not needle:
-        return []
-    prefix = _like(needle)[1:]
-    rows = await pool.fetch(
-        "SELECT e.city, e.state, e.country, avg(e.latitude) AS lat, avg(e.longitude) AS lon, "
-        "count(*) AS n FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
-        "WHERE e.owner_id = $1 AND a.status = 'active' AND e.city IS NOT NULL "
-        "AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL "
-        "AND (e.city ILIKE $2 OR e.state ILIKE $2 OR e.country ILIKE $2) "
-        "GROUP BY e.city, e.state, e.country ORDER BY (e.city ILIKE $2) DESC, n DESC, e.city "
-        "LIMIT $3",
-        owner_id,
-        prefix,
-        limit,
-    )
-    return [
-        PlaceHit(
-            name=r["city"],
-            state=r["state"],
-            country=r["country"],
-            latitude=float(r["lat"]),
-            longitude=float(r["lon"]),
-        )
-        for r in rows
-    ]

@@ -13,6 +13,7 @@ from darkroom_runtime.maintenance import MaintenanceFlag
 from darkroom_runtime.outbox import Outbox
 from darkroom_storage import Storage
 
+from darkroom_gateway.places import Gazetteer
 from darkroom_gateway.settings import GatewaySettings
 
 
@@ -32,6 +33,12 @@ class Deps:
         """Where the gateway's events go: written with their changes, published after the
         commit (:mod:`darkroom_runtime.outbox`)."""
         return Outbox(self.pool, self.bus)
+
+    @functools.cached_property
+    def places(self) -> Gazetteer:
+        """The GeoNames places ``GET /api/search/places`` searches (:mod:`darkroom_gateway.places`),
+        read from the packaged list on the first search, not at start-up."""
+        return Gazetteer()
 
     @functools.cached_property
     def maintenance(self) -> MaintenanceFlag:

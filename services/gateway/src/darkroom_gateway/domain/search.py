@@ -1,18 +1,20 @@
 """Search: metadata, smart (CLIP, through the search service), random, statistics, explore,
 places, cities, suggestions and people.
 
-Every query is scoped to the caller's own assets (``darkroom_db.search.where_clause`` always
-filters by owner): a filter naming another user's album or person matches nothing. Metadata,
+Every asset query is scoped to the caller's own assets (``darkroom_db.search.where_clause``
+always filters by owner): a filter naming another user's album or person matches nothing. Metadata,
 smart, random and statistics search, cities and suggestions also include the timeline assets
 of the users who share their library with the caller and whom the caller shows in their
 timeline (as Immich), with their favourite flags hidden (``isFavorite`` false).
 Smart search asks the search service over NATS (``darkroom.rpc.search.smart``) for one page of
 asset ids, then loads those assets here; when no CLIP model is loaded the answer is a 400 whose
-message says so, and everything else keeps working.
+message says so, and everything else keeps working. Place search looks up the GeoNames
+gazetteer (:mod:`darkroom_gateway.places`), not anyone's photos, as Immich.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -202,7 +204,8 @@ class SearchExploreResponse(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class PlacesResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Spec: PlacesResponseDto (``admin1name`` is the state, ``admin2name`` the country)."""
+    """Spec: PlacesResponseDto (``admin1name`` is the state/province, ``admin2name`` the
+    county/district; each left out when GeoNames has none, as Immich's ``mapPlaces``)."""
 
     name: str
     latitude: float
@@ -525,7 +528,8 @@ class SearchController(Controller):
     async def get_explore_data(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[SearchExploreResponse]:
-        """The caller's most photographed cities, one photo each (the Explore page)."""
+        """The caller's cities with at least 5 assets, by name, one photo each (the Explore
+        page; Immich's ``getExploreData``: ``search_db.explore_cities``)."""
         cities = await search_db.explore_cities(deps.pool, auth.user.id)
         rows = await search_db.with_exif(deps.pool, [a for _, a in cities])
         items = [
@@ -541,17 +545,19 @@ class SearchController(Controller):
         deps: NamedDependency[Deps],
         name: Annotated[str, QueryParameter(name="name")],
     ) -> list[PlacesResponse]:
-        """Places of the caller's library whose name starts with ``name``."""
-        hits = await search_db.places_by_name(deps.pool, auth.user.id, name)
+        """GeoNames places whose name, county or state is like ``name`` (Immich's
+        ``searchPlaces``: the whole gazetteer, not the caller's photos; best 20 first). The
+        list is read and searched in a thread: the first search loads it (about 2 s)."""
+        found = await asyncio.to_thread(deps.places.search, name)
         return [
             PlacesResponse(
-                name=h.name,
-                latitude=h.latitude,
-                longitude=h.longitude,
-                admin1name=h.state,
-                admin2name=h.country,
+                name=p.name,
+                latitude=p.latitude,
+                longitude=p.longitude,
+                admin1name=p.admin1,
+                admin2name=p.admin2,
             )
-            for h in hits
+            for p in found
         ]
 
     @get("/cities", permission="asset.read")

@@ -127,6 +127,50 @@ EXPLAINED: dict[tuple[str, str], str] = {
             ("videos/metadata-extractor-images/mp4/uuid540.mp4", "2020-01-05 15:04:05"),
         )
     },
+    **{
+        (photo, "lens_model"): (
+            "neither wrong, Immich's choice: the new extractor names the lens as Immich does"
+            " (metadata.service getLensModel: LensID, LensType, LensSpec, then LensModel, as"
+            " ExifTool prints them), here " + why + "; the old one read the EXIF LensModel"
+        )
+        for photo, why in (
+            *(
+                (canon, "ExifTool's Composite LensID from the Canon lens number in XMP-aux")
+                for canon in (
+                    "faces/face_recognition_knn/train/obama/obama.jpg",
+                    "photos/immich_test-assets/formats/webp/denali.webp",
+                    "search/immich_albums/nature/prairie_falcon.jpg",
+                    "search/photoprism_examples/chameleon_lime.jpg",
+                    "search/photoprism_examples/clowns_colorful.jpg",
+                    "search/photoprism_examples/ephedra_green_lime.jpg",
+                    "search/photoprism_examples/fern_green.jpg",
+                    "search/photoprism_examples/ferriswheel_colorful.jpg",
+                    "search/photoprism_examples/giraffe_green_brown.jpg",
+                    "search/photoprism_examples/ocean_cyan.jpg",
+                    "search/photoprism_examples/snake_lime_brown.jpg",
+                    "search/photoprism_examples/zebra_green_brown.jpg",
+                )
+            ),
+            *(
+                (nikon, "ExifTool's Composite LensID built from the focal and aperture range")
+                for nikon in (
+                    "faces/face_recognition_knn/test/alex_lacamoire1.jpg",
+                    "photos/ianare_exif-samples/jpg/Nikon_D70.jpg",
+                    "search/immich_albums/nature/tanners_ridge.jpg",
+                )
+            ),
+            (
+                "photos/photoprism/internal/meta/testdata/Iceland-P3.jpg",
+                "ExifTool's Composite LensID from the Nikon lens number in XMP-aux",
+            ),
+            (
+                "search/immich_albums/nature/el_torcal_rocks.jpg",
+                "ExifTool's Composite LensID from the Sony lens number 128 in XMP-aux, which"
+                " several Tamron and Sigma lenses share (ExifTool picks the first; the EXIF"
+                " LensModel says an 18-250mm)",
+            ),
+        )
+    },
 }
 
 

@@ -30,25 +30,50 @@ from typing import Any
 import msgspec
 import structlog
 
-__all__ = ["ExifTool", "ExifToolError", "find_executable", "read_tags"]
+__all__ = ["PRINTED_TAGS", "ExifTool", "ExifToolError", "find_executable", "read_tags"]
 
 log = structlog.get_logger()
 
 #: The package's script, relative to the repository (installed by ``make run-deps``).
 VENDORED = Path("services/metadata/exiftool/node_modules/exiftool-vendored.pl/bin/exiftool")
 
-#: Arguments of every read: JSON, numbers not printed for people (``-n``: GPS as signed decimal
-#: degrees, exposure in seconds), family-1 group names (``IFD0:Make``, ``Keys:GPSCoordinates``)
+#: Arguments of every read: JSON, family-1 group names (``IFD0:Make``, ``Keys:GPSCoordinates``)
 #: so that each value's origin is known, structures as JSON (XMP ``Container:Directory``), UTF-8.
+#: Values are numbers, not printed for people (GPS as signed decimal degrees, exposure in
+#: seconds), but tag by tag (``-TAG#``, ``-all#``, see :meth:`ExifTool.read`) rather than with
+#: ``-n``, which would leave no way to have a few tags printed in the same read.
 READ_ARGS = (
     "-json",
-    "-n",
     "-G1",
     "-struct",
     "-charset",
     "filename=utf8",
     "-api",
     "LargeFileSupport=1",
+)
+
+#: Tags a full read gives as ExifTool prints them, because Immich stores them so: its
+#: ``lensModel`` is the first of LensID, LensType, LensSpec, LensModel (metadata.service
+#: ``getLensModel``), read by exiftool-vendored with print conversion on, e.g. Composite:LensID
+#: ``"Canon EF 28-80mm f/3.5-5.6 USM IV"`` where ``-n`` gives the lens number ``202``.
+PRINTED_TAGS = ("LensID", "LensType", "LensSpec", "LensModel")
+
+#: Copies of a printed tag (family 4 groups ``Copy1``...) left out of a full read, so that each
+#: name is given once, with the value ExifTool prefers (what a read without ``-G``, as
+#: exiftool-vendored's, returns: Composite:LensID over XMP-aux:LensID, ExifIFD:LensModel over
+#: XMP-exifEX:LensModel). The other tags keep their copies under their own groups, as before.
+_PRINTED_COPIES = 9
+
+#: The arguments of a full read: the printed tags named first (the first request of a tag
+#: decides its conversion; exiftool-vendored does the reverse, ``-TAG#`` before ``-all``), their
+#: copies excluded, then every tag numeric. ``Sort=Group1`` keeps the order of a read that names
+#: no tag (the exiftool application sorts by group only then), which ``*:Name`` lookups follow.
+_FULL_READ = (
+    "-api",
+    "Sort=Group1",
+    *(f"-{tag}" for tag in PRINTED_TAGS),
+    *(f"--Copy{n}:{tag}" for n in range(1, _PRINTED_COPIES + 1) for tag in PRINTED_TAGS),
+    "-all#",
 )
 
 
@@ -194,7 +219,8 @@ class ExifTool:
 
         Args:
             path: The file (local).
-            tags: Only these tags (``-XMP-GCamera:all``...); every tag when empty.
+            tags: Only these tags (``-XMP-GCamera:all``...), numeric; every tag when empty,
+                numeric but for :data:`PRINTED_TAGS`, which are printed.
 
         Returns:
             ExifTool's JSON object for the file (family-1 group: tag name -> value; numbers as
@@ -204,7 +230,8 @@ class ExifTool:
         Raises:
             ExifToolError: ExifTool did not answer or printed no JSON.
         """
-        out = self.execute(*tags, str(path))
+        request = tuple(t if t.endswith("#") else f"{t}#" for t in tags) or _FULL_READ
+        out = self.execute(*request, str(path))
         try:
             found = msgspec.json.decode(out)
         except msgspec.DecodeError as error:

@@ -1,7 +1,8 @@
 """ExifTool's tags of one file -> the fields Darkroom stores, before time zones are resolved.
 
-The tags are ExifTool's JSON with family-1 groups and numeric values (``-json -n -G1
--struct``, :mod:`darkroom_metadata.exiftool`): ``ExifIFD:DateTimeOriginal``, ``GPS:GPSLatitude``,
+The tags are ExifTool's JSON with family-1 groups and numeric values (``-json -G1 -struct
+-all#``, :mod:`darkroom_metadata.exiftool`), but for the lens tags, which are printed (Immich
+stores them printed): ``ExifIFD:DateTimeOriginal``, ``GPS:GPSLatitude``,
 ``Keys:ContentIdentifier``, ``Composite:GPSLatitude`` (ExifTool's own combination of the GPS IFD
 with its reference, XMP-exif, QuickTime ``Keys``/``UserData`` GPSCoordinates...).
 
@@ -478,7 +479,9 @@ def _gps(tags: Mapping[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _iso(tags: Mapping[str, Any]) -> int | None:
-    # 65535 is EXIF's "the real value does not fit"; the later tags then have it.
+    # 65535 is EXIF's "the real value does not fit"; the later tags then have it. Rounded as
+    # ExifTool prints it, which is what Immich stores: Canon's Composite:ISO (BaseISO scaled by
+    # AutoISO) is a real number printed with sprintf("%.0f"), 64.84 -> 65.
     for key in (
         "ExifIFD:ISO",
         "ExifIFD:ISOSpeed",
@@ -488,7 +491,8 @@ def _iso(tags: Mapping[str, Any]) -> int | None:
         "XMP-exifEX:PhotographicSensitivity",
         "*:ISO",
     ):
-        iso = _integer(_get(tags, key))
+        number = _number(_get(tags, key))
+        iso = round(number) if number is not None else None
         if iso is not None and 0 < iso < 65535:
             return iso
     return None
@@ -551,6 +555,23 @@ def _keywords(tags: Mapping[str, Any]) -> list[str] | None:
     return tag_paths({k: v for k, v in xmp.items() if v}, {k: v for k, v in iptc.items() if v})
 
 
+def _lens_model(tags: Mapping[str, Any]) -> str | None:
+    """The lens as Immich names it (metadata.service ``getLensModel``): the first of LensID,
+    LensType, LensSpec, LensModel that the file has, as ExifTool prints it
+    (:data:`darkroom_metadata.exiftool.PRINTED_TAGS`: ``"Canon EF 28-80mm f/3.5-5.6 USM IV"``
+    from Composite:LensID, not the ExifIFD:LensModel ``"EF28-80mm f/3.5-5.6 USM"``); None when
+    that one is blank, ``----`` or ExifTool's ``Unknown (...)`` / ``Unknown 5-16mm``."""
+    value = None
+    for name in ("LensID", "LensType", "LensSpec", "LensModel"):
+        value = next((v for k, v in tags.items() if k.endswith(f":{name}") and v is not None), None)
+        if value is not None:
+            break
+    lens = _text(value)
+    if lens is None or lens == "----" or lens.startswith("Unknown"):
+        return None
+    return lens
+
+
 def _make(tags: Mapping[str, Any]) -> str | None:
     """Camera maker; a numeric one (AVCHD's maker code) by ExifTool's names, else dropped."""
     value = _get(tags, "IFD0:Make", "XMP-tiff:Make", "Keys:Make", "UserData:Make", "*:Make")
@@ -592,9 +613,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
         model=_text(
             _get(tags, "IFD0:Model", "XMP-tiff:Model", "Keys:Model", "UserData:Model", "*:Model")
         ),
-        lens_model=_text(
-            _get(tags, "ExifIFD:LensModel", "XMP-exifEX:LensModel", "XMP-aux:Lens", "*:LensModel")
-        ),
+        lens_model=_lens_model(tags),
         f_number=_f_number(tags),
         focal_length=focal if focal and focal > 0 else None,
         iso=_iso(tags),

@@ -289,7 +289,8 @@ def test_people_and_faces(
         for f in carol.client.get("/api/faces", params={"id": asset_id}).json()
         if f["sourceType"] == "manual"
     )
-    assert carol.client.delete(f"/api/faces/{manual}").status_code == 204
+    r = carol.client.request("DELETE", f"/api/faces/{manual}", json={"force": True})
+    assert r.status_code == 204, r.text  # forced: deleted (without force, soft-deleted)
     assert carol.client.delete(f"/api/people/{person_id}").status_code == 204
     lines = device.sync(["PeopleV1", "AssetFacesV1", "AssetFacesV2"])
     validate(components, lines)

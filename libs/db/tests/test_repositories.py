@@ -18,7 +18,9 @@ def db_url(postgres_server) -> str:
 
     from darkroom_db.migrate import migrations_dir
 
-    every = sorted(p.stem for p in Path(migrations_dir()).glob("*.sql"))
+    every = sorted(
+        p.stem for p in Path(migrations_dir()).glob("*.sql") if not p.stem.endswith(".rollback")
+    )
     assert every[0] == "0001_initial"
     assert migrate(url) == every  # all, in number order
     return url

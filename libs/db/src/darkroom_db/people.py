@@ -85,6 +85,12 @@ _PERSON_COLS_P = ", ".join(f"p.{c}" for c in Person.__struct_fields__)
 
 #: Faces that count for a person: on assets that exist and are not in the trash.
 _LIVE_ASSET = "a.status = 'active' AND a.deleted_at IS NULL"
+#: Faces not soft-deleted (Immich's ``asset_face.deletedAt IS NULL``): DELETE /api/faces/{id}
+#: without ``force`` keeps the row with ``deleted_at`` set (migration 0042).
+_LIVE_FACE = "f.deleted_at IS NULL"
+#: A detected box is the same face as a stored one when their intersection over union is above
+#: this (Immich's ``PersonService.handleDetectFaces``: ``this.iou(face, scaledBox) > 0.5``).
+SAME_FACE_IOU = 0.5
 
 
 def _person(row: asyncpg.Record | None) -> Person | None:
@@ -107,18 +113,38 @@ async def replace_faces(
 ) -> list[uuid.UUID]:
     """Replace the machine-detected faces of an asset (idempotent re-detection).
 
-    Manual faces are kept. People whose feature face disappears get another of their faces as
-    feature face. Call inside a transaction.
+    Manual faces are kept. A face the user deleted without ``force`` (soft-deleted) is kept
+    while a detection overlaps it, and that detection is not stored again: the user took it
+    off, a re-run must not bring it back (Immich's ``handleDetectFaces`` matches the detections
+    against the asset's faces, soft-deleted ones included, by IoU > 0.5, and removes only the
+    machine-learning faces no detection matched). People whose feature face disappears get
+    another of their faces as feature face. Call inside a transaction.
 
     Returns:
-        The new face ids, in the order of ``faces``.
+        The new face ids, in the order of ``faces`` (without those a soft-deleted face holds).
     """
-    await conn.execute(
-        "DELETE FROM asset_faces WHERE asset_id = $1 AND source_type = 'machine-learning'",
+    deleted = await conn.fetch(
+        "SELECT id, image_width, image_height, bounding_box_x1, bounding_box_y1, "
+        "bounding_box_x2, bounding_box_y2 FROM asset_faces "
+        "WHERE asset_id = $1 AND deleted_at IS NOT NULL",
         asset_id,
     )
-    ids: list[uuid.UUID] = []
+    held: set[uuid.UUID] = set()
+    fresh: list[NewFace] = []
     for face in faces:
+        match = next((r["id"] for r in deleted if face_iou(r, face) > SAME_FACE_IOU), None)
+        if match is None:
+            fresh.append(face)
+        else:
+            held.add(match)
+    await conn.execute(
+        "DELETE FROM asset_faces WHERE asset_id = $1 AND source_type = 'machine-learning' "
+        "AND NOT id = ANY($2::uuid[])",
+        asset_id,
+        list(held),
+    )
+    ids: list[uuid.UUID] = []
+    for face in fresh:
         face_id = uuid.uuid4()
         await conn.execute(
             "INSERT INTO asset_faces (id, asset_id, owner_id, image_width, image_height, "
@@ -147,6 +173,28 @@ async def replace_faces(
     return ids
 
 
+def face_iou(stored: Any, new: NewFace) -> float:
+    """Intersection over union of a stored face's box and a detected one, the detected box
+    scaled to the stored face's image size (Immich's ``PersonService.iou`` on the scaled box).
+
+    Args:
+        stored: A row (mapping) with ``image_width``, ``image_height`` and
+            ``bounding_box_x1``..``y2``, in pixels of that image.
+        new: The detected face, in pixels of ``new.image_width`` x ``new.image_height``.
+
+    Returns:
+        0..1; 0 when either box is empty.
+    """
+    sx = stored["image_width"] / new.image_width if new.image_width else 1.0
+    sy = stored["image_height"] / new.image_height if new.image_height else 1.0
+    ax1, ay1 = stored["bounding_box_x1"], stored["bounding_box_y1"]
+    ax2, ay2 = stored["bounding_box_x2"], stored["bounding_box_y2"]
+    bx1, by1, bx2, by2 = new.x1 * sx, new.y1 * sy, new.x2 * sx, new.y2 * sy
+    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return inter / union if union > 0 else 0.0
+
+
 async def refresh_feature_faces(conn: Conn, owner_id: uuid.UUID) -> list[uuid.UUID]:
     """Give every person of ``owner_id`` without a feature face their best-scored face.
 
@@ -155,10 +203,11 @@ async def refresh_feature_faces(conn: Conn, owner_id: uuid.UUID) -> list[uuid.UU
     """
     rows = await conn.fetch(
         "UPDATE people p SET face_asset_id = ("
-        "  SELECT f.id FROM asset_faces f WHERE f.person_id = p.id"
+        f"  SELECT f.id FROM asset_faces f WHERE f.person_id = p.id AND {_LIVE_FACE}"
         "  ORDER BY f.score DESC, f.id LIMIT 1), thumbnail_path = '', updated_at = now() "
         "WHERE p.owner_id = $1 AND p.face_asset_id IS NULL "
-        "AND EXISTS (SELECT 1 FROM asset_faces f WHERE f.person_id = p.id) RETURNING p.id",
+        f"AND EXISTS (SELECT 1 FROM asset_faces f WHERE f.person_id = p.id AND {_LIVE_FACE}) "
+        "RETURNING p.id",
         owner_id,
     )
     return [r["id"] for r in rows]
@@ -260,7 +309,7 @@ async def unassigned_faces(
     """
     rows = await conn.fetch(
         "SELECT f.id, f.owner_id FROM asset_faces f JOIN face_search s ON s.face_id = f.id "
-        "WHERE f.person_id IS NULL AND f.recognition = ANY($1::text[]) "
+        f"WHERE f.person_id IS NULL AND {_LIVE_FACE} AND f.recognition = ANY($1::text[]) "
         "AND ($2::uuid IS NULL OR f.owner_id = $2) "
         "AND f.updated_at <= now() - make_interval(secs => $3) "
         "ORDER BY f.created_at, f.id",
@@ -346,7 +395,7 @@ async def list_people(
     """
     base = (
         "WITH counts AS (SELECT p.id, count(a.id) AS n FROM people p "
-        "JOIN asset_faces f ON f.person_id = p.id "
+        f"JOIN asset_faces f ON f.person_id = p.id AND {_LIVE_FACE} "
         f"JOIN assets a ON a.id = f.asset_id AND {_LIVE_ASSET} AND a.visibility = 'timeline' "
         "WHERE p.owner_id = $1 GROUP BY p.id) "
     )
@@ -469,7 +518,7 @@ async def update_person(
         if feature_face_asset_id is not None:
             face_id = await conn.fetchval(
                 "SELECT id FROM asset_faces WHERE person_id = $1 AND asset_id = $2 "
-                "ORDER BY score DESC, id LIMIT 1",
+                "AND deleted_at IS NULL ORDER BY score DESC, id LIMIT 1",
                 person_id,
                 feature_face_asset_id,
             )
@@ -566,7 +615,7 @@ async def reassign_asset_faces(
         for asset_id, person_id in items:
             done = await conn.execute(
                 "UPDATE asset_faces SET person_id = $1, recognition = 'done', updated_at = now() "
-                "WHERE asset_id = $2 AND person_id = $3 AND owner_id = $4",
+                "WHERE asset_id = $2 AND person_id = $3 AND owner_id = $4 AND deleted_at IS NULL",
                 target_id,
                 asset_id,
                 person_id,
@@ -594,7 +643,7 @@ async def person_statistics(pool: Conn, owner_id: uuid.UUID, person_id: uuid.UUI
     return int(
         await pool.fetchval(
             "SELECT count(DISTINCT a.id) FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
-            f"WHERE f.person_id = $1 AND f.owner_id = $2 AND {_LIVE_ASSET} "
+            f"WHERE f.person_id = $1 AND f.owner_id = $2 AND {_LIVE_FACE} AND {_LIVE_ASSET} "
             "AND a.visibility = 'timeline'",
             person_id,
             owner_id,
@@ -608,7 +657,8 @@ async def person_asset_ids(
     """Live assets of ``owner_id`` showing ALL of ``person_ids`` (the timeline/search filter)."""
     rows = await pool.fetch(
         "SELECT f.asset_id FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
-        f"WHERE f.owner_id = $1 AND f.person_id = ANY($2::uuid[]) AND {_LIVE_ASSET} "
+        f"WHERE f.owner_id = $1 AND f.person_id = ANY($2::uuid[]) AND {_LIVE_FACE} "
+        f"AND {_LIVE_ASSET} "
         "GROUP BY f.asset_id HAVING count(DISTINCT f.person_id) = $3",
         owner_id,
         person_ids,
@@ -631,7 +681,7 @@ async def people_of_assets(
     rows = await pool.fetch(
         f"SELECT DISTINCT f.asset_id AS shown_in, {_PERSON_COLS_P} FROM asset_faces f "
         "JOIN people p ON p.id = f.person_id "
-        "WHERE f.asset_id = ANY($1::uuid[]) AND f.owner_id = $2",
+        f"WHERE f.asset_id = ANY($1::uuid[]) AND f.owner_id = $2 AND {_LIVE_FACE}",
         asset_ids,
         owner_id,
     )
@@ -650,8 +700,9 @@ async def asset_faces(
     rows = await pool.fetch(
         f"SELECT {_FACE_COLS_F}, p.id AS p_id FROM asset_faces f "
         "LEFT JOIN people p ON p.id = f.person_id "
-        "WHERE f.asset_id = $1 AND f.owner_id = $2 AND ($3 OR NOT EXISTS (SELECT 1 FROM "
-        "assets a WHERE a.id = f.asset_id AND a.visibility = 'locked')) "
+        f"WHERE f.asset_id = $1 AND f.owner_id = $2 AND {_LIVE_FACE} "
+        "AND ($3 OR NOT EXISTS (SELECT 1 FROM assets a WHERE a.id = f.asset_id "
+        "AND a.visibility = 'locked')) "
         "ORDER BY f.bounding_box_x1, f.id",
         asset_id,
         owner_id,
@@ -669,9 +720,12 @@ async def asset_faces(
 
 
 async def get_face(pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID) -> Face | None:
-    """``owner_id``'s face, or None."""
+    """``owner_id``'s face, or None (also when soft-deleted: Immich's ``getFaceById``)."""
     row = await pool.fetchrow(
-        f"SELECT {_FACE_COLS} FROM asset_faces WHERE id = $1 AND owner_id = $2", face_id, owner_id
+        f"SELECT {_FACE_COLS} FROM asset_faces WHERE id = $1 AND owner_id = $2 "
+        "AND deleted_at IS NULL",
+        face_id,
+        owner_id,
     )
     return None if row is None else _face(row)
 
@@ -698,8 +752,26 @@ async def assign_face(
         return await get_person(conn, owner_id, person_id)
 
 
-async def delete_face(pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID) -> bool:
-    """Delete one of ``owner_id``'s faces; False when it is not theirs."""
+async def delete_face(
+    pool: Conn, owner_id: uuid.UUID, face_id: uuid.UUID, *, force: bool = False
+) -> bool:
+    """Delete one of ``owner_id``'s faces (DELETE /api/faces/{id}), as Immich's
+    ``PersonService.deleteFace``: with ``force`` the row goes (its audit row tells the apps);
+    without, it is soft-deleted (``deleted_at`` set, again if it already was: Immich's
+    ``softDeleteAssetFaces``), which leaves it out of every read but the sync stream's and
+    keeps it as its person's feature face, as Immich does.
+
+    Returns:
+        False when the face is not ``owner_id``'s.
+    """
+    if not force:
+        done = await pool.execute(
+            "UPDATE asset_faces SET deleted_at = now(), updated_at = now() "
+            "WHERE id = $1 AND owner_id = $2",
+            face_id,
+            owner_id,
+        )
+        return done.endswith(" 1")
     async with _transaction(pool) as conn:
         done = await conn.execute(
             "DELETE FROM asset_faces WHERE id = $1 AND owner_id = $2", face_id, owner_id

@@ -234,7 +234,7 @@ def where_clause(
     for person_id in f.person_ids:  # every person must show in the asset (Immich)
         q.add(
             f"EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = {a}.id "
-            f"AND af.person_id = {q.param(person_id)})"
+            f"AND af.person_id = {q.param(person_id)} AND af.deleted_at IS NULL)"
         )
     for tag_id in f.tag_ids or []:  # every tag (itself or a descendant) is on it (Immich)
         q.add(tag_condition(a, q.param(tag_id)))
@@ -715,21 +715,33 @@ async def people_by_name(
     with_hidden: bool = False,
     limit: int = 100,
 ) -> list[PersonHit]:
-    """``owner_id``'s named people whose name starts with ``name`` (or has a word starting with
-    it), case-insensitively; hidden people only when ``with_hidden``."""
-    needle = name.strip()
-    if not needle:
+    """``owner_id``'s people whose name is like ``name``, as Immich's
+    ``PersonRepository.getByName`` (``GET /api/search/person``).
+
+    A person matches when the pg_trgm word similarity of the unaccented ``name`` to some
+    continuous extent of the unaccented person's name is at least 0.5 (Immich:
+    ``f_unaccent(name) %> f_unaccent(query)`` under ``pg_trgm.word_similarity_threshold =
+    0.5``): case and accents are ignored ("zoe" finds "Zoë"), a typo or a part of a word still
+    matches. Nearest first by strict word distance (``<->>>``), then by name.
+
+    Args:
+        name: The query, as typed.
+        with_hidden: Include hidden people.
+        limit: Most people returned (Immich: 100).
+    """
+    if not name.strip():
         return []
-    prefix = _like(needle)[1:]  # "abc%"
-    rows = await pool.fetch(
-        "SELECT id, name, birth_date, is_hidden, is_favorite, color, thumbnail_path, updated_at "
-        "FROM people WHERE owner_id = $1 AND name <> '' "
-        "AND (name ILIKE $2 OR name ILIKE $3) AND ($4 OR NOT is_hidden) "
-        "ORDER BY (name ILIKE $2) DESC, name LIMIT $5",
-        owner_id,
-        prefix,
-        "% " + prefix,
-        with_hidden,
-        limit,
-    )
+    async with pool.acquire() as conn, conn.transaction():
+        # local to this transaction (Immich sets it in a CTE of the same statement)
+        await conn.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)")
+        rows = await conn.fetch(
+            "SELECT id, name, birth_date, is_hidden, is_favorite, color, thumbnail_path, "
+            "updated_at FROM people WHERE owner_id = $1 "
+            "AND darkroom_unaccent(name) %> darkroom_unaccent($2) AND ($3 OR NOT is_hidden) "
+            "ORDER BY darkroom_unaccent(name) <->>> darkroom_unaccent($2), name, id LIMIT $4",
+            owner_id,
+            name,
+            with_hidden,
+            limit,
+        )
     return [PersonHit(**dict(r)) for r in rows]

@@ -231,7 +231,7 @@ SOURCES: Mapping[str, str] = {
     "AssetFaceV1": (
         "SELECT f.id, f.asset_id, f.person_id, f.image_width, f.image_height, "
         "f.bounding_box_x1, f.bounding_box_y1, f.bounding_box_x2, f.bounding_box_y2, "
-        "f.source_type, f.update_pos AS pos, f.id::text AS key "
+        "f.source_type, f.deleted_at, f.update_pos AS pos, f.id::text AS key "
         "FROM asset_faces f JOIN assets a ON a.id = f.asset_id "
         "WHERE f.owner_id = $1 AND a.status <> 'deleted'"
     ),

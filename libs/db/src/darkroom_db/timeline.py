@@ -140,7 +140,7 @@ def _where(f: TimelineFilter) -> tuple[str, list[object]]:
     if f.person_id is not None:
         conds.append(
             "EXISTS (SELECT 1 FROM asset_faces af WHERE af.asset_id = a.id "
-            f"AND af.person_id = {arg(f.person_id)})"
+            f"AND af.person_id = {arg(f.person_id)} AND af.deleted_at IS NULL)"
         )
     if f.tag_id is not None:
         conds.append(tag_condition("a", arg(f.tag_id)))

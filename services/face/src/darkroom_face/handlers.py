@@ -75,7 +75,8 @@ async def store_faces(
     faces: list[DetectedFace],
 ) -> list[uuid.UUID]:
     """Replace the detected faces of asset ``asset_id`` with ``faces`` (inside the caller's
-    transaction); the new faces' ids, in ``faces`` order."""
+    transaction); the new faces' ids, in ``faces`` order. A face the user soft-deleted stays,
+    and a detection on its place is not stored again (:func:`people.replace_faces`)."""
     return await people.replace_faces(
         conn,
         asset_id=asset_id,
@@ -107,7 +108,8 @@ async def store_faces(
 async def detect_and_recognize(event: AssetThumbnailGenerated, ctx: Context) -> None:
     """Detect the faces on the preview, replace the asset's faces, recognise the new ones.
 
-    Idempotent: a re-run replaces the asset's machine-detected faces (manual ones stay).
+    Idempotent: a re-run replaces the asset's machine-detected faces (manual ones stay, and so
+    do soft-deleted ones a detection still finds: the user's deletion holds, as in Immich).
 
     Raises:
         PermanentError: The preview cannot be decoded.

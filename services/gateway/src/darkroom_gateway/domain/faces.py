@@ -75,7 +75,7 @@ class FaceUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AssetFaceDelete(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: AssetFaceDeleteDto."""
+    """Spec: AssetFaceDeleteDto (``force``: delete the row, not only mark it deleted)."""
 
     force: bool = False
 
@@ -193,8 +193,15 @@ class FaceController(Controller):
         deps: NamedDependency[Deps],
         data: JSONBody[AssetFaceDelete | None] = None,
     ) -> None:
-        """Delete one of the caller's faces. Raises NoAccess otherwise."""
-        if not await people.delete_face(deps.pool, auth.user.id, face_id):
+        """Delete one of the caller's faces, as Immich's ``PersonService.deleteFace``: for good
+        with ``force``, else soft (``deletedAt`` set: left out of every read, sent to the apps
+        as an AssetFaceV2 with ``deletedAt``).
+
+        Raises:
+            NoAccess: The face is not the caller's (``face.delete``).
+        """
+        force = data is not None and data.force
+        if not await people.delete_face(deps.pool, auth.user.id, face_id, force=force):
             raise NoAccess("face.delete")
 
 

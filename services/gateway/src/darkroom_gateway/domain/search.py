@@ -608,7 +608,8 @@ class SearchController(Controller):
         name: Annotated[str, QueryParameter(name="name")],
         with_hidden: Annotated[bool | None, QueryParameter(name="withHidden")] = None,
     ) -> list[PersonResponse]:
-        """The caller's named people whose name (or a word of it) starts with ``name``."""
+        """The caller's people whose name is like ``name`` (pg_trgm word similarity of the
+        unaccented names, nearest first, at most 100: Immich's ``searchPerson``)."""
         hits = await search_db.people_by_name(
             deps.pool, auth.user.id, name, with_hidden=bool(with_hidden)
         )

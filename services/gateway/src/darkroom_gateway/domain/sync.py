@@ -297,8 +297,9 @@ def _person(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _face(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
-    """SyncAssetFaceV1, or SyncAssetFaceV2 (plus ``deletedAt`` and ``isVisible``: Darkroom
-    deletes faces for good, so a face it sends is never soft-deleted and always visible)."""
+    """SyncAssetFaceV1, or SyncAssetFaceV2 (plus ``deletedAt``, set on a face deleted without
+    ``force``, and ``isVisible``: Darkroom has no hidden faces). As Immich's AssetFaceSync, a
+    soft-deleted face is an upsert; V1 leaves ``deletedAt`` out (``syncAssetFaceV2ToV1``)."""
     data = {
         "id": row["id"],
         "assetId": row["asset_id"],
@@ -312,7 +313,7 @@ def _face(row: dict[str, Any], *, v2: bool = False) -> dict[str, Any]:
         "sourceType": row["source_type"],
     }
     if v2:
-        data |= {"deletedAt": None, "isVisible": True}
+        data |= {"deletedAt": row["deleted_at"], "isVisible": True}
     return data
 
 

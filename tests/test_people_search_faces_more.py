@@ -25,7 +25,9 @@ do not depend on the face model.
   soft-deleted ones, ``getForDetectFacesJob`` -> ``withFaces(eb, true, true)``): a detected box
   overlapping a soft-deleted face (IoU > 0.5) is not stored again and the soft-deleted face stays
   as it is; a soft-deleted machine-learning face that no detection overlaps any more is removed
-  with the other stale ones (``faceIdsToRemove``).
+  with the other stale ones (``faceIdsToRemove``). A machine-learning face found again is kept
+  as it is (its id and person: a re-run does not undo recognition); a detection on a manual face
+  gives it the embedding and adds no face (``match && !mlFaceIds.delete(match.id)``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import pytest
 from darkroom_db import people as people_db
 from darkroom_gateway import apidoc
 from darkroom_stack.supervisor import Stack
+from pgvector.asyncpg import register_vector
 
 from tests.conftest import User, db_rows, make_user, noise_jpeg, upload_jpeg, wait_processed
 from tests.faces import wait_faces_detected
@@ -60,9 +63,9 @@ def stranger(stack: Stack, admin: User) -> User:
 
 @pytest.fixture(scope="module")
 def photos(stack: Stack, owner: User) -> list[str]:
-    """Four processed photos of ``owner`` whose face step has run (it finds nothing on noise),
+    """Five processed photos of ``owner`` whose face step has run (it finds nothing on noise),
     so that no detection run replaces the faces the tests put on them."""
-    ids = [upload_jpeg(owner, noise_jpeg(8300 + i)) for i in range(4)]
+    ids = [upload_jpeg(owner, noise_jpeg(8300 + i)) for i in range(5)]
     wait_processed(owner, ids)
     db = stack.env()["DARKROOM_DATABASE_URL"]
     assert wait_faces_detected(db, ids, wait_s=120) == len(ids)
@@ -196,7 +199,7 @@ def _delete(user: User, face_id: str, force: bool) -> int:
 def test_face_soft_delete_and_force(
     stack: Stack, owner: User, stranger: User, photos: list[str], components: dict[str, Any]
 ) -> None:
-    a, b, c_, _ = photos
+    a, b, c_, *_ = photos
     device = Device(stack, owner)
     device.sync_and_ack(["PeopleV1", "AssetFacesV1", "AssetFacesV2"])
 
@@ -301,3 +304,60 @@ def test_redetection_keeps_soft_deleted_faces(stack: Stack, owner: User, photos:
     assert [r["bounding_box_x1"] for r in rows] == [2, 30], rows
     assert rows[1]["deleted_at"] is None
     assert _faces(owner, asset) == [str(rows[1]["id"])]
+
+
+def test_redetection_keeps_the_faces_it_finds_again(
+    stack: Stack, owner: User, photos: list[str]
+) -> None:
+    asset = photos[4]
+    kim = _person(stack, owner, "Kept Kim")
+    recognised = _face(stack, owner, asset, kim, (2, 2, 22, 22), "machine-learning")
+    manual = _face(stack, owner, asset, None, (30, 2, 50, 22), "manual")
+    stale = _face(stack, owner, asset, None, (40, 26, 60, 46), "machine-learning")
+
+    unit = [1.0 / 128**0.5] * 128
+    boxes = [(3, 3, 23, 22), (31, 3, 50, 22), (5, 28, 20, 46)]  # Kim, the manual one, new
+
+    async def redetect() -> list[uuid.UUID]:
+        conn = await asyncpg.connect(stack.env()["DARKROOM_DATABASE_URL"])
+        await register_vector(conn)  # as the face service's pool
+        try:
+            async with conn.transaction():
+                return await people_db.replace_faces(
+                    conn,
+                    asset_id=uuid.UUID(asset),
+                    owner_id=uuid.UUID(owner.id),
+                    faces=[
+                        people_db.NewFace(
+                            image_width=64,
+                            image_height=48,
+                            x1=x1,
+                            y1=y1,
+                            x2=x2,
+                            y2=y2,
+                            score=0.9,
+                            embedding=unit,
+                        )
+                        for x1, y1, x2, y2 in boxes
+                    ],
+                )
+        finally:
+            await conn.close()
+
+    new = asyncio.run(redetect())
+    rows = db_rows(
+        stack,
+        "SELECT f.id, f.person_id, f.source_type, s.face_id IS NOT NULL AS embedded "
+        "FROM asset_faces f LEFT JOIN face_search s ON s.face_id = f.id "
+        "WHERE f.asset_id = $1 ORDER BY f.bounding_box_x1",
+        uuid.UUID(asset),
+    )
+    by_id = {str(r["id"]): r for r in rows}
+    assert recognised in by_id and str(by_id[recognised]["person_id"]) == kim  # kept, still Kim
+    assert manual in by_id and by_id[manual]["embedded"]  # the manual face took the embedding
+    assert stale not in by_id  # no detection on it any more
+    assert [str(i) for i in new] == [
+        str(r["id"]) for r in rows if str(r["id"]) not in (recognised, manual)
+    ]
+    assert len(rows) == 3, rows
+    assert asyncio.run(redetect()) == []  # a second run finds the same faces: nothing new

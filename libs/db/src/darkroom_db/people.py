@@ -111,37 +111,51 @@ async def replace_faces(
     owner_id: uuid.UUID,
     faces: list[NewFace],
 ) -> list[uuid.UUID]:
-    """Replace the machine-detected faces of an asset (idempotent re-detection).
+    """Replace the machine-detected faces of an asset (idempotent re-detection), as Immich's
+    ``PersonService.handleDetectFaces``: each detection is matched against the asset's faces
+    (manual and soft-deleted ones included, oldest first) by intersection over union above
+    :data:`SAME_FACE_IOU`, the detection's box scaled to the stored face's image.
 
-    Manual faces are kept. A face the user deleted without ``force`` (soft-deleted) is kept
-    while a detection overlaps it, and that detection is not stored again: the user took it
-    off, a re-run must not bring it back (Immich's ``handleDetectFaces`` matches the detections
-    against the asset's faces, soft-deleted ones included, by IoU > 0.5, and removes only the
-    machine-learning faces no detection matched). People whose feature face disappears get
-    another of their faces as feature face. Call inside a transaction.
+    - A detection on a machine-detected face keeps that face as it is (its id, its person, its
+      embedding): a re-run does not undo the recognition or the user's choices.
+    - A detection on a manual face, or on a face another detection has taken already, gives
+      that face the new embedding and adds nothing.
+    - A face the user deleted without ``force`` (soft-deleted) is matched like the others and
+      stays deleted: a re-run does not bring it back.
+    - A detection that matches nothing is a new face; the machine-detected faces no detection
+      matched are deleted.
+
+    People whose feature face disappears get another of their faces as feature face. Call
+    inside a transaction.
 
     Returns:
-        The new face ids, in the order of ``faces`` (without those a soft-deleted face holds).
+        The new face ids, in the order of ``faces`` (the faces to recognise).
     """
-    deleted = await conn.fetch(
-        "SELECT id, image_width, image_height, bounding_box_x1, bounding_box_y1, "
-        "bounding_box_x2, bounding_box_y2 FROM asset_faces "
-        "WHERE asset_id = $1 AND deleted_at IS NOT NULL",
+    stored = await conn.fetch(
+        "SELECT id, source_type, image_width, image_height, bounding_box_x1, bounding_box_y1, "
+        "bounding_box_x2, bounding_box_y2 FROM asset_faces WHERE asset_id = $1 "
+        "ORDER BY created_at, id",
         asset_id,
     )
-    held: set[uuid.UUID] = set()
+    unmatched = {r["id"] for r in stored if r["source_type"] == "machine-learning"}
     fresh: list[NewFace] = []
     for face in faces:
-        match = next((r["id"] for r in deleted if face_iou(r, face) > SAME_FACE_IOU), None)
+        match = next((r["id"] for r in stored if face_iou(r, face) > SAME_FACE_IOU), None)
         if match is None:
             fresh.append(face)
-        else:
-            held.add(match)
+        elif match in unmatched:
+            unmatched.discard(match)  # the same face found again: kept as it is
+        elif face.embedding is not None:
+            await conn.execute(
+                "INSERT INTO face_search (face_id, owner_id, embedding) VALUES ($1, $2, $3) "
+                "ON CONFLICT (face_id) DO UPDATE SET embedding = EXCLUDED.embedding",
+                match,
+                owner_id,
+                np.asarray(face.embedding, dtype=np.float32),
+            )
     await conn.execute(
-        "DELETE FROM asset_faces WHERE asset_id = $1 AND source_type = 'machine-learning' "
-        "AND NOT id = ANY($2::uuid[])",
-        asset_id,
-        list(held),
+        "DELETE FROM asset_faces WHERE id = ANY($1::uuid[])",
+        list(unmatched),
     )
     ids: list[uuid.UUID] = []
     for face in fresh:

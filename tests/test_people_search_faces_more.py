@@ -361,3 +361,14 @@ def test_redetection_keeps_the_faces_it_finds_again(
     ]
     assert len(rows) == 3, rows
     assert asyncio.run(redetect()) == []  # a second run finds the same faces: nothing new
+
+
+def test_face_delete_needs_force(stack: Stack, owner: User, photos: list[str]) -> None:
+    """``force`` is required (the spec's AssetFaceDeleteDto; Immich's validation answers 400):
+    a request without it deletes nothing."""
+    face = _face(stack, owner, photos[4], None, (44, 30, 60, 46), "machine-learning")
+    for body in (None, {}):
+        r = owner.client.request("DELETE", f"/api/faces/{face}", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["message"] == "Validation failed", r.text
+    assert _deleted_at(stack, face) == [None]

@@ -75,9 +75,10 @@ class FaceUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AssetFaceDelete(msgspec.Struct, frozen=True, kw_only=True):
-    """Spec: AssetFaceDeleteDto (``force``: delete the row, not only mark it deleted)."""
+    """Spec: AssetFaceDeleteDto (``force``, required: delete the row, not only mark it
+    deleted)."""
 
-    force: bool = False
+    force: bool
 
 
 def face_response(face: people.Face, person: people.Person | None) -> AssetFaceResponse:
@@ -191,17 +192,17 @@ class FaceController(Controller):
         face_id: FromPath[uuid.UUID],
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
-        data: JSONBody[AssetFaceDelete | None] = None,
+        data: JSONBody[AssetFaceDelete],
     ) -> None:
         """Delete one of the caller's faces, as Immich's ``PersonService.deleteFace``: for good
         with ``force``, else soft (``deletedAt`` set: left out of every read, sent to the apps
-        as an AssetFaceV2 with ``deletedAt``).
+        as an AssetFaceV2 with ``deletedAt``). The body and its ``force`` are required (the
+        spec's AssetFaceDeleteDto): without them, 400 ``Validation failed``.
 
         Raises:
             NoAccess: The face is not the caller's (``face.delete``).
         """
-        force = data is not None and data.force
-        if not await people.delete_face(deps.pool, auth.user.id, face_id, force=force):
+        if not await people.delete_face(deps.pool, auth.user.id, face_id, force=data.force):
             raise NoAccess("face.delete")
 
 

@@ -369,6 +369,6 @@ def test_kill_9_thumbnail_service_loses_no_job(stack: Stack, other_user: User) -
 def test_jobs_admin_is_for_admins_only(admin: User, other_user: User) -> None:
     assert other_user.client.get("/api/queues").status_code == 403
     assert other_user.client.get("/api/queues/thumbnailGeneration/jobs").status_code == 403
-    assert admin.client.get("/api/queues/nonsense").status_code == 404
+    assert admin.client.get("/api/queues/nonsense").status_code == 400  # QueueName validation
     names = [q["name"] for q in admin.client.get("/api/queues").json()]
     assert "metadataExtraction" in names and "thumbnailGeneration" in names

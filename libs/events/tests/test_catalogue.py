@@ -39,6 +39,7 @@ EXAMPLES: dict[str, bytes] = {
     "darkroom.person.thumbnail.updated": b'{"person_id":"p","owner_id":"o","face_id":"f",'
     b'"thumbnail_key":"thumbs/o/ab/cd/p.jpeg","at":"2024-05-01T12:00:00Z"}',
     "darkroom.asset.hidden": b'{"asset_id":"v","owner_id":"o","still_id":"a"}',
+    "darkroom.asset.shown": b'{"asset_id":"v","owner_id":"o","still_id":"a"}',
     "darkroom.partner.added": b'{"shared_by_id":"a","shared_with_id":"b",'
     b'"at":"2024-05-01T12:00:00Z"}',
     "darkroom.partner.removed": b'{"shared_by_id":"a","shared_with_id":"b",'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -27,6 +27,9 @@ VERSION_CHECK_STATE = "version-check-state"
 PRIVACY = "darkroom-privacy"
 #: ``{component: version}``: library versions the services report at start-up.
 COMPONENT_VERSIONS = "component-versions"
+#: ``{queue name: {"isPaused": bool, "pendingStart": {"force": bool}}}``: the state of the
+#: Immich queues no Darkroom consumer runs (the gateway's jobs API keeps it).
+QUEUE_STATE = "darkroom-queue-state"
 
 
 class License(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +69,43 @@ async def merge(conn: Conn, key: str, patch: dict[str, Any]) -> None:
         key,
         json.dumps(patch),
     )
+
+
+async def update_member(
+    pool: asyncpg.Pool,
+    key: str,
+    member: str,
+    change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+) -> dict[str, Any] | None:
+    """Replace member ``member`` of the document under ``key`` with ``change(old member)``
+    (None removes it), in one transaction holding the row's lock: concurrent callers, in this
+    process or another, see each other's change.
+
+    Returns:
+        The member as it was (None when absent).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO system_metadata (key, value) VALUES ($1, '{}'::jsonb) "
+            "ON CONFLICT (key) DO NOTHING",
+            key,
+        )
+        value = await conn.fetchval(
+            "SELECT value FROM system_metadata WHERE key = $1 FOR UPDATE", key
+        )
+        document = _decode(value)
+        old = document.get(member)
+        new = change(old)
+        if new is None:
+            document.pop(member, None)
+        else:
+            document[member] = new
+        await conn.execute(
+            "UPDATE system_metadata SET value = $2::jsonb, updated_at = now() WHERE key = $1",
+            key,
+            json.dumps(document),
+        )
+        return old
 
 
 async def delete(conn: Conn, key: str) -> bool:

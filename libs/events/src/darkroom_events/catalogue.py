@@ -474,6 +474,17 @@ class AssetHidden(Event, frozen=True, kw_only=True):
     still_id: str | None = None  # the still it is the motion part of
 
 
+class AssetShown(Event, frozen=True, kw_only=True):
+    """A hidden asset shows again: a live photo's motion part unlinked from its still
+    (``PUT /api/assets/{id}`` ``livePhotoVideoId: null``; Immich's ``AssetShow``). Published by
+    the gateway."""
+
+    subject: ClassVar[str] = "darkroom.asset.shown"
+    asset_id: str
+    owner_id: str
+    still_id: str | None = None  # the still it was the motion part of
+
+
 class _PartnerChange(Event, frozen=True, kw_only=True):
     """Base of the partner-sharing events: who shares their library with whom, and when."""
 

@@ -25,6 +25,7 @@ from darkroom_events.catalogue import (
     AssetFailed,
     AssetHidden,
     AssetMetadataExtracted,
+    AssetShown,
     AssetsOffline,
     AssetsOnline,
     AssetsRestored,
@@ -224,6 +225,13 @@ REGISTRY: tuple[EventSpec, ...] = (
         producers=("ingest", "metadata", "gateway"),
         consumers=("gateway",),
         description="A live photo's motion part was hidden (websocket on_asset_hidden).",
+    ),
+    EventSpec(
+        type=AssetShown,
+        producers=("gateway",),
+        consumers=("gateway",),
+        description="A live photo's motion part was unlinked and shows again (websocket "
+        "on_upload_success, AssetUploadReadyV1/V2).",
     ),
     EventSpec(
         type=PartnerAdded,

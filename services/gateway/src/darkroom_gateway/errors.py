@@ -221,14 +221,15 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response[ErrorBo
     """Map Litestar's own errors (404 route, 405, validation) to Immich's body.
 
     A validation error becomes ``{"message": "Validation failed", "errors": [...]}``, one issue
-    per problem Litestar/msgspec found (``path`` is the parameter or field, where known).
+    per problem Litestar/msgspec found (``path`` is the parameter or field, where known; an
+    issue a handler raised may name its zod ``code``, e.g. ``invalid_value``).
     """
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
         template = str(request.scope.get("path_template") or "")
         issues = [
             ValidationIssue(
-                code="custom",
+                code=str(e.get("code") or "custom"),
                 path=str(e["key"]).split(".") if e.get("key") else [],
                 message=str(e.get("message") or exc.detail),
             )

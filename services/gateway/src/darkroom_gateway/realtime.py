@@ -36,6 +36,7 @@ from darkroom_events import (
     AssetDeleted,
     AssetEditRendered,
     AssetHidden,
+    AssetShown,
     AssetsRestored,
     AssetsTrashed,
     AssetThumbnailGenerated,
@@ -145,6 +146,7 @@ WATCHED: tuple[type[Event], ...] = (
     ApiKeyDeleted,
     PersonThumbnailUpdated,
     AssetHidden,
+    AssetShown,
     NotificationCreated,
     ConfigUpdated,
     StackCreated,
@@ -270,7 +272,9 @@ class Realtime:
         deps = self._deps
         if deps is None or not self._has_sockets():
             return  # nobody to tell on this replica: no payload is built, no query made
-        if isinstance(event, AssetThumbnailGenerated):
+        if isinstance(event, AssetThumbnailGenerated | AssetShown):
+            # shown again (a live photo's video unlinked): announced as a new upload, as
+            # Immich's AssetShow re-runs the thumbnails with ``notify`` (JobService.onDone)
             await self._asset_ready(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))
         elif isinstance(event, AssetUpdated):
             await self._asset_updated(deps, uuid.UUID(event.owner_id), uuid.UUID(event.asset_id))

@@ -28,6 +28,7 @@ from darkroom_db import (
 )
 from darkroom_events import (
     AssetHidden,
+    AssetShown,
     AssetsTrashed,
     AssetUpdated,
     IngestUploadReply,
@@ -799,10 +800,13 @@ class AssetController(Controller):
     ) -> AssetResponse:
         """Edit one of the caller's assets; the asset as it is now. Moving it into the locked
         folder needs a session unlocked with the PIN code (401 otherwise); a locked asset is
-        only found through one (400 otherwise)."""
+        only found through one (400 otherwise). ``livePhotoVideoId: null`` unlinks the motion
+        video, which shows again with the still's visibility; its owner's clients are told as
+        of a new upload (``AssetShown``: ``on_upload_success``, ``AssetUploadReadyV1/V2``), as
+        Immich's ``onAfterUnlink`` (server/src/utils/asset.util.ts) emits ``AssetShow``."""
         if data.visibility == "locked":
             auth.require_elevated()
-        await _own_asset(deps, auth, asset_id, "asset.update")
+        before = await _own_asset(deps, auth, asset_id, "asset.update")
         await apply_edits(
             deps,
             auth.user.id,
@@ -830,6 +834,13 @@ class AssetController(Controller):
                     still_id=str(asset_id),
                 )
                 await announce(deps, hidden)
+            elif before.live_photo_video_id is not None:  # unlinked: the video shows again
+                shown = AssetShown(
+                    asset_id=str(before.live_photo_video_id),
+                    owner_id=str(auth.user.id),
+                    still_id=str(asset_id),
+                )
+                await announce(deps, shown)
         asset = await _own_asset(deps, auth, asset_id, "asset.update")
         await announce(
             deps,

@@ -19,6 +19,16 @@ Commands (``PUT /api/jobs/{name}``, ``PUT /api/queues/{name}``, ``DELETE .../job
   recreates the consumer after the stream's last message). **clear-failed** deletes the queue's
   dead letters.
 
+Queues no consumer runs pause and resume too, as Immich pauses any BullMQ queue: their state is
+one member of the ``system_metadata`` document :data:`darkroom_db.system_metadata.QUEUE_STATE`
+(so it outlives a restart and every gateway replica sees it). A ``start`` of a paused one is
+kept there as the job waiting in it (counted as waiting and paused) and runs when the queue is
+resumed; ``empty`` drops it. ``PUT /api/queues/backgroundTask`` ``{"isPaused": true}`` is 400,
+as Immich's ``QueueService.update`` answers.
+
+The ``name`` of every route is validated against QueueName as Immich's ``QueueNameParamDto``
+(zod): an unknown one is 400 ``Validation failed`` with an ``invalid_value`` issue.
+
 Queues another part of Darkroom runs (face clustering, storage template migration, library
 scans, database backups, integrity checks) are one line of :data:`STARTED_QUEUES`: a coroutine
 ``async def start(deps, force) -> None``.
@@ -34,7 +44,7 @@ import msgspec
 import structlog
 from darkroom_bus import queues as bus_queues
 from darkroom_bus.handlers import consumer_name, replay_subject
-from darkroom_db import assets, jobs, reruns, smart_search
+from darkroom_db import assets, jobs, reruns, smart_search, system_metadata
 from darkroom_events import (
     AssetCreated,
     AssetMetadataExtracted,
@@ -44,6 +54,7 @@ from darkroom_events import (
 from darkroom_events.catalogue import AssetType
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from nats.js.errors import NotFoundError
 
@@ -54,7 +65,7 @@ from darkroom_gateway.domain.backups import backup_database_job
 from darkroom_gateway.domain.faces import start_face_clustering
 from darkroom_gateway.domain.memories import cleanup_memories, generate_memories
 from darkroom_gateway.domain.trash import require_owned
-from darkroom_gateway.errors import BadRequest, NotFound
+from darkroom_gateway.errors import BadRequest
 
 log = structlog.get_logger()
 
@@ -176,7 +187,8 @@ QUEUES: dict[str, QueueSpec] = {
 
 #: Immich queue name -> the coroutine that starts it, for queues run by other code than a
 #: pipeline consumer (``"facialRecognition": start_clustering``). ``force`` is the request's.
-#: They show in the lists with zero counts and cannot be paused or emptied.
+#: They show in the lists with zero counts; paused, a start waits for the resume
+#: (:func:`_defer_start`).
 STARTED_QUEUES: dict[str, StartFn] = {
     "facialRecognition": start_face_clustering,
     "storageTemplateMigration": storage_template.start,
@@ -214,9 +226,14 @@ class QueueJobResponse(msgspec.Struct, frozen=True):
     timestamp: int
 
 
-async def _queue(deps: Deps, name: str, spec: QueueSpec | None) -> QueueResponse:
-    if spec is None:  # run by a coroutine (STARTED_QUEUES) or not at all: nothing to count
-        return QueueResponse(name=name, is_paused=False, statistics=_IDLE)
+async def _queue(
+    deps: Deps, name: str, spec: QueueSpec | None, parked: dict[str, object] | None = None
+) -> QueueResponse:
+    """One queue's counts. ``parked``: the stored state of a queue without consumer, when the
+    caller read it already (every queue of a list in one query); None reads it."""
+    if spec is None:  # run by a coroutine (STARTED_QUEUES) or not at all: only a paused flag
+        state = parked if parked is not None else await _parked_state(deps, name)
+        return _parked_queue(name, state)
     state = await bus_queues.state(deps.bus, spec.consumer)
     return QueueResponse(
         name=name,
@@ -233,6 +250,70 @@ async def _queue(deps: Deps, name: str, spec: QueueSpec | None) -> QueueResponse
 
 
 _IDLE = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=0, waiting=0)
+#: A paused queue without consumer holding a start (one job, waiting while paused).
+_HELD = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=1, waiting=1)
+
+
+async def _parked_states(deps: Deps) -> dict[str, dict[str, object]]:
+    """The stored state of every queue without consumer, by name (absent: running, idle)."""
+    return await system_metadata.get(deps.pool, system_metadata.QUEUE_STATE) or {}
+
+
+async def _parked_state(deps: Deps, name: str) -> dict[str, object]:
+    state = (await _parked_states(deps)).get(name)
+    return state if isinstance(state, dict) else {}
+
+
+def _parked_queue(name: str, state: dict[str, object]) -> QueueResponse:
+    paused = bool(state.get("isPaused"))
+    held = paused and isinstance(state.get("pendingStart"), dict)
+    return QueueResponse(name=name, is_paused=paused, statistics=_HELD if held else _IDLE)
+
+
+async def _defer_start(deps: Deps, name: str, force: bool) -> bool:
+    """Keep a start of the paused queue ``name`` for its resume, as a job added to a paused
+    BullMQ queue waits (one start at most: a second one with ``force`` makes it forced).
+
+    Returns:
+        True when the queue is paused (the start waits), False when it should run now.
+    """
+
+    def hold(old: dict[str, object] | None) -> dict[str, object] | None:
+        if not old or not old.get("isPaused"):
+            return old
+        pending = old.get("pendingStart")
+        was_forced = isinstance(pending, dict) and bool(pending.get("force"))
+        return {**old, "pendingStart": {"force": force or was_forced}}
+
+    old = await system_metadata.update_member(deps.pool, system_metadata.QUEUE_STATE, name, hold)
+    return bool(old and old.get("isPaused"))
+
+
+async def _pause_parked(deps: Deps, name: str) -> None:
+    await system_metadata.update_member(
+        deps.pool, system_metadata.QUEUE_STATE, name, lambda old: {**(old or {}), "isPaused": True}
+    )
+
+
+async def _resume_parked(deps: Deps, name: str) -> None:
+    """Resume queue ``name`` (no consumer); the start it held runs now."""
+    old = await system_metadata.update_member(
+        deps.pool, system_metadata.QUEUE_STATE, name, lambda _: None
+    )
+    pending = (old or {}).get("pendingStart")
+    started = STARTED_QUEUES.get(name)
+    if isinstance(pending, dict) and started is not None:
+        log.info("jobs.deferred_start", queue=name, force=bool(pending.get("force")))
+        await started(deps, bool(pending.get("force")))
+
+
+async def _empty_parked(deps: Deps, name: str) -> None:
+    """Drop the start a paused queue without consumer holds (its waiting job)."""
+
+    def drop(old: dict[str, object] | None) -> dict[str, object] | None:
+        return {k: v for k, v in old.items() if k != "pendingStart"} if old else old
+
+    await system_metadata.update_member(deps.pool, system_metadata.QUEUE_STATE, name, drop)
 
 
 #: Spec QueuesResponseLegacyDto: every Immich queue name, in the spec's order.
@@ -309,35 +390,31 @@ def _legacy(response: QueueResponse) -> QueueResponseLegacy:
 async def legacy_queues(deps: Deps) -> dict[str, QueueResponseLegacy]:
     """Every Immich queue in the legacy shape: the counts of the Darkroom consumer behind it, or
     zeros for a queue no Darkroom service runs (yet)."""
+    parked = await _parked_states(deps)
     return {
-        name: _legacy(await _queue(deps, name, QUEUES.get(name))) for name in LEGACY_QUEUE_NAMES
+        name: _legacy(await _queue(deps, name, QUEUES.get(name), parked.get(name, {})))
+        for name in LEGACY_QUEUE_NAMES
     }
+
+
+#: Zod 4's message for a value not in an enum (Immich validates ``name`` with a zod enum).
+_INVALID_NAME = "Invalid option: expected one of " + "|".join(f'"{n}"' for n in QUEUE_NAMES)
 
 
 def _spec(name: str) -> QueueSpec | None:
     """The consumer behind queue ``name``, or None for an Immich queue that no Darkroom
-    consumer runs (answered with zero counts and no jobs, as an idle Immich queue).
+    consumer runs (answered with its paused flag, zero counts and no jobs, as an idle queue).
 
     Raises:
-        NotFound: Not an Immich queue name.
+        ValidationException: Not an Immich queue name (400 ``Validation failed``, the zod
+            ``invalid_value`` issue Immich's ``QueueNameParamDto`` answers).
     """
     if name not in QUEUE_NAMES:
-        raise NotFound(f"Unknown queue {name!r}")
+        raise ValidationException(
+            detail=_INVALID_NAME,
+            extra=[{"key": "name", "code": "invalid_value", "message": _INVALID_NAME}],
+        )
     return QUEUES.get(name)
-
-
-def _command_spec(name: str) -> QueueSpec | None:
-    """The consumer queue ``name``, or None for one of :data:`STARTED_QUEUES`.
-
-    Raises:
-        BadRequest: Not an Immich queue name, or one Darkroom does not run.
-    """
-    if name not in LEGACY_QUEUE_NAMES:
-        raise BadRequest(f"Invalid queue name {name!r}")
-    spec = QUEUES.get(name)
-    if spec is None and name not in STARTED_QUEUES:
-        raise BadRequest(f"Queue {name} is not supported by this server yet")
-    return spec
 
 
 async def _model_ready(deps: Deps, spec: QueueSpec) -> bool:
@@ -376,7 +453,10 @@ async def start_queue(
     """
     started = STARTED_QUEUES.get(name)
     if started is not None:
-        await started(deps, force)
+        if await _defer_start(deps, name, force):
+            log.info("jobs.start_deferred", queue=name, force=force, reason="queue paused")
+        else:
+            await started(deps, force)
         return 0
     spec = QUEUES[name]
     if not await _model_ready(deps, spec):
@@ -466,15 +546,25 @@ async def run_command(deps: Deps, name: str, command: QueueCommand, *, force: bo
     """Carry out one QueueCommand on queue ``name`` (see the module docstring).
 
     Raises:
-        BadRequest: An unknown queue, or pause/resume/empty of a queue without a consumer
-            (one of :data:`STARTED_QUEUES`, or whose service has never run).
+        ValidationException: An unknown queue name.
+        BadRequest: A start of a queue Darkroom does not run, or a command on a consumer whose
+            service has never run.
     """
-    spec = _command_spec(name)
+    spec = _spec(name)
     if command == "start":
+        if spec is None and name not in STARTED_QUEUES:
+            raise BadRequest(f"Queue {name} is not supported by this server yet")
         await start_queue(deps, name, force=force)
         return
-    if spec is None:
-        raise BadRequest(f"Queue {name} cannot be {command}d")
+    if spec is None:  # no consumer: a paused flag (and a held start) in system_metadata
+        if command == "pause":
+            await _pause_parked(deps, name)
+        elif command == "resume":
+            await _resume_parked(deps, name)
+        elif command == "empty":
+            await _empty_parked(deps, name)
+        log.info("jobs.command", queue=name, command=command)
+        return
     if command == "clear-failed":
         cleared = await jobs.clear_failures(deps.pool, spec.durable)
         log.info("jobs.failed_cleared", queue=name, cleared=cleared)
@@ -502,7 +592,10 @@ class QueueController(Controller):
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> list[QueueResponse]:
         """Every Immich queue with its counts (zeros for one no Darkroom consumer runs)."""
-        return [await _queue(deps, name, QUEUES.get(name)) for name in QUEUE_NAMES]
+        parked = await _parked_states(deps)
+        return [
+            await _queue(deps, name, QUEUES.get(name), parked.get(name, {})) for name in QUEUE_NAMES
+        ]
 
     @get("/{name:str}", admin=True, permission="queue.read")
     async def get_queue(
@@ -519,8 +612,14 @@ class QueueController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> QueueResponse:
-        """Spec updateQueue: pause (``isPaused: true``) or resume (``false``) a queue."""
-        spec = _command_spec(name)
+        """Spec updateQueue: pause (``isPaused: true``) or resume (``false``) a queue.
+
+        Raises:
+            BadRequest: Pausing ``backgroundTask`` (Immich's ``QueueService.update``).
+        """
+        spec = _spec(name)
+        if data.is_paused is True and name == "backgroundTask":
+            raise BadRequest("The BackgroundTask queue cannot be paused")
         if data.is_paused is not None:
             await run_command(deps, name, "pause" if data.is_paused else "resume", force=False)
         return await _queue(deps, name, spec)
@@ -704,7 +803,7 @@ class JobController(Controller):
         """Spec runQueueCommandLegacy: start ("missing", or "all" with ``force``), pause,
         resume, empty or clear the failed jobs of a queue; its counts after the command."""
         await run_command(deps, name, data.command, force=bool(data.force))
-        return _legacy(await _queue(deps, name, QUEUES.get(name)))
+        return _legacy(await _queue(deps, name, _spec(name)))
 
     @post("/", status_code=204, admin=True, permission="job.create")
     async def create_job(

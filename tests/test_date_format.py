@@ -1,5 +1,5 @@
-"""Dates in every answer as Immich writes them (JavaScript's ``Date.toISOString``; an asset's
-EXIF dates in the REST answers as PostgreSQL's JSON text, as Immich reads them).
+"""Dates in every answer as Immich writes them (JavaScript's ``Date.toISOString``, an asset's
+EXIF dates included: Immich 3.x maps them with ``toISOString`` in ``mapExif``).
 
 Immich's JSON carries instants as ``2020-01-01T00:00:00.000Z``: three fraction digits, ``Z``.
 immich-go parses exactly that form (anything else silently reads as year 1), and a client that
@@ -44,21 +44,21 @@ def test_answers_carry_immich_instants(stack: Stack, admin: User) -> None:
     for field in ("localDateTime", "createdAt", "updatedAt"):
         assert IMMICH_INSTANT.match(asset[field]), (field, asset[field])
 
-    # EXIF dates are PostgreSQL's JSON text of the instant, as Immich's exifInfo (its e2e:
-    # "2012-08-05T11:39:59+00:00", "2016-09-22T21:10:29.06+00:00")
+    # EXIF dates too (Immich 3.x's e2e: new Date('2016-09-22T21:10:29.060Z').toISOString(); 2.x
+    # wrote PostgreSQL's JSON text, "2016-09-22T21:10:29.06+00:00")
     r = owner.client.put(
         f"/api/assets/{asset_id}", json={"dateTimeOriginal": "2019-05-04T03:02:01.120Z"}
     )
     changed = _ok(r)
     assert IMMICH_INSTANT.match(changed["updatedAt"]), changed["updatedAt"]
     taken = _ok(owner.client.get(f"/api/assets/{asset_id}"))["exifInfo"]["dateTimeOriginal"]
-    assert taken == "2019-05-04T03:02:01.12+00:00", taken
+    assert taken == "2019-05-04T03:02:01.120Z", taken
     r = owner.client.put(
         f"/api/assets/{asset_id}", json={"dateTimeOriginal": "2019-05-04T03:02:01Z"}
     )
     _ok(r)
     taken = _ok(owner.client.get(f"/api/assets/{asset_id}"))["exifInfo"]["dateTimeOriginal"]
-    assert taken == "2019-05-04T03:02:01+00:00", taken
+    assert taken == "2019-05-04T03:02:01.000Z", taken
 
     # text that looks like a date is the user's: untouched, wherever it stands
     name, description = "2020-01-01T00:00:00Z", "2020-01-01T00:00:00.123456Z"
@@ -100,7 +100,7 @@ async def test_sync_stream_and_websocket_carry_immich_instants(stack: Stack, adm
     row = next(x["data"] for x in lines if x["type"] == "AssetV1" and x["data"]["id"] == asset_id)
     for field in ("fileCreatedAt", "fileModifiedAt", "localDateTime"):
         assert IMMICH_INSTANT.match(str(row[field])), (field, row[field])
-    # the sync stream's EXIF dates are dates (``.000Z``), not PostgreSQL's text
+    # the sync stream's EXIF dates are dates (``.000Z``) too
     exif = next(
         x["data"] for x in lines if x["type"] == "AssetExifV1" and x["data"]["assetId"] == asset_id
     )

@@ -184,13 +184,9 @@ _DATE_TIME_KEYS = frozenset(name.encode() for name in DATE_TIME_FIELDS)
 #: ``"YYYY-MM-DDTHH:MM:SSZ"`` or with six fraction digits. The literal ``":"`` first lets the
 #: regex engine skip to candidates; a body without dates (the timeline's buckets) costs a scan.
 _MSGSPEC_INSTANT = re.compile(rb'":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{6}))?Z"')
-#: Members Immich's REST answers read from PostgreSQL as JSON (the asset's ``exifInfo``, joined
-#: as a JSON object), so they carry PostgreSQL's text of a UTC ``timestamptz`` instead:
-#: ``2016-09-22T21:10:29.06+00:00`` (fraction without trailing zeros, none when whole).
-POSTGRES_JSON_FIELDS = frozenset({b"dateTimeOriginal", b"modifyDate"})
 
 
-def immich_dates(body: bytes, *, postgres_json: frozenset[bytes] = frozenset()) -> bytes:
+def immich_dates(body: bytes) -> bytes:
     """``body`` (JSON) with its UTC instants written as Immich writes them.
 
     Immich's server serializes dates with JavaScript's ``Date.toISOString``: always three
@@ -206,14 +202,13 @@ def immich_dates(body: bytes, *, postgres_json: frozenset[bytes] = frozenset()) 
     that are not UTC instants (a date, a wall-clock time without zone) and arrays are left.
     Cost: one scan, plus about a microsecond per date value.
 
-    Members named in ``postgres_json`` are written as PostgreSQL writes a UTC ``timestamptz``
-    in JSON instead (:data:`POSTGRES_JSON_FIELDS`: Immich's REST ``exifInfo`` dates, e.g.
-    ``2012-08-05T11:39:59+00:00`` in its e2e asset tests); its sync stream reads the same
-    columns as dates (``.000Z``).
+    An asset's ``exifInfo`` dates too: Immich 2.x wrote them as PostgreSQL's JSON text
+    (``2016-09-22T21:10:29.06+00:00``, its e2e asset tests of then); 3.x maps them through
+    ``new Date(...).toISOString()`` (``mapExif``), and its e2e asset tests expect
+    ``new Date('2016-09-22T21:10:29.060Z').toISOString()``.
 
     Args:
         body: A JSON document, UTF-8.
-        postgres_json: Member names whose dates take PostgreSQL's form.
 
     Returns:
         The same document with those values rewritten.
@@ -225,9 +220,6 @@ def immich_dates(body: bytes, *, postgres_json: frozenset[bytes] = frozenset()) 
         if body[opening + 1 : start] not in _DATE_TIME_KEYS or body[opening - 1] not in b"{,":
             return match[0]
         fraction = match[2] or b""
-        if body[opening + 1 : start] in postgres_json:
-            trimmed = fraction.rstrip(b"0")
-            return b'":"' + match[1] + (b"." + trimmed if trimmed else b"") + b'+00:00"'
         return b'":"' + match[1] + b"." + (fraction[:3] or b"000") + b'Z"'
 
     return _MSGSPEC_INSTANT.sub(millis, body)
@@ -265,7 +257,7 @@ def immich_dates_middleware(app: ASGIApp) -> ASGIApp:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                body = immich_dates(b"".join(chunks), postgres_json=POSTGRES_JSON_FIELDS)
+                body = immich_dates(b"".join(chunks))
                 start = held.pop()
                 MutableScopeHeaders.from_message(start)["content-length"] = str(len(body))
                 await send(start)

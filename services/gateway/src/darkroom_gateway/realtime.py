@@ -62,7 +62,7 @@ from darkroom_gateway.domain.server import API_VERSION, ServerVersionResponse
 from darkroom_gateway.domain.sync import _asset as sync_asset
 from darkroom_gateway.domain.sync import _exif as sync_exif
 from darkroom_gateway.errors import ApiError
-from darkroom_gateway.http import POSTGRES_JSON_FIELDS, immich_dates
+from darkroom_gateway.http import immich_dates
 
 log = structlog.get_logger()
 
@@ -70,20 +70,11 @@ log = structlog.get_logger()
 SOCKETIO_PATH = "api/socket.io"
 
 
-def _sync_shaped(event: ServerEvent) -> bool:
-    """Whether ``event`` carries sync rows (``AssetUploadReadyV1``, ``AssetEditReadyV2``...)."""
-    return event.value[-2:] in ("V1", "V2")
-
-
-def immich_payload(payload: object, *, sync_shaped: bool = False) -> Any:
+def immich_payload(payload: object) -> Any:
     """``payload`` as JSON-ready builtins, its dates written as Immich writes them
-    (:func:`darkroom_gateway.http.immich_dates`): as in the API's answers (an asset's EXIF
-    dates in PostgreSQL's form), or as in the sync stream for the ``...V1``/``V2`` events that
-    carry sync rows (``.000Z`` throughout)."""
-    postgres_json = frozenset() if sync_shaped else POSTGRES_JSON_FIELDS
-    return msgspec.json.decode(
-        immich_dates(msgspec.json.encode(payload), postgres_json=postgres_json)
-    )
+    (:func:`darkroom_gateway.http.immich_dates`: ``.000Z`` throughout, as in the API's answers
+    and the sync stream)."""
+    return msgspec.json.decode(immich_dates(msgspec.json.encode(payload)))
 
 
 class ServerEvent(enum.StrEnum):
@@ -254,9 +245,7 @@ class Realtime:
         """Send ``event`` with ``payload`` (JSON-able after :func:`msgspec.to_builtins`) to the
         sockets of ``room`` (or of any of a list of rooms, once per socket) connected to this
         process."""
-        await self.sio.emit(
-            event.value, immich_payload(payload, sync_shaped=_sync_shaped(event)), room=room
-        )
+        await self.sio.emit(event.value, immich_payload(payload), room=room)
 
     async def dispatch(self, event: Event) -> None:
         """Turn one bus event into the server events of the users concerned.
@@ -323,7 +312,7 @@ class Realtime:
     async def emit_all(self, event: ServerEvent, payload: object) -> None:
         """Send ``event`` with ``payload`` to every socket connected to this process (Immich's
         ``clientBroadcast``)."""
-        await self.sio.emit(event.value, immich_payload(payload, sync_shaped=_sync_shaped(event)))
+        await self.sio.emit(event.value, immich_payload(payload))
 
     def _has_sockets(self) -> bool:
         """Whether any socket is connected to this process (python-socketio keeps every

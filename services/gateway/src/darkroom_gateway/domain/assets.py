@@ -509,6 +509,23 @@ async def viewable_asset(
     return require_access(asset, permission, unlocked=own and auth.elevated)
 
 
+async def _check_motion_video(deps: Deps, auth: Auth, video_id: uuid.UUID) -> None:
+    """Refuse to link ``video_id`` as a live photo's motion part unless it is one of the
+    caller's videos, with Immich's messages (``onBeforeLink``, server/src/utils/asset.util.ts).
+
+    Raises:
+        BadRequest: "Live photo video not found", "... must be a video" or "... does not
+            belong to the user".
+    """
+    video = await assets.get_asset_for_worker(deps.pool, video_id)
+    if video is None or video.status == "deleted":
+        raise BadRequest("Live photo video not found")
+    if video.type != "VIDEO":
+        raise BadRequest("Live photo video must be a video")
+    if video.owner_id != auth.user.id:
+        raise BadRequest("Live photo video does not belong to the user")
+
+
 async def _partner_asset(deps: Deps, auth: Auth, asset_id: uuid.UUID) -> assets.Asset | None:
     """An asset of a user who shares their library with the caller (read, view and download
     only: the update and delete routes go through :func:`_own_asset`), or None."""
@@ -807,6 +824,8 @@ class AssetController(Controller):
         if data.visibility == "locked":
             auth.require_elevated()
         before = await _own_asset(deps, auth, asset_id, "asset.update")
+        if isinstance(data.live_photo_video_id, uuid.UUID):  # before any edit, as Immich
+            await _check_motion_video(deps, auth, data.live_photo_video_id)
         await apply_edits(
             deps,
             auth.user.id,

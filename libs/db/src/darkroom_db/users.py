@@ -94,7 +94,9 @@ async def create_first_admin(
     pool: asyncpg.Pool, *, email: str, name: str, password_hash: str
 ) -> User:
     """Create the first user as admin (Immich's admin sign-up), atomically, with the storage
-    label ``admin`` as Immich's ``adminSignUp`` gives it.
+    label ``admin`` as Immich's ``adminSignUp`` gives it, and ``should_change_password`` set, as
+    Immich leaves it at its column default (true; its e2e ``signupResponseDto.admin``). Immich's
+    web and mobile clients, and ours, only send a non-admin to the change-password page.
 
     Raises:
         AlreadyInitialised: Some user exists already.
@@ -104,8 +106,9 @@ async def create_first_admin(
         if await conn.fetchval("SELECT count(*) FROM users") > 0:
             raise AlreadyInitialised("The server already has an admin")
         row = await conn.fetchrow(
-            f"INSERT INTO users (id, email, name, password_hash, is_admin, storage_label) "
-            f"VALUES ($1, $2, $3, $4, true, 'admin') RETURNING {_USER_COLS}",
+            f"INSERT INTO users (id, email, name, password_hash, is_admin, storage_label, "
+            f"should_change_password) VALUES ($1, $2, $3, $4, true, 'admin', true) "
+            f"RETURNING {_USER_COLS}",
             uuid.uuid4(),
             email,
             name,

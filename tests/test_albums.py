@@ -233,19 +233,14 @@ def test_sharing(admin: User, other_user: User, third_user: User) -> None:
     assert stranger.delete(f"/api/albums/{album_id}/user/me").status_code == 400
     assert stranger.get(f"/api/albums/{album_id}/map-markers").status_code == 400
 
-    # Sharing rules: not with the owner, not twice.
-    assert (
-        owner.put(
-            f"/api/albums/{album_id}/users", json={"albumUsers": [{"userId": admin.id}]}
-        ).status_code
-        == 400
-    )
-    assert (
-        owner.put(
-            f"/api/albums/{album_id}/users", json={"albumUsers": [{"userId": other_user.id}]}
-        ).status_code
-        == 400
-    )
+    # Sharing with the owner or an existing member again is skipped (Immich's addUsers).
+    for again in (admin.id, other_user.id):
+        r = owner.put(f"/api/albums/{album_id}/users", json={"albumUsers": [{"userId": again}]})
+        assert r.status_code == 200, r.text
+        assert [(u["role"], u["user"]["id"]) for u in r.json()["albumUsers"]] == [
+            ("owner", admin.id),
+            ("viewer", other_user.id),
+        ]
 
     # Promoted to editor: may add own assets (not others' private ones), remove only own.
     r = owner.put(f"/api/albums/{album_id}/user/{other_user.id}", json={"role": "editor"})

@@ -541,9 +541,9 @@ def test_public_page_has_open_graph_tags(owner: User, anon: httpx.Client) -> Non
         if "<title>" not in page.text:
             pytest.skip("web app not built")
         text = page.text
-        assert '<meta property="og:title" content="Beach &lt;b&gt;&quot;&amp;">' in text
-        assert '<meta property="og:description" content="1 shared photos &amp; videos">' in text
-        image = re.search(r'<meta property="og:image" content="([^"]+)">', text)
+        assert '<meta property="og:title" content="Beach &lt;b&gt;&quot;&amp;" />' in text
+        assert '<meta property="og:description" content="1 shared photos &amp; videos" />' in text
+        image = re.search(r'<meta property="og:image" content="([^"]+)" />', text)
         assert image is not None, text
         url = image.group(1).replace("&amp;", "&")
         assert url.startswith(str(anon.base_url).rstrip("/") + f"/api/assets/{a1}/thumbnail?key=")

@@ -120,10 +120,13 @@ LEFT JOIN LATERAL (
 ) s ON true
 """
 
-# ``al`` is visible to user $1: owned, or a member.
+# ``al`` is visible to user $1: owned, or a member, while its owner is not deleted (Immich's
+# ``AlbumRepository`` queries join the owner with ``deletedAt IS NULL``: a deleted user's shared
+# albums leave their members' lists and statistics).
 _VISIBLE = (
     "al.deleted_at IS NULL AND (al.owner_id = $1 OR EXISTS "
-    "(SELECT 1 FROM album_users m WHERE m.album_id = al.id AND m.user_id = $1))"
+    "(SELECT 1 FROM album_users m WHERE m.album_id = al.id AND m.user_id = $1)) "
+    "AND EXISTS (SELECT 1 FROM users o WHERE o.id = al.owner_id AND o.deleted_at IS NULL)"
 )
 
 

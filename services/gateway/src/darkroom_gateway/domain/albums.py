@@ -339,12 +339,14 @@ class AlbumController(Controller):
     ) -> AlbumResponse:
         """A new album of the caller's, with initial assets (those they may add) and members.
 
+        The caller listed among the members is dropped: they are its owner (Immich's
+        ``AlbumService.create`` filters the auth user out of ``albumUsers``).
+
         Raises:
-            BadRequest: A member is the caller, unknown, or listed twice.
+            BadRequest: A member is unknown, or listed twice.
         """
-        member_ids = [u.user_id for u in data.album_users]
-        if auth.user.id in member_ids:
-            raise BadRequest("Cannot share album with owner")
+        album_users = [u for u in data.album_users if u.user_id != auth.user.id]
+        member_ids = [u.user_id for u in album_users]
         if len(set(member_ids)) != len(member_ids):
             raise BadRequest("Duplicate album user")
         if set(member_ids) - await albums.existing_users(deps.pool, member_ids):
@@ -356,7 +358,7 @@ class AlbumController(Controller):
             owner_id=auth.user.id,
             album_name=data.album_name,
             description=data.description,
-            members=[(u.user_id, u.role) for u in data.album_users],
+            members=[(u.user_id, u.role) for u in album_users],
             order=preferences_response(stored).albums.default_asset_order,
         )
         if data.asset_ids:
@@ -431,12 +433,13 @@ class AlbumController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> AlbumResponse:
-        """Rename, describe, reorder, pick the thumbnail, toggle activity (owner only).
+        """Rename, describe, reorder, pick the thumbnail, toggle activity (owner or editor, as
+        Immich's ``album.update`` access: owner, or a shared user with the editor role).
 
         Raises:
             BadRequest: The thumbnail asset is not in the album.
         """
-        await _role(deps, auth, album_id, "album.update", OWNER)
+        await _role(deps, auth, album_id, "album.update", EDITORS)
         thumb = data.album_thumbnail_asset_id
         if thumb is not None and not await albums.has_assets(deps.pool, album_id, [thumb]):
             raise BadRequest("Invalid album thumbnail")
@@ -537,29 +540,30 @@ class AlbumController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> AlbumResponse:
-        """Share the album with more users (owner only).
+        """Share the album with more users (owner or editor: Immich's ``album.share`` access).
+
+        Users already in the album, its owner included, are skipped, as Immich's
+        ``AlbumService.addUsers`` does; the album comes back either way.
 
         Raises:
-            BadRequest: No users given, or one is the owner, unknown, or already a member.
+            BadRequest: No users given, or one is unknown or listed twice.
         """
-        await _role(deps, auth, album_id, "album.share", OWNER)
+        await _role(deps, auth, album_id, "album.share", EDITORS)
         if not data.album_users:
             raise BadRequest("albumUsers must contain at least 1 elements")
-        ids = [u.user_id for u in data.album_users]
-        if auth.user.id in ids:
-            raise BadRequest("Cannot be shared with owner")
+        detail = require_access(
+            await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.share"
+        )
+        present = {detail.album.owner_id} | {m.user.id for m in detail.members}
+        new = [u for u in data.album_users if u.user_id not in present]
+        ids = [u.user_id for u in new]
         if len(set(ids)) != len(ids):
             raise BadRequest("Duplicate album user")
         if set(ids) - await albums.existing_users(deps.pool, ids):
             raise BadRequest("User not found")
-        detail = require_access(
-            await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.share"
-        )
-        if set(ids) & {m.user.id for m in detail.members}:
-            raise BadRequest("User already added")
-        await albums.add_members(
-            deps.pool, album_id, [(u.user_id, u.role) for u in data.album_users]
-        )
+        if not new:
+            return await _detail(deps, auth, album_id)
+        await albums.add_members(deps.pool, album_id, [(u.user_id, u.role) for u in new])
         log.info("album.shared", album_id=str(album_id), users=[str(i) for i in ids])
         await album_invited(deps, album_id, auth.user, ids)
         return await _detail(deps, auth, album_id)
@@ -573,14 +577,17 @@ class AlbumController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> None:
-        """Change a member's role (owner only).
+        """Change a member's role (owner or editor: Immich's ``album.share`` access).
 
         Raises:
-            NoAccess: The caller is not the album's owner.
-            BadRequest: ``userId`` is not a member of the album.
+            NoAccess: The caller is neither the album's owner nor an editor.
+            BadRequest: ``userId`` is the owner ("User is owner", as Immich's
+                ``AlbumService.updateUser``) or not a member of the album.
         """
-        await _role(deps, auth, album_id, "album.share", OWNER)
+        await _role(deps, auth, album_id, "album.share", EDITORS)
         member = _user_id(user_id, auth)
+        if await albums.get_role(deps.pool, member, album_id) == "owner":
+            raise BadRequest("User is owner")
         if not await albums.set_member_role(deps.pool, album_id, member, data.role):
             raise BadRequest("Album not shared with user")
 
@@ -592,19 +599,20 @@ class AlbumController(Controller):
         auth: NamedDependency[Auth],
         deps: NamedDependency[Deps],
     ) -> None:
-        """Stop sharing with a member (owner), or leave the album (a member, ``userId`` = me).
+        """Stop sharing with a member (owner or editor), or leave the album (``userId`` = me).
 
         Raises:
             BadRequest: The owner cannot be removed (delete the album instead).
-            NoAccess: The caller does not see the album, or is a member removing someone else
-                (``album.share``: only the owner shares).
+            NoAccess: The caller does not see the album, or is a viewer removing someone else
+                (``album.share``: the owner and editors share, as in Immich).
             BadRequest: ``userId`` is not a member of the album.
         """
         role = await _role(deps, auth, album_id, "album.read")
         member = _user_id(user_id, auth)
-        if role == "owner" and member == auth.user.id:
+        mine = member == auth.user.id
+        if (role if mine else await albums.get_role(deps.pool, member, album_id)) == "owner":
             raise BadRequest("Cannot remove album owner")
-        if role != "owner" and member != auth.user.id:
+        if role not in EDITORS and not mine:
             raise NoAccess("album.share")
         if not await albums.remove_member(deps.pool, album_id, member):
             raise BadRequest("Album not shared with user")

@@ -114,9 +114,10 @@ def media_type_of(path: Path) -> str:
 SHARE_PATH = re.compile(r"^(share|s)/([^/]+)/?$")
 
 
-async def share_meta(deps: Deps, base_url: str, path: str) -> str:
-    """Open Graph ``<meta>`` tags for the public page of a shared link, or "" for other paths
-    and for links that open nothing (unknown, expired).
+async def share_meta(deps: Deps, base_url: str, path: str) -> str | None:
+    """Open Graph ``<meta>`` tags for the public page of a shared link, "" for other paths, None
+    for a link that opens nothing (unknown, expired, its album gone): Immich's web server
+    answers that page 404 with the plain ``index.html``.
 
     Title, description and image follow Immich's share page: the album's name (else
     "Public Share"), the link's description (else "<n> shared photos & videos") and the
@@ -130,7 +131,9 @@ async def share_meta(deps: Deps, base_url: str, path: str) -> str:
         path: The URL path without its leading ``/``.
 
     Returns:
-        HTML to put in ``<head>``: every value escaped.
+        HTML to put in ``<head>``, in the tags and order of Immich's ``render`` (web
+        ``index.html``'s metadata): ``description``, ``og:*``, ``twitter:*``, every value
+        escaped; "" for other paths, None for an unknown link.
     """
     m = SHARE_PATH.match(path)
     if m is None:
@@ -140,7 +143,7 @@ async def share_meta(deps: Deps, base_url: str, path: str) -> str:
         deps.pool, key=m.group(2) if by_key else None, slug=None if by_key else m.group(2)
     )
     if link is None or (link.expires_at is not None and link.expires_at <= datetime.now(UTC)):
-        return ""
+        return None
     if link.password_hash:
         tags = {
             "og:title": "Password required",
@@ -151,7 +154,7 @@ async def share_meta(deps: Deps, base_url: str, path: str) -> str:
         if link.album_id is not None:
             detail = await albums.get_album_detail(deps.pool, link.owner_id, link.album_id)
             if detail is None:
-                return ""
+                return None
             title = detail.album.album_name or "Untitled"
             count = detail.album.asset_count
             cover = detail.album.album_thumbnail_asset_id
@@ -168,13 +171,20 @@ async def share_meta(deps: Deps, base_url: str, path: str) -> str:
                 f"{base_url.rstrip('/')}/api/assets/{cover}/thumbnail"
                 f"?key={quote(link.key, safe='')}&size=preview"
             )
-    tags["og:type"] = "website"
-    lines = [
-        f'<meta property="{name}" content="{html.escape(value, quote=True)}">'
-        for name, value in tags.items()
+    image = tags.get("og:image")
+    named = [
+        ("name", "description", tags["og:description"]),
+        ("property", "og:type", "website"),
+        *(("property", name, value) for name, value in tags.items()),
+        ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:title", tags["og:title"]),
+        ("name", "twitter:description", tags["og:description"]),
+        *([("name", "twitter:image", image)] if image else []),
     ]
-    lines.append('<meta name="twitter:card" content="summary_large_image">')
-    return "\n    ".join(lines)
+    return "\n    ".join(
+        f'<meta {attr}="{name}" content="{html.escape(value, quote=True)}" />'
+        for attr, name, value in named
+    )
 
 
 def stat_etag(file: Path, head: str = "") -> str:
@@ -198,7 +208,7 @@ def not_modified(request: Request, etag: str) -> bool:
 
 
 def file_response(
-    request: Request, file: Path, cache_control: str, head: str = ""
+    request: Request, file: Path, cache_control: str, head: str = "", status_code: int = 200
 ) -> Response[bytes] | File:
     """``file`` with an ETag from its stat (:func:`stat_etag`), or 304 when it matches.
 
@@ -211,13 +221,18 @@ def file_response(
         file: A file of the build.
         cache_control: The Cache-Control header to send.
         head: HTML put before ``</head>`` (the share page's Open Graph tags), or "".
+        status_code: 404 for the page of an unknown shared link (sent whole, no ETag).
     """
+    headers = {"Cache-Control": cache_control, "X-Content-Type-Options": "nosniff"}
+    if status_code != 200:
+        return Response(
+            file.read_bytes(),
+            status_code=status_code,
+            media_type=media_type_of(file),
+            headers=headers,
+        )
     etag = stat_etag(file, head)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
+    headers["ETag"] = etag
     if not_modified(request, etag):
         return Response(b"", status_code=304, headers=headers)
     if head:
@@ -237,7 +252,7 @@ async def web_app(
     request: Request, deps: NamedDependency[Deps], path: FromPath[str]
 ) -> Response[bytes] | File:
     """Serve the web app: a file of the build, else ``index.html`` (SPA fallback; with Open
-    Graph tags on a shared link's page)."""
+    Graph tags on a shared link's page, 404 on an unknown link's)."""
     head = await share_meta(deps, str(request.base_url), path.lstrip("/"))
     return serve_web_app(request, deps, path, head)
 
@@ -249,10 +264,11 @@ async def web_app_root(request: Request, deps: NamedDependency[Deps]) -> Respons
 
 
 def serve_web_app(
-    request: Request, deps: Deps, path: str, head: str = ""
+    request: Request, deps: Deps, path: str, head: str | None = ""
 ) -> Response[bytes] | File:
     """The response of :func:`web_app` for URL path ``path``; ``head`` goes in the
-    ``<head>`` of ``index.html`` (see :func:`share_meta`).
+    ``<head>`` of ``index.html`` (see :func:`share_meta`; None: an unknown shared link, whose
+    page is the plain ``index.html`` answered 404).
 
     Raises:
         NotFound: Under ``/api`` (an unknown API route, answered as the API answers errors) or a
@@ -278,6 +294,8 @@ def serve_web_app(
         return file_response(request, file, IMMUTABLE if hashed else REVALIDATE)
     if rel.startswith(f"{HASHED_DIR}/"):
         raise NotFound("Not found")
+    if head is None:
+        return file_response(request, index, "no-store", status_code=404)
     return file_response(request, index, REVALIDATE, head)
 
 

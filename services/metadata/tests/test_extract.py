@@ -98,7 +98,7 @@ def test_offset_time_original_gives_exact_instant(sample, geocoder):
     assert (md.width, md.height) == (2566, 3313)
     assert md.latitude == pytest.approx(39.05134, abs=1e-5)
     assert md.longitude == pytest.approx(-94.28877, abs=1e-5)
-    assert md.country == "United States"
+    assert md.country == "United States of America"
     assert md.date_time_original.tzinfo is not None
 
 

@@ -19,7 +19,7 @@ def test_known_places(geocoder: Geocoder):
     )
     assert arezzo.distance_km < 5
     springs = geocoder.place(39.05134, -94.28877)
-    assert springs is not None and springs.country == "United States"
+    assert springs is not None and springs.country == "United States of America"
     assert springs.state == "Missouri"
     seoul = geocoder.place(37.5665, 126.978)
     assert seoul is not None and (seoul.city, seoul.country) == ("Seoul", "South Korea")
@@ -40,7 +40,11 @@ def test_max_distance_is_configurable(geocoder: Geocoder):
 
 
 def test_country_names():
-    assert country_name("US") == "United States"
+    """Immich's names (i18n-iso-countries): its e2e map and search suggestion tests expect
+    "United States of America", "People's Republic of China", "Russian Federation"."""
+    assert country_name("US") == "United States of America"
+    assert country_name("CN") == "People's Republic of China"
+    assert country_name("RU") == "Russian Federation"
     assert country_name("gb") == "United Kingdom"
     assert country_name("KR") == "South Korea"
     assert country_name("XK") == "Kosovo"

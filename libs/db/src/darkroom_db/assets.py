@@ -820,9 +820,17 @@ async def restore_assets(
 
 
 async def trashed_ids(pool: asyncpg.Pool, owner_id: uuid.UUID, *, limit: int) -> list[uuid.UUID]:
-    """Up to ``limit`` ids of ``owner_id``'s trashed assets, oldest trashed first."""
+    """Up to ``limit`` ids of ``owner_id``'s trashed assets, oldest trashed first: what
+    emptying or restoring the whole trash acts on.
+
+    Offline external-library assets (their file is gone) are left out, as Immich's
+    ``TrashRepository.empty``/``restore`` touch only assets the user trashed (status
+    ``trashed``, not the library scan's offline ones): they stay in the trash until a scan finds
+    their file or the nightly ``trash.days`` purge removes them (Immich's trash e2e: "should not
+    delete offline-trashed assets from disk", "should not restore offline-trashed assets").
+    """
     rows = await pool.fetch(
-        "SELECT id FROM assets WHERE owner_id = $1 AND status = 'trashed' "
+        "SELECT id FROM assets WHERE owner_id = $1 AND status = 'trashed' AND NOT is_offline "
         "ORDER BY deleted_at, id LIMIT $2",
         owner_id,
         limit,

@@ -559,16 +559,17 @@ SUGGESTION_FILTERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def collation_key(value: str) -> tuple[str, str]:
+def collation_key(value: str) -> tuple[str, str, str]:
     """Sort key that orders text as Immich's suggestions come out of its database (DISTINCT ON
-    under the ``en_US.UTF-8`` collation): case and accents ignored first, so ``samsung`` sorts
-    before ``SONY`` and ``iPhone 7`` before ``NIKON D750`` (Immich's e2e ``search.e2e-spec``
-    expects exactly that); ties by the text itself. Our cluster is initialised with
-    ``--locale=C``, so the database cannot sort this way itself."""
+    under the ``en_US.UTF-8`` collation): case, accents, spaces and punctuation ignored first,
+    so ``samsung`` sorts before ``SONY``, ``iPhone 7`` before ``NIKON D750`` and
+    ``State of Berlin`` before ``St.-Petersburg`` (Immich's e2e ``search.e2e-spec`` expects
+    exactly that); then with the punctuation; ties by the text itself. Our cluster is
+    initialised with ``--locale=C``, so the database cannot sort this way itself."""
     folded = "".join(
         c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c)
-    )
-    return folded.casefold(), value
+    ).casefold()
+    return "".join(c for c in folded if c.isalnum()), folded, value
 
 
 async def suggestions(

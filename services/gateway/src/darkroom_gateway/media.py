@@ -136,33 +136,21 @@ async def serve_object(
     if inm and (inm.strip() == "*" or quoted in [t.strip() for t in inm.split(",")]):
         return Response(b"", status_code=304, headers=headers)
     byte_range = parse_range(request.headers.get("range"), size)
-    if is_head(request):
+    status, length = 200, size
+    if byte_range is not None:
+        status, length = 206, byte_range[1] - byte_range[0] + 1
+        headers["Content-Range"] = f"bytes {byte_range[0]}-{byte_range[1]}/{size}"
+    if is_head(request):  # GET's status and headers, the object only looked up
         await storage.head(key)  # missing: the same error as GET's read
-        status = 200
-        if byte_range is not None:
-            status = 206
-            headers["Content-Range"] = f"bytes {byte_range[0]}-{byte_range[1]}/{size}"
-            size = byte_range[1] - byte_range[0] + 1
-        headers["Content-Length"] = str(size)
+        headers["Content-Length"] = str(length)
         return Response(b"", status_code=status, media_type=media_type, headers=headers)
     if byte_range is None and offset is None and size <= SMALL_OBJECT_BYTES:
         # read at once (one read, no streamed body): a timeline screen asks for dozens
         return Response(await storage.get_bytes(key), media_type=media_type, headers=headers)
-    if byte_range is None:
-        headers["Content-Length"] = str(size)
-        stream = (
-            await storage.open(key)
-            if offset is None
-            else await storage.open(key, start=offset, end=offset + size)
-        )
-        return Stream(stream, media_type=media_type, headers=headers)
-    start, end = byte_range
-    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(end - start + 1)
-    # storage ranges are [start, end) like slices; HTTP ranges are inclusive
-    return Stream(
-        await storage.open(key, start=(offset or 0) + start, end=(offset or 0) + end + 1),
-        media_type=media_type,
-        status_code=206,
-        headers=headers,
-    )
+    headers["Content-Length"] = str(length)
+    if byte_range is None and offset is None:
+        stream = await storage.open(key)
+    else:  # storage ranges are [start, end) like slices; HTTP ranges are inclusive
+        first = (offset or 0) + (byte_range[0] if byte_range is not None else 0)
+        stream = await storage.open(key, start=first, end=first + length)
+    return Stream(stream, media_type=media_type, status_code=status, headers=headers)

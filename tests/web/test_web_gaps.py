@@ -525,7 +525,27 @@ def test_item4_album_add_photos_sort_cover(
     page.get_by_label("Sort").select_option("asc")  # type: ignore[attr-defined]
     _wait(lambda: tiles() == newest_first[::-1], what="oldest first")
     assert user.client.get(f"/api/albums/{album_id}").json()["order"] == "asc"
-    page.reload()  # type: ignore[attr-defined]
+
+    # the page's first list of months (newest first: asked before it knows the album's order)
+    # answered after the album's own, as on a busy CI machine: that late answer was laid over
+    # the oldest-first months. The page's fetch holds that request back 3 s (in the page: a
+    # Playwright route handler would hold every request while it waits).
+    page.add_init_script(  # type: ignore[attr-defined]
+        """(() => {
+          const send = window.fetch;
+          window.fetch = (input, init) => {
+            const url = String(input instanceof Request ? input.url : input);
+            const late = url.includes('/api/timeline/buckets') && !url.includes('order=asc');
+            if (!late) return send(input, init);
+            return new Promise((ok) => setTimeout(ok, 3000)).then(() => send(input, init));
+          };
+        })()"""
+    )
+    with page.expect_response(  # type: ignore[attr-defined]
+        lambda r: "/api/timeline/buckets" in r.url and "order=asc" not in r.url
+    ):
+        page.reload()  # type: ignore[attr-defined]
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     _wait(lambda: tiles() == newest_first[::-1], what="oldest first after a reload")
     shot(page, "gaps-16-album-oldest-first")
 

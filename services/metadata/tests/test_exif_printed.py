@@ -93,13 +93,19 @@ def test_every_other_tag_is_what_exiftool_n_gives_in_the_same_order(
 ) -> None:
     """The full read equals ``exiftool -n`` (the read before printed tags) but for the lens
     tags: same keys, same values, same order (``*:Name`` lookups take the first). Both on the
-    same process: the order of Composite tags follows the modules ExifTool has loaded so far."""
+    same process: the order of Composite tags follows the modules ExifTool has loaded so far.
+    The file's access time is left out of the values (the first read may set it: relatime
+    updates an access time older than a day), not out of the order."""
     path = sample(relative)
     expected = json.loads(exiftool.execute("-n", str(path)))[0]
     got = exiftool.read(path)
 
     def rest(tags: dict) -> list[tuple[str, object]]:
-        return [(k, v) for k, v in tags.items() if k.split(":")[-1] not in _LENS_NAMES]
+        return [
+            (k, None if k == "System:FileAccessDate" else v)
+            for k, v in tags.items()
+            if k.split(":")[-1] not in _LENS_NAMES
+        ]
 
     assert rest(got) == rest(expected)
 

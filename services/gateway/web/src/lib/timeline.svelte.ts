@@ -174,10 +174,19 @@ export class Timeline {
 
   constructor(public readonly filter: TimelineFilter = MAIN_FILTER) {}
 
-  /** (Re)read the list of months; months already loaded are refreshed in place. */
+  /** Counts `load` calls: only the latest one's answer is kept. */
+  #loads = 0;
+
+  /**
+   * (Re)read the list of months; months already loaded are refreshed in place. When loads
+   * overlap (an album page's first load, then its owner's sort order), the last one started
+   * wins: an earlier answer arriving later is dropped, not laid over the newer months.
+   */
   async load(): Promise<void> {
+    const load = ++this.#loads;
     try {
       const buckets = await get<TimeBucket[]>(`/timeline/buckets${query(this.filter)}`);
+      if (load !== this.#loads) return;
       const previous = new Map(this.months.map((m) => [m.timeBucket, m]));
       this.months = buckets.map((b) => {
         const month = previous.get(b.timeBucket);
@@ -191,9 +200,9 @@ export class Timeline {
       await Promise.all(this.months.filter((m) => m.assets !== null).map((m) => m.refresh()));
       this.error = '';
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      if (load === this.#loads) this.error = error instanceof Error ? error.message : String(error);
     } finally {
-      this.loaded = true;
+      if (load === this.#loads) this.loaded = true;
     }
   }
 

@@ -838,6 +838,134 @@ async def create_manual_face(
     return face_id
 
 
+class TaggedFace(msgspec.Struct, frozen=True, kw_only=True):
+    """A face a file names (an XMP face region): the person's name and the box, in pixels of
+    the displayed image (``image_width`` x ``image_height``, x2/y2 exclusive)."""
+
+    name: str
+    image_width: int
+    image_height: int
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+
+class ImportedFaces(msgspec.Struct, frozen=True, kw_only=True):
+    """What :func:`import_tagged_faces` changed.
+
+    Attributes:
+        created: (person id, face id) of each person it created, with their feature face.
+        changed: Whether the asset's tagged faces differ from before (added or removed).
+    """
+
+    created: list[tuple[uuid.UUID, uuid.UUID]]
+    changed: bool
+
+
+async def import_tagged_faces(
+    conn: asyncpg.Connection,
+    *,
+    asset_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    faces: list[TaggedFace],
+) -> ImportedFaces:
+    """Make an asset's ``exif`` faces the ones its file names, as Immich's metadata
+    extraction does with "Import faces" on (``applyTaggedFaces``): each name is one of the
+    owner's people, hidden ones included, matched without regard to case (the oldest of
+    several), or a new person of that name whose feature face is this face; the asset's other
+    ``exif`` faces are deleted.
+
+    Idempotent: a face already stored with the same box, image size and person is kept (its
+    id, and its deletion when its owner soft-deleted it), so a redelivery changes nothing.
+    Machine-detected and manual faces are not touched. Call inside the extraction's
+    transaction; serialised per owner (an advisory lock), so two assets naming one new person
+    at once make one person.
+
+    Returns:
+        The people created and whether the asset's tagged faces changed.
+    """
+    if not faces:
+        return ImportedFaces(created=[], changed=False)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"tagged-faces:{owner_id}"
+    )
+    named = await conn.fetch(
+        "SELECT DISTINCT ON (lower(name)) lower(name) AS key, id FROM people "
+        "WHERE owner_id = $1 AND name <> '' AND lower(name) = ANY($2::text[]) "
+        "ORDER BY lower(name), created_at, id",
+        owner_id,
+        sorted({f.name.lower() for f in faces}),
+    )
+    person_of = {r["key"]: r["id"] for r in named}
+    stored = await conn.fetch(
+        "SELECT id, person_id, image_width, image_height, bounding_box_x1, bounding_box_y1, "
+        "bounding_box_x2, bounding_box_y2 FROM asset_faces "
+        "WHERE asset_id = $1 AND source_type = 'exif' ORDER BY created_at, id",
+        asset_id,
+    )
+    left = {r["id"]: r for r in stored}
+    created: list[tuple[uuid.UUID, uuid.UUID]] = []
+    added = False
+    for face in faces:
+        key = face.name.lower()
+        person_id = person_of.get(key)
+        box = (face.image_width, face.image_height, face.x1, face.y1, face.x2, face.y2)
+        same = next(
+            (
+                face_id
+                for face_id, r in left.items()
+                if r["person_id"] == person_id
+                and person_id is not None
+                and (
+                    r["image_width"],
+                    r["image_height"],
+                    r["bounding_box_x1"],
+                    r["bounding_box_y1"],
+                    r["bounding_box_x2"],
+                    r["bounding_box_y2"],
+                )
+                == box
+            ),
+            None,
+        )
+        if same is not None:
+            del left[same]
+            continue
+        new_person = person_id is None
+        if person_id is None:
+            person_id = uuid.uuid4()
+            person_of[key] = person_id
+            await conn.execute(
+                "INSERT INTO people (id, owner_id, name) VALUES ($1, $2, $3)",
+                person_id,
+                owner_id,
+                face.name,
+            )
+        face_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO asset_faces (id, asset_id, owner_id, person_id, image_width, "
+            "image_height, bounding_box_x1, bounding_box_y1, bounding_box_x2, bounding_box_y2, "
+            "score, source_type, recognition) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 'exif', 'done')",
+            face_id,
+            asset_id,
+            owner_id,
+            person_id,
+            *box,
+        )
+        added = True
+        if new_person:
+            await conn.execute(
+                "UPDATE people SET face_asset_id = $2 WHERE id = $1", person_id, face_id
+            )
+            created.append((person_id, face_id))
+    if left:
+        await conn.execute("DELETE FROM asset_faces WHERE id = ANY($1::uuid[])", list(left))
+    await refresh_feature_faces(conn, owner_id)
+    return ImportedFaces(created=created, changed=added or bool(left))
+
+
 class _transaction:
     """``async with _transaction(pool_or_conn) as conn``: a transaction on a pooled connection,
     or a nested one (savepoint) on a given connection."""

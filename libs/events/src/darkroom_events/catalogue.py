@@ -185,7 +185,8 @@ class AssetDeleted(Event, frozen=True, kw_only=True):
 class AssetFacesRecognized(Event, frozen=True, kw_only=True):
     """The faces of an asset went through recognition: ``person_ids`` are the people it shows
     now. Published by face after detection, and again when a later pass (the retry loop or
-    "cluster new faces") puts one of its faces on a person."""
+    "cluster new faces") puts one of its faces on a person; by metadata when it imported the
+    faces the file names (system config ``metadata.faces.import``)."""
 
     subject: ClassVar[str] = "darkroom.asset.faces.recognized"
     asset_id: str
@@ -218,8 +219,10 @@ class WebhookRequested(Event, frozen=True, kw_only=True):
 
 
 class PersonCreated(Event, frozen=True, kw_only=True):
-    """Recognition started a new (unnamed) person from a core face (published by face), or a
-    user made a person without faces (``POST /api/people``, published by the gateway)."""
+    """Recognition started a new (unnamed) person from a core face (published by face), a
+    user made a person without faces (``POST /api/people``, published by the gateway), or a
+    file named a person its owner did not have (an XMP face region imported with the system
+    config's ``metadata.faces.import``, published by metadata)."""
 
     subject: ClassVar[str] = "darkroom.person.created"
     person_id: str

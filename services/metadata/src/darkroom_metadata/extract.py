@@ -36,6 +36,7 @@ from darkroom_metadata.normalise import (
     zone_at,
 )
 from darkroom_metadata.probe import video_streams
+from darkroom_metadata.regions import FaceRegion, face_regions
 from darkroom_metadata.sidecar import merge_sidecar
 
 __all__ = [
@@ -131,6 +132,10 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
             ``XMP-GContainer:*``) from the same ExifTool read, for
             :func:`darkroom_metadata.motion.extract_video` (so the file is read once); None
             when ExifTool could not read the file.
+        faces: the named face regions of the file (or of its sidecar, which replaces them), in
+            pixels of the image as shown (:func:`darkroom_metadata.regions.face_regions`); an
+            empty list when it names none. Imported as people only when the system config's
+            ``metadata.faces.import`` is on.
     """
 
     mime_type: str | None = None
@@ -167,6 +172,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] | None = None
     motion_tags: dict[str, Any] | None = None
     burst_id: str | None = None
+    faces: list[FaceRegion] = msgspec.field(default_factory=list)
 
 
 def extract_metadata(
@@ -339,4 +345,5 @@ def _finish(
         metadata_error=raw.problem,
         tags=raw.tags,
         burst_id=raw.burst_id,
+        faces=face_regions(raw.region_info, raw.orientation) if raw.region_info else [],
     )

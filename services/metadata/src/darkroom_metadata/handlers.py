@@ -7,15 +7,18 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
-from darkroom_db import assets, exif, stacks, tags
+from darkroom_db import assets, exif, people, stacks, tags
 from darkroom_events import (
     AssetCreated,
+    AssetFacesRecognized,
     AssetHidden,
     AssetMetadataExtracted,
     AssetUpdated,
     Event,
+    PersonCreated,
     StackCreated,
     StackUpdated,
 )
@@ -24,6 +27,7 @@ from darkroom_runtime import Context
 
 from darkroom_metadata import motion, motion_link, stacking
 from darkroom_metadata.extract import ExtractedMetadata, extract_metadata
+from darkroom_metadata.regions import FaceRegion
 
 log = structlog.get_logger()
 
@@ -124,6 +128,50 @@ async def import_tags(conn: asyncpg.Connection, asset: assets.Asset, paths: list
     """
     leaves = await tags.upsert_paths(conn, asset.owner_id, sorted(paths))
     await tags.add_assets(conn, [(tag.id, asset.id) for tag in leaves])
+
+
+async def import_faces(
+    conn: asyncpg.Connection, asset: assets.Asset, regions: list[FaceRegion]
+) -> list[Event]:
+    """Store the faces the file names as the owner's people (``sourceType: exif``), as
+    Immich's metadata extraction with the system config's ``metadata.faces.import`` on
+    (:func:`darkroom_db.people.import_tagged_faces`). Run inside the extraction's transaction.
+
+    Returns:
+        The events to publish once committed: ``darkroom.person.created`` for each new person,
+        then ``darkroom.asset.faces.recognized`` (the people the asset shows) when its tagged
+        faces changed; nothing on a redelivery.
+    """
+    imported = await people.import_tagged_faces(
+        conn,
+        asset_id=asset.id,
+        owner_id=asset.owner_id,
+        faces=[people.TaggedFace(**msgspec.structs.asdict(r)) for r in regions],
+    )
+    owner = str(asset.owner_id)
+    events: list[Event] = [
+        PersonCreated(
+            person_id=str(person_id), owner_id=owner, face_id=str(face_id), asset_id=str(asset.id)
+        )
+        for person_id, face_id in imported.created
+    ]
+    if imported.changed:
+        faces = await people.asset_faces(conn, asset.owner_id, asset.id, unlocked=True)
+        events.append(
+            AssetFacesRecognized(
+                asset_id=str(asset.id),
+                owner_id=owner,
+                person_ids=sorted({str(p.id) for _, p in faces if p is not None}),
+                unassigned=sum(1 for f, _ in faces if f.person_id is None),
+            )
+        )
+        log.info(
+            "metadata.faces_imported",
+            asset_id=str(asset.id),
+            faces=len(regions),
+            people_created=len(imported.created),
+        )
+    return events
 
 
 async def auto_stack(
@@ -268,6 +316,11 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             )
         if meta.tags:
             await import_tags(conn, asset, meta.tags)
+        face_events = (
+            await import_faces(conn, asset, meta.faces)
+            if meta.faces and ctx.config.current.metadata.faces.import_
+            else []
+        )
         await assets.update_from_metadata(
             conn,
             asset_id,
@@ -287,6 +340,8 @@ async def extract_asset_metadata(event: AssetCreated, ctx: Context) -> None:
             await tx.add(stacked)
         for motion_event in motion_events:
             await tx.add(motion_event)
+        for face_event in face_events:
+            await tx.add(face_event)
         for still, video in hidden:
             await tx.add(
                 AssetHidden(asset_id=str(video), owner_id=str(asset.owner_id), still_id=str(still))

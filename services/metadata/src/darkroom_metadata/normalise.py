@@ -116,6 +116,9 @@ class Fields:
     problem: str | None = None
     tags: list[str] | None = None
     burst_id: str | None = None
+    #: ``XMP-mwg-rs:RegionInfo`` as ExifTool gives it (``-struct``): a sidecar's replaces the
+    #: file's whole (:mod:`darkroom_metadata.regions` reads it)
+    region_info: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,6 +609,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
     width, height = _size(tags)
     # -1..5, then rounded half up, as Immich's validateRange (Math.round): XMP Rating is real
     rating = _number(_get(tags, "XMP-xmp:Rating", "IFD0:Rating"))
+    region_info = tags.get("XMP-mwg-rs:RegionInfo")
     return Fields(
         capture=_capture(tags),
         modify=_modify(tags),
@@ -650,6 +654,7 @@ def fields_from_tags(tags: Mapping[str, Any], *, video: bool = False) -> Fields:
         burst_id=_text(tags.get("Apple:BurstUUID")),
         rotation=_rotation(tags) if video else None,
         tags=_keywords(tags),
+        region_info=region_info if isinstance(region_info, dict) else None,
     )
 
 

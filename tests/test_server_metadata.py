@@ -27,6 +27,9 @@ SPEC = Path(__file__).resolve().parents[2] / "shared" / "reference" / "immich-op
 #: A key of the spec's LicenseKeyDto pattern (IMSV: server, IMCL: client/user).
 SERVER_KEY = "IMSV-" + "-".join(["AB12"] * 8)
 USER_KEY = "IMCL-" + "-".join(["CD34"] * 8)
+#: An activation key of the form Immich's have (a 256-byte signature, base64url): the gateway
+#: refuses one that cannot be a signature, but cannot check whose it is.
+ACTIVATION_KEY = "Ab-_" * 85 + "Aw"
 
 
 def _json_schema(node: Any) -> Any:
@@ -151,11 +154,11 @@ def test_privacy_map_choice_reaches_features(stack: Stack, admin: User) -> None:
 def test_server_license_is_stored(admin: User, user: User) -> None:
     try:
         _refused(admin.client.get("/api/server/license"), 404)
-        body = {"licenseKey": SERVER_KEY, "activationKey": "activation-key"}
+        body = {"licenseKey": SERVER_KEY, "activationKey": ACTIVATION_KEY}
         r = admin.client.put("/api/server/license", json=body)
         assert r.status_code == 200, r.text
         stored = conforms(r.json(), "LicenseResponseDto")
-        assert stored["licenseKey"] == SERVER_KEY and stored["activationKey"] == "activation-key"
+        assert stored["licenseKey"] == SERVER_KEY and stored["activationKey"] == ACTIVATION_KEY
         assert admin.client.get("/api/server/license").json() == stored
         assert admin.client.get("/api/server/about").json()["licensed"] is True
         assert user.client.get("/api/server/about").json()["licensed"] is True
@@ -172,7 +175,7 @@ def test_server_license_is_stored(admin: User, user: User) -> None:
 
 def test_user_license_is_stored_per_user(stack: Stack, admin: User, user: User) -> None:
     _refused(user.client.get("/api/users/me/license"), 404)
-    body = {"licenseKey": USER_KEY, "activationKey": "mine"}
+    body = {"licenseKey": USER_KEY, "activationKey": ACTIVATION_KEY}
     r = user.client.put("/api/users/me/license", json=body)
     assert r.status_code == 200, r.text
     stored = conforms(r.json(), "LicenseResponseDto")
@@ -277,7 +280,7 @@ def test_user_responses_carry_the_stored_license(admin: User, user: User) -> Non
     assert (
         conforms(user.client.get("/api/users/me").json(), "UserAdminResponseDto")["license"] is None
     )
-    body = {"licenseKey": USER_KEY, "activationKey": "mine"}
+    body = {"licenseKey": USER_KEY, "activationKey": ACTIVATION_KEY}
     stored = user.client.put("/api/users/me/license", json=body).json()
     try:
         me = conforms(user.client.get("/api/users/me").json(), "UserAdminResponseDto")

@@ -48,10 +48,33 @@ class ApiKeyResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class ApiKeyCreateResponse(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: ApiKeyCreateResponseDto; ``secret`` is shown this once only."""
+    """Spec: ApiKeyCreateResponseDto; ``secret`` is shown this once only.
 
-    api_key: ApiKeyResponse
+    Immich 3.x's API key service answers the new key's own fields at the top level as well as
+    under ``apiKey`` (``{...apiKey, secret, apiKey}``; its e2e test expects both, ``apiKey``
+    marked for removal in v4), so clients reading either shape work.
+    """
+
+    id: str
+    name: str
+    permissions: list[str]
+    created_at: datetime
+    updated_at: datetime
     secret: str
+    api_key: ApiKeyResponse
+
+    @classmethod
+    def of(cls, key: ApiKeyResponse, secret: str) -> ApiKeyCreateResponse:
+        """The create answer for ``key`` and its one-time ``secret``."""
+        return cls(
+            id=key.id,
+            name=key.name,
+            permissions=key.permissions,
+            created_at=key.created_at,
+            updated_at=key.updated_at,
+            secret=secret,
+            api_key=key,
+        )
 
 
 def _check_grant(auth: Auth, permissions: list[str]) -> None:
@@ -97,7 +120,7 @@ class ApiKeyController(Controller):
             key_hash=hash_secret(secret),
             permissions=list(data.permissions),
         )
-        return ApiKeyCreateResponse(api_key=_response(key), secret=secret)
+        return ApiKeyCreateResponse.of(_response(key), secret)
 
     @get("/me", permission=False)
     async def get_my_api_key(self, auth: NamedDependency[Auth]) -> ApiKeyResponse:

@@ -1,5 +1,6 @@
 """Licence keys: the server's (``/api/server/license``, admins) and each user's
-(``/api/users/me/license``), stored as given: Darkroom makes no activation call.
+(``/api/users/me/license``), stored as given once they have the form Immich's have: Darkroom
+makes no activation call and cannot verify Immich's signature (see :func:`_can_be_signature`).
 
 The two route groups are the same three operations on a different store, so one set of
 functions serves both: :func:`read_license`, :func:`store_license`, :func:`forget_license`,
@@ -8,6 +9,8 @@ each taking the owner (``None`` for the server).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import uuid
 from datetime import datetime
@@ -50,12 +53,35 @@ def license_response(stored: system_metadata.License) -> LicenseResponse:
     )
 
 
+#: The shortest RSA signature an activation key can be (RSA-2048: 256 bytes, 342 base64url
+#: characters, as Immich's keys are).
+_MIN_SIGNATURE_BYTES = 256
+
+
+def _can_be_signature(activation_key: str) -> bool:
+    """Whether ``activation_key`` has the form of an activation key: an RSA signature of the
+    licence key in base64 or base64url (padding optional), at least :data:`_MIN_SIGNATURE_BYTES`
+    long.
+
+    Immich verifies the signature (SHA-256 RSA, against its own public key) and answers 400
+    ``Invalid license key`` when it does not verify. Darkroom holds no Immich key, so it cannot
+    tell a genuine signature from a forged one; it refuses, with Immich's answer, what cannot be
+    a signature at all (a truncated, padded or altered key, as Immich's e2e test sends).
+    """
+    text = activation_key.replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error:
+        return False
+    return len(raw) >= _MIN_SIGNATURE_BYTES
+
+
 def _check(data: LicenseKey, prefix: str) -> None:
     """Validate a licence key as Immich does before storing it.
 
     Raises:
-        BadRequest: The key does not match the spec's pattern, has the other kind's prefix, or
-            the activation key is empty.
+        BadRequest: The key does not match the spec's pattern, has the other kind's prefix, the
+            activation key is empty, or it cannot be a signature (:func:`_can_be_signature`).
     """
     if not _LICENSE_KEY.match(data.license_key):
         raise BadRequest(
@@ -65,6 +91,8 @@ def _check(data: LicenseKey, prefix: str) -> None:
         raise BadRequest("Invalid license key")
     if not data.activation_key:
         raise BadRequest("activationKey should not be empty")
+    if not _can_be_signature(data.activation_key):
+        raise BadRequest("Invalid license key")
 
 
 async def read_license(deps: Deps, user_id: uuid.UUID | None) -> LicenseResponse:

@@ -11,7 +11,7 @@ as Immich 3.1 does them, over the HTTP API (and socket.io) of a real stack.
   stored in PostgreSQL (``system_metadata``), so it outlives a gateway restart and every replica
   sees it, as BullMQ's paused flag lives in Redis.
 * ``start`` of a paused queue is accepted (200) and its job waits, as a job added to a paused
-  BullMQ queue waits: it is counted as waiting/paused and runs when the queue is resumed
+  BullMQ queue waits: it is counted as paused (not waiting) and runs when the queue is resumed
   (``QueueService.start`` only queues a ``...QueueAll``/``DatabaseBackup`` job).
 * The ``name`` path parameter is validated against QueueName (``QueueNameParamDto``, server/src/
   dtos/queue.dto.ts, a zod enum): an unknown name is 400 ``Validation failed`` with a zod
@@ -210,7 +210,7 @@ def test_start_of_a_paused_queue_waits_until_it_is_resumed(admin: User, unpaused
     r = admin.client.put("/api/jobs/backupDatabase", json={"command": "start", "force": False})
     assert r.status_code == 200, r.text
     # the job waits in the paused queue (BullMQ: added, not run)
-    waiting = {**IDLE, "waiting": 1, "paused": 1}
+    waiting = {**IDLE, "paused": 1}
     assert r.json() == {"jobCounts": waiting, "queueStatus": {"isActive": False, "isPaused": True}}
     assert _queue(admin, "backupDatabase")["statistics"] == waiting
     assert _backups(admin) == before, "a paused queue ran its job"

@@ -243,6 +243,21 @@ def error_lines(stderr: str, *, most: int = 5, width: int = 300) -> str:
     return "; ".join(kept[:most]) or "no error message"
 
 
+async def has_admin(database_url: str) -> bool:
+    """Whether the database holds an admin user who is not deleted: the health check of a
+    restored database (Immich's restore answers "Server health check failed, no admin exists."
+    and rolls back without one)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE is_admin AND deleted_at IS NULL)"
+            )
+        )
+    finally:
+        await conn.close()
+
+
 async def _end_other_sessions(conn: asyncpg.Connection) -> int:
     """End every other session on this database (they may hold locks, or pgvector codecs
     bound to type OIDs a restore changes); how many were ended."""

@@ -34,6 +34,8 @@ OWN_PREFIX = "darkroom-db-backup-"
 UPLOADED_PREFIX = "uploaded-"
 #: Prefix of the dump taken before a restore (deleted once the restore succeeded).
 RESTORE_POINT_PREFIX = "darkroom-restore-point-"
+#: The error of a restore whose database has no admin (Immich's maintenance worker's words).
+NO_ADMIN = "Server health check failed, no admin exists."
 
 
 def darkroom_version() -> str:
@@ -137,7 +139,9 @@ async def restore_backup(
     Raises:
         ValueError: ``name`` is not a backup name.
         darkroom_storage.NotFound: No such backup.
-        darkroom_db.backup.BackupError: The restore failed (maintenance stays on, with the error).
+        darkroom_db.backup.BackupError: The restore failed, or the restored database has no
+            admin (:data:`NO_ADMIN`): the database is put back from the restore point and
+            maintenance stays on, with the error.
     """
     key = backup_key(name)
     await storage.head(key)  # NotFound before anything changes
@@ -159,6 +163,8 @@ async def restore_backup(
     await flag.update(progress=20)
     try:
         applied = await _restore_from(database_url, storage, key, bin_dir)
+        if not await backup.has_admin(database_url):  # Immich's health check after a restore
+            raise backup.BackupError(NO_ADMIN)
     except Exception as exc:
         log.error("backup.restore_failed", name=name, error=f"{type(exc).__name__}: {exc}")
         error = f"restore of {name} failed: {exc}"

@@ -281,11 +281,14 @@ def asset_response(
 
     Args:
         asset: The asset row (``duplicate_id`` becomes ``duplicateId``).
-        exif_row: Its EXIF row, or None when not extracted.
+        exif_row: Its EXIF row, or None when not extracted: ``exifInfo`` is then the file size
+            alone (every other member null), as Immich's upload stores an EXIF row holding
+            ``fileSizeInByte`` before metadata extraction runs (``AssetMediaService.create``;
+            jobs.e2e-spec.ts reads ``exifInfo.make`` as null with extraction paused).
         shown: The people in it (``people``; only for its owner), sorted here by name.
         tagged: Its tags (``tags``; only for its owner, by value).
     """
-    exif_info = None
+    exif_info = ExifResponse(file_size_in_byte=asset.file_size)
     if exif_row is not None:
         exif_info = ExifResponse(
             make=exif_row.make,

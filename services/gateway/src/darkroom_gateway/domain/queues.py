@@ -2,9 +2,11 @@
 
 Each Immich queue is one durable consumer of the DARKROOM stream (one per service and subject).
 Its counts come from the consumer (waiting = pending in the stream, active = delivered and not yet
-acknowledged, delayed = redelivered; paused = waiting while the consumer is paused), the
-completed count from asset_job_status, and the failed count and list from job_failures (the
-dead-letter table).
+acknowledged, delayed = redelivered), the completed count from asset_job_status, and the failed
+count and list from job_failures (the dead-letter table). While the consumer is paused, what is
+pending counts as ``paused`` and ``waiting`` is 0, as BullMQ counts a paused queue (a job added
+to it goes to its paused list, not to wait): Immich's e2e ``waitForQueueFinish`` waits for
+``active`` and ``waiting`` to be 0 with a queue paused on purpose (jobs.e2e-spec.ts).
 
 Commands (``PUT /api/jobs/{name}``, ``PUT /api/queues/{name}``, ``DELETE .../jobs``):
 
@@ -22,7 +24,7 @@ Commands (``PUT /api/jobs/{name}``, ``PUT /api/queues/{name}``, ``DELETE .../job
 Queues no consumer runs pause and resume too, as Immich pauses any BullMQ queue: their state is
 one member of the ``system_metadata`` document :data:`darkroom_db.system_metadata.QUEUE_STATE`
 (so it outlives a restart and every gateway replica sees it). A ``start`` of a paused one is
-kept there as the job waiting in it (counted as waiting and paused) and runs when the queue is
+kept there as the job waiting in it (counted as paused) and runs when the queue is
 resumed; ``empty`` drops it. ``PUT /api/queues/backgroundTask`` ``{"isPaused": true}`` is 400,
 as Immich's ``QueueService.update`` answers.
 
@@ -244,14 +246,14 @@ async def _queue(
             delayed=state.delayed,
             failed=await jobs.count_failures(deps.pool, spec.durable),
             paused=state.waiting if state.paused else 0,
-            waiting=state.waiting,
+            waiting=0 if state.paused else state.waiting,
         ),
     )
 
 
 _IDLE = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=0, waiting=0)
-#: A paused queue without consumer holding a start (one job, waiting while paused).
-_HELD = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=1, waiting=1)
+#: A paused queue without consumer holding a start (one job, counted as paused only).
+_HELD = QueueStatistics(active=0, completed=0, delayed=0, failed=0, paused=1, waiting=0)
 
 
 async def _parked_states(deps: Deps) -> dict[str, dict[str, object]]:

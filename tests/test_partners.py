@@ -225,9 +225,11 @@ def test_partner_sync_backfill_upserts_and_deletes(
     assert data_lines(lines, "PartnerV1") == [
         {"sharedById": a.id, "sharedWithId": b.id, "inTimeline": False}
     ]
-    assert [d["id"] for d in data_lines(lines, "PartnerAssetBackfillV2")] == [before]
-    assert [d["assetId"] for d in data_lines(lines, "PartnerAssetExifBackfillV1")] == [before]
-    assert data_lines(lines, "PartnerAssetV2") == []
+    # no partner asset checkpoint yet: the upserts send them all, there is nothing to back-fill
+    # (Immich's sync.service backfills only up to an upsert checkpoint)
+    assert [d["id"] for d in data_lines(lines, "PartnerAssetV2")] == [before]
+    assert [d["assetId"] for d in data_lines(lines, "PartnerAssetExifV1")] == [before]
+    assert data_lines(lines, "PartnerAssetBackfillV2") == []
     device.ack(lines)
     assert only_complete(device.sync(PARTNER_TYPES))  # backfill is sent once
 

@@ -297,16 +297,17 @@ def test_sync_stream_partner_stacks(
     photos: dict[str, str],
     components: dict[str, Any],  # noqa: F811 - the fixture imported above
 ) -> None:
-    """A partner's stack made before the partnership comes as a backfill line, one made after
-    as PartnerStackV1, and the end of the partnership deletes them (PartnerStackDeleteV1)."""
+    """A partner's stack made before the partnership comes on a first sync as PartnerStackV1
+    (no checkpoint: nothing to back-fill, as Immich), one made after too, and the end of the
+    partnership deletes them (PartnerStackDeleteV1)."""
     device = Device(stack, owner)
     before = create(stranger, photos["theirs"], photos["theirs2"])
     ok(stranger.client.post("/api/partners", json={"sharedWithId": owner.id}), 201)
     try:
         lines = device.sync_and_ack(["PartnerStacksV1"])
         validate_partner(components, lines)
-        backfill = [x["data"]["id"] for x in lines if x["type"] == "PartnerStackBackfillV1"]
-        assert backfill == [before["id"]]
+        upserts = [x["data"]["id"] for x in lines if x["type"] == "PartnerStackV1"]
+        assert upserts == [before["id"]]
         ok(stranger.client.delete(f"/api/stacks/{before['id']}"), 204)
         after = create(stranger, photos["theirs2"], photos["theirs"])
         lines = device.sync_and_ack(["PartnerStacksV1"])

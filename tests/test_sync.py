@@ -200,6 +200,8 @@ def test_first_sync_then_only_changes(
         ("AlbumUserV1", f"{album}:{alice.id}"),  # the owner, role "owner", as Immich 3.x
         ("AlbumToAssetV1", f"{album}:{a1}"),
         ("AlbumToAssetV1", f"{album}:{a3}"),
+        # own assets are album assets too, as Immich's AlbumAssetSync
+        *{(t, i) for t in ("AlbumAssetCreateV1", "AlbumAssetExifCreateV1") for i in (a1, a3)},
     }
     auth_user = next(x["data"] for x in lines if x["type"] == "AuthUserV1")
     assert auth_user["email"] == alice.email and auth_user["isAdmin"] is False
@@ -237,6 +239,9 @@ def test_first_sync_then_only_changes(
         ("AssetDeleteV1", a3),
         ("AlbumToAssetV1", f"{album}:{a2}"),
         ("AlbumToAssetDeleteV1", f"{album}:{a3}"),
+        ("AlbumAssetCreateV1", a1),  # the favourite, and a2 now in the album
+        ("AlbumAssetCreateV1", a2),
+        ("AlbumAssetExifCreateV1", a2),
         # the delete lowered alice's quota usage: her user row changed too
         ("AuthUserV1", alice.id),
         ("UserV1", alice.id),

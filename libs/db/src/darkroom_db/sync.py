@@ -20,16 +20,21 @@ Visibility (who gets which rows):
   joined later is positioned at the join (``greatest`` of the row's and the membership's
   position), so joining an album sends its whole content once without a separate backfill
   pass. ``AlbumAssetCreateV1``/``AlbumAssetExifCreateV1`` are the assets (and
-  EXIF) of other owners that the caller sees through such albums, their favourite left out
-  (``is_favorite`` false: a favourite is its owner's, as Immich's; partner assets likewise).
+  EXIF) of such albums, the caller's own among them (as Immich's ``AlbumAssetSync``), with the
+  favourite of the caller's own only (``is_favorite`` false for others': a favourite is its
+  owner's, as Immich's; partner assets likewise).
 * Partner sources (``0014_partners.sql``): ``PartnerV1``/``PartnerDeleteV1`` are the
-  partnerships the caller is on either side of. ``PartnerAssetV1``/``PartnerAssetExifV1`` are
-  the assets (and EXIF) of the users who share with the caller, written since the partnership
-  began; what they wrote before is sent once as ``PartnerAssetBackfillV1`` /
-  ``PartnerAssetExifBackfillV1`` positioned at the partnership's creation (so a partnership
-  made after the caller's checkpoint is back-filled, and one made again later is back-filled
-  again). ``PartnerAssetDeleteV1`` is a sharer's asset deleted for good while shared, and every
-  asset of a sharer when the partnership ends (positioned at its ``partner_audit`` row).
+  partnerships the caller is on either side of (a deletion only while both users exist: a
+  purged user's go with their ``UserDeleteV1``, as Immich's). ``PartnerAssetV1`` /
+  ``PartnerAssetExifV1`` / ``PartnerStackV1`` are the assets (EXIF, stacks) of the users who
+  share with the caller, at their own positions, as Immich's upserts. What a partnership made
+  after the caller's checkpoint of that upsert type would never send (rows at or below it) is
+  sent once as ``PartnerAssetBackfillV1`` / ``PartnerAssetExifBackfillV1`` /
+  ``PartnerStackBackfillV1``, positioned at the partnership's creation (``create_pos``; one made
+  again later is back-filled again; a session with no such checkpoint gets no backfill, its
+  upserts send everything). ``PartnerAssetDeleteV1`` is a sharer's asset deleted for good
+  while shared, and every asset of a sharer when the partnership ends (positioned at its
+  ``partner_audit`` row).
 * Locked assets (visibility ``locked``, migration 0028): the owner's ``AssetV1`` carries them
   (Immich's app keeps its locked folder behind its own PIN prompt); partner and album sources
   never do, and a sharer's asset moved into the locked folder is a ``PartnerAssetDeleteV1``.
@@ -76,6 +81,9 @@ _ASSET_COLS = f"{_ASSET_BASE_COLS}, a.is_favorite"
 # selects ``false``, AlbumAssetSync the favourite only of the caller's own assets) and its REST
 # ``mapAsset`` answer them.
 _OTHERS_ASSET_COLS = f"{_ASSET_BASE_COLS}, false AS is_favorite"
+# Album assets are every asset of the albums the caller sees, their own among them (Immich's
+# ``AlbumAssetSync`` does not filter by owner): the favourite only of the caller's own.
+_ALBUM_ASSET_COLS = f"{_ASSET_BASE_COLS}, a.is_favorite AND a.owner_id = $1 AS is_favorite"
 _EXIF_COLS = (
     "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, "
     "e.file_size_in_byte, e.orientation, e.date_time_original, e.modify_date, e.time_zone, "
@@ -102,6 +110,11 @@ _STACK_COLS = "st.id, st.owner_id, st.primary_asset_id, st.created_at, st.update
 _NOT_LOCKED = "a.visibility <> 'locked'"
 # The partnerships sharing with the caller ($1): the sharer and the position they began at.
 _SHARERS = "(SELECT shared_by_id, create_pos FROM partners WHERE shared_with_id = $1)"
+# A backfill row (``%s``: the row's table alias): a sharer's row at or below the caller's upsert
+# checkpoint ($6, the ``upto`` of :func:`changes`) when the partnership began after that
+# checkpoint, so the upserts will not send it (Immich's sync.service backfills a partner created
+# after the upsert checkpoint with the rows up to it; with no checkpoint the upserts send all).
+_BACKFILL = "%s.update_pos <= $6 AND s.create_pos > $6"
 
 #: SyncEntityType -> query of the caller's ($1) changes; each row has ``pos`` and ``key``.
 SOURCES: Mapping[str, str] = {
@@ -162,19 +175,23 @@ SOURCES: Mapping[str, str] = {
         f"FROM album_assets aa JOIN {_VISIBLE_ALBUMS} v ON v.album_id = aa.album_id"
     ),
     "AlbumAssetCreateV1": (
-        f"SELECT {_OTHERS_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
+        f"SELECT {_ALBUM_ASSET_COLS}, greatest(a.update_pos, p.since) AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
-        f"WHERE a.owner_id <> $1 AND a.status <> 'deleted' AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
     "AlbumAssetExifCreateV1": (
         f"SELECT {_EXIF_COLS}, greatest(e.update_pos, p.since) AS pos, e.asset_id::text AS key "
         f"FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_ALBUM_ASSET_PATHS} p ON p.asset_id = a.id "
-        f"WHERE a.owner_id <> $1 AND a.status <> 'deleted' AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
+    # Not the partnerships of a user deleted for good: the app drops them with the user on its
+    # UserDeleteV1 (Immich's partner audit trigger skips the cascade of a user delete).
     "PartnerDeleteV1": (
         f"SELECT x.shared_by_id, x.shared_with_id, x.update_pos AS pos, {_AUDIT_KEY} AS key "
-        "FROM partner_audit x WHERE x.shared_by_id = $1 OR x.shared_with_id = $1"
+        "FROM partner_audit x WHERE (x.shared_by_id = $1 OR x.shared_with_id = $1) "
+        "AND EXISTS (SELECT 1 FROM users u WHERE u.id = x.shared_by_id) "
+        "AND EXISTS (SELECT 1 FROM users u WHERE u.id = x.shared_with_id)"
     ),
     "PartnerV1": (
         "SELECT p.shared_by_id, p.shared_with_id, p.in_timeline, p.update_pos AS pos, "
@@ -196,24 +213,24 @@ SOURCES: Mapping[str, str] = {
     "PartnerAssetV1": (
         f"SELECT {_OTHERS_ASSET_COLS}, a.update_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        f"WHERE a.status <> 'deleted' AND a.update_pos >= s.create_pos AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
     "PartnerAssetBackfillV1": (
         f"SELECT {_OTHERS_ASSET_COLS}, s.create_pos AS pos, a.id::text AS key "
         f"FROM assets a JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        f"WHERE a.status <> 'deleted' AND a.update_pos < s.create_pos AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_BACKFILL % 'a'} AND {_NOT_LOCKED}"
     ),
     "PartnerAssetExifV1": (
         f"SELECT {_EXIF_COLS}, e.update_pos AS pos, e.asset_id::text AS key "
         "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        f"WHERE a.status <> 'deleted' AND e.update_pos >= s.create_pos AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_NOT_LOCKED}"
     ),
     "PartnerAssetExifBackfillV1": (
         f"SELECT {_EXIF_COLS}, s.create_pos AS pos, e.asset_id::text AS key "
         "FROM asset_exif e JOIN assets a ON a.id = e.asset_id "
         f"JOIN {_SHARERS} s ON s.shared_by_id = a.owner_id "
-        f"WHERE a.status <> 'deleted' AND e.update_pos < s.create_pos AND {_NOT_LOCKED}"
+        f"WHERE a.status <> 'deleted' AND {_BACKFILL % 'e'} AND {_NOT_LOCKED}"
     ),
     "PersonDeleteV1": (
         f"SELECT x.person_id, x.update_pos AS pos, {_AUDIT_KEY} AS key FROM person_audit x "
@@ -290,13 +307,12 @@ SOURCES: Mapping[str, str] = {
     ),
     "PartnerStackV1": (
         f"SELECT {_STACK_COLS}, st.update_pos AS pos, st.id::text AS key "
-        f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id "
-        "WHERE st.update_pos >= s.create_pos"
+        f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id"
     ),
     "PartnerStackBackfillV1": (
         f"SELECT {_STACK_COLS}, s.create_pos AS pos, st.id::text AS key "
         f"FROM stacks st JOIN {_SHARERS} s ON s.shared_by_id = st.owner_id "
-        "WHERE st.update_pos < s.create_pos"
+        f"WHERE {_BACKFILL % 'st'}"
     ),
     # --- memories (0018_memories.sql): the caller's own -------------------------------------
     "MemoryDeleteV1": (
@@ -320,6 +336,12 @@ SOURCES: Mapping[str, str] = {
 }
 
 
+#: Sources that take the position of the caller's upsert checkpoint (``upto``) as ``$6``.
+BACKFILLS = frozenset(
+    {"PartnerAssetBackfillV1", "PartnerAssetExifBackfillV1", "PartnerStackBackfillV1"}
+)
+
+
 class Position(msgspec.Struct, frozen=True, order=True):
     """A place in a source's change order: transaction position, then row key."""
 
@@ -329,6 +351,11 @@ class Position(msgspec.Struct, frozen=True, order=True):
 
 #: Before every change.
 START = Position(0, "")
+
+#: The row key of a finished backfill: above every row key (uuids in lower-case hex, which
+#: sort before ``z`` in the C and the language collations alike), so a checkpoint
+#: ``(create_pos, BACKFILL_DONE)`` is past every backfill row of that partnership.
+BACKFILL_DONE = "z"
 
 
 class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -369,6 +396,7 @@ async def changes(
     after: Position,
     below: int,
     limit: int,
+    upto: int = 0,
 ) -> list[dict[str, Any]]:
     """One page of ``user_id``'s changes of ``source``, in position order.
 
@@ -379,6 +407,8 @@ async def changes(
         after: Only changes strictly after this position (the acknowledged checkpoint).
         below: Only changes with ``pos`` strictly below this (see :func:`cutoff`).
         limit: Page size (rows).
+        upto: For a source of :data:`BACKFILLS`: the position of the caller's checkpoint of the
+            matching upsert type (0 when none: nothing to back-fill).
 
     Returns:
         Rows as dicts of the source's columns plus ``pos`` (int) and ``key`` (str).
@@ -394,8 +424,34 @@ async def changes(
         after.key,
         below,
         limit,
+        *((upto,) if source in BACKFILLS else ()),
     )
     return [dict(r) for r in rows]
+
+
+async def partnerships_to_backfill(
+    pool: asyncpg.Pool, user_id: uuid.UUID, *, after: Position, below: int
+) -> list[int]:
+    """The creation positions (ascending) of the partnerships sharing with ``user_id`` whose
+    backfill is not finished: after ``after`` and below the cut-off ``below``.
+
+    Args:
+        pool: Pool.
+        user_id: The caller (the partner shared with).
+        after: The later of the session's backfill checkpoint and ``(upsert checkpoint,
+            BACKFILL_DONE)``: a partnership made before the upsert checkpoint needs none.
+        below: The stream's cut-off (:func:`cutoff`).
+    """
+    rows = await pool.fetch(
+        "SELECT DISTINCT create_pos FROM partners WHERE shared_with_id = $1 "
+        "AND (create_pos, $4::text) > ($2, $3) AND create_pos < $5 ORDER BY create_pos",
+        user_id,
+        after.pos,
+        after.key,
+        BACKFILL_DONE,
+        below,
+    )
+    return [int(r["create_pos"]) for r in rows]
 
 
 async def list_checkpoints(pool: asyncpg.Pool, session_id: uuid.UUID) -> list[Checkpoint]:

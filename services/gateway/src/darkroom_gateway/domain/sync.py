@@ -94,38 +94,51 @@ ENTITY_TYPES = frozenset(
     }
 )  # fmt: skip
 
-#: Served request types, in the order they are streamed (parents before children, so the app's
-#: local foreign keys hold), each with the entity types it produces (deletions first).
+#: Served request types, in the order they are streamed: Immich's ``SYNC_TYPES_ORDER``
+#: (server/src/services/sync.service.ts), whatever order the request lists them in. Album assets
+#: come before the albums that point at them (``thumbnailAssetId``), EXIF after the assets,
+#: faces after people. Each maps to the entity types it produces (deletions first).
 SERVED: dict[str, tuple[str, ...]] = {
     "AuthUsersV1": ("AuthUserV1",),
     "UsersV1": ("UserDeleteV1", "UserV1"),
     "PartnersV1": ("PartnerDeleteV1", "PartnerV1"),
     "AssetsV1": ("AssetDeleteV1", "AssetV1"),
     "AssetsV2": ("AssetDeleteV1", "AssetV2"),
-    "AssetExifsV1": ("AssetExifV1",),
-    "AssetEditsV1": ("AssetEditDeleteV1", "AssetEditV1"),  # non-destructive edits (#19)
-    "PartnerAssetsV1": ("PartnerAssetDeleteV1", "PartnerAssetV1", "PartnerAssetBackfillV1"),
-    "PartnerAssetsV2": ("PartnerAssetDeleteV1", "PartnerAssetV2", "PartnerAssetBackfillV2"),
-    "PartnerAssetExifsV1": ("PartnerAssetExifV1", "PartnerAssetExifBackfillV1"),
+    "StacksV1": ("StackDeleteV1", "StackV1"),  # stacks (#16)
+    "PartnerAssetsV1": ("PartnerAssetDeleteV1", "PartnerAssetBackfillV1", "PartnerAssetV1"),
+    "PartnerAssetsV2": ("PartnerAssetDeleteV1", "PartnerAssetBackfillV2", "PartnerAssetV2"),
+    "PartnerStacksV1": ("PartnerStackDeleteV1", "PartnerStackBackfillV1", "PartnerStackV1"),
+    "AlbumAssetsV1": ("AlbumAssetCreateV1",),
+    "AlbumAssetsV2": ("AlbumAssetCreateV2",),
     "AlbumsV1": ("AlbumDeleteV1", "AlbumV1"),
     "AlbumsV2": ("AlbumDeleteV1", "AlbumV2"),
     "AlbumUsersV1": ("AlbumUserDeleteV1", "AlbumUserV1"),
-    "AlbumAssetsV1": ("AlbumAssetCreateV1",),
-    "AlbumAssetsV2": ("AlbumAssetCreateV2",),
-    "AlbumAssetExifsV1": ("AlbumAssetExifCreateV1",),
     "AlbumToAssetsV1": ("AlbumToAssetDeleteV1", "AlbumToAssetV1"),
+    "AssetExifsV1": ("AssetExifV1",),
+    "AlbumAssetExifsV1": ("AlbumAssetExifCreateV1",),
+    "AssetOcrV1": ("AssetOcrDeleteV1", "AssetOcrV1"),
+    "PartnerAssetExifsV1": ("PartnerAssetExifBackfillV1", "PartnerAssetExifV1"),
+    "MemoriesV1": ("MemoryDeleteV1", "MemoryV1"),
+    "MemoryToAssetsV1": ("MemoryToAssetDeleteV1", "MemoryToAssetV1"),
     "PeopleV1": ("PersonDeleteV1", "PersonV1"),
     "AssetFacesV1": ("AssetFaceDeleteV1", "AssetFaceV1"),
     "AssetFacesV2": ("AssetFaceDeleteV1", "AssetFaceV2"),
-    "AssetOcrV1": ("AssetOcrDeleteV1", "AssetOcrV1"),
-    "AssetMetadataV1": ("AssetMetadataDeleteV1", "AssetMetadataV1"),
     "UserMetadataV1": ("UserMetadataDeleteV1", "UserMetadataV1"),
-    # stacks (#16): after the assets they group
-    "StacksV1": ("StackDeleteV1", "StackV1"),
-    "PartnerStacksV1": ("PartnerStackDeleteV1", "PartnerStackV1", "PartnerStackBackfillV1"),
-    # memories: after the assets they link (MemoryToAssetsV1 after MemoriesV1)
-    "MemoriesV1": ("MemoryDeleteV1", "MemoryV1"),
-    "MemoryToAssetsV1": ("MemoryToAssetDeleteV1", "MemoryToAssetV1"),
+    "AssetMetadataV1": ("AssetMetadataDeleteV1", "AssetMetadataV1"),
+    "AssetEditsV1": ("AssetEditDeleteV1", "AssetEditV1"),  # non-destructive edits (#19)
+}
+
+
+#: Backfill entity type -> the upsert type whose checkpoint bounds it (``upto`` of
+#: :func:`darkroom_db.sync.changes`). As Immich's sync.service: a session with no upsert
+#: checkpoint gets no backfill (its upserts send everything); otherwise each partnership made
+#: after that checkpoint is back-filled with the sharer's rows up to it, before the upserts, and
+#: closed by a ``SyncAckV1`` line whose ack marks that backfill done.
+BACKFILL_OF = {
+    "PartnerAssetBackfillV1": "PartnerAssetV1",
+    "PartnerAssetBackfillV2": "PartnerAssetV2",
+    "PartnerAssetExifBackfillV1": "PartnerAssetExifV1",
+    "PartnerStackBackfillV1": "PartnerStackV1",
 }
 
 
@@ -465,13 +478,18 @@ ENTITIES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
 # --- acks ------------------------------------------------------------------------------------
 
 
+#: The ack of the ``SyncResetV1`` line, as Immich's ``toAck`` writes it (``ids: ['reset']``):
+#: the app posts it back to start over.
+RESET_ACK = "SyncResetV1|reset"
+
+
 def encode_ack(entity_type: str, position: sync.Position) -> str:
     """The ack of a line: ``"<entity type>|<position>|<row key>"``."""
     return f"{entity_type}|{position.pos}|{position.key}"
 
 
 def parse_ack(ack: str) -> tuple[str, sync.Position]:
-    """Split an ack made by :func:`encode_ack`.
+    """Split an ack made by :func:`encode_ack` (or :data:`RESET_ACK`).
 
     Returns:
         (entity type, position).
@@ -479,6 +497,8 @@ def parse_ack(ack: str) -> tuple[str, sync.Position]:
     Raises:
         BadRequest: Not an ack this server made.
     """
+    if ack == RESET_ACK:
+        return "SyncResetV1", sync.Position(0, "reset")
     parts = ack.split("|", 2)
     if (
         len(parts) != 3
@@ -506,6 +526,53 @@ def _session_id(auth: Auth) -> uuid.UUID:
     return auth.session.id
 
 
+async def _pages(
+    deps: Deps,
+    encoder: msgspec.json.Encoder,
+    entity_type: str,
+    user_id: uuid.UUID,
+    after: sync.Position,
+    below: int,
+    counts: dict[str, int],
+    upto: int = 0,
+) -> AsyncIterator[bytes]:
+    """The lines of one entity type strictly after ``after`` and below ``below``, a page of
+    :data:`PAGE_SIZE` rows at a time (``upto``: see :func:`darkroom_db.sync.changes`)."""
+    source, build = ENTITIES[entity_type]
+    while True:
+        rows = await sync.changes(
+            deps.pool, source, user_id, after=after, below=below, limit=PAGE_SIZE, upto=upto
+        )
+        lines = []
+        for row in rows:
+            after = sync.Position(row["pos"], row["key"])
+            lines.append(_line(encoder, entity_type, build(row), encode_ack(entity_type, after)))
+        if lines:  # a page at once; dates as Immich's JSON.stringify writes them
+            yield immich_dates(b"".join(lines))
+        counts[entity_type] = counts.get(entity_type, 0) + len(rows)
+        if len(rows) < PAGE_SIZE:
+            return
+
+
+async def _skip_backfills(
+    deps: Deps,
+    session_id: uuid.UUID,
+    user_id: uuid.UUID,
+    entity_type: str,
+    after: sync.Position,
+    below: int,
+) -> None:
+    """Mark the backfills of the caller's partnerships done for a session with no upsert
+    checkpoint (its upserts send every row of the sharers), as Immich's sync.service
+    ``upsertBackfillCheckpoint`` does: a later stream back-fills only partnerships made after."""
+    created = await sync.partnerships_to_backfill(deps.pool, user_id, after=after, below=below)
+    if created:
+        done = sync.Position(created[-1], sync.BACKFILL_DONE)
+        await sync.save_checkpoints(
+            deps.pool, session_id, {entity_type: encode_ack(entity_type, done)}
+        )
+
+
 async def stream_changes(
     deps: Deps, user_id: uuid.UUID, session_id: uuid.UUID, requested: set[str]
 ) -> AsyncIterator[bytes]:
@@ -525,23 +592,26 @@ async def stream_changes(
         if request_type not in requested:
             continue
         for entity_type in entity_types:
-            source, build = ENTITIES[entity_type]
             after = checkpoints.get(entity_type, sync.START)
-            while True:
-                rows = await sync.changes(
-                    deps.pool, source, user_id, after=after, below=below, limit=PAGE_SIZE
-                )
-                lines = []
-                for row in rows:
-                    after = sync.Position(row["pos"], row["key"])
-                    lines.append(
-                        _line(encoder, entity_type, build(row), encode_ack(entity_type, after))
-                    )
-                if lines:  # a page at once; dates as Immich's JSON.stringify writes them
-                    yield immich_dates(b"".join(lines))
-                counts[entity_type] = counts.get(entity_type, 0) + len(rows)
-                if len(rows) < PAGE_SIZE:
-                    break
+            if entity_type not in BACKFILL_OF:
+                async for page in _pages(deps, encoder, entity_type, user_id, after, below, counts):
+                    yield page
+                continue
+            upsert = checkpoints.get(BACKFILL_OF[entity_type])
+            if upsert is None:  # the upserts send everything: no backfill due, now or later
+                await _skip_backfills(deps, session_id, user_id, entity_type, after, below)
+                continue
+            since = max(after, sync.Position(upsert.pos, sync.BACKFILL_DONE))
+            for created in await sync.partnerships_to_backfill(
+                deps.pool, user_id, after=since, below=below
+            ):
+                start = max(after, sync.Position(created, ""))
+                async for page in _pages(
+                    deps, encoder, entity_type, user_id, start, created + 1, counts, upsert.pos
+                ):
+                    yield page
+                done = sync.Position(created, sync.BACKFILL_DONE)
+                yield _line(encoder, "SyncAckV1", {}, encode_ack(entity_type, done))
     yield _line(
         encoder, "SyncCompleteV1", {}, encode_ack("SyncCompleteV1", sync.Position(below, ""))
     )
@@ -549,7 +619,7 @@ async def stream_changes(
 
 
 async def _reset_line() -> AsyncIterator[bytes]:
-    yield _line(msgspec.json.Encoder(), "SyncResetV1", {}, "SyncResetV1|0|reset")
+    yield _line(msgspec.json.Encoder(), "SyncResetV1", {}, RESET_ACK)
 
 
 class SyncController(Controller):

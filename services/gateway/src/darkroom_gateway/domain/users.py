@@ -11,7 +11,7 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 import structlog
-from darkroom_db import system_metadata, users
+from darkroom_db import system_metadata, user_metadata, users
 from darkroom_media.types import media_type_for
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -519,8 +519,10 @@ class UserController(Controller):
     async def delete_my_onboarding(
         self, auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
-        """Reset the caller's onboarding."""
+        """Reset the caller's onboarding: the flag goes false and its ``onboarding`` metadata
+        is removed, as Immich's ``deleteMetadata`` (the app gets a ``UserMetadataDeleteV1``)."""
         await apply_user_changes(deps, auth.user.id, {"is_onboarded": False})
+        await user_metadata.delete(deps.pool, auth.user.id, "onboarding")
 
     @get("/me/license", permission="userLicense.read")
     async def get_my_license(

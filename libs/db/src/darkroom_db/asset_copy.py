@@ -41,7 +41,8 @@ async def copy_relations(
     - albums: every album holding the source that the user owns or edits gets the target
       (already there: left alone; the album's ``updated_at`` moves when one is added);
     - shared links: every individual shared link of the user holding the source gets the target;
-    - stack: the target joins the source's stack (leaving the one it was in, if any);
+    - stack: the target joins the source's stack, or takes it into its own
+      (:func:`_copy_stack`);
     - favorite: the target's favourite flag becomes the source's.
 
     Returns:
@@ -82,15 +83,7 @@ async def copy_relations(
             )
             link_ids = [r["shared_link_id"] for r in rows]
         if stack:
-            stack_id = await conn.fetchval(
-                "UPDATE assets t SET stack_id = s.stack_id, updated_at = now() FROM assets s "
-                "WHERE t.id = $2 AND t.owner_id = $1 AND s.id = $3 AND s.owner_id = $1 "
-                "AND s.stack_id IS NOT NULL AND t.stack_id IS DISTINCT FROM s.stack_id "
-                "RETURNING t.stack_id",
-                user_id,
-                target_id,
-                source_id,
-            )
+            stack_id = await _copy_stack(conn, user_id, source_id, target_id)
         if favorite:
             fav = await conn.fetchval(
                 "UPDATE assets t SET is_favorite = s.is_favorite, updated_at = now() "
@@ -101,6 +94,45 @@ async def copy_relations(
                 source_id,
             )
     return Copied(album_ids=album_ids, shared_link_ids=link_ids, stack_id=stack_id, favorite=fav)
+
+
+async def _copy_stack(
+    conn: asyncpg.Connection, user_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID
+) -> uuid.UUID | None:
+    """Put the target in the source's stack, as Immich's ``AssetService.copyStack``: a target in
+    no stack joins the source's; a target in another stack takes the source's whole stack into
+    its own (every member moves over, the source's stack is deleted, the target's primary
+    stays). Nothing when the source is in no stack or both share one.
+
+    Returns:
+        The stack the target is now in, when it changed (None otherwise).
+    """
+    row = await conn.fetchrow(
+        "SELECT s.stack_id AS source_stack, t.stack_id AS target_stack FROM assets s, assets t "
+        "WHERE s.id = $2 AND s.owner_id = $1 AND t.id = $3 AND t.owner_id = $1",
+        user_id,
+        source_id,
+        target_id,
+    )
+    if row is None or row["source_stack"] is None or row["source_stack"] == row["target_stack"]:
+        return None
+    if row["target_stack"] is None:
+        await conn.execute(
+            "UPDATE assets SET stack_id = $2, updated_at = now() WHERE id = $1",
+            target_id,
+            row["source_stack"],
+        )
+        return row["source_stack"]
+    await conn.execute(
+        "UPDATE assets SET stack_id = $3, updated_at = now() WHERE owner_id = $1 AND stack_id = $2",
+        user_id,
+        row["source_stack"],
+        row["target_stack"],
+    )
+    await conn.execute(
+        "DELETE FROM stacks WHERE id = $1 AND owner_id = $2", row["source_stack"], user_id
+    )
+    return row["target_stack"]
 
 
 async def set_sidecar_path(

@@ -262,16 +262,16 @@ async def duplicate_groups(
 
 
 async def group_members(
-    pool: asyncpg.Pool | asyncpg.Connection, owner_id: uuid.UUID, duplicate_id: uuid.UUID
+    pool: asyncpg.Pool | asyncpg.Connection, duplicate_id: uuid.UUID
 ) -> list[uuid.UUID]:
-    """Ids of the assets of ``owner_id``'s group ``duplicate_id`` that a resolve acts on, oldest
-    first: active, in the timeline or the archive, in no stack (Immich's
-    ``DuplicateRepository.get``); empty if none."""
+    """Ids of the assets of group ``duplicate_id`` that a resolve acts on, oldest first: active,
+    in the timeline or the archive, in no stack, whoever owns them (Immich's
+    ``DuplicateRepository.get`` does not scope a group by owner: the caller's right to trash
+    each member is checked after); empty if none."""
     rows = await pool.fetch(
-        f"""SELECT id FROM assets WHERE owner_id = $1 AND duplicate_id = $2
+        f"""SELECT id FROM assets WHERE duplicate_id = $1
               AND status = 'active' AND visibility IN {_VISIBLE} AND stack_id IS NULL
             ORDER BY local_date_time, id""",
-        owner_id,
         duplicate_id,
     )
     return [r["id"] for r in rows]

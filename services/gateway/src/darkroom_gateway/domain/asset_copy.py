@@ -5,7 +5,8 @@ another has, as Immich's clients do after replacing a photo by an edited copy.
 
 - ``albums``: the target joins every album holding the source that the caller owns or edits;
 - ``sharedLinks``: the target joins each of the caller's shared links holding the source;
-- ``stack``: the target joins the source's stack;
+- ``stack``: the target joins the source's stack (a target in another stack takes the source's
+  whole stack into its own, as Immich's ``copyStack``);
 - ``favorite``: the target's favourite flag becomes the source's;
 - ``sidecar``: the source's XMP sidecar is copied beside the target's original (stored
   originals only: an external library's files are never written) and recorded on the target.

@@ -105,6 +105,8 @@ async def merge_into_keeper(
         members: Every asset of the group (the keeper included), oldest first.
     """
     rows = await assets.get_assets(deps.pool, owner_id, members)
+    owned = {a.id for a in rows}  # another user's member lends nothing (its tags, its text)
+    members = [asset_id for asset_id in members if asset_id in owned]
     exifs = [await exif.get_exif(deps.pool, owner_id, asset_id) for asset_id in members]
     ratings = [e.rating for e in exifs if e is not None and e.rating]
     lines = _unique_lines([e.description for e in exifs if e is not None])
@@ -144,7 +146,7 @@ async def merge_into_keeper(
 async def resolve_group(deps: Deps, auth: Auth, group: DuplicateResolveGroup) -> BulkIdResponse:
     """Resolve one group of the caller (see ``resolve_duplicates``): its bulk result."""
     gid = str(group.duplicate_id)
-    members = await smart_search.group_members(deps.pool, auth.user.id, group.duplicate_id)
+    members = await smart_search.group_members(deps.pool, group.duplicate_id)
     if not members:
         return BulkIdResponse(id=gid, success=False, error="not_found")
     keep = [i for i in dict.fromkeys(group.keep_asset_ids) if i in members]
@@ -157,6 +159,10 @@ async def resolve_group(deps: Deps, auth: Auth, group: DuplicateResolveGroup) ->
         else:
             continue
         return BulkIdResponse(id=gid, success=False, error="validation", error_message=message)
+    if len(await assets.get_assets(deps.pool, auth.user.id, trash)) < len(trash):
+        # a member of another user's (Immich: ``checkAccess(AssetDelete)`` of the trashed)
+        message = "No permission to delete assets"
+        return BulkIdResponse(id=gid, success=False, error="no_permission", error_message=message)
     if len(keep) == 1 and trash:
         await merge_into_keeper(deps, auth.user.id, keep[0], members)
     if trash and not deps.config.current.trash.enabled:
@@ -253,7 +259,8 @@ class DuplicateController(Controller):
         Ids that are not in the group are ignored. With the trash off (``trash.enabled``
         false) the others are deleted for good instead of trashed, as Immich. Per group:
         ``not_found`` when nothing of it is left; ``validation`` when an asset is named both to
-        keep and to trash, or not named at all (nothing is changed for that group). With one
+        keep and to trash, or not named at all; ``no_permission`` when an asset to trash is
+        another user's (nothing is changed for that group). With one
         asset kept and some trashed, the kept one takes over what the others hold
         (:func:`merge_into_keeper`).
 

@@ -44,7 +44,7 @@ value of the wrong type fails the whole call, ``null`` leaves a field empty, and
 * admin jobs (``job.go``): ``GET /api/jobs`` (``map[string]{jobCounts, queueStatus}``), ``PUT
   /api/jobs/storageTemplateMigration`` ``{command: "start", force}``; a non-admin key gets 403
   (``isPermissionError``). (immich-go's ``pause``/``resume`` of that queue and ``POST /api/jobs``
-  ``{name: "tag-cleanup"}`` ignore the answer; Darkroom refuses both with 400 for now.)
+  ``{name: "tag-cleanup"}`` ignore the answer; Darkroom refuses the first with 400 for now.)
 * ``GET /api/people?page=1&size=500`` (``people.go``) and ``GET /api/search/suggestions``
   (``search.go``).
 * bodies without a length: Go streams the upload through an ``io.Pipe`` and older releases'

@@ -162,7 +162,7 @@ def test_jobs_are_for_admins_and_only_known_names(owner: User, admin: User) -> N
     assert r.status_code == 403, r.text
     bad = admin.client.post("/api/jobs", json={"name": "no-such-job"})
     assert bad.status_code == 400, bad.text
-    unsupported = admin.client.post("/api/jobs", json={"name": "tag-cleanup"})
+    unsupported = admin.client.post("/api/jobs", json={"name": "person-cleanup"})
     assert unsupported.status_code == 400, unsupported.text
     assert "not supported" in unsupported.json()["message"]
     ok(admin.client.post("/api/jobs", json={"name": "memory-cleanup"}), 204)

@@ -160,6 +160,26 @@ async def delete_tag(pool: asyncpg.Pool, owner_id: uuid.UUID, tag_id: uuid.UUID)
     return result != "DELETE 0"
 
 
+async def delete_empty(pool: asyncpg.Pool) -> int:
+    """Delete every tag (any user's) that neither it nor any of its descendants is on an asset,
+    as Immich's ``TagRepository.deleteEmptyTags`` (the ``tag-cleanup`` job): a parent of a
+    tagged child stays, an unused child of a tagged parent goes. A trashed asset still counts.
+
+    Returns:
+        How many tags were deleted (descendants of a deleted tag go with it, uncounted).
+    """
+    result = await pool.execute(
+        """WITH RECURSIVE used (id) AS (
+               SELECT tag_id FROM tag_assets
+               UNION
+               SELECT t.parent_id FROM tags t JOIN used u ON t.id = u.id
+               WHERE t.parent_id IS NOT NULL
+           )
+           DELETE FROM tags WHERE id NOT IN (SELECT id FROM used)"""
+    )
+    return int(result.split()[-1])
+
+
 async def tagged(
     pool: asyncpg.Pool, tag_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:

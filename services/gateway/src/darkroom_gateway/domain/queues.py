@@ -46,7 +46,7 @@ import msgspec
 import structlog
 from darkroom_bus import queues as bus_queues
 from darkroom_bus.handlers import consumer_name, replay_subject
-from darkroom_db import assets, jobs, reruns, smart_search, system_metadata
+from darkroom_db import assets, jobs, reruns, smart_search, system_metadata, tags
 from darkroom_events import (
     AssetCreated,
     AssetMetadataExtracted,
@@ -772,11 +772,18 @@ async def _memory_cleanup(deps: Deps) -> None:
     await cleanup_memories(deps)
 
 
+async def _tag_cleanup(deps: Deps) -> None:
+    """Immich's ``handleTagCleanup``: delete the tags no asset carries, itself or below it."""
+    deleted = await tags.delete_empty(deps.pool)
+    log.info("tags.cleaned", deleted=deleted)
+
+
 #: ManualJobName -> what runs it (to completion, before ``POST /api/jobs`` answers). A job
 #: not listed here is a valid name Darkroom does not run yet: 400 saying so.
 MANUAL_JOBS: dict[str, Callable[[Deps], Awaitable[None]]] = {
     "memory-create": _memory_create,
     "memory-cleanup": _memory_cleanup,
+    "tag-cleanup": _tag_cleanup,
     "backup-database": backup_database_job,
     **integrity.MANUAL_JOBS,
 }

@@ -140,7 +140,7 @@ def _slug(value: str | None) -> str | None:
 
 
 async def link_response(
-    deps: Deps, link: shared_links.SharedLink, *, visitor: bool
+    deps: Deps, link: shared_links.SharedLink, *, visitor: bool, cover_only: bool = False
 ) -> SharedLinkResponse:
     """Map a link to SharedLinkResponseDto with its album or assets.
 
@@ -149,6 +149,8 @@ async def link_response(
         link: The link.
         visitor: True when the caller came through the link (assets are then stripped as the
             link's ``showMetadata`` says, :func:`for_link`).
+        cover_only: Give only the link's first asset (its cover), as Immich's
+            ``SharedLinkRepository.getAll`` does for the list of links (``limit(1)``).
 
     Returns:
         The response.
@@ -165,7 +167,8 @@ async def link_response(
                 has_shared_link=True,
             )
     found: list[AssetResponse] = []
-    for asset in await shared_links.link_assets(deps.pool, link.id):
+    linked = await shared_links.link_assets(deps.pool, link.id)
+    for asset in linked[:1] if cover_only else linked:
         response = asset_response(asset, await exif.get_exif(deps.pool, asset.owner_id, asset.id))
         found.append(for_link(response, link if visitor else None))
     return SharedLinkResponse(
@@ -227,11 +230,12 @@ class SharedLinkController(Controller):
         album_id: Annotated[uuid.UUID | None, QueryParameter(name="albumId")] = None,
         link_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
     ) -> list[SharedLinkResponse]:
-        """The caller's links, newest first (optionally of one album, or one link)."""
+        """The caller's links, newest first (optionally of one album, or one link); an
+        INDIVIDUAL link carries only its cover, the oldest of its active assets (Immich)."""
         found = await shared_links.list_links(
             deps.pool, auth.user.id, album_id=album_id, link_id=link_id
         )
-        return [await link_response(deps, link, visitor=False) for link in found]
+        return [await link_response(deps, link, visitor=False, cover_only=True) for link in found]
 
     @post("/", status_code=201, permission="sharedLink.create")
     async def create_shared_link(

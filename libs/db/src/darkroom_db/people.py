@@ -549,9 +549,18 @@ async def update_person(
 
 
 async def delete_people(pool: Conn, owner_id: uuid.UUID, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Delete ``owner_id``'s people among ``ids``; their faces become unassigned ('done', so
-    recognition does not put them straight back). Returns the ids deleted."""
+    """Delete ``owner_id``'s people ``ids``, all or none: when one is not theirs (or does not
+    exist), nothing is deleted, as Immich's ``deleteAll`` checks ``person.delete`` access on
+    every id first. Their faces become unassigned ('done', so recognition does not put them
+    straight back). Returns the ids deleted."""
     async with _transaction(pool) as conn:
+        owned = await conn.fetchval(
+            "SELECT count(*) FROM people WHERE id = ANY($1::uuid[]) AND owner_id = $2",
+            ids,
+            owner_id,
+        )
+        if owned != len(set(ids)):
+            return set()
         await conn.execute(
             "UPDATE asset_faces SET recognition = 'done', updated_at = now() "
             "WHERE person_id = ANY($1::uuid[]) AND owner_id = $2",

@@ -107,8 +107,9 @@ class AssetFilters(msgspec.Struct, frozen=True, kw_only=True):
     updated_before: datetime | None = None
     trashed_after: datetime | None = None
     trashed_before: datetime | None = None
-    #: Only assets that are not stacked or are their stack's primary (``withStacked``).
-    with_stacked: bool = False
+    #: ``withStacked``: true, only assets that are not stacked or are their stack's primary;
+    #: false, only assets in no stack; None (not asked), every asset.
+    with_stacked: bool | None = None
     #: The caller's session is unlocked with the PIN code: ``visibility="locked"`` may match
     #: (:func:`darkroom_db.visibility.condition`).
     unlocked: bool = False
@@ -245,6 +246,8 @@ def where_clause(
             f"({a}.stack_id IS NULL OR EXISTS (SELECT 1 FROM stacks st "
             f"WHERE st.id = {a}.stack_id AND st.primary_asset_id = {a}.id))"
         )
+    elif f.with_stacked is False:  # Immich's searchAssetBuilder: withStacked false, no stack
+        q.add(f"{a}.stack_id IS NULL")
     for column, lo, hi in (
         ("file_created_at", f.taken_after, f.taken_before),
         ("created_at", f.created_after, f.created_before),

@@ -273,8 +273,14 @@ class PeopleController(Controller):
     async def delete_people(
         self, data: JSONBody[BulkIds], auth: NamedDependency[Auth], deps: NamedDependency[Deps]
     ) -> None:
-        """Delete some of the caller's people (their faces stay, unassigned)."""
-        await people.delete_people(deps.pool, auth.user.id, data.ids)
+        """Delete some of the caller's people (their faces stay, unassigned).
+
+        Raises:
+            NoAccess: One of ``ids`` is not the caller's person; none is deleted then (Immich's
+                ``deleteAll`` requires ``person.delete`` on every id).
+        """
+        if data.ids and not await people.delete_people(deps.pool, auth.user.id, data.ids):
+            raise NoAccess("person.delete")
 
     @get("/{person_id:uuid}", permission="person.read")
     async def get_person(

@@ -270,7 +270,7 @@ def db_filters(dto: SearchFilterDto, auth: Auth) -> search_db.AssetFilters:
     fields["person_ids"] = list(dto.person_ids)
     fields["tag_ids"] = dto.tag_ids if isinstance(dto.tag_ids, list) else None
     fields["is_untagged"] = dto.tag_ids is None
-    fields["with_stacked"] = bool(getattr(dto, "with_stacked", None))
+    fields["with_stacked"] = getattr(dto, "with_stacked", None)
     fields["unlocked"] = auth.elevated
     checksum = getattr(dto, "checksum", None)
     if checksum:

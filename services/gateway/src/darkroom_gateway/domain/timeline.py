@@ -175,8 +175,11 @@ async def timeline_filter(
     if visibility == "locked":  # the locked folder: only through an unlocked session
         auth.require_elevated()
     if auth.shared_link is not None:  # a link sees its album's timeline and nothing else
-        scoped = user_id is not None or person_id is not None or tag_id or with_partners
-        if album_id is None or scoped:
+        if album_id is None or user_id is not None:
+            # Immich's timeBucketChecks: without an albumId the timeline is the link owner's
+            # (or userId's), and TimelineRead is a permission no shared link grants
+            raise NoAccess("timeline.read")
+        if person_id is not None or tag_id or with_partners:
             raise NoAccess("album.read")
         await link_album(deps, auth.shared_link, album_id, "album.read")
         is_trashed, visibility, bbox = None, None, None

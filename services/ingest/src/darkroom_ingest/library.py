@@ -114,9 +114,16 @@ def batches(paths: Iterator[str], size: int) -> Generator[list[str], None, None]
 
 
 def _sidecar(path: str) -> str | None:
+    """The XMP sidecar of a library file: ``photo.jpg.xmp``, else ``photo.xmp``, else None.
+
+    As Immich's ``MetadataService.handleSidecarCheck`` (``getSidecarCandidates``): exactly these
+    two names, matched case-sensitively (``photo.jpg.XMP`` or ``PHOTO.xmp`` are not its
+    sidecar), and a candidate counts only when it can be read (a symbolic link to a readable
+    file does, under its own name; a broken one does not).
+    """
     stem, _ext = os.path.splitext(path)
-    for candidate in (f"{path}.xmp", f"{stem}.xmp", f"{path}.XMP", f"{stem}.XMP"):
-        if os.path.isfile(candidate):
+    for candidate in (f"{path}.xmp", f"{stem}.xmp"):
+        if os.path.isfile(candidate) and os.access(candidate, os.R_OK):
             return candidate
     return None
 

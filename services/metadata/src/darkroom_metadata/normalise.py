@@ -316,9 +316,14 @@ _DIGITIZED_OFFSETS = (
 
 def _capture(tags: Mapping[str, Any]) -> Stamp | None:
     """Capture time, first found of: EXIF DateTimeOriginal (with sub-seconds and offset), the
-    XMP/IPTC/maker-note originals, EXIF CreateDate, XMP creation dates, IPTC DateTimeCreated,
-    Apple's QuickTime CreationDate (local with offset), QuickTime CreateDate (UTC), GPS
-    date/time (UTC), EXIF ModifyDate."""
+    XMP/IPTC/maker-note originals, EXIF CreateDate, XMP and PNG creation dates, IPTC
+    DateTimeCreated, Apple's QuickTime CreationDate (local with offset), QuickTime CreateDate
+    (UTC), GPS date/time (UTC), EXIF ModifyDate.
+
+    ``PNG:CreateDate`` (a PNG text chunk, ``create-date``) counts as Immich counts it: its
+    exiftool-vendored tags are flat, so it is the ``CreateDate`` of metadata.service's
+    ``EXIF_DATE_TAGS`` (its medium test "should handle dates far in the future" reads one).
+    """
     for candidate in (
         lambda: _exif_datetime(
             tags, "ExifIFD:DateTimeOriginal", "ExifIFD:SubSecTimeOriginal", _ORIGINAL_OFFSETS
@@ -333,6 +338,7 @@ def _capture(tags: Mapping[str, Any]) -> Stamp | None:
                 "XMP-xmp:CreateDate",
                 "XMP-exif:DateTimeDigitized",
                 "XMP-photoshop:DateCreated",
+                "PNG:CreateDate",
             )
         ),
         lambda: parse_datetime(_get(tags, "Composite:DateTimeCreated")),  # IPTC date + time

@@ -508,7 +508,10 @@ class IntegrityController(Controller):
         deps: NamedDependency[Deps],
     ) -> Response[bytes] | Stream:
         """Spec getIntegrityReportFile: the untracked file, or the original whose checksum does
-        not match, as an attachment.
+        not match, shown inline under its base name and not cached (Immich's
+        integrity.service ``getIntegrityReportFile``: ``application/octet-stream``,
+        ``CacheControl.PrivateWithoutCache``, which its ``sendFile`` sends as ``private,
+        no-cache, no-transform`` with an ``inline`` Content-Disposition).
 
         Raises:
             NotFound: No such item, or it has no file (a missing file; one deleted since).
@@ -528,7 +531,8 @@ class IntegrityController(Controller):
             size=info.size,
             etag=info.etag or f"{info.size}-{item.id}",
             filename=item.path.rsplit("/", 1)[-1],
-            cache_control="private, no-store",
+            disposition="inline",
+            cache_control="private, no-cache, no-transform",
         )
 
     @get("/report/{type:str}/csv", admin=True, permission="maintenance")

@@ -352,12 +352,18 @@ class Realtime:
         log.info("realtime.emitted", socket_event="on_upload_success", asset_id=str(asset_id))
 
     async def _asset_updated(self, deps: Deps, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        """``on_asset_update`` (AssetResponseDto) to the owner and, without the owner's private
+        fields, to the rest of :func:`asset_audience`; an asset in the locked folder to its owner
+        alone (Immich sends every ``on_asset_update`` to the owner only, and no partner or album
+        member ever sees a locked asset)."""
         asset = await assets.get_asset(deps.pool, owner_id, asset_id)
         if asset is None:
             return
         exif_row = await exif.get_exif(deps.pool, owner_id, asset_id)
         mine = await viewer_asset_response(deps, asset, exif_row, as_owner=True)
         await self.emit(ServerEvent.ASSET_UPDATE, mine, user_room(owner_id))
+        if asset.visibility == "locked":
+            return
         rooms = await asset_rooms(deps, owner_id, [asset_id])
         others = [r for r in rooms if r != user_room(owner_id)]
         if others:  # album members and partners see it without the owner's private fields

@@ -34,7 +34,7 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ import pytest
 from darkroom_stack.supervisor import Stack
 
 from tests.conftest import User, db_rows, make_user, noise_jpeg, wait_processed
-from tests.test_socketio import Listener
+from tests.test_socketio import connected, sockets  # noqa: F401 - sockets is a fixture
 
 #: Spec QueueName, in its order (the order of zod's message).
 QUEUE_NAMES = [
@@ -299,39 +299,6 @@ def _post(user: User, name: str, data: bytes, **fields: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-class Everything(Listener):
-    """Records every server event, whatever its name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        async def anything(event: str, *args: Any) -> None:
-            self.got.append((event, args[0] if args else None))
-
-        self.sio.on("*", anything)
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[Callable[[], Everything]]:
-    made: list[Everything] = []
-
-    def make() -> Everything:
-        made.append(Everything())
-        return made[-1]
-
-    yield make
-    for listener in made:
-        if listener.sio.connected:
-            await listener.sio.disconnect()
-
-
-async def _connected(make: Callable[[], Everything], url: str, user: User) -> Everything:
-    socket = make()
-    await socket.connect(url, {"x-api-key": user.api_key})
-    await socket.wait_for("on_server_version", lambda _: True)
-    return socket
-
-
 def _synced_asset(stack: Stack, user: User, asset_id: str) -> dict[str, Any] | None:
     """The last ``AssetV1`` row of ``asset_id`` a signed-in app gets (sync needs a session)."""
     login = httpx.post(
@@ -353,7 +320,10 @@ def _synced_asset(stack: Stack, user: User, asset_id: str) -> dict[str, Any] | N
 
 
 async def test_unlinked_video_shows_again_and_the_owner_is_told(
-    stack: Stack, admin: User, sockets: Any, tmp_path: Path
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
 ) -> None:
     owner = await asyncio.to_thread(make_user, stack, admin)
     stranger = await asyncio.to_thread(make_user, stack, admin)
@@ -369,8 +339,8 @@ async def test_unlinked_video_shows_again_and_the_owner_is_told(
     await asyncio.to_thread(wait_processed, owner, [still["id"], video["id"]])
     shown = await asyncio.to_thread(owner.client.get, f"/api/assets/{video['id']}")
     assert shown.json()["visibility"] == "hidden"
-    mine = await _connected(sockets, stack.url, owner)
-    theirs = await _connected(sockets, stack.url, stranger)
+    mine = await connected(sockets, stack.url, owner)
+    theirs = await connected(sockets, stack.url, stranger)
 
     # someone else cannot unlink it
     r = await asyncio.to_thread(

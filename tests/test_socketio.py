@@ -141,6 +141,41 @@ async def listeners() -> AsyncIterator[Callable[[], Listener]]:
             await listener.sio.disconnect()
 
 
+class Everything(Listener):
+    """A listener that records every server event, whatever its name (socket.io's ``*``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        async def anything(event: str, *args: Any) -> None:
+            self.got.append((event, args[0] if args else None))
+
+        self.sio.on("*", anything)
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[Callable[[], Everything]]:
+    """``sockets()`` -> a new :class:`Everything` listener, disconnected after the test."""
+    made: list[Everything] = []
+
+    def make() -> Everything:
+        made.append(Everything())
+        return made[-1]
+
+    yield make
+    for listener in made:
+        if listener.sio.connected:
+            await listener.sio.disconnect()
+
+
+async def connected(make: Callable[[], Everything], url: str, user: User) -> Everything:
+    """A new listener connected as ``user`` (API key), once the server has greeted it."""
+    socket = make()
+    await socket.connect(url, {"x-api-key": user.api_key})
+    await socket.wait_for("on_server_version", lambda _: True)
+    return socket
+
+
 def login_token(stack_url: str, user: User) -> str:
     r = httpx.post(
         f"{stack_url}/api/auth/login",

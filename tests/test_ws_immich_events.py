@@ -31,49 +31,21 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from darkroom_stack.supervisor import Stack
 
 from tests.conftest import User, db_rows, make_user, noise_jpeg, upload_jpeg, wait_processed
-from tests.test_socketio import Listener, call, check_schema, login_token
-
-
-class Everything(Listener):
-    """A listener that records every server event, whatever its name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        async def anything(event: str, *args: Any) -> None:
-            self.got.append((event, args[0] if args else None))
-
-        self.sio.on("*", anything)
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[Callable[[], Everything]]:
-    made: list[Everything] = []
-
-    def make() -> Everything:
-        made.append(Everything())
-        return made[-1]
-
-    yield make
-    for listener in made:
-        if listener.sio.connected:
-            await listener.sio.disconnect()
-
-
-async def _connected(make: Callable[[], Everything], url: str, user: User) -> Everything:
-    socket = make()
-    await socket.connect(url, {"x-api-key": user.api_key})
-    await socket.wait_for("on_server_version", lambda _: True)
-    return socket
+from tests.test_socketio import (  # noqa: F401 - sockets is a fixture
+    Everything,
+    call,
+    check_schema,
+    connected,
+    login_token,
+    sockets,
+)
 
 
 async def _fresh_assets(user: User, count: int) -> list[str]:
@@ -93,11 +65,13 @@ async def _sentinel(socket: Everything, user: User) -> None:
 
 
 async def test_batch_trash_is_one_event_and_emptying_sends_one_delete_per_asset(
-    stack: Stack, admin: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     owner, stranger = [await asyncio.to_thread(make_user, stack, admin) for _ in range(2)]
-    mine = await _connected(sockets, stack.url, owner)
-    theirs = await _connected(sockets, stack.url, stranger)
+    mine = await connected(sockets, stack.url, owner)
+    theirs = await connected(sockets, stack.url, stranger)
     ids = await _fresh_assets(owner, 2)
 
     await asyncio.to_thread(call, owner, "DELETE", "/api/assets", {"ids": ids}, 204)
@@ -114,12 +88,15 @@ async def test_batch_trash_is_one_event_and_emptying_sends_one_delete_per_asset(
 
 
 async def test_deleting_a_live_photo_announces_its_motion_part_deleted_too(
-    stack: Stack, admin: User, sockets: Any, tmp_path: Path
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
 ) -> None:
     from tests.test_live_photo_upload import _clip, _post
 
     owner = await asyncio.to_thread(make_user, stack, admin)
-    mine = await _connected(sockets, stack.url, owner)
+    mine = await connected(sockets, stack.url, owner)
     video = await asyncio.to_thread(_post, owner, "R1.MOV", _clip(tmp_path / "r1.mp4", 5))
     (still,) = await _fresh_assets(owner, 1)
     link = {"livePhotoVideoId": video["id"]}
@@ -133,10 +110,12 @@ async def test_deleting_a_live_photo_announces_its_motion_part_deleted_too(
 
 
 async def test_description_edit_sends_the_asset_with_its_new_exif(
-    stack: Stack, admin: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     owner = await asyncio.to_thread(make_user, stack, admin)
-    mine = await _connected(sockets, stack.url, owner)
+    mine = await connected(sockets, stack.url, owner)
     (asset_id,) = await _fresh_assets(owner, 1)
     text = f"described {uuid.uuid4().hex[:8]}"
     body = {"description": text}
@@ -150,9 +129,13 @@ async def test_description_edit_sends_the_asset_with_its_new_exif(
     assert got["ownerId"] == owner.id
 
 
-async def test_hidden_upload_is_not_announced(stack: Stack, admin: User, sockets: Any) -> None:
+async def test_hidden_upload_is_not_announced(
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
+) -> None:
     owner = await asyncio.to_thread(make_user, stack, admin)
-    mine = await _connected(sockets, stack.url, owner)
+    mine = await connected(sockets, stack.url, owner)
 
     def post_hidden() -> str:
         r = owner.client.post(
@@ -180,11 +163,13 @@ async def test_hidden_upload_is_not_announced(stack: Stack, admin: User, sockets
 
 
 async def test_an_asset_moved_to_the_locked_folder_is_the_owners_news_only(
-    stack: Stack, admin: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     owner, partner, member = [await asyncio.to_thread(make_user, stack, admin) for _ in range(3)]
-    theirs = await _connected(sockets, stack.url, partner)
-    members = await _connected(sockets, stack.url, member)
+    theirs = await connected(sockets, stack.url, partner)
+    members = await connected(sockets, stack.url, member)
     token = login_token(stack.url, owner)
     session = httpx.Client(
         base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=60

@@ -8,13 +8,14 @@ Marie and Pierre Curie; Immich's e2e asset spec ("should get the asset faces") e
 from __future__ import annotations
 
 import pytest
+from darkroom_db.people import TaggedFace
 from darkroom_metadata.exiftool import ExifTool
 from darkroom_metadata.extract import extract_metadata
-from darkroom_metadata.regions import FaceRegion, face_regions
+from darkroom_metadata.regions import face_regions
 
 PORTRAIT = "photos/immich_test-assets/metadata/faces/portrait.jpg"
 PORTRAIT_6 = "photos/immich_test-assets/metadata/faces/portrait-orientation-6.jpg"
-MARIE = FaceRegion(
+MARIE = TaggedFace(
     name="Marie Curie", image_width=840, image_height=700, x1=261, y1=146, x2=356, y2=284
 )
 

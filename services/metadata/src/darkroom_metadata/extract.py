@@ -20,6 +20,7 @@ import msgspec
 import PIL.Image
 import pillow_heif
 import structlog
+from darkroom_db.people import TaggedFace
 from darkroom_media.errors import CorruptMediaError, UnsupportedMediaError
 
 from darkroom_metadata.exiftool import ExifTool, ExifToolError, read_tags
@@ -36,7 +37,7 @@ from darkroom_metadata.normalise import (
     zone_at,
 )
 from darkroom_metadata.probe import video_streams
-from darkroom_metadata.regions import FaceRegion, face_regions
+from darkroom_metadata.regions import face_regions
 from darkroom_metadata.sidecar import merge_sidecar
 
 __all__ = [
@@ -172,7 +173,7 @@ class ExtractedMetadata(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] | None = None
     motion_tags: dict[str, Any] | None = None
     burst_id: str | None = None
-    faces: list[FaceRegion] = msgspec.field(default_factory=list)
+    faces: list[TaggedFace] = msgspec.field(default_factory=list)
 
 
 def extract_metadata(

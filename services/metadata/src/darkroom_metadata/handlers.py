@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-import msgspec
 import structlog
 from darkroom_bus import PermanentError, subscribe
 from darkroom_db import assets, exif, people, stacks, tags
@@ -27,7 +26,6 @@ from darkroom_runtime import Context
 
 from darkroom_metadata import motion, motion_link, stacking
 from darkroom_metadata.extract import ExtractedMetadata, extract_metadata
-from darkroom_metadata.regions import FaceRegion
 
 log = structlog.get_logger()
 
@@ -131,7 +129,7 @@ async def import_tags(conn: asyncpg.Connection, asset: assets.Asset, paths: list
 
 
 async def import_faces(
-    conn: asyncpg.Connection, asset: assets.Asset, regions: list[FaceRegion]
+    conn: asyncpg.Connection, asset: assets.Asset, regions: list[people.TaggedFace]
 ) -> list[Event]:
     """Store the faces the file names as the owner's people (``sourceType: exif``), as
     Immich's metadata extraction with the system config's ``metadata.faces.import`` on
@@ -146,7 +144,7 @@ async def import_faces(
         conn,
         asset_id=asset.id,
         owner_id=asset.owner_id,
-        faces=[people.TaggedFace(**msgspec.structs.asdict(r)) for r in regions],
+        faces=regions,
     )
     owner = str(asset.owner_id)
     events: list[Event] = [

@@ -16,35 +16,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import msgspec
+from darkroom_db.people import TaggedFace
 
-__all__ = ["FaceRegion", "face_regions"]
+__all__ = ["face_regions"]
 
 #: MWG region types that are people (``Focus`` and ``BarCode`` regions are not); a region
 #: without a type is taken as a face, as the tools that write only names do.
 _PERSON_TYPES = frozenset({"face", ""})
-
-
-class FaceRegion(msgspec.Struct, frozen=True, kw_only=True):
-    """A named face region in pixels of the displayed image (x2/y2 exclusive edges).
-
-    Attributes:
-        name: The person's name as the file gives it (stripped).
-        image_width: Width of the displayed image the box is in, pixels.
-        image_height: Its height, pixels.
-        x1: Left edge, pixels (may be negative or past the image when the file says so).
-        y1: Top edge.
-        x2: Right edge.
-        y2: Bottom edge.
-    """
-
-    name: str
-    image_width: int
-    image_height: int
-    x1: int
-    y1: int
-    x2: int
-    y2: int
 
 
 def _number(value: Any) -> float | None:
@@ -80,7 +58,7 @@ def _oriented(
             return x, y, w, h
 
 
-def face_regions(region_info: Any, orientation: int | None) -> list[FaceRegion]:
+def face_regions(region_info: Any, orientation: int | None) -> list[TaggedFace]:
     """The named face regions of an ``XMP-mwg-rs:RegionInfo`` structure.
 
     Args:
@@ -89,8 +67,10 @@ def face_regions(region_info: Any, orientation: int | None) -> list[FaceRegion]:
         orientation: The file's EXIF orientation 1..8 (None: as stored).
 
     Returns:
-        One region per named region of type face (or without a type) with a usable area, in
-        the file's order; an empty list when the structure has no image size or no regions.
+        One face per named region of type face (or without a type) with a usable area, in the
+        file's order, in pixels of the displayed image (x2/y2 exclusive; an edge may lie outside
+        the image when the file says so), as the repository stores it; an empty list when the
+        structure has no image size or no regions.
     """
     if not isinstance(region_info, dict):
         return []
@@ -119,7 +99,7 @@ def face_regions(region_info: Any, orientation: int | None) -> list[FaceRegion]:
         if w <= 0 or h <= 0:
             continue
         found.append(
-            FaceRegion(
+            TaggedFace(
                 name=name,
                 image_width=round(width),
                 image_height=round(height),

@@ -34,7 +34,12 @@ from darkroom_events import (
     IngestUploadReply,
     IngestUploadRequest,
 )
-from darkroom_media.types import WEB_IMAGE_MIME_TYPES
+from darkroom_media.types import (
+    WEB_IMAGE_MIME_TYPES,
+    extension_of,
+    is_sidecar,
+    media_type_for,
+)
 from darkroom_storage import NotFound as StorageNotFound
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -217,6 +222,32 @@ def parse_checksum(value: str) -> bytes:
     if len(raw) != 20:
         raise BadRequest(f"Invalid checksum {value!r}: not a SHA-1")
     return raw
+
+
+def require_upload_names(asset_name: str, sidecar_name: str | None) -> None:
+    """Refuse an upload whose file names are not of an accepted type, as Immich does.
+
+    Immich's ``AssetMediaService.canUploadFile`` (server/src/services/asset-media.service.ts)
+    checks the name before the bytes are stored: ``assetData`` must name an image or video
+    type (the ``filename`` field when given, else the part's own name), ``sidecarData`` must be
+    ``.xmp``. The content is still sniffed afterwards, so a file misnamed as a JPEG is refused
+    by ingest. Unlike Immich, the sidecar is judged by its own part name, never by the
+    ``filename`` field (Immich would refuse any sidecar sent with a ``filename``).
+
+    An ``.svg``, which Immich takes but Darkroom deliberately does not (see
+    :mod:`darkroom_media.types`), is left to ingest, whose refusal says why.
+
+    Args:
+        asset_name: The name the asset is uploaded under.
+        sidecar_name: The ``sidecarData`` part's name, or None when there is none.
+
+    Raises:
+        BadRequest: "Unsupported file type <name>".
+    """
+    if media_type_for(asset_name) is None and extension_of(asset_name) != ".svg":
+        raise BadRequest(f"Unsupported file type {asset_name}")
+    if sidecar_name is not None and not is_sidecar(sidecar_name):
+        raise BadRequest(f"Unsupported file type {sidecar_name}")
 
 
 def parse_date(fields: dict[str, str], name: str) -> datetime:
@@ -624,18 +655,20 @@ class AssetController(Controller):
             data = parsed.files.get("assetData")
             if data is None:
                 raise BadRequest("assetData is required")
-            await check_quota(deps.pool, auth.user.id, data.size)
             fields = parsed.fields
+            sidecar = parsed.files.get("sidecarData")
+            file_name = fields.get("filename") or data.filename or "upload"
+            require_upload_names(file_name, sidecar.filename if sidecar else None)
+            await check_quota(deps.pool, auth.user.id, data.size)
             metadata = parse_upload_metadata(fields.get("metadata"))
             visibility = _upload_visibility(fields)
-            sidecar = parsed.files.get("sidecarData")
             duration = fields.get("duration", "")
             request_msg = IngestUploadRequest(
                 owner_id=str(auth.user.id),
                 staging_key=data.key,
                 checksum=data.sha1,
                 file_size=data.size,
-                original_file_name=fields.get("filename") or data.filename or "upload",
+                original_file_name=file_name,
                 device_asset_id=fields.get("deviceAssetId") or f"web-{data.sha1}",
                 device_id=fields.get("deviceId") or "WEB",
                 file_created_at=parse_date(fields, "fileCreatedAt"),

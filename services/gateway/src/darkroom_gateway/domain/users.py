@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 import structlog
 from darkroom_db import system_metadata, user_metadata, users
-from darkroom_media.types import media_type_for
+from darkroom_media.types import extension_of, media_type_for
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -33,6 +33,12 @@ from darkroom_gateway.media import serve_object
 from darkroom_gateway.upload import stream_upload
 
 log = structlog.get_logger()
+
+PROFILE_IMAGE_EXTENSIONS = frozenset(
+    {".avif", ".dng", ".heic", ".heif", ".jpeg", ".jpg", ".png", ".webp"}
+)
+"""Names a profile picture may have: Immich's ``profileExtensions``
+(server/src/utils/mime-types.ts), checked by ``AssetMediaService.canUploadFile``."""
 
 AvatarColor = Literal[
     "primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber"
@@ -556,8 +562,9 @@ class UserController(Controller):
     ) -> CreateProfileImageResponse:
         """Upload the caller's profile picture (multipart ``file``); replaces the previous one.
 
-        Stored at ``profile/<userId>/<uuid>.<ext>``; only image types Darkroom accepts as
-        assets (by extension) are taken.
+        Stored at ``profile/<userId>/<uuid>.<ext>``; only the names Immich's
+        ``canUploadFile`` takes for a profile picture (``PROFILE_IMAGE_EXTENSIONS``) are
+        accepted, others refused with "Unsupported file type <name>".
         """
         parsed = await stream_upload(
             request.stream(),
@@ -573,7 +580,9 @@ class UserController(Controller):
             if file is None:
                 raise BadRequest("file is required")
             kind = media_type_for(file.filename)
-            if kind is None or kind.asset_type != "IMAGE" or kind.raw or file.size == 0:
+            if kind is None or extension_of(file.filename) not in PROFILE_IMAGE_EXTENSIONS:
+                raise BadRequest(f"Unsupported file type {file.filename}")
+            if file.size == 0:
                 raise BadRequest("Profile image must be a JPEG, PNG, WebP, HEIC... image")
             key = f"profile/{auth.user.id}/{uuid.uuid4()}{kind.extension}"
             await deps.storage.move(file.key, key)

@@ -349,15 +349,17 @@ async def has_assets(
 async def addable_assets(
     pool: asyncpg.Pool, user_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Which of ``asset_ids`` ``user_id`` may put in an album: active assets they can view,
-    never a locked one (Immich's ``AssetShare`` access ignores an unlocked session)."""
+    """Which of ``asset_ids`` ``user_id`` may put in an album (Immich's ``AssetShare`` access,
+    server/src/utils/access.ts): their own active assets, never a locked one (the access
+    ignores an unlocked session), and those a partnership lets them view (``checkPartnerAccess``:
+    the sharer's timeline and hidden assets, not of a deleted sharer). An asset seen only
+    through a shared album is not theirs to share."""
     rows = await pool.fetch(
         "SELECT x.id FROM assets x WHERE x.id = ANY($2::uuid[]) AND x.status = 'active' AND "
-        "x.visibility <> 'locked' AND "
-        "(x.owner_id = $1 OR EXISTS (SELECT 1 FROM album_assets aa JOIN albums al "
-        "ON al.id = aa.album_id AND al.deleted_at IS NULL WHERE aa.asset_id = x.id AND "
-        "(al.owner_id = $1 OR EXISTS (SELECT 1 FROM album_users m "
-        "WHERE m.album_id = al.id AND m.user_id = $1))))",
+        "(x.owner_id = $1 AND x.visibility <> 'locked' OR "
+        "x.visibility IN ('timeline', 'hidden') AND EXISTS (SELECT 1 FROM partners p "
+        "JOIN users s ON s.id = p.shared_by_id AND s.deleted_at IS NULL "
+        "WHERE p.shared_by_id = x.owner_id AND p.shared_with_id = $1))",
         user_id,
         list(asset_ids),
     )

@@ -286,11 +286,16 @@ async def reachable_asset_ids(
 async def shareable_assets(
     pool: asyncpg.Pool, owner_id: uuid.UUID, asset_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Which of ``asset_ids`` ``owner_id`` may put in a link: their own active assets, never a
-    locked one (Immich's ``AssetShare`` access ignores an unlocked session)."""
+    """Which of ``asset_ids`` ``owner_id`` may put in a link (Immich's ``AssetShare`` access,
+    server/src/utils/access.ts): their own active assets, never a locked one (the access
+    ignores an unlocked session), and those a partnership lets them view (``checkPartnerAccess``:
+    the sharer's timeline and hidden assets, not of a deleted sharer)."""
     rows = await pool.fetch(
-        "SELECT id FROM assets WHERE owner_id = $1 AND id = ANY($2::uuid[]) AND status = 'active' "
-        "AND visibility <> 'locked'",
+        "SELECT x.id FROM assets x WHERE x.id = ANY($2::uuid[]) AND x.status = 'active' AND "
+        "(x.owner_id = $1 AND x.visibility <> 'locked' OR "
+        "x.visibility IN ('timeline', 'hidden') AND EXISTS (SELECT 1 FROM partners p "
+        "JOIN users s ON s.id = p.shared_by_id AND s.deleted_at IS NULL "
+        "WHERE p.shared_by_id = x.owner_id AND p.shared_with_id = $1))",
         owner_id,
         list(asset_ids),
     )

@@ -106,10 +106,10 @@ class UpdateAlbum(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class AlbumUserAdd(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Spec: AlbumUserAddDto."""
+    """Spec: AlbumUserAddDto (``owner`` is a valid role on the wire; the route refuses it)."""
 
     user_id: uuid.UUID
-    role: MemberRole = "editor"
+    role: Literal["editor", "owner", "viewer"] = "editor"
 
 
 class AddUsers(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -343,14 +343,15 @@ class AlbumController(Controller):
         ``AlbumService.create`` filters the auth user out of ``albumUsers``).
 
         Raises:
-            BadRequest: A member is unknown, or listed twice.
+            BadRequest: A member is unknown ("Invalid user", as Immich's
+                ``AlbumService.create``), or listed twice.
         """
         album_users = [u for u in data.album_users if u.user_id != auth.user.id]
         member_ids = [u.user_id for u in album_users]
         if len(set(member_ids)) != len(member_ids):
             raise BadRequest("Duplicate album user")
         if set(member_ids) - await albums.existing_users(deps.pool, member_ids):
-            raise BadRequest("User not found")
+            raise BadRequest("Invalid user")
         # a new album sorts as the owner's preference says (albums.defaultAssetOrder; Immich)
         stored = await users.get_preferences(deps.pool, auth.user.id) or {}
         album_id = await albums.create_album(
@@ -546,11 +547,15 @@ class AlbumController(Controller):
         ``AlbumService.addUsers`` does; the album comes back either way.
 
         Raises:
-            BadRequest: No users given, or one is unknown or listed twice.
+            BadRequest: No users given; one is given the ``owner`` role ("Cannot add another
+                owner", as Immich's ``AlbumService.addUsers``), unknown ("Invalid user") or
+                listed twice.
         """
         await _role(deps, auth, album_id, "album.share", EDITORS)
         if not data.album_users:
             raise BadRequest("albumUsers must contain at least 1 elements")
+        if any(u.role == "owner" for u in data.album_users):
+            raise BadRequest("Cannot add another owner")
         detail = require_access(
             await albums.get_album_detail(deps.pool, auth.user.id, album_id), "album.share"
         )
@@ -560,10 +565,12 @@ class AlbumController(Controller):
         if len(set(ids)) != len(ids):
             raise BadRequest("Duplicate album user")
         if set(ids) - await albums.existing_users(deps.pool, ids):
-            raise BadRequest("User not found")
+            raise BadRequest("Invalid user")
         if not new:
             return await _detail(deps, auth, album_id)
-        await albums.add_members(deps.pool, album_id, [(u.user_id, u.role) for u in new])
+        # owners were refused above; the filter narrows the role to a member's
+        members = [(u.user_id, u.role) for u in new if u.role != "owner"]
+        await albums.add_members(deps.pool, album_id, members)
         log.info("album.shared", album_id=str(album_id), users=[str(i) for i in ids])
         await album_invited(deps, album_id, auth.user, ids)
         return await _detail(deps, auth, album_id)
@@ -602,7 +609,8 @@ class AlbumController(Controller):
         """Stop sharing with a member (owner or editor), or leave the album (``userId`` = me).
 
         Raises:
-            BadRequest: The owner cannot be removed (delete the album instead).
+            BadRequest: The owner cannot be removed ("Cannot remove the last album owner", as
+                Immich's ``AlbumService.removeUser``: an album keeps its one owner).
             NoAccess: The caller does not see the album, or is a viewer removing someone else
                 (``album.share``: the owner and editors share, as in Immich).
             BadRequest: ``userId`` is not a member of the album.
@@ -611,7 +619,7 @@ class AlbumController(Controller):
         member = _user_id(user_id, auth)
         mine = member == auth.user.id
         if (role if mine else await albums.get_role(deps.pool, member, album_id)) == "owner":
-            raise BadRequest("Cannot remove album owner")
+            raise BadRequest("Cannot remove the last album owner")
         if role not in EDITORS and not mine:
             raise NoAccess("album.share")
         if not await albums.remove_member(deps.pool, album_id, member):

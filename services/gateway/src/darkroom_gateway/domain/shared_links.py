@@ -23,7 +23,6 @@ import structlog
 from darkroom_db import albums, exif, login_throttle, shared_links
 from darkroom_events import SharedLinkCreated, SharedLinkRemoved
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -336,40 +335,38 @@ class SharedLinkController(Controller):
 
         Raises:
             Forbidden: The caller did not come through a link.
+            BadRequest: The link has no password (``Shared link is not password protected``,
+                as Immich's ``SharedLinkService.login``).
             Unauthorized: Wrong password (``Invalid password``).
             TooManyRequests: Too many attempts on this link from this address (429).
         """
         link = auth.shared_link
         if link is None:
             raise Forbidden("Forbidden")
-        cookies: list[Cookie] = []
-        if link.password_hash:
-            client = request.client.host if request.client else ""
-            throttle_key = f"shared-link:{link.id}|{client}"
-            attempts = await login_throttle.count_login_attempt(
-                deps.pool, throttle_key, LOGIN_WINDOW_S
-            )
-            if attempts > LOGIN_MAX_FAILURES:
-                log.warning("shared_link.login_throttled", shared_link_id=str(link.id))
-                raise TooManyRequests("Too many failed login attempts; try again in a minute")
-            if not await check_password(data.password, link.password_hash):
-                log.info("shared_link.login_failed", shared_link_id=str(link.id))
-                raise Unauthorized("Invalid password")
-            await login_throttle.clear_login_attempts(deps.pool, throttle_key)
-            kept = [t for t in request.cookies.get(LINK_COOKIE_NAME, "").split(",") if t][
-                -(LINK_COOKIE_MAX_LINKS - 1) :
-            ]
-            token = link_token(link)
-            cookies.append(
-                site_cookie(
-                    request,
-                    LINK_COOKIE_NAME,
-                    ",".join([t for t in kept if t != token] + [token]),
-                    max_age=LINK_COOKIE_MAX_AGE_S,
-                )
-            )
+        if not link.password_hash:
+            raise BadRequest("Shared link is not password protected")
+        client = request.client.host if request.client else ""
+        throttle_key = f"shared-link:{link.id}|{client}"
+        attempts = await login_throttle.count_login_attempt(deps.pool, throttle_key, LOGIN_WINDOW_S)
+        if attempts > LOGIN_MAX_FAILURES:
+            log.warning("shared_link.login_throttled", shared_link_id=str(link.id))
+            raise TooManyRequests("Too many failed login attempts; try again in a minute")
+        if not await check_password(data.password, link.password_hash):
+            log.info("shared_link.login_failed", shared_link_id=str(link.id))
+            raise Unauthorized("Invalid password")
+        await login_throttle.clear_login_attempts(deps.pool, throttle_key)
+        kept = [t for t in request.cookies.get(LINK_COOKIE_NAME, "").split(",") if t][
+            -(LINK_COOKIE_MAX_LINKS - 1) :
+        ]
+        token = link_token(link)
+        cookie = site_cookie(
+            request,
+            LINK_COOKIE_NAME,
+            ",".join([t for t in kept if t != token] + [token]),
+            max_age=LINK_COOKIE_MAX_AGE_S,
+        )
         body = await link_response(deps, link, visitor=True)
-        return Response(body, status_code=201, cookies=cookies)
+        return Response(body, status_code=201, cookies=[cookie])
 
     @get("/{link_id:uuid}", permission="sharedLink.read")
     async def get_shared_link_by_id(

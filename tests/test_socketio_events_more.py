@@ -21,41 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from darkroom_stack.supervisor import Stack
 
 from tests.conftest import User, make_user, noise_jpeg, upload_jpeg, wait_processed
-from tests.test_socketio import Listener, call, check_schema
-
-
-class Everything(Listener):
-    """A :class:`~tests.test_socketio.Listener` that records every server event, whatever its
-    name (python-socketio's catch-all handler)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        async def anything(event: str, *args: Any) -> None:
-            self.got.append((event, args[0] if args else None))
-
-        self.sio.on("*", anything)
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[Callable[[], Everything]]:
-    made: list[Everything] = []
-
-    def make() -> Everything:
-        made.append(Everything())
-        return made[-1]
-
-    yield make
-    for listener in made:
-        if listener.sio.connected:
-            await listener.sio.disconnect()
+from tests.test_socketio import (  # noqa: F401 - sockets is a fixture
+    call,
+    check_schema,
+    connected,
+    sockets,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +41,15 @@ def owner(stack: Stack, admin: User) -> User:
     return make_user(stack, admin)
 
 
-async def _connected(make: Callable[[], Everything], url: str, user: User) -> Everything:
-    socket = make()
-    await socket.connect(url, {"x-api-key": user.api_key})
-    await socket.wait_for("on_server_version", lambda _: True)
-    return socket
-
-
 async def test_upload_ready_v2_reaches_the_owner_only(
-    stack: Stack, admin: User, owner: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    owner: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
-    mine = await _connected(sockets, stack.url, owner)
+    mine = await connected(sockets, stack.url, owner)
     stranger = await asyncio.to_thread(make_user, stack, admin)
-    theirs = await _connected(sockets, stack.url, stranger)
+    theirs = await connected(sockets, stack.url, stranger)
     asset_id = await asyncio.to_thread(upload_jpeg, owner, noise_jpeg(uuid.uuid4().int % 2**31))
     ready = await mine.wait_for("AssetUploadReadyV2", lambda d: d["asset"]["id"] == asset_id)
     check_schema(ready["asset"], "SyncAssetV2")
@@ -89,11 +62,14 @@ async def test_upload_ready_v2_reaches_the_owner_only(
 
 
 async def test_edit_ready_carries_sync_asset_edit_items_in_v1_and_v2(
-    stack: Stack, admin: User, owner: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    owner: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
-    mine = await _connected(sockets, stack.url, owner)
+    mine = await connected(sockets, stack.url, owner)
     stranger = await asyncio.to_thread(make_user, stack, admin)
-    theirs = await _connected(sockets, stack.url, stranger)
+    theirs = await connected(sockets, stack.url, stranger)
     asset_id = await asyncio.to_thread(upload_jpeg, owner, noise_jpeg(uuid.uuid4().int % 2**31))
     await asyncio.to_thread(wait_processed, owner, [asset_id])
     edits = {
@@ -120,10 +96,13 @@ async def test_edit_ready_carries_sync_asset_edit_items_in_v1_and_v2(
 
 
 async def test_removing_a_user_is_broadcast_as_on_user_delete(
-    stack: Stack, admin: User, owner: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    owner: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
-    bystander = await _connected(sockets, stack.url, owner)
-    watching_admin = await _connected(sockets, stack.url, admin)
+    bystander = await connected(sockets, stack.url, owner)
+    watching_admin = await connected(sockets, stack.url, admin)
     leaving = await asyncio.to_thread(make_user, stack, admin)
     force = {"force": True}
     await asyncio.to_thread(call, admin, "DELETE", f"/api/admin/users/{leaving.id}", force)
@@ -132,9 +111,12 @@ async def test_removing_a_user_is_broadcast_as_on_user_delete(
 
 
 async def test_maintenance_on_and_off_is_broadcast_as_app_restart(
-    stack: Stack, admin: User, owner: User, sockets: Any
+    stack: Stack,
+    admin: User,
+    owner: User,
+    sockets: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
-    watcher = await _connected(sockets, stack.url, owner)
+    watcher = await connected(sockets, stack.url, owner)
     await asyncio.to_thread(call, admin, "POST", "/api/admin/maintenance", {"action": "start"}, 201)
     try:
         on = await watcher.wait_for("AppRestartV1", lambda d: d["isMaintenanceMode"] is True)

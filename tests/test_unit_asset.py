@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
-import numpy as np
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, noise_jpeg
+from .test_live_photo_upload import _clip
 
 
 def _post(user: User, name: str, data: bytes, **fields: str) -> httpx.Response:
@@ -40,21 +38,6 @@ def _post(user: User, name: str, data: bytes, **fields: str) -> httpx.Response:
     )
 
 
-def _clip(path: Path) -> bytes:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        stream.time_base = Fraction(1, 10)
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(
-                np.full((64, 64, 3), 60 + i * 9, dtype=np.uint8), format="rgb24"
-            )
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path.read_bytes()
-
-
 def _usage(user: User) -> int:
     return int(user.client.get("/api/users/me").json()["quotaUsageInBytes"] or 0)
 
@@ -63,7 +46,7 @@ def test_a_motion_part_another_still_uses_survives_a_delete(
     stack: Stack, admin: User, tmp_path: Path
 ) -> None:
     owner = make_user(stack, admin)
-    video = _post(owner, "IMG_7.MOV", _clip(tmp_path / "m.mp4"))
+    video = _post(owner, "IMG_7.MOV", _clip(tmp_path / "m.mp4", 7))
     assert video.status_code == 201, video.text
     video_id = video.json()["id"]
     stills = []

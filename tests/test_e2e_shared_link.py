@@ -18,6 +18,7 @@ a password link's page, which Darkroom titles "Password required" instead of lea
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -38,10 +39,11 @@ def anon(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.url, timeout=60)
 
 
-def link(owner: User, **body: object) -> dict[str, str]:
+def link(owner: User, **body: object) -> dict[str, Any]:
+    """``POST /api/shared-links`` as ``owner`` with ``body``; the link made (201 asserted)."""
     r = owner.client.post("/api/shared-links", json=body)
     assert r.status_code == 201, r.text
-    made: dict[str, str] = r.json()
+    made: dict[str, Any] = r.json()
     return made
 
 

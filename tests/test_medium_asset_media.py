@@ -16,13 +16,13 @@ Not replayed: ``bulkUploadCheck`` through a shared link (a later Immich than 3.1
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 import pytest
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, noise_jpeg, upload_jpeg
+from .test_e2e_shared_link import link as shared_link
 
 _seed = iter(range(32_000, 32_100))
 
@@ -36,12 +36,6 @@ def owner(stack: Stack, admin: User) -> User:
 @pytest.fixture(scope="module")
 def anon(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.url, timeout=60)
-
-
-def _link(owner: User, **body: Any) -> dict[str, Any]:
-    r = owner.client.post("/api/shared-links", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
 
 
 def _send(anon: httpx.Client, key: str, data: bytes) -> httpx.Response:
@@ -66,7 +60,7 @@ def _link_assets(owner: User, link_id: str) -> list[str]:
 
 def test_upload_through_an_individual_link_joins_it(owner: User, anon: httpx.Client) -> None:
     first = upload_jpeg(owner, noise_jpeg(next(_seed)))
-    link = _link(owner, type="INDIVIDUAL", assetIds=[first], allowUpload=True)
+    link = shared_link(owner, type="INDIVIDUAL", assetIds=[first], allowUpload=True)
     r = _send(anon, link["key"], noise_jpeg(next(_seed)))
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "created"
@@ -74,7 +68,7 @@ def test_upload_through_an_individual_link_joins_it(owner: User, anon: httpx.Cli
 
     data = noise_jpeg(next(_seed))
     existing = upload_jpeg(owner, data)
-    other = _link(owner, type="INDIVIDUAL", assetIds=[existing], allowUpload=True)
+    other = shared_link(owner, type="INDIVIDUAL", assetIds=[existing], allowUpload=True)
     r = _send(anon, other["key"], data)
     assert r.status_code == 200, r.text
     assert r.json() == {"id": existing, "status": "duplicate"}
@@ -87,7 +81,7 @@ def test_duplicate_upload_through_an_album_link(owner: User, anon: httpx.Client)
     r = owner.client.post("/api/albums", json={"albumName": "link", "assetIds": [existing]})
     assert r.status_code == 201, r.text
     album_id = r.json()["id"]
-    link = _link(owner, type="ALBUM", albumId=album_id, allowUpload=True)
+    link = shared_link(owner, type="ALBUM", albumId=album_id, allowUpload=True)
     r = _send(anon, link["key"], data)
     assert r.status_code == 200, r.text
     assert r.json() == {"id": existing, "status": "duplicate"}

@@ -16,13 +16,12 @@ tests/test_album_link_fields_more.py.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from darkroom_stack.supervisor import Stack
 
 from .conftest import User, make_user, noise_jpeg, upload_jpeg
+from .test_e2e_shared_link import link
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +37,6 @@ def users(stack: Stack, admin: User) -> dict[str, User]:
 @pytest.fixture(scope="module")
 def anon(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.url, timeout=60)
-
-
-def link(user: User, **body: object) -> dict[str, Any]:
-    r = user.client.post("/api/shared-links", json=body)
-    assert r.status_code == 201, r.text
-    made: dict[str, Any] = r.json()
-    return made
 
 
 def test_login_needs_a_link_with_a_password(users: dict[str, User], anon: httpx.Client) -> None:

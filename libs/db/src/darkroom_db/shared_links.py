@@ -213,13 +213,18 @@ async def link_asset_ids(pool: asyncpg.Pool, link_id: uuid.UUID) -> list[uuid.UU
     return [r["asset_id"] for r in rows]
 
 
-async def link_assets(pool: asyncpg.Pool, link_id: uuid.UUID) -> list[Asset]:
+async def link_assets(
+    pool: asyncpg.Pool, link_id: uuid.UUID, *, limit: int | None = None
+) -> list[Asset]:
     """The active assets of an INDIVIDUAL link, oldest first (``fileCreatedAt`` ascending, as
-    Immich's ``SharedLinkRepository.get`` gives a link's assets)."""
+    Immich's ``SharedLinkRepository.get`` gives a link's assets); the first ``limit`` only when
+    given (1: the link's cover, as ``SharedLinkRepository.getAll`` lists it)."""
     rows = await pool.fetch(
         f"SELECT {_ASSET_COLS} FROM assets x JOIN shared_link_assets la ON la.asset_id = x.id "
-        "WHERE la.shared_link_id = $1 AND x.status = 'active' ORDER BY x.file_created_at, x.id",
+        "WHERE la.shared_link_id = $1 AND x.status = 'active' ORDER BY x.file_created_at, x.id "
+        "LIMIT $2",
         link_id,
+        limit,
     )
     return [Asset(**dict(r)) for r in rows]
 

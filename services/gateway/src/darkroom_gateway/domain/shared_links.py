@@ -166,8 +166,8 @@ async def link_response(
                 has_shared_link=True,
             )
     found: list[AssetResponse] = []
-    linked = await shared_links.link_assets(deps.pool, link.id)
-    for asset in linked[:1] if cover_only else linked:
+    linked = await shared_links.link_assets(deps.pool, link.id, limit=1 if cover_only else None)
+    for asset in linked:
         response = asset_response(asset, await exif.get_exif(deps.pool, asset.owner_id, asset.id))
         found.append(for_link(response, link if visitor else None))
     return SharedLinkResponse(

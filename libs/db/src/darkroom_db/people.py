@@ -913,33 +913,21 @@ async def import_tagged_faces(
         "WHERE asset_id = $1 AND source_type = 'exif' ORDER BY created_at, id",
         asset_id,
     )
-    left = {r["id"]: r for r in stored}
+    # (person, image size, box: the columns after id and person_id) -> the stored faces that
+    # say exactly that, oldest first
+    same: dict[tuple[Any, ...], list[uuid.UUID]] = {}
+    for r in stored:
+        same.setdefault((r["person_id"], *list(r.values())[2:]), []).append(r["id"])
+    left = {r["id"] for r in stored}
     created: list[tuple[uuid.UUID, uuid.UUID]] = []
     added = False
     for face in faces:
         key = face.name.lower()
         person_id = person_of.get(key)
         box = (face.image_width, face.image_height, face.x1, face.y1, face.x2, face.y2)
-        same = next(
-            (
-                face_id
-                for face_id, r in left.items()
-                if r["person_id"] == person_id
-                and person_id is not None
-                and (
-                    r["image_width"],
-                    r["image_height"],
-                    r["bounding_box_x1"],
-                    r["bounding_box_y1"],
-                    r["bounding_box_x2"],
-                    r["bounding_box_y2"],
-                )
-                == box
-            ),
-            None,
-        )
-        if same is not None:
-            del left[same]
+        kept = same.get((person_id, *box)) if person_id is not None else None
+        if kept:
+            left.discard(kept.pop(0))
             continue
         new_person = person_id is None
         if person_id is None:

@@ -10,6 +10,7 @@ child). Darkroom refused the job before (400 "not supported by this server yet")
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from darkroom_stack.supervisor import Stack
 
@@ -41,6 +42,20 @@ def test_tag_cleanup_deletes_tags_on_no_asset(admin: User, owner: User) -> None:
     tag_asset(owner, tags["used"], photo)
     tag_asset(owner, tags["p1"], photo)  # parent used, child not: the child goes
     tag_asset(owner, tags["p2/child"], other)  # only the child used: both stay
+
+    # an admin's job: the owner, a visitor of the owner's link and an anonymous client are
+    # refused, and nothing is cleaned up by them
+    link = owner.client.post("/api/shared-links", json={"type": "INDIVIDUAL", "assetIds": [photo]})
+    assert link.status_code == 201, link.text
+    anon = httpx.Client(base_url=owner.client.base_url, timeout=60)
+    for client, params, status in (
+        (owner.client, {}, 403),
+        (anon, {"key": link.json()["key"]}, 403),
+        (anon, {}, 401),
+    ):
+        r = client.post("/api/jobs", params=params, json={"name": "tag-cleanup"})
+        assert r.status_code == status, r.text
+    assert {t["value"] for t in owner.client.get("/api/tags").json()} >= {"lonely"}
 
     r = admin.client.post("/api/jobs", json={"name": "tag-cleanup"})
     assert r.status_code == 204, r.text
